@@ -1,0 +1,206 @@
+//! CloudWatch Logs streaming events, read incrementally.
+//!
+//! With `cloudWatchStreamingEnabled`, the agent writes one JSON event per chunk of terminal
+//! output: `{eventVersion, eventTime, awsRegion, target{id}, userIdentity{arn}, runAsUser,
+//! sessionId, sessionData[]}`. Exports come as one event per line, as a JSON array, or as
+//! `aws logs get-log-events` / `filter-log-events` output whose `events[].message` holds the
+//! event as a string. [`JsonValues`] cuts complete top-level values (or array elements) out of
+//! the byte stream without holding more than one value at a time.
+
+use serde_json::Value;
+
+/// A single value larger than this is refused rather than buffered.
+pub const MAX_VALUE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Splits a byte stream into complete JSON values.
+#[derive(Default)]
+pub struct JsonValues {
+    buf: Vec<u8>,
+    depth: usize,
+    in_string: bool,
+    escaped: bool,
+    started: bool,
+    oversized: bool,
+}
+
+/// Something wrong with the JSON stream; the analysis marks the transcript and goes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JsonProblem {
+    Invalid(String),
+    Oversized,
+}
+
+impl JsonValues {
+    /// Feed bytes; each complete value is handed to `f`.
+    pub fn feed(&mut self, bytes: &[u8], mut f: impl FnMut(Result<Value, JsonProblem>)) {
+        for &b in bytes {
+            if !self.started {
+                if b.is_ascii_whitespace() {
+                    continue;
+                }
+                self.started = true;
+                if b == b'[' {
+                    continue; // one top-level array: its elements are the values
+                }
+            }
+            if self.in_string {
+                self.push(b);
+                if self.escaped {
+                    self.escaped = false;
+                } else if b == b'\\' {
+                    self.escaped = true;
+                } else if b == b'"' {
+                    self.in_string = false;
+                }
+                continue;
+            }
+            match b {
+                b'{' | b'[' => {
+                    self.depth += 1;
+                    self.push(b);
+                }
+                b'}' | b']' => {
+                    if self.depth == 0 {
+                        continue; // the closing bracket of the top-level array
+                    }
+                    self.depth -= 1;
+                    self.push(b);
+                    if self.depth == 0 {
+                        self.emit(&mut f);
+                    }
+                }
+                b'"' => {
+                    self.in_string = true;
+                    self.push(b);
+                }
+                b',' if self.depth == 0 => {}
+                _ if b.is_ascii_whitespace() && self.depth == 0 => {}
+                _ => self.push(b),
+            }
+        }
+    }
+
+    /// End of input: anything left is an incomplete value.
+    pub fn finish(&mut self, mut f: impl FnMut(Result<Value, JsonProblem>)) {
+        if self.buf.iter().any(|b| !b.is_ascii_whitespace()) || self.oversized {
+            self.emit(&mut f);
+        }
+    }
+
+    fn push(&mut self, b: u8) {
+        if self.buf.len() < MAX_VALUE_BYTES {
+            self.buf.push(b);
+        } else {
+            self.oversized = true;
+        }
+    }
+
+    fn emit(&mut self, f: &mut impl FnMut(Result<Value, JsonProblem>)) {
+        let result = if self.oversized {
+            Err(JsonProblem::Oversized)
+        } else {
+            serde_json::from_slice(&self.buf).map_err(|e| JsonProblem::Invalid(e.to_string()))
+        };
+        self.buf.clear();
+        self.oversized = false;
+        self.depth = 0;
+        self.in_string = false;
+        self.escaped = false;
+        f(result);
+    }
+}
+
+/// The fields of a streaming event that the analysis uses.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct StreamEvent {
+    pub session_id: Option<String>,
+    pub target: Option<String>,
+    pub user_arn: Option<String>,
+    pub run_as: Option<String>,
+    pub event_time: Option<String>,
+    pub data: Vec<String>,
+}
+
+/// Find the streaming events in one top-level value (an event, a log event whose `message`
+/// is an event, or an export with `events`).
+pub fn events_in(value: Value, out: &mut Vec<StreamEvent>) -> usize {
+    let mut unrecognised = 0;
+    match value {
+        Value::Object(mut map) => {
+            if let Some(Value::Array(data)) = map.remove("sessionData") {
+                let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+                out.push(StreamEvent {
+                    session_id: text(map.get("sessionId")),
+                    target: text(map.get("target").and_then(|t| t.get("id"))),
+                    user_arn: text(map.get("userIdentity").and_then(|u| u.get("arn"))),
+                    run_as: text(map.get("runAsUser")),
+                    event_time: text(map.get("eventTime")),
+                    data: data
+                        .into_iter()
+                        .map(|d| d.as_str().unwrap_or_default().to_string())
+                        .collect(),
+                });
+            } else if let Some(Value::String(message)) = map.remove("message") {
+                match serde_json::from_str(&message) {
+                    Ok(inner) => unrecognised += events_in(inner, out),
+                    Err(_) => unrecognised += 1,
+                }
+            } else if let Some(Value::Array(events)) = map.remove("events") {
+                for e in events {
+                    unrecognised += events_in(e, out);
+                }
+            } else {
+                unrecognised += 1;
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                unrecognised += events_in(item, out);
+            }
+        }
+        _ => unrecognised += 1,
+    }
+    unrecognised
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(chunks: &[&[u8]]) -> Vec<Result<Value, JsonProblem>> {
+        let mut out = Vec::new();
+        let mut s = JsonValues::default();
+        for c in chunks {
+            s.feed(c, |v| out.push(v));
+        }
+        s.finish(|v| out.push(v));
+        out
+    }
+
+    #[test]
+    fn lines_arrays_and_split_chunks() {
+        let got = split(&[b"{\"a\":\"}\\\"{\"}\n{\"b\"", b":[1,{\"c\":2}]}\n"]);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].as_ref().unwrap()["a"], "}\"{");
+        let got = split(&[b"[ {\"a\":1} , {\"a\":2} ]"]);
+        assert_eq!(got.iter().filter(|v| v.is_ok()).count(), 2);
+    }
+
+    #[test]
+    fn truncated_value_is_reported() {
+        let got = split(&[b"{\"a\":1}\n{\"b\":"]);
+        assert!(got[0].is_ok());
+        assert!(matches!(got[1], Err(JsonProblem::Invalid(_))));
+    }
+
+    #[test]
+    fn events_from_exports() {
+        let inner = r#"{\"sessionId\":\"s-1\",\"sessionData\":[\"sh-4.2$ ls\"]}"#;
+        let export = format!(r#"{{"events":[{{"timestamp":1,"message":"{inner}"}}]}}"#);
+        let mut out = Vec::new();
+        let unrecognised = events_in(serde_json::from_str(&export).unwrap(), &mut out);
+        assert_eq!(unrecognised, 0);
+        assert_eq!(out[0].session_id.as_deref(), Some("s-1"));
+        assert_eq!(out[0].data, ["sh-4.2$ ls"]);
+    }
+}

@@ -1,0 +1,304 @@
+//! Transcript reconstruction: raw Session Manager logs in, the commands a person ran out.
+//!
+//! [`Engine`] is fed bytes in chunks of any size (an S3 body stream, stdin, a file) and keeps
+//! a bounded amount of state: the first [`format::SNIFF_BYTES`] until the format is known,
+//! then one terminal line and one command. Commands go to a [`ShellSink`] as they finish.
+
+pub mod cloudwatch;
+pub mod format;
+pub mod screen;
+pub mod shell;
+
+use serde::Serialize;
+
+pub use format::{Format, ScriptHeader};
+pub use screen::{LineFlags, Screen, ScreenListener};
+pub use shell::{Command, Preamble, PromptStyle, Shell, ShellSink, ShellStats};
+
+use cloudwatch::{JsonProblem, JsonValues, StreamEvent};
+
+/// Session facts carried by CloudWatch streaming events.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StreamMeta {
+    pub session_id: Option<String>,
+    pub target: Option<String>,
+    pub user_arn: Option<String>,
+    pub run_as: Option<String>,
+    pub first_event_time: Option<String>,
+    pub last_event_time: Option<String>,
+    pub events: u64,
+}
+
+/// Everything the engine learned about the transcript besides its commands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TranscriptInfo {
+    pub format: Format,
+    pub header: Option<ScriptHeader>,
+    /// Time on the `Script done on …` footer, when there was one.
+    pub footer_time: Option<String>,
+    /// A `script` transcript without its footer was cut off (upload interrupted, disk full).
+    pub truncated: bool,
+    /// Why the input is not a transcript at all.
+    pub unparseable: Option<String>,
+    pub bytes: u64,
+    pub lines: u64,
+    pub width: Option<usize>,
+    pub stream: Option<StreamMeta>,
+    pub shell: ShellStats,
+    pub warnings: Vec<String>,
+}
+
+enum Mode {
+    Sniffing(Vec<u8>),
+    Terminal,
+    CloudWatch(JsonValues),
+    Ignore,
+}
+
+/// The streaming transcript engine.
+pub struct Engine<S: ShellSink> {
+    mode: Mode,
+    screen: Screen,
+    framing: Framing<S>,
+    info: TranscriptInfo,
+    json_problems: u64,
+    unrecognised_values: u64,
+}
+
+/// Between the screen and the shell: takes the `script` footer out of the content.
+struct Framing<S: ShellSink> {
+    shell: Shell<S>,
+    footer: Option<Option<String>>,
+    lines: u64,
+    overflowed: u64,
+}
+
+impl<S: ShellSink> ScreenListener for Framing<S> {
+    fn line(&mut self, text: &str, input: bool, input_from: usize, flags: LineFlags) {
+        self.lines += 1;
+        self.overflowed += u64::from(flags.overflowed);
+        if !input {
+            if let Some(time) = format::parse_footer(text) {
+                self.footer = Some(time);
+                return;
+            }
+            if self.footer.is_some() && !text.trim().is_empty() {
+                self.footer = None; // more content after a footer: it did not end the file
+            }
+        }
+        self.shell.line(text, input, input_from, flags);
+    }
+    fn input_begin(&mut self) {
+        self.shell.input_begin();
+    }
+    fn input_end(&mut self, pending: &str) {
+        self.shell.input_end(pending);
+    }
+    fn alternate_screen(&mut self, entered: bool) {
+        self.shell.alternate_screen(entered);
+    }
+}
+
+impl<S: ShellSink> Engine<S> {
+    pub fn new(sink: S) -> Self {
+        Engine {
+            mode: Mode::Sniffing(Vec::with_capacity(format::SNIFF_BYTES)),
+            screen: Screen::new(),
+            framing: Framing {
+                shell: Shell::new(sink, PromptStyle::Unix, Preamble::None),
+                footer: None,
+                lines: 0,
+                overflowed: 0,
+            },
+            info: TranscriptInfo {
+                format: Format::Unparseable,
+                header: None,
+                footer_time: None,
+                truncated: false,
+                unparseable: None,
+                bytes: 0,
+                lines: 0,
+                width: None,
+                stream: None,
+                shell: ShellStats::default(),
+                warnings: Vec::new(),
+            },
+            json_problems: 0,
+            unrecognised_values: 0,
+        }
+    }
+
+    /// The sink, to drain what it collected between feeds.
+    pub fn sink(&mut self) -> &mut S {
+        &mut self.framing.shell.sink
+    }
+
+    /// Feed the next bytes of the transcript.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        self.info.bytes += bytes.len() as u64;
+        if let Mode::Sniffing(buf) = &mut self.mode {
+            let take = (format::SNIFF_BYTES - buf.len()).min(bytes.len());
+            buf.extend_from_slice(&bytes[..take]);
+            if buf.len() < format::SNIFF_BYTES {
+                return;
+            }
+            self.decide();
+            self.process(&bytes[take..]);
+            return;
+        }
+        self.process(bytes);
+    }
+
+    /// End of input: flush everything and return what was learned.
+    pub fn finish(mut self) -> (TranscriptInfo, S) {
+        if matches!(self.mode, Mode::Sniffing(_)) {
+            self.decide();
+        }
+        if let Mode::CloudWatch(json) = &mut self.mode {
+            let mut events = Vec::new();
+            let mut problems = 0;
+            json.finish(|v| collect_events(v, &mut events, &mut problems, &mut 0));
+            self.json_problems += problems;
+            self.play_events(events);
+        }
+        self.screen.finish(&mut self.framing);
+        let shell = self.framing.shell.finish();
+        let info = &mut self.info;
+        info.shell = shell;
+        info.lines = self.framing.lines;
+        info.width = self.screen.width();
+        if matches!(info.format, Format::LinuxScript | Format::LegacyAgentScript) {
+            match self.framing.footer.take() {
+                Some(time) => info.footer_time = time,
+                None => info.truncated = true,
+            }
+        }
+        self.finish_warnings();
+        (self.info, self.framing.shell.sink)
+    }
+
+    fn finish_warnings(&mut self) {
+        let info = &mut self.info;
+        let mut warn = |w: String| info.warnings.push(w);
+        if self.json_problems > 0 {
+            warn(format!(
+                "{} CloudWatch JSON value(s) could not be read (invalid or over 64 MiB)",
+                self.json_problems
+            ));
+        }
+        if self.unrecognised_values > 0 {
+            warn(format!(
+                "{} JSON value(s) were not Session Manager streaming events",
+                self.unrecognised_values
+            ));
+        }
+        if self.framing.overflowed > 0 {
+            warn(format!(
+                "{} line(s) longer than {} characters were cut",
+                self.framing.overflowed,
+                screen::MAX_LINE_CHARS
+            ));
+        }
+        if self.screen.in_alternate_screen() {
+            warn("the transcript ends inside a full-screen program".to_string());
+        }
+        if info.truncated {
+            warn("no `Script done on` footer: the transcript was cut off".to_string());
+        }
+    }
+
+    fn decide(&mut self) {
+        let Mode::Sniffing(prefix) = std::mem::replace(&mut self.mode, Mode::Ignore) else {
+            return;
+        };
+        let detected = format::detect(&prefix);
+        self.info.format = detected.format;
+        self.info.header = detected.header;
+        let (style, preamble) = match detected.format {
+            Format::PowerShell => {
+                self.info.warnings.push(
+                    "Windows PowerShell transcript: best-effort parsing of `PS …>` prompt lines"
+                        .to_string(),
+                );
+                (PromptStyle::PowerShell, Preamble::None)
+            }
+            Format::LegacyAgentScript => (PromptStyle::Unix, Preamble::LegacyAgentLogger),
+            _ => (PromptStyle::Unix, Preamble::None),
+        };
+        self.framing.shell.configure(style, preamble);
+        if let Some(cols) = self.info.header.as_ref().and_then(|h| h.columns) {
+            self.screen.set_width_hint(cols);
+        }
+        self.mode = match detected.format {
+            Format::Unparseable => {
+                self.info.unparseable = detected.reason;
+                Mode::Ignore
+            }
+            Format::CloudWatchJson => Mode::CloudWatch(JsonValues::default()),
+            Format::RawTerminal => {
+                self.info.warnings.push(
+                    "no `Script started on` header: analysed as raw terminal output".to_string(),
+                );
+                Mode::Terminal
+            }
+            _ => Mode::Terminal,
+        };
+        self.process(&prefix[detected.skip.min(prefix.len())..]);
+    }
+
+    fn process(&mut self, bytes: &[u8]) {
+        match &mut self.mode {
+            Mode::Terminal => self.screen.advance(bytes, &mut self.framing),
+            Mode::CloudWatch(json) => {
+                let mut events = Vec::new();
+                let (mut problems, mut unrecognised) = (0, 0);
+                json.feed(bytes, |v| {
+                    collect_events(v, &mut events, &mut problems, &mut unrecognised)
+                });
+                self.json_problems += problems;
+                self.unrecognised_values += unrecognised;
+                self.play_events(events);
+            }
+            Mode::Sniffing(_) | Mode::Ignore => {}
+        }
+    }
+
+    fn play_events(&mut self, events: Vec<StreamEvent>) {
+        for event in events {
+            let meta = self.info.stream.get_or_insert_with(StreamMeta::default);
+            meta.events += 1;
+            fill(&mut meta.session_id, event.session_id);
+            fill(&mut meta.target, event.target);
+            fill(&mut meta.user_arn, event.user_arn);
+            fill(&mut meta.run_as, event.run_as);
+            if meta.first_event_time.is_none() {
+                meta.first_event_time = event.event_time.clone();
+            }
+            if event.event_time.is_some() {
+                meta.last_event_time = event.event_time;
+            }
+            for chunk in &event.data {
+                self.screen.advance(chunk.as_bytes(), &mut self.framing);
+                self.screen.advance(b"\r\n", &mut self.framing);
+            }
+        }
+    }
+}
+
+fn fill(slot: &mut Option<String>, value: Option<String>) {
+    if slot.is_none() {
+        *slot = value;
+    }
+}
+
+fn collect_events(
+    value: Result<serde_json::Value, JsonProblem>,
+    events: &mut Vec<StreamEvent>,
+    problems: &mut u64,
+    unrecognised: &mut u64,
+) {
+    match value {
+        Ok(v) => *unrecognised += cloudwatch::events_in(v, events) as u64,
+        Err(_) => *problems += 1,
+    }
+}

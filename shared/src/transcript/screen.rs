@@ -1,0 +1,573 @@
+//! A line-oriented terminal: just enough of xterm to know what text a line ended up holding.
+//!
+//! A transcript is the byte stream the shell wrote to its terminal: echoed keystrokes,
+//! readline's redraws (backspace, cursor moves, insert/delete characters, erase line), the
+//! wrap markers readline emits at the right margin, and program output. Applying those bytes
+//! to a model of the cursor and the current line is the only way to recover what the user
+//! actually submitted; stripping escape codes keeps deleted characters and loses edits.
+//!
+//! The model keeps one *logical line* (all physical rows up to the next line feed), the cursor
+//! position inside it, and the terminal width once it has been inferred. It never keeps more
+//! than one line, so memory does not grow with the transcript. `vte` parses the escape
+//! sequences; this module only interprets them.
+
+use vte::{Params, Perform};
+
+/// Longest logical line kept, in characters. Longer lines keep their first part and are
+/// flagged, so a multi-megabyte line without a newline cannot grow memory.
+pub const MAX_LINE_CHARS: usize = 16 * 1024;
+/// Narrowest width inferred from a readline wrap marker; narrower candidates are redraws.
+const MIN_INFERRED_WIDTH: usize = 20;
+const TAB_STOP: usize = 8;
+
+/// What the screen tells the shell layer.
+pub trait ScreenListener {
+    /// A logical line was completed by a line feed. `input` is true when the line editor
+    /// (readline with bracketed paste) was reading it: prompt plus what the user typed.
+    /// `input_from` is where the line editor's region starts in `text` (chars).
+    fn line(&mut self, text: &str, input: bool, input_from: usize, flags: LineFlags);
+    /// The line editor started (`CSI ? 2004 h`): a prompt follows.
+    fn input_begin(&mut self);
+    /// The line editor stopped (`CSI ? 2004 l`). `pending` is the text left on the line,
+    /// when nothing was submitted with a line feed (Ctrl-C, EOF).
+    fn input_end(&mut self, pending: &str);
+    /// A full-screen program switched to (`true`) or from (`false`) the alternate screen.
+    fn alternate_screen(&mut self, entered: bool);
+}
+
+/// Facts about a line that lower confidence in what it holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LineFlags {
+    /// Longer than [`MAX_LINE_CHARS`]: the tail was not kept.
+    pub overflowed: bool,
+    /// Cursor moved between rows while the terminal width was still unknown.
+    pub geometry_unknown: bool,
+}
+
+/// The terminal state. Feed it through [`Screen::advance`].
+pub struct Screen {
+    parser: vte::Parser,
+    state: State,
+}
+
+struct State {
+    line: Vec<char>,
+    pos: usize,
+    width: Option<usize>,
+    /// The last print filled the last column; xterm defers the wrap to the next print.
+    pending_wrap: bool,
+    /// The last action printed a space at the end of the line (half of readline's wrap marker).
+    space_at_end: bool,
+    /// A CR right after such a space, waiting for the next action to say if it was a wrap.
+    wrap_candidate: Option<usize>,
+    wrap_markers: usize,
+    insert_mode: bool,
+    input: bool,
+    input_from: usize,
+    alternate: bool,
+    flags: LineFlags,
+    text: String,
+}
+
+impl Default for Screen {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Screen {
+    pub fn new() -> Self {
+        Screen {
+            parser: vte::Parser::new(),
+            state: State {
+                line: Vec::with_capacity(256),
+                pos: 0,
+                width: None,
+                pending_wrap: false,
+                space_at_end: false,
+                wrap_candidate: None,
+                wrap_markers: 0,
+                insert_mode: false,
+                input: false,
+                input_from: 0,
+                alternate: false,
+                flags: LineFlags::default(),
+                text: String::with_capacity(256),
+            },
+        }
+    }
+
+    /// Apply raw transcript bytes (any split, invalid UTF-8 included).
+    pub fn advance<L: ScreenListener>(&mut self, bytes: &[u8], listener: &mut L) {
+        let mut performer = Performer { s: &mut self.state, l: listener };
+        self.parser.advance(&mut performer, bytes);
+    }
+
+    /// Flush the last line (a transcript need not end with a newline).
+    pub fn finish<L: ScreenListener>(&mut self, listener: &mut L) {
+        let s = &mut self.state;
+        s.resolve_wrap_candidate(false);
+        if s.input {
+            s.collect_text(0);
+            let from = s.input_from.min(s.text.chars().count());
+            let pending: String = s.text.chars().skip(from).collect();
+            s.input = false;
+            s.clear_line();
+            listener.input_end(&pending);
+        } else if !s.line.is_empty() {
+            s.commit(listener);
+        }
+    }
+
+    /// Use a width the transcript states (util-linux 2.35+ `COLUMNS="…"` on the header).
+    pub fn set_width_hint(&mut self, columns: usize) {
+        if columns >= MIN_INFERRED_WIDTH {
+            self.state.width = Some(columns);
+        }
+    }
+
+    /// The terminal width inferred so far, if any.
+    pub fn width(&self) -> Option<usize> {
+        self.state.width
+    }
+
+    /// Whether a full-screen program is still on the alternate screen.
+    pub fn in_alternate_screen(&self) -> bool {
+        self.state.alternate
+    }
+}
+
+impl State {
+    fn row_start(&self) -> usize {
+        match self.width {
+            Some(w) if self.pending_wrap && self.pos >= w => self.pos - w,
+            Some(w) => self.pos / w * w,
+            None => 0,
+        }
+    }
+
+    fn row_end(&self) -> usize {
+        match self.width {
+            Some(w) => self.row_start() + w,
+            None => usize::MAX,
+        }
+    }
+
+    fn clear_line(&mut self) {
+        self.line.clear();
+        self.pos = 0;
+        self.pending_wrap = false;
+        self.space_at_end = false;
+        self.wrap_candidate = None;
+        self.wrap_markers = 0;
+        self.input_from = 0;
+        self.flags = LineFlags::default();
+    }
+
+    fn collect_text(&mut self, from: usize) {
+        self.text.clear();
+        let end = self.line.iter().rposition(|c| *c != ' ').map_or(0, |i| i + 1);
+        self.text.extend(self.line[from.min(end)..end].iter());
+    }
+
+    fn commit<L: ScreenListener>(&mut self, listener: &mut L) {
+        self.collect_text(0);
+        let (input, from, flags) = (self.input, self.input_from, self.flags);
+        self.clear_line();
+        listener.line(&self.text, input, from, flags);
+    }
+
+    /// Readline marks a soft wrap with "space, CR" at the right margin. A CR right after a
+    /// trailing space is held until the next action shows whether it continued the line
+    /// (a wrap: the next row starts where the space is) or redrew it (a plain CR).
+    fn resolve_wrap_candidate(&mut self, continues_with_text: bool) {
+        let Some(p) = self.wrap_candidate.take() else { return };
+        if continues_with_text {
+            self.wrap_markers += 1;
+            let w = if p % self.wrap_markers == 0 { p / self.wrap_markers } else { p };
+            self.width = Some(w);
+            self.pos = p;
+            self.pending_wrap = false;
+        } else {
+            self.pos = self.row_start();
+            self.pending_wrap = false;
+        }
+    }
+
+    fn print(&mut self, c: char) {
+        if self.alternate {
+            return;
+        }
+        if self.wrap_candidate.is_some() {
+            // readline's own redraw prompts, "(reverse-i-search)", "(arg: 2)", start with '('.
+            self.resolve_wrap_candidate(c != '(');
+        }
+        self.pending_wrap = false;
+        let pos = self.pos;
+        if pos >= MAX_LINE_CHARS {
+            self.flags.overflowed = true;
+            return;
+        }
+        if pos >= self.line.len() {
+            self.line.resize(pos, ' ');
+            self.line.push(c);
+        } else if self.insert_mode {
+            self.line.insert(pos, c);
+            self.line.truncate(MAX_LINE_CHARS);
+        } else {
+            self.line[pos] = c;
+        }
+        self.pos = pos + 1;
+        self.space_at_end = c == ' ' && self.pos == self.line.len();
+        if let Some(w) = self.width {
+            self.pending_wrap = self.pos % w == 0;
+        }
+    }
+
+    fn carriage_return(&mut self) {
+        if self.input && self.space_at_end && !self.alternate {
+            let p = self.pos - 1;
+            let already_a_row_start = self.width.is_some_and(|w| self.pos % w == 1 || p % w == 0);
+            if p >= MIN_INFERRED_WIDTH && !already_a_row_start {
+                self.wrap_candidate = Some(p);
+                self.space_at_end = false;
+                return;
+            }
+        }
+        self.pos = self.row_start();
+        self.pending_wrap = false;
+    }
+
+    fn backspace(&mut self) {
+        if self.pending_wrap {
+            // xterm: the cursor sits on the last column, so one step left is column w-2.
+            self.pos = self.pos.saturating_sub(2);
+        } else if self.pos > self.row_start() {
+            self.pos -= 1;
+        }
+        self.pending_wrap = false;
+    }
+
+    fn tab(&mut self) {
+        let start = self.row_start();
+        let col = self.pos - start;
+        let next = start + (col / TAB_STOP + 1) * TAB_STOP;
+        self.pos = next.min(self.row_end().saturating_sub(1)).min(MAX_LINE_CHARS);
+        if self.pos > self.line.len() {
+            self.line.resize(self.pos, ' ');
+        }
+        self.pending_wrap = false;
+    }
+
+    fn line_feed<L: ScreenListener>(&mut self, listener: &mut L) {
+        if self.alternate {
+            return;
+        }
+        if let (true, Some(w)) = (self.input, self.width) {
+            let last_row = self.line.len().saturating_sub(1) / w;
+            if self.pos / w < last_row {
+                self.pos += w; // readline moving down inside a wrapped line
+                return;
+            }
+        }
+        self.commit(listener);
+    }
+
+    fn move_rows(&mut self, down: bool, n: usize) {
+        match self.width {
+            Some(w) if down => self.pos = (self.pos + n * w).min(MAX_LINE_CHARS),
+            Some(w) => self.pos = self.pos.saturating_sub(n * w),
+            None => self.flags.geometry_unknown = true,
+        }
+        self.pending_wrap = false;
+    }
+
+    fn set_column(&mut self, col: usize) {
+        let start = self.row_start();
+        self.pos = (start + col).min(self.row_end().saturating_sub(1)).min(MAX_LINE_CHARS);
+        self.pending_wrap = false;
+    }
+
+    /// EL: erase in the cursor's row.
+    fn erase_in_row(&mut self, mode: u16) {
+        let (start, end) = (self.row_start(), self.row_end().min(self.line.len()));
+        let (from, to) = match mode {
+            0 => (self.pos, end),
+            1 => (start, (self.pos + 1).min(end)),
+            _ => (start, end),
+        };
+        self.blank(from, to);
+    }
+
+    /// Blank [from, to); blanks at the end of the line are dropped.
+    fn blank(&mut self, from: usize, to: usize) {
+        if from >= to || from >= self.line.len() {
+            return;
+        }
+        if to >= self.line.len() {
+            self.line.truncate(from);
+        } else {
+            self.line[from..to].iter_mut().for_each(|c| *c = ' ');
+        }
+    }
+
+    fn delete_chars(&mut self, n: usize) {
+        let end = self.row_end().min(self.line.len());
+        if self.pos >= end {
+            return;
+        }
+        let n = n.min(end - self.pos);
+        self.line.drain(self.pos..self.pos + n);
+        if end < self.line.len() + n {
+            // Within a row that is not the last, the row keeps its width: pad its end.
+            let row_end = end - n;
+            if row_end < self.line.len() {
+                for _ in 0..n {
+                    self.line.insert(row_end, ' ');
+                }
+            }
+        }
+    }
+
+    fn insert_blanks(&mut self, n: usize) {
+        if self.pos >= self.line.len() {
+            return;
+        }
+        let n = n.min(MAX_LINE_CHARS - self.line.len().min(MAX_LINE_CHARS));
+        let end = self.row_end().min(self.line.len());
+        for _ in 0..n {
+            self.line.insert(self.pos, ' ');
+        }
+        if self.width.is_some() && end < self.line.len() - n {
+            // Characters pushed past the right margin are lost, as on a terminal.
+            self.line.drain(end..end + n);
+        }
+    }
+
+    fn set_private_mode<L: ScreenListener>(&mut self, mode: u16, on: bool, listener: &mut L) {
+        match mode {
+            2004 if !self.alternate => {
+                if on && !self.input {
+                    self.input = true;
+                    self.input_from = self.pos;
+                    listener.input_begin();
+                } else if !on && self.input {
+                    self.input = false;
+                    self.collect_text(self.input_from);
+                    listener.input_end(&self.text);
+                    self.clear_line();
+                }
+            }
+            47 | 1047 | 1049 if on != self.alternate => {
+                self.alternate = on;
+                self.clear_line();
+                listener.alternate_screen(on);
+            }
+            _ => {}
+        }
+    }
+}
+
+struct Performer<'a, L> {
+    s: &'a mut State,
+    l: &'a mut L,
+}
+
+fn param(params: &Params, i: usize, default: u16) -> u16 {
+    match params.iter().nth(i).and_then(|p| p.first().copied()) {
+        Some(0) | None => default,
+        Some(v) => v,
+    }
+}
+
+impl<L: ScreenListener> Perform for Performer<'_, L> {
+    fn print(&mut self, c: char) {
+        self.s.print(c);
+    }
+
+    fn execute(&mut self, byte: u8) {
+        let s = &mut *self.s;
+        if byte != b'\r' {
+            s.resolve_wrap_candidate(false);
+        }
+        s.space_at_end &= byte == b'\r';
+        match byte {
+            b'\n' | 0x0b | 0x0c => s.line_feed(self.l),
+            b'\r' => s.carriage_return(),
+            0x08 => s.backspace(),
+            b'\t' => s.tab(),
+            _ => {}
+        }
+    }
+
+    fn csi_dispatch(&mut self, params: &Params, intermediates: &[u8], _ignore: bool, action: char) {
+        let s = &mut *self.s;
+        if action == 'm' {
+            return; // colours: by far the most common sequence, and never content
+        }
+        s.resolve_wrap_candidate(false);
+        s.space_at_end = false;
+        if s.alternate && !matches!(action, 'h' | 'l') {
+            return;
+        }
+        let n = param(params, 0, 1) as usize;
+        match (intermediates, action) {
+            (b"?", 'h' | 'l') => {
+                for p in params.iter() {
+                    s.set_private_mode(p[0], action == 'h', self.l);
+                }
+            }
+            ([], 'h' | 'l') if param(params, 0, 0) == 4 => s.insert_mode = action == 'h',
+            ([], 'C' | 'a') => {
+                s.pos = (s.pos + n).min(s.row_end().saturating_sub(1)).min(MAX_LINE_CHARS);
+                s.pending_wrap = false;
+            }
+            ([], 'D') => {
+                s.pos = s.pos.saturating_sub(n).max(s.row_start());
+                s.pending_wrap = false;
+            }
+            ([], 'A') => s.move_rows(false, n),
+            ([], 'B' | 'e') => s.move_rows(true, n),
+            ([], 'E') => {
+                s.move_rows(true, n);
+                s.set_column(0);
+            }
+            ([], 'F') => {
+                s.move_rows(false, n);
+                s.set_column(0);
+            }
+            ([], 'G' | '`') => s.set_column(n - 1),
+            ([], 'H' | 'f') => s.set_column(param(params, 1, 1) as usize - 1),
+            ([], 'K') => s.erase_in_row(param(params, 0, 0)),
+            ([], 'J') => match param(params, 0, 0) {
+                0 => s.blank(s.pos, s.line.len()),
+                1 => s.blank(0, s.pos + 1),
+                _ => s.blank(0, s.line.len()),
+            },
+            ([], 'P') => s.delete_chars(n),
+            ([], '@') => s.insert_blanks(n),
+            ([], 'X') => s.blank(s.pos, s.pos + n),
+            _ => {}
+        }
+    }
+
+    fn esc_dispatch(&mut self, _intermediates: &[u8], _ignore: bool, _byte: u8) {
+        self.s.resolve_wrap_candidate(false);
+        self.s.space_at_end = false;
+    }
+
+    fn osc_dispatch(&mut self, _params: &[&[u8]], _bell_terminated: bool) {
+        // Window titles and colour queries: never content. Does not disturb a pending wrap.
+    }
+
+    fn hook(&mut self, _params: &Params, _intermediates: &[u8], _ignore: bool, _action: char) {
+        self.s.resolve_wrap_candidate(false);
+        self.s.space_at_end = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Recorder {
+        lines: Vec<(String, bool)>,
+        ends: Vec<String>,
+        alt: Vec<bool>,
+    }
+
+    impl ScreenListener for Recorder {
+        fn line(&mut self, text: &str, input: bool, _from: usize, _flags: LineFlags) {
+            self.lines.push((text.to_string(), input));
+        }
+        fn input_begin(&mut self) {}
+        fn input_end(&mut self, pending: &str) {
+            self.ends.push(pending.to_string());
+        }
+        fn alternate_screen(&mut self, entered: bool) {
+            self.alt.push(entered);
+        }
+    }
+
+    fn run(bytes: &[u8]) -> Recorder {
+        let mut screen = Screen::new();
+        let mut rec = Recorder::default();
+        screen.advance(bytes, &mut rec);
+        screen.finish(&mut rec);
+        rec
+    }
+
+    fn texts(r: &Recorder) -> Vec<&str> {
+        r.lines.iter().map(|(t, _)| t.as_str()).collect()
+    }
+
+    #[test]
+    fn backspace_and_overwrite_recover_the_edited_line() {
+        // dash in cooked mode echoes an erase as BS SP BS.
+        let r = run(b"$ ip\x08 \x08\x08 \x08pwd\r\r\n");
+        assert_eq!(texts(&r), ["$ pwd"]);
+    }
+
+    #[test]
+    fn readline_insert_and_delete_chars() {
+        // "echo wrld", 3 x left, insert 'o' by rewriting the tail, then reposition.
+        let r = run(b"$ echo wrld\x08\x08\x08orld\x08\x08\x08\r\r\n");
+        assert_eq!(texts(&r), ["$ echo world"]);
+        let r = run(b"$ echo 42\x08\x08\x08\x08\x08\x08\x08\x1b[1@\"x\x1b[3P\r\n");
+        assert_eq!(texts(&r), ["$ \"x 42"]);
+    }
+
+    #[test]
+    fn readline_wrap_marker_teaches_the_width() {
+        let mut line = b"\x1b[?2004hsh-5.2$ echo ".to_vec();
+        line.extend(b"012345678901234567890123456 \r");
+        line.extend(b"89\x08\x08X\r\x1b[C\x1b[CY\r\r\n\x1b[?2004l\r");
+        let mut screen = Screen::new();
+        let mut rec = Recorder::default();
+        screen.advance(&line, &mut rec);
+        assert_eq!(screen.width(), Some(40));
+        // The CR after the edit returns to the start of the second row, not of the line.
+        assert_eq!(texts(&rec), ["sh-5.2$ echo 012345678901234567890123456X9Y"]);
+        assert_eq!(rec.lines[0].1, true);
+    }
+
+    #[test]
+    fn reverse_search_redraw_is_not_a_wrap() {
+        let mut bytes = b"\x1b[?2004h[ec2-user@ip-10-0-1-11 ~]$ \r(reverse-i-search)`w': ".to_vec();
+        bytes.extend(b"\x1b[7mw\x1b[27mhoami\r\x1b[40P[ec2-user@ip-10-0-1-11 ~]$ whoami\r\r\n");
+        let r = run(&bytes);
+        assert_eq!(texts(&r), ["[ec2-user@ip-10-0-1-11 ~]$ whoami"]);
+    }
+
+    #[test]
+    fn ctrl_c_leaves_pending_text_and_no_line() {
+        let r =
+            run(b"\x1b[?2004hsh-5.2$ shutdown -h now^C\x1b[?2004l\r\x1b[?2004h\x1b[?2004l\r\r\r\n");
+        assert_eq!(r.ends[0], "sh-5.2$ shutdown -h now^C");
+        assert_eq!(texts(&r), [""]);
+    }
+
+    #[test]
+    fn alternate_screen_content_is_not_output() {
+        let r = run(b"$ less f\r\n\x1b[?1049hroot:x:0\r\n\x1b[?2004hjunk\r\n\x1b[?1049l$ ok\r\n");
+        assert_eq!(texts(&r), ["$ less f", "$ ok"]);
+        assert_eq!(r.alt, [true, false]);
+    }
+
+    #[test]
+    fn erase_and_tabs() {
+        let r = run(b"abcdef\x08\x08\x1b[K\r\n\ta\tb\r\nxyz\r\x1b[2K\r\n");
+        assert_eq!(texts(&r), ["abcd", "        a       b", ""]);
+    }
+
+    #[test]
+    fn huge_line_is_capped_and_flagged() {
+        let mut screen = Screen::new();
+        let mut rec = Recorder::default();
+        let chunk = vec![b'a'; 1 << 20];
+        screen.advance(&chunk, &mut rec);
+        screen.advance(b"\r\n", &mut rec);
+        assert_eq!(rec.lines[0].0.len(), MAX_LINE_CHARS);
+    }
+}

@@ -1,0 +1,525 @@
+//! From screen lines to commands: prompts, continuation lines, output, abandoned input.
+//!
+//! Two sources of truth, best first:
+//! * **Line-editor markers.** bash 5.1+ (Amazon Linux 2023's `sh-5.2$`, RHEL 9, Ubuntu 22.04+)
+//!   turns bracketed paste on while readline reads a line and off when it returns. The last
+//!   line submitted inside that region is exactly the line bash received; a region closed
+//!   without a line feed was abandoned (Ctrl-C). Nothing outside a region is a command.
+//! * **Prompt patterns.** dash, old bash and PowerShell leave no markers; a line that starts
+//!   with the session's prompt is a command line. Confidence says which source was used.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::screen::{LineFlags, ScreenListener};
+
+/// A command as the shell received it, before redaction and rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Command {
+    pub seq: u64,
+    pub text: String,
+    pub prompt: String,
+    pub confidence: f32,
+    /// Why confidence is below 1, `; `-separated.
+    pub reason: Option<String>,
+    /// Non-blank output lines that followed (a full-screen program's screen is not output).
+    pub output_lines: u64,
+    /// The prompt ends in `#`: the command ran with root privileges.
+    pub privileged: bool,
+    /// The command switched to the alternate screen (an editor, pager, `top`).
+    pub fullscreen: bool,
+}
+
+/// Where finished commands and output lines go.
+pub trait ShellSink {
+    fn command(&mut self, command: Command);
+    /// One non-blank output line of command `seq` (0 = before the first command).
+    fn output(&mut self, seq: u64, line: &str);
+}
+
+/// Which prompts the session's shell prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptStyle {
+    Unix,
+    PowerShell,
+}
+
+/// What the transcript source adds around the user's shell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preamble {
+    None,
+    /// Pre-2020 agents ran `ssm-session-logger` in a root shell first and `exit`ed it last.
+    LegacyAgentLogger,
+}
+
+const MAX_KNOWN_PROMPTS: usize = 16;
+const MAX_PROMPT_CHARS: usize = 256;
+const LEGACY_PREAMBLE_MAX_LINES: usize = 40;
+
+const REASON_PATTERN: &str = "no line-editor markers: command line recognised by its prompt";
+const REASON_BARE: &str = "bare '$'/'#' prompt: a line of output could look the same";
+const REASON_PROMPT: &str = "prompt not recognised: the command may include prompt text";
+const REASON_OVERFLOW: &str = "line longer than the kept maximum: its tail is missing";
+const REASON_GEOMETRY: &str = "cursor moved between rows before the terminal width was known";
+
+static UNIX_PROMPT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(?:\([^()\s]{1,64}\) )?",
+        r"(?:\[[^\]\n]{1,120}\] ?[$#]|[\w.-]{1,64}@[\w.-]{1,128}(?::[^\s$#]{0,256})? ?[$#]",
+        r"|(?:sh|bash|zsh)-\d+(?:\.\d+)*[$#%]|[$#])(?: |$)"
+    ))
+    .expect("prompt pattern")
+});
+static POWERSHELL_PROMPT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^PS [^>\n]{1,200}> ?").expect("prompt pattern"));
+/// Commands after which a different prompt is expected.
+static SHELL_SWITCH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:sudo|su|bash|sh|dash|zsh|ksh|exit|logout|ssh|newgrp|sg|exec|docker|kubectl|runuser|chroot|nsenter)\b")
+        .expect("switch pattern")
+});
+
+/// The shell layer. It is a [`ScreenListener`]; finished commands go to its sink.
+pub struct Shell<S> {
+    pub sink: S,
+    style: PromptStyle,
+    preamble: Preamble,
+    preamble_lines: usize,
+    wrapper_prompt: Option<String>,
+    markers_seen: bool,
+    region: Option<(String, LineFlags)>,
+    current: Option<Command>,
+    /// The current command was just submitted and nothing has been printed since, so a
+    /// continuation prompt (`> `) extends it.
+    open: bool,
+    known_prompts: Vec<String>,
+    in_banner: bool,
+    next_seq: u64,
+    abandoned: u64,
+}
+
+/// Counts the shell layer reports at the end.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShellStats {
+    pub commands: u64,
+    pub abandoned_lines: u64,
+    pub markers_seen: bool,
+}
+
+impl<S: ShellSink> Shell<S> {
+    pub fn new(sink: S, style: PromptStyle, preamble: Preamble) -> Self {
+        Shell {
+            sink,
+            style,
+            preamble,
+            preamble_lines: 0,
+            wrapper_prompt: None,
+            markers_seen: false,
+            region: None,
+            current: None,
+            open: false,
+            known_prompts: Vec::new(),
+            in_banner: false,
+            next_seq: 1,
+            abandoned: 0,
+        }
+    }
+
+    /// Set what the format detection found, before the first line arrives.
+    pub fn configure(&mut self, style: PromptStyle, preamble: Preamble) {
+        self.style = style;
+        self.preamble = preamble;
+    }
+
+    /// Emit the last command. Call once, after the screen has flushed its last line.
+    pub fn finish(&mut self) -> ShellStats {
+        if let (Preamble::LegacyAgentLogger, Some(cmd)) = (self.preamble, &self.current) {
+            if cmd.text == "exit" && self.wrapper_prompt.as_deref() == Some(cmd.prompt.as_str()) {
+                self.current = None; // the agent's own exit from its wrapper shell
+                self.next_seq -= 1;
+            }
+        }
+        self.flush_current();
+        ShellStats {
+            commands: self.next_seq - 1,
+            abandoned_lines: self.abandoned,
+            markers_seen: self.markers_seen,
+        }
+    }
+
+    fn flush_current(&mut self) {
+        if let Some(cmd) = self.current.take() {
+            self.sink.command(cmd);
+        }
+        self.open = false;
+    }
+
+    /// Lines the pre-2020 agent printed before the user's shell started.
+    fn skip_preamble(&mut self, text: &str) -> bool {
+        if self.preamble != Preamble::LegacyAgentLogger
+            || self.preamble_lines >= LEGACY_PREAMBLE_MAX_LINES
+        {
+            return false;
+        }
+        self.preamble_lines += 1;
+        if self.wrapper_prompt.is_none() {
+            if let Some(at) = text.find("/usr/bin/ssm-session-logger") {
+                self.wrapper_prompt = Some(text[..at].to_string());
+            }
+        }
+        if text.contains("New Seelog Logger Creation Complete") {
+            self.preamble_lines = LEGACY_PREAMBLE_MAX_LINES;
+        }
+        true
+    }
+
+    fn output_line(&mut self, text: &str) {
+        if text.trim().is_empty() {
+            return;
+        }
+        self.open = false;
+        let seq = match &mut self.current {
+            Some(cmd) => {
+                cmd.output_lines += 1;
+                cmd.seq
+            }
+            None => 0,
+        };
+        self.sink.output(seq, text);
+    }
+
+    /// A line that a shell read: prompt plus the user's input.
+    fn submit(&mut self, line: &str, from_markers: bool, flags: LineFlags) {
+        let Some(split) = self.split_prompt(line, from_markers) else {
+            self.output_line(line);
+            return;
+        };
+        let mut reasons: Vec<&'static str> = Vec::new();
+        if !from_markers {
+            reasons.push(REASON_PATTERN);
+        }
+        if !split.recognised {
+            reasons.push(REASON_PROMPT);
+        }
+        if split.bare && !from_markers {
+            reasons.push(REASON_BARE);
+        }
+        if flags.overflowed {
+            reasons.push(REASON_OVERFLOW);
+        }
+        if flags.geometry_unknown {
+            reasons.push(REASON_GEOMETRY);
+        }
+        let text = split.command;
+        if !from_markers && text.ends_with("^C") {
+            self.abandoned += 1; // cooked-mode Ctrl-C echo: the line was never run
+            self.open = false;
+            return;
+        }
+        if self.open && is_continuation_prompt(split.prompt) {
+            if let Some(cmd) = &mut self.current {
+                if cmd.prompt != split.prompt {
+                    join_continuation(&mut cmd.text, text);
+                    lower_confidence(cmd, &reasons);
+                    return;
+                }
+            }
+        }
+        if text.trim().is_empty() {
+            self.open = false; // an empty line at the prompt ends any open command
+            return;
+        }
+        self.flush_current();
+        let mut cmd = Command {
+            seq: self.next_seq,
+            text: text.to_string(),
+            prompt: split.prompt.to_string(),
+            confidence: 1.0,
+            reason: None,
+            output_lines: 0,
+            privileged: split.prompt.trim_end().ends_with('#'),
+            fullscreen: false,
+        };
+        lower_confidence(&mut cmd, &reasons);
+        self.next_seq += 1;
+        self.current = Some(cmd);
+        self.open = true;
+    }
+
+    fn remember_prompt(&mut self, prompt: &str) {
+        if prompt.is_empty() || self.known_prompts.iter().any(|p| p == prompt) {
+            return;
+        }
+        if self.known_prompts.len() == MAX_KNOWN_PROMPTS {
+            self.known_prompts.remove(0);
+        }
+        self.known_prompts.push(prompt.to_string());
+    }
+
+    fn split_prompt<'t>(&mut self, line: &'t str, from_markers: bool) -> Option<Split<'t>> {
+        let known = self
+            .known_prompts
+            .iter()
+            .filter(|p| line.starts_with(p.as_str()) || line == p.trim_end())
+            .max_by_key(|p| p.len())
+            .cloned();
+        let (prompt_len, recognised) = match known {
+            Some(p) => (p.len().min(line.len()), true),
+            None => match self.match_prompt(line, from_markers) {
+                Some(len) => (len, true),
+                None if from_markers => (0, false),
+                None => return None,
+            },
+        };
+        let prompt = &line[..prompt_len];
+        let bare = matches!(prompt.trim_end(), "$" | "#");
+        if !from_markers && !self.accept_heuristic_prompt(prompt, bare) {
+            return None;
+        }
+        if recognised {
+            self.remember_prompt(prompt);
+        }
+        // CloudWatch's cleaned stream can repeat the prompt of empty Enters: "sh-4.2$ sh-4.2$ ls".
+        let mut command = &line[prompt_len..];
+        while !prompt.is_empty() && prompt.ends_with(' ') && command.starts_with(prompt) {
+            command = &command[prompt.len()..];
+        }
+        Some(Split { prompt, command, recognised, bare })
+    }
+
+    /// The prompt's length in bytes, by pattern.
+    fn match_prompt(&self, line: &str, from_markers: bool) -> Option<usize> {
+        if line.starts_with("> ") || line == ">" {
+            return Some(line.len().min(2)); // PS2, the continuation prompt
+        }
+        let found = match self.style {
+            PromptStyle::PowerShell => POWERSHELL_PROMPT.find(line).map(|m| m.end()),
+            PromptStyle::Unix => UNIX_PROMPT.find(line).map(|m| m.end()),
+        };
+        if found.is_some() || !from_markers {
+            return found.filter(|len| *len <= MAX_PROMPT_CHARS);
+        }
+        // Inside a marked region the prompt is whatever precedes the first "$ ", "# ", "> "
+        // or "% " (or the whole line when nothing was typed).
+        let end = line
+            .char_indices()
+            .take(MAX_PROMPT_CHARS)
+            .find(|(i, c)| "$#>%".contains(*c) && line[i + 1..].starts_with(' '))
+            .map(|(i, _)| i + 2);
+        end.or_else(|| line.ends_with(['$', '#', '>', '%']).then_some(line.len()))
+    }
+
+    /// Without markers, a new prompt must look like one and appear where a prompt can.
+    fn accept_heuristic_prompt(&self, prompt: &str, bare: bool) -> bool {
+        if self.known_prompts.iter().any(|p| p == prompt) {
+            return true;
+        }
+        if self.open && is_continuation_prompt(prompt) {
+            return true;
+        }
+        if is_continuation_prompt(prompt) {
+            return false;
+        }
+        let switched =
+            self.current.as_ref().is_none_or(|c| SHELL_SWITCH.is_match(c.text.trim_start()));
+        !bare || switched || self.known_prompts.is_empty()
+    }
+}
+
+struct Split<'t> {
+    prompt: &'t str,
+    command: &'t str,
+    recognised: bool,
+    bare: bool,
+}
+
+fn is_continuation_prompt(prompt: &str) -> bool {
+    prompt == "> " || prompt == ">"
+}
+
+/// A backslash-newline is removed (as bash's history does); other lines keep their newline.
+fn join_continuation(text: &mut String, next: &str) {
+    let trailing = text.chars().rev().take_while(|c| *c == '\\').count();
+    if trailing % 2 == 1 {
+        text.pop();
+    } else {
+        text.push('\n');
+    }
+    text.push_str(next);
+}
+
+fn lower_confidence(cmd: &mut Command, reasons: &[&'static str]) {
+    for reason in reasons {
+        let value = match *reason {
+            REASON_PATTERN => 0.8,
+            REASON_BARE | REASON_PROMPT | REASON_OVERFLOW => 0.6,
+            _ => 0.7,
+        };
+        cmd.confidence = cmd.confidence.min(value);
+        match &mut cmd.reason {
+            Some(r) if !r.contains(reason) => {
+                r.push_str("; ");
+                r.push_str(reason);
+            }
+            Some(_) => {}
+            None => cmd.reason = Some((*reason).to_string()),
+        }
+    }
+}
+
+impl<S: ShellSink> ScreenListener for Shell<S> {
+    fn line(&mut self, text: &str, input: bool, input_from: usize, flags: LineFlags) {
+        if self.skip_preamble(text) {
+            return;
+        }
+        if self.style == PromptStyle::PowerShell && is_banner_rule(text) {
+            self.in_banner = !self.in_banner;
+            return;
+        }
+        if self.in_banner {
+            return;
+        }
+        if input {
+            let from = text.char_indices().nth(input_from).map_or(text.len(), |(i, _)| i);
+            // Only the last line of a region is what was submitted; earlier ones were
+            // completion listings or redraws.
+            self.region = Some((text[from..].to_string(), flags));
+        } else if self.markers_seen {
+            self.output_line(text);
+        } else {
+            self.submit(text, false, flags);
+        }
+    }
+
+    fn input_begin(&mut self) {
+        self.markers_seen = true;
+        self.region = None;
+    }
+
+    fn input_end(&mut self, pending: &str) {
+        match self.region.take() {
+            Some((line, flags)) => self.submit(&line, true, flags),
+            None => {
+                let typed = self.split_prompt(pending, true).map_or("", |s| s.command);
+                if !typed.trim().is_empty() {
+                    self.abandoned += 1;
+                }
+                self.open = false;
+            }
+        }
+    }
+
+    fn alternate_screen(&mut self, entered: bool) {
+        if let (true, Some(cmd)) = (entered, &mut self.current) {
+            cmd.fullscreen = true;
+            self.open = false;
+        }
+    }
+}
+
+fn is_banner_rule(text: &str) -> bool {
+    text.len() >= 10 && text.bytes().all(|b| b == b'*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transcript::screen::Screen;
+
+    #[derive(Default)]
+    struct Collect {
+        commands: Vec<Command>,
+        output: Vec<(u64, String)>,
+    }
+
+    impl ShellSink for Collect {
+        fn command(&mut self, command: Command) {
+            self.commands.push(command);
+        }
+        fn output(&mut self, seq: u64, line: &str) {
+            self.output.push((seq, line.to_string()));
+        }
+    }
+
+    fn run(bytes: &[u8], style: PromptStyle, preamble: Preamble) -> (Vec<Command>, ShellStats) {
+        let mut screen = Screen::new();
+        let mut shell = Shell::new(Collect::default(), style, preamble);
+        screen.advance(bytes, &mut shell);
+        screen.finish(&mut shell);
+        let stats = shell.finish();
+        (shell.sink.commands, stats)
+    }
+
+    fn texts(cmds: &[Command]) -> Vec<&str> {
+        cmds.iter().map(|c| c.text.as_str()).collect()
+    }
+
+    #[test]
+    fn marked_regions_give_commands_and_output_counts() {
+        let t = b"\x1b[?2004hsh-5.2$ echo hi\r\r\n\x1b[?2004l\rhi\r\r\n\x1b[?2004hsh-5.2$ for i in 1 2\r\r\n\x1b[?2004l\r\x1b[?2004h> do echo $i; done\r\r\n\x1b[?2004l\r1\r\r\n2\r\r\n\x1b[?2004hsh-5.2$ ";
+        let (cmds, stats) = run(t, PromptStyle::Unix, Preamble::None);
+        assert_eq!(texts(&cmds), ["echo hi", "for i in 1 2\ndo echo $i; done"]);
+        assert_eq!(cmds[0].output_lines, 1);
+        assert_eq!(cmds[1].output_lines, 2);
+        assert_eq!(cmds[0].prompt, "sh-5.2$ ");
+        assert_eq!(cmds[0].confidence, 1.0);
+        assert!(stats.markers_seen);
+    }
+
+    #[test]
+    fn output_that_looks_like_a_prompt_is_not_a_command_when_markers_exist() {
+        let t = b"\x1b[?2004h$ cat notes\r\r\n\x1b[?2004l\r$ rm -rf /\r\r\n# comment\r\r\n";
+        let (cmds, _) = run(t, PromptStyle::Unix, Preamble::None);
+        assert_eq!(texts(&cmds), ["cat notes"]);
+        assert_eq!(cmds[0].output_lines, 2);
+    }
+
+    #[test]
+    fn cooked_mode_session_uses_prompt_patterns() {
+        let t = b"$ ls\r\r\nfile\r\r\n$ echo a \\\r\r\n> b\r\r\na b\r\r\n$ sleep 9^C\r\r\n$ whoami\r\r\n";
+        let (cmds, stats) = run(t, PromptStyle::Unix, Preamble::None);
+        assert_eq!(texts(&cmds), ["ls", "echo a b", "whoami"]);
+        assert_eq!(cmds[0].confidence, 0.6);
+        assert_eq!(stats.abandoned_lines, 1);
+    }
+
+    #[test]
+    fn comment_lines_in_output_are_not_commands_once_a_prompt_is_known() {
+        let t = b"[ec2-user@ip-1 ~]$ cat /etc/ssh/sshd_config\r\n# Port 22\r\n$ not a prompt\r\n[ec2-user@ip-1 ~]$ id\r\n";
+        let (cmds, _) = run(t, PromptStyle::Unix, Preamble::None);
+        assert_eq!(texts(&cmds), ["cat /etc/ssh/sshd_config", "id"]);
+        assert_eq!(cmds[0].output_lines, 2);
+        assert_eq!(cmds[0].confidence, 0.8);
+    }
+
+    #[test]
+    fn root_prompt_marks_privileged_commands() {
+        let t = b"\x1b[?2004hsh-5.2$ sudo -s\r\r\n\x1b[?2004l\r\x1b[?2004hroot@vm:~# id -u\r\r\n\x1b[?2004l\r0\r\n";
+        let (cmds, _) = run(t, PromptStyle::Unix, Preamble::None);
+        assert!(!cmds[0].privileged);
+        assert!(cmds[1].privileged);
+        assert_eq!(cmds[1].prompt, "root@vm:~# ");
+    }
+
+    #[test]
+    fn legacy_agent_preamble_and_wrapper_exit_are_dropped() {
+        let t = b"sh-4.2# /usr/bin/ssm-session-logger /var/lib/x.log false\r\nInitializing new seelog logger\r\nNew Seelog Logger Creation Complete\r\nsh-4.2$ ls /\r\nbin\r\nsh-4.2$ exit\r\nexit\r\nsh-4.2# exit\r\nexit\r\n";
+        let (cmds, _) = run(t, PromptStyle::Unix, Preamble::LegacyAgentLogger);
+        assert_eq!(texts(&cmds), ["ls /", "exit"]);
+    }
+
+    #[test]
+    fn powershell_prompts_and_banners() {
+        let t = b"**********************\r\nWindows PowerShell transcript start\r\nStart time: 20190123080857\r\n**********************\r\nPS C:\\Windows\\system32> Get-Process\r\nHandles\r\n**********************\r\nCommand start time: 20190123080945\r\n**********************\r\nPS C:\\Windows\\system32> whoami\r\nnt authority\\system\r\n";
+        let (cmds, _) = run(t, PromptStyle::PowerShell, Preamble::None);
+        assert_eq!(texts(&cmds), ["Get-Process", "whoami"]);
+        assert_eq!(cmds[0].output_lines, 1);
+    }
+
+    #[test]
+    fn repeated_prompts_from_cloudwatch_are_stripped() {
+        let (cmds, _) =
+            run(b"sh-4.2$ sh-4.2$ date\r\nThu Jan 4\r\n", PromptStyle::Unix, Preamble::None);
+        assert_eq!(texts(&cmds), ["date"]);
+    }
+}
