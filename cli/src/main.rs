@@ -1,1 +1,309 @@
-fn main() {}
+//! `session-audit`: offline analysis of Session Manager transcripts.
+//!
+//! Exit status: 0 done, 1 a finding at or above `--fail-on`, 2 usage or I/O error.
+
+mod inputs;
+mod progress;
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use session_audit::analysis::{Analyzer, Input};
+use session_audit::redact::Redactor;
+use session_audit::report::{CommandWriter, JsonReportWriter, Report, ReportCommand, Source};
+use session_audit::rules::{RulePack, Severity};
+
+use inputs::InputSpec;
+
+/// Commands kept in memory for a Markdown report; the JSON report always has them all.
+const MARKDOWN_MAX_COMMANDS: usize = 10_000;
+
+#[derive(Parser)]
+#[command(name = "session-audit", version, about = "Audit AWS Session Manager sessions: transcripts in, compliance reports out")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Reconstruct the commands in transcripts (S3 logs, CloudWatch exports, PowerShell) and judge them.
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(clap::Args)]
+struct AnalyzeArgs {
+    /// Transcript files, directories (searched for .log/.json/.jsonl/.txt files), or - for stdin.
+    #[arg(required = true)]
+    inputs: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutFormat::Json)]
+    format: OutFormat,
+    /// A user rule pack (TOML) that adds, overrides or disables built-in rules by ID.
+    #[arg(long, value_name = "FILE")]
+    rules: Option<PathBuf>,
+    /// Write one report per input into DIR (named after the session) and print a summary line each.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Exit with status 1 when any finding is at or above this severity.
+    #[arg(long, value_name = "SEVERITY")]
+    fail_on: Option<SeverityArg>,
+    /// File holding the HMAC key for redaction tokens (else $SESSION_AUDIT_REDACTION_KEY).
+    #[arg(long, value_name = "FILE")]
+    redaction_key_file: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutFormat {
+    /// One report object (a JSON array of them for several inputs).
+    Json,
+    /// One report per line.
+    Jsonl,
+    /// Markdown for people.
+    Md,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SeverityArg {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl From<SeverityArg> for Severity {
+    fn from(s: SeverityArg) -> Self {
+        match s {
+            SeverityArg::Info => Severity::Info,
+            SeverityArg::Low => Severity::Low,
+            SeverityArg::Medium => Severity::Medium,
+            SeverityArg::High => Severity::High,
+            SeverityArg::Critical => Severity::Critical,
+        }
+    }
+}
+
+/// A failure that ends the run (exit 2), already phrased for the user.
+struct Fatal(String);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::Analyze(args) => analyze(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(Fatal(message)) => {
+            eprintln!("session-audit: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn build_analyzer(args: &AnalyzeArgs) -> Result<Analyzer, Fatal> {
+    let rules = match &args.rules {
+        None => RulePack::builtin(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Fatal(format!("cannot read rule pack '{}': {e}", path.display())))?;
+            RulePack::load(Some((&path.display().to_string(), &text)))
+                .map_err(|e| Fatal(format!("invalid rule pack: {e}")))?
+        }
+    };
+    let key = match &args.redaction_key_file {
+        Some(path) => Some(
+            std::fs::read(path)
+                .map_err(|e| Fatal(format!("cannot read redaction key '{}': {e}", path.display())))?,
+        ),
+        None => std::env::var("SESSION_AUDIT_REDACTION_KEY").ok().map(String::into_bytes),
+    };
+    let key = key.map(|k| k.trim_ascii().to_vec());
+    Ok(Analyzer::new(rules, Redactor::new(key.as_deref())))
+}
+
+fn analyze(args: AnalyzeArgs) -> Result<ExitCode, Fatal> {
+    let analyzer = build_analyzer(&args)?;
+    let (specs, mut failed) = inputs::expand(&args.inputs);
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Fatal(format!("cannot create output directory '{}': {e}", dir.display())))?;
+    }
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let many = specs.len() > 1;
+    let mut progress = progress::Progress::new(specs.len());
+    let array = args.out.is_none() && args.format == OutFormat::Json && many;
+    if array {
+        write_out(&mut out, b"[\n")?;
+    }
+    let mut worst: Option<Severity> = None;
+    let mut written = 0usize;
+    for spec in &specs {
+        progress.tick(&spec.display());
+        let reader: Box<dyn Read> = match spec.open() {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("session-audit: cannot read '{}': {e}", spec.display());
+                failed = true;
+                continue;
+            }
+        };
+        let meta = Input {
+            source: Source { path: spec.path().map(|p| p.display().to_string()), ..Source::default() },
+            session_id: spec.session_id(),
+        };
+        if array && written > 0 {
+            write_out(&mut out, b",\n")?;
+        }
+        let result = match &args.out {
+            Some(dir) => report_to_dir(&analyzer, reader, meta, dir, args.format, &mut out),
+            None => report_to(&analyzer, reader, meta, args.format, &mut out, written > 0),
+        };
+        match result {
+            Ok(report) => {
+                written += 1;
+                let top = report.findings.iter().map(|f| f.severity).max();
+                worst = worst.max(top);
+            }
+            Err(message) => {
+                eprintln!("session-audit: '{}': {message}", spec.display());
+                failed = true;
+            }
+        }
+    }
+    progress.done();
+    if array {
+        write_out(&mut out, b"]\n")?;
+    }
+    out.flush().map_err(|e| Fatal(format!("cannot write output: {e}")))?;
+    if failed {
+        return Ok(ExitCode::from(2));
+    }
+    let threshold = args.fail_on.map(Severity::from);
+    Ok(match (threshold, worst) {
+        (Some(t), Some(w)) if w >= t => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+fn write_out(out: &mut impl Write, bytes: &[u8]) -> Result<(), Fatal> {
+    out.write_all(bytes).map_err(|e| Fatal(format!("cannot write output: {e}")))
+}
+
+/// Keeps the first commands for Markdown and counts the rest.
+#[derive(Default)]
+struct Capped {
+    kept: Vec<ReportCommand>,
+    omitted: u64,
+}
+
+impl CommandWriter for Capped {
+    fn command(&mut self, command: &ReportCommand) -> io::Result<()> {
+        if self.kept.len() < MARKDOWN_MAX_COMMANDS {
+            self.kept.push(command.clone());
+        } else {
+            self.omitted += 1;
+        }
+        Ok(())
+    }
+}
+
+fn report_to(
+    analyzer: &Analyzer,
+    reader: Box<dyn Read>,
+    meta: Input,
+    format: OutFormat,
+    out: &mut impl Write,
+    separate: bool,
+) -> Result<Report, String> {
+    match format {
+        OutFormat::Md => {
+            let (mut report, capped) = analyzer.analyze(reader, meta, Capped::default()).map_err(|e| e.to_string())?;
+            report.commands = capped.kept;
+            let sep: &[u8] = if separate { b"\n---\n\n" } else { b"" };
+            out.write_all(sep).map_err(|e| e.to_string())?;
+            out.write_all(report.to_markdown(capped.omitted).as_bytes()).map_err(|e| e.to_string())?;
+            Ok(report)
+        }
+        OutFormat::Json | OutFormat::Jsonl => {
+            let writer = JsonReportWriter::start_with(&mut *out, &meta.source, format == OutFormat::Jsonl)
+                .map_err(|e| e.to_string())?;
+            let (report, writer) = analyzer.analyze(reader, meta, writer).map_err(|e| e.to_string())?;
+            writer.finish(&report.tail()).map_err(|e| e.to_string())?;
+            Ok(report)
+        }
+    }
+}
+
+fn report_to_dir(
+    analyzer: &Analyzer,
+    reader: Box<dyn Read>,
+    meta: Input,
+    dir: &Path,
+    format: OutFormat,
+    summary: &mut impl Write,
+) -> Result<Report, String> {
+    let stem = safe_name(meta.session_id.as_deref().unwrap_or("stdin"));
+    let ext = if format == OutFormat::Md { "md" } else { "json" };
+    let path = dir.join(format!("{stem}.{ext}"));
+    let file = File::create(&path).map_err(|e| format!("cannot create '{}': {e}", path.display()))?;
+    let mut file = BufWriter::new(file);
+    let report = report_to(analyzer, reader, meta, format, &mut file, false)?;
+    file.flush().map_err(|e| format!("cannot write '{}': {e}", path.display()))?;
+    let line = format!(
+        "{}\t{}\t{} commands\t{} findings\t{}\n",
+        report.session_id,
+        report.status.as_str(),
+        report.stats.commands,
+        report.findings.len(),
+        path.display()
+    );
+    summary.write_all(line.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(report)
+}
+
+/// A file name from a session ID: path separators and control characters replaced.
+fn safe_name(id: &str) -> String {
+    id.chars().map(|c| if c == '/' || c == '\\' || c.is_control() { '_' } else { c }).collect()
+}
+
+impl InputSpec {
+    fn display(&self) -> String {
+        match self {
+            InputSpec::Stdin => "-".to_string(),
+            InputSpec::File(p) => p.display().to_string(),
+        }
+    }
+
+    fn path(&self) -> Option<&Path> {
+        match self {
+            InputSpec::Stdin => None,
+            InputSpec::File(p) => Some(p),
+        }
+    }
+
+    fn session_id(&self) -> Option<String> {
+        let name = self.path()?.file_name()?.to_string_lossy().into_owned();
+        let stem = [".log", ".jsonl", ".json", ".txt"]
+            .iter()
+            .find_map(|ext| name.strip_suffix(ext))
+            .unwrap_or(&name);
+        Some(stem.to_string())
+    }
+
+    fn open(&self) -> io::Result<Box<dyn Read>> {
+        Ok(match self {
+            InputSpec::Stdin => Box::new(io::stdin().lock()),
+            InputSpec::File(p) => Box::new(File::open(p)?),
+        })
+    }
+}
+
+/// Whether progress lines may be drawn.
+fn stderr_is_terminal() -> bool {
+    io::stderr().is_terminal()
+}

@@ -1,12 +1,12 @@
 //! Which kind of transcript a byte stream is, from its first bytes.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How many leading bytes are looked at before the format is decided.
 pub const SNIFF_BYTES: usize = 4096;
 
 /// The transcript formats Session Manager produces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     /// S3 log from a Linux instance: util-linux `script` around the session's terminal output.

@@ -1,0 +1,274 @@
+//! One transcript in, one report out: the engine, the rules and redaction put together.
+//!
+//! [`Analyzer`] holds what is built once per process (the compiled rule pack, the redaction
+//! key) and is borrowed by every analysis. [`Analyzer::analyze`] streams: it reads the input in
+//! chunks, hands each finished command to a [`CommandWriter`] already redacted, and returns the
+//! rest of the report (findings, stats, status) at the end.
+
+use std::collections::HashMap;
+use std::io::{self, Read};
+
+use serde_json::json;
+
+use crate::redact::Redactor;
+use crate::report::{CommandWriter, Finding, Report, ReportCommand, Source, Stats, Status, SCHEMA};
+use crate::rules::{Rule, RulePack, Severity};
+use crate::transcript::{Command, Engine, Format, ShellSink, TranscriptInfo};
+
+/// Read size for streaming input.
+pub const CHUNK_BYTES: usize = 256 * 1024;
+/// One rule lists at most this many findings per session; the rest are counted.
+pub const MAX_FINDINGS_PER_RULE: u64 = 200;
+/// Evidence is cut to this many characters.
+const MAX_EVIDENCE_CHARS: usize = 300;
+
+/// Rules and redaction, built once and shared.
+#[derive(Debug, Clone)]
+pub struct Analyzer {
+    pub rules: RulePack,
+    pub redactor: Redactor,
+}
+
+/// The analysis failed; nothing was judged.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyzeError {
+    #[error("reading the transcript: {0}")]
+    Read(#[source] io::Error),
+    #[error("writing the report: {0}")]
+    Write(#[source] io::Error),
+}
+
+/// Facts about the transcript known before reading it.
+#[derive(Debug, Clone, Default)]
+pub struct Input {
+    pub source: Source,
+    /// Usually the object key's or file's stem (`<sessionId>.log`).
+    pub session_id: Option<String>,
+}
+
+impl Default for Analyzer {
+    fn default() -> Self {
+        Analyzer { rules: RulePack::builtin(), redactor: Redactor::default() }
+    }
+}
+
+impl Analyzer {
+    pub fn new(rules: RulePack, redactor: Redactor) -> Self {
+        Analyzer { rules, redactor }
+    }
+
+    /// Analyse `input`; commands go to `writer` as they finish. The returned report has an
+    /// empty `commands` list (they went to the writer) and everything else filled in.
+    pub fn analyze<R: Read, W: CommandWriter>(
+        &self,
+        mut input: R,
+        meta: Input,
+        writer: W,
+    ) -> Result<(Report, W), AnalyzeError> {
+        let mut engine = Engine::new(Judge::new(self, writer));
+        let mut buf = vec![0u8; CHUNK_BYTES];
+        loop {
+            let n = match input.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(AnalyzeError::Read(e)),
+            };
+            engine.feed(&buf[..n]);
+            if let Some(e) = engine.sink().error.take() {
+                return Err(AnalyzeError::Write(e));
+            }
+        }
+        let (info, judge) = engine.finish();
+        judge.conclude(info, meta)
+    }
+
+    /// Analyse bytes already in memory into a complete report (commands included).
+    pub fn analyze_bytes(&self, bytes: &[u8], meta: Input) -> Report {
+        let (mut report, commands) =
+            self.analyze(bytes, meta, Vec::new()).expect("in-memory reads and writes cannot fail");
+        report.commands = commands;
+        report
+    }
+}
+
+/// Receives commands from the engine, judges and redacts them.
+struct Judge<'a, W> {
+    analyzer: &'a Analyzer,
+    writer: W,
+    findings: Vec<Finding>,
+    per_rule: HashMap<String, u64>,
+    /// (rule, command) → index of its output finding, to count repeats instead of listing them.
+    output_findings: HashMap<(String, u64), usize>,
+    suppressed: u64,
+    commands: u64,
+    error: Option<io::Error>,
+}
+
+impl<'a, W: CommandWriter> Judge<'a, W> {
+    fn new(analyzer: &'a Analyzer, writer: W) -> Self {
+        Judge {
+            analyzer,
+            writer,
+            findings: Vec::new(),
+            per_rule: HashMap::new(),
+            output_findings: HashMap::new(),
+            suppressed: 0,
+            commands: 0,
+            error: None,
+        }
+    }
+
+    fn evidence(&self, text: &str) -> String {
+        let red = self.analyzer.redactor.redact(text);
+        match red.char_indices().nth(MAX_EVIDENCE_CHARS) {
+            Some((i, _)) => format!("{}…", &red[..i]),
+            None => red.into_owned(),
+        }
+    }
+
+    fn add(&mut self, rule: &Rule, evidence: String, seq: Option<u64>) -> Option<usize> {
+        let count = self.per_rule.entry(rule.id.clone()).or_insert(0);
+        *count += 1;
+        if *count > MAX_FINDINGS_PER_RULE {
+            self.suppressed += 1;
+            return None;
+        }
+        self.findings.push(Finding {
+            rule_id: rule.id.clone(),
+            severity: rule.severity,
+            title: rule.title.clone(),
+            evidence,
+            command_seq: seq,
+            frameworks: rule.frameworks.clone(),
+            occurrences: 1,
+        });
+        Some(self.findings.len() - 1)
+    }
+
+    fn session_finding(&mut self, condition: &str, evidence: &str) {
+        if let Some(rule) = self.analyzer.rules.session_rule(condition) {
+            let rule = rule.clone();
+            self.add(&rule, evidence.to_string(), None);
+        }
+    }
+
+    fn conclude(mut self, info: TranscriptInfo, meta: Input) -> Result<(Report, W), AnalyzeError> {
+        if let Some(e) = self.error.take() {
+            return Err(AnalyzeError::Write(e));
+        }
+        let no_shell = info.format == Format::RawTerminal && self.commands == 0;
+        let unparseable = info.unparseable.clone().or_else(|| {
+            no_shell.then(|| "no `script` header and no shell prompt: not a session transcript".to_string())
+        });
+        let (status, reason) = if let Some(reason) = unparseable {
+            self.session_finding("transcript_unparseable", &reason);
+            (Status::Unparseable, Some(reason))
+        } else if info.truncated {
+            let reason = "no `Script done on` footer: the transcript was cut off".to_string();
+            self.session_finding("transcript_truncated", &reason);
+            (Status::Truncated, Some(reason))
+        } else if self.findings.iter().any(|f| f.severity >= Severity::Low) {
+            (Status::NonCompliant, None)
+        } else {
+            (Status::Compliant, None)
+        };
+        self.findings.sort_by_key(|f| f.command_seq.unwrap_or(0));
+        let mut warnings = info.warnings.clone();
+        if self.analyzer.redactor.uses_default_key() {
+            warnings.push("redaction used the built-in key: configure a redaction key so tokens cannot be recomputed".into());
+        }
+        let mut by_severity = std::collections::BTreeMap::new();
+        for f in &self.findings {
+            *by_severity.entry(f.severity).or_insert(0) += 1;
+        }
+        let stream = info.stream.clone().unwrap_or_default();
+        let header_time = info.header.as_ref().and_then(|h| h.time.clone());
+        let session_id = meta
+            .session_id
+            .or(stream.session_id.clone())
+            .unwrap_or_else(|| "unknown".to_string());
+        let red = |s: Option<String>| s.map(|v| self.analyzer.redactor.redact(&v).into_owned());
+        let identity = stream.user_arn.is_some().then(|| json!({"arn": red(stream.user_arn.clone()), "run_as": red(stream.run_as.clone())}));
+        let target = stream.target.is_some().then(|| json!({"instance_id": stream.target}));
+        let mut source = meta.source;
+        source.format = Some(info.format);
+        source.written_at = source.written_at.or(header_time.clone());
+        let report = Report {
+            schema: SCHEMA.to_string(),
+            session_id,
+            status,
+            status_reason: reason,
+            source,
+            identity,
+            target,
+            started_at: stream.first_event_time.clone(),
+            // The agent writes the transcript when the session ends.
+            ended_at: stream.last_event_time.or(info.footer_time.clone()).or(header_time),
+            commands: Vec::new(),
+            findings: self.findings,
+            stats: Stats {
+                bytes: info.bytes,
+                lines: info.lines,
+                commands: self.commands,
+                parse_warnings: warnings,
+                abandoned_lines: info.shell.abandoned_lines,
+                line_editor_markers: info.shell.markers_seen,
+                terminal_width: info.width,
+                findings_suppressed: self.suppressed,
+                findings_by_severity: by_severity,
+            },
+            generator: concat!("session-audit ", env!("CARGO_PKG_VERSION")).to_string(),
+        };
+        Ok((report, self.writer))
+    }
+}
+
+impl<W: CommandWriter> ShellSink for Judge<'_, W> {
+    fn command(&mut self, cmd: Command) {
+        self.commands += 1;
+        let rules = &self.analyzer.rules;
+        let hits: Vec<Rule> = rules.match_command(&cmd.text).cloned().collect();
+        for rule in &hits {
+            let evidence = self.evidence(&cmd.text);
+            self.add(rule, evidence, Some(cmd.seq));
+        }
+        let redactor = &self.analyzer.redactor;
+        let stored = ReportCommand {
+            seq: cmd.seq,
+            command: redactor.redact(&cmd.text).into_owned(),
+            prompt: redactor.redact(&cmd.prompt).into_owned(),
+            confidence: cmd.confidence,
+            reason: cmd.reason,
+            output_lines: cmd.output_lines,
+            privileged: cmd.privileged,
+            fullscreen: cmd.fullscreen,
+        };
+        if self.error.is_none() {
+            if let Err(e) = self.writer.command(&stored) {
+                self.error = Some(e);
+            }
+        }
+    }
+
+    fn output(&mut self, seq: u64, line: &str) {
+        let rules = &self.analyzer.rules;
+        let mut hits = rules.match_output(line).peekable();
+        if hits.peek().is_none() {
+            return;
+        }
+        let hits: Vec<Rule> = hits.cloned().collect();
+        for rule in &hits {
+            let key = (rule.id.clone(), seq);
+            if let Some(&i) = self.output_findings.get(&key) {
+                self.findings[i].occurrences += 1;
+                continue;
+            }
+            let evidence = self.evidence(line);
+            let seq = (seq > 0).then_some(seq);
+            if let Some(i) = self.add(rule, evidence, seq) {
+                self.output_findings.insert(key, i);
+            }
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! Secret redaction for everything Session Audit stores.
+//!
+//! A secret is replaced by `[REDACTED:<kind>:<token>]`, where the token is the first 12 hex
+//! digits of HMAC-SHA256(key, secret). The same secret gives the same token in every session
+//! (so reviewers can see that one leaked key was used three times) but cannot be read back,
+//! and without the key a short password cannot be brute-forced from its token.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use hmac::{Hmac, Mac};
+use regex::{Captures, Regex, RegexSet};
+use sha2::Sha256;
+
+/// Used when no key is configured; reports say so, because anyone can recompute it.
+const DEFAULT_KEY: &[u8] = b"session-audit default redaction key: configure your own";
+
+struct Pattern {
+    kind: &'static str,
+    /// The capture group holding the secret (0 = the whole match).
+    group: usize,
+    source: &'static str,
+}
+
+const PATTERNS: &[Pattern] = &[
+    Pattern {
+        kind: "pem-private-key",
+        group: 0,
+        source: r"(?s)-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\z)",
+    },
+    Pattern { kind: "aws-access-key-id", group: 0, source: r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b" },
+    Pattern {
+        kind: "aws-secret",
+        group: 1,
+        source: r#"(?i)(?:aws_secret_access_key|secret_access_key|aws_session_token|"SecretAccessKey"|"SessionToken"|"Token")["']?\s*[=:]\s*["']?([A-Za-z0-9/+=]{20,})"#,
+    },
+    Pattern {
+        kind: "jwt",
+        group: 0,
+        source: r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}",
+    },
+    Pattern { kind: "bearer-token", group: 1, source: r"(?i)\bbearer\s+([A-Za-z0-9._~+/=-]{8,})" },
+    Pattern {
+        kind: "secret-variable",
+        group: 1,
+        source: r#"(?i)\b[A-Z0-9_]*(?:SECRET|TOKEN|PASSWORD|PASSWD|PASS|API_?KEY|PRIVATE_KEY|CREDENTIALS?)[A-Z0-9_]*=("[^"]*"|'[^']*'|[^\s;&|]+)"#,
+    },
+    Pattern {
+        kind: "password-option",
+        group: 1,
+        source: r#"(?i)--(?:password|passwd|pass|token|secret|api-key)[= ]("[^"]*"|'[^']*'|[^\s;&|]+)"#,
+    },
+    Pattern {
+        kind: "password-option",
+        group: 1,
+        source: r"\b(?:mysql|mysqldump|mysqladmin|mariadb)\b[^|;&\n]*?\s-p([^\s;&|]+)",
+    },
+    Pattern { kind: "password-option", group: 1, source: r"\bsshpass\s+-p\s*([^\s;&|]+)" },
+    Pattern {
+        kind: "url-credentials",
+        group: 1,
+        source: r"\b[a-z][a-z0-9+.-]*://[^\s:/@]+:([^\s@/]+)@",
+    },
+];
+
+struct Compiled {
+    any: RegexSet,
+    each: Vec<Regex>,
+}
+
+static COMPILED: LazyLock<Compiled> = LazyLock::new(|| Compiled {
+    any: RegexSet::new(PATTERNS.iter().map(|p| p.source)).expect("redaction patterns"),
+    each: PATTERNS.iter().map(|p| Regex::new(p.source).expect("redaction pattern")).collect(),
+});
+
+/// Replaces secrets with keyed-hash tokens.
+#[derive(Clone)]
+pub struct Redactor {
+    mac: Hmac<Sha256>,
+    default_key: bool,
+}
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redactor").field("default_key", &self.default_key).finish_non_exhaustive()
+    }
+}
+
+impl Default for Redactor {
+    fn default() -> Self {
+        Self::new(None)
+    }
+}
+
+impl Redactor {
+    /// `key`: the HMAC key; `None` uses a built-in key and marks reports accordingly.
+    pub fn new(key: Option<&[u8]>) -> Self {
+        let k = key.filter(|k| !k.is_empty());
+        Redactor {
+            mac: Hmac::<Sha256>::new_from_slice(k.unwrap_or(DEFAULT_KEY)).expect("HMAC takes any key"),
+            default_key: k.is_none(),
+        }
+    }
+
+    /// True when no key was configured.
+    pub fn uses_default_key(&self) -> bool {
+        self.default_key
+    }
+
+    /// The token for one secret.
+    pub fn token(&self, kind: &str, secret: &str) -> String {
+        let mut mac = self.mac.clone();
+        mac.update(secret.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+        format!("[REDACTED:{kind}:{hex}]")
+    }
+
+    /// `text` with every secret replaced. Borrowed when there is nothing to redact.
+    pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        let compiled = &*COMPILED;
+        if !compiled.any.is_match(text) {
+            return Cow::Borrowed(text);
+        }
+        let mut out = text.to_string();
+        for (pattern, re) in PATTERNS.iter().zip(&compiled.each) {
+            if !re.is_match(&out) {
+                continue;
+            }
+            let replaced = re.replace_all(&out, |caps: &Captures| {
+                let whole = caps.get(0).expect("match");
+                let Some(secret) = caps.get(pattern.group) else {
+                    return whole.as_str().to_string();
+                };
+                if secret.as_str().starts_with("[REDACTED:") {
+                    return whole.as_str().to_string();
+                }
+                let token = self.token(pattern.kind, secret.as_str());
+                let (start, end) = (secret.start() - whole.start(), secret.end() - whole.start());
+                format!("{}{}{}", &whole.as_str()[..start], token, &whole.as_str()[end..])
+            });
+            out = replaced.into_owned();
+        }
+        Cow::Owned(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(text: &str) -> String {
+        Redactor::new(Some(b"test-key")).redact(text).into_owned()
+    }
+
+    #[test]
+    fn every_kind_of_secret_is_replaced() {
+        let cases = [
+            ("aws configure set aws_access_key_id AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE"),
+            ("export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI"),
+            ("mysql -u root -pHunter2! prod", "Hunter2!"),
+            ("psql --password=s3cr3t", "s3cr3t"),
+            ("export GITHUB_TOKEN=ghp_abcdefghijklmnop", "ghp_abcdefghijklmnop"),
+            ("DB_PASSWORD='p a s s' ./run", "p a s s"),
+            ("curl -H 'Authorization: Bearer abcdef123456.xyz' https://x", "abcdef123456.xyz"),
+            ("echo eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U", "eyJhbGci"),
+            ("cat <<EOF\n-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\nEOF", "MIIEpAIBAAKCAQEA"),
+            ("git clone https://bob:tops3cret@git.example.com/r.git", "tops3cret"),
+            ("sshpass -p 'pw123' ssh host", "pw123"),
+        ];
+        for (text, secret) in cases {
+            let out = r(text);
+            assert!(!out.contains(secret), "{text} → {out}");
+            assert!(out.contains("[REDACTED:"), "{text} → {out}");
+        }
+    }
+
+    #[test]
+    fn tokens_correlate_across_texts_and_depend_on_the_key() {
+        let a = r("export API_TOKEN=abc123");
+        let b = r("API_TOKEN=abc123 ./deploy");
+        let token = |s: &str| s[s.find("[REDACTED").unwrap()..].split(']').next().unwrap().to_string();
+        assert_eq!(token(&a), token(&b));
+        let other = Redactor::new(Some(b"other")).redact("export API_TOKEN=abc123").into_owned();
+        assert_ne!(token(&a), token(&other));
+    }
+
+    #[test]
+    fn ordinary_commands_are_untouched_and_borrowed() {
+        let red = Redactor::default();
+        for text in ["ls -la", "mkdir -p /tmp/x", "echo $PATH", "grep -r password docs/"] {
+            assert!(matches!(red.redact(text), Cow::Borrowed(_)), "{text}");
+        }
+        assert!(red.uses_default_key());
+    }
+
+    #[test]
+    fn redaction_is_idempotent() {
+        let once = r("export SECRET_KEY=abc");
+        assert_eq!(r(&once), once);
+    }
+}
