@@ -230,7 +230,7 @@ fn report_to(
             Ok(report)
         }
         OutFormat::Json | OutFormat::Jsonl => {
-            let writer = JsonReportWriter::start_with(&mut *out, &meta.source, format == OutFormat::Jsonl)
+            let writer = JsonReportWriter::start_with(&mut *out, format == OutFormat::Jsonl)
                 .map_err(|e| e.to_string())?;
             let (report, writer) = analyzer.analyze(reader, meta, writer).map_err(|e| e.to_string())?;
             writer.finish(&report.tail()).map_err(|e| e.to_string())?;

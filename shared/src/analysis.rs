@@ -157,7 +157,7 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
         if let Some(e) = self.error.take() {
             return Err(AnalyzeError::Write(e));
         }
-        let no_shell = info.format == Format::RawTerminal && self.commands == 0;
+        let no_shell = info.format == Format::RawTerminal && !info.shell.prompts_seen;
         let unparseable = info.unparseable.clone().or_else(|| {
             no_shell.then(|| "no `script` header and no shell prompt: not a session transcript".to_string())
         });

@@ -69,7 +69,7 @@ pub fn report(r: &Report, omitted: u64) -> String {
         _ => "stdin".to_string(),
     };
     let version = s.version_id.as_ref().map(|v| format!(" (version {v})")).unwrap_or_default();
-    let format = s.format.map(|f| format!("{f:?}")).unwrap_or_default();
+    let format = s.format.map(|f| f.as_str()).unwrap_or_default();
     let _ = writeln!(md, "| Transcript | {}{version}, {format}, {} bytes, {} lines |", code_cell(&place), r.stats.bytes, r.stats.lines);
 
     let _ = writeln!(md, "\n## Findings\n");

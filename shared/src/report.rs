@@ -134,6 +134,7 @@ pub struct Report {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReportTail<'a> {
     pub session_id: &'a str,
+    pub source: &'a Source,
     pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_reason: Option<&'a str>,
@@ -159,8 +160,8 @@ impl CommandWriter for Vec<ReportCommand> {
     }
 }
 
-/// Streams a report as JSON: header and `source`, then each command on its own line, then the
-/// rest. One line per command keeps huge reports greppable and diffable.
+/// Streams a report as JSON: the schema, then each command on its own line, then the rest
+/// (known only at the end). One line per command keeps huge reports greppable and diffable.
 pub struct JsonReportWriter<W: Write> {
     out: W,
     first: bool,
@@ -169,14 +170,12 @@ pub struct JsonReportWriter<W: Write> {
 }
 
 impl<W: Write> JsonReportWriter<W> {
-    pub fn start(out: W, source: &Source) -> io::Result<Self> {
-        Self::start_with(out, source, false)
+    pub fn start(out: W) -> io::Result<Self> {
+        Self::start_with(out, false)
     }
 
-    pub fn start_with(mut out: W, source: &Source, single_line: bool) -> io::Result<Self> {
-        write!(out, "{{\"schema\":\"{SCHEMA}\",\"source\":")?;
-        serde_json::to_writer(&mut out, source)?;
-        out.write_all(b",\"commands\":[")?;
+    pub fn start_with(mut out: W, single_line: bool) -> io::Result<Self> {
+        write!(out, "{{\"schema\":\"{SCHEMA}\",\"commands\":[")?;
         Ok(JsonReportWriter { out, first: true, single_line })
     }
 
@@ -210,6 +209,7 @@ impl Report {
     pub fn tail(&self) -> ReportTail<'_> {
         ReportTail {
             session_id: &self.session_id,
+            source: &self.source,
             status: self.status,
             status_reason: self.status_reason.as_deref(),
             identity: self.identity.as_ref(),
@@ -224,7 +224,7 @@ impl Report {
 
     /// Write the whole report as JSON (the same bytes the streaming path produces).
     pub fn write_json<W: Write>(&self, out: W) -> io::Result<W> {
-        let mut w = JsonReportWriter::start(out, &self.source)?;
+        let mut w = JsonReportWriter::start(out)?;
         for c in &self.commands {
             w.command(c)?;
         }

@@ -244,7 +244,9 @@ impl RulePack {
 
     /// Rules whose pattern matches an output line.
     pub fn match_output<'a>(&'a self, line: &str) -> impl Iterator<Item = &'a Rule> + 'a {
-        let hits = (!self.output_rules.is_empty()).then(|| self.output_set.matches(line));
+        // Most lines match nothing: a plain yes/no search first is much cheaper.
+        let hits = (!self.output_rules.is_empty() && self.output_set.is_match(line))
+            .then(|| self.output_set.matches(line));
         hits.into_iter().flatten().map(move |i| &self.rules[self.output_rules[i]])
     }
 

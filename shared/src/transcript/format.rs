@@ -23,6 +23,20 @@ pub enum Format {
     Unparseable,
 }
 
+impl Format {
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::LinuxScript => "linux_script",
+            Format::LegacyAgentScript => "legacy_agent_script",
+            Format::RawTerminal => "raw_terminal",
+            Format::CloudWatchJson => "cloud_watch_json",
+            Format::PowerShell => "power_shell",
+            Format::Unparseable => "unparseable",
+        }
+    }
+}
+
 /// The `Script started on …` line, whichever util-linux wrote it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ScriptHeader {

@@ -48,16 +48,16 @@ pub struct LineFlags {
 pub struct Screen {
     parser: vte::Parser,
     state: State,
+    /// `vte` is inside an escape sequence (or a run of non-ASCII text) and gets the next bytes.
+    in_sequence: bool,
 }
 
 struct State {
     line: Vec<char>,
     pos: usize,
     width: Option<usize>,
-    /// The last print filled the last column; xterm defers the wrap to the next print.
-    pending_wrap: bool,
-    /// The last action printed a space at the end of the line (half of readline's wrap marker).
-    space_at_end: bool,
+    /// What the last action was: a pending wrap and readline's wrap marker depend on it.
+    last: Last,
     /// A CR right after such a space, waiting for the next action to say if it was a wrap.
     wrap_candidate: Option<usize>,
     wrap_markers: usize,
@@ -78,13 +78,13 @@ impl Default for Screen {
 impl Screen {
     pub fn new() -> Self {
         Screen {
+            in_sequence: false,
             parser: vte::Parser::new(),
             state: State {
                 line: Vec::with_capacity(256),
                 pos: 0,
                 width: None,
-                pending_wrap: false,
-                space_at_end: false,
+                last: Last::Other,
                 wrap_candidate: None,
                 wrap_markers: 0,
                 insert_mode: false,
@@ -98,9 +98,35 @@ impl Screen {
     }
 
     /// Apply raw transcript bytes (any split, invalid UTF-8 included).
+    ///
+    /// Printable ASCII and C0 controls outside escape sequences (nearly every byte of a real
+    /// transcript) are applied directly; escape sequences and non-ASCII text go through `vte`,
+    /// which is stopped as soon as a sequence ends so the fast path can resume. The result is
+    /// the same as feeding everything to `vte` (the tests compare chunkings byte by byte).
     pub fn advance<L: ScreenListener>(&mut self, bytes: &[u8], listener: &mut L) {
-        let mut performer = Performer { s: &mut self.state, l: listener };
-        self.parser.advance(&mut performer, bytes);
+        let mut i = 0;
+        while i < bytes.len() {
+            if self.in_sequence {
+                i += self.feed_vte(&bytes[i..], listener);
+                continue;
+            }
+            match bytes[i] {
+                0x20..=0x7e => i += self.state.print_ascii_run(&bytes[i..]),
+                0x1b | 0x80..=0xff => i += self.feed_vte(&bytes[i..], listener),
+                0x7f => i += 1, // DEL is ignored by terminals
+                byte => {
+                    self.state.execute(byte, listener);
+                    i += 1;
+                }
+            }
+        }
+    }
+
+    fn feed_vte<L: ScreenListener>(&mut self, bytes: &[u8], listener: &mut L) -> usize {
+        let mut performer = Performer { s: &mut self.state, l: listener, sequence_done: false };
+        let n = self.parser.advance_until_terminated(&mut performer, bytes);
+        self.in_sequence = !performer.sequence_done;
+        n
     }
 
     /// Flush the last line (a transcript need not end with a newline).
@@ -137,10 +163,23 @@ impl Screen {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Last {
+    Other,
+    Print,
+    /// A space printed at the end of the line (half of readline's wrap marker).
+    SpaceAtEnd,
+}
+
 impl State {
+    /// The last print filled the last column; xterm defers the wrap to the next print.
+    fn pending_wrap(&self) -> bool {
+        self.last != Last::Other && self.width.is_some_and(|w| self.pos > 0 && self.pos % w == 0)
+    }
+
     fn row_start(&self) -> usize {
         match self.width {
-            Some(w) if self.pending_wrap && self.pos >= w => self.pos - w,
+            Some(w) if self.pending_wrap() && self.pos >= w => self.pos - w,
             Some(w) => self.pos / w * w,
             None => 0,
         }
@@ -156,8 +195,7 @@ impl State {
     fn clear_line(&mut self) {
         self.line.clear();
         self.pos = 0;
-        self.pending_wrap = false;
-        self.space_at_end = false;
+        self.last = Last::Other;
         self.wrap_candidate = None;
         self.wrap_markers = 0;
         self.input_from = 0;
@@ -167,7 +205,15 @@ impl State {
     fn collect_text(&mut self, from: usize) {
         self.text.clear();
         let end = self.line.iter().rposition(|c| *c != ' ').map_or(0, |i| i + 1);
-        self.text.extend(self.line[from.min(end)..end].iter());
+        let cells = &self.line[from.min(end)..end];
+        if cells.iter().all(char::is_ascii) {
+            // Nearly every line: narrow each cell to a byte in one vectorisable pass.
+            let mut bytes = std::mem::take(&mut self.text).into_bytes();
+            bytes.extend(cells.iter().map(|&c| c as u8));
+            self.text = String::from_utf8(bytes).expect("ASCII is UTF-8");
+        } else {
+            self.text.extend(cells);
+        }
     }
 
     fn commit<L: ScreenListener>(&mut self, listener: &mut L) {
@@ -187,28 +233,29 @@ impl State {
             let w = if p % self.wrap_markers == 0 { p / self.wrap_markers } else { p };
             self.width = Some(w);
             self.pos = p;
-            self.pending_wrap = false;
+            self.last = Last::Other;
         } else {
             self.pos = self.row_start();
-            self.pending_wrap = false;
+            self.last = Last::Other;
         }
     }
 
+    #[inline]
     fn print(&mut self, c: char) {
-        if self.alternate {
+        if self.alternate || c == '\x7f' {
             return;
         }
         if self.wrap_candidate.is_some() {
             // readline's own redraw prompts, "(reverse-i-search)", "(arg: 2)", start with '('.
             self.resolve_wrap_candidate(c != '(');
         }
-        self.pending_wrap = false;
         let pos = self.pos;
-        if pos >= MAX_LINE_CHARS {
+        if pos == self.line.len() && pos < MAX_LINE_CHARS {
+            self.line.push(c); // the common case: text appended at the end of the line
+        } else if pos >= MAX_LINE_CHARS {
             self.flags.overflowed = true;
             return;
-        }
-        if pos >= self.line.len() {
+        } else if pos > self.line.len() {
             self.line.resize(pos, ' ');
             self.line.push(c);
         } else if self.insert_mode {
@@ -218,34 +265,69 @@ impl State {
             self.line[pos] = c;
         }
         self.pos = pos + 1;
-        self.space_at_end = c == ' ' && self.pos == self.line.len();
-        if let Some(w) = self.width {
-            self.pending_wrap = self.pos % w == 0;
+        self.last = if c == ' ' && self.pos == self.line.len() { Last::SpaceAtEnd } else { Last::Print };
+    }
+
+    /// A run of printable ASCII; returns its length. Appending at the end of the line, the
+    /// common case by far, is one bulk copy.
+    fn print_ascii_run(&mut self, bytes: &[u8]) -> usize {
+        let run = bytes.iter().position(|b| !(0x20..=0x7e).contains(b)).unwrap_or(bytes.len());
+        let text = &bytes[..run];
+        if self.alternate {
+            return run;
+        }
+        if self.wrap_candidate.is_some() || self.insert_mode || self.pos != self.line.len() {
+            text.iter().for_each(|&b| self.print(b as char));
+            return run;
+        }
+        let take = run.min(MAX_LINE_CHARS.saturating_sub(self.pos));
+        self.line.extend(text[..take].iter().map(|&b| b as char));
+        self.pos += take;
+        if take < run {
+            self.flags.overflowed = true;
+        }
+        if take > 0 {
+            self.last = if text[take - 1] == b' ' { Last::SpaceAtEnd } else { Last::Print };
+        }
+        run
+    }
+
+    fn execute<L: ScreenListener>(&mut self, byte: u8, listener: &mut L) {
+        if byte != b'\r' {
+            self.resolve_wrap_candidate(false);
+            self.last = Last::Other;
+        }
+        match byte {
+            b'\n' | 0x0b | 0x0c => self.line_feed(listener),
+            b'\r' => self.carriage_return(),
+            0x08 => self.backspace(),
+            b'\t' => self.tab(),
+            _ => {}
         }
     }
 
     fn carriage_return(&mut self) {
-        if self.input && self.space_at_end && !self.alternate {
+        if self.input && self.last == Last::SpaceAtEnd && !self.alternate {
             let p = self.pos - 1;
-            let already_a_row_start = self.width.is_some_and(|w| self.pos % w == 1 || p % w == 0);
+            let already_a_row_start = self.width.is_some_and(|w| p % w == 0);
             if p >= MIN_INFERRED_WIDTH && !already_a_row_start {
                 self.wrap_candidate = Some(p);
-                self.space_at_end = false;
+                self.last = Last::Other;
                 return;
             }
         }
         self.pos = self.row_start();
-        self.pending_wrap = false;
+        self.last = Last::Other;
     }
 
     fn backspace(&mut self) {
-        if self.pending_wrap {
+        if self.pending_wrap() {
             // xterm: the cursor sits on the last column, so one step left is column w-2.
             self.pos = self.pos.saturating_sub(2);
         } else if self.pos > self.row_start() {
             self.pos -= 1;
         }
-        self.pending_wrap = false;
+        self.last = Last::Other;
     }
 
     fn tab(&mut self) {
@@ -256,7 +338,7 @@ impl State {
         if self.pos > self.line.len() {
             self.line.resize(self.pos, ' ');
         }
-        self.pending_wrap = false;
+        self.last = Last::Other;
     }
 
     fn line_feed<L: ScreenListener>(&mut self, listener: &mut L) {
@@ -279,13 +361,13 @@ impl State {
             Some(w) => self.pos = self.pos.saturating_sub(n * w),
             None => self.flags.geometry_unknown = true,
         }
-        self.pending_wrap = false;
+        self.last = Last::Other;
     }
 
     fn set_column(&mut self, col: usize) {
         let start = self.row_start();
         self.pos = (start + col).min(self.row_end().saturating_sub(1)).min(MAX_LINE_CHARS);
-        self.pending_wrap = false;
+        self.last = Last::Other;
     }
 
     /// EL: erase in the cursor's row.
@@ -371,6 +453,8 @@ impl State {
 struct Performer<'a, L> {
     s: &'a mut State,
     l: &'a mut L,
+    /// A sequence just ended: the parser is in its ground state with nothing buffered.
+    sequence_done: bool,
 }
 
 fn param(params: &Params, i: usize, default: u16) -> u16 {
@@ -386,27 +470,25 @@ impl<L: ScreenListener> Perform for Performer<'_, L> {
     }
 
     fn execute(&mut self, byte: u8) {
-        let s = &mut *self.s;
-        if byte != b'\r' {
-            s.resolve_wrap_candidate(false);
-        }
-        s.space_at_end &= byte == b'\r';
-        match byte {
-            b'\n' | 0x0b | 0x0c => s.line_feed(self.l),
-            b'\r' => s.carriage_return(),
-            0x08 => s.backspace(),
-            b'\t' => s.tab(),
-            _ => {}
-        }
+        self.s.execute(byte, self.l);
+    }
+
+    fn terminated(&self) -> bool {
+        self.sequence_done
+    }
+
+    fn unhook(&mut self) {
+        self.sequence_done = true;
     }
 
     fn csi_dispatch(&mut self, params: &Params, intermediates: &[u8], _ignore: bool, action: char) {
+        self.sequence_done = true;
         let s = &mut *self.s;
         if action == 'm' {
             return; // colours: by far the most common sequence, and never content
         }
         s.resolve_wrap_candidate(false);
-        s.space_at_end = false;
+        s.last = Last::Other;
         if s.alternate && !matches!(action, 'h' | 'l') {
             return;
         }
@@ -420,11 +502,11 @@ impl<L: ScreenListener> Perform for Performer<'_, L> {
             ([], 'h' | 'l') if param(params, 0, 0) == 4 => s.insert_mode = action == 'h',
             ([], 'C' | 'a') => {
                 s.pos = (s.pos + n).min(s.row_end().saturating_sub(1)).min(MAX_LINE_CHARS);
-                s.pending_wrap = false;
+                s.last = Last::Other;
             }
             ([], 'D') => {
                 s.pos = s.pos.saturating_sub(n).max(s.row_start());
-                s.pending_wrap = false;
+                s.last = Last::Other;
             }
             ([], 'A') => s.move_rows(false, n),
             ([], 'B' | 'e') => s.move_rows(true, n),
@@ -452,17 +534,19 @@ impl<L: ScreenListener> Perform for Performer<'_, L> {
     }
 
     fn esc_dispatch(&mut self, _intermediates: &[u8], _ignore: bool, _byte: u8) {
+        self.sequence_done = true;
         self.s.resolve_wrap_candidate(false);
-        self.s.space_at_end = false;
+        self.s.last = Last::Other;
     }
 
     fn osc_dispatch(&mut self, _params: &[&[u8]], _bell_terminated: bool) {
         // Window titles and colour queries: never content. Does not disturb a pending wrap.
+        self.sequence_done = true;
     }
 
     fn hook(&mut self, _params: &Params, _intermediates: &[u8], _ignore: bool, _action: char) {
         self.s.resolve_wrap_candidate(false);
-        self.s.space_at_end = false;
+        self.s.last = Last::Other;
     }
 }
 

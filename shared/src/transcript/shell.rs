@@ -63,16 +63,18 @@ const REASON_PROMPT: &str = "prompt not recognised: the command may include prom
 const REASON_OVERFLOW: &str = "line longer than the kept maximum: its tail is missing";
 const REASON_GEOMETRY: &str = "cursor moved between rows before the terminal width was known";
 
+// Unbounded repetitions and ASCII classes on purpose: bounded Unicode repetitions
+// (`\w{1,64}`) compile to NFAs of tens of megabytes. Lengths are checked in code.
 static UNIX_PROMPT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"^(?:\([^()\s]{1,64}\) )?",
-        r"(?:\[[^\]\n]{1,120}\] ?[$#]|[\w.-]{1,64}@[\w.-]{1,128}(?::[^\s$#]{0,256})? ?[$#]",
-        r"|(?:sh|bash|zsh)-\d+(?:\.\d+)*[$#%]|[$#])(?: |$)"
+        r"^(?:\([^()\s]+\) )?",
+        r"(?:\[[^\]\n]+\] ?[$#]|[A-Za-z0-9._-]+@[A-Za-z0-9._-]+(?::[^\s$#]*)? ?[$#]",
+        r"|(?:sh|bash|zsh)-[0-9]+(?:\.[0-9]+)*[$#%]|[$#])(?: |$)"
     ))
     .expect("prompt pattern")
 });
 static POWERSHELL_PROMPT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^PS [^>\n]{1,200}> ?").expect("prompt pattern"));
+    LazyLock::new(|| Regex::new(r"^PS [^>\n]+> ?").expect("prompt pattern"));
 /// Commands after which a different prompt is expected.
 static SHELL_SWITCH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?:sudo|su|bash|sh|dash|zsh|ksh|exit|logout|ssh|newgrp|sg|exec|docker|kubectl|runuser|chroot|nsenter)\b")
@@ -94,6 +96,7 @@ pub struct Shell<S> {
     open: bool,
     known_prompts: Vec<String>,
     in_banner: bool,
+    prompt_seen: bool,
     next_seq: u64,
     abandoned: u64,
 }
@@ -104,6 +107,8 @@ pub struct ShellStats {
     pub commands: u64,
     pub abandoned_lines: u64,
     pub markers_seen: bool,
+    /// A shell prompt was recognised at least once (an empty session still has one).
+    pub prompts_seen: bool,
 }
 
 impl<S: ShellSink> Shell<S> {
@@ -120,6 +125,7 @@ impl<S: ShellSink> Shell<S> {
             open: false,
             known_prompts: Vec::new(),
             in_banner: false,
+            prompt_seen: false,
             next_seq: 1,
             abandoned: 0,
         }
@@ -144,6 +150,7 @@ impl<S: ShellSink> Shell<S> {
             commands: self.next_seq - 1,
             abandoned_lines: self.abandoned,
             markers_seen: self.markers_seen,
+            prompts_seen: self.markers_seen || self.prompt_seen,
         }
     }
 
@@ -276,7 +283,9 @@ impl<S: ShellSink> Shell<S> {
         if !from_markers && !self.accept_heuristic_prompt(prompt, bare) {
             return None;
         }
-        if recognised {
+        self.prompt_seen |= recognised;
+        // A prompt alone on its line has lost its trailing space to trimming: not a template.
+        if recognised && prompt_len < line.len() {
             self.remember_prompt(prompt);
         }
         // CloudWatch's cleaned stream can repeat the prompt of empty Enters: "sh-4.2$ sh-4.2$ ls".
