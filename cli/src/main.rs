@@ -22,7 +22,11 @@ use inputs::InputSpec;
 const MARKDOWN_MAX_COMMANDS: usize = 10_000;
 
 #[derive(Parser)]
-#[command(name = "session-audit", version, about = "Audit AWS Session Manager sessions: transcripts in, compliance reports out")]
+#[command(
+    name = "session-audit",
+    version,
+    about = "Audit AWS Session Manager sessions: transcripts in, compliance reports out"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -114,13 +118,13 @@ fn build_analyzer(args: &AnalyzeArgs) -> Result<Analyzer, Fatal> {
                 .map_err(|e| Fatal(format!("invalid rule pack: {e}")))?
         }
     };
-    let key = match &args.redaction_key_file {
-        Some(path) => Some(
-            std::fs::read(path)
-                .map_err(|e| Fatal(format!("cannot read redaction key '{}': {e}", path.display())))?,
-        ),
-        None => std::env::var("SESSION_AUDIT_REDACTION_KEY").ok().map(String::into_bytes),
-    };
+    let key =
+        match &args.redaction_key_file {
+            Some(path) => Some(std::fs::read(path).map_err(|e| {
+                Fatal(format!("cannot read redaction key '{}': {e}", path.display()))
+            })?),
+            None => std::env::var("SESSION_AUDIT_REDACTION_KEY").ok().map(String::into_bytes),
+        };
     let key = key.map(|k| k.trim_ascii().to_vec());
     Ok(Analyzer::new(rules, Redactor::new(key.as_deref())))
 }
@@ -129,8 +133,9 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode, Fatal> {
     let analyzer = build_analyzer(&args)?;
     let (specs, mut failed) = inputs::expand(&args.inputs);
     if let Some(dir) = &args.out {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Fatal(format!("cannot create output directory '{}': {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Fatal(format!("cannot create output directory '{}': {e}", dir.display()))
+        })?;
     }
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -153,7 +158,10 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode, Fatal> {
             }
         };
         let meta = Input {
-            source: Source { path: spec.path().map(|p| p.display().to_string()), ..Source::default() },
+            source: Source {
+                path: spec.path().map(|p| p.display().to_string()),
+                ..Source::default()
+            },
             session_id: spec.session_id(),
         };
         if array && written > 0 {
@@ -222,17 +230,20 @@ fn report_to(
 ) -> Result<Report, String> {
     match format {
         OutFormat::Md => {
-            let (mut report, capped) = analyzer.analyze(reader, meta, Capped::default()).map_err(|e| e.to_string())?;
+            let (mut report, capped) =
+                analyzer.analyze(reader, meta, Capped::default()).map_err(|e| e.to_string())?;
             report.commands = capped.kept;
             let sep: &[u8] = if separate { b"\n---\n\n" } else { b"" };
             out.write_all(sep).map_err(|e| e.to_string())?;
-            out.write_all(report.to_markdown(capped.omitted).as_bytes()).map_err(|e| e.to_string())?;
+            out.write_all(report.to_markdown(capped.omitted).as_bytes())
+                .map_err(|e| e.to_string())?;
             Ok(report)
         }
         OutFormat::Json | OutFormat::Jsonl => {
             let writer = JsonReportWriter::start_with(&mut *out, format == OutFormat::Jsonl)
                 .map_err(|e| e.to_string())?;
-            let (report, writer) = analyzer.analyze(reader, meta, writer).map_err(|e| e.to_string())?;
+            let (report, writer) =
+                analyzer.analyze(reader, meta, writer).map_err(|e| e.to_string())?;
             writer.finish(&report.tail()).map_err(|e| e.to_string())?;
             Ok(report)
         }
@@ -250,7 +261,8 @@ fn report_to_dir(
     let stem = safe_name(meta.session_id.as_deref().unwrap_or("stdin"));
     let ext = if format == OutFormat::Md { "md" } else { "json" };
     let path = dir.join(format!("{stem}.{ext}"));
-    let file = File::create(&path).map_err(|e| format!("cannot create '{}': {e}", path.display()))?;
+    let file =
+        File::create(&path).map_err(|e| format!("cannot create '{}': {e}", path.display()))?;
     let mut file = BufWriter::new(file);
     let report = report_to(analyzer, reader, meta, format, &mut file, false)?;
     file.flush().map_err(|e| format!("cannot write '{}': {e}", path.display()))?;

@@ -16,7 +16,8 @@ impl Progress {
     pub fn tick(&mut self, name: &str) {
         self.done += 1;
         if self.enabled {
-            let name: String = name.chars().rev().take(60).collect::<Vec<_>>().into_iter().rev().collect();
+            let name: String =
+                name.chars().rev().take(60).collect::<Vec<_>>().into_iter().rev().collect();
             eprint!("\r\x1b[K[{}/{}] {name}", self.done, self.total);
             let _ = std::io::stderr().flush();
         }

@@ -35,9 +35,15 @@ fn session_block(i: usize) -> Vec<u8> {
         b.extend_from_slice(line.as_bytes());
     }
     cmd(&mut b, b"sudo systemctl status amazon-ssm-agent");
-    b.extend_from_slice(b"\x1b[0;1;32m\xe2\x97\x8f\x1b[0m amazon-ssm-agent.service - amazon-ssm-agent\r\r\n");
-    b.extend_from_slice(b"     Loaded: loaded (/etc/systemd/system/amazon-ssm-agent.service; enabled)\r\r\n");
-    b.extend_from_slice(b"     Active: \x1b[0;1;32mactive (running)\x1b[0m since Fri 2026-11-27 08:00:01 UTC\r\r\n");
+    b.extend_from_slice(
+        b"\x1b[0;1;32m\xe2\x97\x8f\x1b[0m amazon-ssm-agent.service - amazon-ssm-agent\r\r\n",
+    );
+    b.extend_from_slice(
+        b"     Loaded: loaded (/etc/systemd/system/amazon-ssm-agent.service; enabled)\r\r\n",
+    );
+    b.extend_from_slice(
+        b"     Active: \x1b[0;1;32mactive (running)\x1b[0m since Fri 2026-11-27 08:00:01 UTC\r\r\n",
+    );
     // An edited command: typo fixed with backspaces and a mid-line insert.
     b.extend_from_slice(p);
     b.extend_from_slice(b"grep -i errr\x08\x1b[K /var/log/messages\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x1b[1@o\r\r\n\x1b[?2004l\r");
@@ -50,7 +56,9 @@ fn session_block(i: usize) -> Vec<u8> {
     for n in 0..24 {
         b.extend_from_slice(format!("service-{n}\t{n}/tcp\t# comment\r\r\n").as_bytes());
     }
-    b.extend_from_slice(b"\x1b[7m/etc/services\x1b[27m\x1b[K\r\x1b[K\x1b[?1l\x1b>\x1b[?1049l\x1b[23;0;0t");
+    b.extend_from_slice(
+        b"\x1b[7m/etc/services\x1b[27m\x1b[K\r\x1b[K\x1b[?1l\x1b>\x1b[?1049l\x1b[23;0;0t",
+    );
     cmd(&mut b, b"export DB_PASSWORD=hunter2 && ./deploy.sh --env prod");
     b.extend_from_slice(b"deploying...\r\r\n[\x1b[32m OK \x1b[0m] done\r\r\n");
     b
@@ -101,9 +109,9 @@ fn line_count(path: &PathBuf) -> io::Result<u64> {
 
 fn main() -> io::Result<()> {
     let size_mb: u64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(200);
-    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target")
-    });
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
     let path = target.join("bench").join(format!("transcript-{size_mb}MB.log"));
     build(&path, size_mb << 20)?;
     let bytes = std::fs::metadata(&path)?.len();
@@ -119,15 +127,17 @@ fn main() -> io::Result<()> {
 
     let started = Instant::now();
     let writer = JsonReportWriter::start(io::sink())?;
-    let (report, writer) = analyzer
-        .analyze(File::open(&path)?, Input::default(), writer)
-        .map_err(io::Error::other)?;
+    let (report, writer) =
+        analyzer.analyze(File::open(&path)?, Input::default(), writer).map_err(io::Error::other)?;
     writer.finish(&report.tail())?;
     let secs = started.elapsed().as_secs_f64();
 
     println!("| pass | time | throughput |");
     println!("|---|---|---|");
-    println!("| plain newline count ({lines} lines) | {count_secs:.2} s | {:.0} MiB/s |", mb / count_secs);
+    println!(
+        "| plain newline count ({lines} lines) | {count_secs:.2} s | {:.0} MiB/s |",
+        mb / count_secs
+    );
     println!(
         "| full analysis ({} commands, {} findings) | {secs:.2} s | {:.0} MiB/s |",
         report.stats.commands,

@@ -159,7 +159,9 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
         }
         let no_shell = info.format == Format::RawTerminal && !info.shell.prompts_seen;
         let unparseable = info.unparseable.clone().or_else(|| {
-            no_shell.then(|| "no `script` header and no shell prompt: not a session transcript".to_string())
+            no_shell.then(|| {
+                "no `script` header and no shell prompt: not a session transcript".to_string()
+            })
         });
         let (status, reason) = if let Some(reason) = unparseable {
             self.session_finding("transcript_unparseable", &reason);
@@ -184,12 +186,12 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
         }
         let stream = info.stream.clone().unwrap_or_default();
         let header_time = info.header.as_ref().and_then(|h| h.time.clone());
-        let session_id = meta
-            .session_id
-            .or(stream.session_id.clone())
-            .unwrap_or_else(|| "unknown".to_string());
+        let session_id =
+            meta.session_id.or(stream.session_id.clone()).unwrap_or_else(|| "unknown".to_string());
         let red = |s: Option<String>| s.map(|v| self.analyzer.redactor.redact(&v).into_owned());
-        let identity = stream.user_arn.is_some().then(|| json!({"arn": red(stream.user_arn.clone()), "run_as": red(stream.run_as.clone())}));
+        let identity = stream.user_arn.is_some().then(
+            || json!({"arn": red(stream.user_arn.clone()), "run_as": red(stream.run_as.clone())}),
+        );
         let target = stream.target.is_some().then(|| json!({"instance_id": stream.target}));
         let mut source = meta.source;
         source.format = Some(info.format);

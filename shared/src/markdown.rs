@@ -24,7 +24,9 @@ fn json_brief(v: &serde_json::Value) -> String {
         serde_json::Value::Object(map) => map
             .iter()
             .filter(|(_, v)| !v.is_null() && !v.is_object() && !v.is_array())
-            .map(|(k, v)| format!("{k}: {}", v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+            .map(|(k, v)| {
+                format!("{k}: {}", v.as_str().map_or_else(|| v.to_string(), str::to_string))
+            })
             .collect::<Vec<_>>()
             .join(", "),
         other => other.to_string(),
@@ -70,19 +72,28 @@ pub fn report(r: &Report, omitted: u64) -> String {
     };
     let version = s.version_id.as_ref().map(|v| format!(" (version {v})")).unwrap_or_default();
     let format = s.format.map(|f| f.as_str()).unwrap_or_default();
-    let _ = writeln!(md, "| Transcript | {}{version}, {format}, {} bytes, {} lines |", code_cell(&place), r.stats.bytes, r.stats.lines);
+    let _ = writeln!(
+        md,
+        "| Transcript | {}{version}, {format}, {} bytes, {} lines |",
+        code_cell(&place),
+        r.stats.bytes,
+        r.stats.lines
+    );
 
     let _ = writeln!(md, "\n## Findings\n");
     if r.findings.is_empty() {
         let _ = writeln!(md, "No findings.");
     } else {
         let mut findings: Vec<_> = r.findings.iter().collect();
-        findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.command_seq.cmp(&b.command_seq)));
+        findings
+            .sort_by(|a, b| b.severity.cmp(&a.severity).then(a.command_seq.cmp(&b.command_seq)));
         let _ = writeln!(md, "| Severity | Rule | Finding | Command | Evidence | Frameworks |\n|---|---|---|---|---|---|");
         for f in findings {
             let seq = f.command_seq.map(|n| format!("#{n}")).unwrap_or_else(|| "session".into());
-            let frameworks: Vec<String> = f.frameworks.iter().map(|x| format!("{} {}", x.framework, x.control)).collect();
-            let times = if f.occurrences > 1 { format!(" (×{})", f.occurrences) } else { String::new() };
+            let frameworks: Vec<String> =
+                f.frameworks.iter().map(|x| format!("{} {}", x.framework, x.control)).collect();
+            let times =
+                if f.occurrences > 1 { format!(" (×{})", f.occurrences) } else { String::new() };
             let _ = writeln!(
                 md,
                 "| {} | {} | {}{times} | {seq} | {} | {} |",
@@ -95,14 +106,19 @@ pub fn report(r: &Report, omitted: u64) -> String {
         }
     }
     if r.stats.findings_suppressed > 0 {
-        let _ = writeln!(md, "\n{} more finding(s) of rules that matched too often are counted but not listed.", r.stats.findings_suppressed);
+        let _ = writeln!(
+            md,
+            "\n{} more finding(s) of rules that matched too often are counted but not listed.",
+            r.stats.findings_suppressed
+        );
     }
 
     let _ = writeln!(md, "\n## Commands\n");
     if r.commands.is_empty() {
         let _ = writeln!(md, "No commands were reconstructed.");
     } else {
-        let _ = writeln!(md, "| # | Prompt | Command | Output lines | Notes |\n|---|---|---|---|---|");
+        let _ =
+            writeln!(md, "| # | Prompt | Command | Output lines | Notes |\n|---|---|---|---|---|");
         for c in &r.commands {
             let mut notes = Vec::new();
             if c.privileged {
@@ -112,7 +128,11 @@ pub fn report(r: &Report, omitted: u64) -> String {
                 notes.push("full-screen program".to_string());
             }
             if c.confidence < 1.0 {
-                notes.push(format!("confidence {:.1}: {}", c.confidence, c.reason.as_deref().unwrap_or("")));
+                notes.push(format!(
+                    "confidence {:.1}: {}",
+                    c.confidence,
+                    c.reason.as_deref().unwrap_or("")
+                ));
             }
             let _ = writeln!(
                 md,

@@ -28,7 +28,11 @@ const PATTERNS: &[Pattern] = &[
         group: 0,
         source: r"(?s)-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\z)",
     },
-    Pattern { kind: "aws-access-key-id", group: 0, source: r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b" },
+    Pattern {
+        kind: "aws-access-key-id",
+        group: 0,
+        source: r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b",
+    },
     Pattern {
         kind: "aws-secret",
         group: 1,
@@ -97,7 +101,8 @@ impl Redactor {
     pub fn new(key: Option<&[u8]>) -> Self {
         let k = key.filter(|k| !k.is_empty());
         Redactor {
-            mac: Hmac::<Sha256>::new_from_slice(k.unwrap_or(DEFAULT_KEY)).expect("HMAC takes any key"),
+            mac: Hmac::<Sha256>::new_from_slice(k.unwrap_or(DEFAULT_KEY))
+                .expect("HMAC takes any key"),
             default_key: k.is_none(),
         }
     }
@@ -179,7 +184,8 @@ mod tests {
     fn tokens_correlate_across_texts_and_depend_on_the_key() {
         let a = r("export API_TOKEN=abc123");
         let b = r("API_TOKEN=abc123 ./deploy");
-        let token = |s: &str| s[s.find("[REDACTED").unwrap()..].split(']').next().unwrap().to_string();
+        let token =
+            |s: &str| s[s.find("[REDACTED").unwrap()..].split(']').next().unwrap().to_string();
         assert_eq!(token(&a), token(&b));
         let other = Redactor::new(Some(b"other")).redact("export API_TOKEN=abc123").into_owned();
         assert_ne!(token(&a), token(&other));

@@ -40,10 +40,9 @@ impl Severity {
 impl std::str::FromStr for Severity {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Severity::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s.to_ascii_lowercase())
-            .ok_or_else(|| format!("unknown severity `{s}` (expected info, low, medium, high or critical)"))
+        Severity::ALL.into_iter().find(|v| v.as_str() == s.to_ascii_lowercase()).ok_or_else(|| {
+            format!("unknown severity `{s}` (expected info, low, medium, high or critical)")
+        })
     }
 }
 
@@ -156,7 +155,8 @@ impl Frameworks {
         named
             .into_iter()
             .flat_map(|(f, ids)| {
-                ids.iter().map(move |c| FrameworkRef { framework: f.to_string(), control: c.clone() })
+                ids.iter()
+                    .map(move |c| FrameworkRef { framework: f.to_string(), control: c.clone() })
             })
             .collect()
     }
@@ -217,7 +217,11 @@ impl RulePack {
         let (command_rules, output_rules) = (pick(Target::Command), pick(Target::Output));
         let set = |idx: &[usize]| {
             RegexSet::new(idx.iter().map(|i| rules[*i].pattern.as_ref().map_or("", |p| p.as_str())))
-                .map_err(|e| PackError { file: BUILTIN_NAME.into(), line: 0, reason: e.to_string() })
+                .map_err(|e| PackError {
+                    file: BUILTIN_NAME.into(),
+                    line: 0,
+                    reason: e.to_string(),
+                })
         };
         Ok(RulePack {
             command_set: set(&command_rules)?,
@@ -280,11 +284,19 @@ impl Draft {
         let e = &self.entry;
         let id = e.id.get_ref().clone();
         if id.trim().is_empty() || id.chars().any(char::is_whitespace) {
-            return Err(self.err(e.id.span().start, format!("rule id `{id}` must be a non-empty word")));
+            return Err(
+                self.err(e.id.span().start, format!("rule id `{id}` must be a non-empty word"))
+            );
         }
-        let title = e.title.clone().ok_or_else(|| self.err(self.at, format!("rule {id}: missing `title`")))?;
+        let title = e
+            .title
+            .clone()
+            .ok_or_else(|| self.err(self.at, format!("rule {id}: missing `title`")))?;
         let severity = match &e.severity {
-            Some(s) => s.get_ref().parse().map_err(|r| self.err(s.span().start, format!("rule {id}: {r}")))?,
+            Some(s) => s
+                .get_ref()
+                .parse()
+                .map_err(|r| self.err(s.span().start, format!("rule {id}: {r}")))?,
             None => return Err(self.err(self.at, format!("rule {id}: missing `severity`"))),
         };
         let target = match e.on.as_ref().map(|s| (s.get_ref().as_str(), s.span().start)) {
@@ -292,19 +304,34 @@ impl Draft {
             Some(("output", _)) => Target::Output,
             Some(("session", _)) => Target::Session,
             Some((other, at)) => {
-                return Err(self.err(at, format!("rule {id}: `on = \"{other}\"` (expected command, output or session)")))
+                return Err(self.err(
+                    at,
+                    format!("rule {id}: `on = \"{other}\"` (expected command, output or session)"),
+                ))
             }
         };
         let (pattern, condition) = match target {
             Target::Session => {
-                let c = e.condition.as_ref().ok_or_else(|| self.err(self.at, format!("rule {id}: session rule needs a `condition`")))?;
+                let c = e.condition.as_ref().ok_or_else(|| {
+                    self.err(self.at, format!("rule {id}: session rule needs a `condition`"))
+                })?;
                 if !SESSION_CONDITIONS.contains(&c.get_ref().as_str()) {
-                    return Err(self.err(c.span().start, format!("rule {id}: unknown condition `{}` (known: {})", c.get_ref(), SESSION_CONDITIONS.join(", "))));
+                    return Err(self.err(
+                        c.span().start,
+                        format!(
+                            "rule {id}: unknown condition `{}` (known: {})",
+                            c.get_ref(),
+                            SESSION_CONDITIONS.join(", ")
+                        ),
+                    ));
                 }
                 (None, Some(c.get_ref().clone()))
             }
             _ => {
-                let p = e.pattern.as_ref().ok_or_else(|| self.err(self.at, format!("rule {id}: missing `pattern`")))?;
+                let p = e
+                    .pattern
+                    .as_ref()
+                    .ok_or_else(|| self.err(self.at, format!("rule {id}: missing `pattern`")))?;
                 let re = Regex::new(p.get_ref()).map_err(|err| {
                     let first = err.to_string().lines().last().unwrap_or_default().to_string();
                     self.err(p.span().start, format!("rule {id}: invalid pattern: {first}"))
@@ -336,7 +363,11 @@ mod tests {
         ids.dedup();
         assert_eq!(ids.len(), pack.rules().len(), "ids are unique");
         for r in pack.rules() {
-            assert!(r.frameworks.iter().any(|f| f.framework.starts_with("NIST")), "{} maps to NIST", r.id);
+            assert!(
+                r.frameworks.iter().any(|f| f.framework.starts_with("NIST")),
+                "{} maps to NIST",
+                r.id
+            );
         }
         assert!(pack.session_rule("transcript_truncated").is_some());
     }
@@ -355,7 +386,10 @@ mod tests {
             ("chmod u+s /usr/bin/find", "SA-CMD-003"),
             ("sudo cat /etc/shadow", "SA-CMD-010"),
             ("cat ~/.aws/credentials", "SA-CMD-011"),
-            ("curl -s http://169.254.169.254/latest/meta-data/iam/security-credentials/role", "SA-CMD-012"),
+            (
+                "curl -s http://169.254.169.254/latest/meta-data/iam/security-credentials/role",
+                "SA-CMD-012",
+            ),
             ("mysql -u root -pS3cret db", "SA-CMD-015"),
             ("echo ssh-ed25519 AAAA >> ~/.ssh/authorized_keys", "SA-CMD-020"),
             ("crontab -e", "SA-CMD-021"),
@@ -379,9 +413,25 @@ mod tests {
             ("echo ZWNobyBoaQ== | base64 -d | sh", "SA-CMD-037"),
         ];
         for (cmd, id) in cases {
-            assert!(hits(&pack, cmd).contains(&id.to_string()), "{cmd} → {id}, got {:?}", hits(&pack, cmd));
+            assert!(
+                hits(&pack, cmd).contains(&id.to_string()),
+                "{cmd} → {id}, got {:?}",
+                hits(&pack, cmd)
+            );
         }
-        for benign in ["ls -la", "sudo systemctl status amazon-ssm-agent", "cat /etc/hosts", "rm -rf ./build", "echo hello", "grep root /etc/passwd", "df -h", "sudo yum update -y", "tail -f /var/log/messages", "mkdir -p /tmp/x", "history"] {
+        for benign in [
+            "ls -la",
+            "sudo systemctl status amazon-ssm-agent",
+            "cat /etc/hosts",
+            "rm -rf ./build",
+            "echo hello",
+            "grep root /etc/passwd",
+            "df -h",
+            "sudo yum update -y",
+            "tail -f /var/log/messages",
+            "mkdir -p /tmp/x",
+            "history",
+        ] {
             assert!(hits(&pack, benign).is_empty(), "{benign} flagged: {:?}", hits(&pack, benign));
         }
     }
@@ -411,12 +461,14 @@ frameworks = { soc2 = ["CC6.1"] }
 
     #[test]
     fn malformed_packs_name_file_line_and_reason() {
-        let bad_regex = "[[rule]]\nid = \"X-1\"\ntitle = \"t\"\nseverity = \"low\"\npattern = 'a(b'\n";
+        let bad_regex =
+            "[[rule]]\nid = \"X-1\"\ntitle = \"t\"\nseverity = \"low\"\npattern = 'a(b'\n";
         let e = RulePack::load(Some(("mine.toml", bad_regex))).unwrap_err();
         assert_eq!((e.file.as_str(), e.line), ("mine.toml", 5));
         assert!(e.reason.contains("invalid pattern"), "{e}");
 
-        let bad_sev = "[[rule]]\nid = \"X-1\"\ntitle = \"t\"\nseverity = \"urgent\"\npattern = 'a'\n";
+        let bad_sev =
+            "[[rule]]\nid = \"X-1\"\ntitle = \"t\"\nseverity = \"urgent\"\npattern = 'a'\n";
         let e = RulePack::load(Some(("mine.toml", bad_sev))).unwrap_err();
         assert_eq!(e.line, 4);
         assert!(e.reason.contains("unknown severity"));

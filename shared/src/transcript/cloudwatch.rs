@@ -9,8 +9,9 @@
 
 use serde_json::Value;
 
-/// A single value larger than this is refused rather than buffered.
-pub const MAX_VALUE_BYTES: usize = 64 * 1024 * 1024;
+/// A single value larger than this is refused rather than buffered. One CloudWatch Logs event
+/// is at most 256 KiB, so a real event is far below it.
+pub const MAX_VALUE_BYTES: usize = 8 * 1024 * 1024;
 
 /// Splits a byte stream into complete JSON values.
 #[derive(Default)]
@@ -21,6 +22,19 @@ pub struct JsonValues {
     escaped: bool,
     started: bool,
     oversized: bool,
+    wrapper: Wrapper,
+}
+
+/// An `aws logs get-log-events` / `filter-log-events` document: `{…, "events": [ … ], …}`.
+/// Its `events` elements are streamed one by one; the rest of the wrapper is skipped.
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum Wrapper {
+    #[default]
+    None,
+    /// Inside the `events` array: its elements are the values.
+    Events,
+    /// After the array, until the wrapper object closes (`depth` counts from it).
+    SkipRest,
 }
 
 /// Something wrong with the JSON stream; the analysis marks the transcript and goes on.
@@ -44,7 +58,9 @@ impl JsonValues {
                 }
             }
             if self.in_string {
-                self.push(b);
+                if self.wrapper != Wrapper::SkipRest {
+                    self.push(b);
+                }
                 if self.escaped {
                     self.escaped = false;
                 } else if b == b'\\' {
@@ -54,14 +70,40 @@ impl JsonValues {
                 }
                 continue;
             }
+            if self.wrapper == Wrapper::SkipRest {
+                match b {
+                    b'"' => self.in_string = true,
+                    b'{' | b'[' => self.depth += 1,
+                    b'}' | b']' => {
+                        self.depth = self.depth.saturating_sub(1);
+                        if self.depth == 0 {
+                            self.wrapper = Wrapper::None;
+                        }
+                    }
+                    _ => {}
+                }
+                continue;
+            }
             match b {
+                b'[' if self.depth == 1
+                    && self.buf.first() == Some(&b'{')
+                    && ends_with_events_key(&self.buf) =>
+                {
+                    self.buf.clear();
+                    self.depth = 0;
+                    self.wrapper = Wrapper::Events;
+                }
                 b'{' | b'[' => {
                     self.depth += 1;
                     self.push(b);
                 }
                 b'}' | b']' => {
                     if self.depth == 0 {
-                        continue; // the closing bracket of the top-level array
+                        if self.wrapper == Wrapper::Events {
+                            self.wrapper = Wrapper::SkipRest;
+                            self.depth = 1;
+                        }
+                        continue; // the closing bracket of a top-level array
                     }
                     self.depth -= 1;
                     self.push(b);
@@ -108,6 +150,13 @@ impl JsonValues {
         self.escaped = false;
         f(result);
     }
+}
+
+/// The buffered start of an object ends with `"events":` (whitespace allowed).
+fn ends_with_events_key(buf: &[u8]) -> bool {
+    let trimmed = buf.trim_ascii_end();
+    let Some(before_colon) = trimmed.strip_suffix(b":") else { return false };
+    before_colon.trim_ascii_end().ends_with(b"\"events\"")
 }
 
 /// The fields of a streaming event that the analysis uses.
@@ -191,6 +240,16 @@ mod tests {
         let got = split(&[b"{\"a\":1}\n{\"b\":"]);
         assert!(got[0].is_ok());
         assert!(matches!(got[1], Err(JsonProblem::Invalid(_))));
+    }
+
+    #[test]
+    fn get_log_events_pages_are_streamed_element_by_element() {
+        let page = br#"{"events": [{"message": "a"}, {"message": "b"}], "nextForwardToken": "f/1", "nested": [{"x": "]}"}]}
+{"events":[{"message":"c"}],"searchedLogStreams":[]}"#;
+        let got = split(&[page]);
+        let messages: Vec<&str> =
+            got.iter().map(|v| v.as_ref().unwrap()["message"].as_str().unwrap()).collect();
+        assert_eq!(messages, ["a", "b", "c"]);
     }
 
     #[test]

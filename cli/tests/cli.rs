@@ -1,0 +1,184 @@
+//! The `session-audit` binary as users run it: arguments, output shapes, exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_session-audit"))
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("runs")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("session-audit-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn recorded(name: &str) -> String {
+    fixtures().join("recorded").join(name).display().to_string()
+}
+
+#[test]
+fn json_on_a_recorded_transcript_lists_exactly_what_bash_recorded() {
+    for name in [
+        "al2023_sh_editing",
+        "rhel_bash_title_paste",
+        "al2023_sh_narrow_wrap",
+        "ubuntu_dash_cooked",
+    ] {
+        let out = run(&["analyze", "--format", "json", &recorded(&format!("{name}.log"))]);
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let expected: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(recorded(&format!("{name}.expected.json"))).unwrap(),
+        )
+        .unwrap();
+        let got: Vec<&str> = report["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["command"].as_str().unwrap())
+            .collect();
+        let want: Vec<&str> =
+            expected["commands"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+        // The one difference allowed: a secret bash recorded is redacted in the report.
+        let want: Vec<String> =
+            want.iter().map(|c| c.replace("AKIAABCDEFGHIJKLMNOP", "")).collect();
+        let got: Vec<String> = got
+            .iter()
+            .map(|c| match c.find("[REDACTED:") {
+                Some(i) => format!("{}{}", &c[..i], &c[c[i..].find(']').unwrap() + i + 1..]),
+                None => c.to_string(),
+            })
+            .collect();
+        assert_eq!(got, want, "{name}");
+        assert_eq!(report["session_id"], name);
+    }
+}
+
+#[test]
+fn several_inputs_make_an_array_or_lines() {
+    let dir = fixtures().join("public").display().to_string();
+    let out = run(&["analyze", "--format", "json", &dir]);
+    assert!(out.status.success());
+    let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reports = all.as_array().unwrap();
+    assert_eq!(reports.len(), 6, "every .log/.json/.txt transcript; no .source.txt, no .bin");
+    let out = run(&["analyze", "--format", "jsonl", &dir]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 6);
+    for line in text.lines() {
+        serde_json::from_str::<serde_json::Value>(line).unwrap();
+    }
+}
+
+#[test]
+fn out_dir_gets_one_report_per_session_and_stdout_a_line_each() {
+    let dir = temp_dir("out");
+    let out = run(&[
+        "analyze",
+        "--format",
+        "md",
+        "--out",
+        dir.to_str().unwrap(),
+        &recorded("al2023_sh_editing.log"),
+        &recorded("ubuntu_dash_cooked.log"),
+    ]);
+    assert!(out.status.success());
+    let summary = String::from_utf8(out.stdout).unwrap();
+    let first: Vec<&str> = summary.lines().next().unwrap().split('\t').collect();
+    assert_eq!(first[0], "al2023_sh_editing");
+    assert_eq!(first[1], "non_compliant");
+    let md = std::fs::read_to_string(dir.join("al2023_sh_editing.md")).unwrap();
+    assert!(md.starts_with("# Session report: al2023_sh_editing"));
+    assert!(md.contains("SA-CMD-001"));
+    assert!(dir.join("ubuntu_dash_cooked.md").exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn fail_on_sets_the_exit_status() {
+    let risky = recorded("al2023_sh_editing.log"); // `sudo -s`: medium
+    assert_eq!(run(&["analyze", "--fail-on", "medium", &risky]).status.code(), Some(1));
+    assert_eq!(run(&["analyze", "--fail-on", "high", &risky]).status.code(), Some(0));
+    assert_eq!(run(&["analyze", &risky]).status.code(), Some(0));
+}
+
+#[test]
+fn stdin_is_read_when_given_dash() {
+    let mut child = bin()
+        .args(["analyze", "--format", "jsonl", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"\x1b[?2004h$ whoami\r\r\n\x1b[?2004l\rroot\r\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["commands"][0]["command"], "whoami");
+    assert_eq!(report["source"]["format"], "raw_terminal");
+}
+
+#[test]
+fn errors_are_one_line_naming_the_file_and_exit_2() {
+    let out = run(&["analyze", "/nonexistent/s-1.log"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("/nonexistent/s-1.log"));
+
+    let dir = temp_dir("rules");
+    let pack = dir.join("bad.toml");
+    std::fs::write(
+        &pack,
+        "[[rule]]\nid = \"A-1\"\ntitle = \"t\"\nseverity = \"low\"\npattern = '('\n",
+    )
+    .unwrap();
+    let out =
+        run(&["analyze", "--rules", pack.to_str().unwrap(), &recorded("al2023_sh_editing.log")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("bad.toml:5:"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    assert_eq!(run(&["analyze", "--format", "xml", "x"]).status.code(), Some(2), "usage error");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn user_rules_apply() {
+    let dir = temp_dir("user-rules");
+    let pack = dir.join("acme.toml");
+    std::fs::write(&pack, "disable = [\"SA-CMD-001\"]\n[[rule]]\nid = \"ACME-LESS\"\ntitle = \"Pager on passwd\"\nseverity = \"critical\"\npattern = 'less /etc/passwd'\n").unwrap();
+    let out = run(&[
+        "analyze",
+        "--format",
+        "json",
+        "--rules",
+        pack.to_str().unwrap(),
+        &recorded("al2023_sh_editing.log"),
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["ACME-LESS"]);
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -1,0 +1,105 @@
+//! No input, however malformed, can panic; every input gets a report.
+
+use proptest::prelude::*;
+use session_audit::analysis::{Analyzer, Input};
+use session_audit::report::Status;
+
+/// Pieces real terminals and broken uploads produce, to build adversarial transcripts from.
+fn token() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        Just(b"\x1b[?2004h".to_vec()),
+        Just(b"\x1b[?2004l\r".to_vec()),
+        Just(b"\x1b[?1049h".to_vec()),
+        Just(b"\x1b[?1049l".to_vec()),
+        Just(b"sh-5.2$ ".to_vec()),
+        Just(b"> ".to_vec()),
+        Just(b"$ ".to_vec()),
+        Just(b"\r\r\n".to_vec()),
+        Just(b"\r".to_vec()),
+        Just(b"\x08".to_vec()),
+        Just(b"\t".to_vec()),
+        Just(b" \r".to_vec()),
+        Just(b"\x1b]0;title\x07".to_vec()),
+        Just(b"\x1b]0;unterminated".to_vec()),
+        Just(b"\x1bP1$r\x1b\\".to_vec()),
+        Just(b"\x1b[".to_vec()),
+        Just(b"\x1b[4h".to_vec()),
+        Just(b"\x1b[4l".to_vec()),
+        Just(b"Script started on 2022-01-25 06:49:24+0000\n".to_vec()),
+        Just(b"Script done on 2022-01-25 06:49:24+0000\n".to_vec()),
+        Just(b"{\"sessionData\":[\"".to_vec()),
+        Just(b"\"]}".to_vec()),
+        Just("é✓漢".as_bytes().to_vec()),
+        Just(vec![0xff, 0xfe, 0xc3]),
+        (
+            1u16..400,
+            prop::sample::select(vec!['A', 'B', 'C', 'D', 'K', 'P', '@', 'X', 'G', 'H', 'J', 'm'])
+        )
+            .prop_map(|(n, c)| format!("\x1b[{n}{c}").into_bytes()),
+        "[a-z /|;&-]{0,40}".prop_map(String::into_bytes),
+        prop::collection::vec(any::<u8>(), 0..32),
+    ]
+}
+
+/// Compiled once: building the rule pack per case would dominate the run.
+static ANALYZER: std::sync::LazyLock<Analyzer> = std::sync::LazyLock::new(Analyzer::default);
+
+fn check(bytes: &[u8], chunk: usize) {
+    let analyzer = &*ANALYZER;
+    let whole = analyzer.analyze_bytes(bytes, Input::default());
+    // Chunking never changes the result.
+    let reader = ChunkedReader { bytes, chunk: chunk.max(1) };
+    let (report, commands) = analyzer.analyze(reader, Input::default(), Vec::new()).unwrap();
+    assert_eq!(commands, whole.commands);
+    assert_eq!(report.status, whole.status);
+    assert_eq!(report.stats.commands as usize, commands.len());
+    serde_json::to_string(&whole).unwrap();
+    whole.to_markdown(0);
+}
+
+struct ChunkedReader<'a> {
+    bytes: &'a [u8],
+    chunk: usize,
+}
+
+impl std::io::Read for ChunkedReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.chunk.min(buf.len()).min(self.bytes.len());
+        buf[..n].copy_from_slice(&self.bytes[..n]);
+        self.bytes = &self.bytes[n..];
+        Ok(n)
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..4096), chunk in 1usize..600) {
+        check(&bytes, chunk);
+    }
+
+    #[test]
+    fn terminal_soup_never_panics(tokens in prop::collection::vec(token(), 0..200), chunk in 1usize..300) {
+        let bytes: Vec<u8> = tokens.concat();
+        check(&bytes, chunk);
+    }
+}
+
+#[test]
+fn garbage_and_empty_inputs_get_a_clear_status() {
+    let analyzer = Analyzer::default();
+    let empty = analyzer.analyze_bytes(b"", Input::default());
+    assert_eq!(empty.status, Status::Unparseable);
+    assert_eq!(empty.status_reason.as_deref(), Some("empty transcript"));
+    let gzip = analyzer
+        .analyze_bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03garbage", Input::default());
+    assert_eq!(gzip.status, Status::Unparseable);
+    assert!(gzip.findings.iter().any(|f| f.rule_id == "SA-SES-UNPARSEABLE"));
+    let random: Vec<u8> =
+        (0..10_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    assert_eq!(analyzer.analyze_bytes(&random, Input::default()).status, Status::Unparseable);
+    let broken_json =
+        analyzer.analyze_bytes(b"{\"sessionData\": [\"sh-4.2$ ls\"", Input::default());
+    assert!(broken_json.stats.parse_warnings.iter().any(|w| w.contains("could not be read")));
+}
