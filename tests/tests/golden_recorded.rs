@@ -64,3 +64,9 @@ fn ubuntu_dash_cooked_mode() {
 fn narrow_terminal_wraps_and_mid_line_edits() {
     check("al2023_sh_narrow_wrap");
 }
+
+#[test]
+fn history_tampering_is_caught_even_though_bash_forgot_it() {
+    let got = check("al2023_sh_risky");
+    assert_eq!(got.commands[5].text, "history -c");
+}

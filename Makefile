@@ -1,0 +1,23 @@
+# The commands people actually type. Each is one line of cargo; see README.md.
+
+.PHONY: demo test lint bench record
+
+# Analyse the bundled recorded sessions and show the reports.
+demo:
+	cargo run --release -q -p session-audit-cli -- analyze --format md tests/fixtures/recorded/
+
+# The full test suite (what CI runs after fmt and clippy).
+test:
+	cargo test --workspace --locked
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets --locked -- -D warnings
+
+# Engine throughput and peak RSS on a generated 200 MiB transcript.
+bench:
+	cargo bench -p session-audit-shared --bench engine -- 200
+
+# Re-record the golden sessions (root; needs bash, dash, util-linux script, sudo, less, vi).
+record:
+	python3 tests/fixtures/recorded/record.py
