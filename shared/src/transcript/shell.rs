@@ -25,7 +25,7 @@ pub struct Command {
     pub reason: Option<String>,
     /// Non-blank output lines that followed (a full-screen program's screen is not output).
     pub output_lines: u64,
-    /// The prompt ends in `#`: the command ran with root privileges.
+    /// Ran with root privileges: a root prompt (`#`) or a `sudo` command (not `-u` another user).
     pub privileged: bool,
     /// The command switched to the alternate screen (an editor, pager, `top`).
     pub fullscreen: bool,
@@ -244,7 +244,7 @@ impl<S: ShellSink> Shell<S> {
             confidence: 1.0,
             reason: None,
             output_lines: 0,
-            privileged: split.prompt.trim_end().ends_with('#'),
+            privileged: split.prompt.trim_end().ends_with('#') || runs_as_root_via_sudo(text),
             fullscreen: false,
         };
         lower_confidence(&mut cmd, &reasons);
@@ -340,6 +340,21 @@ struct Split<'t> {
     command: &'t str,
     recognised: bool,
     bare: bool,
+}
+
+fn runs_as_root_via_sudo(command: &str) -> bool {
+    let mut words = command.split_whitespace();
+    if words.next() != Some("sudo") {
+        return false;
+    }
+    let rest: Vec<&str> = words.collect();
+    match rest.iter().position(|w| *w == "-u" || w.starts_with("--user")) {
+        None => true,
+        Some(i) => {
+            let user = rest[i].strip_prefix("--user=").or_else(|| rest.get(i + 1).copied());
+            matches!(user, Some("root" | "0" | "#0"))
+        }
+    }
 }
 
 fn is_continuation_prompt(prompt: &str) -> bool {
@@ -505,9 +520,18 @@ mod tests {
     fn root_prompt_marks_privileged_commands() {
         let t = b"\x1b[?2004hsh-5.2$ sudo -s\r\r\n\x1b[?2004l\r\x1b[?2004hroot@vm:~# id -u\r\r\n\x1b[?2004l\r0\r\n";
         let (cmds, _) = run(t, PromptStyle::Unix, Preamble::None);
-        assert!(!cmds[0].privileged);
+        assert!(cmds[0].privileged, "sudo runs as root");
         assert!(cmds[1].privileged);
         assert_eq!(cmds[1].prompt, "root@vm:~# ");
+    }
+
+    #[test]
+    fn sudo_commands_are_privileged_unless_run_as_another_user() {
+        assert!(runs_as_root_via_sudo("sudo cat /etc/shadow"));
+        assert!(runs_as_root_via_sudo("sudo -u root id"));
+        assert!(!runs_as_root_via_sudo("sudo -u postgres psql"));
+        assert!(!runs_as_root_via_sudo("sudoedit x"));
+        assert!(!runs_as_root_via_sudo("echo sudo"));
     }
 
     #[test]
