@@ -147,6 +147,7 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode, Fatal> {
     }
     let mut worst: Option<Severity> = None;
     let mut written = 0usize;
+    let mut names = std::collections::HashSet::new();
     for spec in &specs {
         progress.tick(&spec.display());
         let reader: Box<dyn Read> = match spec.open() {
@@ -168,7 +169,9 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode, Fatal> {
             write_out(&mut out, b",\n")?;
         }
         let result = match &args.out {
-            Some(dir) => report_to_dir(&analyzer, reader, meta, dir, args.format, &mut out),
+            Some(dir) => {
+                report_to_dir(&analyzer, reader, meta, dir, args.format, &mut out, &mut names)
+            }
             None => report_to(&analyzer, reader, meta, args.format, &mut out, written > 0),
         };
         match result {
@@ -257,15 +260,27 @@ fn report_to_dir(
     dir: &Path,
     format: OutFormat,
     summary: &mut impl Write,
+    names: &mut std::collections::HashSet<String>,
 ) -> Result<Report, String> {
-    let stem = safe_name(meta.session_id.as_deref().unwrap_or("stdin"));
     let ext = if format == OutFormat::Md { "md" } else { "json" };
-    let path = dir.join(format!("{stem}.{ext}"));
-    let file =
-        File::create(&path).map_err(|e| format!("cannot create '{}': {e}", path.display()))?;
-    let mut file = BufWriter::new(file);
-    let report = report_to(analyzer, reader, meta, format, &mut file, false)?;
-    file.flush().map_err(|e| format!("cannot write '{}': {e}", path.display()))?;
+    let name = unique_name(&safe_name(meta.session_id.as_deref().unwrap_or("stdin")), ext, names);
+    let path = dir.join(&name);
+    // Written under a temporary name and renamed when complete: a failed analysis never
+    // leaves a half-written report that looks finished.
+    let partial = dir.join(format!(".{name}.partial"));
+    let result = (|| -> Result<Report, String> {
+        let file = File::create(&partial)
+            .map_err(|e| format!("cannot create '{}': {e}", partial.display()))?;
+        let mut file = BufWriter::new(file);
+        let report = report_to(analyzer, reader, meta, format, &mut file, false)?;
+        file.flush().map_err(|e| format!("cannot write '{}': {e}", partial.display()))?;
+        std::fs::rename(&partial, &path)
+            .map_err(|e| format!("cannot write '{}': {e}", path.display()))?;
+        Ok(report)
+    })();
+    let report = result.inspect_err(|_| {
+        let _ = std::fs::remove_file(&partial);
+    })?;
     let line = format!(
         "{}\t{}\t{} commands\t{} findings\t{}\n",
         report.session_id,
@@ -276,6 +291,17 @@ fn report_to_dir(
     );
     summary.write_all(line.as_bytes()).map_err(|e| e.to_string())?;
     Ok(report)
+}
+
+/// `<stem>.<ext>`, or `<stem>-2.<ext>`… when two inputs of one run share a session name.
+fn unique_name(stem: &str, ext: &str, used: &mut std::collections::HashSet<String>) -> String {
+    let mut name = format!("{stem}.{ext}");
+    let mut n = 1;
+    while !used.insert(name.clone()) {
+        n += 1;
+        name = format!("{stem}-{n}.{ext}");
+    }
+    name
 }
 
 /// A file name from a session ID: path separators and control characters replaced.

@@ -105,6 +105,32 @@ fn out_dir_gets_one_report_per_session_and_stdout_a_line_each() {
 }
 
 #[test]
+fn same_session_name_twice_keeps_both_reports() {
+    let dir = temp_dir("dupes");
+    let a = dir.join("a");
+    let b = dir.join("b");
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    std::fs::copy(recorded("al2023_sh_risky.log"), a.join("s-1.log")).unwrap();
+    std::fs::copy(recorded("ubuntu_dash_cooked.log"), b.join("s-1.log")).unwrap();
+    let out_dir = dir.join("out");
+    let out = run(&[
+        "analyze",
+        "--out",
+        out_dir.to_str().unwrap(),
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    assert!(out_dir.join("s-1.json").exists());
+    assert!(out_dir.join("s-1-2.json").exists());
+    let names: Vec<_> =
+        std::fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names.len(), 2, "no partial files left: {names:?}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn fail_on_sets_the_exit_status() {
     let risky = recorded("al2023_sh_editing.log"); // `sudo -s`: medium
     assert_eq!(run(&["analyze", "--fail-on", "medium", &risky]).status.code(), Some(1));

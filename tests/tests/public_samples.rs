@@ -47,10 +47,33 @@ fn cloudwatch_event_with_unstripped_markers_and_title() {
     assert_eq!(r.source.format, Some(Format::CloudWatchJson));
     assert_eq!(commands(&r), ["sudo dnf install httpd"]);
     assert_eq!(r.commands[0].prompt, "[ec2-user@ip-10-0-1-11 ~]$ ");
-    assert_eq!(r.commands[0].confidence, 1.0);
+    // The agent's cleanup strips the markers from some lines only: they are not trusted here.
+    assert!(r.commands[0].confidence < 1.0);
     assert_eq!(r.target.as_ref().unwrap()["instance_id"], "i-0db2e26bb837c93b1");
     assert_eq!(r.identity.as_ref().unwrap()["run_as"], "ec2-user");
     assert_eq!(r.started_at.as_deref(), Some("2023-07-18T10:24:19Z"));
+}
+
+#[test]
+fn cloudwatch_lines_with_and_without_surviving_markers() {
+    // As the agent writes them: the prompt line keeps its markers (its title OSC made the
+    // cleanup give up), the output line that began with `ESC[?2004l` lost it.
+    let events = [
+        r#"{"sessionId":"s-1","sessionData":["\u001b[?2004l\u001b]0;@ip:~\u0007\u001b[?2004h[ec2-user@ip ~]$ sudo dnf install httpd"]}"#,
+        r#"{"sessionId":"s-1","sessionData":["Last metadata expiration check: 0:22:49 ago","Dependencies resolved."]}"#,
+        r#"{"sessionId":"s-1","sessionData":["sh-5.2$ whoami","ec2-user"]}"#,
+    ];
+    let r = Analyzer::default().analyze_bytes(
+        events
+            .join(
+                "
+",
+            )
+            .as_bytes(),
+        Input::default(),
+    );
+    assert_eq!(commands(&r), ["sudo dnf install httpd", "whoami"]);
+    assert_eq!(r.commands[0].output_lines, 2);
 }
 
 #[test]

@@ -156,9 +156,10 @@ impl<S: ShellSink> Engine<S> {
         }
         if let Mode::CloudWatch(json) = &mut self.mode {
             let mut events = Vec::new();
-            let mut problems = 0;
-            json.finish(|v| collect_events(v, &mut events, &mut problems, &mut 0));
+            let (mut problems, mut unrecognised) = (0, 0);
+            json.finish(|v| collect_events(v, &mut events, &mut problems, &mut unrecognised));
             self.json_problems += problems;
+            self.unrecognised_values += unrecognised;
             self.play_events(events);
         }
         self.screen.finish(&mut self.framing);
@@ -234,7 +235,10 @@ impl<S: ShellSink> Engine<S> {
                 self.info.unparseable = detected.reason;
                 Mode::Ignore
             }
-            Format::CloudWatchJson => Mode::CloudWatch(JsonValues::default()),
+            Format::CloudWatchJson => {
+                self.screen.ignore_markers();
+                Mode::CloudWatch(JsonValues::default())
+            }
             Format::RawTerminal => {
                 self.info.warnings.push(
                     "no `Script started on` header: analysed as raw terminal output".to_string(),

@@ -64,6 +64,8 @@ struct State {
     insert_mode: bool,
     input: bool,
     input_from: usize,
+    /// Whether bracketed-paste toggles delimit the line editor (see [`Screen::ignore_markers`]).
+    markers: bool,
     alternate: bool,
     flags: LineFlags,
     text: String,
@@ -90,6 +92,7 @@ impl Screen {
                 insert_mode: false,
                 input: false,
                 input_from: 0,
+                markers: true,
                 alternate: false,
                 flags: LineFlags::default(),
                 text: String::with_capacity(256),
@@ -145,6 +148,13 @@ impl Screen {
         }
     }
 
+    /// Treat bracketed-paste toggles as plain sequences. CloudWatch streaming events keep them
+    /// on some lines and strip them from others (the agent's ANSI cleanup gives up on lines
+    /// holding a BEL-terminated OSC), so they cannot delimit anything there.
+    pub fn ignore_markers(&mut self) {
+        self.state.markers = false;
+    }
+
     /// Use a width the transcript states (util-linux 2.35+ `COLUMNS="…"` on the header).
     pub fn set_width_hint(&mut self, columns: usize) {
         if columns >= MIN_INFERRED_WIDTH {
@@ -174,7 +184,8 @@ enum Last {
 impl State {
     /// The last print filled the last column; xterm defers the wrap to the next print.
     fn pending_wrap(&self) -> bool {
-        self.last != Last::Other && self.width.is_some_and(|w| self.pos > 0 && self.pos.is_multiple_of(w))
+        self.last != Last::Other
+            && self.width.is_some_and(|w| self.pos > 0 && self.pos.is_multiple_of(w))
     }
 
     fn row_start(&self) -> usize {
@@ -429,7 +440,7 @@ impl State {
 
     fn set_private_mode<L: ScreenListener>(&mut self, mode: u16, on: bool, listener: &mut L) {
         match mode {
-            2004 if !self.alternate => {
+            2004 if !self.alternate && self.markers => {
                 if on && !self.input {
                     self.input = true;
                     self.input_from = self.pos;
