@@ -1,5 +1,7 @@
 //! Turning command-line arguments into the list of transcripts to read.
 
+use std::fs::File;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 /// One transcript to analyse.
@@ -41,6 +43,39 @@ pub fn expand(args: &[String]) -> (Vec<InputSpec>, bool) {
         }
     }
     (specs, failed)
+}
+
+impl InputSpec {
+    pub fn display(&self) -> String {
+        match self {
+            InputSpec::Stdin => "-".to_string(),
+            InputSpec::File(p) => p.display().to_string(),
+        }
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            InputSpec::Stdin => None,
+            InputSpec::File(p) => Some(p),
+        }
+    }
+
+    /// The file's stem: the agent names transcripts `<sessionId>.log`.
+    pub fn session_id(&self) -> Option<String> {
+        let name = self.path()?.file_name()?.to_string_lossy().into_owned();
+        let stem = [".log", ".jsonl", ".json", ".txt"]
+            .iter()
+            .find_map(|ext| name.strip_suffix(ext))
+            .unwrap_or(&name);
+        Some(stem.to_string())
+    }
+
+    pub fn open(&self) -> io::Result<Box<dyn Read>> {
+        Ok(match self {
+            InputSpec::Stdin => Box::new(io::stdin().lock()),
+            InputSpec::File(p) => Box::new(File::open(p)?),
+        })
+    }
 }
 
 fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {

@@ -6,7 +6,7 @@ mod inputs;
 mod progress;
 
 use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -15,8 +15,6 @@ use session_audit::analysis::{Analyzer, Input};
 use session_audit::redact::Redactor;
 use session_audit::report::{CommandWriter, JsonReportWriter, Report, ReportCommand, Source};
 use session_audit::rules::{RulePack, Severity};
-
-use inputs::InputSpec;
 
 /// Commands kept in memory for a Markdown report; the JSON report always has them all.
 const MARKDOWN_MAX_COMMANDS: usize = 10_000;
@@ -307,41 +305,4 @@ fn unique_name(stem: &str, ext: &str, used: &mut std::collections::HashSet<Strin
 /// A file name from a session ID: path separators and control characters replaced.
 fn safe_name(id: &str) -> String {
     id.chars().map(|c| if c == '/' || c == '\\' || c.is_control() { '_' } else { c }).collect()
-}
-
-impl InputSpec {
-    fn display(&self) -> String {
-        match self {
-            InputSpec::Stdin => "-".to_string(),
-            InputSpec::File(p) => p.display().to_string(),
-        }
-    }
-
-    fn path(&self) -> Option<&Path> {
-        match self {
-            InputSpec::Stdin => None,
-            InputSpec::File(p) => Some(p),
-        }
-    }
-
-    fn session_id(&self) -> Option<String> {
-        let name = self.path()?.file_name()?.to_string_lossy().into_owned();
-        let stem = [".log", ".jsonl", ".json", ".txt"]
-            .iter()
-            .find_map(|ext| name.strip_suffix(ext))
-            .unwrap_or(&name);
-        Some(stem.to_string())
-    }
-
-    fn open(&self) -> io::Result<Box<dyn Read>> {
-        Ok(match self {
-            InputSpec::Stdin => Box::new(io::stdin().lock()),
-            InputSpec::File(p) => Box::new(File::open(p)?),
-        })
-    }
-}
-
-/// Whether progress lines may be drawn.
-fn stderr_is_terminal() -> bool {
-    io::stderr().is_terminal()
 }

@@ -1,6 +1,6 @@
 //! A one-line progress display on stderr, only on a terminal and only for several inputs.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 pub struct Progress {
     total: usize,
@@ -10,7 +10,7 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(total: usize) -> Self {
-        Progress { total, done: 0, enabled: total > 1 && super::stderr_is_terminal() }
+        Progress { total, done: 0, enabled: total > 1 && std::io::stderr().is_terminal() }
     }
 
     pub fn tick(&mut self, name: &str) {

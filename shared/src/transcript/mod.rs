@@ -154,14 +154,7 @@ impl<S: ShellSink> Engine<S> {
         if matches!(self.mode, Mode::Sniffing(_)) {
             self.decide();
         }
-        if let Mode::CloudWatch(json) = &mut self.mode {
-            let mut events = Vec::new();
-            let (mut problems, mut unrecognised) = (0, 0);
-            json.finish(|v| collect_events(v, &mut events, &mut problems, &mut unrecognised));
-            self.json_problems += problems;
-            self.unrecognised_values += unrecognised;
-            self.play_events(events);
-        }
+        self.process_json(|json, sink| json.finish(sink));
         self.screen.finish(&mut self.framing);
         let shell = self.framing.shell.finish();
         let info = &mut self.info;
@@ -253,18 +246,26 @@ impl<S: ShellSink> Engine<S> {
     fn process(&mut self, bytes: &[u8]) {
         match &mut self.mode {
             Mode::Terminal => self.screen.advance(bytes, &mut self.framing),
-            Mode::CloudWatch(json) => {
-                let mut events = Vec::new();
-                let (mut problems, mut unrecognised) = (0, 0);
-                json.feed(bytes, |v| {
-                    collect_events(v, &mut events, &mut problems, &mut unrecognised)
-                });
-                self.json_problems += problems;
-                self.unrecognised_values += unrecognised;
-                self.play_events(events);
-            }
+            Mode::CloudWatch(_) => self.process_json(|json, sink| json.feed(bytes, sink)),
             Mode::Sniffing(_) | Mode::Ignore => {}
         }
+    }
+
+    /// Run the JSON splitter (feed or finish) and play the events it completed.
+    fn process_json(
+        &mut self,
+        step: impl FnOnce(&mut JsonValues, &mut dyn FnMut(Result<serde_json::Value, JsonProblem>)),
+    ) {
+        let Mode::CloudWatch(json) = &mut self.mode else { return };
+        let mut events = Vec::new();
+        let (mut problems, mut unrecognised) = (0u64, 0u64);
+        step(json, &mut |value| match value {
+            Ok(v) => unrecognised += cloudwatch::events_in(v, &mut events) as u64,
+            Err(_) => problems += 1,
+        });
+        self.json_problems += problems;
+        self.unrecognised_values += unrecognised;
+        self.play_events(events);
     }
 
     fn play_events(&mut self, events: Vec<StreamEvent>) {
@@ -292,17 +293,5 @@ impl<S: ShellSink> Engine<S> {
 fn fill(slot: &mut Option<String>, value: Option<String>) {
     if slot.is_none() {
         *slot = value;
-    }
-}
-
-fn collect_events(
-    value: Result<serde_json::Value, JsonProblem>,
-    events: &mut Vec<StreamEvent>,
-    problems: &mut u64,
-    unrecognised: &mut u64,
-) {
-    match value {
-        Ok(v) => *unrecognised += cloudwatch::events_in(v, events) as u64,
-        Err(_) => *problems += 1,
     }
 }

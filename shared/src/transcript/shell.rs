@@ -104,7 +104,6 @@ pub struct Shell<S> {
 /// Counts the shell layer reports at the end.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ShellStats {
-    pub commands: u64,
     pub abandoned_lines: u64,
     pub markers_seen: bool,
     /// A shell prompt was recognised at least once (an empty session still has one).
@@ -147,7 +146,6 @@ impl<S: ShellSink> Shell<S> {
         }
         self.flush_current();
         ShellStats {
-            commands: self.next_seq - 1,
             abandoned_lines: self.abandoned,
             markers_seen: self.markers_seen,
             prompts_seen: self.markers_seen || self.prompt_seen,
