@@ -59,7 +59,12 @@ fn session_block(i: usize) -> Vec<u8> {
     b.extend_from_slice(
         b"\x1b[7m/etc/services\x1b[27m\x1b[K\r\x1b[K\x1b[?1l\x1b>\x1b[?1049l\x1b[23;0;0t",
     );
+    // A secret to redact and, every tenth block, a command a rule flags.
     cmd(&mut b, b"export DB_PASSWORD=hunter2 && ./deploy.sh --env prod");
+    if i % 10 == 0 {
+        cmd(&mut b, b"sudo cat /etc/shadow | grep -v '^#'");
+        b.extend_from_slice(b"root:*:20228:0:99999:7:::\r\r\n");
+    }
     b.extend_from_slice(b"deploying...\r\r\n[\x1b[32m OK \x1b[0m] done\r\r\n");
     b
 }
