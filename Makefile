@@ -1,13 +1,21 @@
 # The commands people actually type. Each is one line of cargo; see README.md.
 
-.PHONY: demo test lint bench record
+.PHONY: demo test lint bench record venv
 
 # Analyse the bundled recorded sessions and show the reports.
 demo:
 	cargo run --release -q -p session-audit-cli -- analyze --format md tests/fixtures/recorded/
 
+# The project's Python tools (the local AWS emulator) in .venv.
+venv: .venv/.installed
+
+.venv/.installed: requirements-dev.txt
+	python3 -m venv .venv
+	.venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
 # The full test suite (what CI runs after fmt and clippy).
-test:
+test: venv
 	cargo test --workspace --locked
 
 lint:

@@ -61,7 +61,7 @@ fn session_block(i: usize) -> Vec<u8> {
     );
     // A secret to redact and, every tenth block, a command a rule flags.
     cmd(&mut b, b"export DB_PASSWORD=hunter2 && ./deploy.sh --env prod");
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         cmd(&mut b, b"sudo cat /etc/shadow | grep -v '^#'");
         b.extend_from_slice(b"root:*:20228:0:99999:7:::\r\r\n");
     }

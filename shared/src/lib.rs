@@ -17,7 +17,10 @@
 //! ```
 
 pub mod analysis;
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod markdown;
+pub mod provision;
 pub mod redact;
 pub mod report;
 pub mod rules;

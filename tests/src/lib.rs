@@ -1,4 +1,6 @@
-//! Shared helpers for the integration tests: fixture paths and a collecting sink.
+//! Shared helpers for the integration tests: fixture paths, a collecting sink, the local AWS harness.
+
+pub mod local_aws;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,60 @@
+//! The provisioner Lambda: a CloudFormation custom resource that stands up the Session
+//! Manager access path. A thin main: clients built once, every request answered.
+
+use std::time::Duration;
+
+use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::Value;
+use session_audit::aws::custom_resource::respond_always;
+use session_audit::aws::provisioner::{handle_request, Options};
+use session_audit::aws::Clients;
+
+struct Shared {
+    clients: Clients,
+    http: reqwest::Client,
+    options: Options,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let shared = Shared {
+        clients: Clients::new(&config),
+        http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?,
+        options: Options::from_env(),
+    };
+    let shared = &shared;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| handle(shared, event))).await
+}
+
+async fn handle(shared: &Shared, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let request: CloudFormationCustomResourceRequest =
+        match serde_json::from_value(event.payload.clone()) {
+            Ok(r) => r,
+            Err(e) => {
+                // Without a well-formed request there may be no ResponseURL to answer; the error
+                // goes to the function's log and the platform's retry and dead-letter handling.
+                tracing::error!(error = %e, "not a CloudFormation custom-resource request");
+                return Err(format!("not a CloudFormation custom-resource request: {e}").into());
+            }
+        };
+    let remaining =
+        event.context.deadline().duration_since(std::time::SystemTime::now()).unwrap_or_default();
+    let deadline = tokio::time::Instant::now() + remaining;
+    let clients = shared.clients.clone();
+    let options = shared.options.clone();
+    let (meta, result, sent) = respond_always(request, deadline, &shared.http, move |r| {
+        handle_request(r, clients, options)
+    })
+    .await;
+    match &result {
+        Ok(o) => {
+            tracing::info!(request = meta.request_type, physical_id = %o.physical_id, "succeeded")
+        }
+        Err(reason) => tracing::error!(request = meta.request_type, %reason, "failed"),
+    }
+    sent.map_err(Error::from)?;
+    Ok(serde_json::json!({"status": if result.is_ok() { "SUCCESS" } else { "FAILED" }}))
+}

@@ -1,0 +1,180 @@
+//! The CloudFormation custom-resource protocol: every request gets exactly one response PUT
+//! to its presigned `ResponseURL`, whatever happens (success, error, panic, or the Lambda
+//! deadline approaching), so no stack waits an hour for a timeout.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use aws_lambda_events::event::cloudformation::{
+    CloudFormationCustomResourceRequest as Request,
+    CloudFormationCustomResourceResponse as Response,
+    CloudFormationCustomResourceResponseStatus as ResponseStatus,
+};
+use tokio::time::Instant;
+
+/// CloudFormation rejects response bodies over 4096 bytes.
+pub const MAX_RESPONSE_BYTES: usize = 4096;
+/// Respond this long before the Lambda deadline if the work has not finished.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
+
+/// The result of a request's work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub physical_id: String,
+    pub data: HashMap<String, String>,
+}
+
+/// The fields every request type shares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Meta {
+    pub request_type: &'static str,
+    pub request_id: String,
+    pub stack_id: String,
+    pub logical_resource_id: String,
+    pub response_url: String,
+    /// Absent on Create.
+    pub physical_id: Option<String>,
+}
+
+pub fn meta(request: &Request) -> Meta {
+    match request {
+        Request::Create(r) => Meta {
+            request_type: "Create",
+            request_id: r.request_id.clone(),
+            stack_id: r.stack_id.clone(),
+            logical_resource_id: r.logical_resource_id.clone(),
+            response_url: r.response_url.clone(),
+            physical_id: None,
+        },
+        Request::Update(r) => Meta {
+            request_type: "Update",
+            request_id: r.request_id.clone(),
+            stack_id: r.stack_id.clone(),
+            logical_resource_id: r.logical_resource_id.clone(),
+            response_url: r.response_url.clone(),
+            physical_id: Some(r.physical_resource_id.clone()),
+        },
+        Request::Delete(r) => Meta {
+            request_type: "Delete",
+            request_id: r.request_id.clone(),
+            stack_id: r.stack_id.clone(),
+            logical_resource_id: r.logical_resource_id.clone(),
+            response_url: r.response_url.clone(),
+            physical_id: Some(r.physical_resource_id.clone()),
+        },
+        _ => Meta {
+            request_type: "Unknown",
+            request_id: String::new(),
+            stack_id: String::new(),
+            logical_resource_id: String::new(),
+            response_url: String::new(),
+            physical_id: None,
+        },
+    }
+}
+
+/// The response body, at most [`MAX_RESPONSE_BYTES`]: the reason is shortened first, then
+/// `Data` is dropped (with a reason saying so) if it alone is too large.
+pub fn response_body(meta: &Meta, result: &Result<Outcome, String>) -> Vec<u8> {
+    let mut response = Response::default();
+    response.stack_id = meta.stack_id.clone();
+    response.request_id = meta.request_id.clone();
+    response.logical_resource_id = meta.logical_resource_id.clone();
+    match result {
+        Ok(outcome) => {
+            response.status = ResponseStatus::Success;
+            response.physical_resource_id = outcome.physical_id.clone();
+            response.data = outcome.data.clone();
+        }
+        Err(reason) => {
+            response.status = ResponseStatus::Failed;
+            response.reason = Some(reason.clone());
+            // A failed Create still needs an ID; CloudFormation will send a Delete for it.
+            response.physical_resource_id = meta.physical_id.clone().unwrap_or_else(|| {
+                format!("failed-{}-{}", meta.logical_resource_id, meta.request_id)
+            });
+        }
+    }
+    let mut body = serde_json::to_vec(&response).expect("response serialises");
+    while body.len() > MAX_RESPONSE_BYTES {
+        let reason = response.reason.clone().unwrap_or_default();
+        if reason.chars().count() > 64 {
+            let keep = reason.chars().count() - (body.len() - MAX_RESPONSE_BYTES) - 16;
+            let cut: String = reason.chars().take(keep.max(32)).collect();
+            response.reason = Some(format!("{cut}… (truncated)"));
+        } else if !response.data.is_empty() {
+            response.data.clear();
+            response.reason =
+                Some(format!("{reason} (Data over {MAX_RESPONSE_BYTES} bytes was dropped)"));
+        } else {
+            break;
+        }
+        body = serde_json::to_vec(&response).expect("response serialises");
+    }
+    body
+}
+
+/// PUT the body to the presigned URL: empty Content-Type (the URL was signed without one),
+/// retried a few times because a lost response leaves the stack waiting for an hour.
+pub async fn send_response(http: &reqwest::Client, url: &str, body: Vec<u8>) -> Result<(), String> {
+    let mut last = String::new();
+    for attempt in 0..4u32 {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt))).await;
+        }
+        let sent = http
+            .put(url)
+            .header("content-type", "")
+            .header("content-length", body.len())
+            .body(body.clone())
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status().is_success() => return Ok(()),
+            Ok(r) => last = format!("HTTP {}", r.status()),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(format!("could not deliver the CloudFormation response: {last}"))
+}
+
+/// Run `work` for `request` and always respond: its result, its panic, or a timeout shortly
+/// before `deadline`. Returns what was sent.
+pub async fn respond_always<F, Fut>(
+    request: Request,
+    deadline: Instant,
+    http: &reqwest::Client,
+    work: F,
+) -> (Meta, Result<Outcome, String>, Result<(), String>)
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Result<Outcome, String>> + Send + 'static,
+{
+    let meta = meta(&request);
+    let task = tokio::spawn(work(request));
+    let abort = task.abort_handle();
+    let result = match tokio::time::timeout_at(deadline - DEADLINE_MARGIN, task).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(join)) if join.is_panic() => {
+            let panic = join.into_panic();
+            let text = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            Err(format!("internal error (panic): {text}"))
+        }
+        Ok(Err(join)) => Err(format!("internal error: {join}")),
+        Err(_) => {
+            abort.abort();
+            Err(format!(
+                "{} did not finish before the Lambda deadline; see the function's log for the last step",
+                meta.request_type
+            ))
+        }
+    };
+    let body = response_body(&meta, &result);
+    let sent = send_response(http, &meta.response_url, body).await;
+    (meta, result, sent)
+}

@@ -1,0 +1,246 @@
+//! The policy and preference documents the provisioner writes. Every action is named: no
+//! wildcard actions, resources scoped to this bucket, prefix, log group and key.
+
+use serde_json::{json, Value};
+
+use super::{Names, Place, Properties, PREFERENCES_DOCUMENT};
+
+/// Who may assume the instance role.
+pub fn ec2_trust_policy() -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "ec2.amazonaws.com"},
+            "Action": "sts:AssumeRole"
+        }]
+    })
+}
+
+/// S3: what `AmazonSSMManagedInstanceCore` lacks for the agent to upload transcripts and
+/// stream to an encrypted log group: PutObject on the transcript prefix only, the bucket's
+/// encryption configuration, this log group's stream actions, and the key.
+pub fn instance_role_policy(p: &Properties, n: &Names, place: &Place, key_arn: &str) -> Value {
+    let log_group = n.log_group_arn(place);
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "UploadTranscripts",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject"],
+                "Resource": format!("{}/{}*", n.bucket_arn(place), p.transcript_prefix)
+            },
+            {
+                "Sid": "CheckBucketEncryption",
+                "Effect": "Allow",
+                "Action": ["s3:GetEncryptionConfiguration"],
+                "Resource": n.bucket_arn(place)
+            },
+            {
+                "Sid": "StreamToLogGroup",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                "Resource": [log_group.clone(), format!("{log_group}:log-stream:*")]
+            },
+            {
+                // The agent checks the group's encryption before streaming; DescribeLogGroups
+                // cannot be scoped to one group (it lists), so it is granted on the account's
+                // log-group ARNs as AWS documents for Session Manager.
+                "Sid": "CheckLogGroupEncryption",
+                "Effect": "Allow",
+                "Action": ["logs:DescribeLogGroups"],
+                "Resource": format!("arn:{}:logs:{}:{}:log-group:*", place.partition, place.region, place.account)
+            },
+            {
+                "Sid": "EncryptWithKey",
+                "Effect": "Allow",
+                "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                "Resource": key_arn
+            }
+        ]
+    })
+}
+
+/// S4: the ABAC user policy. StartSession on instances carrying the access tag, and on the
+/// session document in its own statement (the tag condition cannot apply to a document);
+/// Terminate and Resume only for the caller's own sessions.
+pub fn user_policy(p: &Properties, place: &Place) -> Value {
+    let arn = |service: &str, resource: &str| {
+        format!("arn:{}:{service}:{}:{}:{resource}", place.partition, place.region, place.account)
+    };
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "StartSessionOnTaggedInstances",
+                "Effect": "Allow",
+                "Action": ["ssm:StartSession"],
+                "Resource": arn("ec2", "instance/*"),
+                "Condition": {"StringEquals": {format!("ssm:resourceTag/{}", p.access_tag_key): p.access_tag_value}}
+            },
+            {
+                "Sid": "StartSessionWithTheShellDocument",
+                "Effect": "Allow",
+                "Action": ["ssm:StartSession"],
+                "Resource": arn("ssm", &format!("document/{PREFERENCES_DOCUMENT}"))
+            },
+            {
+                "Sid": "ManageOwnSessions",
+                "Effect": "Allow",
+                "Action": ["ssm:TerminateSession", "ssm:ResumeSession"],
+                "Resource": [arn("ssm", "session/${aws:username}-*"), arn("ssm", "session/${aws:userid}-*")]
+            },
+            {
+                "Sid": "ListSessionsAndTargets",
+                "Effect": "Allow",
+                "Action": ["ssm:DescribeSessions", "ssm:GetConnectionStatus", "ssm:DescribeInstanceInformation", "ec2:DescribeInstances"],
+                "Resource": "*"
+            }
+        ]
+    })
+}
+
+/// S2: a key CloudWatch Logs may use for this log group only, administered by the account.
+pub fn key_policy(n: &Names, place: &Place) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountAdministersTheKey",
+                "Effect": "Allow",
+                "Principal": {"AWS": format!("arn:{}:iam::{}:root", place.partition, place.account)},
+                "Action": "kms:*",
+                "Resource": "*"
+            },
+            {
+                "Sid": "CloudWatchLogsForThisLogGroup",
+                "Effect": "Allow",
+                "Principal": {"Service": format!("logs.{}.amazonaws.com", place.region)},
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:Describe*"],
+                "Resource": "*",
+                "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": n.log_group_arn(place)}}
+            }
+        ]
+    })
+}
+
+/// S7: deny every request to the bucket that does not use TLS.
+pub fn bucket_tls_policy(n: &Names, place: &Place) -> Value {
+    let bucket = n.bucket_arn(place);
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket.clone(), format!("{bucket}/*")],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}
+        }]
+    })
+}
+
+/// S5: the account's Session Manager preferences, sending transcripts to our bucket and log
+/// group, both encrypted.
+pub fn preferences_document(p: &Properties, n: &Names) -> Value {
+    json!({
+        "schemaVersion": "1.0",
+        "description": "Session Manager preferences managed by Session Audit",
+        "sessionType": "Standard_Stream",
+        "inputs": {
+            "s3BucketName": n.bucket,
+            "s3KeyPrefix": p.transcript_prefix.trim_end_matches('/'),
+            "s3EncryptionEnabled": true,
+            "cloudWatchLogGroupName": n.log_group,
+            "cloudWatchEncryptionEnabled": true,
+            "cloudWatchStreamingEnabled": false,
+            "idleSessionTimeout": "20",
+            "maxSessionDuration": "",
+            "kmsKeyId": "",
+            "runAsEnabled": false,
+            "runAsDefaultUser": "",
+            "shellProfile": {"windows": "", "linux": ""}
+        }
+    })
+}
+
+/// Every action named in a policy document, for checks that none is a wildcard.
+pub fn actions(policy: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for statement in policy["Statement"].as_array().into_iter().flatten() {
+        match &statement["Action"] {
+            Value::String(a) => out.push(a.clone()),
+            Value::Array(list) => {
+                out.extend(list.iter().filter_map(Value::as_str).map(str::to_string))
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn setup() -> (Properties, Names, Place) {
+        let p = Properties::parse(&HashMap::new()).unwrap();
+        let place = Place::from_stack_id("arn:aws:cloudformation:us-east-1:123456789012:stack/s/g")
+            .unwrap();
+        (p.clone(), Names::new(&p.name_prefix, &place), place)
+    }
+
+    #[test]
+    fn grants_name_every_action() {
+        let (p, n, place) = setup();
+        let key = "arn:aws:kms:us-east-1:123456789012:key/k";
+        for doc in [instance_role_policy(&p, &n, &place, key), user_policy(&p, &place)] {
+            for a in actions(&doc) {
+                assert!(!a.contains('*'), "wildcard action {a}");
+            }
+        }
+    }
+
+    #[test]
+    fn instance_role_writes_only_under_the_transcript_prefix() {
+        let (p, n, place) = setup();
+        let doc = instance_role_policy(&p, &n, &place, "arn:aws:kms:us-east-1:123456789012:key/k");
+        let put = &doc["Statement"][0];
+        assert_eq!(put["Action"], json!(["s3:PutObject"]));
+        assert_eq!(
+            put["Resource"],
+            "arn:aws:s3:::session-audit-logs-123456789012-us-east-1/session-logs/*"
+        );
+    }
+
+    #[test]
+    fn user_policy_scopes_instances_by_tag_and_document_separately() {
+        let (p, _, place) = setup();
+        let doc = user_policy(&p, &place);
+        assert_eq!(
+            doc["Statement"][0]["Condition"]["StringEquals"]["ssm:resourceTag/Purpose"],
+            "SessionManagerTesting"
+        );
+        assert_eq!(
+            doc["Statement"][1]["Resource"],
+            "arn:aws:ssm:us-east-1:123456789012:document/SSM-SessionManagerRunShell"
+        );
+        assert!(doc["Statement"][1].get("Condition").is_none());
+        assert_eq!(
+            doc["Statement"][2]["Resource"][0],
+            "arn:aws:ssm:us-east-1:123456789012:session/${aws:username}-*"
+        );
+    }
+
+    #[test]
+    fn preferences_point_at_our_encrypted_destinations() {
+        let (p, n, _) = setup();
+        let doc = preferences_document(&p, &n);
+        assert_eq!(doc["inputs"]["s3BucketName"], n.bucket);
+        assert_eq!(doc["inputs"]["s3KeyPrefix"], "session-logs");
+        assert_eq!(doc["inputs"]["s3EncryptionEnabled"], true);
+        assert_eq!(doc["inputs"]["cloudWatchEncryptionEnabled"], true);
+    }
+}

@@ -1,0 +1,427 @@
+//! The local AWS harness: a moto server on 127.0.0.1, one per test, behind a small proxy.
+//!
+//! * The server is the project's pinned `moto[server]` from `.venv` (`make venv`), started on
+//!   a free port with `MOTO_IAM_LOAD_MANAGED_POLICIES=true`, and killed when the harness drops,
+//!   so tests never share state.
+//! * The proxy forwards every request to moto and adds what the emulator lacks or what a test
+//!   needs: it captures CloudFormation responses PUT to `/cfn-response/…`, answers
+//!   `DescribeInstanceInformation` (not implemented by moto) as a small double, and can make
+//!   one operation fail, so failure paths run against the emulator rather than mocks of our
+//!   own code.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A CloudFormation response the proxy received.
+#[derive(Debug, Clone)]
+pub struct CapturedResponse {
+    pub path: String,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
+#[derive(Default)]
+struct ProxyState {
+    fail: Option<String>,
+    failed: u32,
+    responses: Vec<CapturedResponse>,
+    registration_polls: u32,
+    online_after: Option<u32>,
+    seen: Vec<String>,
+}
+
+/// A running emulator. Dropping it stops the server.
+pub struct LocalAws {
+    moto: Child,
+    proxy: SocketAddr,
+    state: Arc<Mutex<ProxyState>>,
+}
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The moto server executable: `$MOTO_SERVER`, else the project's `.venv`.
+pub fn moto_server_path() -> PathBuf {
+    if let Ok(p) = std::env::var("MOTO_SERVER") {
+        return PathBuf::from(p);
+    }
+    repo_root().join(".venv/bin/moto_server")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+impl LocalAws {
+    /// Start moto and the proxy. Panics with one clear line if the server is not installed.
+    pub fn start() -> LocalAws {
+        let server = moto_server_path();
+        if !server.exists() {
+            panic!(
+                "the local AWS emulator is not installed ({} missing): run `make venv` (python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt)",
+                server.display()
+            );
+        }
+        let port = free_port();
+        let moto = Command::new(&server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", server.display()));
+        let upstream: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+        let started = Instant::now();
+        while TcpStream::connect(upstream).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "moto did not start on {upstream}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let proxy = listener.local_addr().expect("proxy addr");
+        let state = Arc::new(Mutex::new(ProxyState::default()));
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let state = shared.clone();
+                std::thread::spawn(move || {
+                    let _ = serve(stream, upstream, &state);
+                });
+            }
+        });
+        LocalAws { moto, proxy, state }
+    }
+
+    /// The endpoint to give the SDK (`AWS_ENDPOINT_URL`).
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.proxy)
+    }
+
+    /// A presigned-URL stand-in where a CloudFormation response for `name` is captured.
+    pub fn response_url(&self, name: &str) -> String {
+        format!("http://{}/cfn-response/{name}", self.proxy)
+    }
+
+    pub fn responses(&self) -> Vec<CapturedResponse> {
+        self.state.lock().expect("state").responses.clone()
+    }
+
+    /// Make every call of `operation` (e.g. `RunInstances`, `PutBucketEncryption`,
+    /// `CreateKey`) fail with a service error until [`LocalAws::heal`].
+    pub fn fail_on(&self, operation: &str) {
+        let mut s = self.state.lock().expect("state");
+        s.fail = Some(operation.to_string());
+        s.failed = 0;
+    }
+
+    pub fn heal(&self) {
+        self.state.lock().expect("state").fail = None;
+    }
+
+    /// How many calls the injected failure rejected.
+    pub fn failures_injected(&self) -> u32 {
+        self.state.lock().expect("state").failed
+    }
+
+    /// The operations seen so far, in order.
+    pub fn operations(&self) -> Vec<String> {
+        self.state.lock().expect("state").seen.clone()
+    }
+
+    /// The DescribeInstanceInformation double reports the instance `Online` from the n-th poll.
+    pub fn registration_online_after(&self, polls: u32) {
+        self.state.lock().expect("state").online_after = Some(polls);
+    }
+
+    /// SDK configuration for this emulator: dummy credentials, us-east-1.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        let creds =
+            aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "local-aws");
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(self.endpoint())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(creds)
+            .load()
+            .await
+    }
+}
+
+impl Drop for LocalAws {
+    fn drop(&mut self) {
+        let _ = self.moto.kill();
+        let _ = self.moto.wait();
+    }
+}
+
+struct HttpRequest {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl HttpRequest {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The AWS operation name, whatever the protocol.
+    fn operation(&self) -> String {
+        if let Some(target) = self.header("x-amz-target") {
+            return target.rsplit('.').next().unwrap_or(target).to_string();
+        }
+        let body = String::from_utf8_lossy(&self.body);
+        let query = self.path.split_once('?').map(|(_, q)| q).unwrap_or("");
+        for part in body.split('&').chain(query.split('&')) {
+            if let Some(action) = part.strip_prefix("Action=") {
+                return action.to_string();
+            }
+        }
+        s3_operation(&self.method, &self.path)
+    }
+}
+
+/// The S3 REST operations the provisioner uses, by method and sub-resource.
+fn s3_operation(method: &str, path: &str) -> String {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    // The SDK names many operations itself: `?x-id=PutObject`.
+    if let Some(op) = query.split('&').find_map(|q| q.strip_prefix("x-id=")) {
+        return op.to_string();
+    }
+    let sub = query.split('&').next().unwrap_or("").split('=').next().unwrap_or("");
+    let has_key =
+        path.trim_start_matches('/').split_once('/').is_some_and(|(_, key)| !key.is_empty());
+    let name = match (method, sub, has_key) {
+        ("PUT", "", false) => "CreateBucket",
+        ("PUT", "encryption", _) => "PutBucketEncryption",
+        ("PUT", "versioning", _) => "PutBucketVersioning",
+        ("PUT", "publicAccessBlock", _) => "PutPublicAccessBlock",
+        ("PUT", "policy", _) => "PutBucketPolicy",
+        ("PUT", "tagging", false) => "PutBucketTagging",
+        ("GET", "tagging", false) => "GetBucketTagging",
+        ("DELETE", "", false) => "DeleteBucket",
+        ("DELETE", "policy", false) => "DeleteBucketPolicy",
+        ("GET", "policy", false) => "GetBucketPolicy",
+        ("GET", "versions", false) => "ListObjectVersions",
+        ("POST", "delete", false) => "DeleteObjects",
+        ("PUT", _, true) => "PutObject",
+        ("GET", _, true) => "GetObject",
+        _ => "S3Other",
+    };
+    name.to_string()
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<HttpRequest>> {
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Ok(None);
+    }
+    let mut parts = line.split_whitespace();
+    let (method, path) =
+        (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("/").to_string());
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h)?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.push((k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    let mut request = HttpRequest { method, path, headers, body: Vec::new() };
+    if let Some(len) = request.header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        let mut body = vec![0; len];
+        reader.read_exact(&mut body)?;
+        request.body = body;
+    } else if request.header("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size)?;
+            let n = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16)
+                .unwrap_or(0);
+            let mut chunk = vec![0; n + 2];
+            reader.read_exact(&mut chunk)?;
+            if n == 0 {
+                break;
+            }
+            request.body.extend_from_slice(&chunk[..n]);
+        }
+        request.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("transfer-encoding"));
+        let len = request.body.len().to_string();
+        request.headers.push(("Content-Length".to_string(), len));
+    }
+    Ok(Some(request))
+}
+
+fn reply(
+    stream: &mut TcpStream,
+    status: &str,
+    content_type: &str,
+    body: &[u8],
+) -> std::io::Result<()> {
+    write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )?;
+    stream.write_all(body)
+}
+
+fn injected_error(request: &HttpRequest, operation: &str) -> (String, Vec<u8>) {
+    let message = format!("{operation} rejected by the test harness");
+    if request.header("x-amz-target").is_some() {
+        let body = format!("{{\"__type\":\"InjectedFailure\",\"message\":\"{message}\"}}");
+        return ("application/x-amz-json-1.1".into(), body.into_bytes());
+    }
+    let body = String::from_utf8_lossy(&request.body);
+    if body.contains("Version=2016-11-15") {
+        let xml = format!("<Response><Errors><Error><Code>InjectedFailure</Code><Message>{message}</Message></Error></Errors><RequestID>x</RequestID></Response>");
+        return ("text/xml".into(), xml.into_bytes());
+    }
+    if body.contains("Action=") {
+        let xml = format!("<ErrorResponse><Error><Type>Sender</Type><Code>InjectedFailure</Code><Message>{message}</Message></Error><RequestId>x</RequestId></ErrorResponse>");
+        return ("text/xml".into(), xml.into_bytes());
+    }
+    let xml = format!("<Error><Code>InjectedFailure</Code><Message>{message}</Message></Error>");
+    ("application/xml".into(), xml.into_bytes())
+}
+
+fn serve(
+    stream: TcpStream,
+    upstream: SocketAddr,
+    state: &Mutex<ProxyState>,
+) -> std::io::Result<()> {
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    while let Some(request) = read_request(&mut reader)? {
+        if request.path.starts_with("/cfn-response/") {
+            let captured = CapturedResponse {
+                path: request.path.clone(),
+                content_type: request.header("content-type").map(str::to_string),
+                body: request.body.clone(),
+            };
+            state.lock().expect("state").responses.push(captured);
+            reply(&mut writer, "200 OK", "text/plain", b"")?;
+            continue;
+        }
+        let operation = request.operation();
+        let injected = {
+            let mut s = state.lock().expect("state");
+            s.seen.push(operation.clone());
+            let hit = s.fail.as_deref() == Some(operation.as_str());
+            if hit {
+                s.failed += 1;
+            }
+            hit
+        };
+        if injected {
+            let (content_type, body) = injected_error(&request, &operation);
+            reply(&mut writer, "400 Bad Request", &content_type, &body)?;
+            continue;
+        }
+        if operation == "DescribeInstanceInformation" {
+            let body = describe_instance_information(&request, state);
+            reply(&mut writer, "200 OK", "application/x-amz-json-1.1", body.as_bytes())?;
+            continue;
+        }
+        forward(&request, upstream, &mut writer)?;
+    }
+    Ok(())
+}
+
+/// The double: the instance asked about is `Online` once enough polls have been made.
+fn describe_instance_information(request: &HttpRequest, state: &Mutex<ProxyState>) -> String {
+    let asked: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
+    let instance = asked["Filters"][0]["Values"][0].as_str().unwrap_or("").to_string();
+    let mut s = state.lock().expect("state");
+    s.registration_polls += 1;
+    let online = s.online_after.is_some_and(|n| s.registration_polls >= n);
+    let list = if online {
+        serde_json::json!([{"InstanceId": instance, "PingStatus": "Online", "AgentVersion": "3.3.1957.0", "PlatformType": "Linux"}])
+    } else {
+        serde_json::json!([])
+    };
+    serde_json::json!({"InstanceInformationList": list}).to_string()
+}
+
+fn forward(
+    request: &HttpRequest,
+    upstream: SocketAddr,
+    client: &mut TcpStream,
+) -> std::io::Result<()> {
+    let mut up = TcpStream::connect(upstream)?;
+    write!(up, "{} {} HTTP/1.1\r\n", request.method, request.path)?;
+    for (k, v) in &request.headers {
+        if !k.eq_ignore_ascii_case("connection") {
+            write!(up, "{k}: {v}\r\n")?;
+        }
+    }
+    write!(up, "Connection: close\r\n\r\n")?;
+    up.write_all(&request.body)?;
+    let mut response = Vec::new();
+    up.read_to_end(&mut response)?;
+    // Relay the response with framing the client can use on a kept-alive connection.
+    let split =
+        response.windows(4).position(|w| w == b"\r\n\r\n").map_or(response.len(), |i| i + 4);
+    let (head, body) = response.split_at(split);
+    let head = String::from_utf8_lossy(head);
+    let mut lines = head.lines();
+    let status_line = lines.next().unwrap_or("HTTP/1.1 502 Bad Gateway").to_string();
+    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
+    let body = if chunked { dechunk(body) } else { body.to_vec() };
+    write!(client, "{status_line}\r\n")?;
+    for line in lines {
+        let lower = line.to_ascii_lowercase();
+        if line.is_empty()
+            || lower.starts_with("content-length")
+            || lower.starts_with("transfer-encoding")
+            || lower.starts_with("connection")
+        {
+            continue;
+        }
+        write!(client, "{line}\r\n")?;
+    }
+    let is_head = request.method == "HEAD";
+    let length = if is_head {
+        head.lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string())
+            })
+            .unwrap_or_else(|| "0".into())
+    } else {
+        body.len().to_string()
+    };
+    write!(client, "Content-Length: {length}\r\n\r\n")?;
+    if !is_head {
+        client.write_all(&body)?;
+    }
+    Ok(())
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(end) = data.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&data[..end])
+            .ok()
+            .and_then(|s| usize::from_str_radix(s.trim().split(';').next().unwrap_or(""), 16).ok())
+            .unwrap_or(0);
+        data = &data[end + 2..];
+        if size == 0 || data.len() < size {
+            break;
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[(size + 2).min(data.len())..];
+    }
+    out
+}
