@@ -178,3 +178,39 @@ where
     let sent = send_response(http, &meta.response_url, body).await;
     (meta, result, sent)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta() -> Meta {
+        Meta {
+            request_type: "Create",
+            request_id: "r-1".into(),
+            stack_id: "arn:aws:cloudformation:us-east-1:123456789012:stack/s/g".into(),
+            logical_resource_id: "Access".into(),
+            response_url: "http://127.0.0.1:9/x".into(),
+            physical_id: None,
+        }
+    }
+
+    #[test]
+    fn long_reasons_are_cut_to_fit_4096_bytes() {
+        let body = response_body(&meta(), &Err("x".repeat(20_000)));
+        assert!(body.len() <= MAX_RESPONSE_BYTES, "{}", body.len());
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["Status"], "FAILED");
+        assert!(v["Reason"].as_str().unwrap().ends_with("(truncated)"));
+        assert_eq!(v["PhysicalResourceId"], "failed-Access-r-1", "a failed Create still has an ID");
+    }
+
+    #[test]
+    fn oversized_data_is_dropped_with_a_reason() {
+        let data = (0..100).map(|i| (format!("K{i}"), "v".repeat(100))).collect();
+        let body = response_body(&meta(), &Ok(Outcome { physical_id: "p".into(), data }));
+        assert!(body.len() <= MAX_RESPONSE_BYTES);
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["Status"], "SUCCESS");
+        assert!(v["Reason"].as_str().unwrap().contains("Data over 4096 bytes was dropped"));
+    }
+}
