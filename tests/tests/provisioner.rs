@@ -622,3 +622,86 @@ async fn public_fixtures_drive_the_handler() {
     .unwrap();
     assert!(matches!(real, Request::Create(_)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_prefix_replaces_and_the_old_delete_spares_the_new() {
+    let mut env = Env::start().await;
+    let c = env.clients.clone();
+    let first = {
+        let r = env.request("Create", props(&[]), None, None);
+        env.run(r).await
+    };
+    let old_id = first["PhysicalResourceId"].as_str().unwrap().to_string();
+    let updated = {
+        let r = env.request(
+            "Update",
+            props(&[("NamePrefix", "sa-next")]),
+            Some(&old_id),
+            Some(props(&[])),
+        );
+        env.run(r).await
+    };
+    assert_eq!(updated["Status"], "SUCCESS", "{updated}");
+    let new_id = updated["PhysicalResourceId"].as_str().unwrap().to_string();
+    assert_ne!(new_id, old_id, "a new prefix is a new physical resource");
+    // CloudFormation deletes the old physical resource after the update.
+    let deleted = {
+        let r = env.request("Delete", props(&[]), Some(&old_id), None);
+        env.run(r).await
+    };
+    assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
+    assert!(
+        c.iam.get_role().role_name("sa-test-ssm-instance").send().await.is_err(),
+        "old role gone"
+    );
+    assert!(
+        c.iam.get_role().role_name("sa-next-ssm-instance").send().await.is_ok(),
+        "new role stays"
+    );
+    let live = live_instances(&c).await;
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].instance_id(), updated["Data"]["InstanceId"].as_str());
+    let prefs = document_json(&c, None).await.unwrap();
+    assert_eq!(
+        prefs["inputs"]["s3BucketName"], updated["Data"]["BucketName"],
+        "preferences follow the new resource"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_ami_parameter_replaces_only_the_instance() {
+    let mut env = Env::start().await;
+    let c = env.clients.clone();
+    let first = {
+        let r = env.request("Create", props(&[]), None, None);
+        env.run(r).await
+    };
+    let id = first["PhysicalResourceId"].as_str().unwrap().to_string();
+    let old_instance = first["Data"]["InstanceId"].as_str().unwrap().to_string();
+    let arm = session_audit::provision::AMI_PARAMETER_ARM;
+    let again = {
+        let r = env.request("Update", props(&[]), Some(&id), Some(props(&[])));
+        env.run(r).await
+    };
+    assert_eq!(
+        again["Data"]["InstanceId"],
+        old_instance.as_str(),
+        "same properties: same instance"
+    );
+    let updated = {
+        let r = env.request(
+            "Update",
+            props(&[("AmiParameter", arm), ("InstanceType", "t4g.micro")]),
+            Some(&id),
+            Some(props(&[])),
+        );
+        env.run(r).await
+    };
+    assert_eq!(updated["Status"], "SUCCESS", "{updated}");
+    assert_eq!(updated["PhysicalResourceId"], id.as_str());
+    let new_instance = updated["Data"]["InstanceId"].as_str().unwrap();
+    assert_ne!(new_instance, old_instance);
+    let live = live_instances(&c).await;
+    assert_eq!(live.len(), 1, "the old instance is terminated");
+    assert_eq!(live[0].instance_id(), Some(new_instance));
+}

@@ -19,6 +19,9 @@ use crate::provision::{Names, Place, Properties, PREFERENCES_DOCUMENT};
 
 /// Every resource made is tagged with its custom resource's physical ID.
 pub const TAG_RESOURCE: &str = "session-audit:resource";
+/// The `AmiParameter` an instance was launched from: a newer AMI behind the same parameter
+/// does not replace a running instance on Update; a different parameter does.
+pub const TAG_AMI_SOURCE: &str = "session-audit:ami-source";
 const MANAGED_CORE_POLICY: &str = "AmazonSSMManagedInstanceCore";
 const INLINE_POLICY: &str = "session-audit-transcripts";
 const DOC_MARK_CREATED: &str = "created by Session Audit";
@@ -789,7 +792,9 @@ impl<'a> Provisioner<'a> {
     ) -> Step<String> {
         let existing = self.our_instances(id).await?;
         let current = existing.iter().find(|i| {
-            i.image_id() == Some(f.image_id.as_str())
+            let source =
+                i.tags().iter().find(|t| t.key() == Some(TAG_AMI_SOURCE)).and_then(|t| t.value());
+            source.is_none_or(|s| s == p.ami_parameter)
                 && f.subnet_id.as_deref().is_none_or(|s| i.subnet_id() == Some(s))
         });
         if let Some(instance) = current {
@@ -810,7 +815,8 @@ impl<'a> Provisioner<'a> {
             self.tag_access(&instance_id, p).await?;
             return Ok(instance_id);
         }
-        // A new AMI or subnet means a new instance; the old one goes once the new one runs.
+        // A different AmiParameter or subnet means a new instance; the old one goes once the
+        // new one runs.
         let instance_id = self.run_instance(p, n, id, f, request_id).await?;
         ledger.add(Made::Instance(instance_id.clone()));
         let old: Vec<String> = existing
@@ -878,6 +884,7 @@ impl<'a> Provisioner<'a> {
                 .tags(ec2::Tag::builder().key(TAG_RESOURCE).value(id).build())
                 .tags(ec2::Tag::builder().key("Name").value(&n.instance).build())
                 .tags(ec2::Tag::builder().key(&p.access_tag_key).value(&p.access_tag_value).build())
+                .tags(ec2::Tag::builder().key(TAG_AMI_SOURCE).value(&p.ami_parameter).build())
                 .build()
         };
         // Same request, same token: EC2 itself makes a redelivered RunInstances a no-op.

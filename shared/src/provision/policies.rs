@@ -107,6 +107,8 @@ pub fn key_policy(n: &Names, place: &Place) -> Value {
         "Version": "2012-10-17",
         "Statement": [
             {
+                // AWS's default key policy: without it the key could become unmanageable.
+                // Principals still need an IAM policy to use it.
                 "Sid": "AccountAdministersTheKey",
                 "Effect": "Allow",
                 "Principal": {"AWS": format!("arn:{}:iam::{}:root", place.partition, place.account)},
@@ -117,7 +119,7 @@ pub fn key_policy(n: &Names, place: &Place) -> Value {
                 "Sid": "CloudWatchLogsForThisLogGroup",
                 "Effect": "Allow",
                 "Principal": {"Service": format!("logs.{}.amazonaws.com", place.region)},
-                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:Describe*"],
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"],
                 "Resource": "*",
                 "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": n.log_group_arn(place)}}
             }
