@@ -1,0 +1,301 @@
+//! Where transcripts and logs go: the KMS key, the S3 bucket, the CloudWatch log group.
+
+use aws_sdk_s3::types as s3;
+
+use super::*;
+
+impl Provisioner<'_> {
+    // ---- KMS -------------------------------------------------------------------------------
+
+    pub(super) async fn ensure_key(
+        &self,
+        p: &Properties,
+        n: &Names,
+        id: &str,
+        ledger: &Ledger,
+    ) -> Step<String> {
+        if let Some(arn) = &p.kms_key_arn {
+            return Ok(arn.clone());
+        }
+        let kms = &self.c.kms;
+        match kms.describe_key().key_id(&n.key_alias).send().await.map_err(AwsError::from) {
+            Ok(found) => {
+                let meta =
+                    found.key_metadata().ok_or_else(|| at("kms:DescribeKey")("no key metadata"))?;
+                let tags = kms
+                    .list_resource_tags()
+                    .key_id(meta.key_id())
+                    .send()
+                    .await
+                    .step("kms:ListResourceTags")?;
+                let ours =
+                    tags.tags().iter().any(|t| t.tag_key() == TAG_RESOURCE && t.tag_value() == id);
+                if !ours {
+                    return Err(at("kms:CreateAlias")(format!("{} already names a key that does not belong to {id}; choose another NamePrefix", n.key_alias)));
+                }
+                return Ok(meta.arn().unwrap_or_default().to_string());
+            }
+            Err(e) if e.is(&["NotFoundException"]) => {}
+            Err(e) => return Err(StepError::aws("kms:DescribeKey", e)),
+        }
+        let tag = aws_sdk_kms::types::Tag::builder()
+            .tag_key(TAG_RESOURCE)
+            .tag_value(id)
+            .build()
+            .map_err(at("kms:CreateKey"))?;
+        let created = kms
+            .create_key()
+            .description(format!(
+                "Session Audit: Session Manager transcripts and logs ({})",
+                p.name_prefix
+            ))
+            .policy(policies::key_policy(n, &self.place).to_string())
+            .tags(tag)
+            .send()
+            .await
+            .step("kms:CreateKey")?;
+        let meta = created.key_metadata().ok_or_else(|| at("kms:CreateKey")("no key metadata"))?;
+        let (key_id, arn) = (meta.key_id().to_string(), meta.arn().unwrap_or_default().to_string());
+        ledger.add(Made::Key(key_id.clone()));
+        kms.enable_key_rotation().key_id(&key_id).send().await.step("kms:EnableKeyRotation")?;
+        kms.create_alias()
+            .alias_name(&n.key_alias)
+            .target_key_id(&key_id)
+            .send()
+            .await
+            .step("kms:CreateAlias")?;
+        ledger.add(Made::Alias(n.key_alias.clone()));
+        Ok(arn)
+    }
+
+    // ---- S3 and CloudWatch Logs ----------------------------------------------------------
+
+    pub(super) async fn ensure_bucket(
+        &self,
+        p: &Properties,
+        n: &Names,
+        id: &str,
+        key_arn: &str,
+        ledger: &Ledger,
+    ) -> Step<()> {
+        let s3c = &self.c.s3;
+        match s3c.get_bucket_tagging().bucket(&n.bucket).send().await.map_err(AwsError::from) {
+            Ok(tags) => {
+                if !tags.tag_set().iter().any(|t| t.key() == TAG_RESOURCE && t.value() == id) {
+                    return Err(at("s3:CreateBucket")(format!(
+                        "bucket {} exists and does not belong to {id}",
+                        n.bucket
+                    )));
+                }
+            }
+            Err(e) if e.is(&["NoSuchBucket"]) => {
+                let mut create = s3c.create_bucket().bucket(&n.bucket);
+                if self.place.region != "us-east-1" {
+                    let constraint = s3::BucketLocationConstraint::from(self.place.region.as_str());
+                    create = create.create_bucket_configuration(
+                        s3::CreateBucketConfiguration::builder()
+                            .location_constraint(constraint)
+                            .build(),
+                    );
+                }
+                create.send().await.step("s3:CreateBucket")?;
+                ledger.add(Made::Bucket(n.bucket.clone()));
+            }
+            Err(e) if e.is(&["NoSuchTagSet"]) => {
+                return Err(at("s3:CreateBucket")(format!(
+                    "bucket {} exists and does not belong to {id}",
+                    n.bucket
+                )));
+            }
+            Err(e) => return Err(StepError::aws("s3:GetBucketTagging", e)),
+        }
+        let tagging = s3::Tagging::builder()
+            .tag_set(
+                s3::Tag::builder()
+                    .key(TAG_RESOURCE)
+                    .value(id)
+                    .build()
+                    .map_err(at("s3:PutBucketTagging"))?,
+            )
+            .build()
+            .map_err(at("s3:PutBucketTagging"))?;
+        s3c.put_bucket_tagging()
+            .bucket(&n.bucket)
+            .tagging(tagging)
+            .send()
+            .await
+            .step("s3:PutBucketTagging")?;
+        let rule = s3::ServerSideEncryptionRule::builder()
+            .apply_server_side_encryption_by_default(
+                s3::ServerSideEncryptionByDefault::builder()
+                    .sse_algorithm(s3::ServerSideEncryption::AwsKms)
+                    .kms_master_key_id(key_arn)
+                    .build()
+                    .map_err(at("s3:PutBucketEncryption"))?,
+            )
+            .bucket_key_enabled(true)
+            .build();
+        let encryption = s3::ServerSideEncryptionConfiguration::builder()
+            .rules(rule)
+            .build()
+            .map_err(at("s3:PutBucketEncryption"))?;
+        s3c.put_bucket_encryption()
+            .bucket(&n.bucket)
+            .server_side_encryption_configuration(encryption)
+            .send()
+            .await
+            .step("s3:PutBucketEncryption")?;
+        let versioning = s3::VersioningConfiguration::builder()
+            .status(s3::BucketVersioningStatus::Enabled)
+            .build();
+        s3c.put_bucket_versioning()
+            .bucket(&n.bucket)
+            .versioning_configuration(versioning)
+            .send()
+            .await
+            .step("s3:PutBucketVersioning")?;
+        let block = s3::PublicAccessBlockConfiguration::builder()
+            .block_public_acls(true)
+            .ignore_public_acls(true)
+            .block_public_policy(true)
+            .restrict_public_buckets(true)
+            .build();
+        s3c.put_public_access_block()
+            .bucket(&n.bucket)
+            .public_access_block_configuration(block)
+            .send()
+            .await
+            .step("s3:PutPublicAccessBlock")?;
+        if p.enforce_tls && self.options.tls_policy_allowed {
+            let policy = policies::bucket_tls_policy(n, &self.place).to_string();
+            s3c.put_bucket_policy()
+                .bucket(&n.bucket)
+                .policy(policy)
+                .send()
+                .await
+                .step("s3:PutBucketPolicy")?;
+        } else {
+            match s3c.delete_bucket_policy().bucket(&n.bucket).send().await.map_err(AwsError::from)
+            {
+                Ok(_) => {}
+                Err(e) if e.is(&["NoSuchBucketPolicy"]) => {}
+                Err(e) => return Err(StepError::aws("s3:DeleteBucketPolicy", e)),
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(deprecated)] // ListTagsLogGroup: the emulator lacks ListTagsForResource for logs
+    pub(super) async fn ensure_log_group(
+        &self,
+        p: &Properties,
+        n: &Names,
+        id: &str,
+        key_arn: &str,
+        ledger: &Ledger,
+    ) -> Step<()> {
+        let logs = &self.c.logs;
+        let created = logs
+            .create_log_group()
+            .log_group_name(&n.log_group)
+            .kms_key_id(key_arn)
+            .tags(TAG_RESOURCE, id)
+            .send()
+            .await
+            .map_err(AwsError::from);
+        match created {
+            Ok(_) => ledger.add(Made::LogGroup(n.log_group.clone())),
+            Err(e) if e.is(&["ResourceAlreadyExistsException"]) => {
+                let tags = logs
+                    .list_tags_log_group()
+                    .log_group_name(&n.log_group)
+                    .send()
+                    .await
+                    .step("logs:ListTagsLogGroup")?;
+                if tags.tags().and_then(|t| t.get(TAG_RESOURCE)).map(String::as_str) != Some(id) {
+                    return Err(at("logs:CreateLogGroup")(format!(
+                        "log group {} exists and does not belong to {id}",
+                        n.log_group
+                    )));
+                }
+                let described = logs
+                    .describe_log_groups()
+                    .log_group_name_prefix(&n.log_group)
+                    .send()
+                    .await
+                    .step("logs:DescribeLogGroups")?;
+                let current = described
+                    .log_groups()
+                    .iter()
+                    .find(|g| g.log_group_name() == Some(n.log_group.as_str()))
+                    .and_then(|g| g.kms_key_id());
+                if current != Some(key_arn) {
+                    logs.associate_kms_key()
+                        .log_group_name(&n.log_group)
+                        .kms_key_id(key_arn)
+                        .send()
+                        .await
+                        .step("logs:AssociateKmsKey")?;
+                }
+            }
+            Err(e) => return Err(StepError::aws("logs:CreateLogGroup", e)),
+        }
+        let days = i32::try_from(p.log_retention_days).unwrap_or(30);
+        logs.put_retention_policy()
+            .log_group_name(&n.log_group)
+            .retention_in_days(days)
+            .send()
+            .await
+            .step("logs:PutRetentionPolicy")?;
+        Ok(())
+    }
+
+    /// Every object version and delete marker, then the bucket (`RetainLogs=false` only).
+    pub(super) async fn empty_and_delete_bucket(&self, bucket: &str) -> Step<()> {
+        let s3c = &self.c.s3;
+        loop {
+            let page = s3c
+                .list_object_versions()
+                .bucket(bucket)
+                .max_keys(1000)
+                .send()
+                .await
+                .step("s3:ListObjectVersions")?;
+            let mut ids: Vec<s3::ObjectIdentifier> = Vec::new();
+            for v in page.versions() {
+                ids.push(
+                    s3::ObjectIdentifier::builder()
+                        .key(v.key().unwrap_or_default())
+                        .set_version_id(v.version_id().map(str::to_string))
+                        .build()
+                        .expect("key set"),
+                );
+            }
+            for m in page.delete_markers() {
+                ids.push(
+                    s3::ObjectIdentifier::builder()
+                        .key(m.key().unwrap_or_default())
+                        .set_version_id(m.version_id().map(str::to_string))
+                        .build()
+                        .expect("key set"),
+                );
+            }
+            if ids.is_empty() {
+                break;
+            }
+            let delete = s3::Delete::builder()
+                .set_objects(Some(ids))
+                .quiet(true)
+                .build()
+                .expect("objects set");
+            s3c.delete_objects()
+                .bucket(bucket)
+                .delete(delete)
+                .send()
+                .await
+                .step("s3:DeleteObjects")?;
+        }
+        s3c.delete_bucket().bucket(bucket).send().await.step("s3:DeleteBucket")?;
+        Ok(())
+    }
+}
