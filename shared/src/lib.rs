@@ -24,6 +24,7 @@ pub mod provision;
 pub mod redact;
 pub mod report;
 pub mod rules;
+pub mod session;
 pub mod transcript;
 
 pub use analysis::{AnalyzeError, Analyzer, Input};

@@ -62,7 +62,19 @@ pub enum Target {
 }
 
 /// Session conditions the engine knows how to evaluate.
-pub const SESSION_CONDITIONS: &[&str] = &["transcript_truncated", "transcript_unparseable"];
+pub const SESSION_CONDITIONS: &[&str] = &[
+    "transcript_truncated",
+    "transcript_unparseable",
+    "denied_attempt",
+    "no_mfa",
+    "off_hours",
+    "target_missing_required_tag",
+    "unlogged_document",
+    "logging_preferences_drift",
+    "root_identity",
+    "instance_to_instance",
+    "principal_not_allowed",
+];
 
 /// One control in one framework.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

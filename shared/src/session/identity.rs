@@ -1,0 +1,252 @@
+//! Who called: CloudTrail's `userIdentity` normalised to one shape a reviewer can read.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityKind {
+    IamUser,
+    AssumedRole,
+    /// IAM Identity Center (SSO): an assumed `AWSReservedSSO_<PermissionSet>_…` role.
+    IdentityCenter,
+    FederatedUser,
+    Root,
+    AwsService,
+    Unknown,
+}
+
+/// The caller of a session call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub kind: IdentityKind,
+    /// A readable name: the user, `role/session`, the Identity Center person, `root`.
+    pub principal: String,
+    pub arn: Option<String>,
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission_set: Option<String>,
+    /// The person behind a role session (Identity Center user name or email), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
+    /// `None` when CloudTrail does not say (long-term access keys carry no MFA context).
+    pub mfa: Option<bool>,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// Started from the AWS console rather than the CLI or an SDK.
+    pub console: bool,
+    /// An EC2 instance's role (its session name is the instance ID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+}
+
+fn text(v: &Value, pointer: &str) -> Option<String> {
+    v.pointer(pointer).and_then(Value::as_str).map(str::to_string).filter(|s| !s.is_empty())
+}
+
+fn is_instance_id(s: &str) -> bool {
+    s.strip_prefix("i-")
+        .is_some_and(|h| (8..=17).contains(&h.len()) && h.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+impl Identity {
+    /// From a CloudTrail record (its `userIdentity`, `sourceIPAddress` and `userAgent`).
+    pub fn from_cloudtrail(record: &Value) -> Identity {
+        let u = record.get("userIdentity").cloned().unwrap_or(Value::Null);
+        let kind_text = text(&u, "/type").unwrap_or_default();
+        let arn = text(&u, "/arn");
+        let user_agent = text(record, "/userAgent");
+        let source_ip = text(record, "/sourceIPAddress");
+        // The console calls Session Manager from AWS's own Java SDK; people at a terminal
+        // use the CLI or an SDK with their own user agent.
+        let console = user_agent
+            .as_deref()
+            .is_some_and(|a| a.starts_with("aws-internal") || a.contains("console.amazonaws.com"))
+            || source_ip.as_deref().is_some_and(|ip| ip.ends_with("console.amazonaws.com"));
+        let mfa = text(&u, "/sessionContext/attributes/mfaAuthenticated")
+            .map(|m| m == "true")
+            .or_else(|| {
+                text(record, "/additionalEventData/MFAUsed").map(|m| m.eq_ignore_ascii_case("yes"))
+            });
+        let mut id = Identity {
+            kind: IdentityKind::Unknown,
+            principal: String::new(),
+            arn: arn.clone(),
+            account: text(&u, "/accountId"),
+            role_name: None,
+            session_name: None,
+            permission_set: None,
+            person: None,
+            mfa,
+            source_ip,
+            user_agent,
+            console,
+            instance_id: None,
+        };
+        match kind_text.as_str() {
+            "IAMUser" => {
+                id.kind = IdentityKind::IamUser;
+                id.principal = text(&u, "/userName")
+                    .or_else(|| {
+                        arn.as_deref().and_then(|a| a.rsplit('/').next()).map(str::to_string)
+                    })
+                    .unwrap_or_default();
+            }
+            "AssumedRole" => {
+                let issuer_arn = text(&u, "/sessionContext/sessionIssuer/arn").unwrap_or_default();
+                // arn:aws:sts::<account>:assumed-role/<role>/<session>
+                let mut parts = arn
+                    .as_deref()
+                    .and_then(|a| a.split_once(":assumed-role/"))
+                    .map(|(_, r)| r.splitn(2, '/'))
+                    .into_iter()
+                    .flatten();
+                let role = parts
+                    .next()
+                    .map(str::to_string)
+                    .or_else(|| text(&u, "/sessionContext/sessionIssuer/userName"));
+                let session = parts.next().map(str::to_string).or_else(|| {
+                    text(&u, "/principalId")
+                        .and_then(|p| p.split_once(':').map(|(_, s)| s.to_string()))
+                });
+                let sso = issuer_arn.contains("/aws-reserved/sso.amazonaws.com/")
+                    || role.as_deref().is_some_and(|r| r.starts_with("AWSReservedSSO_"));
+                if sso {
+                    id.kind = IdentityKind::IdentityCenter;
+                    id.permission_set = role.as_deref().map(|r| {
+                        let inner = r.strip_prefix("AWSReservedSSO_").unwrap_or(r);
+                        // AWSReservedSSO_<PermissionSet>_<16 hex>
+                        match inner.rsplit_once('_') {
+                            Some((set, hash))
+                                if hash.len() == 16
+                                    && hash.chars().all(|c| c.is_ascii_hexdigit()) =>
+                            {
+                                set.to_string()
+                            }
+                            _ => inner.to_string(),
+                        }
+                    });
+                    id.person = session.clone();
+                    id.principal = session.clone().unwrap_or_default();
+                } else {
+                    id.kind = IdentityKind::AssumedRole;
+                    id.principal = format!(
+                        "{}/{}",
+                        role.as_deref().unwrap_or("?"),
+                        session.as_deref().unwrap_or("?")
+                    );
+                    id.instance_id = session.clone().filter(|s| is_instance_id(s));
+                }
+                id.role_name = role;
+                id.session_name = session;
+            }
+            "FederatedUser" => {
+                id.kind = IdentityKind::FederatedUser;
+                id.principal = arn
+                    .as_deref()
+                    .and_then(|a| a.split_once(":federated-user/"))
+                    .map(|(_, n)| n.to_string())
+                    .or_else(|| text(&u, "/principalId"))
+                    .unwrap_or_default();
+            }
+            "Root" => {
+                id.kind = IdentityKind::Root;
+                id.principal = "root".to_string();
+            }
+            "AWSService" => {
+                id.kind = IdentityKind::AwsService;
+                id.principal = text(&u, "/invokedBy").unwrap_or_else(|| "aws-service".to_string());
+            }
+            _ => {
+                id.principal = arn
+                    .clone()
+                    .or_else(|| text(&u, "/principalId"))
+                    .unwrap_or_else(|| "unknown".to_string());
+            }
+        }
+        if id.account.is_none() {
+            id.account = arn
+                .as_deref()
+                .and_then(|a| a.split(':').nth(4))
+                .map(str::to_string)
+                .filter(|s| !s.is_empty());
+        }
+        id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn identity(user: Value, agent: &str) -> Identity {
+        Identity::from_cloudtrail(
+            &json!({"userIdentity": user, "userAgent": agent, "sourceIPAddress": "198.51.100.1"}),
+        )
+    }
+
+    #[test]
+    fn iam_user_from_the_cli_without_mfa_context() {
+        let id = identity(
+            json!({"type": "IAMUser", "arn": "arn:aws:iam::354114410416:user/garland.kan.temp", "accountId": "354114410416", "userName": "garland.kan.temp"}),
+            "aws-cli/2.0.0 Python/3.7.3",
+        );
+        assert_eq!((id.kind, id.principal.as_str()), (IdentityKind::IamUser, "garland.kan.temp"));
+        assert_eq!(id.mfa, None);
+        assert!(!id.console);
+    }
+
+    #[test]
+    fn assumed_role_from_the_console() {
+        let id = identity(
+            json!({"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/Admin/jojithom", "sessionContext": {"sessionIssuer": {"arn": "arn:aws:iam::123456789012:role/Admin", "userName": "Admin"}, "attributes": {"mfaAuthenticated": "false"}}}),
+            "aws-internal/3 aws-sdk-java/1.11.937",
+        );
+        assert_eq!(id.kind, IdentityKind::AssumedRole);
+        assert_eq!(id.principal, "Admin/jojithom");
+        assert_eq!(id.mfa, Some(false));
+        assert!(id.console);
+        assert_eq!(id.account.as_deref(), Some("123456789012"), "account from the ARN");
+    }
+
+    #[test]
+    fn identity_center_permission_set_and_person() {
+        let id = identity(
+            json!({"type": "AssumedRole", "arn": "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_AdministratorAccess_0123456789abcdef/jane@example.com", "sessionContext": {"sessionIssuer": {"arn": "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_AdministratorAccess_0123456789abcdef"}, "attributes": {"mfaAuthenticated": "true"}}}),
+            "aws-cli/2.15",
+        );
+        assert_eq!(id.kind, IdentityKind::IdentityCenter);
+        assert_eq!(id.permission_set.as_deref(), Some("AdministratorAccess"));
+        assert_eq!(id.person.as_deref(), Some("jane@example.com"));
+        assert_eq!(id.principal, "jane@example.com");
+        assert_eq!(id.mfa, Some(true));
+    }
+
+    #[test]
+    fn instance_roles_federated_users_root_and_services() {
+        let id = identity(
+            json!({"type": "AssumedRole", "arn": "arn:aws:sts::1:assumed-role/app-role/i-0abc1234def567890"}),
+            "aws-sdk-go",
+        );
+        assert_eq!(id.instance_id.as_deref(), Some("i-0abc1234def567890"));
+        let id = identity(
+            json!({"type": "FederatedUser", "arn": "arn:aws:sts::1:federated-user/bob"}),
+            "x",
+        );
+        assert_eq!((id.kind, id.principal.as_str()), (IdentityKind::FederatedUser, "bob"));
+        let id = identity(json!({"type": "Root", "arn": "arn:aws:iam::1:root"}), "x");
+        assert_eq!((id.kind, id.principal.as_str()), (IdentityKind::Root, "root"));
+        let id = identity(json!({"type": "AWSService", "invokedBy": "ssm.amazonaws.com"}), "x");
+        assert_eq!(
+            (id.kind, id.principal.as_str()),
+            (IdentityKind::AwsService, "ssm.amazonaws.com")
+        );
+        let id = Identity::from_cloudtrail(&json!({}));
+        assert_eq!((id.kind, id.principal.as_str()), (IdentityKind::Unknown, "unknown"));
+    }
+}
