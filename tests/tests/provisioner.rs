@@ -705,3 +705,35 @@ async fn a_new_ami_parameter_replaces_only_the_instance() {
     assert_eq!(live.len(), 1, "the old instance is terminated");
     assert_eq!(live[0].instance_id(), Some(new_instance));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bucket_of_the_same_name_made_by_someone_else_is_never_adopted_nor_deleted() {
+    let mut env = Env::start().await;
+    let c = env.clients.clone();
+    let (n, _) = env.names("sa-test");
+    c.s3.create_bucket().bucket(&n.bucket).send().await.unwrap();
+    c.s3.put_object()
+        .bucket(&n.bucket)
+        .key("theirs.txt")
+        .body(b"keep".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let response = {
+        let r = env.request("Create", props(&[]), None, None);
+        env.run(r).await
+    };
+    assert_eq!(response["Status"], "FAILED");
+    let reason = response["Reason"].as_str().unwrap();
+    assert!(
+        reason.contains("s3:CreateBucket") && reason.contains("choose another NamePrefix"),
+        "{reason}"
+    );
+    let theirs = c.s3.get_object().bucket(&n.bucket).key("theirs.txt").send().await;
+    assert!(theirs.is_ok(), "the other bucket and its data are untouched");
+    assert!(
+        c.iam.get_role().role_name(&n.role).send().await.is_err(),
+        "our own steps were rolled back"
+    );
+    assert!(live_instances(&c).await.is_empty());
+}

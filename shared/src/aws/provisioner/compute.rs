@@ -71,10 +71,11 @@ impl Provisioner<'_> {
             let ours =
                 group.tags().iter().any(|t| t.key() == Some(TAG_RESOURCE) && t.value() == Some(id));
             if !ours {
-                return Err(at("ec2:CreateSecurityGroup")(format!(
-                    "security group {} exists and does not belong to {id}",
-                    n.security_group
-                )));
+                return Err(foreign(
+                    "ec2:CreateSecurityGroup",
+                    &format!("security group {}", n.security_group),
+                    id,
+                ));
             }
             return Ok(group.group_id().unwrap_or_default().to_string());
         }

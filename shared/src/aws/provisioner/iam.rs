@@ -27,10 +27,11 @@ impl Provisioner<'_> {
                     .await
                     .step("iam:ListPolicyTags")?;
                 if !tags.tags().iter().any(|t| t.key() == TAG_RESOURCE && t.value() == id) {
-                    return Err(at("iam:CreatePolicy")(format!(
-                        "policy {} exists and does not belong to {id}; choose another NamePrefix",
-                        n.user_policy
-                    )));
+                    return Err(foreign(
+                        "iam:CreatePolicy",
+                        &format!("policy {}", n.user_policy),
+                        id,
+                    ));
                 }
                 let version = policy.default_version_id().unwrap_or_default();
                 let current = iam
@@ -118,10 +119,7 @@ impl Provisioner<'_> {
                     r.tags().iter().any(|t| t.key() == TAG_RESOURCE && t.value() == id)
                 });
                 if !ours {
-                    return Err(at("iam:CreateRole")(format!(
-                        "role {} exists and does not belong to {id}; choose another NamePrefix",
-                        n.role
-                    )));
+                    return Err(foreign("iam:CreateRole", &format!("role {}", n.role), id));
                 }
             }
             Err(e) if e.is(&["NoSuchEntity"]) => {

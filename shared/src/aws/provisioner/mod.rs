@@ -82,6 +82,13 @@ fn at<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> StepError {
     move |e| StepError { step, error: AwsError { code: None, message: e.to_string() } }
 }
 
+/// A resource with our name that another stack (or a person) made: never adopted.
+fn foreign(step: &'static str, what: &str, id: &str) -> StepError {
+    at(step)(format!(
+        "{what} already exists and is not tagged {TAG_RESOURCE}={id}; choose another NamePrefix"
+    ))
+}
+
 /// `.step("iam:CreateRole")` on an SDK call's result: the error, named after its step.
 trait StepResult<T> {
     fn step(self, step: &'static str) -> Step<T>;

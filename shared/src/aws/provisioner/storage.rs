@@ -31,7 +31,11 @@ impl Provisioner<'_> {
                 let ours =
                     tags.tags().iter().any(|t| t.tag_key() == TAG_RESOURCE && t.tag_value() == id);
                 if !ours {
-                    return Err(at("kms:CreateAlias")(format!("{} already names a key that does not belong to {id}; choose another NamePrefix", n.key_alias)));
+                    return Err(foreign(
+                        "kms:CreateAlias",
+                        &format!("key alias {}", n.key_alias),
+                        id,
+                    ));
                 }
                 return Ok(meta.arn().unwrap_or_default().to_string());
             }
@@ -82,10 +86,7 @@ impl Provisioner<'_> {
         match s3c.get_bucket_tagging().bucket(&n.bucket).send().await.map_err(AwsError::from) {
             Ok(tags) => {
                 if !tags.tag_set().iter().any(|t| t.key() == TAG_RESOURCE && t.value() == id) {
-                    return Err(at("s3:CreateBucket")(format!(
-                        "bucket {} exists and does not belong to {id}",
-                        n.bucket
-                    )));
+                    return Err(foreign("s3:CreateBucket", &format!("bucket {}", n.bucket), id));
                 }
             }
             Err(e) if e.is(&["NoSuchBucket"]) => {
@@ -102,10 +103,7 @@ impl Provisioner<'_> {
                 ledger.add(Made::Bucket(n.bucket.clone()));
             }
             Err(e) if e.is(&["NoSuchTagSet"]) => {
-                return Err(at("s3:CreateBucket")(format!(
-                    "bucket {} exists and does not belong to {id}",
-                    n.bucket
-                )));
+                return Err(foreign("s3:CreateBucket", &format!("bucket {}", n.bucket), id));
             }
             Err(e) => return Err(StepError::aws("s3:GetBucketTagging", e)),
         }
@@ -213,10 +211,11 @@ impl Provisioner<'_> {
                     .await
                     .step("logs:ListTagsLogGroup")?;
                 if tags.tags().and_then(|t| t.get(TAG_RESOURCE)).map(String::as_str) != Some(id) {
-                    return Err(at("logs:CreateLogGroup")(format!(
-                        "log group {} exists and does not belong to {id}",
-                        n.log_group
-                    )));
+                    return Err(foreign(
+                        "logs:CreateLogGroup",
+                        &format!("log group {}", n.log_group),
+                        id,
+                    ));
                 }
                 let described = logs
                     .describe_log_groups()
