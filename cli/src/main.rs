@@ -2,6 +2,7 @@
 //!
 //! Exit status: 0 done, 1 a finding at or above `--fail-on`, 2 usage or I/O error.
 
+mod events;
 mod inputs;
 mod progress;
 
@@ -34,6 +35,8 @@ struct Cli {
 enum Cmd {
     /// Reconstruct the commands in transcripts (S3 logs, CloudWatch exports, PowerShell) and judge them.
     Analyze(AnalyzeArgs),
+    /// Audit Session Manager calls in CloudTrail JSON (records, EventBridge events, trail files).
+    Events(events::EventsArgs),
 }
 
 #[derive(clap::Args)]
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Cmd::Analyze(args) => analyze(args),
+        Cmd::Events(args) => events::run(args).map(ExitCode::from).map_err(Fatal),
     };
     match result {
         Ok(code) => code,

@@ -216,3 +216,73 @@ fn user_rules_apply() {
     assert_eq!(ids, ["ACME-LESS"]);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn events_back_fills_records_from_cloudtrail_json() {
+    let public = fixtures().join("public");
+    let start: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(public.join("cloudtrail_StartSession_IAMUser_cli_customdoc.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let mut terminate = start.clone();
+    terminate["eventName"] = "TerminateSession".into();
+    terminate["eventID"] = "t-1".into();
+    terminate["eventTime"] = "2020-05-18T17:30:00Z".into();
+    terminate["requestParameters"] =
+        serde_json::json!({"sessionId": "garland.kan.temp-0e34861185201706f"});
+    let mut denied = start.clone();
+    denied["eventID"] = "d-1".into();
+    denied["errorCode"] = "AccessDenied".into();
+    // A trail file with the terminate first, the start twice, and a call that is not audited.
+    let trail = serde_json::json!({"Records": [terminate, start.clone(), start, denied, {"eventID": "x", "eventSource": "ec2.amazonaws.com", "eventName": "RunInstances", "eventTime": "2020-05-18T17:00:00Z"}]});
+    let dir = temp_dir("events");
+    let file = dir.join("trail.json");
+    std::fs::write(&file, trail.to_string()).unwrap();
+    let envelope = public.join("eventbridge_cloudtrail_StartSession_AssumedRole_console.json");
+    let out = run(&["events", file.to_str().unwrap(), envelope.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let sessions: Vec<_> = lines.iter().filter(|l| l["kind"] == "session").collect();
+    assert_eq!(sessions.len(), 2);
+    let iam = sessions
+        .iter()
+        .find(|l| l["record"]["session_id"] == "garland.kan.temp-0e34861185201706f")
+        .unwrap();
+    assert_eq!(iam["key"], "audit/sessions/dt=2020-05-18/garland.kan.temp-0e34861185201706f.json");
+    assert_eq!(iam["record"]["document"], "SSM-sudo");
+    assert_eq!(
+        iam["record"]["terminated_at"], "2020-05-18T17:30:00Z",
+        "terminate applied although it came first"
+    );
+    assert_eq!(
+        iam["record"]["events"].as_array().unwrap().len(),
+        2,
+        "the duplicate start changed nothing"
+    );
+    let denied: Vec<_> = lines.iter().filter(|l| l["kind"] == "denied").collect();
+    assert_eq!(denied.len(), 1);
+    assert_eq!(denied[0]["record"]["findings"][0]["rule_id"], "SA-SES-DENIED");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("2 sessions, 1 denied, 1 duplicates, 0 without their start, 1 not Session Manager calls, 0 malformed"), "{stderr}");
+
+    let out_dir = dir.join("bucket");
+    let out = run(&["events", "--out", out_dir.to_str().unwrap(), file.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert!(out_dir
+        .join("audit/sessions/dt=2020-05-18/garland.kan.temp-0e34861185201706f.json")
+        .exists());
+    assert!(out_dir.join("audit/denied/dt=2020-05-18/d-1.json").exists());
+
+    std::fs::write(&file, b"{ not json").unwrap();
+    assert_eq!(
+        run(&["events", file.to_str().unwrap()]).status.code(),
+        Some(2),
+        "malformed input is an error"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -156,6 +156,9 @@ pub struct SessionRecord {
     pub events: Vec<SessionEvent>,
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Findings raised when the session started (carried into the session's report).
+    #[serde(default)]
+    pub findings: Vec<crate::report::Finding>,
 }
 
 impl SessionRecord {
@@ -190,6 +193,7 @@ impl SessionRecord {
                 by: None,
             }],
             warnings: Vec::new(),
+            findings: Vec::new(),
         })
     }
 
@@ -232,6 +236,8 @@ pub struct DeniedRecord {
     pub error_code: String,
     #[serde(default)]
     pub error_message: Option<String>,
+    #[serde(default)]
+    pub findings: Vec<crate::report::Finding>,
 }
 
 impl DeniedRecord {
@@ -248,6 +254,7 @@ impl DeniedRecord {
             document: e.document_or_default().to_string(),
             error_code: e.error_code.clone()?,
             error_message: e.error_message.clone(),
+            findings: Vec::new(),
         })
     }
 
