@@ -116,6 +116,21 @@ fn props(pairs: &[(&str, &str)]) -> Value {
     Value::Object(m)
 }
 
+/// IAM returns policy documents URL-encoded.
+fn policy_json(encoded: &str) -> Value {
+    serde_json::from_str(&urlencoding::decode(encoded).unwrap()).unwrap()
+}
+
+/// The user policy's default version, as JSON.
+async fn default_user_policy(c: &Clients, n: &Names, place: &Place) -> Value {
+    let arn = n.user_policy_arn(place);
+    let policy = c.iam.get_policy().policy_arn(&arn).send().await.unwrap();
+    let version = policy.policy().unwrap().default_version_id().unwrap().to_string();
+    let doc =
+        c.iam.get_policy_version().policy_arn(&arn).version_id(&version).send().await.unwrap();
+    policy_json(doc.policy_version().unwrap().document().unwrap())
+}
+
 async fn live_instances(c: &Clients) -> Vec<aws_sdk_ec2::types::Instance> {
     let out = c.ec2.describe_instances().send().await.unwrap();
     out.reservations()
@@ -279,10 +294,8 @@ async fn create_update_delete_lifecycle_checked_through_the_api() {
 
     // IAM: trust, managed core policy, the inline policy's actual JSON, the profile.
     let role = c.iam.get_role().role_name(&n.role).send().await.unwrap();
-    let trust = urlencoding::decode(role.role().unwrap().assume_role_policy_document().unwrap())
-        .unwrap()
-        .into_owned();
-    assert_eq!(serde_json::from_str::<Value>(&trust).unwrap(), policies::ec2_trust_policy());
+    let trust = policy_json(role.role().unwrap().assume_role_policy_document().unwrap());
+    assert_eq!(trust, policies::ec2_trust_policy());
     let attached = c.iam.list_attached_role_policies().role_name(&n.role).send().await.unwrap();
     assert!(attached
         .attached_policies()
@@ -296,8 +309,7 @@ async fn create_update_delete_lifecycle_checked_through_the_api() {
         .send()
         .await
         .unwrap();
-    let inline: Value =
-        serde_json::from_str(&urlencoding::decode(inline.policy_document()).unwrap()).unwrap();
+    let inline = policy_json(inline.policy_document());
     let parsed = Properties::parse(&Default::default()).unwrap();
     assert_eq!(inline, policies::instance_role_policy(&parsed, &n, &place, &key_arn));
     let profile = c
@@ -308,21 +320,7 @@ async fn create_update_delete_lifecycle_checked_through_the_api() {
         .await
         .unwrap();
     assert_eq!(profile.instance_profile().unwrap().roles()[0].role_name(), n.role);
-    let user_policy =
-        c.iam.get_policy().policy_arn(n.user_policy_arn(&place)).send().await.unwrap();
-    let version = user_policy.policy().unwrap().default_version_id().unwrap().to_string();
-    let doc = c
-        .iam
-        .get_policy_version()
-        .policy_arn(n.user_policy_arn(&place))
-        .version_id(&version)
-        .send()
-        .await
-        .unwrap();
-    let doc: Value = serde_json::from_str(
-        &urlencoding::decode(doc.policy_version().unwrap().document().unwrap()).unwrap(),
-    )
-    .unwrap();
+    let doc = default_user_policy(&c, &n, &place).await;
     assert_eq!(doc, policies::user_policy(&parsed, &place));
 
     // EC2: IMDSv2, encrypted root volume, no key pair, no inbound rules, the access tag.
@@ -387,21 +385,7 @@ async fn create_update_delete_lifecycle_checked_through_the_api() {
         .tags()
         .iter()
         .any(|t| t.key() == Some("Purpose") && t.value() == Some("Audited")));
-    let user_policy =
-        c.iam.get_policy().policy_arn(n.user_policy_arn(&place)).send().await.unwrap();
-    let version = user_policy.policy().unwrap().default_version_id().unwrap().to_string();
-    let doc = c
-        .iam
-        .get_policy_version()
-        .policy_arn(n.user_policy_arn(&place))
-        .version_id(&version)
-        .send()
-        .await
-        .unwrap();
-    let doc: Value = serde_json::from_str(
-        &urlencoding::decode(doc.policy_version().unwrap().document().unwrap()).unwrap(),
-    )
-    .unwrap();
+    let doc = default_user_policy(&c, &n, &place).await;
     assert_eq!(
         doc["Statement"][0]["Condition"]["StringEquals"]["ssm:resourceTag/Purpose"],
         "Audited"
