@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use session_audit::rules::RulePack;
 use session_audit::session::findings::{evaluate, Facts, StartConfig};
-use session_audit::session::{records, Action, DeniedRecord, Event, SessionRecord, Skip};
+use session_audit::session::{records, DeniedRecord, Event, SessionRecord, Skip};
 use session_audit::transcript::cloudwatch::JsonValues;
 
 use crate::inputs::InputSpec;
@@ -67,29 +67,32 @@ pub fn run(args: EventsArgs) -> Result<u8, String> {
             }
             continue;
         }
-        match (event.action, event.session_id.as_ref().and_then(|id| sessions.get_mut(id))) {
-            (_, Some(record)) => {
-                if !record.apply(event) {
-                    tally.duplicates += 1;
-                }
-            }
-            (Action::StartSession, None) => {
-                if let Some(mut record) = SessionRecord::start(event) {
-                    record.findings = findings;
+        let Some(id) = event.session_id.clone() else {
+            tally.malformed += 1;
+            eprintln!("session-audit: {}: {:?} without a session ID", event.event_id, event.action);
+            continue;
+        };
+        let existing = sessions.remove(&id);
+        let had_record = existing.is_some();
+        match SessionRecord::merge(existing.clone(), event, findings) {
+            Some(mut record) => {
+                if !had_record {
                     record.warnings.push(OFFLINE.to_string());
-                    sessions.insert(record.session_id.clone(), record);
                 }
+                sessions.insert(id, record);
             }
-            (_, None) => {
-                tally.orphans += 1;
-                eprintln!(
-                    "session-audit: {:?} {} for session {} whose StartSession is not in the input",
-                    event.action,
-                    event.event_id,
-                    event.session_id.as_deref().unwrap_or("?")
-                );
+            None => {
+                tally.duplicates += 1;
+                sessions.insert(id, existing.expect("a duplicate has a record"));
             }
         }
+    }
+    for record in sessions.values().filter(|r| !r.has_start()) {
+        tally.orphans += 1;
+        eprintln!(
+            "session-audit: session {} has no StartSession in the input (recorded from {})",
+            record.session_id, record.event_id
+        );
     }
     write(&args, &sessions, &denied)?;
     eprintln!(

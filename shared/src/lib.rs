@@ -20,6 +20,7 @@ pub mod analysis;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod markdown;
+pub mod outputs;
 pub mod provision;
 pub mod redact;
 pub mod report;

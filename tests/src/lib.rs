@@ -1,6 +1,9 @@
-//! Shared helpers for the integration tests: fixture paths, a collecting sink, the local AWS harness.
+//! Shared helpers for the integration tests: fixture paths, a collecting sink, the local AWS
+//! harness and a Lambda Runtime API double that runs the functions' real binaries.
 
+mod http;
 pub mod local_aws;
+pub mod runtime_api;
 
 use std::path::PathBuf;
 

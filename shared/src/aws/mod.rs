@@ -3,6 +3,9 @@
 
 pub mod custom_resource;
 pub mod provisioner;
+pub mod session_start;
+pub mod settings;
+pub mod store;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::error::SdkError;
@@ -16,6 +19,7 @@ pub struct Clients {
     pub kms: aws_sdk_kms::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub ssm: aws_sdk_ssm::Client,
+    pub events: aws_sdk_eventbridge::Client,
 }
 
 /// `S3_FORCE_PATH_STYLE=true` addresses buckets as `endpoint/bucket/key`, which the local
@@ -39,6 +43,7 @@ impl Clients {
             kms: aws_sdk_kms::Client::new(config),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
             ssm: aws_sdk_ssm::Client::new(config),
+            events: aws_sdk_eventbridge::Client::new(config),
         }
     }
 }

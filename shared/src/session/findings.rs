@@ -140,8 +140,36 @@ pub struct Facts {
     pub target_tags: Option<HashMap<String, String>>,
     /// The document's `sessionType` (`Standard_Stream`, `Port`, `InteractiveCommands`, …).
     pub session_type: Option<String>,
-    /// Whether the account's preferences still send transcripts to our bucket, encrypted.
-    pub preferences_ok: Option<bool>,
+    /// Whether the account's preferences still send transcripts to our bucket, encrypted
+    /// (`Err` says how they drifted); see [`check_preferences`].
+    pub preferences: Option<Result<(), String>>,
+}
+
+/// Whether the content of the `SSM-SessionManagerRunShell` document still sends transcripts
+/// to `bucket` with encryption (and encrypts CloudWatch streaming when it is on).
+pub fn check_preferences(content: &serde_json::Value, bucket: &str) -> Result<(), String> {
+    let inputs = &content["inputs"];
+    let on = |name: &str| match &inputs[name] {
+        serde_json::Value::Bool(b) => *b,
+        serde_json::Value::String(s) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    };
+    let target = inputs["s3BucketName"].as_str().unwrap_or_default();
+    if target != bucket {
+        return Err(if target.is_empty() {
+            "transcripts are not sent to S3 (s3BucketName is empty)".to_string()
+        } else {
+            format!("transcripts go to bucket '{target}'")
+        });
+    }
+    if !on("s3EncryptionEnabled") {
+        return Err("s3EncryptionEnabled is off".to_string());
+    }
+    let log_group = inputs["cloudWatchLogGroupName"].as_str().unwrap_or_default();
+    if !log_group.is_empty() && !on("cloudWatchEncryptionEnabled") {
+        return Err(format!("log group '{log_group}' receives transcripts unencrypted"));
+    }
+    Ok(())
 }
 
 /// Documents whose sessions never produce a transcript.
@@ -230,11 +258,11 @@ pub fn evaluate(
             format!("{} sessions produce no transcript", event.document_or_default()),
         );
     }
-    if facts.preferences_ok == Some(false) {
+    if let Some(Err(drift)) = &facts.preferences {
         raise(
             "logging_preferences_drift",
             format!(
-                "the default session preferences no longer send encrypted transcripts to {}",
+                "the default session preferences no longer send encrypted transcripts to {}: {drift}",
                 config.audit_bucket
             ),
         );
@@ -294,7 +322,7 @@ mod tests {
                 "SessionManagerTesting".to_string(),
             )])),
             session_type: Some("Standard_Stream".into()),
-            preferences_ok: Some(true),
+            preferences: Some(Ok(())),
         }
     }
 
@@ -367,7 +395,7 @@ mod tests {
             (
                 "SA-SES-PREFERENCES-DRIFT",
                 event(|_| {}),
-                Facts { preferences_ok: Some(false), ..tagged() },
+                Facts { preferences: Some(Err("s3EncryptionEnabled is off".into())), ..tagged() },
             ),
             (
                 "SA-SES-ROOT",
@@ -408,6 +436,23 @@ mod tests {
         let pack = RulePack::builtin();
         let got = evaluate(&pack, &config(&[]), &event(|_| {}), &Facts::default());
         assert!(got.is_empty(), "{:?}", ids(&got));
+    }
+
+    #[test]
+    fn preferences_drift_is_named() {
+        let ours = serde_json::json!({"inputs": {"s3BucketName": "b", "s3EncryptionEnabled": true,
+            "cloudWatchLogGroupName": "g", "cloudWatchEncryptionEnabled": "true"}});
+        assert_eq!(check_preferences(&ours, "b"), Ok(()));
+        let mut other = ours.clone();
+        other["inputs"]["s3BucketName"] = "elsewhere".into();
+        assert!(check_preferences(&other, "b").unwrap_err().contains("elsewhere"));
+        let mut plain = ours.clone();
+        plain["inputs"]["s3EncryptionEnabled"] = false.into();
+        assert!(check_preferences(&plain, "b").unwrap_err().contains("s3EncryptionEnabled"));
+        let mut cw = ours.clone();
+        cw["inputs"]["cloudWatchEncryptionEnabled"] = false.into();
+        assert!(check_preferences(&cw, "b").unwrap_err().contains("unencrypted"));
+        assert!(check_preferences(&serde_json::json!({}), "b").is_err());
     }
 
     #[test]

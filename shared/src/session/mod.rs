@@ -66,6 +66,17 @@ pub fn records(input: &Value) -> Vec<(Option<String>, &Value)> {
     vec![(None, input)]
 }
 
+/// CloudTrail's `eventTime` as RFC 3339 UTC (`2025-02-19T20:13:49Z`). Exports and SIEMs
+/// rewrite it (`2025-02-19 20:13:49`, fractional seconds, offsets); all mean UTC when unzoned.
+fn normalise_time(text: &str) -> Option<String> {
+    if let Ok(t) = text.parse::<jiff::Timestamp>() {
+        return Some(t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
+    }
+    let civil: jiff::civil::DateTime = text.trim().replacen(' ', "T", 1).parse().ok()?;
+    let t = civil.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp();
+    Some(t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
+
 impl Event {
     /// Read one CloudTrail record. `envelope_account` is the EventBridge envelope's `account`,
     /// used when the record lacks `recipientAccountId`.
@@ -92,6 +103,9 @@ impl Event {
         };
         let event_time = text(record, "/eventTime")
             .ok_or_else(|| Skip::Malformed(format!("{event_id}: no eventTime")))?;
+        let event_time = normalise_time(&event_time).ok_or_else(|| {
+            Skip::Malformed(format!("{event_id}: eventTime {event_time:?} is not a time"))
+        })?;
         let identity = Identity::from_cloudtrail(record);
         let request = record.get("requestParameters").cloned().unwrap_or(Value::Null);
         let response = record.get("responseElements").cloned().unwrap_or(Value::Null);
@@ -159,7 +173,14 @@ pub struct SessionRecord {
     /// Findings raised when the session started (carried into the session's report).
     #[serde(default)]
     pub findings: Vec<crate::report::Finding>,
+    /// Whether `findings` were published as events (a retry publishes them if not).
+    #[serde(default)]
+    pub findings_sent: bool,
 }
+
+/// The warning an orphan record carries until its StartSession arrives.
+pub const START_NOT_SEEN: &str =
+    "StartSession not seen: identity, target and document are those of a later call on the session";
 
 impl SessionRecord {
     pub fn key(&self) -> String {
@@ -194,7 +215,49 @@ impl SessionRecord {
             }],
             warnings: Vec::new(),
             findings: Vec::new(),
+            findings_sent: false,
         })
+    }
+
+    /// Whether the session's StartSession is part of the record (false for an orphan record
+    /// made from a ResumeSession or TerminateSession that arrived first or alone).
+    pub fn has_start(&self) -> bool {
+        self.events.iter().any(|e| e.action == Action::StartSession)
+    }
+
+    /// The record after `event`, given what is stored for its session (`existing`), or `None`
+    /// when the event is already in it (a duplicate delivery: nothing to write). `findings`
+    /// are the start findings, kept only from a StartSession. Calls that arrive before their
+    /// StartSession (CloudTrail delivers out of order) or without one (a session older than
+    /// the audit) make an orphan record that the StartSession completes later.
+    pub fn merge(
+        existing: Option<SessionRecord>,
+        event: &Event,
+        findings: Vec<crate::report::Finding>,
+    ) -> Option<SessionRecord> {
+        let Some(mut record) = existing else {
+            let mut record = SessionRecord::start(event)?;
+            if event.action == Action::StartSession {
+                record.findings = findings;
+            } else {
+                record.events.clear();
+                record.apply(event);
+                record.warnings.push(START_NOT_SEEN.to_string());
+            }
+            return Some(record);
+        };
+        if event.action == Action::StartSession && !record.has_start() {
+            let mut start = SessionRecord::start(event)?;
+            start.findings = findings;
+            start.terminated_at = record.terminated_at.take();
+            start.warnings = record.warnings.into_iter().filter(|w| w != START_NOT_SEEN).collect();
+            for e in record.events {
+                start.events.push(e);
+            }
+            start.events.sort_by(|a, b| a.time.cmp(&b.time).then(a.event_id.cmp(&b.event_id)));
+            return Some(start);
+        }
+        record.apply(event).then_some(record)
     }
 
     /// Apply a later call. Returns false when it was already applied (a duplicate delivery),
@@ -238,6 +301,8 @@ pub struct DeniedRecord {
     pub error_message: Option<String>,
     #[serde(default)]
     pub findings: Vec<crate::report::Finding>,
+    #[serde(default)]
+    pub findings_sent: bool,
 }
 
 impl DeniedRecord {
@@ -255,6 +320,7 @@ impl DeniedRecord {
             error_code: e.error_code.clone()?,
             error_message: e.error_message.clone(),
             findings: Vec::new(),
+            findings_sent: false,
         })
     }
 
@@ -351,6 +417,51 @@ mod tests {
         assert_eq!(record.started_at, original.started_at);
         assert_eq!(record.identity, original.identity);
         assert_eq!(record.events.len(), 2);
+    }
+
+    #[test]
+    fn a_terminate_before_its_start_makes_an_orphan_that_the_start_completes() {
+        let start = parse(&fixture("eventbridge_cloudtrail_StartSession_AssumedRole_console.json"))
+            .unwrap();
+        let mut terminate = start.clone();
+        terminate.action = Action::TerminateSession;
+        terminate.event_id = "t-1".into();
+        terminate.event_time = "2021-01-31T03:00:00Z".into();
+        terminate.target = None;
+        let orphan = SessionRecord::merge(None, &terminate, Vec::new()).unwrap();
+        assert!(!orphan.has_start());
+        assert!(orphan.warnings.iter().any(|w| w == START_NOT_SEEN));
+        assert_eq!(orphan.terminated_at.as_deref(), Some("2021-01-31T03:00:00Z"));
+        assert!(SessionRecord::merge(Some(orphan.clone()), &terminate, Vec::new()).is_none());
+
+        let finding = crate::report::Finding {
+            rule_id: "SA-SES-NO-MFA".into(),
+            severity: crate::Severity::Medium,
+            title: "t".into(),
+            evidence: "e".into(),
+            command_seq: None,
+            frameworks: Vec::new(),
+            occurrences: 1,
+        };
+        let full = SessionRecord::merge(Some(orphan), &start, vec![finding]).unwrap();
+        assert!(full.has_start());
+        assert!(full.warnings.is_empty());
+        assert_eq!(full.started_at, start.event_time);
+        assert_eq!(full.target.as_deref(), Some("i-023ad911b5d49dece"));
+        assert_eq!(full.terminated_at.as_deref(), Some("2021-01-31T03:00:00Z"));
+        assert_eq!(full.findings.len(), 1);
+        assert_eq!(full.events.len(), 2);
+        assert!(SessionRecord::merge(Some(full), &start, Vec::new()).is_none(), "duplicate");
+    }
+
+    #[test]
+    fn event_times_from_exports_are_normalised_to_utc() {
+        let e =
+            parse(&fixture("cloudtrail_StartSession_SSO_AssumedRole_panther_normalized_2025.json"))
+                .unwrap();
+        assert_eq!(e.event_time, "2025-02-19T20:13:49Z");
+        assert_eq!(normalise_time("2025-02-19T21:13:49.5+01:00").unwrap(), "2025-02-19T20:13:49Z");
+        assert!(normalise_time("yesterday").is_none());
     }
 
     #[test]

@@ -1,0 +1,158 @@
+//! What the functions emit besides stored objects: findings as EventBridge events and counts as
+//! CloudWatch embedded-metric-format (EMF) log lines. Pure: the adapters send what is built here.
+
+use serde_json::{json, Map, Value};
+
+use crate::report::Finding;
+use crate::rules::Severity;
+
+/// `source` of every finding event, for EventBridge rules to match on.
+pub const FINDING_SOURCE: &str = "session-audit";
+/// `detail-type` of every finding event.
+pub const FINDING_DETAIL_TYPE: &str = "Session Audit Finding";
+/// CloudWatch namespace of the EMF metrics.
+pub const METRICS_NAMESPACE: &str = "SessionAudit";
+
+/// Where a finding was raised, carried in every event so a consumer needs no lookup.
+#[derive(Debug, Clone, Default)]
+pub struct FindingContext {
+    /// The CloudTrail event (or transcript object) the finding came from; with the rule ID it
+    /// makes `finding_id`, stable across retries so consumers can drop repeats.
+    pub origin_id: String,
+    pub session_id: Option<String>,
+    pub time: String,
+    pub account: Option<String>,
+    pub region: String,
+    pub principal: Option<String>,
+    pub person: Option<String>,
+    pub target: Option<String>,
+    /// `s3://bucket/key` of the record or report that holds the finding.
+    pub record: String,
+}
+
+/// The `detail` of one finding event.
+pub fn finding_detail(finding: &Finding, ctx: &FindingContext) -> Value {
+    json!({
+        "finding_id": format!("{}:{}", ctx.origin_id, finding.rule_id),
+        "rule_id": finding.rule_id,
+        "severity": finding.severity,
+        "title": finding.title,
+        "evidence": finding.evidence,
+        "command_seq": finding.command_seq,
+        "frameworks": finding.frameworks,
+        "session_id": ctx.session_id,
+        "time": ctx.time,
+        "account": ctx.account,
+        "region": ctx.region,
+        "principal": ctx.principal,
+        "person": ctx.person,
+        "target": ctx.target,
+        "record": ctx.record,
+    })
+}
+
+/// Counts for one EMF line, all with unit `Count`.
+#[derive(Debug, Clone, Default)]
+pub struct Metrics {
+    values: Vec<(String, f64)>,
+}
+
+impl Metrics {
+    pub fn add(&mut self, name: &str, value: f64) -> &mut Self {
+        match self.values.iter_mut().find(|(n, _)| n == name) {
+            Some((_, v)) => *v += value,
+            None => self.values.push((name.to_string(), value)),
+        }
+        self
+    }
+
+    /// One `Findings<Severity>` count per finding (`FindingsHigh`, …); every severity appears,
+    /// so a dashboard shows zero rather than a gap.
+    pub fn add_findings<'a>(
+        &mut self,
+        findings: impl IntoIterator<Item = &'a Finding>,
+    ) -> &mut Self {
+        for s in Severity::ALL {
+            self.add(&severity_metric(s), 0.0);
+        }
+        for f in findings {
+            self.add(&severity_metric(f.severity), 1.0);
+        }
+        self
+    }
+
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.values.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
+
+    /// The EMF JSON line (one object, no newline) for `function`, stamped `timestamp_ms`.
+    pub fn emf_line(&self, function: &str, timestamp_ms: u64) -> String {
+        let mut doc = Map::new();
+        let definitions: Vec<Value> =
+            self.values.iter().map(|(n, _)| json!({"Name": n, "Unit": "Count"})).collect();
+        doc.insert(
+            "_aws".into(),
+            json!({
+                "Timestamp": timestamp_ms,
+                "CloudWatchMetrics": [{
+                    "Namespace": METRICS_NAMESPACE,
+                    "Dimensions": [["Function"]],
+                    "Metrics": definitions,
+                }],
+            }),
+        );
+        doc.insert("Function".into(), function.into());
+        for (name, value) in &self.values {
+            doc.insert(name.clone(), json!(value));
+        }
+        Value::Object(doc).to_string()
+    }
+}
+
+fn severity_metric(s: Severity) -> String {
+    let name = s.as_str();
+    format!("Findings{}{}", name[..1].to_ascii_uppercase(), &name[1..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(severity: Severity) -> Finding {
+        Finding {
+            rule_id: "SA-SES-ROOT".into(),
+            severity,
+            title: "root".into(),
+            evidence: "e".into(),
+            command_seq: None,
+            frameworks: Vec::new(),
+            occurrences: 1,
+        }
+    }
+
+    #[test]
+    fn emf_line_declares_every_value_it_carries() {
+        let mut m = Metrics::default();
+        m.add("SessionsStarted", 1.0)
+            .add_findings(&[finding(Severity::High), finding(Severity::High)]);
+        let line: Value = serde_json::from_str(&m.emf_line("session-start", 42)).unwrap();
+        let declared = line["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap();
+        assert_eq!(declared.len(), 6, "SessionsStarted + five severities");
+        for d in declared {
+            let name = d["Name"].as_str().unwrap();
+            assert!(line[name].is_number(), "{name} has a value");
+        }
+        assert_eq!(line["FindingsHigh"], 2.0);
+        assert_eq!(line["FindingsCritical"], 0.0);
+        assert_eq!(line["Function"], "session-start");
+        assert_eq!(line["_aws"]["Timestamp"], 42);
+    }
+
+    #[test]
+    fn finding_ids_are_stable_per_origin_and_rule() {
+        let ctx = FindingContext { origin_id: "ev-1".into(), ..Default::default() };
+        let d = finding_detail(&finding(Severity::Critical), &ctx);
+        assert_eq!(d["finding_id"], "ev-1:SA-SES-ROOT");
+        assert_eq!(d["severity"], "critical");
+    }
+}
