@@ -279,6 +279,7 @@ async fn a_clean_session_is_recorded_with_everything_known_and_no_findings() {
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     assert_eq!(r.target.as_deref(), Some(env.tagged.as_str()));
     assert_eq!(r.document, DEFAULT_DOCUMENT);
+    assert_eq!(r.session_type.as_deref(), Some("Standard_Stream"));
     assert_eq!(r.account.as_deref(), Some("123456789012"));
     assert_eq!(r.identity.mfa, Some(true));
     let reason = r.reason.unwrap();
@@ -365,7 +366,9 @@ async fn each_finding_is_recorded_and_published_and_absent_when_its_trigger_is()
         v["detail"]["requestParameters"]["documentName"] = "Acme-Shell".into()
     });
     run(&audit, &shell).await.unwrap();
-    assert!(env.record(&session_key(&shell)).await.findings.is_empty());
+    let shell = env.record(&session_key(&shell)).await;
+    assert!(shell.findings.is_empty());
+    assert_eq!(shell.session_type.as_deref(), Some("Standard_Stream"), "read from SSM");
     let _ = tagged;
 
     // A denied attempt: its own record, keyed by event ID, and its finding.

@@ -222,7 +222,7 @@ impl SessionStart {
                     reason: format!("{:?} without a session ID", event.action),
                 });
             };
-            let (findings, warnings) = if event.action == Action::StartSession {
+            let (findings, warnings, session_type) = if event.action == Action::StartSession {
                 let (facts, warnings) = lookups::facts(
                     &self.clients,
                     &self.cache,
@@ -231,9 +231,10 @@ impl SessionStart {
                     event,
                 )
                 .await;
-                (evaluate(&self.pack, &self.config, event, &facts), warnings)
+                let findings = evaluate(&self.pack, &self.config, event, &facts);
+                (findings, warnings, facts.session_type)
             } else {
-                (Vec::new(), Vec::new())
+                (Vec::new(), Vec::new(), None)
             };
             for w in &warnings {
                 tracing::warn!(event_id = %event.event_id, warning = %w, "lookup failed");
@@ -241,7 +242,7 @@ impl SessionStart {
             metrics.add("LookupWarnings", warnings.len() as f64);
             audited.warnings = warnings.clone();
             let (key, fresh) = self
-                .write_session(&session_id, event, findings.clone(), warnings)
+                .write_session(&session_id, event, findings.clone(), warnings, session_type)
                 .await
                 .map_err(aws("s3:PutObject"))?;
             if fresh && event.action == Action::StartSession {
@@ -285,6 +286,7 @@ impl SessionStart {
         event: &Event,
         findings: Vec<Finding>,
         warnings: Vec<String>,
+        session_type: Option<String>,
     ) -> Result<(String, bool), AwsError> {
         for _ in 0..WRITE_ATTEMPTS {
             let found = self.find_session(session_id, event).await?;
@@ -304,6 +306,9 @@ impl SessionStart {
                 return Ok((key, false));
             };
             merged.warnings.extend(warnings.iter().cloned());
+            if merged.session_type.is_none() {
+                merged.session_type = session_type.clone();
+            }
             let key = merged.key();
             let condition = match &read_at {
                 Some((k, etag)) if *k == key => Condition::Unchanged(etag.clone()),
