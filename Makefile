@@ -1,6 +1,6 @@
 # The commands people actually type. Each is one line of cargo; see README.md.
 
-.PHONY: demo test lint bench record venv
+.PHONY: demo test lint bench bench-report record venv
 
 # Analyse the bundled recorded sessions and show the reports.
 demo:
@@ -25,6 +25,10 @@ lint:
 # Engine throughput and peak RSS on a generated 200 MiB transcript.
 bench:
 	cargo bench -p session-audit-shared --bench engine -- 200
+
+# The session-report handler end to end against the emulator (100 KiB and 200 MiB).
+bench-report: venv
+	cargo bench -p session-audit-tests --bench report_e2e
 
 # Re-record the golden sessions (root; needs bash, dash, util-linux script, sudo, less, vi).
 record:

@@ -14,11 +14,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use session_audit::analysis::{Analyzer, Input};
 use session_audit::redact::Redactor;
-use session_audit::report::{CommandWriter, JsonReportWriter, Report, ReportCommand, Source};
+use session_audit::report::{CappedCommands, JsonReportWriter, Report, Source};
 use session_audit::rules::{RulePack, Severity};
 
 /// Commands kept in memory for a Markdown report; the JSON report always has them all.
-const MARKDOWN_MAX_COMMANDS: usize = 10_000;
 
 #[derive(Parser)]
 #[command(
@@ -207,24 +206,6 @@ fn write_out(out: &mut impl Write, bytes: &[u8]) -> Result<(), Fatal> {
     out.write_all(bytes).map_err(|e| Fatal(format!("cannot write output: {e}")))
 }
 
-/// Keeps the first commands for Markdown and counts the rest.
-#[derive(Default)]
-struct Capped {
-    kept: Vec<ReportCommand>,
-    omitted: u64,
-}
-
-impl CommandWriter for Capped {
-    fn command(&mut self, command: &ReportCommand) -> io::Result<()> {
-        if self.kept.len() < MARKDOWN_MAX_COMMANDS {
-            self.kept.push(command.clone());
-        } else {
-            self.omitted += 1;
-        }
-        Ok(())
-    }
-}
-
 fn report_to(
     analyzer: &Analyzer,
     reader: Box<dyn Read>,
@@ -235,8 +216,9 @@ fn report_to(
 ) -> Result<Report, String> {
     match format {
         OutFormat::Md => {
-            let (mut report, capped) =
-                analyzer.analyze(reader, meta, Capped::default()).map_err(|e| e.to_string())?;
+            let (mut report, capped) = analyzer
+                .analyze(reader, meta, CappedCommands::default())
+                .map_err(|e| e.to_string())?;
             report.commands = capped.kept;
             let sep: &[u8] = if separate { b"\n---\n\n" } else { b"" };
             out.write_all(sep).map_err(|e| e.to_string())?;

@@ -65,7 +65,7 @@ impl Analyzer {
         meta: Input,
         writer: W,
     ) -> Result<(Report, W), AnalyzeError> {
-        let mut engine = Engine::new(Judge::new(self, writer));
+        let mut analysis = self.start(writer);
         let mut buf = vec![0u8; CHUNK_BYTES];
         loop {
             let n = match input.read(&mut buf) {
@@ -74,13 +74,14 @@ impl Analyzer {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(AnalyzeError::Read(e)),
             };
-            engine.feed(&buf[..n]);
-            if let Some(e) = engine.sink().error.take() {
-                return Err(AnalyzeError::Write(e));
-            }
+            analysis.feed(&buf[..n])?;
         }
-        let (info, judge) = engine.finish();
-        judge.conclude(info, meta)
+        analysis.finish(meta)
+    }
+
+    /// An analysis fed chunk by chunk, for input that arrives asynchronously (an S3 body).
+    pub fn start<W: CommandWriter>(&self, writer: W) -> Analysis<'_, W> {
+        Analysis { engine: Engine::new(Judge::new(self, writer)) }
     }
 
     /// Analyse bytes already in memory into a complete report (commands included).
@@ -89,6 +90,27 @@ impl Analyzer {
             self.analyze(bytes, meta, Vec::new()).expect("in-memory reads and writes cannot fail");
         report.commands = commands;
         report
+    }
+}
+
+/// One transcript being analysed: [`Analysis::feed`] its bytes in any chunking, then
+/// [`Analysis::finish`].
+pub struct Analysis<'a, W: CommandWriter> {
+    engine: Engine<Judge<'a, W>>,
+}
+
+impl<W: CommandWriter> Analysis<'_, W> {
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<(), AnalyzeError> {
+        self.engine.feed(bytes);
+        match self.engine.sink().error.take() {
+            Some(e) => Err(AnalyzeError::Write(e)),
+            None => Ok(()),
+        }
+    }
+
+    pub fn finish(self, meta: Input) -> Result<(Report, W), AnalyzeError> {
+        let (info, judge) = self.engine.finish();
+        judge.conclude(info, meta)
     }
 }
 
@@ -134,15 +156,7 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
             self.suppressed += 1;
             return None;
         }
-        self.findings.push(Finding {
-            rule_id: rule.id.clone(),
-            severity: rule.severity,
-            title: rule.title.clone(),
-            evidence,
-            command_seq: seq,
-            frameworks: rule.frameworks.clone(),
-            occurrences: 1,
-        });
+        self.findings.push(rule.finding(evidence, seq));
         Some(self.findings.len() - 1)
     }
 

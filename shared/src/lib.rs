@@ -19,6 +19,7 @@
 pub mod analysis;
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod join;
 pub mod markdown;
 pub mod outputs;
 pub mod provision;
@@ -27,6 +28,7 @@ pub mod report;
 pub mod rules;
 pub mod session;
 pub mod transcript;
+pub mod upload;
 
 pub use analysis::{AnalyzeError, Analyzer, Input};
 pub use report::{Report, Status};

@@ -160,6 +160,35 @@ impl CommandWriter for Vec<ReportCommand> {
     }
 }
 
+/// The Markdown report lists at most this many commands; the JSON has them all.
+pub const MARKDOWN_MAX_COMMANDS: usize = 10_000;
+
+/// Keeps the first [`MARKDOWN_MAX_COMMANDS`] commands (for Markdown) and counts the rest.
+#[derive(Debug, Default)]
+pub struct CappedCommands {
+    pub kept: Vec<ReportCommand>,
+    pub omitted: u64,
+}
+
+impl CommandWriter for CappedCommands {
+    fn command(&mut self, command: &ReportCommand) -> io::Result<()> {
+        if self.kept.len() < MARKDOWN_MAX_COMMANDS {
+            self.kept.push(command.clone());
+        } else {
+            self.omitted += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Both writers get every command (the JSON stream and the Markdown's capped list).
+impl<A: CommandWriter, B: CommandWriter> CommandWriter for (A, B) {
+    fn command(&mut self, command: &ReportCommand) -> io::Result<()> {
+        self.0.command(command)?;
+        self.1.command(command)
+    }
+}
+
 /// Streams a report as JSON: the schema, then each command on its own line, then the rest
 /// (known only at the end). One line per command keeps huge reports greppable and diffable.
 pub struct JsonReportWriter<W: Write> {

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::report::Finding;
 use regex::{Regex, RegexSet};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
@@ -74,6 +75,10 @@ pub const SESSION_CONDITIONS: &[&str] = &[
     "root_identity",
     "instance_to_instance",
     "principal_not_allowed",
+    "session_too_long",
+    "run_as_root",
+    "transcript_without_start",
+    "transcript_missing",
 ];
 
 /// One control in one framework.
@@ -269,6 +274,26 @@ impl RulePack {
     /// The enabled session rule for a condition, if any.
     pub fn session_rule(&self, condition: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.condition.as_deref() == Some(condition))
+    }
+
+    /// The finding of the session rule for `condition`, unless the pack disabled it.
+    pub fn session_finding(&self, condition: &str, evidence: String) -> Option<Finding> {
+        self.session_rule(condition).map(|rule| rule.finding(evidence, None))
+    }
+}
+
+impl Rule {
+    /// A finding of this rule.
+    pub fn finding(&self, evidence: String, command_seq: Option<u64>) -> Finding {
+        Finding {
+            rule_id: self.id.clone(),
+            severity: self.severity,
+            title: self.title.clone(),
+            evidence,
+            command_seq,
+            frameworks: self.frameworks.clone(),
+            occurrences: 1,
+        }
     }
 }
 

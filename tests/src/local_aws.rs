@@ -39,6 +39,7 @@ struct ProxyState {
 /// A running emulator. Dropping it stops the server.
 pub struct LocalAws {
     moto: Child,
+    upstream: SocketAddr,
     proxy: SocketAddr,
     state: Arc<Mutex<ProxyState>>,
 }
@@ -99,12 +100,23 @@ impl LocalAws {
                 });
             }
         });
-        LocalAws { moto, proxy, state }
+        LocalAws { moto, upstream, proxy, state }
     }
 
     /// The endpoint to give the SDK (`AWS_ENDPOINT_URL`).
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.proxy)
+    }
+
+    /// moto itself, without the proxy: for measurements where the proxy's buffering of whole
+    /// bodies would count against the code under test (no failure injection there).
+    pub fn direct_endpoint(&self) -> String {
+        format!("http://{}", self.upstream)
+    }
+
+    /// SDK configuration for moto itself (see [`LocalAws::direct_endpoint`]).
+    pub async fn direct_sdk_config(&self) -> aws_config::SdkConfig {
+        sdk_config_for(self.direct_endpoint()).await
     }
 
     /// A presigned-URL stand-in where a CloudFormation response for `name` is captured.
@@ -145,15 +157,18 @@ impl LocalAws {
 
     /// SDK configuration for this emulator: dummy credentials, us-east-1.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        let creds =
-            aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "local-aws");
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(self.endpoint())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(creds)
-            .load()
-            .await
+        sdk_config_for(self.endpoint()).await
     }
+}
+
+async fn sdk_config_for(endpoint: String) -> aws_config::SdkConfig {
+    let creds = aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "local-aws");
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(creds)
+        .load()
+        .await
 }
 
 impl Drop for LocalAws {

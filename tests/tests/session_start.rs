@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_eventbridge::types::Target;
 use aws_sdk_ssm::types::{DocumentFormat, DocumentType};
 use serde_json::{json, Value};
 use session_audit::aws::session_start::{Outcome, SessionStart, StartError, StartOptions};
@@ -15,11 +14,11 @@ use session_audit::redact::Redactor;
 use session_audit::rules::RulePack;
 use session_audit::session::findings::StartConfig;
 use session_audit::session::{DeniedRecord, SessionRecord, DEFAULT_DOCUMENT};
+use session_audit_tests::findings_capture::{captured_findings, route_findings_to_log};
 use session_audit_tests::local_aws::LocalAws;
 use session_audit_tests::runtime_api::{function_binary, LambdaProcess};
 
 const BUCKET: &str = "audit-bucket";
-const FINDINGS_LOG: &str = "/session-audit/findings";
 const BUSINESS_HOURS: &str = "Mon-Fri 08:00-18:00 Europe/Berlin";
 
 struct Env {
@@ -88,32 +87,7 @@ impl Env {
                 .await
                 .expect("document");
         }
-        clients.logs.create_log_group().log_group_name(FINDINGS_LOG).send().await.expect("group");
-        clients
-            .events
-            .put_rule()
-            .name("session-audit-findings")
-            .event_pattern(
-                json!({"source": ["session-audit"], "detail-type": ["Session Audit Finding"]})
-                    .to_string(),
-            )
-            .send()
-            .await
-            .expect("rule");
-        clients
-            .events
-            .put_targets()
-            .rule("session-audit-findings")
-            .targets(
-                Target::builder()
-                    .id("log")
-                    .arn(format!("arn:aws:logs:us-east-1:123456789012:log-group:{FINDINGS_LOG}"))
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .expect("target");
+        route_findings_to_log(&clients).await;
         let (tagged, untagged) = (ids[0].clone(), ids[1].clone());
         Env { aws, clients, tagged, untagged }
     }
@@ -167,34 +141,8 @@ impl Env {
         out.contents().iter().filter_map(|o| o.key().map(str::to_string)).collect()
     }
 
-    /// The finding events the EventBridge rule delivered to the log group (their `detail`).
-    /// Read with a raw FilterLogEvents call: moto stamps events that EventBridge delivers with
-    /// a fractional `timestamp`, which the SDK's strict parser rejects (an emulator gap).
     async fn published(&self) -> Vec<Value> {
-        let answer = reqwest::Client::new()
-            .post(self.aws.endpoint())
-            .header("X-Amz-Target", "Logs_20140328.FilterLogEvents")
-            .header("Content-Type", "application/x-amz-json-1.1")
-            .header("Authorization", "AWS4-HMAC-SHA256 Credential=testing/20261128/us-east-1/logs/aws4_request, SignedHeaders=host, Signature=0")
-            .body(json!({"logGroupName": FINDINGS_LOG}).to_string())
-            .send()
-            .await
-            .expect("FilterLogEvents")
-            .text()
-            .await
-            .expect("FilterLogEvents body");
-        let answer: Value = serde_json::from_str(&answer).expect("FilterLogEvents JSON");
-        answer["events"]
-            .as_array()
-            .expect("events")
-            .iter()
-            .map(|e| serde_json::from_str::<Value>(e["message"].as_str().unwrap()).unwrap())
-            .inspect(|e| {
-                assert_eq!(e["source"], "session-audit");
-                assert_eq!(e["detail-type"], "Session Audit Finding");
-            })
-            .map(|e| e["detail"].clone())
-            .collect()
+        captured_findings(&self.aws).await
     }
 }
 

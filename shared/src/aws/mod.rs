@@ -2,7 +2,9 @@
 //! (moto) by the tests crate; the domain modules never import this one.
 
 pub mod custom_resource;
+pub mod findings;
 pub mod provisioner;
+pub mod session_report;
 pub mod session_start;
 pub mod settings;
 pub mod store;

@@ -206,17 +206,7 @@ pub fn evaluate(
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut raise = |condition: &str, evidence: String| {
-        if let Some(rule) = pack.session_rule(condition) {
-            out.push(Finding {
-                rule_id: rule.id.clone(),
-                severity: rule.severity,
-                title: rule.title.clone(),
-                evidence,
-                command_seq: None,
-                frameworks: rule.frameworks.clone(),
-                occurrences: 1,
-            });
-        }
+        out.extend(pack.session_finding(condition, evidence));
     };
     let who = event.identity.arn.clone().unwrap_or_else(|| event.identity.principal.clone());
     let target = event.target.clone().unwrap_or_else(|| "?".to_string());

@@ -10,17 +10,15 @@ mod lookups;
 
 use std::time::Duration;
 
-use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use jiff::civil::Date;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::findings::publish;
 use super::store::{Condition, JsonStore, Stored};
 use super::{AwsError, Clients};
-use crate::outputs::{
-    finding_detail, FindingContext, Metrics, FINDING_DETAIL_TYPE, FINDING_SOURCE,
-};
+use crate::outputs::{FindingContext, Metrics};
 use crate::redact::Redactor;
 use crate::report::Finding;
 use crate::rules::RulePack;
@@ -29,8 +27,6 @@ use crate::session::{records, Action, DeniedRecord, Event, SessionRecord, Skip};
 
 /// How often a conditional write is retried after losing a race with another delivery.
 const WRITE_ATTEMPTS: usize = 5;
-/// How often entries EventBridge did not accept are sent again.
-const PUBLISH_ATTEMPTS: u32 = 3;
 
 /// Settings beyond the findings configuration (environment variables, README).
 #[derive(Debug, Clone)]
@@ -384,7 +380,9 @@ impl SessionStart {
                 return Ok(());
             }
             let ctx = self.context(key, event);
-            self.put_events(record.findings(), &ctx).await.map_err(|e| ("events:PutEvents", e))?;
+            publish(&self.clients.events, &self.options.event_bus, record.findings(), &ctx)
+                .await
+                .map_err(|e| ("events:PutEvents", e))?;
             *record.findings_sent() = true;
             let written = self
                 .store
@@ -410,57 +408,5 @@ impl SessionStart {
             target: event.target.clone(),
             record: self.store.uri(key),
         }
-    }
-
-    /// PutEvents in batches of ten, resending entries EventBridge did not accept.
-    async fn put_events(&self, findings: &[Finding], ctx: &FindingContext) -> Result<(), AwsError> {
-        let entries: Vec<PutEventsRequestEntry> = findings
-            .iter()
-            .map(|f| {
-                PutEventsRequestEntry::builder()
-                    .source(FINDING_SOURCE)
-                    .detail_type(FINDING_DETAIL_TYPE)
-                    .detail(finding_detail(f, ctx).to_string())
-                    .event_bus_name(&self.options.event_bus)
-                    .build()
-            })
-            .collect();
-        for batch in entries.chunks(10) {
-            let mut pending = batch.to_vec();
-            for attempt in 1..=PUBLISH_ATTEMPTS {
-                let out = self
-                    .clients
-                    .events
-                    .put_events()
-                    .set_entries(Some(pending.clone()))
-                    .send()
-                    .await?;
-                if out.failed_entry_count() == 0 {
-                    break;
-                }
-                let results = out.entries();
-                let failed: Vec<_> =
-                    pending.iter().zip(results).filter(|(_, r)| r.error_code().is_some()).collect();
-                let reason = failed
-                    .first()
-                    .map(|(_, r)| {
-                        format!(
-                            "{}: {}",
-                            r.error_code().unwrap_or("?"),
-                            r.error_message().unwrap_or("")
-                        )
-                    })
-                    .unwrap_or_default();
-                if attempt == PUBLISH_ATTEMPTS {
-                    return Err(AwsError {
-                        code: Some("FailedEntries".into()),
-                        message: format!("{} finding events not accepted: {reason}", failed.len()),
-                    });
-                }
-                pending = failed.into_iter().map(|(e, _)| e.clone()).collect();
-                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
-            }
-        }
-        Ok(())
     }
 }

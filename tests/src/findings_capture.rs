@@ -1,0 +1,71 @@
+//! Finding events captured in the emulator: an EventBridge rule matching `source:
+//! session-audit` delivers them to a log group (moto cannot deliver to Lambda targets), and the
+//! tests read them back.
+
+use aws_sdk_eventbridge::types::Target;
+use serde_json::{json, Value};
+use session_audit::aws::Clients;
+
+use crate::local_aws::LocalAws;
+
+pub const FINDINGS_LOG: &str = "/session-audit/findings";
+
+/// Create the log group and the rule that routes every finding event into it.
+pub async fn route_findings_to_log(clients: &Clients) {
+    clients.logs.create_log_group().log_group_name(FINDINGS_LOG).send().await.expect("group");
+    let pattern = json!({"source": ["session-audit"], "detail-type": ["Session Audit Finding"]});
+    clients
+        .events
+        .put_rule()
+        .name("session-audit-findings")
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .expect("rule");
+    let target = Target::builder()
+        .id("log")
+        .arn(format!("arn:aws:logs:us-east-1:123456789012:log-group:{FINDINGS_LOG}"))
+        .build()
+        .expect("target");
+    clients
+        .events
+        .put_targets()
+        .rule("session-audit-findings")
+        .targets(target)
+        .send()
+        .await
+        .expect("target");
+}
+
+/// The `detail` of every finding event delivered so far. Read with a raw FilterLogEvents call:
+/// moto stamps events that EventBridge delivers with a fractional `timestamp`, which the SDK's
+/// strict parser rejects (an emulator gap).
+pub async fn captured_findings(aws: &LocalAws) -> Vec<Value> {
+    let answer = reqwest::Client::new()
+        .post(aws.endpoint())
+        .header("X-Amz-Target", "Logs_20140328.FilterLogEvents")
+        .header("Content-Type", "application/x-amz-json-1.1")
+        .header("Authorization", "AWS4-HMAC-SHA256 Credential=testing/20261128/us-east-1/logs/aws4_request, SignedHeaders=host, Signature=0")
+        .body(json!({"logGroupName": FINDINGS_LOG}).to_string())
+        .send()
+        .await
+        .expect("FilterLogEvents")
+        .text()
+        .await
+        .expect("FilterLogEvents body");
+    let answer: Value = serde_json::from_str(&answer).expect("FilterLogEvents JSON");
+    answer["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| {
+            serde_json::from_str::<Value>(e["message"].as_str().expect("message"))
+                .expect("event JSON")
+        })
+        .inspect(|e| {
+            assert_eq!(e["source"], "session-audit");
+            assert_eq!(e["detail-type"], "Session Audit Finding");
+        })
+        .map(|e| e["detail"].clone())
+        .collect()
+}

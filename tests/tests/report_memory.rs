@@ -1,0 +1,94 @@
+//! A 200 MiB transcript through the session-report handler against the emulator, with the
+//! handler's peak heap measured by a counting allocator. The SDK talks to moto directly (not
+//! through the test proxy, which buffers whole bodies), and the upload streams from a file, so
+//! the only large allocations that could show up are the handler's. Its own test binary, one
+//! test, so nothing else allocates concurrently.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use aws_sdk_s3::primitives::ByteStream;
+use serde_json::json;
+use session_audit::analysis::Analyzer;
+use session_audit::aws::session_report::{Outcome, ReportOptions, SessionReport};
+use session_audit::aws::Clients;
+use session_audit::outputs::Metrics;
+use session_audit::report::{Report, Status};
+use session_audit_tests::local_aws::LocalAws;
+
+#[path = "../../shared/benches/synthetic.rs"]
+mod synthetic;
+
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const BUCKET: &str = "audit-bucket";
+const SIZE: u64 = 200 << 20;
+/// Generous for an engine that needs a few MiB, and far below the object's size: the report
+/// streams to a spool file, the Markdown keeps at most 10k commands.
+const LIMIT: usize = 64 << 20;
+
+#[tokio::test]
+async fn a_200_mib_transcript_is_reported_in_bounded_memory() {
+    let aws = LocalAws::start();
+    let clients = Clients::with_path_style(&aws.direct_sdk_config().await, true);
+    clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
+    let dir = std::env::temp_dir().join(format!("report-memory-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("big.log");
+    synthetic::build(&path, SIZE).unwrap();
+    let size = std::fs::metadata(&path).unwrap().len();
+    let key = "session-logs/big-0123456789abcdef0.log";
+    let body = ByteStream::from_path(&path).await.unwrap();
+    let put = clients.s3.put_object().bucket(BUCKET).key(key).body(body).send().await.unwrap();
+    let etag = put.e_tag().unwrap().trim_matches('"').to_string();
+    std::fs::remove_file(&path).unwrap();
+
+    let options =
+        ReportOptions::from_lookup(|k| (k == "AUDIT_BUCKET").then(|| BUCKET.to_string())).unwrap();
+    let reporter = SessionReport::new(clients.clone(), Analyzer::default(), options);
+    let event = json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:CompleteMultipartUpload",
+        "eventTime": "2026-11-27T23:59:59.000Z",
+        "s3": {"bucket": {"name": BUCKET}, "object": {"key": key, "size": size, "eTag": etag}}}]});
+
+    let before = LIVE.load(Ordering::Relaxed);
+    PEAK.store(before, Ordering::Relaxed);
+    let mut metrics = Metrics::default();
+    let out = reporter.handle(&event, &mut metrics).await.expect("reported");
+    let peak = PEAK.load(Ordering::Relaxed) - before;
+    let Outcome::Reported { json_key, commands, .. } = &out[0].outcome else { panic!("{out:?}") };
+    eprintln!(
+        "200 MiB transcript: {commands} commands, handler peak heap {:.1} MiB",
+        peak as f64 / (1 << 20) as f64
+    );
+    assert!(*commands > 100_000, "{commands}");
+    assert!(peak < LIMIT, "peak heap {peak} bytes for a {size}-byte object");
+
+    let stored = clients.s3.get_object().bucket(BUCKET).key(json_key).send().await.unwrap();
+    let bytes = stored.body.collect().await.unwrap().into_bytes();
+    let report: Report = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(report.commands.len() as u64, *commands, "the JSON report has every command");
+    assert_eq!(report.stats.bytes, size);
+    assert_eq!(report.status, Status::NonCompliant);
+    let _ = std::fs::remove_dir_all(&dir);
+}
