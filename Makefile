@@ -28,7 +28,7 @@ bench:
 
 # The session-report handler end to end against the emulator (100 KiB and 200 MiB).
 bench-report: venv
-	cargo bench -p session-audit-tests --bench report_e2e
+	cargo bench --profile release -p session-audit-tests --bench report_e2e
 
 # Re-record the golden sessions (root; needs bash, dash, util-linux script, sudo, less, vi).
 record:

@@ -415,3 +415,48 @@ async fn the_real_binary_reports_through_the_lambda_runtime_api() {
     assert_eq!(emf[0]["SessionsReported"], 1.0);
     assert_eq!(emf[0]["Commands"].as_f64().unwrap() as u64, r.stats.commands);
 }
+
+/// The README's example report is what the handler writes (headings demoted two levels to sit
+/// inside the README; moto's random version ID replaced). `UPDATE_README_EXAMPLES=1` rewrites it.
+#[tokio::test]
+async fn the_readme_example_report_is_what_the_handler_writes() {
+    let env = Env::start().await;
+    let reporter = env.reporter(&[]);
+    let session = "ana.lopez@example.com-0f3c1b2a9d8e7c6b5";
+    let pack = RulePack::builtin();
+    env.put_record(&record(session, "2026-11-24T21:47:12Z", |r| {
+        r.findings = pack
+            .session_finding(
+                "no_mfa",
+                format!("{} authenticated without MFA", r.identity.arn.clone().unwrap()),
+            )
+            .into_iter()
+            .collect();
+        r.terminated_at = Some("2026-11-24T22:58:51Z".into());
+    }))
+    .await;
+    let key = format!("session-logs/{session}.log");
+    let (v, e) = env.upload(&key, bytes("recorded/al2023_sh_risky.log")).await;
+    run(&reporter, &classic(&key, Some(&v), &e, "2026-11-24T22:59:02.000Z")).await.unwrap();
+    let (md, _) = env.get(&format!("audit/reports/dt=2026-11-24/{session}.md")).await.unwrap();
+    let md = String::from_utf8(md).unwrap().replace(&v, "<version>");
+    let demoted: String = md
+        .lines()
+        .map(|l| if l.starts_with('#') { format!("##{l}\n") } else { format!("{l}\n") })
+        .collect();
+    let readme_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+    let readme = std::fs::read_to_string(&readme_path).unwrap();
+    let (start, end) = ("<!-- example-report:start -->\n", "<!-- example-report:end -->");
+    let a = readme.find(start).expect("README has the example block") + start.len();
+    let b = readme.find(end).expect("README has the example block end");
+    if std::env::var("UPDATE_README_EXAMPLES").is_ok_and(|v| v == "1") {
+        let updated = format!("{}{demoted}{}", &readme[..a], &readme[b..]);
+        std::fs::write(&readme_path, updated).unwrap();
+        return;
+    }
+    assert_eq!(
+        &readme[a..b],
+        demoted,
+        "README example report is stale: rerun with UPDATE_README_EXAMPLES=1"
+    );
+}
