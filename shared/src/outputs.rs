@@ -85,6 +85,16 @@ impl Metrics {
         self.values.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
     }
 
+    /// Print the EMF line to stdout, stamped now: Lambda sends stdout to CloudWatch Logs, which
+    /// extracts the metrics.
+    pub fn print_emf(&self, function: &str) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        println!("{}", self.emf_line(function, now as u64));
+    }
+
     /// The EMF JSON line (one object, no newline) for `function`, stamped `timestamp_ms`.
     pub fn emf_line(&self, function: &str, timestamp_ms: u64) -> String {
         let mut doc = Map::new();

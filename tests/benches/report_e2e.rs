@@ -8,9 +8,7 @@
 //! into a discarding writer. Peak heap is measured by a counting allocator around each run.
 //! moto is a Python server on the same two cores, so absolute times include its share.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::BufReader;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use aws_sdk_s3::primitives::ByteStream;
@@ -20,40 +18,16 @@ use session_audit::aws::session_report::{ReportOptions, SessionReport};
 use session_audit::aws::Clients;
 use session_audit::outputs::Metrics;
 use session_audit::report::JsonReportWriter;
+use session_audit_tests::counting_alloc::{peak_since, reset_peak, Counting};
 use session_audit_tests::local_aws::LocalAws;
 
 #[path = "../../shared/benches/synthetic.rs"]
 mod synthetic;
 
-struct Counting;
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
-
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
 const BUCKET: &str = "audit-bucket";
-
-fn measure_start() -> usize {
-    let now = LIVE.load(Ordering::Relaxed);
-    PEAK.store(now, Ordering::Relaxed);
-    now
-}
 
 fn mib(bytes: f64) -> f64 {
     bytes / (1 << 20) as f64
@@ -86,13 +60,13 @@ async fn main() {
         // Warm-up (connection pool, first-call costs), then the measured run.
         let rounds = if size < 1 << 20 { 20 } else { 1 };
         reporter.handle(&event, &mut Metrics::default()).await.unwrap();
-        let base = measure_start();
+        let base = reset_peak();
         let started = Instant::now();
         for _ in 0..rounds {
             reporter.handle(&event, &mut Metrics::default()).await.unwrap();
         }
         let handler = started.elapsed().as_secs_f64() / rounds as f64;
-        let handler_peak = PEAK.load(Ordering::Relaxed) - base;
+        let handler_peak = peak_since(base);
 
         let analyzer = Analyzer::default();
         let started = Instant::now();

@@ -1,6 +1,7 @@
 //! Shared helpers for the integration tests: fixture paths, a collecting sink, the local AWS
 //! harness and a Lambda Runtime API double that runs the functions' real binaries.
 
+pub mod counting_alloc;
 pub mod findings_capture;
 mod http;
 pub mod local_aws;

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 
 use crate::http::{read_request, reply};
+use crate::local_aws::LocalAws;
 
 const API: &str = "/2018-06-01/runtime";
 /// What one invocation returned: the response body, or the error the function reported.
@@ -67,6 +68,19 @@ pub fn function_binary(package: &str) -> PathBuf {
     assert!(path.exists(), "{} missing after the build", path.display());
     built.insert(package.to_string(), path.clone());
     path
+}
+
+/// The environment a function needs to reach the local emulator as it would reach AWS:
+/// endpoint, dummy credentials, region, path-style S3 and JSON logs.
+pub fn emulator_env(aws: &LocalAws) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", aws.endpoint()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("S3_FORCE_PATH_STYLE", "true".to_string()),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_string()),
+    ]
 }
 
 impl LambdaProcess {

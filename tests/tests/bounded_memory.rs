@@ -5,32 +5,11 @@
 //! so the only memory in play is the analysis' own. This file is its own test binary with a
 //! single test, so no other test allocates concurrently.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Read;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use session_audit::analysis::{Analyzer, Input};
 use session_audit::report::{CommandWriter, ReportCommand};
-
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
+use session_audit_tests::counting_alloc::{peak_since, reset_peak, Counting};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -73,12 +52,11 @@ impl CommandWriter for Discard {
 
 fn peak_for(analyzer: &Analyzer, header: &'static [u8], unit: &[u8], total: usize) -> usize {
     let input = Pattern { header, unit: unit.to_vec(), total, sent: 0 };
-    let base = LIVE.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
+    let base = reset_peak();
     let (report, _) = analyzer.analyze(input, Input::default(), Discard(0)).unwrap();
     assert_eq!(report.stats.bytes as usize, total);
     drop(report);
-    PEAK.load(Ordering::Relaxed) - base
+    peak_since(base)
 }
 
 #[test]

@@ -4,9 +4,6 @@
 //! the only large allocations that could show up are the handler's. Its own test binary, one
 //! test, so nothing else allocates concurrently.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::json;
 use session_audit::analysis::Analyzer;
@@ -14,30 +11,11 @@ use session_audit::aws::session_report::{Outcome, ReportOptions, SessionReport};
 use session_audit::aws::Clients;
 use session_audit::outputs::Metrics;
 use session_audit::report::{Report, Status};
+use session_audit_tests::counting_alloc::{peak_since, reset_peak, Counting};
 use session_audit_tests::local_aws::LocalAws;
 
 #[path = "../../shared/benches/synthetic.rs"]
 mod synthetic;
-
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -71,11 +49,10 @@ async fn a_200_mib_transcript_is_reported_in_bounded_memory() {
         "eventTime": "2026-11-27T23:59:59.000Z",
         "s3": {"bucket": {"name": BUCKET}, "object": {"key": key, "size": size, "eTag": etag}}}]});
 
-    let before = LIVE.load(Ordering::Relaxed);
-    PEAK.store(before, Ordering::Relaxed);
+    let before = reset_peak();
     let mut metrics = Metrics::default();
     let out = reporter.handle(&event, &mut metrics).await.expect("reported");
-    let peak = PEAK.load(Ordering::Relaxed) - before;
+    let peak = peak_since(before);
     let Outcome::Reported { json_key, commands, .. } = &out[0].outcome else { panic!("{out:?}") };
     eprintln!(
         "200 MiB transcript: {commands} commands, handler peak heap {:.1} MiB",

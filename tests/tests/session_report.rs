@@ -14,7 +14,7 @@ use session_audit::rules::RulePack;
 use session_audit::session::{records, Event, SessionRecord};
 use session_audit_tests::findings_capture::{captured_findings, route_findings_to_log};
 use session_audit_tests::local_aws::LocalAws;
-use session_audit_tests::runtime_api::{function_binary, LambdaProcess};
+use session_audit_tests::runtime_api::{emulator_env, function_binary, LambdaProcess};
 
 const BUCKET: &str = "audit-bucket";
 const KEY: &[u8] = b"report-test-key";
@@ -387,16 +387,9 @@ async fn the_real_binary_reports_through_the_lambda_runtime_api() {
     let env = Env::start().await;
     let key = "session-logs/frank-0123456789abcdef0.log";
     let (v, e) = env.upload(key, bytes("recorded/al2023_sh_risky.log")).await;
-    let vars = vec![
-        ("AWS_ENDPOINT_URL", env.aws.endpoint()),
-        ("AWS_ACCESS_KEY_ID", "testing".to_string()),
-        ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
-        ("AWS_REGION", "us-east-1".to_string()),
-        ("S3_FORCE_PATH_STYLE", "true".to_string()),
-        ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_string()),
-        ("AUDIT_BUCKET", BUCKET.to_string()),
-        ("TMPDIR", std::env::temp_dir().display().to_string()),
-    ];
+    let mut vars = emulator_env(&env.aws);
+    vars.push(("AUDIT_BUCKET", BUCKET.to_string()));
+    vars.push(("TMPDIR", std::env::temp_dir().display().to_string()));
     let mut function = LambdaProcess::start(&function_binary("session-report"), &vars);
     let answer =
         function.invoke(&classic(key, Some(&v), &e, "2026-11-24T10:00:00Z")).expect("handled");

@@ -16,7 +16,7 @@ use session_audit::session::findings::StartConfig;
 use session_audit::session::{DeniedRecord, SessionRecord, DEFAULT_DOCUMENT};
 use session_audit_tests::findings_capture::{captured_findings, route_findings_to_log};
 use session_audit_tests::local_aws::LocalAws;
-use session_audit_tests::runtime_api::{function_binary, LambdaProcess};
+use session_audit_tests::runtime_api::{emulator_env, function_binary, LambdaProcess};
 
 const BUCKET: &str = "audit-bucket";
 const BUSINESS_HOURS: &str = "Mon-Fri 08:00-18:00 Europe/Berlin";
@@ -530,15 +530,8 @@ async fn storage_failures_and_garbage_are_errors_and_other_calls_are_ignored() {
 async fn the_real_binary_runs_through_the_lambda_runtime_api() {
     let env = Env::start().await;
     let binary = function_binary("session-start");
-    let base = vec![
-        ("AWS_ENDPOINT_URL", env.aws.endpoint()),
-        ("AWS_ACCESS_KEY_ID", "testing".to_string()),
-        ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
-        ("AWS_REGION", "us-east-1".to_string()),
-        ("S3_FORCE_PATH_STYLE", "true".to_string()),
-        ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_string()),
-        ("BUSINESS_HOURS", BUSINESS_HOURS.to_string()),
-    ];
+    let mut base = emulator_env(&env.aws);
+    base.push(("BUSINESS_HOURS", BUSINESS_HOURS.to_string()));
     // Without its required configuration the function fails its cold start, naming the variable.
     let mut broken = LambdaProcess::start(&binary, &base);
     let status = broken.exit_status(Duration::from_secs(30)).expect("the cold start fails");

@@ -2,8 +2,6 @@
 //! EventBridge) for a transcript in, its compliance report (JSON and Markdown), finding events
 //! and EMF metrics out. A thin main: configuration read and clients built once.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
 use session_audit::analysis::Analyzer;
@@ -30,8 +28,7 @@ async fn handle(reporter: &SessionReport, event: LambdaEvent<Value>) -> Result<V
     let mut metrics = Metrics::default();
     let result = reporter.handle(&event.payload, &mut metrics).await;
     // Metrics go out even when the invocation fails: the work done before the failure counts.
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
-    println!("{}", metrics.emf_line("session-report", now as u64));
+    metrics.print_emf("session-report");
     let reported = result.map_err(|e| {
         tracing::error!(error = %e, request_id = %event.context.request_id, "event rejected");
         e

@@ -2,8 +2,6 @@
 //! denied-attempt records, finding events and EMF metrics out. A thin main: configuration read
 //! and clients built once, borrowed by every invocation.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
 use session_audit::aws::session_start::{Outcome, SessionStart, StartOptions};
@@ -31,8 +29,7 @@ async fn handle(audit: &SessionStart, event: LambdaEvent<Value>) -> Result<Value
     let mut metrics = Metrics::default();
     let result = audit.handle(&event.payload, &mut metrics).await;
     // Metrics go out even when the invocation fails: the work done before the failure counts.
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
-    println!("{}", metrics.emf_line("session-start", now as u64));
+    metrics.print_emf("session-start");
     let audited = result.map_err(|e| {
         tracing::error!(error = %e, request_id = %event.context.request_id, "event rejected");
         e

@@ -16,6 +16,7 @@ use jiff::civil::Date;
 use serde_json::Value;
 
 use super::findings::publish;
+use super::settings;
 use super::store::{JsonStore, Stored};
 use super::{AwsError, Clients};
 use crate::analysis::{Analyzer, Input};
@@ -49,13 +50,6 @@ pub struct ReportOptions {
 
 impl ReportOptions {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let minutes = match get("MAX_SESSION_MINUTES") {
-            None => 480,
-            Some(s) => s
-                .trim()
-                .parse()
-                .map_err(|_| format!("MAX_SESSION_MINUTES '{s}': expected a number of minutes"))?,
-        };
         Ok(ReportOptions {
             audit_bucket: get("AUDIT_BUCKET")
                 .filter(|b| !b.is_empty())
@@ -63,10 +57,8 @@ impl ReportOptions {
             transcript_prefix: normalise_prefix(
                 &get("TRANSCRIPT_PREFIX").unwrap_or_else(|| "session-logs/".into()),
             ),
-            max_session_minutes: minutes,
-            event_bus: get("FINDINGS_EVENT_BUS")
-                .filter(|b| !b.is_empty())
-                .unwrap_or_else(|| "default".into()),
+            max_session_minutes: settings::number(&get, "MAX_SESSION_MINUTES", 480)?,
+            event_bus: settings::event_bus(&get),
             work_dir: std::env::temp_dir(),
         })
     }

@@ -7,6 +7,23 @@ use crate::rules::RulePack;
 
 use super::{AwsError, Clients};
 
+/// A whole-number setting: `default` when unset, a one-line error naming it otherwise.
+pub fn number(
+    get: impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: u64,
+) -> Result<u64, String> {
+    match get(name) {
+        None => Ok(default),
+        Some(s) => s.trim().parse().map_err(|_| format!("{name} '{s}': expected a whole number")),
+    }
+}
+
+/// `FINDINGS_EVENT_BUS`: the bus finding events go to (`default` when unset or empty).
+pub fn event_bus(get: impl Fn(&str) -> Option<String>) -> String {
+    get("FINDINGS_EVENT_BUS").filter(|b| !b.is_empty()).unwrap_or_else(|| "default".into())
+}
+
 /// The built-in pack plus the user pack at `uri`, if one is configured.
 pub async fn rule_pack(clients: &Clients, uri: Option<&str>) -> Result<RulePack, String> {
     let Some(uri) = uri.map(str::trim).filter(|u| !u.is_empty()) else {

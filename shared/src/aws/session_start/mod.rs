@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::findings::publish;
+use super::settings;
 use super::store::{Condition, JsonStore, Stored};
 use super::{AwsError, Clients};
 use crate::outputs::{FindingContext, Metrics};
@@ -41,18 +42,9 @@ pub struct StartOptions {
 
 impl StartOptions {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let ttl = match get("LOOKUP_CACHE_SECONDS") {
-            None => 300,
-            Some(s) => s
-                .trim()
-                .parse()
-                .map_err(|_| format!("LOOKUP_CACHE_SECONDS '{s}': expected a number of seconds"))?,
-        };
         Ok(StartOptions {
-            event_bus: get("FINDINGS_EVENT_BUS")
-                .filter(|b| !b.is_empty())
-                .unwrap_or_else(|| "default".into()),
-            cache_ttl: Duration::from_secs(ttl),
+            event_bus: settings::event_bus(&get),
+            cache_ttl: Duration::from_secs(settings::number(&get, "LOOKUP_CACHE_SECONDS", 300)?),
             region: get("AWS_REGION").filter(|r| !r.is_empty()),
         })
     }
