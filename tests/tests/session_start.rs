@@ -629,3 +629,66 @@ async fn the_user_rule_pack_and_the_redaction_key_are_loaded_from_where_they_are
     );
     assert!(settings::redactor(&env.clients, None).await.unwrap().uses_default_key());
 }
+
+#[tokio::test]
+async fn every_identity_kind_is_recorded_as_normalised() {
+    use session_audit::session::IdentityKind;
+    let env = Env::start().await;
+    let audit = env.audit(&[]);
+    let attrs =
+        json!({"attributes": {"mfaAuthenticated": "true", "creationDate": "2026-11-24T08:55:00Z"}});
+    let cases = [
+        (
+            json!({"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/alice", "accountId": "123456789012", "userName": "alice", "sessionContext": attrs}),
+            IdentityKind::IamUser,
+            "alice",
+            None,
+        ),
+        (
+            json!({"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/Ops/bob", "accountId": "123456789012", "sessionContext": {"attributes": attrs["attributes"], "sessionIssuer": {"type": "Role", "arn": "arn:aws:iam::123456789012:role/Ops", "userName": "Ops"}}}),
+            IdentityKind::AssumedRole,
+            "Ops/bob",
+            None,
+        ),
+        (
+            json!({"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/jane@example.com", "accountId": "123456789012", "sessionContext": {"attributes": attrs["attributes"], "sessionIssuer": {"type": "Role", "arn": "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123456789abcdef", "userName": "AWSReservedSSO_Admin_0123456789abcdef"}}}),
+            IdentityKind::IdentityCenter,
+            "jane@example.com",
+            Some("jane@example.com"),
+        ),
+        (
+            json!({"type": "FederatedUser", "arn": "arn:aws:sts::123456789012:federated-user/carol", "accountId": "123456789012", "sessionContext": attrs}),
+            IdentityKind::FederatedUser,
+            "carol",
+            None,
+        ),
+        (
+            json!({"type": "Root", "arn": "arn:aws:iam::123456789012:root", "accountId": "123456789012", "sessionContext": attrs}),
+            IdentityKind::Root,
+            "root",
+            None,
+        ),
+        (
+            json!({"type": "AWSService", "invokedBy": "ssm.amazonaws.com"}),
+            IdentityKind::AwsService,
+            "ssm.amazonaws.com",
+            None,
+        ),
+    ];
+    for (n, (user, kind, principal, person)) in cases.into_iter().enumerate() {
+        let event = env.start_event(500 + n as u32, |v| v["detail"]["userIdentity"] = user);
+        run(&audit, &event).await.unwrap();
+        let r = env.record(&session_key(&event)).await;
+        assert_eq!(r.identity.kind, kind, "{principal}");
+        assert_eq!(r.identity.principal, principal);
+        assert_eq!(r.identity.person.as_deref(), person);
+        if kind != IdentityKind::AwsService {
+            assert_eq!(
+                r.identity.credentials_issued_at.as_deref(),
+                Some("2026-11-24T08:55:00Z"),
+                "{principal}"
+            );
+            assert_eq!(r.identity.mfa, Some(true), "{principal}");
+        }
+    }
+}

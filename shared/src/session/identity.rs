@@ -42,6 +42,31 @@ pub struct Identity {
     /// An EC2 instance's role (its session name is the instance ID).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_id: Option<String>,
+    /// When the caller's temporary credentials were issued (`sessionContext.attributes.
+    /// creationDate`, normalised to RFC 3339 UTC whatever format the source used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_issued_at: Option<String>,
+}
+
+/// A time CloudTrail or an export wrote as RFC 3339, `YYYY-MM-DD HH:MM:SS` or epoch seconds
+/// or milliseconds (number or digits).
+fn issued_at(v: Option<&Value>) -> Option<String> {
+    let epoch = |n: i64| {
+        let t = if n > 100_000_000_000 {
+            jiff::Timestamp::from_millisecond(n)
+        } else {
+            jiff::Timestamp::from_second(n)
+        };
+        t.ok().map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+    };
+    match v? {
+        Value::Number(n) => epoch(n.as_i64()?),
+        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            epoch(s.parse().ok()?)
+        }
+        Value::String(s) => super::normalise_time(s),
+        _ => None,
+    }
 }
 
 fn text(v: &Value, pointer: &str) -> Option<String> {
@@ -67,8 +92,12 @@ impl Identity {
             .as_deref()
             .is_some_and(|a| a.starts_with("aws-internal") || a.contains("console.amazonaws.com"))
             || source_ip.as_deref().is_some_and(|ip| ip.ends_with("console.amazonaws.com"));
-        let mfa = text(&u, "/sessionContext/attributes/mfaAuthenticated")
-            .map(|m| m == "true")
+        // A string in CloudTrail, a boolean in some exports.
+        let mfa = u
+            .pointer("/sessionContext/attributes/mfaAuthenticated")
+            .and_then(|m| {
+                m.as_bool().or_else(|| m.as_str().map(|s| s.eq_ignore_ascii_case("true")))
+            })
             .or_else(|| {
                 text(record, "/additionalEventData/MFAUsed").map(|m| m.eq_ignore_ascii_case("yes"))
             });
@@ -86,6 +115,7 @@ impl Identity {
             user_agent,
             console,
             instance_id: None,
+            credentials_issued_at: issued_at(u.pointer("/sessionContext/attributes/creationDate")),
         };
         match kind_text.as_str() {
             "IAMUser" => {
@@ -188,6 +218,29 @@ mod tests {
         Identity::from_cloudtrail(
             &json!({"userIdentity": user, "userAgent": agent, "sourceIPAddress": "198.51.100.1"}),
         )
+    }
+
+    #[test]
+    fn credential_times_and_mfa_in_any_format() {
+        let with = |date: Value, mfa: Value| {
+            let record = serde_json::json!({"userIdentity": {"type": "AssumedRole",
+                "arn": "arn:aws:sts::1:assumed-role/R/s",
+                "sessionContext": {"attributes": {"creationDate": date, "mfaAuthenticated": mfa}}}});
+            Identity::from_cloudtrail(&record)
+        };
+        let want = Some("2021-01-31T02:10:47Z".to_string());
+        assert_eq!(with("2021-01-31T02:10:47Z".into(), "true".into()).credentials_issued_at, want);
+        assert_eq!(
+            with("2021-01-31T02:10:47.000Z".into(), "true".into()).credentials_issued_at,
+            want
+        );
+        assert_eq!(with("2021-01-31 02:10:47".into(), "true".into()).credentials_issued_at, want);
+        assert_eq!(with(1612059047.into(), "true".into()).credentials_issued_at, want);
+        assert_eq!(with("1612059047000".into(), "true".into()).credentials_issued_at, want);
+        assert_eq!(with("last tuesday".into(), "true".into()).credentials_issued_at, None);
+        assert_eq!(with(Value::Null, true.into()).mfa, Some(true));
+        assert_eq!(with(Value::Null, false.into()).mfa, Some(false));
+        assert_eq!(with(Value::Null, "TRUE".into()).mfa, Some(true));
     }
 
     #[test]

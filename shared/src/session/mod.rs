@@ -68,7 +68,7 @@ pub fn records(input: &Value) -> Vec<(Option<String>, &Value)> {
 
 /// CloudTrail's `eventTime` as RFC 3339 UTC (`2025-02-19T20:13:49Z`). Exports and SIEMs
 /// rewrite it (`2025-02-19 20:13:49`, fractional seconds, offsets); all mean UTC when unzoned.
-fn normalise_time(text: &str) -> Option<String> {
+pub(crate) fn normalise_time(text: &str) -> Option<String> {
     if let Ok(t) = text.parse::<jiff::Timestamp>() {
         return Some(t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
     }
