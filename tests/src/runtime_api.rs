@@ -43,7 +43,7 @@ pub struct LambdaProcess {
 }
 
 /// The path of a workspace binary, built first (once per test process) so the test runs what
-/// the source says. Uses the same cargo and target directory as the running test.
+/// the source says. Uses the same cargo, profile and target directory as the running test.
 pub fn function_binary(package: &str) -> PathBuf {
     static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
     let mut built = BUILT.get_or_init(Default::default).lock().expect("build lock");
@@ -60,7 +60,9 @@ pub fn function_binary(package: &str) -> PathBuf {
         Some(other) => other,
     };
     let status = Command::new(cargo)
-        .args(["build", "--quiet", "--profile", profile, "-p", package, "--bin", package])
+        // The whole workspace's binaries, so features unify exactly as in `cargo test
+        // --workspace` and the SDK is not compiled a second time for one binary.
+        .args(["build", "--quiet", "--profile", profile, "--workspace", "--bins"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
         .unwrap_or_else(|e| panic!("cannot run cargo to build {package}: {e}"));
