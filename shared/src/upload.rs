@@ -3,6 +3,8 @@
 
 use serde_json::Value;
 
+use crate::session::text;
+
 /// One object the agent (or anyone) created.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upload {
@@ -25,10 +27,6 @@ pub enum Trigger {
     Upload(Upload),
     /// Not an object creation we act on (a test event, a removal): logged, not an error.
     Ignored(String),
-}
-
-fn text(v: &Value, pointer: &str) -> Option<String> {
-    v.pointer(pointer).and_then(Value::as_str).map(str::to_string).filter(|s| !s.is_empty())
 }
 
 /// Decode a notification key: `+` is a space, `%XX` a byte.

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::text;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IdentityKind {
@@ -67,10 +69,6 @@ fn issued_at(v: Option<&Value>) -> Option<String> {
         Value::String(s) => super::normalise_time(s),
         _ => None,
     }
-}
-
-fn text(v: &Value, pointer: &str) -> Option<String> {
-    v.pointer(pointer).and_then(Value::as_str).map(str::to_string).filter(|s| !s.is_empty())
 }
 
 fn is_instance_id(s: &str) -> bool {

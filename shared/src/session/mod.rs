@@ -50,7 +50,8 @@ pub enum Skip {
     Malformed(String),
 }
 
-fn text(v: &Value, pointer: &str) -> Option<String> {
+/// A non-empty string at a JSON pointer (CloudTrail and S3 events leave fields out or empty).
+pub(crate) fn text(v: &Value, pointer: &str) -> Option<String> {
     v.pointer(pointer).and_then(Value::as_str).map(str::to_string).filter(|s| !s.is_empty())
 }
 
