@@ -1,6 +1,6 @@
 # The commands people actually type. Each is one line of cargo; see README.md.
 
-.PHONY: demo test lint bench bench-report record venv
+.PHONY: demo test lint bench bench-report bench-summary record venv
 
 # Analyse the bundled recorded sessions and show the reports.
 demo:
@@ -29,6 +29,9 @@ bench:
 # The session-report handler end to end against the emulator (100 KiB and 200 MiB).
 bench-report: venv
 	cargo bench --profile release -p session-audit-tests --bench report_e2e
+
+bench-summary: venv
+	cargo bench --profile release -p session-audit-tests --bench summary_scale
 
 # Re-record the golden sessions (root; needs bash, dash, util-linux script, sudo, less, vi).
 record:

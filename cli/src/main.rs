@@ -5,6 +5,7 @@
 mod events;
 mod inputs;
 mod progress;
+mod summarize;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
@@ -36,6 +37,8 @@ enum Cmd {
     Analyze(AnalyzeArgs),
     /// Audit Session Manager calls in CloudTrail JSON (records, EventBridge events, trail files).
     Events(events::EventsArgs),
+    /// Access patterns and transcript completeness from records and reports (as the access-summary function).
+    Summarize(summarize::SummarizeArgs),
 }
 
 #[derive(clap::Args)]
@@ -99,6 +102,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Cmd::Analyze(args) => analyze(args),
         Cmd::Events(args) => events::run(args).map(ExitCode::from).map_err(Fatal),
+        Cmd::Summarize(args) => summarize::run(args).map(ExitCode::from).map_err(Fatal),
     };
     match result {
         Ok(code) => code,

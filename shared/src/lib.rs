@@ -19,6 +19,7 @@
 pub mod analysis;
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod config;
 pub mod join;
 pub mod markdown;
 pub mod outputs;
@@ -27,6 +28,7 @@ pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod session;
+pub mod summary;
 pub mod transcript;
 pub mod upload;
 

@@ -51,7 +51,7 @@ pub fn finding_detail(finding: &Finding, ctx: &FindingContext) -> Value {
     })
 }
 
-/// Counts for one EMF line, all with unit `Count`.
+/// Values for one EMF line: unit `Percent` for names ending in `Percent`, `Count` otherwise.
 #[derive(Debug, Clone, Default)]
 pub struct Metrics {
     values: Vec<(String, f64)>,
@@ -99,7 +99,7 @@ impl Metrics {
     pub fn emf_line(&self, function: &str, timestamp_ms: u64) -> String {
         let mut doc = Map::new();
         let definitions: Vec<Value> =
-            self.values.iter().map(|(n, _)| json!({"Name": n, "Unit": "Count"})).collect();
+            self.values.iter().map(|(n, _)| json!({"Name": n, "Unit": unit(n)})).collect();
         doc.insert(
             "_aws".into(),
             json!({
@@ -116,6 +116,14 @@ impl Metrics {
             doc.insert(name.clone(), json!(value));
         }
         Value::Object(doc).to_string()
+    }
+}
+
+fn unit(name: &str) -> &'static str {
+    if name.ends_with("Percent") {
+        "Percent"
+    } else {
+        "Count"
     }
 }
 

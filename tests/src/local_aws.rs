@@ -34,6 +34,8 @@ struct ProxyState {
     registration_polls: u32,
     online_after: Option<u32>,
     seen: Vec<String>,
+    in_flight: u32,
+    max_in_flight: u32,
 }
 
 /// A running emulator. Dropping it stops the server.
@@ -151,6 +153,11 @@ impl LocalAws {
     }
 
     /// The DescribeInstanceInformation double reports the instance `Online` from the n-th poll.
+    /// The most requests the emulator was answering at once since the last call (then reset).
+    pub fn take_max_in_flight(&self) -> u32 {
+        std::mem::take(&mut self.state.lock().expect("state").max_in_flight)
+    }
+
     pub fn registration_online_after(&self, polls: u32) {
         self.state.lock().expect("state").online_after = Some(polls);
     }
@@ -217,6 +224,7 @@ fn s3_operation(method: &str, path: &str) -> String {
         ("DELETE", "policy", false) => "DeleteBucketPolicy",
         ("GET", "policy", false) => "GetBucketPolicy",
         ("GET", "versions", false) => "ListObjectVersions",
+        ("GET", "list-type", false) => "ListObjectsV2",
         ("POST", "delete", false) => "DeleteObjects",
         ("PUT", _, true) => "PutObject",
         ("GET", _, true) => "GetObject",
@@ -284,7 +292,14 @@ fn serve(
             reply(&mut writer, "200 OK", "application/x-amz-json-1.1", body.as_bytes())?;
             continue;
         }
-        forward(&request, upstream, &mut writer)?;
+        {
+            let mut s = state.lock().expect("state");
+            s.in_flight += 1;
+            s.max_in_flight = s.max_in_flight.max(s.in_flight);
+        }
+        let forwarded = forward(&request, upstream, &mut writer);
+        state.lock().expect("state").in_flight -= 1;
+        forwarded?;
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ use session_audit::redact::Redactor;
 use session_audit::report::{Report, Status};
 use session_audit::rules::RulePack;
 use session_audit::session::{records, Event, SessionRecord};
+use session_audit_tests::check_readme_block;
 use session_audit_tests::findings_capture::{captured_findings, route_findings_to_log};
 use session_audit_tests::local_aws::LocalAws;
 use session_audit_tests::runtime_api::{emulator_env, function_binary, LambdaProcess};
@@ -437,19 +438,5 @@ async fn the_readme_example_report_is_what_the_handler_writes() {
         .lines()
         .map(|l| if l.starts_with('#') { format!("##{l}\n") } else { format!("{l}\n") })
         .collect();
-    let readme_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
-    let readme = std::fs::read_to_string(&readme_path).unwrap();
-    let (start, end) = ("<!-- example-report:start -->\n", "<!-- example-report:end -->");
-    let a = readme.find(start).expect("README has the example block") + start.len();
-    let b = readme.find(end).expect("README has the example block end");
-    if std::env::var("UPDATE_README_EXAMPLES").is_ok_and(|v| v == "1") {
-        let updated = format!("{}{demoted}{}", &readme[..a], &readme[b..]);
-        std::fs::write(&readme_path, updated).unwrap();
-        return;
-    }
-    assert_eq!(
-        &readme[a..b],
-        demoted,
-        "README example report is stale: rerun with UPDATE_README_EXAMPLES=1"
-    );
+    check_readme_block("example-report", &demoted);
 }

@@ -1,6 +1,7 @@
 //! Thin adapters over the AWS SDK. Everything here is exercised against the local emulator
 //! (moto) by the tests crate; the domain modules never import this one.
 
+pub mod access_summary;
 pub mod custom_resource;
 pub mod findings;
 pub mod provisioner;

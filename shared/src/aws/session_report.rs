@@ -206,7 +206,7 @@ impl SessionReport {
         )));
         let file = std::fs::File::create(&spool.0)
             .map_err(|e| local(format!("cannot spool the report to {}: {e}", spool.0.display())))?;
-        let json = JsonReportWriter::start(BufWriter::new(file))
+        let json = JsonReportWriter::start_with(BufWriter::new(file), true)
             .map_err(|e| local(format!("cannot write the report: {e}")))?;
         let mut analysis = self.analyzer.start((json, CappedCommands::default()));
         let mut source = Source {

@@ -7,17 +7,7 @@ use crate::rules::RulePack;
 
 use super::{AwsError, Clients};
 
-/// A whole-number setting: `default` when unset, a one-line error naming it otherwise.
-pub fn number(
-    get: impl Fn(&str) -> Option<String>,
-    name: &str,
-    default: u64,
-) -> Result<u64, String> {
-    match get(name) {
-        None => Ok(default),
-        Some(s) => s.trim().parse().map_err(|_| format!("{name} '{s}': expected a whole number")),
-    }
-}
+pub use crate::config::number;
 
 /// `FINDINGS_EVENT_BUS`: the bus finding events go to (`default` when unset or empty).
 pub fn event_bus(get: impl Fn(&str) -> Option<String>) -> String {

@@ -62,7 +62,7 @@ impl JsonStore {
         Ok(Some(Stored { value, etag }))
     }
 
-    /// Write `value` as pretty JSON if `condition` holds. `Ok(false)`: it did not (another
+    /// Write `value` as one line of JSON if `condition` holds. `Ok(false)`: it did not (another
     /// writer got there first), so read again and merge.
     pub async fn put<T: Serialize>(
         &self,
@@ -70,7 +70,9 @@ impl JsonStore {
         value: &T,
         condition: &Condition,
     ) -> Result<bool, AwsError> {
-        let body = serde_json::to_vec_pretty(value).expect("records serialise");
+        // One line per object: Athena's JSON SerDe reads a record per line (README, Athena).
+        let mut body = serde_json::to_vec(value).expect("records serialise");
+        body.push(b'\n');
         let mut put = self
             .s3
             .put_object()

@@ -89,6 +89,10 @@ impl BusinessHours {
         Some(self.days.contains(&local.weekday()) && t >= self.start && t < self.end)
     }
 
+    pub fn zone(&self) -> TimeZone {
+        self.zone.clone()
+    }
+
     pub fn zone_name(&self) -> &str {
         &self.zone_name
     }
