@@ -1,12 +1,17 @@
-# The commands people actually type. Each is one line of cargo; see README.md.
+# The commands people actually type. Each is one or two lines; see README.md.
 
-.PHONY: demo test lint bench bench-report bench-summary record venv
+.PHONY: demo analyze test lint lint-template package bench bench-report bench-summary record venv
 
-# Analyse the bundled recorded sessions and show the reports.
-demo:
+# The whole pipeline on this machine: emulator, the four functions as real binaries through
+# the Lambda Runtime API, provisioning, audits, reports, summary, Delete. Prints the summary.
+demo: venv
+	cargo run -q -p session-audit-tests --bin local-pipeline
+
+# Analyse the bundled recorded sessions and show their reports (offline, no emulator).
+analyze:
 	cargo run --release -q -p session-audit-cli -- analyze --format md tests/fixtures/recorded/
 
-# The project's Python tools (the local AWS emulator) in .venv.
+# The project's Python tools in .venv: the local AWS emulator (requirements-dev.txt) ...
 venv: .venv/.installed
 
 .venv/.installed: requirements-dev.txt
@@ -14,13 +19,31 @@ venv: .venv/.installed
 	.venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-# The full test suite (what CI runs after fmt and clippy).
+# ... and the template checkers (requirements-template.txt), only for lint-template and package.
+.venv/.template-tools: requirements-template.txt .venv/.installed
+	.venv/bin/pip install -q --disable-pip-version-check -r requirements-template.txt
+	touch $@
+
+# The full test suite (what CI runs after fmt, clippy and the template checks).
 test: venv
 	cargo test --workspace --locked
 
-lint:
+lint: lint-template
 	cargo fmt --all -- --check
 	cargo clippy --all-targets --locked -- -D warnings
+
+# template.yaml: SAM's own validation with its linter, and cfn-lint.
+lint-template: .venv/.template-tools
+	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 .venv/bin/sam validate --lint
+	.venv/bin/cfn-lint template.yaml
+
+# Four arm64 Lambda bootstraps under .aws-sam/build/ (cargo-lambda from PyPI brings zig; the
+# Rust target is added if missing). Slow the first time: the whole tree for aarch64, release.
+package: .venv/.template-tools
+	.venv/bin/pip install -q --disable-pip-version-check cargo-lambda==1.9.2
+	rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/.venv/bin:$$PATH" SAM_CLI_TELEMETRY=0 .venv/bin/sam build --beta-features
+	@ls -l .aws-sam/build/*/bootstrap
 
 # Engine throughput and peak RSS on a generated 200 MiB transcript.
 bench:
@@ -30,6 +53,7 @@ bench:
 bench-report: venv
 	cargo bench --profile release -p session-audit-tests --bench report_e2e
 
+# Access-summary aggregation over 100 000 and 1 000 000 sessions, and the function against moto.
 bench-summary: venv
 	cargo bench --profile release -p session-audit-tests --bench summary_scale
 

@@ -1,6 +1,6 @@
-//! Finding events captured in the emulator: an EventBridge rule matching `source:
-//! session-audit` delivers them to a log group (moto cannot deliver to Lambda targets), and the
-//! tests read them back.
+//! Events captured in the emulator: an EventBridge rule delivers them to a log group (moto
+//! cannot deliver to Lambda targets), and the tests read them back. Finding events
+//! (`source: session-audit`) and, in the local pipeline, S3 `Object Created` events.
 
 use aws_sdk_eventbridge::types::Target;
 use serde_json::{json, Value};
@@ -12,41 +12,52 @@ pub const FINDINGS_LOG: &str = "/session-audit/findings";
 
 /// Create the log group and the rule that routes every finding event into it.
 pub async fn route_findings_to_log(clients: &Clients) {
-    clients.logs.create_log_group().log_group_name(FINDINGS_LOG).send().await.expect("group");
     let pattern = json!({"source": ["session-audit"], "detail-type": ["Session Audit Finding"]});
+    route_to_log(clients, "session-audit-findings", &pattern, FINDINGS_LOG).await;
+}
+
+/// An EventBridge rule `rule` with `pattern` whose target is the log group `group` (created).
+pub async fn route_to_log(clients: &Clients, rule: &str, pattern: &Value, group: &str) {
+    clients.logs.create_log_group().log_group_name(group).send().await.expect("group");
     clients
         .events
         .put_rule()
-        .name("session-audit-findings")
+        .name(rule)
         .event_pattern(pattern.to_string())
         .send()
         .await
         .expect("rule");
     let target = Target::builder()
         .id("log")
-        .arn(format!("arn:aws:logs:us-east-1:123456789012:log-group:{FINDINGS_LOG}"))
+        .arn(format!("arn:aws:logs:us-east-1:123456789012:log-group:{group}"))
         .build()
         .expect("target");
-    clients
-        .events
-        .put_targets()
-        .rule("session-audit-findings")
-        .targets(target)
-        .send()
-        .await
-        .expect("target");
+    clients.events.put_targets().rule(rule).targets(target).send().await.expect("target");
 }
 
-/// The `detail` of every finding event delivered so far. Read with a raw FilterLogEvents call:
+/// The `detail` of every finding event delivered so far.
+pub async fn captured_findings(aws: &LocalAws) -> Vec<Value> {
+    captured_events(aws, FINDINGS_LOG)
+        .await
+        .into_iter()
+        .inspect(|e| {
+            assert_eq!(e["source"], "session-audit");
+            assert_eq!(e["detail-type"], "Session Audit Finding");
+        })
+        .map(|e| e["detail"].clone())
+        .collect()
+}
+
+/// Every event delivered to the log group `group`, whole. Read with a raw FilterLogEvents call:
 /// moto stamps events that EventBridge delivers with a fractional `timestamp`, which the SDK's
 /// strict parser rejects (an emulator gap).
-pub async fn captured_findings(aws: &LocalAws) -> Vec<Value> {
+pub async fn captured_events(aws: &LocalAws, group: &str) -> Vec<Value> {
     let answer = reqwest::Client::new()
         .post(aws.endpoint())
         .header("X-Amz-Target", "Logs_20140328.FilterLogEvents")
         .header("Content-Type", "application/x-amz-json-1.1")
         .header("Authorization", "AWS4-HMAC-SHA256 Credential=testing/20261128/us-east-1/logs/aws4_request, SignedHeaders=host, Signature=0")
-        .body(json!({"logGroupName": FINDINGS_LOG}).to_string())
+        .body(json!({"logGroupName": group}).to_string())
         .send()
         .await
         .expect("FilterLogEvents")
@@ -62,10 +73,5 @@ pub async fn captured_findings(aws: &LocalAws) -> Vec<Value> {
             serde_json::from_str::<Value>(e["message"].as_str().expect("message"))
                 .expect("event JSON")
         })
-        .inspect(|e| {
-            assert_eq!(e["source"], "session-audit");
-            assert_eq!(e["detail-type"], "Session Audit Finding");
-        })
-        .map(|e| e["detail"].clone())
         .collect()
 }

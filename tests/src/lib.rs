@@ -5,6 +5,7 @@ pub mod counting_alloc;
 pub mod findings_capture;
 mod http;
 pub mod local_aws;
+pub mod pipeline;
 pub mod runtime_api;
 pub mod synthetic_week;
 
@@ -40,6 +41,13 @@ pub fn reconstruct(bytes: &[u8], chunk: usize) -> (TranscriptInfo, Collect) {
         engine.feed(part);
     }
     engine.finish()
+}
+
+/// Markdown headings two levels deeper, to sit inside a README section.
+pub fn demote_headings(md: &str) -> String {
+    md.lines()
+        .map(|l| if l.starts_with('#') { format!("##{l}\n") } else { format!("{l}\n") })
+        .collect()
 }
 
 /// Check that the README block between `<!-- {name}:start -->` and `<!-- {name}:end -->` is

@@ -218,6 +218,7 @@ fn s3_operation(method: &str, path: &str) -> String {
         ("PUT", "versioning", _) => "PutBucketVersioning",
         ("PUT", "publicAccessBlock", _) => "PutPublicAccessBlock",
         ("PUT", "policy", _) => "PutBucketPolicy",
+        ("PUT", "notification", false) => "PutBucketNotificationConfiguration",
         ("PUT", "tagging", false) => "PutBucketTagging",
         ("GET", "tagging", false) => "GetBucketTagging",
         ("DELETE", "", false) => "DeleteBucket",

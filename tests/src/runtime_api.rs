@@ -50,9 +50,11 @@ pub fn function_binary(package: &str) -> PathBuf {
     if let Some(path) = built.get(package) {
         return path.clone();
     }
-    // target/<profile>/deps/<test> -> target/<profile>/<package>
-    let exe = std::env::current_exe().expect("test executable");
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    // target/<profile>/deps/<test> or target/<profile>/<binary> -> target/<profile>/<package>
+    let exe = std::env::current_exe().expect("own executable");
+    let dir = exe.parent().expect("target/<profile>");
+    let profile_dir =
+        if dir.ends_with("deps") { dir.parent().expect("target/<profile>") } else { dir };
     let path = profile_dir.join(package);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {

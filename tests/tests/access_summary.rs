@@ -11,10 +11,10 @@ use session_audit::aws::Clients;
 use session_audit::outputs::Metrics;
 use session_audit::rules::RulePack;
 use session_audit::summary::{Coverage, Summary};
-use session_audit_tests::check_readme_block;
 use session_audit_tests::local_aws::LocalAws;
 use session_audit_tests::runtime_api::{emulator_env, function_binary, LambdaProcess};
 use session_audit_tests::synthetic_week::{self, AS_OF, BUSINESS_HOURS, WEEK};
+use session_audit_tests::{check_readme_block, demote_headings};
 
 const BUCKET: &str = "audit-bucket";
 
@@ -249,10 +249,7 @@ async fn a_synthetic_week_gives_the_hand_computed_numbers() {
         .contains(r#"{"Name":"PrivilegedFullTranscriptPercent","Unit":"Percent"}"#));
 
     // The README shows this summary.
-    let demoted: String = md
-        .lines()
-        .map(|l| if l.starts_with('#') { format!("##{l}\n") } else { format!("{l}\n") })
-        .collect();
+    let demoted = demote_headings(&md);
     check_readme_block("example-summary", &demoted);
     if std::env::var("UPDATE_README_EXAMPLES").is_ok_and(|v| v == "1") {
         let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");

@@ -257,6 +257,10 @@ async fn create_update_delete_lifecycle_checked_through_the_api() {
     assert_eq!(default.sse_algorithm().as_str(), "aws:kms");
     assert_eq!(default.kms_master_key_id(), Some(key_arn.as_str()));
     assert_eq!(rule.bucket_key_enabled(), Some(true));
+    // Uploads reach session-report as EventBridge `Object Created` events. moto stores the
+    // setting but its GetBucketNotificationConfiguration leaves it out, so the call is checked
+    // here and its effect (S3 events routed by the template's pattern) in tests/tests/pipeline.rs.
+    assert!(env.aws.operations().iter().any(|o| o == "PutBucketNotificationConfiguration"));
     // Versioning, by behaviour (moto's GetBucketVersioning reply has a root element the SDK
     // rejects): two writes of one key keep two versions.
     for body in ["a", "b"] {
@@ -475,6 +479,7 @@ async fn a_failure_at_any_create_step_leaves_nothing_behind() {
         "PutBucketEncryption",
         "PutBucketVersioning",
         "PutPublicAccessBlock",
+        "PutBucketNotificationConfiguration",
         "CreateLogGroup",
         "PutRetentionPolicy",
         "PutRolePolicy",

@@ -12,10 +12,10 @@ use session_audit::redact::Redactor;
 use session_audit::report::{Report, Status};
 use session_audit::rules::RulePack;
 use session_audit::session::{records, Event, SessionRecord};
-use session_audit_tests::check_readme_block;
 use session_audit_tests::findings_capture::{captured_findings, route_findings_to_log};
 use session_audit_tests::local_aws::LocalAws;
 use session_audit_tests::runtime_api::{emulator_env, function_binary, LambdaProcess};
+use session_audit_tests::{check_readme_block, demote_headings};
 
 const BUCKET: &str = "audit-bucket";
 const KEY: &[u8] = b"report-test-key";
@@ -434,9 +434,6 @@ async fn the_readme_example_report_is_what_the_handler_writes() {
     run(&reporter, &classic(&key, Some(&v), &e, "2026-11-24T22:59:02.000Z")).await.unwrap();
     let (md, _) = env.get(&format!("audit/reports/dt=2026-11-24/{session}.md")).await.unwrap();
     let md = String::from_utf8(md).unwrap().replace(&v, "<version>");
-    let demoted: String = md
-        .lines()
-        .map(|l| if l.starts_with('#') { format!("##{l}\n") } else { format!("{l}\n") })
-        .collect();
+    let demoted = demote_headings(&md);
     check_readme_block("example-report", &demoted);
 }

@@ -164,6 +164,17 @@ impl Provisioner<'_> {
             .send()
             .await
             .step("s3:PutPublicAccessBlock")?;
+        // Uploads reach session-report through EventBridge (`Object Created`), which the
+        // template's rule matches by this bucket's name.
+        let notifications = s3::NotificationConfiguration::builder()
+            .event_bridge_configuration(s3::EventBridgeConfiguration::builder().build())
+            .build();
+        s3c.put_bucket_notification_configuration()
+            .bucket(&n.bucket)
+            .notification_configuration(notifications)
+            .send()
+            .await
+            .step("s3:PutBucketNotificationConfiguration")?;
         if p.enforce_tls && self.options.tls_policy_allowed {
             let policy = policies::bucket_tls_policy(n, &self.place).to_string();
             s3c.put_bucket_policy()
