@@ -113,16 +113,17 @@ fn main() -> ExitCode {
     }
 }
 
+/// The built-in rule pack, plus the user pack at `path` (`--rules`) if one is given.
+fn load_rules(path: Option<&Path>) -> Result<RulePack, String> {
+    let Some(path) = path else { return Ok(RulePack::builtin()) };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read rule pack '{}': {e}", path.display()))?;
+    RulePack::load(Some((&path.display().to_string(), &text)))
+        .map_err(|e| format!("invalid rule pack: {e}"))
+}
+
 fn build_analyzer(args: &AnalyzeArgs) -> Result<Analyzer, Fatal> {
-    let rules = match &args.rules {
-        None => RulePack::builtin(),
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Fatal(format!("cannot read rule pack '{}': {e}", path.display())))?;
-            RulePack::load(Some((&path.display().to_string(), &text)))
-                .map_err(|e| Fatal(format!("invalid rule pack: {e}")))?
-        }
-    };
+    let rules = load_rules(args.rules.as_deref()).map_err(Fatal)?;
     let key =
         match &args.redaction_key_file {
             Some(path) => Some(std::fs::read(path).map_err(|e| {

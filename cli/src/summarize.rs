@@ -13,7 +13,6 @@ use std::path::PathBuf;
 use jiff::civil::Date;
 use jiff::Timestamp;
 use serde_json::Value;
-use session_audit::rules::RulePack;
 use session_audit::session::{DeniedRecord, SessionRecord, DENIED_SCHEMA, SESSION_SCHEMA};
 use session_audit::summary::{
     html, markdown, Aggregator, Period, ReportDigest, Summary, SummaryConfig,
@@ -110,15 +109,7 @@ fn read<T: serde::de::DeserializeOwned>(path: &PathBuf) -> Result<T, String> {
 }
 
 pub fn run(args: SummarizeArgs) -> Result<u8, String> {
-    let pack = match &args.rules {
-        None => RulePack::builtin(),
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read rule pack '{}': {e}", path.display()))?;
-            RulePack::load(Some((&path.display().to_string(), &text)))
-                .map_err(|e| format!("invalid rule pack: {e}"))?
-        }
-    };
+    let pack = crate::load_rules(args.rules.as_deref())?;
     let baseline = match &args.baseline {
         None => None,
         Some(path) => {

@@ -11,7 +11,7 @@ use super::*;
 use crate::report::{Finding, Status};
 use crate::rules::{RulePack, Severity};
 use crate::session::findings::{unlogged_by_design, BusinessHours};
-use crate::session::{DeniedRecord, SessionRecord, START_NOT_SEEN};
+use crate::session::{DeniedRecord, SessionRecord};
 
 /// Distinct commands tracked exactly (see `commands.rs`).
 const COMMAND_CAPACITY: usize = 10_000;
@@ -273,8 +273,7 @@ impl Aggregator {
                 self.duration(&view, end.duration_since(t));
             }
         }
-        if record.is_some_and(|r| !r.has_start() || r.warnings.iter().any(|w| w == START_NOT_SEEN))
-        {
+        if record.is_some_and(|r| !r.has_start()) {
             self.completeness.records_without_start += 1;
         }
         if record.is_none() && report.is_some_and(|r| r.identity.is_none()) {
