@@ -157,7 +157,7 @@ async fn end_to_end(sessions: u64) {
         _ => None,
     })
     .unwrap();
-    let summary = AccessSummary::new(clients.s3.clone(), RulePack::builtin(), options);
+    let summary = AccessSummary::new(&clients, RulePack::builtin(), options);
     let started = Instant::now();
     let event = json!({"kind": "daily", "period": "2026-11-09", "as_of": "2026-11-20T00:00:00Z"});
     let written = summary.handle(&event, &mut Metrics::default()).await.unwrap();

@@ -11,6 +11,7 @@ use session_audit::aws::Clients;
 use session_audit::outputs::Metrics;
 use session_audit::rules::RulePack;
 use session_audit::summary::{Coverage, Summary};
+use session_audit_tests::findings_capture::{captured_findings, route_findings_to_log};
 use session_audit_tests::local_aws::LocalAws;
 use session_audit_tests::runtime_api::{emulator_env, function_binary, LambdaProcess};
 use session_audit_tests::synthetic_week::{self, AS_OF, BUSINESS_HOURS, WEEK};
@@ -56,7 +57,7 @@ impl Env {
             vars.insert(k, v.to_string());
         }
         let options = SummaryOptions::from_lookup(|k| vars.get(k).cloned()).unwrap();
-        AccessSummary::new(self.clients.s3.clone(), RulePack::builtin(), options)
+        AccessSummary::new(&self.clients, RulePack::builtin(), options)
     }
 }
 
@@ -104,6 +105,7 @@ async fn a_synthetic_week_gives_the_hand_computed_numbers() {
     env.week().await;
     let (key, body) = synthetic_week::baseline();
     env.put(&key, body).await;
+    route_findings_to_log(&env.clients).await;
     let summarizer = env.summarizer(&[("SUMMARY_CONCURRENCY", "4")]);
     let mut metrics = Metrics::default();
     let event = json!({"kind": "weekly", "period": WEEK, "as_of": AS_OF});
@@ -241,6 +243,7 @@ async fn a_synthetic_week_gives_the_hand_computed_numbers() {
     }
     assert!(html.find("<svg").unwrap() < html.find("<table").unwrap(), "charts before tables");
 
+    assert!(captured_findings(&env.aws).await.is_empty(), "the weekly run publishes nothing");
     assert_eq!(metrics.get("PrivilegedFullTranscriptPercent"), Some(57.1));
     assert_eq!(metrics.get("TranscriptsMissing"), Some(1.0));
     assert_eq!(metrics.get("UnreadableInputs"), Some(1.0));
@@ -273,6 +276,24 @@ async fn daily_runs_chain_baselines_and_empty_days_say_so() {
     assert_eq!(tuesday.new_pairs.baseline.as_deref(), Some("2026-11-09"));
     assert!(tuesday.new_pairs.pairs.is_empty(), "alice on i-aaa was seen on Monday");
     assert_eq!(tuesday.known_pairs.len(), 1);
+
+    // Saturday: s-bob-2's transcript is missing; the daily run publishes it as a finding event.
+    route_findings_to_log(&env.clients).await;
+    let saturday = summarizer.handle(&run("2026-11-14"), &mut metrics).await.unwrap().summary;
+    assert_eq!(saturday.completeness.missing.total, 1);
+    let events = captured_findings(&env.aws).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let e = &events[0];
+    assert_eq!(e["finding_id"], "s-bob-2:SA-SES-TRANSCRIPT-MISSING");
+    assert_eq!(e["severity"], "high");
+    assert_eq!(e["principal"], "bob");
+    assert_eq!(e["target"], "i-ccc");
+    assert_eq!(e["record"], "s3://audit-bucket/audit/sessions/dt=2026-11-14/s-bob-2.json");
+    assert!(
+        e["evidence"].as_str().unwrap().contains("no transcript 120 min after termination"),
+        "{e}"
+    );
+    assert_eq!(metrics.get("FindingsHigh"), Some(1.0));
 
     let empty = summarizer.handle(&run("2026-10-01"), &mut metrics).await.unwrap();
     assert!(empty.summary.empty);

@@ -17,7 +17,7 @@ async fn main() -> Result<(), Error> {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let clients = Clients::new(&sdk);
     let pack = settings::rule_pack(&clients, env("RULES_URI").as_deref()).await?;
-    let summary = AccessSummary::new(clients.s3, pack, options);
+    let summary = AccessSummary::new(&clients, pack, options);
     let summary = &summary;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| handle(summary, event))).await
 }

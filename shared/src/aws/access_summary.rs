@@ -15,12 +15,14 @@ use jiff::civil::Date;
 use jiff::Timestamp;
 use serde_json::Value;
 
-use super::AwsError;
-use crate::outputs::Metrics;
+use super::findings::publish;
+use super::{AwsError, Clients};
+use crate::outputs::{FindingContext, Metrics};
 use crate::rules::RulePack;
 use crate::session::{DeniedRecord, SessionRecord};
 use crate::summary::{
-    html, markdown, Aggregator, Coverage, Kind, Period, ReportDigest, Summary, SummaryConfig,
+    html, markdown, Aggregator, Coverage, Kind, MissingTranscript, Period, ReportDigest, Summary,
+    SummaryConfig,
 };
 
 /// Settings (environment variables, README).
@@ -30,6 +32,8 @@ pub struct SummaryOptions {
     pub audit_bucket: String,
     /// `SUMMARY_CONCURRENCY` (`32`): S3 reads in flight.
     pub concurrency: usize,
+    /// `FINDINGS_EVENT_BUS` (`default`): where the daily run's missing-transcript findings go.
+    pub event_bus: String,
     /// `BUSINESS_HOURS` and `TRANSCRIPT_GRACE_MINUTES`, checked at cold start.
     env: Vec<(String, String)>,
 }
@@ -44,6 +48,7 @@ impl SummaryOptions {
                 .ok_or("AUDIT_BUCKET is required: the log bucket")?,
             concurrency: crate::config::number(&get, "SUMMARY_CONCURRENCY", 32)?.clamp(1, 512)
                 as usize,
+            event_bus: super::settings::event_bus(&get),
             env: SUMMARY_ENV.iter().filter_map(|k| get(k).map(|v| (k.to_string(), v))).collect(),
         };
         options.config(Timestamp::now())?;
@@ -107,6 +112,7 @@ pub struct Written {
 
 pub struct AccessSummary {
     s3: aws_sdk_s3::Client,
+    events: aws_sdk_eventbridge::Client,
     pack: RulePack,
     options: SummaryOptions,
 }
@@ -115,8 +121,8 @@ pub struct AccessSummary {
 type Fetched = Result<Option<Vec<u8>>, SummaryError>;
 
 impl AccessSummary {
-    pub fn new(s3: aws_sdk_s3::Client, pack: RulePack, options: SummaryOptions) -> Self {
-        AccessSummary { s3, pack, options }
+    pub fn new(clients: &Clients, pack: RulePack, options: SummaryOptions) -> Self {
+        AccessSummary { s3: clients.s3.clone(), events: clients.events.clone(), pack, options }
     }
 
     fn aws(&self, step: &'static str, key: &str, error: impl Into<AwsError>) -> SummaryError {
@@ -141,11 +147,39 @@ impl AccessSummary {
         for day in period.days() {
             self.day(day, &mut agg).await?;
         }
+        // Each missing transcript becomes a finding event once: from the daily run (the weekly
+        // one sees the same sessions). Its ID (session:rule) is stable, so a rerun repeats it
+        // and consumers drop the repeat.
+        let missing = agg.take_missing_findings();
+        if period.kind == Kind::Daily {
+            self.publish_missing(&missing).await?;
+            metrics.add_findings(missing.iter().map(|m| &m.finding));
+        }
         let baseline = self.baseline(&period, &mut agg).await?;
         let summary = agg.finish(baseline);
         let written = self.store(&period, summary).await?;
         headline_metrics(&written.summary, metrics);
         Ok(written)
+    }
+
+    async fn publish_missing(&self, missing: &[MissingTranscript]) -> Result<(), SummaryError> {
+        for m in missing {
+            let ctx = FindingContext {
+                origin_id: m.session.session_id.clone(),
+                session_id: Some(m.session.session_id.clone()),
+                time: m.session.started_at.clone().unwrap_or_default(),
+                account: m.account.clone(),
+                region: m.region.clone(),
+                principal: Some(m.principal.clone()),
+                person: m.person.clone(),
+                target: Some(m.session.instance.clone()),
+                record: self.uri(&m.record_key),
+            };
+            publish(&self.events, &self.options.event_bus, std::slice::from_ref(&m.finding), &ctx)
+                .await
+                .map_err(|e| self.aws("PutEvents", &m.record_key, e))?;
+        }
+        Ok(())
     }
 
     /// Every record, attempt and report of one `dt=` day, folded into `agg`.

@@ -136,12 +136,47 @@ fn counts(map: &HashMap<String, u64>) -> Vec<Count> {
     ranked(map, String::clone).into_iter().map(|(_, name, count)| Count { name, count }).collect()
 }
 
+/// A session whose transcript is missing, with its finding and where it was recorded.
+#[derive(Debug, Clone)]
+pub struct MissingTranscript {
+    pub finding: Finding,
+    pub session: SessionRef,
+    pub record_key: String,
+    pub account: Option<String>,
+    pub region: String,
+    pub principal: String,
+    pub person: Option<String>,
+}
+
+impl MissingTranscript {
+    fn new(r: &SessionRecord, session: &SessionRef, mut finding: Finding) -> Self {
+        finding.evidence = format!(
+            "session {} by {} on {} started {}: {}",
+            r.session_id,
+            session.person,
+            session.instance,
+            r.started_at,
+            session.detail.as_deref().unwrap_or("no transcript")
+        );
+        MissingTranscript {
+            finding,
+            session: session.clone(),
+            record_key: r.key(),
+            account: r.account.clone(),
+            region: r.region.clone(),
+            principal: r.identity.principal.clone(),
+            person: r.identity.person.clone(),
+        }
+    }
+}
+
 /// Accumulates one period. Feed sessions, denied attempts and unreadable inputs in any order,
 /// then [`Aggregator::finish`].
 pub struct Aggregator {
     period: Period,
     config: SummaryConfig,
     missing_rule: Option<Finding>,
+    missing_findings: Vec<MissingTranscript>,
     sessions: u64,
     outside_period: u64,
     by_person: HashMap<String, u64>,
@@ -173,6 +208,7 @@ impl Aggregator {
         Aggregator {
             period,
             missing_rule: pack.session_finding("transcript_missing", String::new()),
+            missing_findings: Vec::new(),
             config,
             sessions: 0,
             outside_period: 0,
@@ -298,7 +334,7 @@ impl Aggregator {
         };
         let reference = view.reference(detail);
         if let Some(list) = self.completeness.list_mut(coverage) {
-            list.push(reference);
+            list.push(reference.clone());
         }
         if command_access(&view.document, view.session_type.as_deref()) {
             match coverage {
@@ -321,11 +357,20 @@ impl Aggregator {
             self.finding(f);
         }
         if coverage == Coverage::Missing {
-            if let Some(f) = self.missing_rule.clone() {
-                self.finding(&f);
+            if let Some(rule) = self.missing_rule.clone() {
+                self.finding(&rule);
+                if let Some(r) = record {
+                    self.missing_findings.push(MissingTranscript::new(r, &reference, rule));
+                }
             }
         }
         true
+    }
+
+    /// One `SA-SES-TRANSCRIPT-MISSING` finding per session found missing so far (all of them,
+    /// not only the listed ones), for the function to publish as finding events.
+    pub fn take_missing_findings(&mut self) -> Vec<MissingTranscript> {
+        std::mem::take(&mut self.missing_findings)
     }
 
     fn coverage(&self, view: &View, report: Option<&ReportDigest>) -> Coverage {

@@ -17,7 +17,7 @@ use jiff::civil::{Date, ISOWeekDate, Weekday};
 use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 
-pub use aggregate::{Aggregator, SummaryConfig};
+pub use aggregate::{Aggregator, MissingTranscript, SummaryConfig};
 pub use digest::ReportDigest;
 
 use crate::rules::Severity;
