@@ -146,14 +146,15 @@ impl AccessSummary {
         let mut agg = Aggregator::new(period.clone(), config, &self.pack);
         for day in period.days() {
             self.day(day, &mut agg).await?;
-        }
-        // Each missing transcript becomes a finding event once: from the daily run (the weekly
-        // one sees the same sessions). Its ID (session:rule) is stable, so a rerun repeats it
-        // and consumers drop the repeat.
-        let missing = agg.take_missing_findings();
-        if period.kind == Kind::Daily {
-            self.publish_missing(&missing).await?;
-            metrics.add_findings(missing.iter().map(|m| &m.finding));
+            // Each missing transcript becomes a finding event once: from the daily run (the
+            // weekly one sees the same sessions). Its ID (session:rule) is stable, so a rerun
+            // repeats it and consumers drop the repeat. Drained per day, so a bad day's list
+            // never piles up over a week.
+            let missing = agg.take_missing_findings();
+            if period.kind == Kind::Daily {
+                self.publish_missing(&missing).await?;
+                metrics.add_findings(missing.iter().map(|m| &m.finding));
+            }
         }
         let baseline = self.baseline(&period, &mut agg).await?;
         let summary = agg.finish(baseline);

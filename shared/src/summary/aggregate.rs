@@ -367,8 +367,9 @@ impl Aggregator {
         true
     }
 
-    /// One `SA-SES-TRANSCRIPT-MISSING` finding per session found missing so far (all of them,
-    /// not only the listed ones), for the function to publish as finding events.
+    /// One `SA-SES-TRANSCRIPT-MISSING` finding per session found missing since the last call
+    /// (all of them, not only the listed ones), for the function to publish as finding events.
+    /// Call it after each day: they are kept until taken.
     pub fn take_missing_findings(&mut self) -> Vec<MissingTranscript> {
         std::mem::take(&mut self.missing_findings)
     }
