@@ -295,6 +295,15 @@ async fn daily_runs_chain_baselines_and_empty_days_say_so() {
     );
     assert_eq!(metrics.get("FindingsHigh"), Some(1.0));
 
+    // A report that does not parse is listed as unreadable; its session still counts from the
+    // record.
+    env.put("audit/reports/dt=2026-11-13/s-bob-3.json", b"{\"schema\": 7".to_vec()).await;
+    let friday = summarizer.handle(&run("2026-11-13"), &mut metrics).await.unwrap().summary;
+    assert_eq!(friday.sessions, 1);
+    assert_eq!(friday.completeness.unlogged_by_design.total, 1);
+    assert_eq!(friday.corrupt.total, 1);
+    assert!(friday.corrupt.items[0].source.ends_with("audit/reports/dt=2026-11-13/s-bob-3.json"));
+
     let empty = summarizer.handle(&run("2026-10-01"), &mut metrics).await.unwrap();
     assert!(empty.summary.empty);
     assert_eq!(empty.summary.sessions, 0);

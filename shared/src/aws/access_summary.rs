@@ -209,16 +209,18 @@ impl AccessSummary {
             })
             .buffered(n);
         while let Some((record_key, record, report_key, report)) = pairs.next().await {
-            let record = self.read_record(record_key.as_deref(), record?, agg);
-            let report = match (report_key.as_deref(), report?) {
-                (Some(key), Some(bytes)) => match ReportDigest::parse(&bytes, agg.command_sink()) {
-                    Ok(r) => Some(r),
-                    Err(e) => {
-                        agg.corrupt(self.uri(key), e);
-                        None
-                    }
-                },
-                _ => None,
+            let record = match record_key {
+                Some(key) => self.readable(&key, record?, agg, |b, _| {
+                    serde_json::from_slice::<SessionRecord>(b)
+                        .map_err(|e| format!("not a session record: {e}"))
+                }),
+                None => None,
+            };
+            let report = match report_key {
+                Some(key) => self.readable(&key, report?, agg, |b, agg| {
+                    ReportDigest::parse(b, agg.command_sink())
+                }),
+                None => None,
             };
             if record.is_some() || report.is_some() {
                 sessions_seen += u64::from(agg.session(record.as_ref(), report.as_ref()));
@@ -231,34 +233,35 @@ impl AccessSummary {
             })
             .buffered(n);
         while let Some((key, bytes)) = attempts.next().await {
-            let Some(bytes) = bytes? else {
-                agg.corrupt(self.uri(&key), "deleted while the summary ran");
-                continue;
-            };
-            match serde_json::from_slice::<DeniedRecord>(&bytes) {
-                Ok(d) => denied_seen += u64::from(agg.denied(&d)),
-                Err(e) => agg.corrupt(self.uri(&key), format!("not a denied-attempt record: {e}")),
+            let attempt = self.readable(&key, bytes?, agg, |b, _| {
+                serde_json::from_slice::<DeniedRecord>(b)
+                    .map_err(|e| format!("not a denied-attempt record: {e}"))
+            });
+            if let Some(d) = attempt {
+                denied_seen += u64::from(agg.denied(&d));
             }
         }
         tracing::info!(%day, sessions = sessions_seen, denied = denied_seen, "day summarised");
         Ok(())
     }
 
-    fn read_record(
+    /// The object at `key` parsed by `parse`; an object that vanished after the listing or
+    /// does not parse is counted and listed as unreadable (never dropped silently).
+    fn readable<T>(
         &self,
-        key: Option<&str>,
+        key: &str,
         bytes: Option<Vec<u8>>,
         agg: &mut Aggregator,
-    ) -> Option<SessionRecord> {
-        let key = key?;
+        parse: impl FnOnce(&[u8], &mut Aggregator) -> Result<T, String>,
+    ) -> Option<T> {
         let Some(bytes) = bytes else {
             agg.corrupt(self.uri(key), "deleted while the summary ran");
             return None;
         };
-        match serde_json::from_slice::<SessionRecord>(&bytes) {
-            Ok(r) => Some(r),
+        match parse(&bytes, agg) {
+            Ok(v) => Some(v),
             Err(e) => {
-                agg.corrupt(self.uri(key), format!("not a session record: {e}"));
+                agg.corrupt(self.uri(key), e);
                 None
             }
         }
