@@ -30,6 +30,7 @@ test: venv
 
 lint: lint-template
 	cargo fmt --all -- --check
+	cargo clippy -p session-audit -p session-audit-cli --all-targets --locked -- -D warnings
 	cargo clippy --all-targets --locked -- -D warnings
 
 # template.yaml: SAM's own validation with its linter, and cfn-lint.
@@ -47,7 +48,7 @@ package: .venv/.template-tools
 
 # Engine throughput and peak RSS on a generated 200 MiB transcript.
 bench:
-	cargo bench -p session-audit-shared --bench engine -- 200
+	cargo bench -p session-audit --bench engine -- 200
 
 # The session-report handler end to end against the emulator (100 KiB and 200 MiB).
 bench-report: venv

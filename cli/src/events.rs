@@ -4,25 +4,29 @@
 //! Offline, the target's tags, a custom document's session type and the account's preferences
 //! cannot be looked up: findings that need them are not raised, and each record says so.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
+use session_audit::outputs::Metrics;
+use session_audit::redact::Redactor;
 use session_audit::rules::RulePack;
-use session_audit::session::findings::{evaluate, Facts, StartConfig};
+use session_audit::session::audit::{OfflineLookups, Outcome, SessionStart, StartError};
+use session_audit::session::findings::StartConfig;
 use session_audit::session::{records, DeniedRecord, Event, SessionRecord, Skip};
+use session_audit::sink::Offline;
+use session_audit::store::{block_on, get_json, AuditStore, FsStore, MemStore};
 use session_audit::transcript::cloudwatch::JsonValues;
 
 use crate::inputs::InputSpec;
-
-const OFFLINE: &str = "back-filled offline: target tags, document session type and logging preferences were not checked";
 
 #[derive(clap::Args)]
 pub struct EventsArgs {
     /// CloudTrail JSON files, directories, or - for stdin.
     #[arg(required = true)]
     inputs: Vec<String>,
-    /// Write records under DIR as the function lays them out (audit/sessions/dt=…/…json).
+    /// Write records under DIR as the function lays them out (audit/sessions/dt=…/…json);
+    /// records already there are merged with, as the function does in the bucket.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
 }
@@ -41,7 +45,6 @@ pub fn run(args: EventsArgs) -> Result<u8, String> {
     let config = StartConfig::from_lookup(|k| {
         std::env::var(k).ok().or_else(|| (k == "AUDIT_BUCKET").then(|| "offline".to_string()))
     })?;
-    let pack = RulePack::builtin();
     let (specs, mut failed) = crate::inputs::expand(&args.inputs);
     let mut tally = Tally::default();
     let mut events: Vec<Event> = Vec::new();
@@ -56,50 +59,116 @@ pub fn run(args: EventsArgs) -> Result<u8, String> {
     }
     // Files can hold calls in any order: replay them in time order.
     events.sort_by(|a, b| a.event_time.cmp(&b.event_time).then(a.event_id.cmp(&b.event_id)));
-    let mut sessions: BTreeMap<String, SessionRecord> = BTreeMap::new();
-    let mut denied: BTreeMap<String, DeniedRecord> = BTreeMap::new();
-    for event in &events {
-        let findings = evaluate(&pack, &config, event, &Facts::default());
-        if let Some(mut d) = DeniedRecord::from_event(event) {
-            d.findings = findings;
-            if denied.insert(d.event_id.clone(), d).is_some() {
-                tally.duplicates += 1;
-            }
-            continue;
-        }
-        let Some(id) = event.session_id.clone() else {
-            tally.malformed += 1;
-            eprintln!("session-audit: {}: {:?} without a session ID", event.event_id, event.action);
-            continue;
-        };
-        let existing = sessions.remove(&id);
-        let had_record = existing.is_some();
-        match SessionRecord::merge(existing.clone(), event, findings) {
-            Some(mut record) => {
-                if !had_record {
-                    record.warnings.push(OFFLINE.to_string());
-                }
-                sessions.insert(id, record);
-            }
-            None => {
-                tally.duplicates += 1;
-                sessions.insert(id, existing.expect("a duplicate has a record"));
-            }
-        }
-    }
-    for record in sessions.values().filter(|r| !r.has_start()) {
-        tally.orphans += 1;
-        eprintln!(
-            "session-audit: session {} has no StartSession in the input (recorded from {})",
-            record.session_id, record.event_id
-        );
-    }
-    write(&args, &sessions, &denied)?;
+    let result = match &args.out {
+        Some(dir) => audit(FsStore::new(dir), config, &events, &mut tally, true),
+        None => audit(MemStore::default(), config, &events, &mut tally, false),
+    };
+    let (sessions, denied) = result?;
     eprintln!(
         "session-audit: {} events: {} sessions, {} denied, {} duplicates, {} without their start, {} not Session Manager calls, {} malformed",
-        tally.events, sessions.len(), denied.len(), tally.duplicates, tally.orphans, tally.not_audited, tally.malformed
+        tally.events, sessions, denied, tally.duplicates, tally.orphans, tally.not_audited, tally.malformed
     );
     Ok(if failed || tally.malformed > 0 { 2 } else { 0 })
+}
+
+/// The session-start audit over `store`, offline; prints each record it wrote. Returns the
+/// number of session and denied records.
+fn audit<S: AuditStore>(
+    store: S,
+    config: StartConfig,
+    events: &[Event],
+    tally: &mut Tally,
+    paths: bool,
+) -> Result<(usize, usize), String> {
+    let audit = SessionStart {
+        store,
+        lookups: OfflineLookups,
+        sink: Offline,
+        config,
+        pack: RulePack::builtin(),
+        redactor: Redactor::new(None),
+    };
+    let mut metrics = Metrics::default();
+    let mut keys = BTreeSet::new();
+    for event in events {
+        match block_on(audit.audit(event, &mut metrics)) {
+            Ok(a) => match a.outcome {
+                Outcome::Recorded { key } => {
+                    keys.insert(key);
+                }
+                Outcome::Duplicate { key } => {
+                    tally.duplicates += 1;
+                    keys.insert(key);
+                }
+                Outcome::NotAudited { .. } => tally.not_audited += 1,
+            },
+            Err(StartError::Malformed { event_id, reason }) => {
+                tally.malformed += 1;
+                eprintln!("session-audit: {event_id}: {reason}");
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    print(&audit.store, &keys, tally, paths)
+}
+
+/// One line per record: `kind<TAB>path` when `paths` (records written to disk), else the
+/// record as JSON.
+fn print(
+    store: &impl AuditStore,
+    keys: &BTreeSet<String>,
+    tally: &mut Tally,
+    paths: bool,
+) -> Result<(usize, usize), String> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let (mut sessions, mut denied) = (0, 0);
+    // Sessions first, then denied attempts, each in key order.
+    let (denied_keys, session_keys): (Vec<_>, Vec<_>) =
+        keys.iter().partition(|k| k.starts_with("audit/denied/"));
+    for key in session_keys.into_iter().chain(denied_keys) {
+        let is_denied = key.starts_with("audit/denied/");
+        let value = if is_denied {
+            read::<DeniedRecord>(store, key)?.map(|d| serde_json::to_value(d).expect("json"))
+        } else {
+            read::<SessionRecord>(store, key)?.map(|r| {
+                if !r.has_start() {
+                    tally.orphans += 1;
+                    eprintln!(
+                        "session-audit: session {} has no StartSession in the input (recorded from {})",
+                        r.session_id, r.event_id
+                    );
+                }
+                serde_json::to_value(r).expect("json")
+            })
+        };
+        // A record moved to another day by its StartSession is gone from its first key.
+        let Some(value) = value else { continue };
+        let kind = if is_denied { "denied" } else { "session" };
+        if is_denied {
+            denied += 1
+        } else {
+            sessions += 1
+        }
+        let line = if paths {
+            format!("{kind}\t{}", store.uri(key))
+        } else {
+            serde_json::json!({"kind": kind, "key": key, "record": value}).to_string()
+        };
+        writeln!(out, "{line}").map_err(|e| e.to_string())?;
+    }
+    out.flush().map_err(|e| e.to_string())?;
+    Ok((sessions, denied))
+}
+
+fn read<T: serde::de::DeserializeOwned>(
+    store: &impl AuditStore,
+    key: &str,
+) -> Result<Option<T>, String> {
+    match block_on(get_json::<T>(store, key)).map_err(|e| e.to_string())? {
+        None => Ok(None),
+        Some(s) => s.value.map(Some).map_err(|e| format!("{}: {e}", store.uri(key))),
+    }
 }
 
 fn collect(spec: &InputSpec, bytes: &[u8], events: &mut Vec<Event>, tally: &mut Tally) {
@@ -131,36 +200,4 @@ fn collect(spec: &InputSpec, bytes: &[u8], events: &mut Vec<Event>, tally: &mut 
             }
         }
     }
-}
-
-fn write(
-    args: &EventsArgs,
-    sessions: &BTreeMap<String, SessionRecord>,
-    denied: &BTreeMap<String, DeniedRecord>,
-) -> Result<(), String> {
-    let items = sessions
-        .values()
-        .map(|r| ("session", r.key(), serde_json::to_value(r)))
-        .chain(denied.values().map(|d| ("denied", d.key(), serde_json::to_value(d))));
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    for (kind, key, value) in items {
-        let value = value.map_err(|e| e.to_string())?;
-        match &args.out {
-            Some(dir) => {
-                let path = dir.join(&key);
-                std::fs::create_dir_all(path.parent().expect("key has a folder"))
-                    .and_then(|_| {
-                        std::fs::write(&path, serde_json::to_vec_pretty(&value).expect("json"))
-                    })
-                    .map_err(|e| format!("cannot write '{}': {e}", path.display()))?;
-                writeln!(out, "{kind}\t{}", path.display()).map_err(|e| e.to_string())?;
-            }
-            None => {
-                let line = serde_json::json!({"kind": kind, "key": key, "record": value});
-                writeln!(out, "{line}").map_err(|e| e.to_string())?;
-            }
-        }
-    }
-    out.flush().map_err(|e| e.to_string())
 }

@@ -2,9 +2,10 @@
 //! and reports on disk (for example an `aws s3 sync` of the bucket's `audit/` prefix), the same
 //! numbers the access-summary function stores.
 //!
-//! Two passes: the first reads each file's kind, session ID and date (the join and the default
-//! period); the second feeds the aggregator one session at a time, so memory grows with the
-//! number of files named, not with the commands in them.
+//! Two passes: the first reads each file's kind, session ID and date and files it under the key
+//! the functions would have stored it at; the second is the access-summary function's own day
+//! join ([`fold_day`]) over those files, so the two cannot count differently. Memory grows with
+//! the number of files named, not with the commands in them.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -13,7 +14,10 @@ use std::path::PathBuf;
 use jiff::civil::Date;
 use jiff::Timestamp;
 use serde_json::Value;
-use session_audit::session::{DeniedRecord, SessionRecord, DENIED_SCHEMA, SESSION_SCHEMA};
+use session_audit::keys::Filed;
+use session_audit::session::{DENIED_SCHEMA, SESSION_SCHEMA};
+use session_audit::store::{block_on, FsStore};
+use session_audit::summary::run::fold_day;
 use session_audit::summary::{
     html, markdown, Aggregator, Period, ReportDigest, Summary, SummaryConfig,
 };
@@ -60,16 +64,10 @@ pub enum SummaryFormat {
     Json,
 }
 
-enum Kind {
-    Session,
-    Denied,
-    Report,
-}
-
 /// What the first pass learnt about one file.
 struct Seen {
     path: PathBuf,
-    kind: Kind,
+    kind: Filed,
     id: String,
     day: Option<Date>,
 }
@@ -84,13 +82,13 @@ fn first_pass(path: PathBuf) -> Result<Option<Seen>, String> {
     // Reports are parsed without keeping their commands; records are small.
     if let Ok(digest) = ReportDigest::parse(&bytes, |_, _| {}) {
         let day = day_of(digest.started_at.as_deref().or(digest.ended_at.as_deref()));
-        return Ok(Some(Seen { path, kind: Kind::Report, id: digest.session_id, day }));
+        return Ok(Some(Seen { path, kind: Filed::Report, id: digest.session_id, day }));
     }
     let v: Value = serde_json::from_slice(&bytes).map_err(|e| format!("not JSON: {e}"))?;
     let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
     let (kind, id, time) = match text("schema").as_deref() {
-        Some(SESSION_SCHEMA) => (Kind::Session, text("session_id"), text("started_at")),
-        Some(DENIED_SCHEMA) => (Kind::Denied, text("event_id"), text("time")),
+        Some(SESSION_SCHEMA) => (Filed::Session, text("session_id"), text("started_at")),
+        Some(DENIED_SCHEMA) => (Filed::Denied, text("event_id"), text("time")),
         Some(s) if s.starts_with("session-audit/report/") => {
             return Err(ReportDigest::parse(&bytes, |_, _| {}).unwrap_err())
         }
@@ -101,11 +99,6 @@ fn first_pass(path: PathBuf) -> Result<Option<Seen>, String> {
     };
     let id = id.ok_or("record without its ID")?;
     Ok(Some(Seen { path, kind, id, day: day_of(time.as_deref()) }))
-}
-
-fn read<T: serde::de::DeserializeOwned>(path: &PathBuf) -> Result<T, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
-    serde_json::from_slice(&bytes).map_err(|e| e.to_string())
 }
 
 pub fn run(args: SummarizeArgs) -> Result<u8, String> {
@@ -155,46 +148,33 @@ pub fn run(args: SummarizeArgs) -> Result<u8, String> {
         grace_minutes: args.grace_minutes,
         as_of: args.as_of.unwrap_or_else(Timestamp::now),
     };
+    let days: Vec<Date> = period.days().collect();
     let mut agg = Aggregator::new(period, config, &pack);
     for (source, error) in corrupt {
         agg.corrupt(source, error);
     }
-
-    // Join records and reports by session ID; denied attempts stand alone.
-    let mut sessions: BTreeMap<String, (Option<PathBuf>, Option<PathBuf>)> = BTreeMap::new();
+    // Each file under the key the functions would have written it at. A report goes to its
+    // record's day (session-report files it there). Undated inputs, and those outside the
+    // period, go to its first day: the aggregator counts or leaves them out as it would.
+    let record_days: BTreeMap<String, Option<Date>> =
+        seen.iter().filter(|s| s.kind == Filed::Session).map(|s| (s.id.clone(), s.day)).collect();
+    let mut files = BTreeMap::new();
     for s in seen {
-        match s.kind {
-            Kind::Session => sessions.entry(s.id).or_default().0 = Some(s.path),
-            Kind::Report => sessions.entry(s.id).or_default().1 = Some(s.path),
-            Kind::Denied => match read::<DeniedRecord>(&s.path) {
-                Ok(d) => {
-                    agg.denied(&d);
-                }
-                Err(e) => agg.corrupt(s.path.display().to_string(), e),
-            },
+        let day = match s.kind {
+            Filed::Report => record_days.get(&s.id).copied().unwrap_or(s.day),
+            _ => s.day,
+        };
+        let day = day.filter(|d| days.contains(d)).unwrap_or(days[0]);
+        match s.kind.key(day, &s.id, "json") {
+            Ok(key) => {
+                files.insert(key, s.path);
+            }
+            Err(e) => agg.corrupt(s.path.display().to_string(), e.to_string()),
         }
     }
-    for (_, (record_path, report_path)) in sessions {
-        let record = record_path.as_ref().and_then(|p| match read::<SessionRecord>(p) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                agg.corrupt(p.display().to_string(), format!("not a session record: {e}"));
-                None
-            }
-        });
-        let report = report_path.as_ref().and_then(|p| {
-            let bytes = std::fs::read(p).map_err(|e| e.to_string());
-            match bytes.and_then(|b| ReportDigest::parse(&b, agg.command_sink())) {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    agg.corrupt(p.display().to_string(), e);
-                    None
-                }
-            }
-        });
-        if record.is_some() || report.is_some() {
-            agg.session(record.as_ref(), report.as_ref());
-        }
+    let store = FsStore::of_files(files);
+    for day in days {
+        block_on(fold_day(&store, day, &mut agg, 1)).map_err(|e| e.to_string())?;
     }
     let outside = agg.outside_period();
     let summary = agg.finish(baseline);

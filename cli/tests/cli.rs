@@ -286,3 +286,49 @@ fn events_back_fills_records_from_cloudtrail_json() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn events_out_refuses_ids_that_would_escape_the_directory() {
+    let start: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            fixtures().join("public/cloudtrail_StartSession_IAMUser_cli_customdoc.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let dir = temp_dir("events-bad-ids");
+    let out_dir = dir.join("bucket");
+    for (field, bad) in [
+        ("/eventID", "../../../escaped"),
+        ("/responseElements/sessionId", "../../escaped"),
+        ("/responseElements/sessionId", "a\u{7}b"),
+        ("/eventID", "x/y"),
+    ] {
+        let mut event = start.clone();
+        *event.pointer_mut(field).unwrap() = bad.into();
+        let file = dir.join("trail.json");
+        std::fs::write(&file, event.to_string()).unwrap();
+        let out = run(&["events", "--out", out_dir.to_str().unwrap(), file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{field} {bad:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("cannot be used in an audit key"), "{stderr}");
+        assert!(out.stdout.is_empty(), "no record written");
+    }
+    let written: Vec<_> = walk(&dir).into_iter().filter(|p| !p.ends_with("trail.json")).collect();
+    assert!(written.is_empty(), "nothing written anywhere: {written:?}");
+    assert!(!dir.parent().unwrap().join("escaped").exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}

@@ -14,12 +14,14 @@ use std::time::Instant;
 
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::json;
-use session_audit::aws::access_summary::{AccessSummary, SummaryOptions};
-use session_audit::aws::Clients;
+use session_audit::keys;
 use session_audit::outputs::Metrics;
 use session_audit::rules::RulePack;
 use session_audit::session::{DeniedRecord, SessionRecord};
+use session_audit::summary::run::SummaryOptions;
 use session_audit::summary::{Aggregator, Period, ReportDigest, SummaryConfig};
+use session_audit_aws::access_summary::access_summary;
+use session_audit_aws::Clients;
 use session_audit_tests::counting_alloc::{peak_since, reset_peak, Counting};
 use session_audit_tests::local_aws::LocalAws;
 
@@ -149,20 +151,20 @@ async fn end_to_end(sessions: u64) {
             .as_str()
             .unwrap()
             .to_string();
-        put(format!("audit/sessions/dt=2026-11-09/{id}.json"), record).await;
+        put(keys::session_record("2026-11-09", &id).unwrap(), record).await;
         objects += 1;
         if let Some(r) = report {
-            put(format!("audit/reports/dt=2026-11-09/{id}.json"), r).await;
+            put(keys::report("2026-11-09", &id, "json").unwrap(), r).await;
             objects += 1;
         }
     }
-    let options = SummaryOptions::from_lookup(|k| match k {
+    let get = |k: &str| match k {
         "AUDIT_BUCKET" => Some(bucket.to_string()),
         "SUMMARY_CONCURRENCY" => Some("32".to_string()),
         _ => None,
-    })
-    .unwrap();
-    let summary = AccessSummary::new(&clients, RulePack::builtin(), options);
+    };
+    let options = SummaryOptions::from_lookup(get).unwrap();
+    let summary = access_summary(&clients, get, RulePack::builtin(), options).unwrap();
     let started = Instant::now();
     let event = json!({"kind": "daily", "period": "2026-11-09", "as_of": "2026-11-20T00:00:00Z"});
     let written = summary.handle(&event, &mut Metrics::default()).await.unwrap();

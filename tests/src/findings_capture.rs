@@ -4,7 +4,7 @@
 
 use aws_sdk_eventbridge::types::Target;
 use serde_json::{json, Value};
-use session_audit::aws::Clients;
+use session_audit_aws::Clients;
 
 use crate::local_aws::LocalAws;
 

@@ -14,7 +14,7 @@
 //! 5. access-summary summarises the day;
 //! 6. the provisioner handles Delete and the audit data is shown to be kept.
 //!
-//! Used by `make demo` (src/bin/local-pipeline.rs) and by tests/tests/pipeline.rs, which
+//! Used by `make demo` (src/bin/local-pipeline.rs) and by tests/tests/suite/pipeline.rs, which
 //! asserts what it leaves behind.
 
 use std::path::Path;
@@ -23,7 +23,8 @@ use std::time::Instant;
 use aws_sdk_s3::primitives::ByteStream;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{json, Value};
-use session_audit::aws::Clients;
+use session_audit::keys;
+use session_audit_aws::Clients;
 
 use crate::findings_capture::{captured_events, route_to_log};
 use crate::local_aws::LocalAws;
@@ -224,12 +225,12 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
         let answer =
             start.invoke(e).unwrap_or_else(|err| panic!("session-start rejected {e}: {err}"));
         let audited = &answer["audited"][0];
-        let outcome = audited["outcome"].as_str().unwrap_or("?");
+        let outcome = audited["outcome"].as_str().unwrap_or("?").replace('_', " ");
         p.detail(&format!(
             "{} by {} -> {}, findings {}",
             e["detail"]["eventName"].as_str().unwrap(),
             e["detail"]["userIdentity"]["arn"].as_str().unwrap().rsplit('/').next().unwrap(),
-            outcome.replace(['{', '}', '"'], "").split_whitespace().collect::<Vec<_>>().join(" "),
+            outcome,
             audited["findings"]
         ));
     }
@@ -275,17 +276,9 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
         let answer = report
             .invoke(&event)
             .unwrap_or_else(|err| panic!("session-report rejected {key}: {err}"));
-        p.detail(&format!(
-            "{key} -> {}",
-            answer["reported"][0]["outcome"]
-                .as_str()
-                .unwrap_or("?")
-                .split(" {")
-                .next()
-                .unwrap_or("?")
-        ));
-        report_keys.push(format!("audit/reports/dt={day}/{session}.json"));
-        report_keys.push(format!("audit/reports/dt={day}/{session}.md"));
+        p.detail(&format!("{key} -> {}", answer["reported"][0]["outcome"].as_str().unwrap_or("?")));
+        report_keys.push(keys::report(&day, session, "json").expect("a valid session ID"));
+        report_keys.push(keys::report(&day, session, "md").expect("a valid session ID"));
     }
 
     p.say(&format!("access-summary: the daily summary of {day}"));

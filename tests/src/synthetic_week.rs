@@ -21,6 +21,7 @@
 use serde_json::{json, Value};
 use session_audit::analysis::{Analyzer, Input};
 use session_audit::join::{join, JoinFacts};
+use session_audit::keys;
 use session_audit::report::Source;
 use session_audit::rules::RulePack;
 use session_audit::session::SessionRecord;
@@ -89,7 +90,7 @@ fn denied(id: &str, who: &str, time: &str, code: &str) -> (String, Vec<u8>) {
         "identity": identity(who), "target": "i-aaa", "document": "SSM-SessionManagerRunShell",
         "error_code": code, "error_message": "not authorized", "findings": [], "findings_sent": true
     });
-    (format!("audit/denied/dt={}/{id}.json", &time[..10]), line(&v))
+    (keys::denied_attempt(&time[..10], id).unwrap(), line(&v))
 }
 
 /// A bash 5.2 transcript as the agent uploads it at `at` (RFC 3339 UTC, written into the
@@ -140,7 +141,7 @@ fn report(
     };
     join(&mut r, record, &facts, &pack);
     let day = record.map_or(&uploaded[..10], |r| &r.started_at[..10]);
-    (format!("audit/reports/dt={day}/{id}.json"), line(&r))
+    (keys::report(day, id, "json").unwrap(), line(&r))
 }
 
 /// One line of JSON, as the functions store records and reports.
@@ -151,7 +152,7 @@ fn line(v: &impl serde::Serialize) -> Vec<u8> {
 }
 
 fn stored(r: &SessionRecord) -> (String, Vec<u8>) {
-    (r.key(), line(r))
+    (r.key().expect("a valid key"), line(r))
 }
 
 /// Every object of the week, keyed as in the log bucket.

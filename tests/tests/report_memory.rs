@@ -7,14 +7,14 @@
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::json;
 use session_audit::analysis::Analyzer;
-use session_audit::aws::session_report::{Outcome, ReportOptions, SessionReport};
-use session_audit::aws::Clients;
 use session_audit::outputs::Metrics;
 use session_audit::report::{Report, Status};
+use session_audit_aws::session_report::{Outcome, ReportOptions, SessionReport};
+use session_audit_aws::Clients;
 use session_audit_tests::counting_alloc::{peak_since, reset_peak, Counting};
 use session_audit_tests::local_aws::LocalAws;
 
-#[path = "../../shared/benches/synthetic.rs"]
+#[path = "../../shared/session-audit/benches/synthetic.rs"]
 mod synthetic;
 
 #[global_allocator]

@@ -1,12 +1,13 @@
 //! The access-summary Lambda: a schedule's `{"kind": "daily"}` or `{"kind": "weekly"}` in;
 //! the period's access patterns and transcript completeness out, as JSON, Markdown and HTML
-//! under `audit/summaries/`, with the headline numbers as EMF metrics. A thin main.
+//! under `audit/summaries/`, with the headline numbers as EMF metrics. A thin main over the
+//! engine's use case, run over the log bucket and EventBridge.
 
-use lambda_runtime::{service_fn, Error, LambdaEvent};
-use serde_json::{json, Value};
-use session_audit::aws::access_summary::{AccessSummary, SummaryOptions};
-use session_audit::aws::{settings, Clients};
+use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use session_audit::outputs::Metrics;
+use session_audit::summary::run::{SummaryOptions, Written};
+use session_audit_aws::access_summary::{access_summary, AwsAccessSummary};
+use session_audit_aws::{diagnostic, settings, Clients};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -17,19 +18,19 @@ async fn main() -> Result<(), Error> {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let clients = Clients::new(&sdk);
     let pack = settings::rule_pack(&clients, env("RULES_URI").as_deref()).await?;
-    let summary = AccessSummary::new(&clients, pack, options);
+    let summary = access_summary(&clients, env, pack, options)?;
     let summary = &summary;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| handle(summary, event))).await
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| handle(summary, event))).await
 }
 
-async fn handle(summary: &AccessSummary, event: LambdaEvent<Value>) -> Result<Value, Error> {
+async fn handle(
+    summary: &AwsAccessSummary,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<Written, Diagnostic> {
     let mut metrics = Metrics::default();
     let result = summary.handle(&event.payload, &mut metrics).await;
     metrics.print_emf("access-summary");
-    let written = result.map_err(|e| {
-        tracing::error!(error = %e, request_id = %event.context.request_id, "summary failed");
-        e
-    })?;
+    let written = result.map_err(diagnostic)?;
     let s = &written.summary;
     tracing::info!(
         period = %s.period,
@@ -38,12 +39,5 @@ async fn handle(summary: &AccessSummary, event: LambdaEvent<Value>) -> Result<Va
         json = %written.json_key,
         "summary written"
     );
-    Ok(json!({
-        "period": s.period,
-        "sessions": s.sessions,
-        "percent_full_transcript": s.headline.percent_full_transcript,
-        "json": written.json_key,
-        "md": written.md_key,
-        "html": written.html_key,
-    }))
+    Ok(written)
 }

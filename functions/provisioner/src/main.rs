@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest;
-use lambda_runtime::{service_fn, Error, LambdaEvent};
+use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use serde_json::Value;
-use session_audit::aws::custom_resource::respond_always;
-use session_audit::aws::provisioner::{handle_request, Options};
-use session_audit::aws::Clients;
+use session_audit_aws::custom_resource::respond_always;
+use session_audit_aws::provisioner::{handle_request, Options};
+use session_audit_aws::Clients;
 
 struct Shared {
     clients: Clients,
@@ -29,17 +29,16 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| handle(shared, event))).await
 }
 
-async fn handle(shared: &Shared, event: LambdaEvent<Value>) -> Result<Value, Error> {
-    let request: CloudFormationCustomResourceRequest =
-        match serde_json::from_value(event.payload.clone()) {
-            Ok(r) => r,
-            Err(e) => {
-                // Without a well-formed request there may be no ResponseURL to answer; the error
-                // goes to the function's log and the platform's retry and dead-letter handling.
-                tracing::error!(error = %e, "not a CloudFormation custom-resource request");
-                return Err(format!("not a CloudFormation custom-resource request: {e}").into());
-            }
-        };
+fn failure(error_type: &str, error_message: String) -> Diagnostic {
+    tracing::error!(error_type, error = %error_message, "invocation failed");
+    Diagnostic { error_type: error_type.into(), error_message }
+}
+
+async fn handle(shared: &Shared, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+    // Without a well-formed request there may be no ResponseURL to answer; the error goes to
+    // the function's log and the platform's retry and dead-letter handling.
+    let request: CloudFormationCustomResourceRequest = serde_json::from_value(event.payload)
+        .map_err(|e| failure("MalformedEvent", format!("not a custom-resource request: {e}")))?;
     let remaining =
         event.context.deadline().duration_since(std::time::SystemTime::now()).unwrap_or_default();
     let deadline = tokio::time::Instant::now() + remaining;
@@ -50,11 +49,9 @@ async fn handle(shared: &Shared, event: LambdaEvent<Value>) -> Result<Value, Err
     })
     .await;
     match &result {
-        Ok(o) => {
-            tracing::info!(request = meta.request_type, physical_id = %o.physical_id, "succeeded")
-        }
+        Ok(o) => tracing::info!(request = meta.request_type, id = %o.physical_id, "succeeded"),
         Err(reason) => tracing::error!(request = meta.request_type, %reason, "failed"),
     }
-    sent.map_err(Error::from)?;
+    sent.map_err(|e| failure("ResponseNotSent", e.to_string()))?;
     Ok(serde_json::json!({"status": if result.is_ok() { "SUCCESS" } else { "FAILED" }}))
 }

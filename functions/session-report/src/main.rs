@@ -2,12 +2,19 @@
 //! EventBridge) for a transcript in, its compliance report (JSON and Markdown), finding events
 //! and EMF metrics out. A thin main: configuration read and clients built once.
 
-use lambda_runtime::{service_fn, Error, LambdaEvent};
-use serde_json::{json, Value};
+use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
+use serde::Serialize;
+use serde_json::Value;
 use session_audit::analysis::Analyzer;
-use session_audit::aws::session_report::{Outcome, ReportOptions, SessionReport};
-use session_audit::aws::{settings, Clients};
 use session_audit::outputs::Metrics;
+use session_audit_aws::session_report::{ReportOptions, Reported, SessionReport};
+use session_audit_aws::{diagnostic, settings, Clients};
+
+/// The invocation's answer: one entry per object the event names.
+#[derive(Serialize)]
+struct Answer {
+    reported: Vec<Reported>,
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -24,30 +31,14 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| handle(reporter, event))).await
 }
 
-async fn handle(reporter: &SessionReport, event: LambdaEvent<Value>) -> Result<Value, Error> {
+async fn handle(reporter: &SessionReport, event: LambdaEvent<Value>) -> Result<Answer, Diagnostic> {
     let mut metrics = Metrics::default();
     let result = reporter.handle(&event.payload, &mut metrics).await;
     // Metrics go out even when the invocation fails: the work done before the failure counts.
     metrics.print_emf("session-report");
-    let reported = result.map_err(|e| {
-        tracing::error!(error = %e, request_id = %event.context.request_id, "event rejected");
-        e
-    })?;
-    let mut out = Vec::new();
+    let reported = result.map_err(diagnostic)?;
     for r in &reported {
-        match &r.outcome {
-            Outcome::Ignored(why) => tracing::info!(key = %r.key, %why, "ignored"),
-            Outcome::Duplicate { md_key } => tracing::info!(key = %r.key, md_key, "duplicate"),
-            Outcome::Reported { json_key, status, commands, findings, .. } => tracing::info!(
-                key = %r.key,
-                report = %json_key,
-                status = status.as_str(),
-                commands,
-                findings = ?findings,
-                "reported"
-            ),
-        }
-        out.push(json!({"key": r.key, "outcome": format!("{:?}", r.outcome)}));
+        tracing::info!(key = %r.key, outcome = ?r.outcome, "done");
     }
-    Ok(json!({ "reported": out }))
+    Ok(Answer { reported })
 }

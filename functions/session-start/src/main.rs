@@ -1,13 +1,21 @@
 //! The session-start Lambda: Session Manager CloudTrail events from EventBridge in, session and
 //! denied-attempt records, finding events and EMF metrics out. A thin main: configuration read
-//! and clients built once, borrowed by every invocation.
+//! and clients built once, borrowed by every invocation; the audit is the engine's use case.
 
-use lambda_runtime::{service_fn, Error, LambdaEvent};
-use serde_json::{json, Value};
-use session_audit::aws::session_start::{Outcome, SessionStart, StartOptions};
-use session_audit::aws::{settings, Clients};
+use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
+use serde::Serialize;
+use serde_json::Value;
 use session_audit::outputs::Metrics;
+use session_audit::session::audit::Audited;
 use session_audit::session::findings::StartConfig;
+use session_audit_aws::session_start::{session_start, AwsSessionStart, StartOptions};
+use session_audit_aws::{diagnostic, settings, Clients};
+
+/// The invocation's answer: one entry per CloudTrail record.
+#[derive(Serialize)]
+struct Answer {
+    audited: Vec<Audited>,
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -20,35 +28,26 @@ async fn main() -> Result<(), Error> {
     let clients = Clients::new(&sdk);
     let pack = settings::rule_pack(&clients, env("RULES_URI").as_deref()).await?;
     let redactor = settings::redactor(&clients, env("REDACTION_KEY_PARAMETER").as_deref()).await?;
-    let audit = SessionStart::new(clients, config, options, pack, redactor);
+    let audit = session_start(&clients, config, options, pack, redactor);
     let audit = &audit;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| handle(audit, event))).await
 }
 
-async fn handle(audit: &SessionStart, event: LambdaEvent<Value>) -> Result<Value, Error> {
+async fn handle(audit: &AwsSessionStart, event: LambdaEvent<Value>) -> Result<Answer, Diagnostic> {
     let mut metrics = Metrics::default();
     let result = audit.handle(&event.payload, &mut metrics).await;
     // Metrics go out even when the invocation fails: the work done before the failure counts.
     metrics.print_emf("session-start");
-    let audited = result.map_err(|e| {
-        tracing::error!(error = %e, request_id = %event.context.request_id, "event rejected");
-        e
-    })?;
-    let mut out = Vec::new();
+    let audited = result.map_err(diagnostic)?;
     for a in &audited {
-        match &a.outcome {
-            Outcome::NotAudited(why) => tracing::info!(event_id = %a.event_id, %why, "ignored"),
-            Outcome::Recorded { key } | Outcome::Duplicate { key } => tracing::info!(
-                event_id = %a.event_id,
-                action = ?a.action,
-                key,
-                duplicate = matches!(a.outcome, Outcome::Duplicate { .. }),
-                findings = ?a.findings,
-                warnings = a.warnings.len(),
-                "audited"
-            ),
-        }
-        out.push(json!({"event_id": a.event_id, "outcome": format!("{:?}", a.outcome), "findings": a.findings}));
+        tracing::info!(
+            event_id = %a.event_id,
+            action = ?a.action,
+            outcome = ?a.outcome,
+            findings = ?a.findings,
+            warnings = a.warnings.len(),
+            "audited"
+        );
     }
-    Ok(json!({ "audited": out }))
+    Ok(Answer { audited })
 }

@@ -1,0 +1,108 @@
+//! Session Audit's AWS side: thin adapters over the AWS SDK that plug into the engine's seams
+//! (the S3 [`s3_store::S3Store`], the EventBridge [`findings::EventBridgeSink`], the EC2/SSM
+//! lookups of the start audit), the custom-resource protocol and the provisioner's steps, the
+//! settings the functions read from the environment and SSM, and the Lambda error contract.
+//! Everything here is exercised against the local emulator (moto) by the tests crate; the
+//! engine never depends on this crate (Cargo enforces it).
+
+pub mod access_summary;
+pub mod custom_resource;
+pub mod findings;
+pub mod provisioner;
+pub mod s3_store;
+pub mod session_report;
+pub mod session_start;
+pub mod settings;
+
+use session_audit::{Failure, FailureKind};
+
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::error::SdkError;
+
+/// The SDK clients a function needs, built once in `main` and borrowed by every invocation.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub s3: aws_sdk_s3::Client,
+    pub ec2: aws_sdk_ec2::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub kms: aws_sdk_kms::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    pub events: aws_sdk_eventbridge::Client,
+}
+
+/// `S3_FORCE_PATH_STYLE=true` addresses buckets as `endpoint/bucket/key`, which the local
+/// emulator needs. Unset (as in AWS) the SDK's virtual-hosted default is kept.
+pub const S3_PATH_STYLE_ENV: &str = "S3_FORCE_PATH_STYLE";
+
+impl Clients {
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        let path_style = std::env::var(S3_PATH_STYLE_ENV).is_ok_and(|v| v == "true" || v == "1");
+        Self::with_path_style(config, path_style)
+    }
+
+    /// As [`Clients::new`], with S3 path-style addressing chosen explicitly.
+    pub fn with_path_style(config: &aws_config::SdkConfig, path_style: bool) -> Self {
+        let s3_config =
+            aws_sdk_s3::config::Builder::from(config).force_path_style(path_style).build();
+        Clients {
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            ec2: aws_sdk_ec2::Client::new(config),
+            iam: aws_sdk_iam::Client::new(config),
+            kms: aws_sdk_kms::Client::new(config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(config),
+            ssm: aws_sdk_ssm::Client::new(config),
+            events: aws_sdk_eventbridge::Client::new(config),
+        }
+    }
+}
+
+/// A failed AWS call, with the service's error code when there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsError {
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for AwsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{code}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl<E, R> From<SdkError<E, R>> for AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    fn from(e: SdkError<E, R>) -> Self {
+        let code = e.code().map(str::to_string);
+        let message = match e.message() {
+            Some(m) => m.to_string(),
+            None => aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
+        };
+        AwsError { code, message }
+    }
+}
+
+impl AwsError {
+    /// True when the error code is one of `codes`.
+    pub fn is(&self, codes: &[&str]) -> bool {
+        self.code.as_deref().is_some_and(|c| codes.contains(&c))
+    }
+}
+
+/// The Lambda error for a failed invocation: `errorType` names what failed
+/// (`MalformedEvent`, `S3Error`, `EventBridgeError`), `errorMessage` says where and why.
+pub fn diagnostic<E: Failure>(e: E) -> lambda_runtime::Diagnostic {
+    let error_type = match e.kind() {
+        FailureKind::MalformedEvent => "MalformedEvent",
+        FailureKind::Store => "S3Error",
+        FailureKind::Sink => "EventBridgeError",
+    };
+    tracing::error!(error_type, error = %e, "invocation failed");
+    lambda_runtime::Diagnostic { error_type: error_type.into(), error_message: e.to_string() }
+}

@@ -1,0 +1,467 @@
+//! The provisioner's AWS side. Every step is an idempotent "ensure": it finds what an earlier
+//! attempt (a redelivered request, or the Create before an Update) made, adopts it if it
+//! carries this resource's tag, creates it otherwise, and brings its settings to the
+//! properties. So Create, redelivered Create and in-place Update are one code path; a failed
+//! Create removes what its own steps made (the ledger) before reporting FAILED.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use aws_sdk_ec2::types as ec2;
+use serde_json::Value;
+
+mod compute;
+mod iam;
+mod preferences;
+mod storage;
+
+use crate::custom_resource::Outcome;
+use crate::{AwsError, Clients};
+use session_audit::provision::policies;
+use session_audit::provision::{Names, Place, Properties, PREFERENCES_DOCUMENT};
+
+/// Every resource made is tagged with its custom resource's physical ID.
+pub const TAG_RESOURCE: &str = "session-audit:resource";
+/// The `AmiParameter` an instance was launched from: a newer AMI behind the same parameter
+/// does not replace a running instance on Update; a different parameter does.
+pub const TAG_AMI_SOURCE: &str = "session-audit:ami-source";
+const MANAGED_CORE_POLICY: &str = "AmazonSSMManagedInstanceCore";
+const INLINE_POLICY: &str = "session-audit-transcripts";
+const DOC_MARK_CREATED: &str = "created by Session Audit";
+const DOC_MARK_PREVIOUS: &str = "previous default version: ";
+
+/// `SKIP_TLS_BUCKET_POLICY=true` leaves out the bucket's TLS-only policy. Only for the local
+/// emulator, whose policy evaluation treats every request as non-TLS and would deny all object
+/// calls; reports of a run with it say so. Never set in AWS.
+pub const SKIP_TLS_POLICY_ENV: &str = "SKIP_TLS_BUCKET_POLICY";
+
+/// Knobs that differ between AWS and the local emulator or tests.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub tls_policy_allowed: bool,
+    pub poll_interval: Duration,
+    /// How long to retry RunInstances while a new instance profile propagates.
+    pub profile_propagation: Duration,
+}
+
+impl Options {
+    pub fn from_env() -> Self {
+        let skip = std::env::var(SKIP_TLS_POLICY_ENV).is_ok_and(|v| v == "true" || v == "1");
+        Options {
+            tls_policy_allowed: !skip,
+            poll_interval: Duration::from_secs(5),
+            profile_propagation: Duration::from_secs(90),
+        }
+    }
+}
+
+/// A step that failed, and the AWS error behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepError {
+    pub step: &'static str,
+    pub error: AwsError,
+}
+
+impl StepError {
+    fn aws(step: &'static str, error: AwsError) -> Self {
+        StepError { step, error }
+    }
+}
+
+impl std::fmt::Display for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.step, self.error)
+    }
+}
+
+type Step<T> = Result<T, StepError>;
+
+/// A failure that is not an AWS error response (a missing field, a timeout).
+fn at<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> StepError {
+    move |e| StepError { step, error: AwsError { code: None, message: e.to_string() } }
+}
+
+/// A resource with our name that another stack (or a person) made: never adopted.
+fn foreign(step: &'static str, what: &str, id: &str) -> StepError {
+    at(step)(format!(
+        "{what} already exists and is not tagged {TAG_RESOURCE}={id}; choose another NamePrefix"
+    ))
+}
+
+/// `.step("iam:CreateRole")` on an SDK call's result: the error, named after its step.
+trait StepResult<T> {
+    fn step(self, step: &'static str) -> Step<T>;
+}
+
+impl<T, E, R> StepResult<T> for Result<T, aws_sdk_s3::error::SdkError<E, R>>
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    fn step(self, step: &'static str) -> Step<T> {
+        self.map_err(|e| StepError::aws(step, AwsError::from(e)))
+    }
+}
+
+/// What this request made, in order, so a failure can remove exactly that.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Made {
+    Key(String),
+    Alias(String),
+    Bucket(String),
+    LogGroup(String),
+    Role(String),
+    Profile(String),
+    UserPolicy(String),
+    SecurityGroup(String),
+    Instance(String),
+    Document,
+    DocumentVersion(String),
+}
+
+#[derive(Default)]
+struct Ledger(Mutex<Vec<Made>>);
+
+impl Ledger {
+    fn add(&self, made: Made) {
+        self.0.lock().expect("ledger").push(made);
+    }
+    fn take(&self) -> Vec<Made> {
+        std::mem::take(&mut *self.0.lock().expect("ledger"))
+    }
+}
+
+/// The physical ID: stable for a prefix in an account and region, so an Update that keeps the
+/// prefix keeps the ID (CloudFormation then deletes nothing), and a new prefix means a new
+/// resource (CloudFormation deletes the old one after the new one exists).
+pub fn physical_id(place: &Place, prefix: &str) -> String {
+    format!("session-audit:{}:{}:{prefix}", place.account, place.region)
+}
+
+/// The prefix of one of our physical IDs, if it is one.
+pub fn prefix_of(physical: &str) -> Option<&str> {
+    let rest = physical.strip_prefix("session-audit:")?;
+    let mut parts = rest.splitn(3, ':');
+    let (_, _, prefix) = (parts.next()?, parts.next()?, parts.next()?);
+    (!prefix.is_empty()).then_some(prefix)
+}
+
+/// The provisioner, bound to one account and region.
+pub struct Provisioner<'a> {
+    c: &'a Clients,
+    place: Place,
+    options: Options,
+}
+
+/// Facts the first phases pass to the instance step.
+#[derive(Debug, Clone, Default)]
+struct Facts {
+    key_arn: String,
+    image_id: String,
+    subnet_id: Option<String>,
+    policy_arn: String,
+    sg_id: String,
+}
+
+impl<'a> Provisioner<'a> {
+    pub fn new(c: &'a Clients, place: Place, options: Options) -> Self {
+        Provisioner { c, place, options }
+    }
+
+    /// Create (or finish a redelivered Create, or apply an Update in place).
+    pub async fn ensure(&self, p: &Properties, request_id: &str) -> Result<Outcome, String> {
+        let ledger = Ledger::default();
+        match self.ensure_all(p, request_id, &ledger).await {
+            Ok(outcome) => Ok(outcome),
+            Err(e) => {
+                let leftovers = self.rollback(ledger.take()).await;
+                let note = if leftovers.is_empty() {
+                    "; everything this request created was removed".to_string()
+                } else {
+                    format!("; could not remove: {}", leftovers.join(", "))
+                };
+                Err(format!("{e}{note}"))
+            }
+        }
+    }
+
+    async fn ensure_all(&self, p: &Properties, request_id: &str, ledger: &Ledger) -> Step<Outcome> {
+        let names = Names::new(&p.name_prefix, &self.place);
+        let id = physical_id(&self.place, &p.name_prefix);
+        let n = &names;
+        // Each phase waits for all its steps even when one fails (join, not try_join): a step
+        // cancelled after AWS made its resource would escape the ledger and the rollback.
+        let (key, image, network, policy, role) = tokio::join!(
+            self.ensure_key(p, n, &id, ledger),
+            self.resolve_image(p),
+            self.resolve_network(p),
+            self.ensure_user_policy(p, n, &id, ledger),
+            self.ensure_role_and_profile(n, &id, ledger),
+        );
+        let (key_arn, image_id, (vpc_id, subnet_id), policy_arn, ()) =
+            (key?, image?, network?, policy?, role?);
+        let (bucket, group, role_policy, sg) = tokio::join!(
+            self.ensure_bucket(p, n, &id, &key_arn, ledger),
+            self.ensure_log_group(p, n, &id, &key_arn, ledger),
+            self.put_role_policy(p, n, &key_arn),
+            self.ensure_security_group(n, &id, &vpc_id, ledger),
+        );
+        let ((), (), (), sg_id) = (bucket?, group?, role_policy?, sg?);
+        let facts = Facts { key_arn, image_id, subnet_id, policy_arn, sg_id };
+        let (instance, preferences) = tokio::join!(
+            self.ensure_instance(p, n, &id, &facts, request_id, ledger),
+            self.ensure_preferences(p, n, &id, ledger),
+        );
+        let (instance_id, doc_version) = (instance?, preferences?);
+        let mut data = HashMap::from([
+            ("BucketName".to_string(), n.bucket.clone()),
+            ("LogGroupName".to_string(), n.log_group.clone()),
+            ("KmsKeyArn".to_string(), facts.key_arn.clone()),
+            ("InstanceRoleName".to_string(), n.role.clone()),
+            ("InstanceProfileName".to_string(), n.instance_profile.clone()),
+            ("InstanceId".to_string(), instance_id.clone()),
+            ("UserPolicyArn".to_string(), facts.policy_arn.clone()),
+            ("SecurityGroupId".to_string(), facts.sg_id.clone()),
+            ("PreferencesDocumentVersion".to_string(), doc_version),
+            ("TranscriptPrefix".to_string(), p.transcript_prefix.clone()),
+        ]);
+        if p.wait_for_registration {
+            let agent =
+                self.wait_for_registration(&instance_id, p.registration_timeout_seconds).await?;
+            data.insert("AgentVersion".to_string(), agent);
+        }
+        Ok(Outcome { physical_id: id, data })
+    }
+
+    // ---- Delete and rollback -----------------------------------------------------------------
+
+    /// Delete: tolerant of anything already gone. With `RetainLogs` (the default) the bucket,
+    /// log group and key stay; everything else goes.
+    pub async fn delete(&self, p: &Properties, physical: &str) -> Result<(), String> {
+        let Some(prefix) = prefix_of(physical) else {
+            return Ok(()); // not ours (e.g. the ID of a Create that failed before making anything)
+        };
+        let names = Names::new(prefix, &self.place);
+        let n = &names;
+        self.restore_preferences(physical).await.map_err(|e| e.to_string())?;
+        let instances: Vec<String> = self
+            .our_instances(physical)
+            .await
+            .map_err(|e| e.to_string())?
+            .iter()
+            .filter_map(|i| i.instance_id().map(str::to_string))
+            .collect();
+        for instance in &instances {
+            self.forget(Made::Instance(instance.clone())).await.map_err(|e| e.to_string())?;
+        }
+        let group = self.find_security_group(n, physical).await.map_err(|e| e.to_string())?;
+        let mut steps = Vec::new();
+        if let Some(g) = group {
+            steps.push(Made::SecurityGroup(g));
+        }
+        steps.extend([
+            Made::UserPolicy(n.user_policy_arn(&self.place)),
+            Made::Profile(n.instance_profile.clone()),
+            Made::Role(n.role.clone()),
+        ]);
+        if !p.retain_logs {
+            steps.extend([Made::Bucket(n.bucket.clone()), Made::LogGroup(n.log_group.clone())]);
+            if p.kms_key_arn.is_none() {
+                if let Ok(key) = self.c.kms.describe_key().key_id(&n.key_alias).send().await {
+                    if let Some(id) = key.key_metadata().map(|m| m.key_id().to_string()) {
+                        steps.extend([Made::Alias(n.key_alias.clone()), Made::Key(id)]);
+                    }
+                }
+            }
+        }
+        for step in steps {
+            self.forget(step).await.map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Undo what a failed request made, newest first. Returns what could not be removed.
+    async fn rollback(&self, made: Vec<Made>) -> Vec<String> {
+        let mut leftovers = Vec::new();
+        // The document first: sessions must never point at a bucket about to go.
+        let (docs, rest): (Vec<Made>, Vec<Made>) =
+            made.into_iter().partition(|m| matches!(m, Made::Document | Made::DocumentVersion(_)));
+        for m in docs.into_iter().rev().chain(rest.into_iter().rev()) {
+            let label = format!("{m:?}");
+            if let Err(e) = self.forget(m).await {
+                leftovers.push(format!("{label} ({e})"));
+            }
+        }
+        leftovers
+    }
+
+    /// Remove one resource; gone already counts as removed.
+    async fn forget(&self, made: Made) -> Step<()> {
+        let gone = |e: &AwsError| {
+            e.is(&[
+                "NoSuchEntity",
+                "NoSuchBucket",
+                "ResourceNotFoundException",
+                "NotFoundException",
+                "InvalidGroup.NotFound",
+                "InvalidInstanceID.NotFound",
+                "InvalidDocument",
+                "KMSInvalidStateException",
+            ])
+        };
+        let result: Step<()> = match made {
+            Made::Instance(id) => {
+                match self
+                    .c
+                    .ec2
+                    .terminate_instances()
+                    .instance_ids(&id)
+                    .send()
+                    .await
+                    .map_err(AwsError::from)
+                {
+                    Ok(_) => {
+                        self.wait_for_state(
+                            &id,
+                            ec2::InstanceStateName::Terminated,
+                            Duration::from_secs(600),
+                        )
+                        .await?
+                    }
+                    Err(e) if gone(&e) => {}
+                    Err(e) => return Err(StepError::aws("ec2:TerminateInstances", e)),
+                }
+                Ok(())
+            }
+            Made::SecurityGroup(id) => {
+                // Still attached to a terminating instance's network interface for a while.
+                let started = tokio::time::Instant::now();
+                loop {
+                    match self
+                        .c
+                        .ec2
+                        .delete_security_group()
+                        .group_id(&id)
+                        .send()
+                        .await
+                        .map_err(AwsError::from)
+                    {
+                        Ok(_) => break Ok(()),
+                        Err(e) if gone(&e) => break Ok(()),
+                        Err(e)
+                            if e.is(&["DependencyViolation"])
+                                && started.elapsed() < Duration::from_secs(300) =>
+                        {
+                            tokio::time::sleep(self.options.poll_interval).await
+                        }
+                        Err(e) => break Err(StepError::aws("ec2:DeleteSecurityGroup", e)),
+                    }
+                }
+            }
+            Made::UserPolicy(arn) => self.delete_policy(&arn).await,
+            Made::Profile(name) => self.delete_profile(&name).await,
+            Made::Role(name) => self.delete_role(&name).await,
+            Made::Bucket(name) => self.empty_and_delete_bucket(&name).await,
+            Made::LogGroup(name) => self
+                .c
+                .logs
+                .delete_log_group()
+                .log_group_name(&name)
+                .send()
+                .await
+                .map(|_| ())
+                .step("logs:DeleteLogGroup"),
+            Made::Alias(name) => self
+                .c
+                .kms
+                .delete_alias()
+                .alias_name(&name)
+                .send()
+                .await
+                .map(|_| ())
+                .step("kms:DeleteAlias"),
+            Made::Key(id) => self
+                .c
+                .kms
+                .schedule_key_deletion()
+                .key_id(&id)
+                .pending_window_in_days(7)
+                .send()
+                .await
+                .map(|_| ())
+                .step("kms:ScheduleKeyDeletion"),
+            Made::Document => self
+                .c
+                .ssm
+                .delete_document()
+                .name(PREFERENCES_DOCUMENT)
+                .send()
+                .await
+                .map(|_| ())
+                .step("ssm:DeleteDocument"),
+            Made::DocumentVersion(previous) => self
+                .c
+                .ssm
+                .update_document_default_version()
+                .name(PREFERENCES_DOCUMENT)
+                .document_version(previous)
+                .send()
+                .await
+                .map(|_| ())
+                .step("ssm:UpdateDocumentDefaultVersion"),
+        };
+        match result {
+            Err(e) if gone(&e.error) => Ok(()),
+            other => other,
+        }
+    }
+}
+
+/// One custom-resource request, start to finish (without the response; see
+/// [`crate::custom_resource::respond_always`]).
+pub async fn handle_request(
+    request: aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest,
+    clients: Clients,
+    options: Options,
+) -> Result<Outcome, String> {
+    use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest as Request;
+    let as_map = |v: &Value| -> HashMap<String, Value> {
+        v.as_object()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    };
+    let place_of = |stack_id: &str| {
+        Place::from_stack_id(stack_id)
+            .ok_or_else(|| format!("StackId '{stack_id}' is not a CloudFormation stack ARN"))
+    };
+    match request {
+        Request::Create(r) => {
+            let props =
+                Properties::parse(&as_map(&r.resource_properties)).map_err(|e| e.to_string())?;
+            let place = place_of(&r.stack_id)?;
+            Provisioner::new(&clients, place, options).ensure(&props, &r.request_id).await
+        }
+        Request::Update(r) => {
+            // A new NamePrefix yields a new physical ID; CloudFormation then deletes the old one
+            // with its old properties. Anything else is brought up to date in place.
+            let props =
+                Properties::parse(&as_map(&r.resource_properties)).map_err(|e| e.to_string())?;
+            let place = place_of(&r.stack_id)?;
+            Provisioner::new(&clients, place, options).ensure(&props, &r.request_id).await
+        }
+        Request::Delete(r) => {
+            // Never block a stack's deletion on a property it can no longer change: invalid
+            // properties fall back to the safe defaults (which retain the audit data).
+            let props = Properties::parse(&as_map(&r.resource_properties))
+                .or_else(|_| Properties::parse(&HashMap::new()))
+                .map_err(|e| e.to_string())?;
+            let place = place_of(&r.stack_id)?;
+            Provisioner::new(&clients, place, options)
+                .delete(&props, &r.physical_resource_id)
+                .await?;
+            Ok(Outcome { physical_id: r.physical_resource_id, data: HashMap::new() })
+        }
+        _ => Err("unknown RequestType".to_string()),
+    }
+}

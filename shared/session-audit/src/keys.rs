@@ -1,0 +1,217 @@
+//! The audit key layout (DESIGN.md §3), built and parsed in this one place:
+//!
+//! ```text
+//! audit/sessions/dt=YYYY-MM-DD/<sessionId>.json     session-start
+//! audit/denied/dt=YYYY-MM-DD/<eventID>.json         session-start
+//! audit/reports/dt=YYYY-MM-DD/<sessionId>.{json,md} session-report
+//! audit/summaries/{daily,weekly,custom}/<period>.{json,md,html}  access-summary
+//! ```
+//!
+//! Session and event IDs come from CloudTrail fields and S3 keys that the person being audited
+//! can choose. Every ID is checked before it becomes part of a key (or, through a store on
+//! disk, a path): a bad one is refused with [`BadId`], never escaped or truncated into
+//! something that names another object.
+
+use std::fmt::Display;
+
+/// Everything the audit writes lives under this prefix (and nothing the instances may write).
+pub const AUDIT_PREFIX: &str = "audit/";
+
+/// Longest ID accepted. Real ones are far shorter: a session ID is a role session or user
+/// name (at most 64 characters) and 17 hex digits; an event ID is a UUID.
+pub const MAX_ID_LEN: usize = 256;
+
+/// An ID that cannot name an audit object.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} {shown} cannot be used in an audit key: {why}")]
+pub struct BadId {
+    pub what: &'static str,
+    /// The ID as a JSON string (control characters visible), cut to 80 characters.
+    pub shown: String,
+    pub why: &'static str,
+}
+
+/// `id` if it can be one path segment of a key: 1 to [`MAX_ID_LEN`] printable ASCII
+/// characters, no `/` or `\`, no `..`, not starting with `.`. Session names allow
+/// `[\w+=,.@-]` and event IDs are UUIDs, so every real ID passes.
+pub fn check_id<'a>(what: &'static str, id: &'a str) -> Result<&'a str, BadId> {
+    let why = if id.is_empty() {
+        Some("empty")
+    } else if id.len() > MAX_ID_LEN {
+        Some("longer than 256 characters")
+    } else if id.bytes().any(|b| b.is_ascii_control() || !b.is_ascii()) {
+        Some("control or non-ASCII characters")
+    } else if id.contains(['/', '\\']) {
+        Some("contains a path separator")
+    } else if id.contains(' ') {
+        Some("contains a space")
+    } else if id.contains("..") || id.starts_with('.') {
+        Some("contains '..' or starts with '.'")
+    } else {
+        None
+    };
+    match why {
+        None => Ok(id),
+        Some(why) => {
+            let shown: String = id.chars().take(80).collect();
+            Err(BadId { what, shown: serde_json::Value::from(shown).to_string(), why })
+        }
+    }
+}
+
+/// A `dt=` partition day: `YYYY-MM-DD` of a valid date.
+fn check_day(day: impl Display) -> Result<String, BadId> {
+    let day = day.to_string();
+    match day.parse::<jiff::civil::Date>() {
+        Ok(d) if d.to_string() == day => Ok(day),
+        _ => Err(BadId {
+            what: "partition day",
+            shown: serde_json::Value::from(day).to_string(),
+            why: "not a YYYY-MM-DD date",
+        }),
+    }
+}
+
+/// The kinds of object filed under a `dt=` day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filed {
+    /// `audit/sessions/`: one session record per session ID.
+    Session,
+    /// `audit/denied/`: one denied attempt per CloudTrail event ID.
+    Denied,
+    /// `audit/reports/`: one report per session ID (JSON and Markdown).
+    Report,
+}
+
+impl Filed {
+    fn folder(self) -> &'static str {
+        match self {
+            Filed::Session => "sessions",
+            Filed::Denied => "denied",
+            Filed::Report => "reports",
+        }
+    }
+
+    fn id_name(self) -> &'static str {
+        match self {
+            Filed::Denied => "event ID",
+            Filed::Session | Filed::Report => "session ID",
+        }
+    }
+
+    /// `audit/<folder>/dt=<day>/`: every object of this kind filed on `day`.
+    pub fn day_prefix(self, day: impl Display) -> String {
+        format!("audit/{}/dt={day}/", self.folder())
+    }
+
+    /// `audit/<folder>/dt=<day>/<id>.<ext>`, with `day` and `id` checked.
+    pub fn key(self, day: impl Display, id: &str, ext: &str) -> Result<String, BadId> {
+        let day = check_day(day)?;
+        let id = check_id(self.id_name(), id)?;
+        Ok(format!("{}{id}.{ext}", self.day_prefix(day)))
+    }
+
+    /// The ID and extension of a key of this kind (`None` for any other key or a bad ID).
+    pub fn parse(self, key: &str) -> Option<(&str, &str)> {
+        let rest = key.strip_prefix(AUDIT_PREFIX)?.strip_prefix(self.folder())?;
+        let rest = rest.strip_prefix("/dt=")?;
+        let (day, name) = rest.split_once('/')?;
+        check_day(day).ok()?;
+        let (id, ext) = name.rsplit_once('.')?;
+        check_id(self.id_name(), id).ok()?;
+        Some((id, ext))
+    }
+}
+
+/// `audit/sessions/dt=<day>/<sessionId>.json`.
+pub fn session_record(day: impl Display, session_id: &str) -> Result<String, BadId> {
+    Filed::Session.key(day, session_id, "json")
+}
+
+/// `audit/denied/dt=<day>/<eventID>.json`.
+pub fn denied_attempt(day: impl Display, event_id: &str) -> Result<String, BadId> {
+    Filed::Denied.key(day, event_id, "json")
+}
+
+/// `audit/reports/dt=<day>/<sessionId>.<ext>` (`json` or `md`).
+pub fn report(day: impl Display, session_id: &str, ext: &str) -> Result<String, BadId> {
+    Filed::Report.key(day, session_id, ext)
+}
+
+/// `audit/summaries/<kind>/<label>.<ext>`; kind and label come from a parsed period.
+pub fn summary(kind: &str, label: &str, ext: &str) -> String {
+    format!("audit/summaries/{kind}/{label}.{ext}")
+}
+
+/// Whether `key` is under the audit prefix (the report function never reacts to these).
+pub fn is_audit(key: &str) -> bool {
+    key.starts_with(AUDIT_PREFIX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn real_ids_pass() {
+        for id in [
+            "jojithom-I-08ea7d78b1fd0d119",
+            "ana.lopez@example.com-0f3c1b2a9d8e7c6b5",
+            "garland.kan.temp-0e34861185201706f",
+            "a+b=c,d-0123456789abcdef0",
+            "4b7a66fc-bffb-4179-be64-69bba2bf714c",
+        ] {
+            assert_eq!(check_id("session ID", id), Ok(id));
+        }
+    }
+
+    #[test]
+    fn ids_that_could_escape_are_refused() {
+        for (id, why) in [
+            ("", "empty"),
+            ("../../etc/passwd", "contains a path separator"),
+            ("a/b", "contains a path separator"),
+            ("a\\b", "contains a path separator"),
+            ("..", "contains '..' or starts with '.'"),
+            ("x..y", "contains '..' or starts with '.'"),
+            (".hidden", "contains '..' or starts with '.'"),
+            ("a\nb", "control or non-ASCII characters"),
+            ("a\u{1b}[2Jb", "control or non-ASCII characters"),
+            ("a\u{7f}", "control or non-ASCII characters"),
+            ("caf\u{e9}", "control or non-ASCII characters"),
+            ("a b", "contains a space"),
+        ] {
+            let e = check_id("session ID", id).unwrap_err();
+            assert_eq!(e.why, why, "{id:?}");
+        }
+        let long = "a".repeat(MAX_ID_LEN + 1);
+        assert!(check_id("event ID", &long).is_err());
+        assert!(check_id("event ID", &long[..MAX_ID_LEN]).is_ok());
+        let e = check_id("event ID", "a\nb").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r#"event ID "a\nb" cannot be used in an audit key: control or non-ASCII characters"#
+        );
+    }
+
+    #[test]
+    fn keys_are_built_and_parsed_in_one_layout() {
+        let k = session_record("2026-11-24", "s-1").unwrap();
+        assert_eq!(k, "audit/sessions/dt=2026-11-24/s-1.json");
+        assert_eq!(Filed::Session.parse(&k), Some(("s-1", "json")));
+        assert_eq!(Filed::Report.parse(&k), None);
+        assert_eq!(
+            report("2026-11-24", "s-1", "md").unwrap(),
+            "audit/reports/dt=2026-11-24/s-1.md"
+        );
+        assert_eq!(
+            denied_attempt("2020-05-18", "d-1").unwrap(),
+            "audit/denied/dt=2020-05-18/d-1.json"
+        );
+        assert_eq!(summary("daily", "2026-11-27", "html"), "audit/summaries/daily/2026-11-27.html");
+        assert!(session_record("unknown", "s-1").is_err());
+        assert!(session_record("2026-13-01", "s-1").is_err());
+        assert!(Filed::Session.parse("audit/sessions/dt=2026-11-24/../x.json").is_none());
+        assert!(Filed::Session.parse("audit/sessions/dt=2026-11-24/a/b.json").is_none());
+    }
+}

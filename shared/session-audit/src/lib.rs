@@ -1,0 +1,61 @@
+//! Session Audit's engine: transcripts in, compliance reports out, and the use cases that run
+//! on them, written against small traits. Nothing here calls AWS, and Cargo holds that line:
+//! this crate's dependencies include no AWS SDK, async runtime or Lambda runtime (the AWS
+//! adapters are the `session-audit-aws` crate).
+//!
+//! * [`transcript`] rebuilds the commands a person ran from a raw Session Manager log.
+//! * [`rules`] and [`redact`] judge them and hide secrets.
+//! * [`report`] and [`markdown`] are the stored report and its rendering.
+//! * [`analysis`] puts them together, streaming.
+//! * [`keys`] is the audit key layout; [`store`] and [`sink`] are the seams the use cases
+//!   write through: [`session::audit`] (session-start and `events`), [`summary::run`]
+//!   (access-summary and `summarize`).
+//!
+//! ```
+//! use session_audit::{Analyzer, Input, Status};
+//!
+//! // bash 5.2 as Amazon Linux 2023 runs it: a typo fixed with backspace, then Enter.
+//! let transcript = b"\x1b[?2004hsh-5.2$ sudo cat /etc/shadoe\x08w\r\r\n\x1b[?2004l\rroot:*:1::\r\n";
+//! let report = Analyzer::default().analyze_bytes(transcript, Input::default());
+//! assert_eq!(report.commands[0].command, "sudo cat /etc/shadow");
+//! assert_eq!(report.findings[0].rule_id, "SA-CMD-010");
+//! assert_eq!(report.status, Status::NonCompliant);
+//! ```
+
+pub mod analysis;
+pub mod config;
+pub mod join;
+pub mod keys;
+pub mod markdown;
+pub mod outputs;
+pub mod provision;
+pub mod redact;
+pub mod report;
+pub mod rules;
+pub mod session;
+pub mod sink;
+pub mod store;
+pub mod summary;
+pub mod transcript;
+pub mod upload;
+
+pub use analysis::{AnalyzeError, Analyzer, Input};
+pub use report::{Report, Status};
+pub use rules::{RulePack, Severity};
+
+/// What kind of failure an error is: the Lambda functions name it as the error's type
+/// (`MalformedEvent`, and the service behind the store or sink that failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The event (or a value in it) cannot be audited as it is; retrying will not help.
+    MalformedEvent,
+    /// The audit store failed (S3 in AWS).
+    Store,
+    /// The findings sink failed (EventBridge in AWS).
+    Sink,
+}
+
+/// An error that knows its [`FailureKind`].
+pub trait Failure: std::error::Error {
+    fn kind(&self) -> FailureKind;
+}

@@ -1,0 +1,463 @@
+//! Session-level findings raised when a session starts, before any transcript exists.
+//!
+//! Each finding is a session rule of the rule pack (its ID, severity, title and framework
+//! mapping come from there, so a user pack can retune or disable it); what triggers it is
+//! decided here from the event, the configuration and the facts the adapters looked up.
+
+use std::collections::HashMap;
+
+use jiff::civil::{Time, Weekday};
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+
+use super::{Event, IdentityKind};
+use crate::report::Finding;
+use crate::rules::RulePack;
+
+/// `BUSINESS_HOURS`, e.g. `Mon-Fri 08:00-18:00 Europe/Berlin`.
+#[derive(Debug, Clone)]
+pub struct BusinessHours {
+    days: Vec<Weekday>,
+    start: Time,
+    end: Time,
+    zone: TimeZone,
+    zone_name: String,
+}
+
+const DAYS: [(&str, Weekday); 7] = [
+    ("mon", Weekday::Monday),
+    ("tue", Weekday::Tuesday),
+    ("wed", Weekday::Wednesday),
+    ("thu", Weekday::Thursday),
+    ("fri", Weekday::Friday),
+    ("sat", Weekday::Saturday),
+    ("sun", Weekday::Sunday),
+];
+
+fn day(s: &str) -> Result<Weekday, String> {
+    let key = s.to_ascii_lowercase();
+    DAYS.iter()
+        .find(|(n, _)| key.starts_with(n))
+        .map(|(_, d)| *d)
+        .ok_or_else(|| format!("'{s}' is not a weekday (Mon..Sun)"))
+}
+
+impl BusinessHours {
+    /// Parse `Mon-Fri 08:00-18:00 Europe/Berlin` (days may also be a list: `Mon,Wed,Fri`).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = text.split_whitespace().collect();
+        let [days, hours, zone] = parts.as_slice() else {
+            return Err(format!("BUSINESS_HOURS '{text}': expected '<days> <HH:MM-HH:MM> <IANA zone>', e.g. 'Mon-Fri 08:00-18:00 Europe/Berlin'"));
+        };
+        let mut list = Vec::new();
+        for item in days.split(',') {
+            match item.split_once('-') {
+                Some((a, b)) => {
+                    let (a, b) = (day(a)?.to_monday_zero_offset(), day(b)?.to_monday_zero_offset());
+                    let mut d = a;
+                    loop {
+                        list.push(DAYS[d as usize].1);
+                        if d == b {
+                            break;
+                        }
+                        d = (d + 1) % 7;
+                    }
+                }
+                None => list.push(day(item)?),
+            }
+        }
+        let (start, end) = hours
+            .split_once('-')
+            .ok_or_else(|| format!("BUSINESS_HOURS: '{hours}' is not HH:MM-HH:MM"))?;
+        let time = |t: &str| {
+            Time::strptime("%H:%M", t).map_err(|_| format!("BUSINESS_HOURS: '{t}' is not HH:MM"))
+        };
+        let (start, end) = (time(start)?, time(end)?);
+        if start >= end {
+            return Err(format!("BUSINESS_HOURS: the day must start before it ends ({hours})"));
+        }
+        let tz = TimeZone::get(zone)
+            .map_err(|_| format!("BUSINESS_HOURS: '{zone}' is not an IANA time zone"))?;
+        Ok(BusinessHours { days: list, start, end, zone: tz, zone_name: zone.to_string() })
+    }
+
+    /// Whether an RFC 3339 time falls inside business hours. `None` if it cannot be read.
+    pub fn contains(&self, rfc3339: &str) -> Option<bool> {
+        let at: Timestamp = rfc3339.parse().ok()?;
+        let local = at.to_zoned(self.zone.clone());
+        let t = local.time();
+        Some(self.days.contains(&local.weekday()) && t >= self.start && t < self.end)
+    }
+
+    pub fn zone(&self) -> TimeZone {
+        self.zone.clone()
+    }
+
+    pub fn zone_name(&self) -> &str {
+        &self.zone_name
+    }
+}
+
+/// The function's configuration for session findings (environment variables, DESIGN.md §3).
+#[derive(Debug, Clone)]
+pub struct StartConfig {
+    pub business_hours: BusinessHours,
+    /// `REQUIRED_TAG`, `Key=Value`.
+    pub required_tag: (String, String),
+    /// `ALLOWED_PRINCIPALS`: comma-separated ARNs, principals or `*`-suffixed prefixes; empty
+    /// means no list is enforced.
+    pub allowed_principals: Vec<String>,
+    /// The bucket our preferences must send transcripts to.
+    pub audit_bucket: String,
+}
+
+impl StartConfig {
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let hours = get("BUSINESS_HOURS").unwrap_or_else(|| "Mon-Fri 08:00-18:00 UTC".to_string());
+        let tag =
+            get("REQUIRED_TAG").unwrap_or_else(|| "Purpose=SessionManagerTesting".to_string());
+        let (k, v) = tag
+            .split_once('=')
+            .ok_or_else(|| format!("REQUIRED_TAG '{tag}': expected Key=Value"))?;
+        let audit_bucket = get("AUDIT_BUCKET")
+            .filter(|b| !b.is_empty())
+            .ok_or("AUDIT_BUCKET is required: the log bucket")?;
+        let allowed = get("ALLOWED_PRINCIPALS").unwrap_or_default();
+        Ok(StartConfig {
+            business_hours: BusinessHours::parse(&hours)?,
+            required_tag: (k.trim().to_string(), v.trim().to_string()),
+            allowed_principals: allowed
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            audit_bucket,
+        })
+    }
+}
+
+/// What the adapters found out about the session (each `None` when it could not be read; the
+/// record then carries a warning instead of a guess).
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub target_tags: Option<HashMap<String, String>>,
+    /// The document's `sessionType` (`Standard_Stream`, `Port`, `InteractiveCommands`, …).
+    pub session_type: Option<String>,
+    /// Whether the account's preferences still send transcripts to our bucket, encrypted
+    /// (`Err` says how they drifted); see [`check_preferences`].
+    pub preferences: Option<Result<(), String>>,
+}
+
+/// Whether the content of the `SSM-SessionManagerRunShell` document still sends transcripts
+/// to `bucket` with encryption (and encrypts CloudWatch streaming when it is on).
+pub fn check_preferences(content: &serde_json::Value, bucket: &str) -> Result<(), String> {
+    let inputs = &content["inputs"];
+    let on = |name: &str| match &inputs[name] {
+        serde_json::Value::Bool(b) => *b,
+        serde_json::Value::String(s) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    };
+    let target = inputs["s3BucketName"].as_str().unwrap_or_default();
+    if target != bucket {
+        return Err(if target.is_empty() {
+            "transcripts are not sent to S3 (s3BucketName is empty)".to_string()
+        } else {
+            format!("transcripts go to bucket '{target}'")
+        });
+    }
+    if !on("s3EncryptionEnabled") {
+        return Err("s3EncryptionEnabled is off".to_string());
+    }
+    let log_group = inputs["cloudWatchLogGroupName"].as_str().unwrap_or_default();
+    if !log_group.is_empty() && !on("cloudWatchEncryptionEnabled") {
+        return Err(format!("log group '{log_group}' receives transcripts unencrypted"));
+    }
+    Ok(())
+}
+
+/// Documents whose sessions never produce a transcript.
+pub fn unlogged_by_design(document: &str, session_type: Option<&str>) -> bool {
+    matches!(session_type, Some("Port" | "InteractiveCommands" | "NonInteractiveCommands"))
+        || document.starts_with("AWS-StartPortForwarding")
+        || document == "AWS-StartSSHSession"
+        || document == "AWS-StartInteractiveCommand"
+        || document == "AWS-StartNonInteractiveCommand"
+}
+
+fn allowed(list: &[String], event: &Event) -> bool {
+    let id = &event.identity;
+    let names = [
+        id.arn.as_deref(),
+        Some(id.principal.as_str()),
+        id.role_name.as_deref(),
+        id.person.as_deref(),
+    ];
+    list.iter().any(|rule| {
+        names.iter().flatten().any(|n| match rule.strip_suffix('*') {
+            Some(prefix) => n.starts_with(prefix),
+            None => *n == rule,
+        })
+    })
+}
+
+/// The session findings for one event (StartSession, or a denied call).
+pub fn evaluate(
+    pack: &RulePack,
+    config: &StartConfig,
+    event: &Event,
+    facts: &Facts,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut raise = |condition: &str, evidence: String| {
+        out.extend(pack.session_finding(condition, evidence));
+    };
+    let who = event.identity.arn.clone().unwrap_or_else(|| event.identity.principal.clone());
+    let target = event.target.clone().unwrap_or_else(|| "?".to_string());
+    if let Some(code) = &event.error_code {
+        raise(
+            "denied_attempt",
+            format!("{who} was refused {:?} on {target}: {code}", event.action),
+        );
+        return out;
+    }
+    if event.identity.kind == IdentityKind::Root {
+        raise("root_identity", format!("the account root user started a session on {target}"));
+    }
+    if event.identity.mfa == Some(false) && event.identity.kind != IdentityKind::AwsService {
+        raise("no_mfa", format!("{who} authenticated without MFA"));
+    }
+    if config.business_hours.contains(&event.event_time) == Some(false) {
+        raise(
+            "off_hours",
+            format!(
+                "{} is outside business hours ({})",
+                event.event_time,
+                config.business_hours.zone_name()
+            ),
+        );
+    }
+    if let Some(tags) = &facts.target_tags {
+        let (k, v) = &config.required_tag;
+        if tags.get(k) != Some(v) {
+            raise(
+                "target_missing_required_tag",
+                format!("{target} lacks the tag {k}={v} the access policy requires"),
+            );
+        }
+    }
+    if unlogged_by_design(event.document_or_default(), facts.session_type.as_deref()) {
+        raise(
+            "unlogged_document",
+            format!("{} sessions produce no transcript", event.document_or_default()),
+        );
+    }
+    if let Some(Err(drift)) = &facts.preferences {
+        raise(
+            "logging_preferences_drift",
+            format!(
+                "the default session preferences no longer send encrypted transcripts to {}: {drift}",
+                config.audit_bucket
+            ),
+        );
+    }
+    if let Some(source) = &event.identity.instance_id {
+        if Some(source) != event.target.as_ref() {
+            raise(
+                "instance_to_instance",
+                format!("the role of instance {source} started a session on {target}"),
+            );
+        }
+    }
+    if !config.allowed_principals.is_empty() && !allowed(&config.allowed_principals, event) {
+        raise("principal_not_allowed", format!("{who} is not in ALLOWED_PRINCIPALS"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::{records, Event};
+    use serde_json::Value;
+
+    fn config(extra: &[(&str, &str)]) -> StartConfig {
+        let mut env: HashMap<String, String> = [
+            ("AUDIT_BUCKET", "audit-bucket"),
+            ("BUSINESS_HOURS", "Mon-Fri 08:00-18:00 Europe/Berlin"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        StartConfig::from_lookup(|k| env.get(k).cloned()).unwrap()
+    }
+
+    fn event(edit: impl FnOnce(&mut Value)) -> Event {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/public/eventbridge_cloudtrail_StartSession_AssumedRole_console.json");
+        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        // A Tuesday, 10:00 in Berlin, with MFA: nothing to report by default.
+        v["detail"]["eventTime"] = "2026-11-24T09:00:00Z".into();
+        v["detail"]["userIdentity"]["sessionContext"]["attributes"]["mfaAuthenticated"] =
+            "true".into();
+        edit(&mut v);
+        let (account, record) = records(&v).into_iter().next().unwrap();
+        Event::parse(record, account).unwrap()
+    }
+
+    fn ids(findings: &[Finding]) -> Vec<&str> {
+        findings.iter().map(|f| f.rule_id.as_str()).collect()
+    }
+
+    fn tagged() -> Facts {
+        Facts {
+            target_tags: Some(HashMap::from([(
+                "Purpose".to_string(),
+                "SessionManagerTesting".to_string(),
+            )])),
+            session_type: Some("Standard_Stream".into()),
+            preferences: Some(Ok(())),
+        }
+    }
+
+    #[test]
+    fn business_hours_in_a_time_zone() {
+        let h = BusinessHours::parse("Mon-Fri 08:00-18:00 Europe/Berlin").unwrap();
+        assert_eq!(h.contains("2026-11-24T09:00:00Z"), Some(true), "Tue 10:00 CET");
+        assert_eq!(h.contains("2026-11-24T17:30:00Z"), Some(false), "Tue 18:30 CET");
+        assert_eq!(h.contains("2026-11-28T10:00:00Z"), Some(false), "Saturday");
+        assert_eq!(h.contains("2026-07-14T16:30:00Z"), Some(false), "18:30 CEST in summer");
+        let wrap = BusinessHours::parse("Fri-Mon 00:00-23:59 UTC").unwrap();
+        assert_eq!(wrap.contains("2026-11-29T12:00:00Z"), Some(true), "Sunday is inside Fri-Mon");
+        for bad in [
+            "Mon-Fri 08:00-18:00",
+            "Mon-Fry 08:00-18:00 UTC",
+            "Mon-Fri 18:00-08:00 UTC",
+            "Mon-Fri 08:00-18:00 Mars/Olympus",
+        ] {
+            assert!(BusinessHours::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_clean_session_raises_nothing() {
+        let pack = RulePack::builtin();
+        assert!(evaluate(&pack, &config(&[]), &event(|_| {}), &tagged()).is_empty());
+    }
+
+    #[test]
+    fn each_condition_raises_its_rule() {
+        let pack = RulePack::builtin();
+        let c = config(&[("ALLOWED_PRINCIPALS", "arn:aws:sts::123456789012:assumed-role/Admin/*")]);
+        let cases: Vec<(&str, Event, Facts)> = vec![
+            (
+                "SA-SES-DENIED",
+                event(|v| v["detail"]["errorCode"] = "AccessDenied".into()),
+                tagged(),
+            ),
+            (
+                "SA-SES-NO-MFA",
+                event(|v| {
+                    v["detail"]["userIdentity"]["sessionContext"]["attributes"]
+                        ["mfaAuthenticated"] = "false".into()
+                }),
+                tagged(),
+            ),
+            (
+                "SA-SES-OFF-HOURS",
+                event(|v| v["detail"]["eventTime"] = "2026-11-28T23:00:00Z".into()),
+                tagged(),
+            ),
+            (
+                "SA-SES-TARGET-UNTAGGED",
+                event(|_| {}),
+                Facts { target_tags: Some(HashMap::new()), ..tagged() },
+            ),
+            (
+                "SA-SES-UNLOGGED-DOCUMENT",
+                event(|v| {
+                    v["detail"]["requestParameters"]["documentName"] =
+                        "AWS-StartPortForwardingSession".into()
+                }),
+                tagged(),
+            ),
+            (
+                "SA-SES-UNLOGGED-DOCUMENT",
+                event(|v| v["detail"]["requestParameters"]["documentName"] = "Acme-Tunnel".into()),
+                Facts { session_type: Some("Port".into()), ..tagged() },
+            ),
+            (
+                "SA-SES-PREFERENCES-DRIFT",
+                event(|_| {}),
+                Facts { preferences: Some(Err("s3EncryptionEnabled is off".into())), ..tagged() },
+            ),
+            (
+                "SA-SES-ROOT",
+                event(
+                    |v| v["detail"]["userIdentity"] = serde_json::json!({"type": "Root", "arn": "arn:aws:iam::123456789012:root", "sessionContext": {"attributes": {"mfaAuthenticated": "true"}}}),
+                ),
+                tagged(),
+            ),
+            (
+                "SA-SES-INSTANCE-TO-INSTANCE",
+                event(|v| {
+                    v["detail"]["userIdentity"]["arn"] =
+                        "arn:aws:sts::123456789012:assumed-role/Admin/i-0abc1234def567890".into()
+                }),
+                tagged(),
+            ),
+            (
+                "SA-SES-PRINCIPAL-NOT-ALLOWED",
+                event(|v| {
+                    v["detail"]["userIdentity"]["arn"] =
+                        "arn:aws:sts::123456789012:assumed-role/Dev/mallory".into()
+                }),
+                tagged(),
+            ),
+        ];
+        for (want, e, facts) in cases {
+            let got = evaluate(&pack, &c, &e, &facts);
+            assert!(ids(&got).contains(&want), "{want}: got {:?}", ids(&got));
+            let f = got.iter().find(|f| f.rule_id == want).unwrap();
+            assert!(!f.frameworks.is_empty(), "{want} has a framework mapping");
+        }
+        let allowed = event(|_| {});
+        assert!(evaluate(&pack, &c, &allowed, &tagged()).is_empty(), "the allowed role passes");
+    }
+
+    #[test]
+    fn unknown_facts_raise_nothing() {
+        let pack = RulePack::builtin();
+        let got = evaluate(&pack, &config(&[]), &event(|_| {}), &Facts::default());
+        assert!(got.is_empty(), "{:?}", ids(&got));
+    }
+
+    #[test]
+    fn preferences_drift_is_named() {
+        let ours = serde_json::json!({"inputs": {"s3BucketName": "b", "s3EncryptionEnabled": true,
+            "cloudWatchLogGroupName": "g", "cloudWatchEncryptionEnabled": "true"}});
+        assert_eq!(check_preferences(&ours, "b"), Ok(()));
+        let mut other = ours.clone();
+        other["inputs"]["s3BucketName"] = "elsewhere".into();
+        assert!(check_preferences(&other, "b").unwrap_err().contains("elsewhere"));
+        let mut plain = ours.clone();
+        plain["inputs"]["s3EncryptionEnabled"] = false.into();
+        assert!(check_preferences(&plain, "b").unwrap_err().contains("s3EncryptionEnabled"));
+        let mut cw = ours.clone();
+        cw["inputs"]["cloudWatchEncryptionEnabled"] = false.into();
+        assert!(check_preferences(&cw, "b").unwrap_err().contains("unencrypted"));
+        assert!(check_preferences(&serde_json::json!({}), "b").is_err());
+    }
+
+    #[test]
+    fn configuration_errors_name_the_variable() {
+        let e = StartConfig::from_lookup(|k| {
+            (k == "AUDIT_BUCKET")
+                .then(|| "b".to_string())
+                .or_else(|| (k == "REQUIRED_TAG").then(|| "Purpose".to_string()))
+        })
+        .unwrap_err();
+        assert!(e.contains("REQUIRED_TAG"));
+        assert!(StartConfig::from_lookup(|_| None).unwrap_err().contains("AUDIT_BUCKET"));
+    }
+}

@@ -1,0 +1,485 @@
+//! Session Manager CloudTrail events: lenient parsing, identity normalisation and the session
+//! and denied-attempt records (DESIGN.md §3). Pure: the session-start function adds AWS.
+
+pub mod audit;
+pub mod findings;
+pub mod identity;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use identity::{Identity, IdentityKind};
+
+/// The document a StartSession without `documentName` uses.
+pub const DEFAULT_DOCUMENT: &str = "SSM-SessionManagerRunShell";
+pub const SESSION_SCHEMA: &str = "session-audit/session/v1";
+pub const DENIED_SCHEMA: &str = "session-audit/denied/v1";
+
+/// The Session Manager calls audited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Action {
+    StartSession,
+    ResumeSession,
+    TerminateSession,
+}
+
+/// One CloudTrail management event, with only what the audit needs, read leniently: CloudTrail
+/// fields are optional and shift between event versions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub event_id: String,
+    pub event_time: String,
+    pub action: Action,
+    pub region: String,
+    pub account: Option<String>,
+    pub identity: Identity,
+    pub target: Option<String>,
+    pub document: Option<String>,
+    pub reason: Option<String>,
+    pub session_id: Option<String>,
+    pub stream_url_present: bool,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+}
+
+/// Why an input was not an audited event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skip {
+    /// Valid CloudTrail, but not a Session Manager call we audit (logged, not an error).
+    NotAudited(String),
+    /// Not a CloudTrail record at all (rejected so retries and dead letters keep it).
+    Malformed(String),
+}
+
+/// A non-empty string at a JSON pointer (CloudTrail and S3 events leave fields out or empty).
+pub(crate) fn text(v: &Value, pointer: &str) -> Option<String> {
+    v.pointer(pointer).and_then(Value::as_str).map(str::to_string).filter(|s| !s.is_empty())
+}
+
+/// The CloudTrail records in any of the shapes users have: one record, an EventBridge
+/// envelope (`detail`), or a CloudTrail log file (`{"Records": [...]}`).
+pub fn records(input: &Value) -> Vec<(Option<String>, &Value)> {
+    if let Some(list) = input.get("Records").and_then(Value::as_array) {
+        return list.iter().map(|r| (None, r)).collect();
+    }
+    if let Some(detail) = input.get("detail") {
+        return vec![(text(input, "/account"), detail)];
+    }
+    vec![(None, input)]
+}
+
+/// CloudTrail's `eventTime` as RFC 3339 UTC (`2025-02-19T20:13:49Z`). Exports and SIEMs
+/// rewrite it (`2025-02-19 20:13:49`, fractional seconds, offsets); all mean UTC when unzoned.
+pub(crate) fn normalise_time(text: &str) -> Option<String> {
+    if let Ok(t) = text.parse::<jiff::Timestamp>() {
+        return Some(t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
+    }
+    let civil: jiff::civil::DateTime = text.trim().replacen(' ', "T", 1).parse().ok()?;
+    let t = civil.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp();
+    Some(t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
+
+impl Event {
+    /// Read one CloudTrail record. `envelope_account` is the EventBridge envelope's `account`,
+    /// used when the record lacks `recipientAccountId`.
+    pub fn parse(record: &Value, envelope_account: Option<String>) -> Result<Event, Skip> {
+        if !record.is_object() {
+            return Err(Skip::Malformed("not a JSON object".into()));
+        }
+        let event_id =
+            text(record, "/eventID").ok_or_else(|| Skip::Malformed("no eventID".into()))?;
+        // IDs name audit objects: one that could climb out of its folder is refused here.
+        crate::keys::check_id("eventID", &event_id).map_err(|e| Skip::Malformed(e.to_string()))?;
+        let source = text(record, "/eventSource").unwrap_or_default();
+        let name = text(record, "/eventName").unwrap_or_default();
+        if source != "ssm.amazonaws.com" {
+            return Err(Skip::NotAudited(format!(
+                "{event_id}: eventSource {source:?} is not ssm.amazonaws.com"
+            )));
+        }
+        let action = match name.as_str() {
+            "StartSession" => Action::StartSession,
+            "ResumeSession" => Action::ResumeSession,
+            "TerminateSession" => Action::TerminateSession,
+            other => {
+                return Err(Skip::NotAudited(format!("{event_id}: {other} is not a session call")))
+            }
+        };
+        let event_time = text(record, "/eventTime")
+            .ok_or_else(|| Skip::Malformed(format!("{event_id}: no eventTime")))?;
+        let event_time = normalise_time(&event_time).ok_or_else(|| {
+            Skip::Malformed(format!("{event_id}: eventTime {event_time:?} is not a time"))
+        })?;
+        let identity = Identity::from_cloudtrail(record);
+        let request = record.get("requestParameters").cloned().unwrap_or(Value::Null);
+        let response = record.get("responseElements").cloned().unwrap_or(Value::Null);
+        let session_id = text(&response, "/sessionId").or_else(|| text(&request, "/sessionId"));
+        if let Some(id) = &session_id {
+            crate::keys::check_id("sessionId", id)
+                .map_err(|e| Skip::Malformed(format!("{event_id}: {e}")))?;
+        }
+        Ok(Event {
+            event_id,
+            event_time,
+            action,
+            region: text(record, "/awsRegion").unwrap_or_default(),
+            account: text(record, "/recipientAccountId")
+                .or(envelope_account)
+                .or(identity.account.clone()),
+            target: text(&request, "/target"),
+            document: text(&request, "/documentName"),
+            reason: text(&request, "/reason"),
+            session_id,
+            stream_url_present: response.get("streamUrl").is_some(),
+            error_code: text(record, "/errorCode"),
+            error_message: text(record, "/errorMessage"),
+            identity,
+        })
+    }
+
+    /// The document the session runs (absent means the default shell document).
+    pub fn document_or_default(&self) -> &str {
+        self.document.as_deref().unwrap_or(DEFAULT_DOCUMENT)
+    }
+
+    /// `YYYY-MM-DD` of the event time (UTC), for the `dt=` partition.
+    pub fn date(&self) -> &str {
+        self.event_time.get(..10).unwrap_or("unknown")
+    }
+}
+
+/// One call recorded on a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionEvent {
+    pub action: Action,
+    pub event_id: String,
+    pub time: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+}
+
+/// `audit/sessions/dt=YYYY-MM-DD/<sessionId>.json`: who started which session, on what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub schema: String,
+    pub session_id: String,
+    pub event_id: String,
+    pub started_at: String,
+    pub region: String,
+    pub account: Option<String>,
+    pub identity: Identity,
+    pub target: Option<String>,
+    pub document: String,
+    #[serde(default)]
+    pub session_type: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub terminated_at: Option<String>,
+    pub events: Vec<SessionEvent>,
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// Findings raised when the session started (carried into the session's report).
+    #[serde(default)]
+    pub findings: Vec<crate::report::Finding>,
+    /// Whether `findings` were published as events (a retry publishes them if not).
+    #[serde(default)]
+    pub findings_sent: bool,
+}
+
+/// The warning an orphan record carries until its StartSession arrives.
+pub const START_NOT_SEEN: &str =
+    "StartSession not seen: identity, target and document are those of a later call on the session";
+
+impl SessionRecord {
+    /// Where the record is filed: the day it started.
+    pub fn key(&self) -> Result<String, crate::keys::BadId> {
+        crate::keys::session_record(
+            self.started_at.get(..10).unwrap_or("unknown"),
+            &self.session_id,
+        )
+    }
+
+    /// The record a StartSession creates.
+    pub fn start(e: &Event) -> Option<SessionRecord> {
+        let session_id = e.session_id.clone()?;
+        Some(SessionRecord {
+            schema: SESSION_SCHEMA.to_string(),
+            session_id,
+            event_id: e.event_id.clone(),
+            started_at: e.event_time.clone(),
+            region: e.region.clone(),
+            account: e.account.clone(),
+            identity: e.identity.clone(),
+            target: e.target.clone(),
+            document: e.document_or_default().to_string(),
+            session_type: None,
+            reason: e.reason.clone(),
+            terminated_at: None,
+            events: vec![SessionEvent {
+                action: e.action,
+                event_id: e.event_id.clone(),
+                time: e.event_time.clone(),
+                by: None,
+            }],
+            warnings: Vec::new(),
+            findings: Vec::new(),
+            findings_sent: false,
+        })
+    }
+
+    /// Whether the session's StartSession is part of the record (false for an orphan record
+    /// made from a ResumeSession or TerminateSession that arrived first or alone).
+    pub fn has_start(&self) -> bool {
+        self.events.iter().any(|e| e.action == Action::StartSession)
+    }
+
+    /// The record after `event`, given what is stored for its session (`existing`), or `None`
+    /// when the event is already in it (a duplicate delivery: nothing to write). `findings`
+    /// are the start findings, kept only from a StartSession. Calls that arrive before their
+    /// StartSession (CloudTrail delivers out of order) or without one (a session older than
+    /// the audit) make an orphan record that the StartSession completes later.
+    pub fn merge(
+        existing: Option<SessionRecord>,
+        event: &Event,
+        findings: Vec<crate::report::Finding>,
+    ) -> Option<SessionRecord> {
+        let Some(mut record) = existing else {
+            let mut record = SessionRecord::start(event)?;
+            if event.action == Action::StartSession {
+                record.findings = findings;
+            } else {
+                record.events.clear();
+                record.apply(event);
+                record.warnings.push(START_NOT_SEEN.to_string());
+            }
+            return Some(record);
+        };
+        if event.action == Action::StartSession && !record.has_start() {
+            let mut start = SessionRecord::start(event)?;
+            start.findings = findings;
+            start.terminated_at = record.terminated_at.take();
+            start.warnings = record.warnings.into_iter().filter(|w| w != START_NOT_SEEN).collect();
+            for e in record.events {
+                start.events.push(e);
+            }
+            start.events.sort_by(|a, b| a.time.cmp(&b.time).then(a.event_id.cmp(&b.event_id)));
+            return Some(start);
+        }
+        record.apply(event).then_some(record)
+    }
+
+    /// Apply a later call. Returns false when it was already applied (a duplicate delivery),
+    /// in which case the record is unchanged.
+    pub fn apply(&mut self, e: &Event) -> bool {
+        if self.events.iter().any(|x| x.event_id == e.event_id) {
+            return false;
+        }
+        if e.action == Action::TerminateSession && e.error_code.is_none() {
+            self.terminated_at = Some(
+                self.terminated_at
+                    .take()
+                    .map_or(e.event_time.clone(), |t| t.min(e.event_time.clone())),
+            );
+        }
+        self.events.push(SessionEvent {
+            action: e.action,
+            event_id: e.event_id.clone(),
+            time: e.event_time.clone(),
+            by: e.identity.arn.clone(),
+        });
+        self.events.sort_by(|a, b| a.time.cmp(&b.time).then(a.event_id.cmp(&b.event_id)));
+        true
+    }
+}
+
+/// `audit/denied/dt=YYYY-MM-DD/<eventID>.json`: a session call refused by AWS.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeniedRecord {
+    pub schema: String,
+    pub event_id: String,
+    pub time: String,
+    pub action: Action,
+    pub region: String,
+    pub account: Option<String>,
+    pub identity: Identity,
+    pub target: Option<String>,
+    pub document: String,
+    pub error_code: String,
+    #[serde(default)]
+    pub error_message: Option<String>,
+    #[serde(default)]
+    pub findings: Vec<crate::report::Finding>,
+    #[serde(default)]
+    pub findings_sent: bool,
+}
+
+impl DeniedRecord {
+    pub fn from_event(e: &Event) -> Option<DeniedRecord> {
+        Some(DeniedRecord {
+            schema: DENIED_SCHEMA.to_string(),
+            event_id: e.event_id.clone(),
+            time: e.event_time.clone(),
+            action: e.action,
+            region: e.region.clone(),
+            account: e.account.clone(),
+            identity: e.identity.clone(),
+            target: e.target.clone(),
+            document: e.document_or_default().to_string(),
+            error_code: e.error_code.clone()?,
+            error_message: e.error_message.clone(),
+            findings: Vec::new(),
+            findings_sent: false,
+        })
+    }
+
+    /// Where the attempt is filed: its day, its CloudTrail event ID.
+    pub fn key(&self) -> Result<String, crate::keys::BadId> {
+        crate::keys::denied_attempt(self.time.get(..10).unwrap_or("unknown"), &self.event_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Value {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/public/");
+        serde_json::from_str(&std::fs::read_to_string(format!("{path}{name}")).unwrap()).unwrap()
+    }
+
+    fn parse(v: &Value) -> Result<Event, Skip> {
+        let (account, record) = records(v).into_iter().next().unwrap();
+        Event::parse(record, account)
+    }
+
+    #[test]
+    fn eventbridge_envelope_with_default_document() {
+        let e = parse(&fixture("eventbridge_cloudtrail_StartSession_AssumedRole_console.json"))
+            .unwrap();
+        assert_eq!(e.action, Action::StartSession);
+        assert_eq!(e.session_id.as_deref(), Some("jojithom-I-08ea7d78b1fd0d119"));
+        assert_eq!(e.document_or_default(), DEFAULT_DOCUMENT);
+        assert_eq!(
+            e.account.as_deref(),
+            Some("123456789012"),
+            "from the envelope: no recipientAccountId"
+        );
+        let r = SessionRecord::start(&e).unwrap();
+        assert_eq!(
+            r.key().unwrap(),
+            "audit/sessions/dt=2021-01-31/jojithom-I-08ea7d78b1fd0d119.json"
+        );
+        assert_eq!(r.target.as_deref(), Some("i-023ad911b5d49dece"));
+    }
+
+    #[test]
+    fn raw_record_with_custom_document() {
+        let e = parse(&fixture("cloudtrail_StartSession_IAMUser_cli_customdoc.json")).unwrap();
+        assert_eq!(e.document.as_deref(), Some("SSM-sudo"));
+        assert_eq!(e.account.as_deref(), Some("354114410416"));
+        assert!(e.stream_url_present);
+    }
+
+    #[test]
+    fn other_services_and_calls_are_not_audited_and_garbage_is_malformed() {
+        let not_ssm = fixture("cloudtrail_record_SSO_AssumedRole_lambda-events_fixture.json");
+        assert!(matches!(parse(&not_ssm), Err(Skip::NotAudited(_))));
+        let mut describe = fixture("cloudtrail_StartSession_IAMUser_cli_customdoc.json");
+        describe["eventName"] = "DescribeSessions".into();
+        assert!(matches!(parse(&describe), Err(Skip::NotAudited(_))));
+        assert!(matches!(Event::parse(&Value::from(3), None), Err(Skip::Malformed(_))));
+        assert!(matches!(
+            Event::parse(&serde_json::json!({"eventSource": "ssm.amazonaws.com"}), None),
+            Err(Skip::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn denied_attempts_get_their_own_record() {
+        let mut v = fixture("cloudtrail_StartSession_IAMUser_cli_customdoc.json");
+        v["errorCode"] = "AccessDenied".into();
+        v["errorMessage"] = "User is not authorized to perform: ssm:StartSession".into();
+        v.as_object_mut().unwrap().remove("responseElements");
+        let e = parse(&v).unwrap();
+        let d = DeniedRecord::from_event(&e).unwrap();
+        assert_eq!(
+            d.key().unwrap(),
+            "audit/denied/dt=2020-05-18/4b7a66fc-bffb-4179-be64-69bba2bf714c.json"
+        );
+        assert_eq!(d.error_code, "AccessDenied");
+        assert!(SessionRecord::start(&e).is_none(), "no session was created");
+    }
+
+    #[test]
+    fn resume_and_terminate_update_without_losing_the_start_and_duplicates_change_nothing() {
+        let start = parse(&fixture("eventbridge_cloudtrail_StartSession_AssumedRole_console.json"))
+            .unwrap();
+        let mut record = SessionRecord::start(&start).unwrap();
+        let original = record.clone();
+        assert!(!record.apply(&start), "the same StartSession again");
+        assert_eq!(record, original);
+        let mut terminate = start.clone();
+        terminate.action = Action::TerminateSession;
+        terminate.event_id = "t-1".into();
+        terminate.event_time = "2021-01-31T03:00:00Z".into();
+        assert!(record.apply(&terminate));
+        assert!(!record.apply(&terminate));
+        assert_eq!(record.terminated_at.as_deref(), Some("2021-01-31T03:00:00Z"));
+        assert_eq!(record.started_at, original.started_at);
+        assert_eq!(record.identity, original.identity);
+        assert_eq!(record.events.len(), 2);
+    }
+
+    #[test]
+    fn a_terminate_before_its_start_makes_an_orphan_that_the_start_completes() {
+        let start = parse(&fixture("eventbridge_cloudtrail_StartSession_AssumedRole_console.json"))
+            .unwrap();
+        let mut terminate = start.clone();
+        terminate.action = Action::TerminateSession;
+        terminate.event_id = "t-1".into();
+        terminate.event_time = "2021-01-31T03:00:00Z".into();
+        terminate.target = None;
+        let orphan = SessionRecord::merge(None, &terminate, Vec::new()).unwrap();
+        assert!(!orphan.has_start());
+        assert!(orphan.warnings.iter().any(|w| w == START_NOT_SEEN));
+        assert_eq!(orphan.terminated_at.as_deref(), Some("2021-01-31T03:00:00Z"));
+        assert!(SessionRecord::merge(Some(orphan.clone()), &terminate, Vec::new()).is_none());
+
+        let finding = crate::report::Finding {
+            rule_id: "SA-SES-NO-MFA".into(),
+            severity: crate::Severity::Medium,
+            title: "t".into(),
+            evidence: "e".into(),
+            command_seq: None,
+            frameworks: Vec::new(),
+            occurrences: 1,
+        };
+        let full = SessionRecord::merge(Some(orphan), &start, vec![finding]).unwrap();
+        assert!(full.has_start());
+        assert!(full.warnings.is_empty());
+        assert_eq!(full.started_at, start.event_time);
+        assert_eq!(full.target.as_deref(), Some("i-023ad911b5d49dece"));
+        assert_eq!(full.terminated_at.as_deref(), Some("2021-01-31T03:00:00Z"));
+        assert_eq!(full.findings.len(), 1);
+        assert_eq!(full.events.len(), 2);
+        assert!(SessionRecord::merge(Some(full), &start, Vec::new()).is_none(), "duplicate");
+    }
+
+    #[test]
+    fn event_times_from_exports_are_normalised_to_utc() {
+        let e =
+            parse(&fixture("cloudtrail_StartSession_SSO_AssumedRole_panther_normalized_2025.json"))
+                .unwrap();
+        assert_eq!(e.event_time, "2025-02-19T20:13:49Z");
+        assert_eq!(normalise_time("2025-02-19T21:13:49.5+01:00").unwrap(), "2025-02-19T20:13:49Z");
+        assert!(normalise_time("yesterday").is_none());
+    }
+
+    #[test]
+    fn cloudtrail_log_files_hold_many_records() {
+        let one = fixture("cloudtrail_StartSession_IAMUser_cli_customdoc.json");
+        let file = serde_json::json!({"Records": [one.clone(), one]});
+        assert_eq!(records(&file).len(), 2);
+    }
+}

@@ -1,0 +1,67 @@
+//! The findings seam: where finding events go. EventBridge implements it in the AWS crate;
+//! [`MemSink`] collects them for tests; [`Offline`] is the CLI's, which publishes nothing.
+
+use std::future::Future;
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+use crate::outputs::{finding_detail, FindingContext};
+use crate::report::Finding;
+
+/// Findings not accepted by the sink.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("publishing findings failed: {}{message}", code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
+pub struct SinkError {
+    pub code: Option<String>,
+    pub message: String,
+}
+
+pub trait FindingsSink: Sync {
+    /// Whether findings handed over are delivered somewhere. A record notes its findings as
+    /// sent only when they were.
+    fn delivers(&self) -> bool {
+        true
+    }
+
+    /// Publish `findings` (each as one event with `ctx`); all or an error.
+    fn publish(
+        &self,
+        findings: &[Finding],
+        ctx: &FindingContext,
+    ) -> impl Future<Output = Result<(), SinkError>> + Send;
+}
+
+/// Keeps every finding event's detail, in order.
+#[derive(Debug, Default)]
+pub struct MemSink {
+    pub events: Mutex<Vec<Value>>,
+}
+
+impl MemSink {
+    pub fn details(&self) -> Vec<Value> {
+        self.events.lock().expect("sink lock").clone()
+    }
+}
+
+impl FindingsSink for MemSink {
+    async fn publish(&self, findings: &[Finding], ctx: &FindingContext) -> Result<(), SinkError> {
+        let mut events = self.events.lock().expect("sink lock");
+        events.extend(findings.iter().map(|f| finding_detail(f, ctx)));
+        Ok(())
+    }
+}
+
+/// Publishes nothing: offline back-fills and summaries on disk.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Offline;
+
+impl FindingsSink for Offline {
+    fn delivers(&self) -> bool {
+        false
+    }
+
+    async fn publish(&self, _: &[Finding], _: &FindingContext) -> Result<(), SinkError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,186 @@
+//! The store seam: the audit objects the use cases read and write (records, reports,
+//! summaries), behind one small trait. S3 implements it in the AWS crate; [`FsStore`] (a
+//! directory, or files named on a command line) and [`MemStore`] (tests) here.
+//!
+//! Writes are conditional so two deliveries racing on one record cannot overwrite each other:
+//! read (with the ETag), merge, write if unchanged.
+
+mod fs;
+mod memory;
+
+use std::future::Future;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub use fs::FsStore;
+pub use memory::MemStore;
+
+/// When a write may happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// Only if no object exists at the key.
+    Absent,
+    /// Only if the object is still the one read (its ETag).
+    Unchanged(String),
+    /// Whatever is there (summaries, which a rerun replaces).
+    Always,
+}
+
+/// One object read from a store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object {
+    pub bytes: Vec<u8>,
+    pub etag: String,
+    /// The version read, where the store keeps versions.
+    pub version: Option<String>,
+}
+
+/// A failed store call: the operation, where, and the service's error code when there is one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{op} failed for {uri}: {}{message}", code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
+pub struct StoreError {
+    pub op: &'static str,
+    pub uri: String,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+/// Audit objects by key (`audit/...`, [`crate::keys`]).
+pub trait AuditStore: Sync {
+    /// Where `key` is, for people: `s3://bucket/key` or a path.
+    fn uri(&self, key: &str) -> String;
+
+    /// The object at `key` (at `version`, where given and the store keeps versions), or `None`
+    /// when there is none.
+    fn get(
+        &self,
+        key: &str,
+        version: Option<&str>,
+    ) -> impl Future<Output = Result<Option<Object>, StoreError>> + Send;
+
+    /// Write `body` if `condition` holds. `Ok(false)`: it did not (another writer got there
+    /// first), so read again and merge.
+    fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        condition: &Condition,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Every key under `prefix`, in key order.
+    fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
+    /// Remove `key` if it is still the object read at `etag` (a record that moved).
+    fn delete_if_unchanged(
+        &self,
+        key: &str,
+        etag: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// One stored JSON object: the parsed value (or why it did not parse) and its ETag.
+#[derive(Debug)]
+pub struct Stored<T> {
+    pub value: Result<T, String>,
+    pub etag: String,
+}
+
+/// The JSON object at `key`, or `None` when there is none.
+pub async fn get_json<T: DeserializeOwned>(
+    store: &impl AuditStore,
+    key: &str,
+) -> Result<Option<Stored<T>>, StoreError> {
+    Ok(store.get(key, None).await?.map(|o| Stored {
+        value: serde_json::from_slice(&o.bytes).map_err(|e| e.to_string()),
+        etag: o.etag,
+    }))
+}
+
+/// Write `value` as one line of JSON if `condition` holds (Athena's JSON SerDe reads a record
+/// per line, README "Athena").
+pub async fn put_json<T: Serialize>(
+    store: &impl AuditStore,
+    key: &str,
+    value: &T,
+    condition: &Condition,
+) -> Result<bool, StoreError> {
+    let mut body = serde_json::to_vec(value).expect("records serialise");
+    body.push(b'\n');
+    store.put(key, body, "application/json", condition).await
+}
+
+/// An ETag for stores that compute their own: a content hash, as S3's is for simple uploads.
+fn content_etag(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(bytes);
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Run a future to completion on this thread: the CLI drives the use cases over local stores,
+/// whose futures never wait on anything, without an async runtime.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(out) => return out,
+            Poll::Pending => std::thread::park(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The contract every store keeps, run over the local ones (the S3 one is run against the
+    /// emulator by the tests crate with the same steps).
+    fn contract(store: &impl AuditStore) {
+        block_on(async {
+            assert_eq!(store.get("audit/a/x.json", None).await.unwrap(), None);
+            assert!(put_json(store, "audit/a/x.json", &1, &Condition::Absent).await.unwrap());
+            assert!(!put_json(store, "audit/a/x.json", &2, &Condition::Absent).await.unwrap());
+            let v = get_json::<u32>(store, "audit/a/x.json").await.unwrap().unwrap();
+            assert_eq!(v.value, Ok(1));
+            let stale = Condition::Unchanged("not-the-etag".into());
+            assert!(!put_json(store, "audit/a/x.json", &3, &stale).await.unwrap());
+            let fresh = Condition::Unchanged(v.etag.clone());
+            assert!(put_json(store, "audit/a/x.json", &4, &fresh).await.unwrap());
+            assert!(put_json(store, "audit/a/y.json", &5, &Condition::Always).await.unwrap());
+            assert!(put_json(store, "audit/b/z.json", &6, &Condition::Always).await.unwrap());
+            assert_eq!(store.list("audit/a/").await.unwrap(), ["audit/a/x.json", "audit/a/y.json"]);
+            // A stale ETag deletes nothing; the current one does.
+            store.delete_if_unchanged("audit/a/x.json", &v.etag).await.unwrap();
+            let now = store.get("audit/a/x.json", None).await.unwrap().unwrap();
+            assert_eq!(now.bytes, b"4\n");
+            store.delete_if_unchanged("audit/a/x.json", &now.etag).await.unwrap();
+            assert_eq!(store.get("audit/a/x.json", None).await.unwrap(), None);
+            store.delete_if_unchanged("audit/a/gone.json", "e").await.unwrap();
+        });
+    }
+
+    #[test]
+    fn memory_store_keeps_the_contract() {
+        contract(&MemStore::default());
+    }
+
+    #[test]
+    fn file_store_keeps_the_contract() {
+        let dir = std::env::temp_dir().join(format!("sa-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        contract(&FsStore::new(&dir));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,628 @@
+//! Folding records and reports into a [`Summary`], one session at a time.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
+
+use super::commands::CommandCounter;
+use super::digest::ReportDigest;
+use super::*;
+use crate::report::{Finding, Status};
+use crate::rules::{RulePack, Severity};
+use crate::session::findings::{unlogged_by_design, BusinessHours};
+use crate::session::{DeniedRecord, SessionRecord};
+
+/// Distinct commands tracked exactly (see `commands.rs`).
+const COMMAND_CAPACITY: usize = 10_000;
+const TOP_COMMANDS: usize = 15;
+/// Durations are kept per minute up to a day; longer sessions share the last bucket (the
+/// longest is kept exactly).
+const DURATION_BUCKETS: usize = 24 * 60 + 1;
+
+#[derive(Debug, Clone)]
+pub struct SummaryConfig {
+    pub business_hours: BusinessHours,
+    pub business_hours_text: String,
+    /// `TRANSCRIPT_GRACE_MINUTES`: how long after a session ends its transcript may take.
+    pub grace_minutes: u64,
+    /// When the summary is made: sessions whose transcript was due before it are missing.
+    pub as_of: Timestamp,
+}
+
+impl SummaryConfig {
+    /// From the function's environment (`BUSINESS_HOURS`, `TRANSCRIPT_GRACE_MINUTES`).
+    pub fn from_lookup(
+        get: impl Fn(&str) -> Option<String>,
+        as_of: Timestamp,
+    ) -> Result<Self, String> {
+        let hours = get("BUSINESS_HOURS").unwrap_or_else(|| "Mon-Fri 08:00-18:00 UTC".to_string());
+        let grace = crate::config::number(&get, "TRANSCRIPT_GRACE_MINUTES", 120)?;
+        Ok(SummaryConfig {
+            business_hours: BusinessHours::parse(&hours)?,
+            business_hours_text: hours,
+            grace_minutes: grace,
+            as_of,
+        })
+    }
+}
+
+/// One session as seen through its record, its report, or both.
+struct View<'a> {
+    session_id: &'a str,
+    person: String,
+    instance: String,
+    document: String,
+    session_type: Option<String>,
+    started_at: Option<&'a str>,
+    ended_at: Option<&'a str>,
+}
+
+fn identity_name(identity: &Value) -> Option<String> {
+    ["/person", "/principal"]
+        .iter()
+        .find_map(|p| identity.pointer(p).and_then(Value::as_str))
+        .map(str::to_string)
+}
+
+const NO_RECORD: &str = "(no start record)";
+const UNKNOWN: &str = "(unknown)";
+
+impl<'a> View<'a> {
+    fn of(record: Option<&'a SessionRecord>, report: Option<&'a ReportDigest>) -> Option<View<'a>> {
+        let target = |p: &str| {
+            report.and_then(|r| r.target.as_ref()?.pointer(p)?.as_str().map(str::to_string))
+        };
+        Some(match record {
+            Some(r) => View {
+                session_id: &r.session_id,
+                person: r.identity.person.clone().unwrap_or_else(|| r.identity.principal.clone()),
+                instance: r.target.clone().unwrap_or_else(|| UNKNOWN.into()),
+                document: r.document.clone(),
+                session_type: r.session_type.clone(),
+                started_at: Some(&r.started_at),
+                ended_at: r
+                    .terminated_at
+                    .as_deref()
+                    .or_else(|| report.and_then(|p| p.ended_at.as_deref())),
+            },
+            None => {
+                let rep = report?;
+                View {
+                    session_id: &rep.session_id,
+                    person: rep
+                        .identity
+                        .as_ref()
+                        .and_then(identity_name)
+                        .unwrap_or_else(|| NO_RECORD.into()),
+                    instance: target("/instance_id").unwrap_or_else(|| UNKNOWN.into()),
+                    document: target("/document").unwrap_or_else(|| UNKNOWN.into()),
+                    session_type: target("/session_type"),
+                    started_at: rep.started_at.as_deref(),
+                    ended_at: rep.ended_at.as_deref(),
+                }
+            }
+        })
+    }
+
+    fn reference(&self, detail: Option<String>) -> SessionRef {
+        SessionRef {
+            session_id: self.session_id.to_string(),
+            person: self.person.clone(),
+            instance: self.instance.clone(),
+            started_at: self.started_at.map(str::to_string),
+            detail,
+        }
+    }
+}
+
+/// Port forwarding reaches a port, not a shell: every other session gives command access.
+fn command_access(document: &str, session_type: Option<&str>) -> bool {
+    !(session_type == Some("Port") || document.starts_with("AWS-StartPortForwarding"))
+}
+
+fn time(text: Option<&str>) -> Option<Timestamp> {
+    text?.parse().ok()
+}
+
+/// Counts per name, listed highest first (ties by name).
+fn ranked<K: Clone>(map: &HashMap<K, u64>, name: impl Fn(&K) -> String) -> Vec<(K, String, u64)> {
+    let mut v: Vec<_> = map.iter().map(|(k, n)| (k.clone(), name(k), *n)).collect();
+    v.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.1.cmp(&b.1)));
+    v
+}
+
+fn counts(map: &HashMap<String, u64>) -> Vec<Count> {
+    ranked(map, String::clone).into_iter().map(|(_, name, count)| Count { name, count }).collect()
+}
+
+/// A session whose transcript is missing, with its finding and where it was recorded.
+#[derive(Debug, Clone)]
+pub struct MissingTranscript {
+    pub finding: Finding,
+    pub session: SessionRef,
+    pub record_key: String,
+    pub account: Option<String>,
+    pub region: String,
+    pub principal: String,
+    pub person: Option<String>,
+}
+
+impl MissingTranscript {
+    fn new(r: &SessionRecord, session: &SessionRef, mut finding: Finding) -> Self {
+        finding.evidence = format!(
+            "session {} by {} on {} started {}: {}",
+            r.session_id,
+            session.person,
+            session.instance,
+            r.started_at,
+            session.detail.as_deref().unwrap_or("no transcript")
+        );
+        MissingTranscript {
+            finding,
+            session: session.clone(),
+            record_key: r.key().unwrap_or_else(|e| format!("(no key: {e})")),
+            account: r.account.clone(),
+            region: r.region.clone(),
+            principal: r.identity.principal.clone(),
+            person: r.identity.person.clone(),
+        }
+    }
+}
+
+/// Accumulates one period. Feed sessions, denied attempts and unreadable inputs in any order,
+/// then [`Aggregator::finish`].
+pub struct Aggregator {
+    period: Period,
+    config: SummaryConfig,
+    missing_rule: Option<Finding>,
+    missing_findings: Vec<MissingTranscript>,
+    sessions: u64,
+    outside_period: u64,
+    by_person: HashMap<String, u64>,
+    by_instance: HashMap<String, u64>,
+    by_pair: HashMap<Pair, u64>,
+    documents: HashMap<String, u64>,
+    heat: [[u64; 24]; 7],
+    durations: Vec<u64>,
+    longest: Option<(i64, SessionRef)>,
+    off_hours: u64,
+    timed: u64,
+    coverage: BTreeMap<Coverage, u64>,
+    completeness: Completeness,
+    privileged: u64,
+    privileged_ok: u64,
+    privileged_pending: u64,
+    denied: u64,
+    denied_by_person: HashMap<String, u64>,
+    denied_by_reason: HashMap<String, u64>,
+    commands: CommandCounter,
+    commands_total: u64,
+    commands_privileged: u64,
+    findings: BTreeMap<(Severity, String), FindingCount>,
+    corrupt: Listed<Corrupt>,
+}
+
+impl Aggregator {
+    pub fn new(period: Period, config: SummaryConfig, pack: &RulePack) -> Aggregator {
+        Aggregator {
+            period,
+            missing_rule: pack.session_finding("transcript_missing", String::new()),
+            missing_findings: Vec::new(),
+            config,
+            sessions: 0,
+            outside_period: 0,
+            by_person: HashMap::new(),
+            by_instance: HashMap::new(),
+            by_pair: HashMap::new(),
+            documents: HashMap::new(),
+            heat: [[0; 24]; 7],
+            durations: vec![0; DURATION_BUCKETS],
+            longest: None,
+            off_hours: 0,
+            timed: 0,
+            coverage: Coverage::ALL.iter().map(|c| (*c, 0)).collect(),
+            completeness: Completeness {
+                counts: BTreeMap::new(),
+                missing: Listed::default(),
+                truncated: Listed::default(),
+                unparseable: Listed::default(),
+                pending: Listed::default(),
+                unlogged_by_design: Listed::default(),
+                transcripts_without_record: Listed::default(),
+                records_without_start: 0,
+            },
+            privileged: 0,
+            privileged_ok: 0,
+            privileged_pending: 0,
+            denied: 0,
+            denied_by_person: HashMap::new(),
+            denied_by_reason: HashMap::new(),
+            commands: CommandCounter::new(COMMAND_CAPACITY),
+            commands_total: 0,
+            commands_privileged: 0,
+            findings: BTreeMap::new(),
+            corrupt: Listed::default(),
+        }
+    }
+
+    pub fn period(&self) -> &Period {
+        &self.period
+    }
+
+    /// Count a report's commands (call from [`ReportDigest::parse`]'s callback).
+    pub fn command(&mut self, text: &str, privileged: bool) {
+        self.commands.add(text);
+        self.commands_total += 1;
+        self.commands_privileged += u64::from(privileged);
+    }
+
+    /// A parse callback for [`ReportDigest::parse`] that counts into this aggregator.
+    pub fn command_sink(&mut self) -> impl FnMut(&str, bool) + '_ {
+        move |text, privileged| self.command(text, privileged)
+    }
+
+    fn finding(&mut self, f: &Finding) {
+        let key = (f.severity, f.rule_id.clone());
+        self.findings
+            .entry(key)
+            .or_insert_with(|| FindingCount {
+                rule_id: f.rule_id.clone(),
+                severity: f.severity,
+                title: f.title.clone(),
+                count: 0,
+            })
+            .count += 1;
+    }
+
+    /// One session: its record, its report, or both (joined by session ID). Returns false when
+    /// it started outside the period (not counted).
+    pub fn session(
+        &mut self,
+        record: Option<&SessionRecord>,
+        report: Option<&ReportDigest>,
+    ) -> bool {
+        let Some(view) = View::of(record, report) else { return false };
+        let start = time(view.started_at.or(report.and_then(|r| r.ended_at.as_deref())));
+        if start.is_some_and(|t| !self.period.contains(t)) {
+            self.outside_period += 1;
+            return false;
+        }
+        self.sessions += 1;
+        *self.by_person.entry(view.person.clone()).or_default() += 1;
+        *self.by_instance.entry(view.instance.clone()).or_default() += 1;
+        let pair = Pair { person: view.person.clone(), instance: view.instance.clone() };
+        *self.by_pair.entry(pair).or_default() += 1;
+        let document = match &view.session_type {
+            Some(t) => format!("{} ({t})", view.document),
+            None => view.document.clone(),
+        };
+        *self.documents.entry(document.clone()).or_default() += 1;
+        if let Some(t) = time(view.started_at) {
+            let local = t.to_zoned(self.config.business_hours.zone());
+            self.heat[local.weekday().to_monday_zero_offset() as usize][local.hour() as usize] += 1;
+            self.timed += 1;
+            if self.config.business_hours.contains(view.started_at.unwrap()) == Some(false) {
+                self.off_hours += 1;
+            }
+            if let Some(end) = time(view.ended_at) {
+                self.duration(&view, end.duration_since(t));
+            }
+        }
+        if record.is_some_and(|r| !r.has_start()) {
+            self.completeness.records_without_start += 1;
+        }
+        if record.is_none() && report.is_some_and(|r| r.identity.is_none()) {
+            let source = report.and_then(|r| r.source.key.clone().or(r.source.path.clone()));
+            self.completeness.transcripts_without_record.push(view.reference(source));
+        }
+
+        let coverage = self.coverage(&view, report);
+        *self.coverage.entry(coverage).or_default() += 1;
+        let detail = match coverage {
+            Coverage::UnloggedByDesign => Some(document.clone()),
+            Coverage::Missing => Some(format!(
+                "no transcript {} min after {}",
+                self.config.grace_minutes,
+                if record.and_then(|r| r.terminated_at.as_ref()).is_some() {
+                    "termination"
+                } else {
+                    "start"
+                }
+            )),
+            _ => report.and_then(|r| r.status_reason.clone()),
+        };
+        let reference = view.reference(detail);
+        if let Some(list) = self.completeness.list_mut(coverage) {
+            list.push(reference.clone());
+        }
+        if command_access(&view.document, view.session_type.as_deref()) {
+            match coverage {
+                Coverage::Pending => self.privileged_pending += 1,
+                Coverage::TranscriptOk => {
+                    self.privileged += 1;
+                    self.privileged_ok += 1;
+                }
+                _ => self.privileged += 1,
+            }
+        }
+
+        // A report carries its record's start findings; a record alone has only those.
+        let findings = match (report, record) {
+            (Some(r), _) => r.findings.clone(),
+            (None, Some(r)) => r.findings.clone(),
+            (None, None) => Vec::new(),
+        };
+        for f in &findings {
+            self.finding(f);
+        }
+        if coverage == Coverage::Missing {
+            if let Some(rule) = self.missing_rule.clone() {
+                self.finding(&rule);
+                if let Some(r) = record {
+                    self.missing_findings.push(MissingTranscript::new(r, &reference, rule));
+                }
+            }
+        }
+        true
+    }
+
+    /// One `SA-SES-TRANSCRIPT-MISSING` finding per session found missing since the last call
+    /// (all of them, not only the listed ones), for the function to publish as finding events.
+    /// Call it after each day: they are kept until taken.
+    pub fn take_missing_findings(&mut self) -> Vec<MissingTranscript> {
+        std::mem::take(&mut self.missing_findings)
+    }
+
+    fn coverage(&self, view: &View, report: Option<&ReportDigest>) -> Coverage {
+        if let Some(r) = report {
+            return match r.status {
+                Status::Compliant | Status::NonCompliant => Coverage::TranscriptOk,
+                Status::Truncated => Coverage::Truncated,
+                Status::Unparseable => Coverage::Unparseable,
+            };
+        }
+        if unlogged_by_design(&view.document, view.session_type.as_deref()) {
+            return Coverage::UnloggedByDesign;
+        }
+        // The agent uploads at session end; without a TerminateSession (a plain `exit` emits
+        // none) the start is the only end we know.
+        let due = time(view.ended_at.or(view.started_at)).and_then(|t| {
+            t.checked_add(SignedDuration::from_mins(self.config.grace_minutes as i64)).ok()
+        });
+        match due {
+            Some(due) if self.config.as_of < due => Coverage::Pending,
+            _ => Coverage::Missing,
+        }
+    }
+
+    fn duration(&mut self, view: &View, d: SignedDuration) {
+        let secs = d.as_secs();
+        if secs < 0 {
+            return;
+        }
+        let minutes = (secs / 60) as usize;
+        self.durations[minutes.min(DURATION_BUCKETS - 1)] += 1;
+        if self.longest.as_ref().is_none_or(|(s, _)| secs > *s) {
+            self.longest =
+                Some((secs, view.reference(view.ended_at.map(|e| format!("ended {e}")))));
+        }
+    }
+
+    /// A denied StartSession (or Resume/Terminate) attempt. False when outside the period.
+    pub fn denied(&mut self, d: &DeniedRecord) -> bool {
+        if time(Some(&d.time)).is_some_and(|t| !self.period.contains(t)) {
+            self.outside_period += 1;
+            return false;
+        }
+        self.denied += 1;
+        let person = d.identity.person.clone().unwrap_or_else(|| d.identity.principal.clone());
+        *self.denied_by_person.entry(person).or_default() += 1;
+        *self.denied_by_reason.entry(d.error_code.clone()).or_default() += 1;
+        for f in &d.findings {
+            self.finding(f);
+        }
+        true
+    }
+
+    /// An input that could not be read (counted and listed, never fatal).
+    pub fn corrupt(&mut self, source: impl Into<String>, error: impl Into<String>) {
+        self.corrupt.push(Corrupt { source: source.into(), error: error.into() });
+    }
+
+    /// Inputs skipped because they started outside the period.
+    pub fn outside_period(&self) -> u64 {
+        self.outside_period
+    }
+
+    fn percentile(&self, measured: u64, q: f64) -> Option<u64> {
+        if measured == 0 {
+            return None;
+        }
+        let rank = ((measured as f64) * q).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        self.durations.iter().enumerate().find_map(|(minute, n)| {
+            seen += n;
+            (seen >= rank).then_some(minute as u64)
+        })
+    }
+
+    /// The summary. `baseline` is the previous period's (label, known pairs), if there was one.
+    pub fn finish(self, baseline: Option<(String, Vec<Pair>)>) -> Summary {
+        let measured: u64 = self.durations.iter().sum();
+        let (median, p95) = (self.percentile(measured, 0.5), self.percentile(measured, 0.95));
+        let (baseline_label, known) = match baseline {
+            Some((label, pairs)) => (Some(label), pairs.into_iter().collect::<BTreeSet<_>>()),
+            None => (None, BTreeSet::new()),
+        };
+        let mut new_pairs: Vec<Pair> =
+            self.by_pair.keys().filter(|p| !known.contains(*p)).cloned().collect();
+        new_pairs.sort();
+        let mut known_pairs = known;
+        known_pairs.extend(self.by_pair.keys().cloned());
+        let (top, approximate) = self.commands.top(TOP_COMMANDS);
+        let mut findings: Vec<FindingCount> = self.findings.into_values().collect();
+        findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(b.count.cmp(&a.count))
+                .then_with(|| a.rule_id.cmp(&b.rule_id))
+        });
+        let mut completeness = self.completeness;
+        completeness.counts = self.coverage;
+        let percent = (self.privileged > 0)
+            .then(|| (self.privileged_ok as f64 / self.privileged as f64 * 1000.0).round() / 10.0);
+        Summary {
+            schema: SUMMARY_SCHEMA.into(),
+            kind: self.period.kind,
+            period: self.period.label.clone(),
+            from: self.period.from.to_string(),
+            to: self.period.to.yesterday().map(|d| d.to_string()).unwrap_or_default(),
+            as_of: self.config.as_of.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            grace_minutes: self.config.grace_minutes,
+            empty: self.sessions == 0 && self.denied == 0 && self.corrupt.total == 0,
+            sessions: self.sessions,
+            people: self.by_person.len() as u64,
+            instances: self.by_instance.len() as u64,
+            headline: Headline {
+                privileged_sessions: self.privileged,
+                with_full_transcript: self.privileged_ok,
+                percent_full_transcript: percent,
+                pending: self.privileged_pending,
+            },
+            completeness,
+            by_person: counts(&self.by_person),
+            by_instance: counts(&self.by_instance),
+            by_pair: ranked(&self.by_pair, |p| format!("{}\u{0}{}", p.person, p.instance))
+                .into_iter()
+                .map(|(p, _, count)| PairCount { person: p.person, instance: p.instance, count })
+                .collect(),
+            new_pairs: NewPairs { baseline: baseline_label, pairs: new_pairs },
+            heat_map: HeatMap {
+                time_zone: self.config.business_hours.zone_name().to_string(),
+                counts: self.heat.iter().map(|d| d.to_vec()).collect(),
+            },
+            durations: Durations {
+                measured,
+                median_minutes: median,
+                p95_minutes: p95,
+                longest_minutes: self.longest.as_ref().map(|(s, _)| (*s / 60) as u64),
+                longest: self.longest.map(|(_, r)| r),
+            },
+            off_hours: OffHours {
+                business_hours: self.config.business_hours_text.clone(),
+                sessions: self.off_hours,
+                share: (self.timed > 0).then(|| self.off_hours as f64 / self.timed as f64),
+            },
+            denied: Denied {
+                attempts: self.denied,
+                by_person: counts(&self.denied_by_person),
+                by_reason: counts(&self.denied_by_reason),
+            },
+            commands: Commands {
+                total: self.commands_total,
+                privileged: self.commands_privileged,
+                top: top.into_iter().map(|(name, count)| Count { name, count }).collect(),
+                approximate,
+            },
+            findings,
+            documents: counts(&self.documents),
+            corrupt: self.corrupt,
+            known_pairs: known_pairs.into_iter().collect(),
+            generator: format!("session-audit {}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(as_of: &str) -> SummaryConfig {
+        SummaryConfig::from_lookup(|_| None, as_of.parse().unwrap()).unwrap()
+    }
+
+    fn record(
+        id: &str,
+        start: &str,
+        end: Option<&str>,
+        document: &str,
+        kind: Option<&str>,
+    ) -> SessionRecord {
+        serde_json::from_value(serde_json::json!({
+            "schema": "session-audit/session/v1", "session_id": id, "event_id": "e", "started_at": start,
+            "region": "us-east-1", "account": null, "target": "i-1", "document": document,
+            "session_type": kind, "terminated_at": end, "events": [],
+            "identity": {"kind": "iam_user", "principal": "bob", "arn": null, "account": null,
+                "mfa": null, "source_ip": null, "user_agent": null, "console": false}
+        }))
+        .unwrap()
+    }
+
+    fn week() -> Period {
+        Period::weekly("2026-11-09".parse().unwrap())
+    }
+
+    #[test]
+    fn grace_runs_from_the_termination_when_known_else_from_the_start() {
+        let mut agg = Aggregator::new(week(), config("2026-11-15T12:00:00Z"), &RulePack::builtin());
+        let shell = "SSM-SessionManagerRunShell";
+        // Ended 10:30, due 12:30: pending. Started 09:00 without end, due 11:00: missing.
+        agg.session(
+            Some(&record("a", "2026-11-15T09:00:00Z", Some("2026-11-15T10:30:00Z"), shell, None)),
+            None,
+        );
+        agg.session(Some(&record("b", "2026-11-15T09:00:00Z", None, shell, None)), None);
+        // A custom port document: unlogged by design and not command access.
+        agg.session(
+            Some(&record("c", "2026-11-15T09:00:00Z", None, "Corp-Tunnel", Some("Port"))),
+            None,
+        );
+        // Started outside the period: not counted.
+        assert!(!agg.session(Some(&record("d", "2026-11-16T09:00:00Z", None, shell, None)), None));
+        let s = agg.finish(None);
+        assert_eq!(s.sessions, 3);
+        assert_eq!(s.completeness.pending.items[0].session_id, "a");
+        assert_eq!(s.completeness.missing.items[0].session_id, "b");
+        assert_eq!(s.completeness.unlogged_by_design.items[0].session_id, "c");
+        assert_eq!((s.headline.privileged_sessions, s.headline.pending), (1, 1));
+        assert_eq!(s.headline.percent_full_transcript, Some(0.0));
+        assert_eq!(s.findings[0].rule_id, "SA-SES-TRANSCRIPT-MISSING");
+    }
+
+    #[test]
+    fn reports_alone_carry_their_joined_identity_and_target() {
+        let mut agg = Aggregator::new(week(), config("2026-11-20T00:00:00Z"), &RulePack::builtin());
+        let report = ReportDigest {
+            session_id: "r".into(),
+            status: Status::Compliant,
+            status_reason: None,
+            source: Default::default(),
+            identity: Some(serde_json::json!({"principal": "bob", "person": "bob@example.com"})),
+            target: Some(
+                serde_json::json!({"instance_id": "i-9", "document": "SSM-SessionManagerRunShell"}),
+            ),
+            started_at: Some("2026-11-10T10:00:00Z".into()),
+            ended_at: Some("2026-11-10T10:45:00Z".into()),
+            findings: Vec::new(),
+            commands: 0,
+        };
+        agg.session(None, Some(&report));
+        let s = agg.finish(None);
+        assert_eq!(s.by_pair[0].person, "bob@example.com");
+        assert_eq!(s.by_pair[0].instance, "i-9");
+        assert_eq!(s.completeness.transcripts_without_record.total, 0);
+        assert_eq!(s.durations.median_minutes, Some(45));
+        assert_eq!(s.headline.percent_full_transcript, Some(100.0));
+    }
+
+    #[test]
+    fn an_empty_period_says_so() {
+        let s = Aggregator::new(week(), config("2026-11-20T00:00:00Z"), &RulePack::builtin())
+            .finish(None);
+        assert!(s.empty);
+        assert_eq!(s.headline.percent_full_transcript, None);
+        assert!(markdown::render(&s).contains("Empty period"));
+        assert!(html::render(&s).contains("Empty period"));
+    }
+}

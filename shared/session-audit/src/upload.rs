@@ -1,0 +1,188 @@
+//! Transcript uploads from S3 events: classic notifications (`Records[]`) and EventBridge
+//! `Object Created` events, and which keys are transcripts (DESIGN.md §3).
+
+use serde_json::Value;
+
+use crate::session::text;
+
+/// One object the agent (or anyone) created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    pub bucket: String,
+    /// The key, decoded (classic notifications URL-encode it, with `+` for space).
+    pub key: String,
+    /// The key as the event spelled it, for a second try when a producer did not encode it.
+    pub raw_key: String,
+    pub version_id: Option<String>,
+    pub etag: Option<String>,
+    pub size: Option<u64>,
+    /// `ObjectCreated:Put`, `ObjectCreated:CompleteMultipartUpload`, `PutObject`, …
+    pub reason: String,
+    pub time: Option<String>,
+}
+
+/// What an event item asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trigger {
+    Upload(Upload),
+    /// Not an object creation we act on (a test event, a removal): logged, not an error.
+    Ignored(String),
+}
+
+/// Decode a notification key: `+` is a space, `%XX` a byte.
+pub fn decode_key(raw: &str) -> String {
+    let plus = raw.replace('+', " ");
+    urlencoding::decode(&plus).map(|c| c.into_owned()).unwrap_or(plus)
+}
+
+/// The uploads in an S3 event of either shape. `Err` when the input is neither.
+pub fn triggers(event: &Value) -> Result<Vec<Trigger>, String> {
+    if event.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
+        return Ok(vec![Trigger::Ignored("s3:TestEvent".into())]);
+    }
+    if let Some(records) = event.get("Records").and_then(Value::as_array) {
+        return records.iter().map(classic).collect();
+    }
+    if event.get("source").and_then(Value::as_str) == Some("aws.s3") {
+        let kind = text(event, "/detail-type").unwrap_or_default();
+        if kind != "Object Created" {
+            return Ok(vec![Trigger::Ignored(format!("EventBridge {kind:?} event"))]);
+        }
+        let bucket =
+            text(event, "/detail/bucket/name").ok_or("Object Created without bucket.name")?;
+        let raw_key =
+            text(event, "/detail/object/key").ok_or("Object Created without object.key")?;
+        return Ok(vec![Trigger::Upload(Upload {
+            bucket,
+            key: raw_key.clone(),
+            raw_key,
+            version_id: text(event, "/detail/object/version-id"),
+            etag: text(event, "/detail/object/etag"),
+            size: event.pointer("/detail/object/size").and_then(Value::as_u64),
+            reason: text(event, "/detail/reason").unwrap_or_else(|| "Object Created".into()),
+            time: text(event, "/time"),
+        })]);
+    }
+    Err("neither an S3 notification (Records[]) nor an EventBridge Object Created event".into())
+}
+
+fn classic(record: &Value) -> Result<Trigger, String> {
+    let name = text(record, "/eventName").unwrap_or_default();
+    if text(record, "/eventSource").as_deref() != Some("aws:s3") {
+        return Ok(Trigger::Ignored(format!("record from {:?}", text(record, "/eventSource"))));
+    }
+    if !name.starts_with("ObjectCreated:") {
+        return Ok(Trigger::Ignored(format!("{name} is not an object creation")));
+    }
+    let bucket = text(record, "/s3/bucket/name").ok_or("S3 record without s3.bucket.name")?;
+    let raw_key = text(record, "/s3/object/key").ok_or("S3 record without s3.object.key")?;
+    Ok(Trigger::Upload(Upload {
+        bucket,
+        key: decode_key(&raw_key),
+        raw_key,
+        version_id: text(record, "/s3/object/versionId"),
+        etag: text(record, "/s3/object/eTag"),
+        size: record.pointer("/s3/object/size").and_then(Value::as_u64),
+        reason: name,
+        time: text(record, "/eventTime"),
+    }))
+}
+
+/// The session ID of a transcript key (`<prefix><sessionId>.log`), or why the key is not a
+/// transcript: outside the prefix, nested below it (the agent's `<Plugin>/stderr` objects),
+/// or ours (`audit/…`, so the function never reacts to its own writes).
+pub fn session_id(key: &str, prefix: &str) -> Result<String, String> {
+    if key.starts_with("audit/") {
+        return Err(format!("{key} is an audit object (our own write)"));
+    }
+    let Some(rest) = key.strip_prefix(prefix) else {
+        return Err(format!("{key} is outside the transcript prefix {prefix:?}"));
+    };
+    if rest.contains('/') {
+        return Err(format!("{key} is not a transcript (nested below the prefix)"));
+    }
+    let id = rest.strip_suffix(".log").unwrap_or(rest);
+    if id.is_empty() {
+        return Err(format!("{key} names no session"));
+    }
+    Ok(id.to_string())
+}
+
+/// `TRANSCRIPT_PREFIX` as a key prefix: `session-logs` and `session-logs/` both mean the
+/// folder; empty means the bucket's top level.
+pub fn normalise_prefix(prefix: &str) -> String {
+    let p = prefix.trim().trim_start_matches('/');
+    if p.is_empty() || p.ends_with('/') {
+        p.to_string()
+    } else {
+        format!("{p}/")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fixture(name: &str) -> Value {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/public/");
+        serde_json::from_str(&std::fs::read_to_string(format!("{path}{name}")).unwrap()).unwrap()
+    }
+
+    fn one(v: &Value) -> Upload {
+        match triggers(v).unwrap().remove(0) {
+            Trigger::Upload(u) => u,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn both_shapes_from_aws_samples() {
+        let classic = one(&fixture("s3_notification_record_lambda-events_fixture.json"));
+        assert_eq!(classic.key, "Happy Face.jpg");
+        assert_eq!(classic.raw_key, "Happy%20Face.jpg");
+        assert_eq!(classic.version_id.as_deref(), Some("version"));
+        let eb = one(&fixture("eventbridge_s3_Object_Created_awsdocs.json"));
+        assert_eq!(eb.bucket, "DOC-EXAMPLE-BUCKET1");
+        assert_eq!(eb.version_id.as_deref(), Some("IYV3p45BT0ac8hjHg1houSdS1a.Mro8e"));
+        assert_eq!(eb.reason, "PutObject");
+    }
+
+    #[test]
+    fn session_ids_with_at_dots_and_equals_survive_encoding() {
+        let raw = "session-logs/alice%40example.com-0a1b2c%3D.log";
+        assert_eq!(decode_key(raw), "session-logs/alice@example.com-0a1b2c=.log");
+        assert_eq!(decode_key("a+b%2Bc"), "a b+c");
+        let prefix = normalise_prefix("session-logs");
+        assert_eq!(session_id(&decode_key(raw), &prefix).unwrap(), "alice@example.com-0a1b2c=");
+    }
+
+    #[test]
+    fn only_transcripts_directly_under_the_prefix_are_reports() {
+        let p = normalise_prefix("session-logs/");
+        assert!(session_id("session-logs/Standard_Stream/stderr", &p).is_err());
+        assert!(session_id("other/x.log", &p).is_err());
+        assert!(session_id("audit/reports/dt=2026-11-24/x.json", &normalise_prefix("")).is_err());
+        assert!(session_id("session-logs/.log", &p).is_err());
+        assert_eq!(session_id("x.log", &normalise_prefix("")).unwrap(), "x");
+    }
+
+    #[test]
+    fn test_events_removals_and_garbage() {
+        assert_eq!(
+            triggers(&json!({"Service": "Amazon S3", "Event": "s3:TestEvent"})).unwrap(),
+            vec![Trigger::Ignored("s3:TestEvent".into())]
+        );
+        let mut removed = fixture("s3_notification_ObjectCreated_Put_awsdocs.json");
+        removed["Records"][0]["eventName"] = "ObjectRemoved:Delete".into();
+        assert!(matches!(triggers(&removed).unwrap()[0], Trigger::Ignored(_)));
+        let mut multipart = fixture("s3_notification_ObjectCreated_Put_awsdocs.json");
+        multipart["Records"][0]["eventName"] = "ObjectCreated:CompleteMultipartUpload".into();
+        assert_eq!(one(&multipart).reason, "ObjectCreated:CompleteMultipartUpload");
+        assert!(triggers(&json!({"hello": 1})).is_err());
+        assert!(triggers(
+            &json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put"}]})
+        )
+        .is_err());
+    }
+}

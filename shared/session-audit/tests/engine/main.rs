@@ -1,0 +1,42 @@
+//! The engine's integration tests, one binary without the AWS SDK: real recorded and public
+//! transcripts, the streamed report, and property tests. (The bounded-memory tests are their
+//! own binary: a process-wide counting allocator.)
+
+mod golden_recorded;
+mod public_samples;
+mod report_stream;
+mod robustness;
+
+use std::path::PathBuf;
+
+use session_audit::transcript::{Command, Engine, ShellSink, TranscriptInfo};
+
+/// `tests/fixtures/<rel>` at the top of the repository.
+pub fn fixture(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(rel)
+}
+
+/// Collects commands and output lines.
+#[derive(Default, Debug)]
+pub struct Collect {
+    pub commands: Vec<Command>,
+    pub output: Vec<(u64, String)>,
+}
+
+impl ShellSink for Collect {
+    fn command(&mut self, command: Command) {
+        self.commands.push(command);
+    }
+    fn output(&mut self, seq: u64, line: &str) {
+        self.output.push((seq, line.to_string()));
+    }
+}
+
+/// Run the engine over `bytes`, fed in chunks of `chunk` bytes.
+pub fn reconstruct(bytes: &[u8], chunk: usize) -> (TranscriptInfo, Collect) {
+    let mut engine = Engine::new(Collect::default());
+    for part in bytes.chunks(chunk.max(1)) {
+        engine.feed(part);
+    }
+    engine.finish()
+}

@@ -1,0 +1,13 @@
+//! The integration suite, one binary (it links the whole AWS SDK once): each module is one
+//! area, run against its own local emulator (moto) where it needs AWS. The report-memory test
+//! is a separate binary because its counting allocator is process-wide.
+
+mod access_summary;
+mod bad_ids;
+mod boundaries;
+mod custom_resource;
+mod pipeline;
+mod provisioner;
+mod session_report;
+mod session_start;
+mod use_cases;

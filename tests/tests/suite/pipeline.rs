@@ -1,0 +1,99 @@
+//! The README's first command, as a test: the whole pipeline against the emulator with the
+//! four functions as real binaries (src/pipeline.rs), and what it leaves behind checked.
+
+use serde_json::Value;
+use session_audit::keys;
+use session_audit::report::{Report, Status};
+use session_audit_tests::pipeline;
+
+fn read_json(dir: &std::path::Path, key: &str) -> Value {
+    let bytes = std::fs::read(dir.join(key)).unwrap_or_else(|e| panic!("{key}: {e}"));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{key}: {e}"))
+}
+
+#[tokio::test]
+async fn the_whole_pipeline_runs_locally_and_keeps_the_audit_trail() {
+    let dir = std::env::temp_dir().join(format!("local-pipeline-{}", std::process::id()));
+    let o = pipeline::run(true, Some(&dir)).await;
+    let [alice, carol, bob, dave] = &o.sessions;
+
+    // The custom resource answered CloudFormation with what the stack's outputs use.
+    assert_eq!(o.create["Status"], "SUCCESS");
+    for field in ["BucketName", "LogGroupName", "KmsKeyArn", "InstanceId", "UserPolicyArn"] {
+        assert!(
+            o.create["Data"][field].as_str().is_some_and(|v| !v.is_empty()),
+            "{field}: {}",
+            o.create
+        );
+    }
+    assert_eq!(o.delete["Status"], "SUCCESS");
+    assert_eq!(o.instance_state_after_delete, "terminated");
+
+    // session-start: four session records (the denied one is a denied-attempt record).
+    for id in [alice, carol, bob, dave] {
+        let record = read_json(&dir, &keys::session_record(&o.day, id).unwrap());
+        assert_eq!(record["session_id"], id.as_str());
+        assert_eq!(record["target"], o.instance_id.as_str());
+    }
+    let alice_record = read_json(&dir, &keys::session_record(&o.day, alice).unwrap());
+    assert!(alice_record["terminated_at"].is_string(), "TerminateSession merged: {alice_record}");
+    let bob_record = read_json(&dir, &keys::session_record(&o.day, bob).unwrap());
+    let bob_findings: Vec<&str> = bob_record["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule_id"].as_str().unwrap())
+        .collect();
+    assert!(bob_findings.contains(&"SA-SES-UNLOGGED-DOCUMENT"), "{bob_findings:?}");
+    let denied = read_json(&dir, &keys::denied_attempt(&o.day, &o.denied_event).unwrap());
+    assert_eq!(denied["error_code"], "AccessDenied");
+
+    // session-report: both transcripts reported, joined with their records.
+    let report: Report =
+        serde_json::from_value(read_json(&dir, &keys::report(&o.day, alice, "json").unwrap()))
+            .unwrap();
+    assert_eq!(report.status, Status::NonCompliant);
+    assert!(report.findings.iter().any(|f| f.rule_id == "SA-CMD-010"), "risky commands found");
+    assert_eq!(report.identity.as_ref().unwrap()["principal"], "Admin/alice");
+    assert_eq!(report.target.as_ref().unwrap()["instance_id"], o.instance_id.as_str());
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(session_audit_tests::fixture(
+            "recorded/al2023_sh_editing.expected.json",
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let carol_report: Report =
+        serde_json::from_value(read_json(&dir, &keys::report(&o.day, carol, "json").unwrap()))
+            .unwrap();
+    let commands: Vec<&str> = carol_report.commands.iter().map(|c| c.command.as_str()).collect();
+    let bash: Vec<&str> =
+        expected["commands"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    assert_eq!(commands, bash, "the commands bash recorded");
+    for key in &o.report_keys {
+        assert!(o.kept_after_delete.contains(key), "{key} kept");
+    }
+
+    // access-summary: the day, judged right after the sessions.
+    let s = &o.summary;
+    assert_eq!(s["sessions"], 4);
+    assert_eq!(
+        s["headline"]["privileged_sessions"], 2,
+        "alice and carol; dave pending, bob port forwarding"
+    );
+    assert_eq!(s["headline"]["with_full_transcript"], 2);
+    assert_eq!(s["headline"]["pending"], 1);
+    assert_eq!(s["completeness"]["counts"]["unlogged_by_design"], 1);
+    assert_eq!(s["completeness"]["pending"]["items"][0]["session_id"], dave.as_str());
+    assert_eq!(s["denied"]["attempts"], 1);
+    assert!(
+        o.summary_markdown.contains("100.0% of privileged access has a full transcript"),
+        "{}",
+        o.summary_markdown
+    );
+    for key in &o.summary_keys {
+        assert!(o.kept_after_delete.contains(key), "{key} kept");
+        assert!(dir.join(key).exists());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

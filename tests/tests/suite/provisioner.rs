@@ -1,0 +1,727 @@
+//! The provisioning custom resource against the local emulator (moto), through the same
+//! request handling and response path the Lambda uses.
+
+use std::time::Duration;
+
+use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest as Request;
+use serde_json::{json, Value};
+use session_audit::provision::policies;
+use session_audit::provision::{Names, Place, Properties, PREFERENCES_DOCUMENT};
+use session_audit_aws::custom_resource::{respond_always, MAX_RESPONSE_BYTES};
+use session_audit_aws::provisioner::{handle_request, physical_id, Options};
+use session_audit_aws::Clients;
+use session_audit_tests::local_aws::LocalAws;
+
+const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/sa-test/6a1f0e60-0000-4000-8000-000000000001";
+
+fn public_fixture(name: &str) -> Value {
+    let text = std::fs::read_to_string(session_audit_tests::fixture(&format!("public/{name}")))
+        .expect("fixture");
+    serde_json::from_str(&text).expect("fixture json")
+}
+
+struct Env {
+    aws: LocalAws,
+    clients: Clients,
+    http: reqwest::Client,
+    options: Options,
+    n: u32,
+}
+
+impl Env {
+    async fn start() -> Env {
+        let aws = LocalAws::start();
+        let config = aws.sdk_config().await;
+        let clients = Clients::with_path_style(&config, true);
+        let options = Options {
+            // The emulator's policy evaluation would deny every object call under a TLS-only
+            // policy: the documented switch the local setup uses. One test checks the policy.
+            tls_policy_allowed: false,
+            poll_interval: Duration::from_millis(50),
+            profile_propagation: Duration::from_secs(2),
+        };
+        Env { aws, clients, http: reqwest::Client::new(), options, n: 0 }
+    }
+
+    /// A request shaped like the public fixture, aimed at this emulator.
+    fn request(
+        &mut self,
+        kind: &str,
+        props: Value,
+        physical: Option<&str>,
+        old: Option<Value>,
+    ) -> Request {
+        self.n += 1;
+        let mut r = public_fixture(match kind {
+            "Create" => "cfn_custom_resource_create-request.json",
+            "Update" => "cfn_custom_resource_update-request.json",
+            _ => "cfn_custom_resource_delete-request.json",
+        });
+        r["ResponseURL"] = json!(self.aws.response_url(&format!("{kind}-{}", self.n)));
+        r["StackId"] = json!(STACK);
+        r["RequestId"] = json!(format!("req-{kind}-{}", self.n));
+        r["ResourceProperties"] = props;
+        if let Some(p) = physical {
+            r["PhysicalResourceId"] = json!(p);
+        }
+        if let Some(o) = old {
+            r["OldResourceProperties"] = o;
+        }
+        serde_json::from_value(r).expect("request")
+    }
+
+    /// Run a request as the Lambda does and return the response CloudFormation received.
+    async fn run(&self, request: Request) -> Value {
+        let before = self.aws.responses().len();
+        let clients = self.clients.clone();
+        let options = self.options.clone();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+        let (_, _, sent) = respond_always(request, deadline, &self.http, move |r| {
+            handle_request(r, clients, options)
+        })
+        .await;
+        sent.expect("response delivered");
+        let responses = self.aws.responses();
+        assert_eq!(responses.len(), before + 1, "exactly one response per request");
+        let captured = responses.last().unwrap();
+        assert_eq!(
+            captured.content_type.as_deref(),
+            Some(""),
+            "presigned URL needs an empty Content-Type"
+        );
+        assert!(captured.body.len() <= MAX_RESPONSE_BYTES);
+        let body: Value = serde_json::from_slice(&captured.body).expect("response JSON");
+        for field in ["Status", "PhysicalResourceId", "StackId", "RequestId", "LogicalResourceId"] {
+            assert!(body.get(field).is_some(), "response lacks {field}: {body}");
+        }
+        body
+    }
+
+    fn names(&self, prefix: &str) -> (Names, Place) {
+        let place = Place::from_stack_id(STACK).unwrap();
+        (Names::new(prefix, &place), place)
+    }
+}
+
+fn props(pairs: &[(&str, &str)]) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert(
+        "ServiceToken".into(),
+        json!("arn:aws:lambda:us-east-1:123456789012:function:provisioner"),
+    );
+    m.insert("NamePrefix".into(), json!("sa-test"));
+    for (k, v) in pairs {
+        m.insert(k.to_string(), json!(v));
+    }
+    Value::Object(m)
+}
+
+/// IAM returns policy documents URL-encoded.
+fn policy_json(encoded: &str) -> Value {
+    serde_json::from_str(&urlencoding::decode(encoded).unwrap()).unwrap()
+}
+
+/// The user policy's default version, as JSON.
+async fn default_user_policy(c: &Clients, n: &Names, place: &Place) -> Value {
+    let arn = n.user_policy_arn(place);
+    let policy = c.iam.get_policy().policy_arn(&arn).send().await.unwrap();
+    let version = policy.policy().unwrap().default_version_id().unwrap().to_string();
+    let doc =
+        c.iam.get_policy_version().policy_arn(&arn).version_id(&version).send().await.unwrap();
+    policy_json(doc.policy_version().unwrap().document().unwrap())
+}
+
+async fn live_instances(c: &Clients) -> Vec<aws_sdk_ec2::types::Instance> {
+    let out = c.ec2.describe_instances().send().await.unwrap();
+    out.reservations()
+        .iter()
+        .flat_map(|r| r.instances().iter().cloned())
+        .filter(|i| i.state().and_then(|s| s.name()).map(|n| n.as_str()) != Some("terminated"))
+        .collect()
+}
+
+/// Keys the provisioner made (EBS encryption makes the emulator create its own default key).
+async fn customer_keys(c: &Clients) -> Vec<aws_sdk_kms::types::KeyMetadata> {
+    let mut out = Vec::new();
+    for k in c.kms.list_keys().send().await.unwrap().keys() {
+        let id = k.key_id().unwrap();
+        let tags = c.kms.list_resource_tags().key_id(id).send().await.unwrap();
+        if tags.tags().iter().any(|t| t.tag_key() == session_audit_aws::provisioner::TAG_RESOURCE) {
+            let meta = c.kms.describe_key().key_id(id).send().await.unwrap();
+            out.push(meta.key_metadata().unwrap().clone());
+        }
+    }
+    out
+}
+
+async fn document_json(c: &Clients, version: Option<&str>) -> Option<Value> {
+    let mut get = c.ssm.get_document().name(PREFERENCES_DOCUMENT);
+    if let Some(v) = version {
+        get = get.document_version(v);
+    }
+    let out = get.send().await.ok()?;
+    serde_json::from_str(out.content()?).ok()
+}
+
+/// Nothing the provisioner makes is left (audit data included, for failed Creates).
+async fn assert_nothing_left(env: &Env, context: &str) {
+    let c = &env.clients;
+    let (n, place) = env.names("sa-test");
+    assert!(c.s3.head_bucket().bucket(&n.bucket).send().await.is_err(), "{context}: bucket left");
+    assert!(c.iam.get_role().role_name(&n.role).send().await.is_err(), "{context}: role left");
+    assert!(
+        c.iam
+            .get_instance_profile()
+            .instance_profile_name(&n.instance_profile)
+            .send()
+            .await
+            .is_err(),
+        "{context}: profile left"
+    );
+    assert!(
+        c.iam.get_policy().policy_arn(n.user_policy_arn(&place)).send().await.is_err(),
+        "{context}: user policy left"
+    );
+    let groups =
+        c.logs.describe_log_groups().log_group_name_prefix(&n.log_group).send().await.unwrap();
+    assert!(groups.log_groups().is_empty(), "{context}: log group left");
+    assert!(live_instances(c).await.is_empty(), "{context}: instance left");
+    let sgs = c.ec2.describe_security_groups().send().await.unwrap();
+    assert!(
+        !sgs.security_groups().iter().any(|g| g.group_name() == Some(n.security_group.as_str())),
+        "{context}: security group left"
+    );
+    assert!(
+        c.kms.describe_key().key_id(&n.key_alias).send().await.is_err(),
+        "{context}: key alias left"
+    );
+    for meta in customer_keys(c).await {
+        let state = meta.key_state().unwrap().as_str().to_string();
+        assert_eq!(state, "PendingDeletion", "{context}: a live key is left");
+    }
+    assert!(document_json(c, None).await.is_none(), "{context}: preferences document left");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_update_delete_lifecycle_checked_through_the_api() {
+    let mut env = Env::start().await;
+    let c = env.clients.clone();
+    let (n, place) = env.names("sa-test");
+
+    // --- Create ---
+    let create = env.request("Create", props(&[]), None, None);
+    let response = env.run(create).await;
+    assert_eq!(response["Status"], "SUCCESS", "{response}");
+    let physical = response["PhysicalResourceId"].as_str().unwrap().to_string();
+    assert_eq!(physical, physical_id(&place, "sa-test"));
+    let data = &response["Data"];
+    for key in [
+        "BucketName",
+        "LogGroupName",
+        "KmsKeyArn",
+        "InstanceRoleName",
+        "InstanceProfileName",
+        "InstanceId",
+        "UserPolicyArn",
+        "PreferencesDocumentVersion",
+    ] {
+        assert!(data[key].as_str().is_some_and(|v| !v.is_empty()), "Data.{key} missing: {data}");
+    }
+    let key_arn = data["KmsKeyArn"].as_str().unwrap().to_string();
+    let instance_id = data["InstanceId"].as_str().unwrap().to_string();
+
+    // KMS: rotation on, CloudWatch Logs allowed for this log group only.
+    let key = c.kms.describe_key().key_id(&n.key_alias).send().await.unwrap();
+    assert_eq!(key.key_metadata().unwrap().arn(), Some(key_arn.as_str()));
+    let rotation = c.kms.get_key_rotation_status().key_id(&key_arn).send().await.unwrap();
+    assert!(rotation.key_rotation_enabled());
+    let key_policy: Value = serde_json::from_str(
+        c.kms
+            .get_key_policy()
+            .key_id(&key_arn)
+            .policy_name("default")
+            .send()
+            .await
+            .unwrap()
+            .policy()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(key_policy, policies::key_policy(&n, &place));
+
+    // S3: SSE-KMS with bucket key, versioning, public access block, tags.
+    let enc = c.s3.get_bucket_encryption().bucket(&n.bucket).send().await.unwrap();
+    let rule = &enc.server_side_encryption_configuration().unwrap().rules()[0];
+    let default = rule.apply_server_side_encryption_by_default().unwrap();
+    assert_eq!(default.sse_algorithm().as_str(), "aws:kms");
+    assert_eq!(default.kms_master_key_id(), Some(key_arn.as_str()));
+    assert_eq!(rule.bucket_key_enabled(), Some(true));
+    // Uploads reach session-report as EventBridge `Object Created` events. moto stores the
+    // setting but its GetBucketNotificationConfiguration leaves it out, so the call is checked
+    // here and its effect (S3 events routed by the template's pattern) in tests/tests/suite/pipeline.rs.
+    assert!(env.aws.operations().iter().any(|o| o == "PutBucketNotificationConfiguration"));
+    // Versioning, by behaviour (moto's GetBucketVersioning reply has a root element the SDK
+    // rejects): two writes of one key keep two versions.
+    for body in ["a", "b"] {
+        c.s3.put_object()
+            .bucket(&n.bucket)
+            .key("session-logs/probe.log")
+            .body(body.as_bytes().to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    let versions =
+        c.s3.list_object_versions()
+            .bucket(&n.bucket)
+            .prefix("session-logs/probe.log")
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(versions.versions().len(), 2, "versioning is on");
+    let pab = c.s3.get_public_access_block().bucket(&n.bucket).send().await.unwrap();
+    let pab = pab.public_access_block_configuration().unwrap();
+    assert!(
+        pab.block_public_acls().unwrap()
+            && pab.ignore_public_acls().unwrap()
+            && pab.block_public_policy().unwrap()
+            && pab.restrict_public_buckets().unwrap()
+    );
+
+    // CloudWatch Logs: encrypted with the key, 30 days.
+    let groups =
+        c.logs.describe_log_groups().log_group_name_prefix(&n.log_group).send().await.unwrap();
+    let group = &groups.log_groups()[0];
+    assert_eq!(group.kms_key_id(), Some(key_arn.as_str()));
+    assert_eq!(group.retention_in_days(), Some(30));
+
+    // IAM: trust, managed core policy, the inline policy's actual JSON, the profile.
+    let role = c.iam.get_role().role_name(&n.role).send().await.unwrap();
+    let trust = policy_json(role.role().unwrap().assume_role_policy_document().unwrap());
+    assert_eq!(trust, policies::ec2_trust_policy());
+    let attached = c.iam.list_attached_role_policies().role_name(&n.role).send().await.unwrap();
+    assert!(attached
+        .attached_policies()
+        .iter()
+        .any(|p| p.policy_name() == Some("AmazonSSMManagedInstanceCore")));
+    let inline = c
+        .iam
+        .get_role_policy()
+        .role_name(&n.role)
+        .policy_name("session-audit-transcripts")
+        .send()
+        .await
+        .unwrap();
+    let inline = policy_json(inline.policy_document());
+    let parsed = Properties::parse(&Default::default()).unwrap();
+    assert_eq!(inline, policies::instance_role_policy(&parsed, &n, &place, &key_arn));
+    let profile = c
+        .iam
+        .get_instance_profile()
+        .instance_profile_name(&n.instance_profile)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(profile.instance_profile().unwrap().roles()[0].role_name(), n.role);
+    let doc = default_user_policy(&c, &n, &place).await;
+    assert_eq!(doc, policies::user_policy(&parsed, &place));
+
+    // EC2: IMDSv2, encrypted root volume, no key pair, no inbound rules, the access tag.
+    let instances = live_instances(&c).await;
+    assert_eq!(instances.len(), 1);
+    let instance = &instances[0];
+    assert_eq!(instance.instance_id(), Some(instance_id.as_str()));
+    assert_eq!(
+        instance.metadata_options().unwrap().http_tokens().map(|t| t.as_str()),
+        Some("required")
+    );
+    assert_eq!(instance.key_name(), None);
+    assert!(instance
+        .tags()
+        .iter()
+        .any(|t| t.key() == Some("Purpose") && t.value() == Some("SessionManagerTesting")));
+    assert!(instance.iam_instance_profile().unwrap().arn().unwrap().ends_with(&n.instance_profile));
+    let volumes = c
+        .ec2
+        .describe_volumes()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("attachment.instance-id")
+                .values(&instance_id)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !volumes.volumes().is_empty()
+            && volumes.volumes().iter().all(|v| v.encrypted() == Some(true))
+    );
+    let sg_id = data["SecurityGroupId"].as_str().unwrap();
+    let sg = c.ec2.describe_security_groups().group_ids(sg_id).send().await.unwrap();
+    assert!(sg.security_groups()[0].ip_permissions().is_empty(), "no inbound rules");
+
+    // Preferences: our bucket and log group, encrypted.
+    let prefs = document_json(&c, None).await.unwrap();
+    assert_eq!(prefs["inputs"]["s3BucketName"], n.bucket);
+    assert_eq!(prefs["inputs"]["cloudWatchLogGroupName"], n.log_group);
+    assert_eq!(prefs["inputs"]["s3EncryptionEnabled"], true);
+    assert_eq!(prefs["inputs"]["cloudWatchEncryptionEnabled"], true);
+
+    // --- Update in place: retention, tag condition, instance type ---
+    let new_props = props(&[
+        ("LogRetentionDays", "90"),
+        ("AccessTagValue", "Audited"),
+        ("InstanceType", "t3.small"),
+    ]);
+    let update = env.request("Update", new_props, Some(&physical), Some(props(&[])));
+    let response = env.run(update).await;
+    assert_eq!(response["Status"], "SUCCESS", "{response}");
+    assert_eq!(response["PhysicalResourceId"], physical.as_str(), "in place: same physical ID");
+    assert_eq!(response["Data"]["InstanceId"], instance_id.as_str(), "same instance");
+    let groups =
+        c.logs.describe_log_groups().log_group_name_prefix(&n.log_group).send().await.unwrap();
+    assert_eq!(groups.log_groups()[0].retention_in_days(), Some(90));
+    let instance = &live_instances(&c).await[0];
+    assert_eq!(instance.instance_type().map(|t| t.as_str()), Some("t3.small"));
+    assert!(instance
+        .tags()
+        .iter()
+        .any(|t| t.key() == Some("Purpose") && t.value() == Some("Audited")));
+    let doc = default_user_policy(&c, &n, &place).await;
+    assert_eq!(
+        doc["Statement"][0]["Condition"]["StringEquals"]["ssm:resourceTag/Purpose"],
+        "Audited"
+    );
+
+    // --- Delete (RetainLogs default): access path gone, audit data kept ---
+    let delete = env.request("Delete", props(&[]), Some(&physical), None);
+    let response = env.run(delete).await;
+    assert_eq!(response["Status"], "SUCCESS", "{response}");
+    assert!(live_instances(&c).await.is_empty());
+    assert!(c.iam.get_role().role_name(&n.role).send().await.is_err());
+    assert!(c.iam.get_policy().policy_arn(n.user_policy_arn(&place)).send().await.is_err());
+    assert!(c.s3.head_bucket().bucket(&n.bucket).send().await.is_ok(), "bucket kept");
+    let groups =
+        c.logs.describe_log_groups().log_group_name_prefix(&n.log_group).send().await.unwrap();
+    assert_eq!(groups.log_groups().len(), 1, "log group kept");
+    let key = c.kms.describe_key().key_id(&key_arn).send().await.unwrap();
+    assert_eq!(key.key_metadata().unwrap().key_state().unwrap().as_str(), "Enabled", "key kept");
+    assert!(document_json(&c, None).await.is_none(), "preferences we created are removed");
+
+    // --- Delete again: nothing left to do, still SUCCESS ---
+    let again = env.request("Delete", props(&[]), Some(&physical), None);
+    assert_eq!(env.run(again).await["Status"], "SUCCESS");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn existing_preferences_are_restored_exactly() {
+    let mut env = Env::start().await;
+    let c = env.clients.clone();
+    let original = json!({
+        "schemaVersion": "1.0",
+        "description": "the account's own preferences",
+        "sessionType": "Standard_Stream",
+        "inputs": {"s3BucketName": "someone-elses-bucket", "s3EncryptionEnabled": false, "cloudWatchLogGroupName": "", "idleSessionTimeout": "60"}
+    });
+    c.ssm
+        .create_document()
+        .name(PREFERENCES_DOCUMENT)
+        .content(original.to_string())
+        .document_type(aws_sdk_ssm::types::DocumentType::Session)
+        .document_format(aws_sdk_ssm::types::DocumentFormat::Json)
+        .send()
+        .await
+        .unwrap();
+    let create = env.request("Create", props(&[]), None, None);
+    let response = env.run(create).await;
+    assert_eq!(response["Status"], "SUCCESS", "{response}");
+    assert_eq!(response["Data"]["PreferencesDocumentVersion"], "2");
+    assert_eq!(document_json(&c, None).await.unwrap()["inputs"]["s3EncryptionEnabled"], true);
+    let physical = response["PhysicalResourceId"].as_str().unwrap().to_string();
+    let delete = env.request("Delete", props(&[]), Some(&physical), None);
+    assert_eq!(env.run(delete).await["Status"], "SUCCESS");
+    assert_eq!(document_json(&c, None).await.unwrap(), original, "the previous default, exactly");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redelivered_create_creates_nothing_twice() {
+    let mut env = Env::start().await;
+    let c = env.clients.clone();
+    let create = env.request("Create", props(&[]), None, None);
+    let first = env.run(create.clone()).await;
+    let second = env.run(create).await;
+    assert_eq!(first["Status"], "SUCCESS");
+    assert_eq!(second["Status"], "SUCCESS", "{second}");
+    assert_eq!(first["PhysicalResourceId"], second["PhysicalResourceId"]);
+    assert_eq!(first["Data"], second["Data"]);
+    assert_eq!(live_instances(&c).await.len(), 1);
+    assert_eq!(customer_keys(&c).await.len(), 1);
+    assert!(document_json(&c, Some("1")).await.is_some());
+    assert!(document_json(&c, Some("2")).await.is_none(), "no second preferences version");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_at_any_create_step_leaves_nothing_behind() {
+    let steps = [
+        "CreateKey",
+        "EnableKeyRotation",
+        "CreateAlias",
+        "GetParameter",
+        "DescribeVpcs",
+        "CreatePolicy",
+        "CreateRole",
+        "AttachRolePolicy",
+        "CreateInstanceProfile",
+        "AddRoleToInstanceProfile",
+        "CreateBucket",
+        "PutBucketEncryption",
+        "PutBucketVersioning",
+        "PutPublicAccessBlock",
+        "PutBucketNotificationConfiguration",
+        "CreateLogGroup",
+        "PutRetentionPolicy",
+        "PutRolePolicy",
+        "CreateSecurityGroup",
+        "RunInstances",
+        "CreateDocument",
+    ];
+    for step in steps {
+        let mut env = Env::start().await;
+        env.aws.fail_on(step);
+        let create = env.request("Create", props(&[]), None, None);
+        let response = env.run(create).await;
+        env.aws.heal();
+        assert_eq!(response["Status"], "FAILED", "{step}: {response}");
+        assert!(
+            env.aws.failures_injected() > 0,
+            "{step} was never called: {:?}",
+            env.aws.operations()
+        );
+        let reason = response["Reason"].as_str().unwrap();
+        assert!(
+            reason.contains(step) && reason.contains("InjectedFailure"),
+            "{step}: reason names the step and error: {reason}"
+        );
+        assert!(reason.contains("everything this request created was removed"), "{step}: {reason}");
+        assert_nothing_left(&env, step).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_without_retention_empties_every_version() {
+    let mut env = Env::start().await;
+    let c = env.clients.clone();
+    let p = props(&[("RetainLogs", "false")]);
+    let response = {
+        let r = env.request("Create", p.clone(), None, None);
+        env.run(r).await
+    };
+    assert_eq!(response["Status"], "SUCCESS", "{response}");
+    let bucket = response["Data"]["BucketName"].as_str().unwrap().to_string();
+    for body in ["one", "two"] {
+        c.s3.put_object()
+            .bucket(&bucket)
+            .key("session-logs/s-1.log")
+            .body(body.as_bytes().to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    c.s3.delete_object().bucket(&bucket).key("session-logs/s-1.log").send().await.unwrap();
+    let physical = response["PhysicalResourceId"].as_str().unwrap().to_string();
+    let response = {
+        let r = env.request("Delete", p, Some(&physical), None);
+        env.run(r).await
+    };
+    assert_eq!(response["Status"], "SUCCESS", "{response}");
+    assert_nothing_left(&env, "RetainLogs=false").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waits_for_the_agent_to_register_when_asked() {
+    let mut env = Env::start().await;
+    env.aws.registration_online_after(3);
+    let p = props(&[("WaitForRegistration", "true"), ("RegistrationTimeoutSeconds", "30")]);
+    let response = {
+        let r = env.request("Create", p, None, None);
+        env.run(r).await
+    };
+    assert_eq!(response["Status"], "SUCCESS", "{response}");
+    assert_eq!(response["Data"]["AgentVersion"], "3.3.1957.0");
+    let polls = env.aws.operations().iter().filter(|o| *o == "DescribeInstanceInformation").count();
+    assert_eq!(polls, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_properties_fail_fast_naming_the_property() {
+    let mut env = Env::start().await;
+    let response = {
+        let r = env.request("Create", props(&[("LogRetentionDays", "31")]), None, None);
+        env.run(r).await
+    };
+    assert_eq!(response["Status"], "FAILED");
+    assert!(response["Reason"].as_str().unwrap().contains("LogRetentionDays"), "{response}");
+    assert_nothing_left(&env, "bad property").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_policy_denies_plain_http() {
+    let mut env = Env::start().await;
+    env.options.tls_policy_allowed = true;
+    let response = {
+        let r = env.request("Create", props(&[]), None, None);
+        env.run(r).await
+    };
+    assert_eq!(response["Status"], "SUCCESS", "{response}");
+    let (n, place) = env.names("sa-test");
+    let policy = env.clients.s3.get_bucket_policy().bucket(&n.bucket).send().await.unwrap();
+    let policy: Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    assert_eq!(policy, policies::bucket_tls_policy(&n, &place));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_fixtures_drive_the_handler() {
+    let env = Env::start().await;
+    // The fixtures' own properties (Key1..Key3) are not ours: ignored, defaults apply.
+    let mut create = public_fixture("cfn_custom_resource_create-request.json");
+    create["ResponseURL"] = json!(env.aws.response_url("fixture-create"));
+    let response = env.run(serde_json::from_value(create).unwrap()).await;
+    assert_eq!(response["Status"], "SUCCESS", "{response}");
+    assert_eq!(response["RequestId"], "82304eb2-bdda-469f-a33b-a3f1406d0a52");
+    assert_eq!(response["LogicalResourceId"], "CustomResource");
+    let physical = response["PhysicalResourceId"].as_str().unwrap().to_string();
+    let mut update = public_fixture("cfn_custom_resource_update-request.json");
+    update["ResponseURL"] = json!(env.aws.response_url("fixture-update"));
+    update["PhysicalResourceId"] = json!(physical);
+    assert_eq!(env.run(serde_json::from_value(update).unwrap()).await["Status"], "SUCCESS");
+    // The fixture's Delete names a physical ID that is not ours: nothing to do, SUCCESS.
+    let mut delete = public_fixture("cfn_custom_resource_delete-request.json");
+    delete["ResponseURL"] = json!(env.aws.response_url("fixture-delete"));
+    let response = env.run(serde_json::from_value(delete).unwrap()).await;
+    assert_eq!(response["Status"], "SUCCESS");
+    assert_eq!(
+        response["PhysicalResourceId"],
+        "custom-resource-f4bd5382-3de3-4caf-b7ad-1be06b899647"
+    );
+    let real: Request = serde_json::from_value(public_fixture(
+        "cfn_custom_resource_create_request_real_2020_captured.json",
+    ))
+    .unwrap();
+    assert!(matches!(real, Request::Create(_)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_prefix_replaces_and_the_old_delete_spares_the_new() {
+    let mut env = Env::start().await;
+    let c = env.clients.clone();
+    let first = {
+        let r = env.request("Create", props(&[]), None, None);
+        env.run(r).await
+    };
+    let old_id = first["PhysicalResourceId"].as_str().unwrap().to_string();
+    let updated = {
+        let r = env.request(
+            "Update",
+            props(&[("NamePrefix", "sa-next")]),
+            Some(&old_id),
+            Some(props(&[])),
+        );
+        env.run(r).await
+    };
+    assert_eq!(updated["Status"], "SUCCESS", "{updated}");
+    let new_id = updated["PhysicalResourceId"].as_str().unwrap().to_string();
+    assert_ne!(new_id, old_id, "a new prefix is a new physical resource");
+    // CloudFormation deletes the old physical resource after the update.
+    let deleted = {
+        let r = env.request("Delete", props(&[]), Some(&old_id), None);
+        env.run(r).await
+    };
+    assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
+    assert!(
+        c.iam.get_role().role_name("sa-test-ssm-instance").send().await.is_err(),
+        "old role gone"
+    );
+    assert!(
+        c.iam.get_role().role_name("sa-next-ssm-instance").send().await.is_ok(),
+        "new role stays"
+    );
+    let live = live_instances(&c).await;
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].instance_id(), updated["Data"]["InstanceId"].as_str());
+    let prefs = document_json(&c, None).await.unwrap();
+    assert_eq!(
+        prefs["inputs"]["s3BucketName"], updated["Data"]["BucketName"],
+        "preferences follow the new resource"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_ami_parameter_replaces_only_the_instance() {
+    let mut env = Env::start().await;
+    let c = env.clients.clone();
+    let first = {
+        let r = env.request("Create", props(&[]), None, None);
+        env.run(r).await
+    };
+    let id = first["PhysicalResourceId"].as_str().unwrap().to_string();
+    let old_instance = first["Data"]["InstanceId"].as_str().unwrap().to_string();
+    let arm = session_audit::provision::AMI_PARAMETER_ARM;
+    let again = {
+        let r = env.request("Update", props(&[]), Some(&id), Some(props(&[])));
+        env.run(r).await
+    };
+    assert_eq!(
+        again["Data"]["InstanceId"],
+        old_instance.as_str(),
+        "same properties: same instance"
+    );
+    let updated = {
+        let r = env.request(
+            "Update",
+            props(&[("AmiParameter", arm), ("InstanceType", "t4g.micro")]),
+            Some(&id),
+            Some(props(&[])),
+        );
+        env.run(r).await
+    };
+    assert_eq!(updated["Status"], "SUCCESS", "{updated}");
+    assert_eq!(updated["PhysicalResourceId"], id.as_str());
+    let new_instance = updated["Data"]["InstanceId"].as_str().unwrap();
+    assert_ne!(new_instance, old_instance);
+    let live = live_instances(&c).await;
+    assert_eq!(live.len(), 1, "the old instance is terminated");
+    assert_eq!(live[0].instance_id(), Some(new_instance));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bucket_of_the_same_name_made_by_someone_else_is_never_adopted_nor_deleted() {
+    let mut env = Env::start().await;
+    let c = env.clients.clone();
+    let (n, _) = env.names("sa-test");
+    c.s3.create_bucket().bucket(&n.bucket).send().await.unwrap();
+    c.s3.put_object()
+        .bucket(&n.bucket)
+        .key("theirs.txt")
+        .body(b"keep".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let response = {
+        let r = env.request("Create", props(&[]), None, None);
+        env.run(r).await
+    };
+    assert_eq!(response["Status"], "FAILED");
+    let reason = response["Reason"].as_str().unwrap();
+    assert!(
+        reason.contains("s3:CreateBucket") && reason.contains("choose another NamePrefix"),
+        "{reason}"
+    );
+    let theirs = c.s3.get_object().bucket(&n.bucket).key("theirs.txt").send().await;
+    assert!(theirs.is_ok(), "the other bucket and its data are untouched");
+    assert!(
+        c.iam.get_role().role_name(&n.role).send().await.is_err(),
+        "our own steps were rolled back"
+    );
+    assert!(live_instances(&c).await.is_empty());
+}

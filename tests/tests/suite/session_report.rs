@@ -1,0 +1,441 @@
+//! The session report against the local emulator: real-format transcripts uploaded into a
+//! versioned bucket, the handler driven with both S3 event shapes built from the upload, the
+//! report objects read back, finding events captured, and the real binary run once.
+
+use aws_sdk_s3::primitives::ByteStream;
+use serde_json::{json, Value};
+use session_audit::analysis::{Analyzer, Input};
+use session_audit::keys;
+use session_audit::outputs::Metrics;
+use session_audit::redact::Redactor;
+use session_audit::report::{Report, Status};
+use session_audit::rules::RulePack;
+use session_audit::session::{records, Event, SessionRecord};
+use session_audit_aws::session_report::{Outcome, ReportError, ReportOptions, SessionReport};
+use session_audit_aws::Clients;
+use session_audit_tests::findings_capture::{captured_findings, route_findings_to_log};
+use session_audit_tests::local_aws::LocalAws;
+use session_audit_tests::runtime_api::{emulator_env, function_binary, LambdaProcess};
+use session_audit_tests::{check_readme_block, demote_headings};
+
+const BUCKET: &str = "audit-bucket";
+const KEY: &[u8] = b"report-test-key";
+
+struct Env {
+    aws: LocalAws,
+    clients: Clients,
+}
+
+fn analyzer() -> Analyzer {
+    Analyzer::new(RulePack::builtin(), Redactor::new(Some(KEY)))
+}
+
+fn bytes(rel: &str) -> Vec<u8> {
+    std::fs::read(session_audit_tests::fixture(rel)).expect("fixture")
+}
+
+/// A classic S3 notification for an upload, the key URL-encoded as S3 does it.
+fn classic(key: &str, version: Option<&str>, etag: &str, time: &str) -> Value {
+    let encoded: String = urlencoding::encode(key).replace("%2F", "/").replace("%20", "+");
+    json!({"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": time, "eventName": "ObjectCreated:Put",
+        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": BUCKET, "arn": format!("arn:aws:s3:::{BUCKET}")},
+            "object": {"key": encoded, "size": 1, "eTag": etag, "versionId": version, "sequencer": "0A"}}}]})
+}
+
+/// The same upload as EventBridge delivers it (multipart, as the agent does above 5 MiB).
+fn eventbridge(key: &str, version: Option<&str>, etag: &str, time: &str) -> Value {
+    json!({"version": "0", "id": "e-1", "detail-type": "Object Created", "source": "aws.s3",
+        "account": "123456789012", "time": time, "region": "us-east-1", "resources": [format!("arn:aws:s3:::{BUCKET}")],
+        "detail": {"version": "0", "bucket": {"name": BUCKET},
+            "object": {"key": key, "size": 1, "etag": etag, "version-id": version, "sequencer": "0A"},
+            "request-id": "R", "requester": "123456789012", "reason": "CompleteMultipartUpload"}})
+}
+
+/// A session record as session-start writes it, for `session_id`, started at `time`.
+fn record(session_id: &str, time: &str, edit: impl FnOnce(&mut SessionRecord)) -> SessionRecord {
+    let text = std::fs::read_to_string(session_audit_tests::fixture(
+        "public/eventbridge_cloudtrail_StartSession_AssumedRole_console.json",
+    ))
+    .unwrap();
+    let mut v: Value = serde_json::from_str(&text).unwrap();
+    v["detail"]["responseElements"]["sessionId"] = session_id.into();
+    v["detail"]["eventTime"] = time.into();
+    let (account, r) = records(&v).into_iter().next().unwrap();
+    let mut record = SessionRecord::start(&Event::parse(r, account).unwrap()).unwrap();
+    edit(&mut record);
+    record
+}
+
+impl Env {
+    async fn start() -> Env {
+        let aws = LocalAws::start();
+        let clients = Clients::with_path_style(&aws.sdk_config().await, true);
+        clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
+        let on = aws_sdk_s3::types::VersioningConfiguration::builder()
+            .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+            .build();
+        clients
+            .s3
+            .put_bucket_versioning()
+            .bucket(BUCKET)
+            .versioning_configuration(on)
+            .send()
+            .await
+            .unwrap();
+        route_findings_to_log(&clients).await;
+        Env { aws, clients }
+    }
+
+    fn reporter(&self, extra: &[(&str, &str)]) -> SessionReport {
+        let get = |k: &str| {
+            extra
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+                .or_else(|| (k == "AUDIT_BUCKET").then(|| BUCKET.to_string()))
+        };
+        SessionReport::new(
+            self.clients.clone(),
+            analyzer(),
+            ReportOptions::from_lookup(get).unwrap(),
+        )
+    }
+
+    /// Upload `body` at `key`; returns (version, etag).
+    async fn upload(&self, key: &str, body: Vec<u8>) -> (String, String) {
+        let out = self
+            .clients
+            .s3
+            .put_object()
+            .bucket(BUCKET)
+            .key(key)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .unwrap();
+        (out.version_id().unwrap().to_string(), out.e_tag().unwrap().trim_matches('"').to_string())
+    }
+
+    async fn put_record(&self, r: &SessionRecord) {
+        let body = serde_json::to_vec(r).unwrap();
+        self.clients
+            .s3
+            .put_object()
+            .bucket(BUCKET)
+            .key(r.key().unwrap())
+            .body(body.into())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    async fn get(&self, key: &str) -> Option<(Vec<u8>, String)> {
+        let out = self.clients.s3.get_object().bucket(BUCKET).key(key).send().await.ok()?;
+        let etag = out.e_tag().unwrap_or_default().to_string();
+        Some((out.body.collect().await.unwrap().into_bytes().to_vec(), etag))
+    }
+
+    async fn report(&self, key: &str) -> Report {
+        let (b, _) = self.get(key).await.unwrap_or_else(|| panic!("no report at {key}"));
+        serde_json::from_slice(&b).expect("report JSON")
+    }
+
+    async fn keys(&self, prefix: &str) -> Vec<String> {
+        let out =
+            self.clients.s3.list_objects_v2().bucket(BUCKET).prefix(prefix).send().await.unwrap();
+        out.contents().iter().filter_map(|o| o.key().map(str::to_string)).collect()
+    }
+}
+
+async fn run(r: &SessionReport, event: &Value) -> Result<Vec<Outcome>, ReportError> {
+    let mut m = Metrics::default();
+    r.handle(event, &mut m).await.map(|v| v.into_iter().map(|x| x.outcome).collect())
+}
+
+fn ids(r: &Report) -> Vec<&str> {
+    r.findings.iter().map(|f| f.rule_id.as_str()).collect()
+}
+
+#[tokio::test]
+async fn recorded_and_public_transcripts_become_reports_joined_with_their_session_record() {
+    let env = Env::start().await;
+    let reporter = env.reporter(&[]);
+    let transcripts = [
+        "recorded/al2023_sh_editing.log",
+        "recorded/al2023_sh_narrow_wrap.log",
+        "recorded/al2023_sh_risky.log",
+        "recorded/rhel_bash_title_paste.log",
+        "recorded/ubuntu_dash_cooked.log",
+        "public/s3_transcript_al2_util-linux-2.30_header_hatenablog.log",
+        "public/s3_transcript_ubuntu_dash_util-linux-2.37.log",
+        "public/s3_transcript_al2_legacy_screen_ssm-session-logger_2020.log",
+    ];
+    for (n, rel) in transcripts.iter().enumerate() {
+        let session = format!("alice-{n:017x}");
+        env.put_record(&record(&session, "2026-11-24T09:00:00Z", |_| {})).await;
+        let key = format!("session-logs/{session}.log");
+        let body = bytes(rel);
+        let (version, etag) = env.upload(&key, body.clone()).await;
+        let event = if n % 2 == 0 {
+            classic(&key, Some(&version), &etag, "2026-11-24T09:40:00.000Z")
+        } else {
+            eventbridge(&key, Some(&version), &etag, "2026-11-24T09:40:00Z")
+        };
+        let outcome = run(&reporter, &event).await.unwrap_or_else(|e| panic!("{rel}: {e}"));
+        let json_key = keys::report("2026-11-24", &session, "json").unwrap();
+        let Outcome::Reported { json_key: k, .. } = &outcome[0] else {
+            panic!("{rel}: {outcome:?}")
+        };
+        assert_eq!(k, &json_key);
+        let stored = env.report(&json_key).await;
+        let local = analyzer().analyze_bytes(&body, Input::default());
+        assert_eq!(
+            stored.commands, local.commands,
+            "{rel}: the handler streams what the engine reads"
+        );
+        assert_eq!(
+            stored.identity.as_ref().unwrap()["arn"],
+            "arn:aws:sts::123456789012:assumed-role/Admin/jojithom",
+            "{rel}"
+        );
+        assert_eq!(stored.target.as_ref().unwrap()["instance_id"], "i-023ad911b5d49dece");
+        assert_eq!(stored.started_at.as_deref(), Some("2026-11-24T09:00:00Z"));
+        assert!(stored.ended_at.is_some(), "{rel}");
+        assert_eq!(stored.source.version_id.as_deref(), Some(version.as_str()));
+        assert_eq!(stored.source.bucket.as_deref(), Some(BUCKET));
+        let (md, _) =
+            env.get(&keys::report("2026-11-24", &session, "md").unwrap()).await.expect("markdown");
+        let md = String::from_utf8(md).unwrap();
+        assert!(md.contains(&session), "{rel}: markdown names the session");
+    }
+    let editing = env.report("audit/reports/dt=2026-11-24/alice-00000000000000000.json").await;
+    let expected: Value =
+        serde_json::from_slice(&bytes("recorded/al2023_sh_editing.expected.json")).unwrap();
+    let got: Vec<&str> = editing.commands.iter().map(|c| c.command.as_str()).collect();
+    assert_eq!(json!(got), expected["commands"], "bash's own history");
+    let risky = env.report("audit/reports/dt=2026-11-24/alice-00000000000000002.json").await;
+    assert_eq!(risky.status, Status::NonCompliant);
+    let published = captured_findings(&env.aws).await;
+    assert!(!published.is_empty());
+    for f in &published {
+        assert!(f["record"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("s3://{BUCKET}/audit/reports/")));
+        assert_eq!(f["principal"], "arn:aws:sts::123456789012:assumed-role/Admin/jojithom");
+    }
+    let risky_events =
+        published.iter().filter(|f| f["session_id"] == "alice-00000000000000002").count();
+    assert_eq!(risky_events, risky.findings.len(), "every finding of the report went out once");
+}
+
+#[tokio::test]
+async fn url_encoded_keys_duplicates_and_the_version_named_by_the_event() {
+    let env = Env::start().await;
+    let reporter = env.reporter(&[]);
+    let session = "alice@example.com-0a1b2c3d4e5f=";
+    env.put_record(&record(session, "2026-11-24T09:00:00Z", |_| {})).await;
+    let key = format!("session-logs/{session}.log");
+    let first = bytes("recorded/al2023_sh_risky.log");
+    let (v1, etag1) = env.upload(&key, first.clone()).await;
+    // Overwritten before the event is handled: the report is of the version the event names.
+    env.upload(&key, b"not a transcript at all".to_vec()).await;
+    let event = classic(&key, Some(&v1), &etag1, "2026-11-24T09:40:00.000Z");
+    assert!(event.to_string().contains("alice%40example.com-0a1b2c3d4e5f%3D.log"), "{event}");
+    run(&reporter, &event).await.unwrap();
+    let json_key = keys::report("2026-11-24", session, "json").unwrap();
+    let stored = env.report(&json_key).await;
+    assert_eq!(stored.commands, analyzer().analyze_bytes(&first, Input::default()).commands);
+    let (_, json_etag) = env.get(&json_key).await.unwrap();
+    let published = captured_findings(&env.aws).await.len();
+
+    let again = run(&reporter, &event).await.unwrap();
+    assert_eq!(
+        again,
+        vec![Outcome::Duplicate { md_key: keys::report("2026-11-24", session, "md").unwrap() }]
+    );
+    assert_eq!(env.get(&json_key).await.unwrap().1, json_etag, "not rewritten");
+    assert_eq!(captured_findings(&env.aws).await.len(), published, "published once");
+    let versions = env
+        .clients
+        .s3
+        .list_object_versions()
+        .bucket(BUCKET)
+        .prefix(&json_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(versions.versions().len(), 1, "one report, not a second one");
+}
+
+#[tokio::test]
+async fn garbage_empty_truncated_and_missing_record_are_reported_not_dropped() {
+    let env = Env::start().await;
+    let reporter = env.reporter(&[]);
+    let risky = bytes("recorded/al2023_sh_risky.log");
+    let cut = risky[..risky.len() * 2 / 3].to_vec();
+    let mut binary = vec![0u8; 4096];
+    for (i, b) in binary.iter_mut().enumerate() {
+        *b = (i * 7919 % 251) as u8;
+    }
+    let cases: Vec<(&str, Vec<u8>, Status)> = vec![
+        ("empty", Vec::new(), Status::Unparseable),
+        ("binary", binary, Status::Unparseable),
+        ("cut", cut, Status::Truncated),
+    ];
+    for (name, body, status) in cases {
+        let session = format!("bob-{name}");
+        env.put_record(&record(&session, "2026-11-24T09:00:00Z", |_| {})).await;
+        let key = format!("session-logs/{session}.log");
+        let (v, e) = env.upload(&key, body).await;
+        run(&reporter, &classic(&key, Some(&v), &e, "2026-11-24T10:00:00Z")).await.unwrap();
+        let r = env.report(&keys::report("2026-11-24", &session, "json").unwrap()).await;
+        assert_eq!(r.status, status, "{name}");
+        assert!(r.status_reason.is_some(), "{name}: the reason is stated");
+    }
+
+    // No StartSession recorded: the report says so, dated by the upload.
+    let key = "session-logs/carol-0123456789abcdef0.log";
+    let (v, e) = env.upload(key, bytes("recorded/al2023_sh_editing.log")).await;
+    run(&reporter, &classic(key, Some(&v), &e, "2026-11-25T01:00:00Z")).await.unwrap();
+    let r = env.report("audit/reports/dt=2026-11-25/carol-0123456789abcdef0.json").await;
+    assert_eq!(ids(&r)[0], "SA-SES-NO-START-RECORD");
+    assert!(r.identity.is_none());
+    assert_eq!(r.status, Status::NonCompliant);
+}
+
+#[tokio::test]
+async fn session_rules_need_both_sources_and_start_findings_are_carried() {
+    let env = Env::start().await;
+    let reporter = env.reporter(&[("MAX_SESSION_MINUTES", "60")]);
+    let pack = RulePack::builtin();
+    let rec = record("dave-0123456789abcdef0", "2026-11-24T09:00:00Z", |r| {
+        r.terminated_at = Some("2026-11-24T11:30:00Z".into());
+        r.findings = pack.session_finding("no_mfa", "no MFA".into()).into_iter().collect();
+        r.findings_sent = true;
+    });
+    env.put_record(&rec).await;
+    let root_shell = b"Script started on 2026-11-24 11:30:00+00:00\r\n[root@ip-10-0-0-1 ~]# whoami\r\r\nroot\r\n[root@ip-10-0-0-1 ~]# exit\r\r\nexit\r\n\r\nScript done on 2026-11-24 11:30:05+00:00\r\n".to_vec();
+    let key = "session-logs/dave-0123456789abcdef0.log";
+    let (v, e) = env.upload(key, root_shell).await;
+    run(&reporter, &eventbridge(key, Some(&v), &e, "2026-11-24T11:31:00Z")).await.unwrap();
+    let r = env.report("audit/reports/dt=2026-11-24/dave-0123456789abcdef0.json").await;
+    assert_eq!(
+        &ids(&r)[..3],
+        ["SA-SES-NO-MFA", "SA-SES-TOO-LONG", "SA-SES-RUN-AS-ROOT"],
+        "{:?}",
+        ids(&r)
+    );
+    assert_eq!(r.ended_at.as_deref(), Some("2026-11-24T11:30:00Z"), "TerminateSession time");
+    let published: Vec<String> = captured_findings(&env.aws)
+        .await
+        .iter()
+        .map(|f| f["rule_id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        !published.contains(&"SA-SES-NO-MFA".to_string()),
+        "start findings went out at start: {published:?}"
+    );
+    assert!(published.contains(&"SA-SES-RUN-AS-ROOT".to_string()));
+}
+
+#[tokio::test]
+async fn what_is_not_a_transcript_is_ignored_and_aws_errors_fail_the_invocation() {
+    let env = Env::start().await;
+    let reporter = env.reporter(&[]);
+    let ignored = [
+        json!({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": BUCKET}),
+        classic("session-logs/Standard_Stream/stderr", Some("v"), "e", "2026-11-24T10:00:00Z"),
+        classic("audit/reports/dt=2026-11-24/x.json", Some("v"), "e", "2026-11-24T10:00:00Z"),
+        classic("elsewhere/x.log", Some("v"), "e", "2026-11-24T10:00:00Z"),
+        {
+            let mut other = classic("session-logs/x.log", Some("v"), "e", "2026-11-24T10:00:00Z");
+            other["Records"][0]["s3"]["bucket"]["name"] = "someone-elses".into();
+            other
+        },
+    ];
+    for event in &ignored {
+        let out = run(&reporter, event).await.unwrap();
+        assert!(matches!(out[0], Outcome::Ignored { .. }), "{event}: {out:?}");
+    }
+    assert!(env.keys("audit/").await.is_empty());
+    assert!(matches!(run(&reporter, &json!({"what": 1})).await, Err(ReportError::Malformed(_))));
+
+    let key = "session-logs/erin-0123456789abcdef0.log";
+    let (v, e) = env.upload(key, bytes("recorded/al2023_sh_risky.log")).await;
+    let event = classic(key, Some(&v), &e, "2026-11-24T10:00:00Z");
+    env.aws.fail_on("GetObject");
+    let err = run(&reporter, &event).await.unwrap_err();
+    assert!(
+        err.to_string().contains("s3:GetObject") && err.to_string().contains("InjectedFailure"),
+        "{err}"
+    );
+    env.aws.fail_on("PutEvents");
+    let err = run(&reporter, &event).await.unwrap_err();
+    assert!(err.to_string().contains("events:PutEvents"), "{err}");
+    assert!(
+        env.keys("audit/reports/").await.iter().all(|k| k.ends_with(".json")),
+        "no Markdown: not complete"
+    );
+    env.aws.heal();
+    let out = run(&reporter, &event).await.unwrap();
+    assert!(matches!(out[0], Outcome::Reported { .. }), "the retry completes it: {out:?}");
+    assert!(!captured_findings(&env.aws).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_real_binary_reports_through_the_lambda_runtime_api() {
+    let env = Env::start().await;
+    let key = "session-logs/frank-0123456789abcdef0.log";
+    let (v, e) = env.upload(key, bytes("recorded/al2023_sh_risky.log")).await;
+    let mut vars = emulator_env(&env.aws);
+    vars.push(("AUDIT_BUCKET", BUCKET.to_string()));
+    vars.push(("TMPDIR", std::env::temp_dir().display().to_string()));
+    let mut function = LambdaProcess::start(&function_binary("session-report"), &vars);
+    let answer =
+        function.invoke(&classic(key, Some(&v), &e, "2026-11-24T10:00:00Z")).expect("handled");
+    assert_eq!(answer["reported"][0]["outcome"], "reported", "{answer}");
+    let r = env.report("audit/reports/dt=2026-11-24/frank-0123456789abcdef0.json").await;
+    assert_eq!(r.status, Status::NonCompliant);
+    let err = function.invoke(&json!({"nonsense": true})).unwrap_err();
+    assert_eq!(err["errorType"], "MalformedEvent", "{err}");
+    assert!(err["errorMessage"].as_str().unwrap().contains("malformed event"), "{err}");
+    let lines = function.output();
+    let emf: Vec<Value> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("_aws").is_some())
+        .collect();
+    assert_eq!(emf.len(), 2, "{lines:#?}");
+    assert_eq!(emf[0]["SessionsReported"], 1.0);
+    assert_eq!(emf[0]["Commands"].as_f64().unwrap() as u64, r.stats.commands);
+}
+
+/// The README's example report is what the handler writes (headings demoted two levels to sit
+/// inside the README; moto's random version ID replaced). `UPDATE_README_EXAMPLES=1` rewrites it.
+#[tokio::test]
+async fn the_readme_example_report_is_what_the_handler_writes() {
+    let env = Env::start().await;
+    let reporter = env.reporter(&[]);
+    let session = "ana.lopez@example.com-0f3c1b2a9d8e7c6b5";
+    let pack = RulePack::builtin();
+    env.put_record(&record(session, "2026-11-24T21:47:12Z", |r| {
+        r.findings = pack
+            .session_finding(
+                "no_mfa",
+                format!("{} authenticated without MFA", r.identity.arn.clone().unwrap()),
+            )
+            .into_iter()
+            .collect();
+        r.terminated_at = Some("2026-11-24T22:58:51Z".into());
+    }))
+    .await;
+    let key = format!("session-logs/{session}.log");
+    let (v, e) = env.upload(&key, bytes("recorded/al2023_sh_risky.log")).await;
+    run(&reporter, &classic(&key, Some(&v), &e, "2026-11-24T22:59:02.000Z")).await.unwrap();
+    let (md, _) = env.get(&keys::report("2026-11-24", session, "md").unwrap()).await.unwrap();
+    let md = String::from_utf8(md).unwrap().replace(&v, "<version>");
+    let demoted = demote_headings(&md);
+    check_readme_block("example-report", &demoted);
+}

@@ -1,0 +1,702 @@
+//! The session-start audit against the local emulator: records in S3, lookups in EC2 and SSM,
+//! findings published to EventBridge and captured by a rule whose target is a log group (the
+//! emulator cannot deliver to Lambda targets), and the real binary through the Runtime API.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_ssm::types::{DocumentFormat, DocumentType};
+use serde_json::{json, Value};
+use session_audit::keys;
+use session_audit::outputs::Metrics;
+use session_audit::redact::Redactor;
+use session_audit::rules::RulePack;
+use session_audit::session::audit::{Outcome, StartError};
+use session_audit::session::findings::StartConfig;
+use session_audit::session::{DeniedRecord, SessionRecord, DEFAULT_DOCUMENT};
+use session_audit_aws::session_start::{
+    session_start, AwsSessionStart as SessionStart, StartOptions,
+};
+use session_audit_aws::Clients;
+use session_audit_tests::findings_capture::{captured_findings, route_findings_to_log};
+use session_audit_tests::local_aws::LocalAws;
+use session_audit_tests::runtime_api::{emulator_env, function_binary, LambdaProcess};
+
+const BUCKET: &str = "audit-bucket";
+const BUSINESS_HOURS: &str = "Mon-Fri 08:00-18:00 Europe/Berlin";
+
+struct Env {
+    aws: LocalAws,
+    clients: Clients,
+    tagged: String,
+    untagged: String,
+}
+
+fn public(name: &str) -> Value {
+    let text = std::fs::read_to_string(session_audit_tests::fixture(&format!("public/{name}")))
+        .expect("fixture");
+    serde_json::from_str(&text).expect("fixture json")
+}
+
+fn preferences(bucket: &str, encrypted: bool) -> String {
+    json!({"schemaVersion": "1.0", "description": "preferences", "sessionType": "Standard_Stream",
+        "inputs": {"s3BucketName": bucket, "s3KeyPrefix": "session-logs", "s3EncryptionEnabled": encrypted,
+            "cloudWatchLogGroupName": "", "cloudWatchEncryptionEnabled": true}})
+    .to_string()
+}
+
+impl Env {
+    async fn start() -> Env {
+        let aws = LocalAws::start();
+        let clients = Clients::with_path_style(&aws.sdk_config().await, true);
+        clients.s3.create_bucket().bucket(BUCKET).send().await.expect("bucket");
+        let mut ids = Vec::new();
+        for tags in
+            [vec![("Purpose", "SessionManagerTesting"), ("Name", "web")], vec![("Name", "db")]]
+        {
+            let spec = aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(aws_sdk_ec2::types::ResourceType::Instance)
+                .set_tags(Some(
+                    tags.iter()
+                        .map(|(k, v)| aws_sdk_ec2::types::Tag::builder().key(*k).value(*v).build())
+                        .collect(),
+                ))
+                .build();
+            let out = clients
+                .ec2
+                .run_instances()
+                .image_id("ami-12c6146b")
+                .min_count(1)
+                .max_count(1)
+                .tag_specifications(spec)
+                .send()
+                .await
+                .expect("instance");
+            ids.push(out.instances()[0].instance_id().unwrap().to_string());
+        }
+        let documents = [
+            (DEFAULT_DOCUMENT, preferences(BUCKET, true)),
+            ("Acme-Tunnel", json!({"schemaVersion": "1.0", "description": "t", "sessionType": "Port", "properties": {"portNumber": "5432"}}).to_string()),
+            ("Acme-Shell", json!({"schemaVersion": "1.0", "description": "s", "sessionType": "Standard_Stream", "inputs": {}}).to_string()),
+        ];
+        for (name, content) in documents {
+            clients
+                .ssm
+                .create_document()
+                .name(name)
+                .content(content)
+                .document_type(DocumentType::Session)
+                .document_format(DocumentFormat::Json)
+                .send()
+                .await
+                .expect("document");
+        }
+        route_findings_to_log(&clients).await;
+        let (tagged, untagged) = (ids[0].clone(), ids[1].clone());
+        Env { aws, clients, tagged, untagged }
+    }
+
+    fn audit(&self, extra: &[(&str, &str)]) -> SessionStart {
+        let mut vars: HashMap<&str, &str> = HashMap::from([
+            ("AUDIT_BUCKET", BUCKET),
+            ("BUSINESS_HOURS", BUSINESS_HOURS),
+            ("AWS_REGION", "us-east-1"),
+        ]);
+        vars.extend(extra.iter().copied());
+        let get = |k: &str| vars.get(k).map(|v| v.to_string());
+        session_start(
+            &self.clients,
+            StartConfig::from_lookup(get).expect("config"),
+            StartOptions::from_lookup(get).expect("options"),
+            RulePack::builtin(),
+            Redactor::new(Some(b"test-key")),
+        )
+    }
+
+    /// A StartSession on the tagged instance, on a Tuesday at 10:00 in Berlin, with MFA: clean.
+    fn start_event(&self, n: u32, edit: impl FnOnce(&mut Value)) -> Value {
+        let mut v = public("eventbridge_cloudtrail_StartSession_AssumedRole_console.json");
+        let d = &mut v["detail"];
+        d["eventID"] = format!("00000000-0000-4000-8000-{n:012}").into();
+        d["eventTime"] = "2026-11-24T09:00:00Z".into();
+        d["awsRegion"] = "us-east-1".into();
+        d["requestParameters"]["target"] = self.tagged.clone().into();
+        d["responseElements"]["sessionId"] = format!("alice-{n:017x}").into();
+        d["userIdentity"]["sessionContext"]["attributes"]["mfaAuthenticated"] = "true".into();
+        edit(&mut v);
+        v
+    }
+
+    async fn object(&self, key: &str) -> Option<(Value, String)> {
+        let out = self.clients.s3.get_object().bucket(BUCKET).key(key).send().await.ok()?;
+        let etag = out.e_tag().unwrap_or_default().to_string();
+        let bytes = out.body.collect().await.ok()?.into_bytes();
+        Some((serde_json::from_slice(&bytes).expect("stored JSON"), etag))
+    }
+
+    async fn record(&self, key: &str) -> SessionRecord {
+        let (v, _) = self.object(key).await.unwrap_or_else(|| panic!("no object at {key}"));
+        serde_json::from_value(v).expect("session record")
+    }
+
+    async fn keys(&self, prefix: &str) -> Vec<String> {
+        let out =
+            self.clients.s3.list_objects_v2().bucket(BUCKET).prefix(prefix).send().await.unwrap();
+        out.contents().iter().filter_map(|o| o.key().map(str::to_string)).collect()
+    }
+
+    async fn published(&self) -> Vec<Value> {
+        captured_findings(&self.aws).await
+    }
+}
+
+fn session_key(event: &Value) -> String {
+    let d = &event["detail"];
+    format!(
+        "audit/sessions/dt={}/{}.json",
+        &d["eventTime"].as_str().unwrap()[..10],
+        d["responseElements"]["sessionId"].as_str().unwrap()
+    )
+}
+
+async fn run(audit: &SessionStart, event: &Value) -> Result<Vec<Outcome>, StartError> {
+    let mut metrics = Metrics::default();
+    audit.handle(event, &mut metrics).await.map(|v| v.into_iter().map(|a| a.outcome).collect())
+}
+
+fn rule_ids(record: &SessionRecord) -> Vec<&str> {
+    record.findings.iter().map(|f| f.rule_id.as_str()).collect()
+}
+
+#[tokio::test]
+async fn every_public_sample_is_recorded_or_ignored() {
+    let env = Env::start().await;
+    let audit = env.audit(&[]);
+    let cases = [
+        (
+            "eventbridge_cloudtrail_StartSession_AssumedRole_console.json",
+            Some("audit/sessions/dt=2021-01-31/jojithom-I-08ea7d78b1fd0d119.json"),
+        ),
+        (
+            "cloudtrail_StartSession_IAMUser_cli_customdoc.json",
+            Some("audit/sessions/dt=2020-05-18/"),
+        ),
+        (
+            "cloudtrail_StartSession_SSO_AssumedRole_panther_normalized_2025.json",
+            Some("audit/sessions/dt=2025-02-19/bobson.dugnutt-4njnyxxl8yn676nsla8j6l4bra.json"),
+        ),
+        ("cloudtrail_record_SSO_AssumedRole_lambda-events_fixture.json", None),
+    ];
+    for (name, key) in cases {
+        let outcomes = run(&audit, &public(name)).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        match key {
+            Some(prefix) => {
+                let Outcome::Recorded { key } = &outcomes[0] else {
+                    panic!("{name}: {outcomes:?}")
+                };
+                assert!(key.starts_with(prefix), "{name}: {key}");
+                let record = env.record(key).await;
+                assert!(record.identity.arn.is_some(), "{name}: identity kept");
+                // None of these instances exists here; the lookup failure is a warning, not a
+                // guess that the instance is untagged.
+                assert!(!record.warnings.is_empty(), "{name}: warning for the unreadable target");
+                assert!(!rule_ids(&record).contains(&"SA-SES-TARGET-UNTAGGED"), "{name}");
+            }
+            None => {
+                assert!(matches!(outcomes[0], Outcome::NotAudited { .. }), "{name}: {outcomes:?}")
+            }
+        }
+    }
+    let sso = env
+        .record("audit/sessions/dt=2025-02-19/bobson.dugnutt-4njnyxxl8yn676nsla8j6l4bra.json")
+        .await;
+    assert_eq!(sso.started_at, "2025-02-19T20:13:49Z", "an export's time format normalised");
+    assert!(rule_ids(&sso).contains(&"SA-SES-NO-MFA"), "{:?}", rule_ids(&sso));
+    assert!(sso.warnings.iter().any(|w| w.contains("us-west-2")), "other region: lookups skipped");
+    let user = env.keys("audit/sessions/dt=2020-05-18/").await;
+    let user = env.record(&user[0]).await;
+    assert_eq!(user.document, "SSM-sudo");
+    assert_eq!(user.identity.principal, "garland.kan.temp");
+}
+
+#[tokio::test]
+async fn a_clean_session_is_recorded_with_everything_known_and_no_findings() {
+    let env = Env::start().await;
+    let audit = env.audit(&[]);
+    let event = env.start_event(1, |v| {
+        v["detail"]["requestParameters"]["reason"] = "deploy hotfix; password=hunter2".into()
+    });
+    let outcomes = run(&audit, &event).await.unwrap();
+    assert_eq!(outcomes, vec![Outcome::Recorded { key: session_key(&event) }]);
+    let r = env.record(&session_key(&event)).await;
+    assert!(r.findings.is_empty(), "{:?}", rule_ids(&r));
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    assert_eq!(r.target.as_deref(), Some(env.tagged.as_str()));
+    assert_eq!(r.document, DEFAULT_DOCUMENT);
+    assert_eq!(r.session_type.as_deref(), Some("Standard_Stream"));
+    assert_eq!(r.account.as_deref(), Some("123456789012"));
+    assert_eq!(r.identity.mfa, Some(true));
+    let reason = r.reason.unwrap();
+    assert!(
+        reason.starts_with("deploy hotfix") && !reason.contains("hunter2"),
+        "redacted: {reason}"
+    );
+    assert!(env.published().await.is_empty());
+}
+
+#[tokio::test]
+async fn each_finding_is_recorded_and_published_and_absent_when_its_trigger_is() {
+    let env = Env::start().await;
+    let audit = env.audit(&[(
+        "ALLOWED_PRINCIPALS",
+        "arn:aws:sts::123456789012:assumed-role/Admin/*,arn:aws:iam::123456789012:root",
+    )]);
+    let untagged = env.untagged.clone();
+    let tagged = env.tagged.clone();
+    let identity = |arn: &str| {
+        json!({"type": "AssumedRole", "arn": arn, "accountId": "123456789012", "principalId": "AROA:x",
+            "sessionContext": {"attributes": {"mfaAuthenticated": "true"}, "sessionIssuer": {"type": "Role", "userName": "Admin"}}})
+    };
+    type Edit = Box<dyn FnOnce(&mut Value)>;
+    let cases: Vec<(&str, Edit)> = vec![
+        (
+            "SA-SES-NO-MFA",
+            Box::new(|v| {
+                v["detail"]["userIdentity"]["sessionContext"]["attributes"]["mfaAuthenticated"] =
+                    "false".into()
+            }),
+        ),
+        (
+            "SA-SES-OFF-HOURS",
+            Box::new(|v| v["detail"]["eventTime"] = "2026-11-28T22:30:00Z".into()),
+        ),
+        (
+            "SA-SES-TARGET-UNTAGGED",
+            Box::new(move |v| v["detail"]["requestParameters"]["target"] = untagged.into()),
+        ),
+        (
+            "SA-SES-UNLOGGED-DOCUMENT",
+            Box::new(|v| {
+                v["detail"]["requestParameters"]["documentName"] =
+                    "AWS-StartPortForwardingSession".into()
+            }),
+        ),
+        (
+            "SA-SES-UNLOGGED-DOCUMENT",
+            Box::new(|v| v["detail"]["requestParameters"]["documentName"] = "Acme-Tunnel".into()),
+        ),
+        (
+            "SA-SES-ROOT",
+            Box::new(
+                |v| v["detail"]["userIdentity"] = json!({"type": "Root", "arn": "arn:aws:iam::123456789012:root", "accountId": "123456789012", "sessionContext": {"attributes": {"mfaAuthenticated": "true"}}}),
+            ),
+        ),
+        (
+            "SA-SES-INSTANCE-TO-INSTANCE",
+            Box::new(move |v| {
+                v["detail"]["userIdentity"] =
+                    identity("arn:aws:sts::123456789012:assumed-role/Admin/i-0abc1234def567890")
+            }),
+        ),
+        (
+            "SA-SES-PRINCIPAL-NOT-ALLOWED",
+            Box::new(|v| {
+                v["detail"]["userIdentity"]["arn"] =
+                    "arn:aws:sts::123456789012:assumed-role/Dev/mallory".into()
+            }),
+        ),
+    ];
+    let mut expected_events = 0;
+    for (n, (rule, edit)) in cases.into_iter().enumerate() {
+        let event = env.start_event(100 + n as u32, edit);
+        run(&audit, &event).await.unwrap_or_else(|e| panic!("{rule}: {e}"));
+        let r = env.record(&session_key(&event)).await;
+        assert_eq!(rule_ids(&r), vec![rule], "{rule}: exactly its own finding");
+        assert!(r.findings_sent, "{rule}: published");
+        expected_events += 1;
+    }
+    // Absent: a custom document that does produce a transcript.
+    let shell = env.start_event(200, |v| {
+        v["detail"]["requestParameters"]["documentName"] = "Acme-Shell".into()
+    });
+    run(&audit, &shell).await.unwrap();
+    let shell = env.record(&session_key(&shell)).await;
+    assert!(shell.findings.is_empty());
+    assert_eq!(shell.session_type.as_deref(), Some("Standard_Stream"), "read from SSM");
+    let _ = tagged;
+
+    // A denied attempt: its own record, keyed by event ID, and its finding.
+    let mut denied = env.start_event(300, |_| {});
+    denied["detail"]["errorCode"] = "AccessDenied".into();
+    denied["detail"]["errorMessage"] = "User is not authorized to perform: ssm:StartSession".into();
+    denied["detail"].as_object_mut().unwrap().remove("responseElements");
+    let outcomes = run(&audit, &denied).await.unwrap();
+    let key = "audit/denied/dt=2026-11-24/00000000-0000-4000-8000-000000000300.json";
+    assert_eq!(outcomes, vec![Outcome::Recorded { key: key.into() }]);
+    let (d, _) = env.object(key).await.unwrap();
+    let d: DeniedRecord = serde_json::from_value(d).unwrap();
+    assert_eq!(d.error_code, "AccessDenied");
+    assert_eq!(d.findings[0].rule_id, "SA-SES-DENIED");
+    expected_events += 1;
+    assert!(env
+        .keys("audit/sessions/dt=2026-11-24/")
+        .await
+        .iter()
+        .all(|k| !k.contains("000000000300")));
+
+    let published = env.published().await;
+    assert_eq!(published.len(), expected_events);
+    let denied_event = published.iter().find(|e| e["rule_id"] == "SA-SES-DENIED").unwrap();
+    assert_eq!(denied_event["finding_id"], "00000000-0000-4000-8000-000000000300:SA-SES-DENIED");
+    assert_eq!(denied_event["record"], format!("s3://{BUCKET}/{key}"));
+    assert!(denied_event["frameworks"].as_array().is_some_and(|f| !f.is_empty()));
+}
+
+#[tokio::test]
+async fn preferences_drift_is_found_and_the_answer_is_cached_briefly() {
+    let env = Env::start().await;
+    let cached = env.audit(&[]);
+    run(&cached, &env.start_event(1, |_| {})).await.unwrap();
+    run(&cached, &env.start_event(2, |_| {})).await.unwrap();
+    let reads = env.aws.operations().iter().filter(|o| *o == "GetDocument").count();
+    assert_eq!(reads, 1, "the second session reused the preferences answer");
+
+    env.clients
+        .ssm
+        .update_document()
+        .name(DEFAULT_DOCUMENT)
+        .content(preferences(BUCKET, false))
+        .document_version("$LATEST")
+        .send()
+        .await
+        .unwrap();
+    let version = env.clients.ssm.describe_document().name(DEFAULT_DOCUMENT).send().await.unwrap();
+    let latest = version.document().unwrap().latest_version().unwrap().to_string();
+    env.clients
+        .ssm
+        .update_document_default_version()
+        .name(DEFAULT_DOCUMENT)
+        .document_version(latest)
+        .send()
+        .await
+        .unwrap();
+
+    let fresh = env.audit(&[("LOOKUP_CACHE_SECONDS", "0")]);
+    let event = env.start_event(3, |_| {});
+    run(&fresh, &event).await.unwrap();
+    let r = env.record(&session_key(&event)).await;
+    assert_eq!(rule_ids(&r), vec!["SA-SES-PREFERENCES-DRIFT"]);
+    assert!(r.findings[0].evidence.contains("s3EncryptionEnabled"), "{}", r.findings[0].evidence);
+}
+
+#[tokio::test]
+async fn duplicates_change_nothing_and_publish_once() {
+    let env = Env::start().await;
+    let audit = env.audit(&[]);
+    let event = env.start_event(1, |v| {
+        v["detail"]["userIdentity"]["sessionContext"]["attributes"]["mfaAuthenticated"] =
+            "false".into()
+    });
+    run(&audit, &event).await.unwrap();
+    let (_, etag) = env.object(&session_key(&event)).await.unwrap();
+    let again = run(&audit, &event).await.unwrap();
+    assert_eq!(again, vec![Outcome::Duplicate { key: session_key(&event) }]);
+    let (_, etag_after) = env.object(&session_key(&event)).await.unwrap();
+    assert_eq!(etag, etag_after, "the record was not rewritten");
+    assert_eq!(env.published().await.len(), 1);
+}
+
+#[tokio::test]
+async fn resume_and_terminate_update_the_record_and_orphans_are_completed() {
+    let env = Env::start().await;
+    let audit = env.audit(&[]);
+    let start = env.start_event(1, |v| v["detail"]["eventTime"] = "2026-11-24T22:50:00Z".into());
+    let session_id = start["detail"]["responseElements"]["sessionId"].clone();
+    let call = |name: &str, n: u32, time: &str| {
+        let mut v = start.clone();
+        let d = &mut v["detail"];
+        d["eventName"] = name.into();
+        d["eventID"] = format!("00000000-0000-4000-9000-{n:012}").into();
+        d["eventTime"] = time.into();
+        d["requestParameters"] = json!({"sessionId": session_id});
+        d["responseElements"] = json!({"sessionId": session_id});
+        v
+    };
+    run(&audit, &start).await.unwrap();
+    // After midnight: the record filed under the start date is found and updated there.
+    run(&audit, &call("ResumeSession", 2, "2026-11-24T23:30:00Z")).await.unwrap();
+    run(&audit, &call("TerminateSession", 3, "2026-11-25T00:10:00Z")).await.unwrap();
+    let r = env.record(&session_key(&start)).await;
+    assert_eq!(r.events.len(), 3);
+    assert_eq!(r.terminated_at.as_deref(), Some("2026-11-25T00:10:00Z"));
+    assert_eq!(r.started_at, "2026-11-24T22:50:00Z");
+    assert!(env.keys("audit/sessions/dt=2026-11-25/").await.is_empty());
+
+    // A terminate delivered before its start (the start from the previous evening).
+    let late = env.start_event(4, |v| v["detail"]["eventTime"] = "2026-11-24T23:55:00Z".into());
+    let late_id = late["detail"]["responseElements"]["sessionId"].clone();
+    let mut early_terminate = call("TerminateSession", 5, "2026-11-25T00:20:00Z");
+    early_terminate["detail"]["requestParameters"] = json!({"sessionId": late_id});
+    early_terminate["detail"]["responseElements"] = json!({"sessionId": late_id});
+    run(&audit, &early_terminate).await.unwrap();
+    let orphan_key = keys::session_record("2026-11-25", late_id.as_str().unwrap()).unwrap();
+    assert!(!env.record(&orphan_key).await.has_start());
+    run(&audit, &late).await.unwrap();
+    let full = env.record(&session_key(&late)).await;
+    assert!(full.has_start() && full.warnings.is_empty(), "{:?}", full.warnings);
+    assert_eq!(full.terminated_at.as_deref(), Some("2026-11-25T00:20:00Z"));
+    assert!(env.object(&orphan_key).await.is_none(), "the orphan moved into the start's record");
+}
+
+#[tokio::test]
+async fn failed_lookups_keep_the_record_with_a_warning() {
+    let env = Env::start().await;
+    let audit = env.audit(&[]);
+    env.aws.fail_on("DescribeInstances");
+    let event = env.start_event(1, |v| {
+        v["detail"]["requestParameters"]["target"] = "i-0ffffffffffffffff".into()
+    });
+    run(&audit, &event).await.unwrap();
+    let r = env.record(&session_key(&event)).await;
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("ec2:DescribeInstances") && w.contains("InjectedFailure")),
+        "{:?}",
+        r.warnings
+    );
+    assert!(r.findings.is_empty(), "unknown tags raise nothing: {:?}", rule_ids(&r));
+
+    env.aws.fail_on("GetDocument");
+    let custom = env
+        .start_event(2, |v| v["detail"]["requestParameters"]["documentName"] = "Acme-Shell".into());
+    run(&env.audit(&[]), &custom).await.unwrap();
+    let r = env.record(&session_key(&custom)).await;
+    assert_eq!(r.warnings.len(), 2, "document type and preferences unknown: {:?}", r.warnings);
+}
+
+#[tokio::test]
+async fn a_failed_publish_fails_the_invocation_and_the_redelivery_publishes() {
+    let env = Env::start().await;
+    let audit = env.audit(&[]);
+    let event = env.start_event(1, |v| {
+        v["detail"]["userIdentity"]["sessionContext"]["attributes"]["mfaAuthenticated"] =
+            "false".into()
+    });
+    env.aws.fail_on("PutEvents");
+    let err = run(&audit, &event).await.unwrap_err();
+    assert!(matches!(&err, StartError::Sink { .. }), "{err}");
+    let r = env.record(&session_key(&event)).await;
+    assert_eq!(rule_ids(&r), vec!["SA-SES-NO-MFA"], "the record was written first");
+    assert!(!r.findings_sent);
+    env.aws.heal();
+    assert_eq!(
+        run(&audit, &event).await.unwrap(),
+        vec![Outcome::Duplicate { key: session_key(&event) }]
+    );
+    assert!(env.record(&session_key(&event)).await.findings_sent);
+    assert_eq!(env.published().await.len(), 1);
+    run(&audit, &event).await.unwrap();
+    assert_eq!(env.published().await.len(), 1, "published once after success");
+}
+
+#[tokio::test]
+async fn storage_failures_and_garbage_are_errors_and_other_calls_are_ignored() {
+    let env = Env::start().await;
+    let audit = env.audit(&[]);
+    env.aws.fail_on("PutObject");
+    let err = run(&audit, &env.start_event(1, |_| {})).await.unwrap_err();
+    assert!(matches!(err, StartError::Store { .. }), "{err}");
+    assert!(
+        err.to_string().contains("PutObject failed for s3://")
+            && err.to_string().contains("00000000-0000-4000-8000-000000000001"),
+        "{err}"
+    );
+    env.aws.heal();
+
+    for garbage in [
+        json!({"detail": {"eventSource": "ssm.amazonaws.com"}}),
+        json!([1, 2]),
+        json!({"detail": {"eventID": "x", "eventSource": "ssm.amazonaws.com", "eventName": "StartSession", "eventTime": "soon"}}),
+    ] {
+        let err = run(&audit, &garbage).await.unwrap_err();
+        assert!(matches!(err, StartError::Malformed { .. }), "{garbage}: {err}");
+    }
+    let no_session = env.start_event(2, |v| {
+        v["detail"].as_object_mut().unwrap().remove("responseElements");
+    });
+    assert!(matches!(run(&audit, &no_session).await.unwrap_err(), StartError::Malformed { .. }));
+
+    let mut describe = env.start_event(3, |_| {});
+    describe["detail"]["eventName"] = "DescribeSessions".into();
+    assert!(matches!(run(&audit, &describe).await.unwrap()[0], Outcome::NotAudited { .. }));
+    assert!(env.keys("audit/").await.is_empty(), "nothing written for any of these");
+}
+
+#[tokio::test]
+async fn the_real_binary_runs_through_the_lambda_runtime_api() {
+    let env = Env::start().await;
+    let binary = function_binary("session-start");
+    let mut base = emulator_env(&env.aws);
+    base.push(("BUSINESS_HOURS", BUSINESS_HOURS.to_string()));
+    // Without its required configuration the function fails its cold start, naming the variable.
+    let mut broken = LambdaProcess::start(&binary, &base);
+    let status = broken.exit_status(Duration::from_secs(30)).expect("the cold start fails");
+    assert!(!status.success());
+    let said = broken.output().join("\n");
+    assert!(said.contains("AUDIT_BUCKET is required"), "{said}");
+    drop(broken);
+
+    let mut vars = base.clone();
+    vars.push(("AUDIT_BUCKET", BUCKET.to_string()));
+    let mut function = LambdaProcess::start(&binary, &vars);
+    let event = env.start_event(1, |v| v["detail"]["eventTime"] = "2026-11-28T23:00:00Z".into());
+    let answer = function.invoke(&event).expect("handled");
+    assert_eq!(answer["audited"][0]["findings"], json!(["SA-SES-OFF-HOURS"]), "{answer}");
+    let r = env.record(&session_key(&event)).await;
+    assert_eq!(rule_ids(&r), vec!["SA-SES-OFF-HOURS"]);
+    assert_eq!(env.published().await.len(), 1);
+
+    let error =
+        function.invoke(&json!({"detail": {"eventSource": "ssm.amazonaws.com"}})).unwrap_err();
+    assert_eq!(error["errorType"], "MalformedEvent", "{error}");
+    assert!(error["errorMessage"].as_str().unwrap().contains("malformed event"), "{error}");
+
+    let lines = function.output();
+    let json_lines: Vec<Value> =
+        lines.iter().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let emf: Vec<&Value> = json_lines.iter().filter(|v| v.get("_aws").is_some()).collect();
+    assert_eq!(emf.len(), 2, "one EMF line per invocation: {lines:#?}");
+    assert_eq!(emf[0]["SessionsStarted"], 1.0);
+    assert_eq!(
+        emf[0]["FindingsLow"].as_f64().unwrap() + emf[0]["FindingsMedium"].as_f64().unwrap(),
+        1.0
+    );
+    let logs: Vec<&Value> = json_lines.iter().filter(|v| v.get("_aws").is_none()).collect();
+    assert!(
+        logs.iter().any(|l| l["fields"]["message"] == "audited"),
+        "structured logs: {lines:#?}"
+    );
+    assert!(
+        logs.iter().any(|l| l["level"] == "ERROR" && l.to_string().contains("malformed")),
+        "{lines:#?}"
+    );
+    assert_eq!(json_lines.len(), lines.len(), "every line is JSON: {lines:#?}");
+}
+
+#[tokio::test]
+async fn the_user_rule_pack_and_the_redaction_key_are_loaded_from_where_they_are_configured() {
+    use session_audit_aws::settings;
+    let env = Env::start().await;
+    let pack = "disable = [\"SA-SES-NO-MFA\"]\n[[rule]]\nid = \"SA-SES-OFF-HOURS\"\ntitle = \"Night access\"\nseverity = \"high\"\non = \"session\"\ncondition = \"off_hours\"\n";
+    env.clients
+        .s3
+        .put_object()
+        .bucket(BUCKET)
+        .key("config/rules.toml")
+        .body(pack.as_bytes().to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let rules =
+        settings::rule_pack(&env.clients, Some(&format!("s3://{BUCKET}/config/rules.toml")))
+            .await
+            .unwrap();
+    assert!(rules.get("SA-SES-NO-MFA").is_none(), "disabled by the user pack");
+    assert_eq!(rules.get("SA-SES-OFF-HOURS").unwrap().severity, session_audit::Severity::High);
+    let missing = settings::rule_pack(&env.clients, Some(&format!("s3://{BUCKET}/nope.toml")))
+        .await
+        .unwrap_err();
+    assert!(missing.starts_with("RULES_URI") && missing.contains("NoSuchKey"), "{missing}");
+    assert!(settings::rule_pack(&env.clients, Some("s3://just-a-bucket"))
+        .await
+        .unwrap_err()
+        .contains("s3://bucket/key"));
+    assert_eq!(
+        settings::rule_pack(&env.clients, None).await.unwrap().rules().len(),
+        RulePack::builtin().rules().len()
+    );
+
+    env.clients
+        .ssm
+        .put_parameter()
+        .name("/session-audit/redaction-key")
+        .value("k3y")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
+    let keyed =
+        settings::redactor(&env.clients, Some("/session-audit/redaction-key")).await.unwrap();
+    assert!(!keyed.uses_default_key());
+    assert_eq!(keyed.token("password", "x"), Redactor::new(Some(b"k3y")).token("password", "x"));
+    let absent = settings::redactor(&env.clients, Some("/nope")).await.unwrap_err();
+    assert!(
+        absent.contains("REDACTION_KEY_PARAMETER") && absent.contains("ParameterNotFound"),
+        "{absent}"
+    );
+    assert!(settings::redactor(&env.clients, None).await.unwrap().uses_default_key());
+}
+
+#[tokio::test]
+async fn every_identity_kind_is_recorded_as_normalised() {
+    use session_audit::session::IdentityKind;
+    let env = Env::start().await;
+    let audit = env.audit(&[]);
+    let attrs =
+        json!({"attributes": {"mfaAuthenticated": "true", "creationDate": "2026-11-24T08:55:00Z"}});
+    let cases = [
+        (
+            json!({"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/alice", "accountId": "123456789012", "userName": "alice", "sessionContext": attrs}),
+            IdentityKind::IamUser,
+            "alice",
+            None,
+        ),
+        (
+            json!({"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/Ops/bob", "accountId": "123456789012", "sessionContext": {"attributes": attrs["attributes"], "sessionIssuer": {"type": "Role", "arn": "arn:aws:iam::123456789012:role/Ops", "userName": "Ops"}}}),
+            IdentityKind::AssumedRole,
+            "Ops/bob",
+            None,
+        ),
+        (
+            json!({"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/jane@example.com", "accountId": "123456789012", "sessionContext": {"attributes": attrs["attributes"], "sessionIssuer": {"type": "Role", "arn": "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123456789abcdef", "userName": "AWSReservedSSO_Admin_0123456789abcdef"}}}),
+            IdentityKind::IdentityCenter,
+            "jane@example.com",
+            Some("jane@example.com"),
+        ),
+        (
+            json!({"type": "FederatedUser", "arn": "arn:aws:sts::123456789012:federated-user/carol", "accountId": "123456789012", "sessionContext": attrs}),
+            IdentityKind::FederatedUser,
+            "carol",
+            None,
+        ),
+        (
+            json!({"type": "Root", "arn": "arn:aws:iam::123456789012:root", "accountId": "123456789012", "sessionContext": attrs}),
+            IdentityKind::Root,
+            "root",
+            None,
+        ),
+        (
+            json!({"type": "AWSService", "invokedBy": "ssm.amazonaws.com"}),
+            IdentityKind::AwsService,
+            "ssm.amazonaws.com",
+            None,
+        ),
+    ];
+    for (n, (user, kind, principal, person)) in cases.into_iter().enumerate() {
+        let event = env.start_event(500 + n as u32, |v| v["detail"]["userIdentity"] = user);
+        run(&audit, &event).await.unwrap();
+        let r = env.record(&session_key(&event)).await;
+        assert_eq!(r.identity.kind, kind, "{principal}");
+        assert_eq!(r.identity.principal, principal);
+        assert_eq!(r.identity.person.as_deref(), person);
+        if kind != IdentityKind::AwsService {
+            assert_eq!(
+                r.identity.credentials_issued_at.as_deref(),
+                Some("2026-11-24T08:55:00Z"),
+                "{principal}"
+            );
+            assert_eq!(r.identity.mfa, Some(true), "{principal}");
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! The use cases over the in-memory store and sink: the same code the functions run over S3
+//! and EventBridge (proved against the emulator in the other modules), here in milliseconds.
+
+use serde_json::{json, Value};
+use session_audit::keys;
+use session_audit::outputs::Metrics;
+use session_audit::redact::Redactor;
+use session_audit::rules::RulePack;
+use session_audit::session::audit::{Lookups, Outcome, SessionStart};
+use session_audit::session::findings::{Facts, StartConfig};
+use session_audit::session::{Event, SessionRecord};
+use session_audit::sink::MemSink;
+use session_audit::store::{block_on, get_json, MemStore};
+use session_audit::summary::run::{AccessSummary, SummaryOptions};
+use session_audit::summary::Coverage;
+use session_audit_tests::fixture;
+use session_audit_tests::synthetic_week::{self, AS_OF, BUSINESS_HOURS, WEEK};
+
+/// Lookups that find the target untagged (so the start raises SA-SES-TARGET-UNTAGGED).
+pub struct Untagged;
+
+impl Lookups for Untagged {
+    async fn facts(&self, _: &Event) -> (Facts, Vec<String>) {
+        let facts = Facts { target_tags: Some(Default::default()), ..Facts::default() };
+        (facts, Vec::new())
+    }
+}
+
+fn start_event() -> Value {
+    let path = fixture("public/eventbridge_cloudtrail_StartSession_AssumedRole_console.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The start audit over memory, with every target untagged.
+pub fn audit() -> SessionStart<MemStore, Untagged, MemSink> {
+    let get = |k: &str| match k {
+        "AUDIT_BUCKET" => Some("bucket".to_string()),
+        _ => None,
+    };
+    SessionStart {
+        store: MemStore::default(),
+        lookups: Untagged,
+        sink: MemSink::default(),
+        config: StartConfig::from_lookup(get).unwrap(),
+        pack: RulePack::builtin(),
+        redactor: Redactor::new(Some(b"k")),
+    }
+}
+
+#[test]
+fn session_start_records_once_publishes_once_and_merges_the_terminate() {
+    let audit = audit();
+    let event = start_event();
+    let mut metrics = Metrics::default();
+    let first = block_on(audit.handle(&event, &mut metrics)).unwrap();
+    let Outcome::Recorded { key } = &first[0].outcome else { panic!("{first:?}") };
+    assert_eq!(key, "audit/sessions/dt=2021-01-31/jojithom-I-08ea7d78b1fd0d119.json");
+    assert!(first[0].findings.contains(&"SA-SES-TARGET-UNTAGGED".to_string()), "{first:?}");
+    let published = audit.sink.details();
+    assert_eq!(published.len(), first[0].findings.len());
+    assert!(published.iter().all(|d| d["record"] == format!("memory:{key}")));
+
+    // A redelivery changes nothing and publishes nothing.
+    let again = block_on(audit.handle(&event, &mut metrics)).unwrap();
+    assert_eq!(again[0].outcome, Outcome::Duplicate { key: key.clone() });
+    assert_eq!(audit.sink.details().len(), published.len());
+
+    // The Terminate lands on the same record.
+    let mut terminate = event.clone();
+    terminate["detail"]["eventName"] = "TerminateSession".into();
+    terminate["detail"]["eventID"] = "t-1".into();
+    terminate["detail"]["requestParameters"] = json!({"sessionId": "jojithom-I-08ea7d78b1fd0d119"});
+    block_on(audit.handle(&terminate, &mut metrics)).unwrap();
+    let record = block_on(get_json::<SessionRecord>(&audit.store, key)).unwrap().unwrap();
+    let record = record.value.unwrap();
+    assert!(record.terminated_at.is_some() && record.findings_sent);
+    assert_eq!(audit.store.snapshot().len(), 1, "one record, nothing else");
+}
+
+#[test]
+fn access_summary_over_memory_gives_the_hand_computed_week() {
+    let store = MemStore::default();
+    block_on(async {
+        use session_audit::store::{AuditStore, Condition};
+        for (key, body) in synthetic_week::objects() {
+            store.put(&key, body, "application/json", &Condition::Always).await.unwrap();
+        }
+    });
+    let get = |k: &str| (k == "BUSINESS_HOURS").then(|| BUSINESS_HOURS.to_string());
+    let summary = AccessSummary {
+        store,
+        sink: MemSink::default(),
+        pack: RulePack::builtin(),
+        options: SummaryOptions::from_lookup(get).unwrap(),
+    };
+    let mut metrics = Metrics::default();
+    let weekly = json!({"kind": "weekly", "period": WEEK, "as_of": AS_OF});
+    let written = block_on(summary.handle(&weekly, &mut metrics)).unwrap();
+    let s = &written.summary;
+    assert_eq!(s.sessions, 9);
+    assert_eq!(s.headline.percent_full_transcript, Some(57.1));
+    assert_eq!(s.completeness.counts.get(&Coverage::Missing), Some(&1));
+    assert_eq!(s.corrupt.total, 1, "the record that is not JSON is listed");
+    assert!(summary.sink.details().is_empty(), "a weekly run publishes no finding");
+    let keys: Vec<String> = summary.store.snapshot().into_iter().map(|(k, _)| k).collect();
+    for ext in ["json", "md", "html"] {
+        assert!(keys.contains(&keys::summary("weekly", WEEK, ext)), "{keys:?}");
+    }
+
+    // The daily run of the Saturday publishes bob's missing transcript, once.
+    let daily = json!({"kind": "daily", "period": "2026-11-14", "as_of": AS_OF});
+    block_on(summary.handle(&daily, &mut metrics)).unwrap();
+    let published = summary.sink.details();
+    assert_eq!(published.len(), 1, "{published:?}");
+    assert_eq!(published[0]["finding_id"], "s-bob-2:SA-SES-TRANSCRIPT-MISSING");
+}
