@@ -75,12 +75,7 @@ impl AuditStore for FsStore {
             return Err(self.error("write", key, "a file named on the command line is read-only"));
         }
         let current = self.get(key, None).await?;
-        let ok = match (condition, &current) {
-            (Condition::Always, _) | (Condition::Absent, None) => true,
-            (Condition::Unchanged(etag), Some(o)) => o.etag == *etag,
-            (Condition::Absent, Some(_)) | (Condition::Unchanged(_), None) => false,
-        };
-        if !ok {
+        if !condition.holds(current.as_ref().map(|o| o.etag.as_str())) {
             return Ok(false);
         }
         let path = self.path(key)?;

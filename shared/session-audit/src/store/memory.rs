@@ -42,11 +42,7 @@ impl AuditStore for MemStore {
     ) -> Result<bool, StoreError> {
         let mut objects = self.objects.lock().expect("store lock");
         let versions = objects.entry(key.to_string()).or_default();
-        let ok = match (condition, versions.last()) {
-            (Condition::Always, _) | (Condition::Absent, None) => true,
-            (Condition::Unchanged(etag), Some(current)) => current.etag == *etag,
-            (Condition::Absent, Some(_)) | (Condition::Unchanged(_), None) => false,
-        };
+        let ok = condition.holds(versions.last().map(|o| o.etag.as_str()));
         if ok {
             let version = Some(format!("v{}", versions.len() + 1));
             versions.push(Object { etag: content_etag(&body), bytes: body, version });

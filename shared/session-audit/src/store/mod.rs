@@ -27,6 +27,18 @@ pub enum Condition {
     Always,
 }
 
+impl Condition {
+    /// Whether a write may happen over the object with `current` ETag (`None`: no object), for
+    /// stores that check conditions themselves.
+    pub fn holds(&self, current: Option<&str>) -> bool {
+        match (self, current) {
+            (Condition::Always, _) | (Condition::Absent, None) => true,
+            (Condition::Unchanged(etag), Some(current)) => current == etag,
+            (Condition::Absent, Some(_)) | (Condition::Unchanged(_), None) => false,
+        }
+    }
+}
+
 /// One object read from a store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Object {
