@@ -16,7 +16,8 @@ use serde_json::json;
 use session_audit::analysis::{Analyzer, Input};
 use session_audit::outputs::Metrics;
 use session_audit::report::JsonReportWriter;
-use session_audit_aws::session_report::{ReportOptions, SessionReport};
+use session_audit::session_report::ReportOptions;
+use session_audit_aws::session_report::session_report;
 use session_audit_aws::Clients;
 use session_audit_tests::counting_alloc::{peak_since, reset_peak, Counting};
 use session_audit_tests::local_aws::LocalAws;
@@ -38,9 +39,9 @@ async fn main() {
     let aws = LocalAws::start();
     let clients = Clients::with_path_style(&aws.direct_sdk_config().await, true);
     clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
-    let options =
-        ReportOptions::from_lookup(|k| (k == "AUDIT_BUCKET").then(|| BUCKET.to_string())).unwrap();
-    let reporter = SessionReport::new(clients.clone(), Analyzer::default(), options);
+    let get = |k: &str| (k == "AUDIT_BUCKET").then(|| BUCKET.to_string());
+    let options = ReportOptions::from_lookup(get).unwrap();
+    let reporter = session_report(&clients, options, get, Analyzer::default());
     let dir = std::env::temp_dir().join(format!("report-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     println!(

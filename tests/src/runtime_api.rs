@@ -176,6 +176,22 @@ impl LambdaProcess {
         self.output.lock().expect("output").clone()
     }
 
+    /// What the process printed once it has stopped printing: an answer can reach the Runtime
+    /// API before the reader threads have taken the lines printed before it. Waits until the
+    /// output has not grown for 300 ms (at most 5 s).
+    pub fn settled_output(&self) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut seen = self.output().len();
+        loop {
+            std::thread::sleep(Duration::from_millis(300));
+            let now = self.output().len();
+            if now == seen || Instant::now() > deadline {
+                return self.output();
+            }
+            seen = now;
+        }
+    }
+
     /// How the process ended, waiting up to `wait` (a cold start that fails exits, and Lambda
     /// reports `Runtime.ExitError` with the process's last output).
     pub fn exit_status(&mut self, wait: Duration) -> Option<std::process::ExitStatus> {

@@ -9,7 +9,9 @@ use serde_json::json;
 use session_audit::analysis::Analyzer;
 use session_audit::outputs::Metrics;
 use session_audit::report::{Report, Status};
-use session_audit_aws::session_report::{Outcome, ReportOptions, SessionReport};
+use session_audit::session_report::Outcome;
+use session_audit::session_report::ReportOptions;
+use session_audit_aws::session_report::session_report;
 use session_audit_aws::Clients;
 use session_audit_tests::counting_alloc::{peak_since, reset_peak, Counting};
 use session_audit_tests::local_aws::LocalAws;
@@ -42,9 +44,9 @@ async fn a_200_mib_transcript_is_reported_in_bounded_memory() {
     let etag = put.e_tag().unwrap().trim_matches('"').to_string();
     std::fs::remove_file(&path).unwrap();
 
-    let options =
-        ReportOptions::from_lookup(|k| (k == "AUDIT_BUCKET").then(|| BUCKET.to_string())).unwrap();
-    let reporter = SessionReport::new(clients.clone(), Analyzer::default(), options);
+    let get = |k: &str| (k == "AUDIT_BUCKET").then(|| BUCKET.to_string());
+    let options = ReportOptions::from_lookup(get).unwrap();
+    let reporter = session_report(&clients, options, get, Analyzer::default());
     let event = json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:CompleteMultipartUpload",
         "eventTime": "2026-11-27T23:59:59.000Z",
         "s3": {"bucket": {"name": BUCKET}, "object": {"key": key, "size": size, "eTag": etag}}}]});

@@ -7,7 +7,8 @@ use serde::Serialize;
 use serde_json::Value;
 use session_audit::analysis::Analyzer;
 use session_audit::outputs::Metrics;
-use session_audit_aws::session_report::{ReportOptions, Reported, SessionReport};
+use session_audit::session_report::{ReportOptions, Reported};
+use session_audit_aws::session_report::{session_report, AwsSessionReport};
 use session_audit_aws::{diagnostic, settings, Clients};
 
 /// The invocation's answer: one entry per object the event names.
@@ -26,12 +27,15 @@ async fn main() -> Result<(), Error> {
     let clients = Clients::new(&sdk);
     let rules = settings::rule_pack(&clients, env("RULES_URI").as_deref()).await?;
     let redactor = settings::redactor(&clients, env("REDACTION_KEY_PARAMETER").as_deref()).await?;
-    let reporter = SessionReport::new(clients, Analyzer::new(rules, redactor), options);
+    let reporter = session_report(&clients, options, env, Analyzer::new(rules, redactor));
     let reporter = &reporter;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| handle(reporter, event))).await
 }
 
-async fn handle(reporter: &SessionReport, event: LambdaEvent<Value>) -> Result<Answer, Diagnostic> {
+async fn handle(
+    reporter: &AwsSessionReport,
+    event: LambdaEvent<Value>,
+) -> Result<Answer, Diagnostic> {
     let mut metrics = Metrics::default();
     let result = reporter.handle(&event.payload, &mut metrics).await;
     // Metrics go out even when the invocation fails: the work done before the failure counts.

@@ -3,7 +3,9 @@
 //! cannot overwrite each other.
 
 use aws_sdk_s3::primitives::ByteStream;
-use session_audit::store::{AuditStore, Condition, Object, StoreError};
+use session_audit::store::{
+    Attributes, AuditStore, Body, Condition, Object, ObjectInfo, Payload, StoreError,
+};
 
 use crate::AwsError;
 
@@ -32,14 +34,60 @@ impl S3Store {
     }
 }
 
-const MISSING: [&str; 2] = ["NoSuchKey", "NotFound"];
+/// What GetObject and HeadObject say of an object (the two outputs share these accessors).
+macro_rules! info {
+    ($out:expr) => {
+        ObjectInfo {
+            etag: $out.e_tag().map(str::to_string),
+            version: $out.version_id().map(str::to_string),
+            last_modified: $out.last_modified().map(|t| t.to_string()),
+            length: $out.content_length().and_then(|n| u64::try_from(n).ok()),
+            metadata: $out.metadata().cloned().unwrap_or_default().into_iter().collect(),
+        }
+    };
+}
+
+/// Error codes that mean "no such object" (or version of it).
+const MISSING: [&str; 3] = ["NoSuchKey", "NoSuchVersion", "NotFound"];
+
+/// An object body streamed from S3.
+pub struct S3Body {
+    body: ByteStream,
+    uri: String,
+}
+
+impl Body for S3Body {
+    async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, StoreError> {
+        self.body.try_next().await.map(|c| c.map(|b| b.to_vec())).map_err(|e| StoreError {
+            op: "GetObject",
+            uri: self.uri.clone(),
+            code: None,
+            message: format!("reading the body: {e}"),
+        })
+    }
+}
 
 impl AuditStore for S3Store {
+    type Body = S3Body;
+
     fn uri(&self, key: &str) -> String {
         format!("s3://{}/{key}", self.bucket)
     }
 
     async fn get(&self, key: &str, version: Option<&str>) -> Result<Option<Object>, StoreError> {
+        let Some((info, mut body)) = self.open(key, version).await? else { return Ok(None) };
+        let mut bytes = Vec::new();
+        while let Some(chunk) = body.next_chunk().await? {
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Some(Object { bytes, etag: info.etag.unwrap_or_default(), version: info.version }))
+    }
+
+    async fn open(
+        &self,
+        key: &str,
+        version: Option<&str>,
+    ) -> Result<Option<(ObjectInfo, S3Body)>, StoreError> {
         let get = self.s3.get_object().bucket(&self.bucket).key(key);
         let out = match get.set_version_id(version.map(str::to_string)).send().await {
             Ok(out) => out,
@@ -52,29 +100,45 @@ impl AuditStore for S3Store {
                 };
             }
         };
-        let etag = out.e_tag().unwrap_or_default().to_string();
-        let version = out.version_id().map(str::to_string);
-        let bytes = out.body.collect().await.map_err(|e| {
-            let message = format!("reading the body: {e}");
-            self.error("GetObject", key, AwsError { code: None, message })
-        })?;
-        Ok(Some(Object { bytes: bytes.into_bytes().to_vec(), etag, version }))
+        let info = info!(out);
+        Ok(Some((info, S3Body { body: out.body, uri: self.uri(key) })))
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, StoreError> {
+        let head = self.s3.head_object().bucket(&self.bucket).key(key).send().await;
+        let out = match head.map_err(AwsError::from) {
+            Ok(out) => out,
+            Err(e) if e.is(&MISSING) => return Ok(None),
+            Err(e) => return Err(self.error("HeadObject", key, e)),
+        };
+        Ok(Some(info!(out)))
     }
 
     async fn put(
         &self,
         key: &str,
-        body: Vec<u8>,
-        content_type: &str,
+        body: Payload,
+        attributes: &Attributes,
         condition: &Condition,
     ) -> Result<bool, StoreError> {
+        let body = match body {
+            Payload::Bytes(bytes) => ByteStream::from(bytes),
+            Payload::File(path) => ByteStream::from_path(&path).await.map_err(|e| {
+                let message = format!("cannot read {}: {e}", path.display());
+                self.error("PutObject", key, AwsError { code: None, message })
+            })?,
+        };
         let mut put = self
             .s3
             .put_object()
             .bucket(&self.bucket)
             .key(key)
-            .content_type(content_type)
-            .body(ByteStream::from(body));
+            .content_type(&attributes.content_type)
+            .set_metadata(
+                (!attributes.metadata.is_empty())
+                    .then(|| attributes.metadata.clone().into_iter().collect()),
+            )
+            .body(body);
         put = match condition {
             Condition::Absent => put.if_none_match("*"),
             Condition::Unchanged(etag) => put.if_match(etag),

@@ -33,6 +33,7 @@ pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod session;
+pub mod session_report;
 pub mod sink;
 pub mod store;
 pub mod summary;

@@ -7,12 +7,11 @@ use session_audit::analysis::Analyzer;
 use session_audit::outputs::Metrics;
 use session_audit::rules::RulePack;
 use session_audit::session::audit::StartError;
+use session_audit::session_report::{ReportError, ReportOptions, SessionReport};
 use session_audit::sink::MemSink;
-use session_audit::store::{block_on, AuditStore, Condition, MemStore};
+use session_audit::store::{block_on, Attributes, AuditStore, Condition, MemStore, Payload};
 use session_audit::summary::run::{AccessSummary, SummaryError, SummaryOptions};
 use session_audit::{Failure, FailureKind};
-use session_audit_aws::session_report::{ReportError, ReportOptions, SessionReport};
-use session_audit_aws::Clients;
 use session_audit_tests::fixture;
 
 const BAD: [&str; 5] = ["../../escape", "a/b", "..", "a\nb", "x\u{1b}]0;t\u{7}"];
@@ -38,26 +37,26 @@ fn session_start_refuses_bad_event_and_session_ids() {
     assert!(audit.store.snapshot().is_empty(), "nothing written");
 }
 
-#[tokio::test]
-async fn session_report_refuses_a_transcript_named_to_escape() {
-    // No emulator: the name is refused before any request (a request would fail to connect
-    // and come back as an S3 error, failing the test).
-    let sdk = aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url("http://127.0.0.1:1")
-        .build();
-    let options =
-        ReportOptions::from_lookup(|k| (k == "AUDIT_BUCKET").then(|| "b".into())).unwrap();
-    let reporter = SessionReport::new(Clients::new(&sdk), Analyzer::default(), options);
-    for name in ["..", "a%0Ab", "x%1B%5B2J"] {
+#[test]
+fn session_report_refuses_a_transcript_named_to_escape() {
+    let get = |k: &str| (k == "AUDIT_BUCKET").then(|| "b".to_string());
+    let reporter = SessionReport {
+        store: MemStore::default(),
+        sink: MemSink::default(),
+        analyzer: Analyzer::default(),
+        options: ReportOptions::from_lookup(get).unwrap(),
+    };
+    for name in ["..", "a%0Ab", "x%1B%5B2J", "%2E%2E"] {
         let event = json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
             "eventTime": "2026-11-24T10:00:00Z", "s3": {"bucket": {"name": "b"},
             "object": {"key": format!("session-logs/{name}.log"), "size": 1, "eTag": "e"}}}]});
-        let err = reporter.handle(&event, &mut Metrics::default()).await.unwrap_err();
+        let err = block_on(reporter.handle(&event, &mut Metrics::default())).unwrap_err();
         assert!(matches!(err, ReportError::Malformed(_)), "{name}: {err}");
+        assert_eq!(err.kind(), FailureKind::MalformedEvent);
         assert!(err.to_string().contains("cannot be used in an audit key"), "{err}");
     }
+    assert!(reporter.store.snapshot().is_empty(), "nothing written");
+    assert!(reporter.sink.details().is_empty(), "nothing published");
 }
 
 #[test]
@@ -69,8 +68,8 @@ fn access_summary_lists_bad_keys_and_refuses_bad_periods() {
     .unwrap();
     block_on(store.put(
         "audit/sessions/dt=2026-11-24/a\u{1}b.json",
-        record,
-        "",
+        Payload::Bytes(record),
+        &Attributes::default(),
         &Condition::Always,
     ))
     .unwrap();

@@ -11,7 +11,8 @@ use session_audit::redact::Redactor;
 use session_audit::report::{Report, Status};
 use session_audit::rules::RulePack;
 use session_audit::session::{records, Event, SessionRecord};
-use session_audit_aws::session_report::{Outcome, ReportError, ReportOptions, SessionReport};
+use session_audit::session_report::{Outcome, ReportError, ReportOptions};
+use session_audit_aws::session_report::{session_report, AwsSessionReport as SessionReport};
 use session_audit_aws::Clients;
 use session_audit_tests::findings_capture::{captured_findings, route_findings_to_log};
 use session_audit_tests::local_aws::LocalAws;
@@ -95,11 +96,7 @@ impl Env {
                 .map(|(_, v)| v.to_string())
                 .or_else(|| (k == "AUDIT_BUCKET").then(|| BUCKET.to_string()))
         };
-        SessionReport::new(
-            self.clients.clone(),
-            analyzer(),
-            ReportOptions::from_lookup(get).unwrap(),
-        )
+        session_report(&self.clients, ReportOptions::from_lookup(get).unwrap(), get, analyzer())
     }
 
     /// Upload `body` at `key`; returns (version, etag).
@@ -367,13 +364,15 @@ async fn what_is_not_a_transcript_is_ignored_and_aws_errors_fail_the_invocation(
     let event = classic(key, Some(&v), &e, "2026-11-24T10:00:00Z");
     env.aws.fail_on("GetObject");
     let err = run(&reporter, &event).await.unwrap_err();
+    assert!(matches!(err, ReportError::Store { .. }), "{err}");
     assert!(
-        err.to_string().contains("s3:GetObject") && err.to_string().contains("InjectedFailure"),
+        err.to_string().contains("GetObject failed") && err.to_string().contains("InjectedFailure"),
         "{err}"
     );
     env.aws.fail_on("PutEvents");
     let err = run(&reporter, &event).await.unwrap_err();
-    assert!(err.to_string().contains("events:PutEvents"), "{err}");
+    assert!(matches!(err, ReportError::Sink { .. }), "{err}");
+    assert!(err.to_string().contains("InjectedFailure"), "{err}");
     assert!(
         env.keys("audit/reports/").await.iter().all(|k| k.ends_with(".json")),
         "no Markdown: not complete"
@@ -401,7 +400,7 @@ async fn the_real_binary_reports_through_the_lambda_runtime_api() {
     let err = function.invoke(&json!({"nonsense": true})).unwrap_err();
     assert_eq!(err["errorType"], "MalformedEvent", "{err}");
     assert!(err["errorMessage"].as_str().unwrap().contains("malformed event"), "{err}");
-    let lines = function.output();
+    let lines = function.settled_output();
     let emf: Vec<Value> = lines
         .iter()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())

@@ -562,7 +562,7 @@ async fn the_real_binary_runs_through_the_lambda_runtime_api() {
     assert_eq!(error["errorType"], "MalformedEvent", "{error}");
     assert!(error["errorMessage"].as_str().unwrap().contains("malformed event"), "{error}");
 
-    let lines = function.output();
+    let lines = function.settled_output();
     let json_lines: Vec<Value> =
         lines.iter().filter_map(|l| serde_json::from_str(l).ok()).collect();
     let emf: Vec<&Value> = json_lines.iter().filter(|v| v.get("_aws").is_some()).collect();

@@ -81,9 +81,10 @@ fn session_start_records_once_publishes_once_and_merges_the_terminate() {
 fn access_summary_over_memory_gives_the_hand_computed_week() {
     let store = MemStore::default();
     block_on(async {
-        use session_audit::store::{AuditStore, Condition};
+        use session_audit::store::{Attributes, AuditStore, Condition, Payload};
+        let json = Attributes::of("application/json");
         for (key, body) in synthetic_week::objects() {
-            store.put(&key, body, "application/json", &Condition::Always).await.unwrap();
+            store.put(&key, Payload::Bytes(body), &json, &Condition::Always).await.unwrap();
         }
     });
     let get = |k: &str| (k == "BUSINESS_HOURS").then(|| BUSINESS_HOURS.to_string());
@@ -113,4 +114,46 @@ fn access_summary_over_memory_gives_the_hand_computed_week() {
     let published = summary.sink.details();
     assert_eq!(published.len(), 1, "{published:?}");
     assert_eq!(published[0]["finding_id"], "s-bob-2:SA-SES-TRANSCRIPT-MISSING");
+}
+
+#[test]
+fn session_report_over_memory_reports_once_per_transcript_version() {
+    use session_audit::analysis::Analyzer;
+    use session_audit::report::{Report, Status};
+    use session_audit::session_report::{Outcome as Reported, ReportOptions, SessionReport};
+    use session_audit::store::{Attributes, AuditStore, Condition, Payload};
+
+    let get = |k: &str| (k == "AUDIT_BUCKET").then(|| "bucket".to_string());
+    let reporter = SessionReport {
+        store: MemStore::default(),
+        sink: MemSink::default(),
+        analyzer: Analyzer::default(),
+        options: ReportOptions::from_lookup(get).unwrap(),
+    };
+    let key = "session-logs/alice-0123456789abcdef0.log";
+    let transcript = std::fs::read(fixture("recorded/al2023_sh_risky.log")).unwrap();
+    let text = Attributes::of("text/plain");
+    block_on(reporter.store.put(key, Payload::Bytes(transcript), &text, &Condition::Always))
+        .unwrap();
+    let event = json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+        "eventTime": "2026-11-24T10:00:00Z", "s3": {"bucket": {"name": "bucket"},
+        "object": {"key": key, "size": 1, "eTag": "e", "versionId": "v1"}}}]});
+    let out = block_on(reporter.handle(&event, &mut Metrics::default())).unwrap();
+    let Reported::Reported { json_key, md_key, status, .. } = &out[0].outcome else {
+        panic!("{out:?}")
+    };
+    assert_eq!(*status, Status::NonCompliant);
+    let stored = block_on(reporter.store.get(json_key, None)).unwrap().unwrap();
+    let report: Report = serde_json::from_slice(&stored.bytes).unwrap();
+    assert_eq!(report.source.version_id.as_deref(), Some("v1"));
+    assert!(report.commands.iter().any(|c| c.command == "history -c"));
+    let marker = block_on(reporter.store.head(md_key)).unwrap().unwrap();
+    assert_eq!(marker.metadata.get("source-version").map(String::as_str), Some("v1"));
+    let published = reporter.sink.details().len();
+    assert_eq!(published, report.findings.len(), "every finding published (no record to carry)");
+
+    // The same version again: nothing stored or published a second time.
+    let again = block_on(reporter.handle(&event, &mut Metrics::default())).unwrap();
+    assert!(matches!(again[0].outcome, Reported::Duplicate { .. }), "{again:?}");
+    assert_eq!(reporter.sink.details().len(), published);
 }

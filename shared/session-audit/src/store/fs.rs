@@ -4,11 +4,15 @@
 //!
 //! One process at a time: conditions are checked, then the file is written atomically (a
 //! temporary file renamed into place); two processes racing on one key are not serialised.
+//! Versions and user metadata are not kept on disk.
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
-use super::{content_etag, AuditStore, Condition, Object, StoreError};
+use super::{
+    content_etag, Attributes, AuditStore, Condition, InMemoryBody, Object, ObjectInfo, Payload,
+    StoreError,
+};
 
 #[derive(Debug, Clone)]
 pub struct FsStore {
@@ -54,6 +58,8 @@ impl AuditStore for FsStore {
         }
     }
 
+    type Body = InMemoryBody;
+
     /// Versions are not kept on disk: `version` is ignored.
     async fn get(&self, key: &str, _version: Option<&str>) -> Result<Option<Object>, StoreError> {
         let path = self.path(key)?;
@@ -64,11 +70,30 @@ impl AuditStore for FsStore {
         }
     }
 
+    async fn open(
+        &self,
+        key: &str,
+        version: Option<&str>,
+    ) -> Result<Option<(ObjectInfo, InMemoryBody)>, StoreError> {
+        Ok(self.get(key, version).await?.map(|o| {
+            let info = ObjectInfo {
+                etag: Some(o.etag),
+                length: Some(o.bytes.len() as u64),
+                ..ObjectInfo::default()
+            };
+            (info, InMemoryBody(Some(o.bytes)))
+        }))
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, StoreError> {
+        Ok(self.open(key, None).await?.map(|(info, _)| info))
+    }
+
     async fn put(
         &self,
         key: &str,
-        body: Vec<u8>,
-        _content_type: &str,
+        body: Payload,
+        _attributes: &Attributes,
         condition: &Condition,
     ) -> Result<bool, StoreError> {
         if self.files.contains_key(key) {
@@ -86,7 +111,10 @@ impl AuditStore for FsStore {
             std::process::id()
         ));
         std::fs::create_dir_all(dir)
-            .and_then(|_| std::fs::write(&tmp, &body))
+            .and_then(|_| match body {
+                Payload::Bytes(bytes) => std::fs::write(&tmp, bytes),
+                Payload::File(from) => std::fs::copy(from, &tmp).map(drop),
+            })
             .and_then(|_| std::fs::rename(&tmp, &path))
             .map_err(|e| self.error("write", key, e))?;
         Ok(true)

@@ -3,19 +3,55 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use super::{content_etag, AuditStore, Condition, Object, StoreError};
+use super::{
+    content_etag, Attributes, AuditStore, Condition, InMemoryBody, Object, ObjectInfo, Payload,
+    StoreError,
+};
+
+/// One stored version.
+#[derive(Debug, Clone)]
+struct Version {
+    object: Object,
+    metadata: BTreeMap<String, String>,
+}
+
+impl Version {
+    fn info(&self) -> ObjectInfo {
+        ObjectInfo {
+            etag: Some(self.object.etag.clone()),
+            version: self.object.version.clone(),
+            last_modified: None,
+            length: Some(self.object.bytes.len() as u64),
+            metadata: self.metadata.clone(),
+        }
+    }
+}
 
 /// Objects by key; every write keeps the earlier versions (like a versioned bucket).
 #[derive(Debug, Default)]
 pub struct MemStore {
-    objects: Mutex<BTreeMap<String, Vec<Object>>>,
+    objects: Mutex<BTreeMap<String, Vec<Version>>>,
 }
 
 impl MemStore {
     /// Every current object, in key order.
     pub fn snapshot(&self) -> Vec<(String, Vec<u8>)> {
         let objects = self.objects.lock().expect("store lock");
-        objects.iter().filter_map(|(k, v)| v.last().map(|o| (k.clone(), o.bytes.clone()))).collect()
+        objects
+            .iter()
+            .filter_map(|(k, v)| v.last().map(|o| (k.clone(), o.object.bytes.clone())))
+            .collect()
+    }
+}
+
+impl MemStore {
+    fn version(&self, key: &str, version: Option<&str>) -> Option<Version> {
+        let objects = self.objects.lock().expect("store lock");
+        let versions = objects.get(key).map(Vec::as_slice).unwrap_or_default();
+        match version {
+            Some(v) => versions.iter().find(|o| o.object.version.as_deref() == Some(v)).cloned(),
+            None => versions.last().cloned(),
+        }
     }
 }
 
@@ -24,28 +60,44 @@ impl AuditStore for MemStore {
         format!("memory:{key}")
     }
 
+    type Body = InMemoryBody;
+
     async fn get(&self, key: &str, version: Option<&str>) -> Result<Option<Object>, StoreError> {
-        let objects = self.objects.lock().expect("store lock");
-        let versions = objects.get(key).map(Vec::as_slice).unwrap_or_default();
-        Ok(match version {
-            Some(v) => versions.iter().find(|o| o.version.as_deref() == Some(v)).cloned(),
-            None => versions.last().cloned(),
-        })
+        Ok(self.version(key, version).map(|v| v.object))
+    }
+
+    async fn open(
+        &self,
+        key: &str,
+        version: Option<&str>,
+    ) -> Result<Option<(ObjectInfo, InMemoryBody)>, StoreError> {
+        Ok(self.version(key, version).map(|v| (v.info(), InMemoryBody(Some(v.object.bytes)))))
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, StoreError> {
+        Ok(self.version(key, None).map(|v| v.info()))
     }
 
     async fn put(
         &self,
         key: &str,
-        body: Vec<u8>,
-        _content_type: &str,
+        body: Payload,
+        attributes: &Attributes,
         condition: &Condition,
     ) -> Result<bool, StoreError> {
+        let body = body.into_bytes().map_err(|e| StoreError {
+            op: "put",
+            uri: self.uri(key),
+            code: None,
+            message: e.to_string(),
+        })?;
         let mut objects = self.objects.lock().expect("store lock");
         let versions = objects.entry(key.to_string()).or_default();
-        let ok = condition.holds(versions.last().map(|o| o.etag.as_str()));
+        let ok = condition.holds(versions.last().map(|v| v.object.etag.as_str()));
         if ok {
             let version = Some(format!("v{}", versions.len() + 1));
-            versions.push(Object { etag: content_etag(&body), bytes: body, version });
+            let object = Object { etag: content_etag(&body), bytes: body, version };
+            versions.push(Version { object, metadata: attributes.metadata.clone() });
         }
         Ok(ok)
     }
@@ -62,7 +114,7 @@ impl AuditStore for MemStore {
 
     async fn delete_if_unchanged(&self, key: &str, etag: &str) -> Result<(), StoreError> {
         let mut objects = self.objects.lock().expect("store lock");
-        if objects.get(key).and_then(|v| v.last()).is_some_and(|o| o.etag == etag) {
+        if objects.get(key).and_then(|v| v.last()).is_some_and(|v| v.object.etag == etag) {
             objects.remove(key);
         }
         Ok(())

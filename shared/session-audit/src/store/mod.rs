@@ -8,7 +8,9 @@
 mod fs;
 mod memory;
 
+use std::collections::BTreeMap;
 use std::future::Future;
+use std::path::PathBuf;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -39,13 +41,72 @@ impl Condition {
     }
 }
 
-/// One object read from a store.
+/// One object read whole from a store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Object {
     pub bytes: Vec<u8>,
     pub etag: String,
     /// The version read, where the store keeps versions.
     pub version: Option<String>,
+}
+
+/// What a store knows of an object without its bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub etag: Option<String>,
+    pub version: Option<String>,
+    /// When it was written (RFC 3339), where the store says.
+    pub last_modified: Option<String>,
+    /// Its length in bytes, where the store says: a body that ends short of it is an error.
+    pub length: Option<u64>,
+    /// User metadata written with it (S3's `x-amz-meta-*`).
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// What is written: bytes in memory, or a file streamed from disk (a report of any size).
+#[derive(Debug, Clone)]
+pub enum Payload {
+    Bytes(Vec<u8>),
+    File(PathBuf),
+}
+
+impl Payload {
+    /// The bytes, for stores that hold them (a file is read whole).
+    fn into_bytes(self) -> std::io::Result<Vec<u8>> {
+        match self {
+            Payload::Bytes(b) => Ok(b),
+            Payload::File(path) => std::fs::read(path),
+        }
+    }
+}
+
+/// How an object is written: its content type and user metadata.
+#[derive(Debug, Clone, Default)]
+pub struct Attributes {
+    pub content_type: String,
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl Attributes {
+    pub fn of(content_type: &str) -> Self {
+        Attributes { content_type: content_type.to_string(), metadata: BTreeMap::new() }
+    }
+}
+
+/// An object's body, read a chunk at a time: a transcript is never held whole.
+pub trait Body: Send {
+    /// The next chunk, or `None` at the end. A body that breaks off is an error.
+    fn next_chunk(&mut self) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+}
+
+/// A body already in memory, handed out in one chunk.
+#[derive(Debug)]
+pub struct InMemoryBody(Option<Vec<u8>>);
+
+impl Body for InMemoryBody {
+    async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.0.take())
+    }
 }
 
 /// A failed store call: the operation, where, and the service's error code when there is one.
@@ -58,8 +119,11 @@ pub struct StoreError {
     pub message: String,
 }
 
-/// Audit objects by key (`audit/...`, [`crate::keys`]).
+/// Audit objects by key (`audit/...`, [`crate::keys`]), and the transcripts beside them.
 pub trait AuditStore: Sync {
+    /// The body [`AuditStore::open`] hands out.
+    type Body: Body;
+
     /// Where `key` is, for people: `s3://bucket/key` or a path.
     fn uri(&self, key: &str) -> String;
 
@@ -71,13 +135,27 @@ pub trait AuditStore: Sync {
         version: Option<&str>,
     ) -> impl Future<Output = Result<Option<Object>, StoreError>> + Send;
 
+    /// The object at `key` (at `version`) to be read a chunk at a time, or `None` when there is
+    /// no such object or version.
+    fn open(
+        &self,
+        key: &str,
+        version: Option<&str>,
+    ) -> impl Future<Output = Result<Option<(ObjectInfo, Self::Body)>, StoreError>> + Send;
+
+    /// What the store knows of the object at `key`, or `None` when there is none.
+    fn head(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<ObjectInfo>, StoreError>> + Send;
+
     /// Write `body` if `condition` holds. `Ok(false)`: it did not (another writer got there
     /// first), so read again and merge.
     fn put(
         &self,
         key: &str,
-        body: Vec<u8>,
-        content_type: &str,
+        body: Payload,
+        attributes: &Attributes,
         condition: &Condition,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
@@ -120,7 +198,7 @@ pub async fn put_json<T: Serialize>(
 ) -> Result<bool, StoreError> {
     let mut body = serde_json::to_vec(value).expect("records serialise");
     body.push(b'\n');
-    store.put(key, body, "application/json", condition).await
+    store.put(key, Payload::Bytes(body), &Attributes::of("application/json"), condition).await
 }
 
 /// An ETag for stores that compute their own: a content hash, as S3's is for simple uploads.

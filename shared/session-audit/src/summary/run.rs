@@ -25,7 +25,7 @@ use crate::outputs::{FindingContext, Metrics};
 use crate::rules::RulePack;
 use crate::session::{DeniedRecord, SessionRecord};
 use crate::sink::{FindingsSink, SinkError};
-use crate::store::{AuditStore, Condition, StoreError};
+use crate::store::{Attributes, AuditStore, Condition, Payload, StoreError};
 use crate::{Failure, FailureKind};
 
 /// Settings read at cold start (environment variables, README).
@@ -217,7 +217,8 @@ impl<S: AuditStore, F: FindingsSink> AccessSummary<S, F> {
             (period.key("html"), html::render(&summary).into_bytes(), "text/html; charset=utf-8"),
         ];
         for (key, body, content_type) in &parts {
-            self.store.put(key, body.clone(), content_type, &Condition::Always).await?;
+            let (body, attributes) = (Payload::Bytes(body.clone()), Attributes::of(content_type));
+            self.store.put(key, body, &attributes, &Condition::Always).await?;
         }
         let [(json_key, ..), (md_key, ..), (html_key, ..)] = parts;
         Ok(Written {

@@ -1,0 +1,408 @@
+//! The session report as a use case: an uploaded transcript in, its compliance report out,
+//! over the audit store and the findings sink (the session-report function runs it over S3 and
+//! EventBridge).
+//!
+//! The object is streamed into the engine (never held whole), at the version the event names.
+//! The JSON report streams to a file in the work directory and is stored from there, so memory
+//! stays bounded whatever the transcript's size. Order, for "nothing lost" and "one report per
+//! transcript": the JSON report, then the finding events, then the Markdown — written last, it
+//! marks the report complete (its metadata names the transcript version), and a redelivery
+//! that finds it changes nothing.
+
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use jiff::civil::Date;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::analysis::{Analyzer, Input};
+use crate::join::{join, JoinFacts};
+use crate::keys;
+use crate::outputs::{FindingContext, Metrics};
+use crate::report::{CappedCommands, JsonReportWriter, Report, Source, Status};
+use crate::session::SessionRecord;
+use crate::sink::{FindingsSink, SinkError};
+use crate::store::{
+    get_json, Attributes, AuditStore, Body, Condition, ObjectInfo, Payload, StoreError, Stored,
+};
+use crate::upload::{normalise_prefix, session_id, triggers, Trigger, Upload};
+use crate::{Failure, FailureKind};
+
+/// Metadata keys on the stored report naming the transcript it came from.
+const META_VERSION: &str = "source-version";
+const META_ETAG: &str = "source-etag";
+/// A transcript arrives at session end, up to a day after the start (and later if the agent
+/// retried): the session record is looked for this many days back from the upload.
+const RECORD_LOOKBACK_DAYS: i64 = 2;
+
+/// Settings (environment variables, README).
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// `AUDIT_BUCKET` (required): transcripts are read and reports written here.
+    pub audit_bucket: String,
+    /// `TRANSCRIPT_PREFIX` (`session-logs/`).
+    pub transcript_prefix: String,
+    /// `MAX_SESSION_MINUTES` (`480`; 0 turns the rule off).
+    pub max_session_minutes: u64,
+    /// Where the JSON report is spooled (`TMPDIR`, `/tmp` in Lambda).
+    pub work_dir: PathBuf,
+}
+
+impl ReportOptions {
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        Ok(ReportOptions {
+            audit_bucket: get("AUDIT_BUCKET")
+                .filter(|b| !b.is_empty())
+                .ok_or("AUDIT_BUCKET is required: the log bucket")?,
+            transcript_prefix: normalise_prefix(
+                &get("TRANSCRIPT_PREFIX").unwrap_or_else(|| "session-logs/".into()),
+            ),
+            max_session_minutes: crate::config::number(&get, "MAX_SESSION_MINUTES", 480)?,
+            work_dir: std::env::temp_dir(),
+        })
+    }
+}
+
+/// Why an invocation failed; the platform retries it and keeps it in the dead-letter
+/// destination.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("malformed event: {0}")]
+    Malformed(String),
+    #[error("{step} for {transcript}: {error}")]
+    Store { step: &'static str, transcript: String, error: Box<StoreError> },
+    #[error("{transcript}: {error}")]
+    Sink { transcript: String, error: SinkError },
+    #[error("{transcript}: {message}")]
+    Local { transcript: String, message: String },
+}
+
+impl Failure for ReportError {
+    fn kind(&self) -> FailureKind {
+        match self {
+            ReportError::Malformed(_) => FailureKind::MalformedEvent,
+            ReportError::Sink { .. } => FailureKind::Sink,
+            ReportError::Store { .. } | ReportError::Local { .. } => FailureKind::Store,
+        }
+    }
+}
+
+/// What happened to one object.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Reported {
+        json_key: String,
+        md_key: String,
+        status: Status,
+        commands: u64,
+        findings: Vec<String>,
+    },
+    /// The report for this version exists: a redelivery.
+    Duplicate { md_key: String },
+    /// Not a transcript (a test event, another prefix, the agent's stderr, our own writes).
+    Ignored { reason: String },
+}
+
+/// One object of the event and what became of it: what the function answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reported {
+    pub key: String,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// The report use case, built once per process and borrowed by every invocation.
+pub struct SessionReport<S, F> {
+    pub store: S,
+    pub sink: F,
+    pub analyzer: Analyzer,
+    pub options: ReportOptions,
+}
+
+/// Removes the spooled report when the work is done, whatever happened.
+struct Spool(PathBuf);
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+static SPOOL_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
+    /// Report every transcript an S3 event names. All items are processed; the first failure
+    /// is returned after the rest.
+    pub async fn handle(
+        &self,
+        input: &Value,
+        metrics: &mut Metrics,
+    ) -> Result<Vec<Reported>, ReportError> {
+        for name in ["SessionsReported", "Commands", "Unparseable", "Truncated"] {
+            metrics.add(name, 0.0);
+        }
+        metrics.add_findings(&[]);
+        let mut done = Vec::new();
+        let mut first_error = None;
+        for trigger in triggers(input).map_err(ReportError::Malformed)? {
+            let upload = match trigger {
+                Trigger::Ignored(reason) => {
+                    done.push(Reported {
+                        key: String::new(),
+                        outcome: Outcome::Ignored { reason },
+                    });
+                    continue;
+                }
+                Trigger::Upload(u) => u,
+            };
+            let outcome = if upload.bucket != self.options.audit_bucket {
+                let reason = format!("bucket {} is not AUDIT_BUCKET", upload.bucket);
+                Ok(Outcome::Ignored { reason })
+            } else {
+                match session_id(&upload.key, &self.options.transcript_prefix) {
+                    Err(reason) => Ok(Outcome::Ignored { reason }),
+                    // The ID names the report: one that could escape its folder is refused.
+                    Ok(id) => match keys::check_id("session ID", &id) {
+                        Err(e) => Err(ReportError::Malformed(format!("{}: {e}", upload.key))),
+                        Ok(_) => self.report(&upload, &id, metrics).await,
+                    },
+                }
+            };
+            match outcome {
+                Ok(outcome) => done.push(Reported { key: upload.key, outcome }),
+                Err(e) => {
+                    tracing::error!(error = %e, "transcript not reported");
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(done),
+        }
+    }
+
+    async fn report(
+        &self,
+        upload: &Upload,
+        session: &str,
+        metrics: &mut Metrics,
+    ) -> Result<Outcome, ReportError> {
+        let transcript = self.store.uri(&upload.key);
+        let store = |step: &'static str| {
+            let transcript = transcript.clone();
+            move |error: StoreError| ReportError::Store { step, transcript, error: Box::new(error) }
+        };
+        let local =
+            |message: String| ReportError::Local { transcript: transcript.clone(), message };
+        let day = |t: &str| t.get(..10).and_then(|d| d.parse::<Date>().ok());
+        let upload_day = upload.time.as_deref().and_then(day);
+        let (record, record_warning) =
+            self.find_record(session, upload_day).await.map_err(store("reading the record"))?;
+        let date = record
+            .as_ref()
+            .and_then(|r| day(&r.started_at))
+            .or(upload_day)
+            .unwrap_or_else(|| jiff::Zoned::now().date());
+        let key = |ext| {
+            keys::report(date, session, ext).map_err(|e| ReportError::Malformed(e.to_string()))
+        };
+        let (json_key, md_key) = (key("json")?, key("md")?);
+        let marker = self.store.head(&md_key).await.map_err(store("checking the report"))?;
+        if marker.is_some_and(|m| reports(&m, upload)) {
+            tracing::info!(key = %upload.key, md_key, "duplicate delivery: report exists");
+            return Ok(Outcome::Duplicate { md_key });
+        }
+
+        let spool = Spool(self.options.work_dir.join(format!(
+            "session-report-{}-{}.json",
+            std::process::id(),
+            SPOOL_COUNTER.fetch_add(1, Ordering::Relaxed)
+        )));
+        let file = std::fs::File::create(&spool.0)
+            .map_err(|e| local(format!("cannot spool the report to {}: {e}", spool.0.display())))?;
+        let json = JsonReportWriter::start_with(BufWriter::new(file), true)
+            .map_err(|e| local(format!("cannot write the report: {e}")))?;
+        let mut analysis = self.analyzer.start((json, CappedCommands::default()));
+        let mut source = Source {
+            bucket: Some(upload.bucket.clone()),
+            key: Some(upload.key.clone()),
+            version_id: upload.version_id.clone(),
+            etag: upload.etag.clone(),
+            ..Source::default()
+        };
+        let mut uploaded_at = upload.time.clone();
+        let opened = self.open(upload).await.map_err(store("reading the transcript"))?;
+        let gone = opened.is_none();
+        if let Some((info, mut body)) = opened {
+            source.version_id = info.version.or(source.version_id);
+            source.etag = info.etag.map(|e| e.trim_matches('"').to_string()).or(source.etag);
+            uploaded_at = info.last_modified.or(uploaded_at);
+            let mut read = 0u64;
+            // A broken download is an error (retried), never a "truncated" report.
+            while let Some(chunk) =
+                body.next_chunk().await.map_err(store("reading the transcript"))?
+            {
+                read += chunk.len() as u64;
+                analysis.feed(&chunk).map_err(|e| local(e.to_string()))?;
+            }
+            if let Some(expected) = info.length.filter(|n| *n != read) {
+                return Err(local(format!("read {read} of {expected} bytes")));
+            }
+        }
+        let input = Input { source, session_id: Some(session.to_string()) };
+        let (mut report, (json, capped)) =
+            analysis.finish(input).map_err(|e| local(e.to_string()))?;
+        if gone {
+            report.status_reason = Some(format!(
+                "the transcript object is gone: {} (version {})",
+                upload.key,
+                upload.version_id.as_deref().unwrap_or("latest")
+            ));
+        }
+        if let Some(w) = record_warning {
+            report.stats.parse_warnings.push(w);
+        }
+        let carried = record.as_ref().map_or(0, |r| r.findings.len());
+        let facts = JoinFacts {
+            uploaded_at,
+            first_prompt: capped.kept.first().map(|c| c.prompt.as_str()),
+            max_session_minutes: self.options.max_session_minutes,
+        };
+        join(&mut report, record.as_ref(), &facts, &self.analyzer.rules);
+        let mut file = json
+            .finish(&report.tail())
+            .map_err(|e| local(format!("cannot write the report: {e}")))?;
+        file.flush().map_err(|e| local(format!("cannot write the report: {e}")))?;
+        drop(file);
+
+        let attributes = |content_type| marked(content_type, upload, &report);
+        self.store
+            .put(
+                &json_key,
+                Payload::File(spool.0.clone()),
+                &attributes("application/json"),
+                &Condition::Always,
+            )
+            .await
+            .map_err(store("writing the report"))?;
+        let fresh = &report.findings[carried..];
+        let ctx = self.context(&report, record.as_ref(), upload, &json_key);
+        self.sink
+            .publish(fresh, &ctx)
+            .await
+            .map_err(|error| ReportError::Sink { transcript: transcript.clone(), error })?;
+        let mut with_commands = report.clone();
+        with_commands.commands = capped.kept;
+        let md = with_commands.to_markdown(capped.omitted);
+        self.store
+            .put(
+                &md_key,
+                Payload::Bytes(md.into_bytes()),
+                &attributes("text/markdown; charset=utf-8"),
+                &Condition::Always,
+            )
+            .await
+            .map_err(store("writing the report"))?;
+
+        metrics.add("SessionsReported", 1.0).add("Commands", report.stats.commands as f64);
+        match report.status {
+            Status::Unparseable => metrics.add("Unparseable", 1.0),
+            Status::Truncated => metrics.add("Truncated", 1.0),
+            _ => metrics,
+        };
+        metrics.add_findings(fresh);
+        Ok(Outcome::Reported {
+            json_key,
+            md_key,
+            status: report.status,
+            commands: report.stats.commands,
+            findings: report.findings.iter().map(|f| f.rule_id.clone()).collect(),
+        })
+    }
+
+    /// The transcript at the version the event names; a classic notification's key as it was
+    /// sent is tried when the decoded one does not exist.
+    async fn open(&self, u: &Upload) -> Result<Option<(ObjectInfo, S::Body)>, StoreError> {
+        let version = u.version_id.as_deref();
+        match self.store.open(&u.key, version).await? {
+            None if u.raw_key != u.key => self.store.open(&u.raw_key, version).await,
+            found => Ok(found),
+        }
+    }
+
+    /// The session record, looked for on the upload's date and the days before; a record
+    /// that cannot be read is reported as a warning, not trusted.
+    async fn find_record(
+        &self,
+        session: &str,
+        upload_day: Option<Date>,
+    ) -> Result<(Option<SessionRecord>, Option<String>), StoreError> {
+        let day = upload_day.unwrap_or_else(|| jiff::Zoned::now().date());
+        for back in 0..=RECORD_LOOKBACK_DAYS {
+            let Ok(date) = day.checked_sub(jiff::Span::new().days(back)) else { continue };
+            let Ok(key) = keys::session_record(date, session) else { continue };
+            match get_json::<SessionRecord>(&self.store, &key).await? {
+                Some(Stored { value: Ok(r), .. }) => return Ok((Some(r), None)),
+                Some(Stored { value: Err(why), .. }) => {
+                    return Ok((None, Some(format!("session record {key} is unreadable: {why}"))))
+                }
+                None => {}
+            }
+        }
+        Ok((None, None))
+    }
+
+    fn context(
+        &self,
+        report: &Report,
+        record: Option<&SessionRecord>,
+        u: &Upload,
+        json_key: &str,
+    ) -> FindingContext {
+        FindingContext {
+            origin_id: format!(
+                "s3://{}/{}#{}",
+                u.bucket,
+                u.key,
+                u.version_id.as_deref().or(report.source.etag.as_deref()).unwrap_or("")
+            ),
+            session_id: Some(report.session_id.clone()),
+            time: report.ended_at.clone().unwrap_or_default(),
+            account: record.and_then(|r| r.account.clone()),
+            region: record.map(|r| r.region.clone()).unwrap_or_default(),
+            principal: record
+                .map(|r| r.identity.arn.clone().unwrap_or(r.identity.principal.clone())),
+            person: record.and_then(|r| r.identity.person.clone()),
+            target: record.and_then(|r| r.target.clone()),
+            record: self.store.uri(json_key),
+        }
+    }
+}
+
+/// Whether the stored report `marker` was made from the transcript version `u` names.
+fn reports(marker: &ObjectInfo, u: &Upload) -> bool {
+    let get = |k: &str| marker.metadata.get(k).map(String::as_str);
+    match (&u.version_id, &u.etag) {
+        (Some(v), _) => get(META_VERSION) == Some(v.as_str()),
+        (None, Some(e)) => get(META_ETAG) == Some(e.trim_matches('"')),
+        (None, None) => false,
+    }
+}
+
+/// A stored report's attributes: its content type and the transcript it came from.
+fn marked(content_type: &str, u: &Upload, report: &Report) -> Attributes {
+    let mut attributes = Attributes::of(content_type);
+    let meta = &mut attributes.metadata;
+    meta.insert("report-status".into(), report.status.as_str().into());
+    if let Some(v) = u.version_id.as_deref() {
+        meta.insert(META_VERSION.into(), v.into());
+    }
+    if let Some(e) = report.source.etag.as_deref().or(u.etag.as_deref()) {
+        meta.insert(META_ETAG.into(), e.trim_matches('"').into());
+    }
+    attributes
+}
