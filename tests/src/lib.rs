@@ -6,6 +6,7 @@
 pub mod counting_alloc;
 pub mod findings_capture;
 mod http;
+pub mod iam_policy;
 pub mod local_aws;
 pub mod pipeline;
 pub mod runtime_api;

@@ -5,7 +5,9 @@
 //!   so tests never share state.
 //! * The proxy forwards every request to moto and adds what the emulator lacks or what a test
 //!   needs: it captures CloudFormation responses PUT to `/cfn-response/…`, answers
-//!   `DescribeInstanceInformation` (not implemented by moto) as a small double, and can make
+//!   `DescribeInstanceInformation` (not implemented by moto) as a small double, refuses to
+//!   delete a managed policy still attached to someone (IAM's `DeleteConflict`, which moto
+//!   does not model), and can make
 //!   one operation fail, so failure paths run against the emulator rather than mocks of our
 //!   own code.
 
@@ -36,6 +38,9 @@ struct ProxyState {
     seen: Vec<String>,
     in_flight: u32,
     max_in_flight: u32,
+    /// Managed policy ARN -> the users, groups and roles it is attached to (moto does not
+    /// refuse to delete an attached policy; IAM does, and this double does too).
+    attachments: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 /// A running emulator. Dropping it stops the server.
@@ -293,6 +298,10 @@ fn serve(
             reply(&mut writer, "200 OK", "application/x-amz-json-1.1", body.as_bytes())?;
             continue;
         }
+        if let Some(conflict) = policy_attachments(&request, &operation, state) {
+            reply(&mut writer, "409 Conflict", "text/xml", conflict.as_bytes())?;
+            continue;
+        }
         {
             let mut s = state.lock().expect("state");
             s.in_flight += 1;
@@ -303,6 +312,44 @@ fn serve(
         forwarded?;
     }
     Ok(())
+}
+
+/// IAM's DeleteConflict, which moto lacks: attachments of managed policies are tracked from the
+/// Attach/Detach calls seen, and DeletePolicy of a policy still attached is refused (the
+/// error document IAM sends). `None`: forward the request.
+fn policy_attachments(
+    request: &HttpRequest,
+    operation: &str,
+    state: &Mutex<ProxyState>,
+) -> Option<String> {
+    let form = String::from_utf8_lossy(&request.body).to_string();
+    let param = |name: &str| {
+        form.split('&').find_map(|p| p.strip_prefix(&format!("{name}="))).map(|v| {
+            urlencoding::decode(&v.replace('+', " ")).map(|s| s.into_owned()).unwrap_or_default()
+        })
+    };
+    let policy = param("PolicyArn")?;
+    let entity = || {
+        ["UserName", "GroupName", "RoleName"]
+            .iter()
+            .find_map(|k| param(k).map(|v| format!("{k}={v}")))
+            .unwrap_or_default()
+    };
+    let mut s = state.lock().expect("state");
+    match operation {
+        "AttachUserPolicy" | "AttachGroupPolicy" | "AttachRolePolicy" => {
+            s.attachments.entry(policy).or_default().insert(entity());
+            None
+        }
+        "DetachUserPolicy" | "DetachGroupPolicy" | "DetachRolePolicy" => {
+            s.attachments.entry(policy).or_default().remove(&entity());
+            None
+        }
+        "DeletePolicy" if s.attachments.get(&policy).is_some_and(|a| !a.is_empty()) => Some(format!(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>DeleteConflict</Code><Message>Cannot delete a policy attached to entities ({policy}).</Message></Error><RequestId>x</RequestId></ErrorResponse>"
+        )),
+        _ => None,
+    }
 }
 
 /// The double: the instance asked about is `Online` once enough polls have been made.

@@ -145,6 +145,7 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
     // The emulator treats every request as plain HTTP, so a TLS-only bucket policy would deny
     // all object calls: this documented switch leaves it out locally (never set in AWS).
     env.push(("SKIP_TLS_BUCKET_POLICY", "true".into()));
+    env.push(("STACK_ID", STACK.into()));
     let mut provisioner = LambdaProcess::start(&binaries[0], &env);
     let properties = json!({"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:provisioner",
         "NamePrefix": "local-demo", "RetainLogs": "true", "WaitForRegistration": "false"});

@@ -98,12 +98,20 @@ pub fn response_body(meta: &Meta, result: &Result<Outcome, String>) -> Vec<u8> {
         }
     }
     let mut body = serde_json::to_vec(&response).expect("response serialises");
-    while body.len() > MAX_RESPONSE_BYTES {
+    // Each pass shrinks the body (a reason cut to what fits as JSON, then no Data); three are
+    // enough, and the bound keeps an unforeseen shape from looping.
+    for _ in 0..3 {
+        if body.len() <= MAX_RESPONSE_BYTES {
+            break;
+        }
         let reason = response.reason.clone().unwrap_or_default();
         if reason.chars().count() > 64 {
-            let keep = reason.chars().count() - (body.len() - MAX_RESPONSE_BYTES) - 16;
-            let cut: String = reason.chars().take(keep.max(32)).collect();
-            response.reason = Some(format!("{cut}… (truncated)"));
+            const CUT: &str = "… (truncated)";
+            // Escaping inflates text (a quote takes 2 bytes, a control character 6): the
+            // budget is counted in JSON bytes, not characters.
+            let others = body.len() - json_len(&reason);
+            let budget = MAX_RESPONSE_BYTES.saturating_sub(others + json_len(CUT));
+            response.reason = Some(format!("{}{CUT}", cut_to_json_bytes(&reason, budget)));
         } else if !response.data.is_empty() {
             response.data.clear();
             response.reason =
@@ -114,6 +122,23 @@ pub fn response_body(meta: &Meta, result: &Result<Outcome, String>) -> Vec<u8> {
         body = serde_json::to_vec(&response).expect("response serialises");
     }
     body
+}
+
+/// Bytes `text` takes inside a JSON string.
+fn json_len(text: &str) -> usize {
+    serde_json::to_string(text).expect("strings serialise").len() - 2
+}
+
+/// The longest start of `text` that takes at most `budget` bytes inside a JSON string.
+fn cut_to_json_bytes(text: &str, budget: usize) -> String {
+    let mut used = 0;
+    let mut buf = [0u8; 4];
+    text.chars()
+        .take_while(|c| {
+            used += json_len(c.encode_utf8(&mut buf));
+            used <= budget
+        })
+        .collect()
 }
 
 /// PUT the body to the presigned URL: empty Content-Type (the URL was signed without one),
@@ -206,6 +231,19 @@ mod tests {
         assert_eq!(v["Status"], "FAILED");
         assert!(v["Reason"].as_str().unwrap().ends_with("(truncated)"));
         assert_eq!(v["PhysicalResourceId"], "failed-Access-r-1", "a failed Create still has an ID");
+    }
+
+    #[test]
+    fn reasons_that_escaping_inflates_are_cut_to_fit_too() {
+        // Each quote is two bytes of JSON, each control character six: counting characters
+        // once underflowed here (a panic in debug, an endless loop in release).
+        for reason in ["\"".repeat(5000), "\u{1}".repeat(5000), "é\"\n".repeat(3000)] {
+            let body = response_body(&meta(), &Err(reason));
+            assert!(body.len() <= MAX_RESPONSE_BYTES, "{}", body.len());
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert!(v["Reason"].as_str().unwrap().ends_with("(truncated)"));
+            assert!(body.len() > MAX_RESPONSE_BYTES - 64, "cut no more than needed");
+        }
     }
 
     #[test]

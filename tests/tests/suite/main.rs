@@ -10,4 +10,5 @@ mod pipeline;
 mod provisioner;
 mod session_report;
 mod session_start;
+mod template_iam;
 mod use_cases;

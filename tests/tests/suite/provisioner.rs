@@ -36,6 +36,7 @@ impl Env {
         let options = Options {
             // The emulator's policy evaluation would deny every object call under a TLS-only
             // policy: the documented switch the local setup uses. One test checks the policy.
+            stack_id: Some(STACK.into()),
             tls_policy_allowed: false,
             poll_interval: Duration::from_millis(50),
             profile_propagation: Duration::from_secs(2),
@@ -582,9 +583,11 @@ async fn tls_policy_denies_plain_http() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_fixtures_drive_the_handler() {
-    let env = Env::start().await;
+    let mut env = Env::start().await;
     // The fixtures' own properties (Key1..Key3) are not ours: ignored, defaults apply.
     let mut create = public_fixture("cfn_custom_resource_create-request.json");
+    // The provisioner serves the fixtures' stack, as the template's STACK_ID makes it do.
+    env.options.stack_id = create["StackId"].as_str().map(str::to_string);
     create["ResponseURL"] = json!(env.aws.response_url("fixture-create"));
     let response = env.run(serde_json::from_value(create).unwrap()).await;
     assert_eq!(response["Status"], "SUCCESS", "{response}");
@@ -724,4 +727,78 @@ async fn a_bucket_of_the_same_name_made_by_someone_else_is_never_adopted_nor_del
         "our own steps were rolled back"
     );
     assert!(live_instances(&c).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_naming_another_stack_is_refused_and_touches_nothing() {
+    let mut env = Env::start().await;
+    let p = props(&[("RetainLogs", "false")]);
+    let created = {
+        let r = env.request("Create", p.clone(), None, None);
+        env.run(r).await
+    };
+    assert_eq!(created["Status"], "SUCCESS", "{created}");
+    let physical = created["PhysicalResourceId"].as_str().unwrap().to_string();
+    let bucket = created["Data"]["BucketName"].as_str().unwrap().to_string();
+    let other = STACK.replace("stack/sa-test/", "stack/someone-else/");
+    for stack in [other.as_str(), "not-a-stack"] {
+        let mut forged: Value = public_fixture("cfn_custom_resource_delete-request.json");
+        forged["ResponseURL"] = json!(env.aws.response_url("forged"));
+        forged["StackId"] = json!(stack);
+        forged["ResourceProperties"] = p.clone();
+        forged["PhysicalResourceId"] = json!(physical);
+        let response = env.run(serde_json::from_value(forged).unwrap()).await;
+        assert_eq!(response["Status"], "FAILED", "{response}");
+        assert!(response["Reason"].as_str().unwrap().contains("refused"), "{response}");
+    }
+    let c = &env.clients;
+    assert!(c.s3.head_bucket().bucket(&bucket).send().await.is_ok(), "bucket kept");
+    assert_eq!(live_instances(c).await.len(), 1, "instance kept");
+    assert!(customer_keys(c).await.iter().all(|k| k.deletion_date().is_none()), "key kept");
+    let groups = c.logs.describe_log_groups().log_group_name_prefix("/session-audit/").send();
+    assert!(!groups.await.unwrap().log_groups().is_empty(), "log group kept");
+
+    // A provisioner that does not know its stack serves nobody.
+    let mut blind = env.options.clone();
+    blind.stack_id = None;
+    let r = env.request("Delete", p.clone(), Some(&physical), None);
+    let reason = handle_request(r, env.clients.clone(), blind).await.unwrap_err();
+    assert!(reason.contains("STACK_ID"), "{reason}");
+    assert_eq!(live_instances(&env.clients).await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_detaches_the_user_policy_from_people_and_can_run_twice() {
+    let mut env = Env::start().await;
+    let p = props(&[]);
+    let created = {
+        let r = env.request("Create", p.clone(), None, None);
+        env.run(r).await
+    };
+    assert_eq!(created["Status"], "SUCCESS", "{created}");
+    let physical = created["PhysicalResourceId"].as_str().unwrap().to_string();
+    let (n, place) = env.names("sa-test");
+    let arn = n.user_policy_arn(&place);
+    let clients = env.clients.clone();
+    let iam = &clients.iam;
+    iam.create_user().user_name("ana").send().await.unwrap();
+    iam.attach_user_policy().user_name("ana").policy_arn(&arn).send().await.unwrap();
+    iam.create_group().group_name("operators").send().await.unwrap();
+    iam.attach_group_policy().group_name("operators").policy_arn(&arn).send().await.unwrap();
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#;
+    iam.create_role().role_name("oncall").assume_role_policy_document(trust).send().await.unwrap();
+    iam.attach_role_policy().role_name("oncall").policy_arn(&arn).send().await.unwrap();
+    // The double refuses as IAM does while the policy is attached.
+    let refused = iam.delete_policy().policy_arn(&arn).send().await.unwrap_err();
+    assert!(format!("{refused:?}").contains("DeleteConflict"), "{refused:?}");
+
+    for attempt in ["first", "second"] {
+        let r = env.request("Delete", p.clone(), Some(&physical), None);
+        let response = env.run(r).await;
+        assert_eq!(response["Status"], "SUCCESS", "{attempt} Delete: {response}");
+    }
+    assert!(iam.get_policy().policy_arn(&arn).send().await.is_err(), "user policy deleted");
+    let attached = iam.list_attached_user_policies().user_name("ana").send().await.unwrap();
+    assert!(attached.attached_policies().is_empty(), "detached from the user");
+    assert!(iam.get_user().user_name("ana").send().await.is_ok(), "the person is untouched");
 }

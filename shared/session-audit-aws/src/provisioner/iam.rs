@@ -197,6 +197,24 @@ impl Provisioner<'_> {
 
     pub(super) async fn delete_policy(&self, arn: &str) -> Step<()> {
         let iam = &self.c.iam;
+        // People are given the user policy (README): IAM refuses to delete a policy that is
+        // still attached (DeleteConflict), so it is taken from every user, group and role first.
+        let mut pages = iam.list_entities_for_policy().policy_arn(arn).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.step("iam:ListEntitiesForPolicy")?;
+            for user in page.policy_users().iter().filter_map(|u| u.user_name()) {
+                let detach = iam.detach_user_policy().user_name(user).policy_arn(arn).send();
+                detach.await.step("iam:DetachUserPolicy")?;
+            }
+            for group in page.policy_groups().iter().filter_map(|g| g.group_name()) {
+                let detach = iam.detach_group_policy().group_name(group).policy_arn(arn).send();
+                detach.await.step("iam:DetachGroupPolicy")?;
+            }
+            for role in page.policy_roles().iter().filter_map(|r| r.role_name()) {
+                let detach = iam.detach_role_policy().role_name(role).policy_arn(arn).send();
+                detach.await.step("iam:DetachRolePolicy")?;
+            }
+        }
         let versions = iam
             .list_policy_versions()
             .policy_arn(arn)

@@ -36,9 +36,15 @@ const DOC_MARK_PREVIOUS: &str = "previous default version: ";
 /// calls; reports of a run with it say so. Never set in AWS.
 pub const SKIP_TLS_POLICY_ENV: &str = "SKIP_TLS_BUCKET_POLICY";
 
+/// `STACK_ID`: the stack this provisioner belongs to (`!Ref AWS::StackId`). Requests naming
+/// any other stack are refused before anything is touched.
+pub const STACK_ID_ENV: &str = "STACK_ID";
+
 /// Knobs that differ between AWS and the local emulator or tests.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// The only stack whose requests are served (`STACK_ID`); `None` serves none.
+    pub stack_id: Option<String>,
     pub tls_policy_allowed: bool,
     pub poll_interval: Duration,
     /// How long to retry RunInstances while a new instance profile propagates.
@@ -49,6 +55,7 @@ impl Options {
     pub fn from_env() -> Self {
         let skip = std::env::var(SKIP_TLS_POLICY_ENV).is_ok_and(|v| v == "true" || v == "1");
         Options {
+            stack_id: std::env::var(STACK_ID_ENV).ok().filter(|s| !s.is_empty()),
             tls_policy_allowed: !skip,
             poll_interval: Duration::from_secs(5),
             profile_propagation: Duration::from_secs(90),
@@ -420,6 +427,19 @@ impl<'a> Provisioner<'a> {
 
 /// One custom-resource request, start to finish (without the response; see
 /// [`crate::custom_resource::respond_always`]).
+/// `Ok` when `requested` is the stack this provisioner belongs to.
+pub fn own_stack(own: Option<&str>, requested: &str) -> Result<(), String> {
+    match own {
+        Some(own) if own == requested => Ok(()),
+        Some(own) => Err(format!(
+            "refused: this provisioner serves stack {own}, not {requested}; nothing was changed"
+        )),
+        None => Err(format!(
+            "refused: {STACK_ID_ENV} is not set, so this provisioner cannot tell its own stack from {requested}; nothing was changed"
+        )),
+    }
+}
+
 pub async fn handle_request(
     request: aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest,
     clients: Clients,
@@ -435,6 +455,15 @@ pub async fn handle_request(
         Place::from_stack_id(stack_id)
             .ok_or_else(|| format!("StackId '{stack_id}' is not a CloudFormation stack ARN"))
     };
+    // Anyone allowed to invoke the function could send a request naming another stack (a
+    // Delete with RetainLogs=false would remove the audit trail): only our own is served.
+    let stack = match &request {
+        Request::Create(r) => &r.stack_id,
+        Request::Update(r) => &r.stack_id,
+        Request::Delete(r) => &r.stack_id,
+        _ => return Err("unknown RequestType".to_string()),
+    };
+    own_stack(options.stack_id.as_deref(), stack)?;
     match request {
         Request::Create(r) => {
             let props =

@@ -53,7 +53,6 @@ impl Provisioner<'_> {
                 "Session Audit: Session Manager transcripts and logs ({})",
                 p.name_prefix
             ))
-            .policy(policies::key_policy(n, &self.place).to_string())
             .tags(tag)
             .send()
             .await
@@ -61,6 +60,16 @@ impl Provisioner<'_> {
         let meta = created.key_metadata().ok_or_else(|| at("kms:CreateKey")("no key metadata"))?;
         let (key_id, arn) = (meta.key_id().to_string(), meta.arn().unwrap_or_default().to_string());
         ledger.add(Made::Key(key_id.clone()));
+        // Created with the default key policy, then given ours: KMS's lockout check then runs
+        // on a key that exists and carries our tag, which is what the role's PutKeyPolicy
+        // grant is conditioned on (a policy passed to CreateKey is checked before that).
+        kms.put_key_policy()
+            .key_id(&key_id)
+            .policy_name("default")
+            .policy(policies::key_policy(n, &self.place).to_string())
+            .send()
+            .await
+            .step("kms:PutKeyPolicy")?;
         kms.enable_key_rotation().key_id(&key_id).send().await.step("kms:EnableKeyRotation")?;
         kms.create_alias()
             .alias_name(&n.key_alias)

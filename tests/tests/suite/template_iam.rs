@@ -1,0 +1,390 @@
+//! template.yaml read as CloudFormation would for a test stack (parameters, pseudo parameters,
+//! conditions and the intrinsic functions the template uses), and the functions' IAM policies
+//! as written there evaluated with a small IAM evaluator: what a first deploy needs is allowed,
+//! what would let the provisioner be turned against the audit or the account is not.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+use serde_yaml::Value as Yaml;
+use session_audit_tests::iam_policy::{evaluate, granted_actions, Request};
+
+const ACCOUNT: &str = "123456789012";
+const REGION: &str = "us-east-1";
+const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/sa/0000";
+const BUCKET: &str = "session-audit-logs-123456789012-us-east-1";
+const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/provisioned";
+
+/// The template, resolved for parameters `overrides` (defaults for the rest).
+pub struct Stack {
+    template: Yaml,
+    params: BTreeMap<String, String>,
+    conditions: BTreeMap<String, bool>,
+}
+
+impl Stack {
+    pub fn new(overrides: &[(&str, &str)]) -> Stack {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+        let template: Yaml = serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut params = BTreeMap::new();
+        for (name, p) in template["Parameters"].as_mapping().unwrap() {
+            let default = match &p["Default"] {
+                Yaml::String(s) => s.clone(),
+                Yaml::Number(n) => n.to_string(),
+                other => panic!("parameter {name:?} default {other:?}"),
+            };
+            params.insert(name.as_str().unwrap().to_string(), default);
+        }
+        for (k, v) in overrides {
+            assert!(params.contains_key(*k), "no parameter {k}");
+            params.insert(k.to_string(), v.to_string());
+        }
+        let mut stack = Stack { template, params, conditions: BTreeMap::new() };
+        let conditions = stack.template["Conditions"].as_mapping().unwrap().clone();
+        for (name, c) in &conditions {
+            let value = stack.resolve(c) == json!(true);
+            stack.conditions.insert(name.as_str().unwrap().to_string(), value);
+        }
+        stack
+    }
+
+    fn reference(&self, name: &str) -> Value {
+        let fixed = match name {
+            "AWS::Partition" => "aws",
+            "AWS::Region" => REGION,
+            "AWS::AccountId" => ACCOUNT,
+            "AWS::StackId" => STACK,
+            "AWS::StackName" => "sa",
+            "AWS::NoValue" => return Value::Null,
+            "AccessPath.BucketName" => BUCKET,
+            "AccessPath.KmsKeyArn" => KEY,
+            _ => "",
+        };
+        if !fixed.is_empty() {
+            return json!(fixed);
+        }
+        match self.params.get(name) {
+            Some(v) => json!(v),
+            None => json!(format!("<{name}>")),
+        }
+    }
+
+    fn sub(&self, text: &str, vars: &BTreeMap<String, Value>) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(i) = rest.find("${") {
+            out.push_str(&rest[..i]);
+            let end = rest[i..].find('}').unwrap() + i;
+            let name = &rest[i + 2..end];
+            let value = vars.get(name).cloned().unwrap_or_else(|| self.reference(name));
+            out.push_str(value.as_str().unwrap_or(""));
+            rest = &rest[end + 1..];
+        }
+        out + rest
+    }
+
+    /// `value` with every intrinsic function applied; `Null` stands for `AWS::NoValue`.
+    pub fn resolve(&self, value: &Yaml) -> Value {
+        match value {
+            Yaml::Tagged(t) => {
+                let arg = &t.value;
+                let list = |v: &Yaml| v.as_sequence().unwrap().clone();
+                match t.tag.to_string().as_str() {
+                    "!Ref" => self.reference(arg.as_str().unwrap()),
+                    "!GetAtt" => self.reference(arg.as_str().unwrap()),
+                    "!Sub" => match arg {
+                        Yaml::String(s) => json!(self.sub(s, &BTreeMap::new())),
+                        Yaml::Sequence(s) => {
+                            let vars = s[1]
+                                .as_mapping()
+                                .unwrap()
+                                .iter()
+                                .map(|(k, v)| (k.as_str().unwrap().to_string(), self.resolve(v)))
+                                .collect();
+                            json!(self.sub(s[0].as_str().unwrap(), &vars))
+                        }
+                        other => panic!("!Sub {other:?}"),
+                    },
+                    "!Join" => {
+                        let l = list(arg);
+                        let delim = l[0].as_str().unwrap();
+                        let parts = self.resolve(&l[1]);
+                        let parts: Vec<&str> =
+                            parts.as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+                        json!(parts.join(delim))
+                    }
+                    "!Split" => {
+                        let l = list(arg);
+                        let text = self.resolve(&l[1]);
+                        json!(text
+                            .as_str()
+                            .unwrap()
+                            .split(l[0].as_str().unwrap())
+                            .collect::<Vec<_>>())
+                    }
+                    "!If" => {
+                        let l = list(arg);
+                        let pick =
+                            if self.conditions[l[0].as_str().unwrap()] { &l[1] } else { &l[2] };
+                        self.resolve(pick)
+                    }
+                    "!Equals" => {
+                        let l = list(arg);
+                        json!(self.resolve(&l[0]) == self.resolve(&l[1]))
+                    }
+                    "!Not" => json!(self.resolve(&list(arg)[0]) != json!(true)),
+                    other => panic!("intrinsic {other} not resolved by this test"),
+                }
+            }
+            Yaml::Sequence(s) => {
+                Value::Array(s.iter().map(|v| self.resolve(v)).filter(|v| !v.is_null()).collect())
+            }
+            Yaml::Mapping(m) => Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.as_str().unwrap().to_string(), self.resolve(v)))
+                    .filter(|(_, v)| !v.is_null())
+                    .collect(),
+            ),
+            Yaml::String(s) => json!(s),
+            Yaml::Number(n) => serde_json::to_value(n.as_f64()).unwrap(),
+            Yaml::Bool(b) => json!(b),
+            Yaml::Null => Value::Null,
+        }
+    }
+
+    /// A resource's resolved properties.
+    pub fn properties(&self, logical: &str) -> Value {
+        self.resolve(&self.template["Resources"][logical]["Properties"])
+    }
+
+    /// The identity policies a SAM function's role gets (`Policies`).
+    pub fn policies(&self, function: &str) -> Vec<Value> {
+        self.properties(function)["Policies"].as_array().unwrap().clone()
+    }
+
+    pub fn functions(&self) -> Vec<String> {
+        let resources = self.template["Resources"].as_mapping().unwrap();
+        resources
+            .iter()
+            .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+            .map(|(k, _)| k.as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+const OURS: &str = "session-audit:123456789012:us-east-1:session-audit";
+const TAG: &str = "aws:ResourceTag/session-audit:resource";
+
+fn allowed(policies: &[Value], req: Request) -> bool {
+    evaluate(policies, &req).allowed()
+}
+
+#[test]
+fn no_function_is_granted_a_wildcard_action() {
+    let stack = Stack::new(&[("RulesObject", "b/rules.toml"), ("RedactionKeyParameter", "k")]);
+    assert_eq!(stack.functions().len(), 4);
+    for f in stack.functions() {
+        for action in granted_actions(&stack.policies(&f)) {
+            assert!(!action.contains('*'), "{f} grants {action}");
+        }
+    }
+}
+
+#[test]
+fn the_provisioner_can_make_its_key_and_touch_no_other() {
+    let p = Stack::new(&[]).policies("ProvisionerFunction");
+    let key = "arn:aws:kms:us-east-1:123456789012:key/1234";
+    assert!(allowed(
+        &p,
+        Request::new("kms:CreateKey", "*").with("aws:RequestTag/session-audit:resource", OURS)
+    ));
+    assert!(!allowed(&p, Request::new("kms:CreateKey", "*")), "an untagged key");
+    for action in
+        ["kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:EnableKeyRotation", "kms:DescribeKey"]
+    {
+        assert!(allowed(&p, Request::new(action, key).with(TAG, OURS)), "{action} on our key");
+        assert!(!allowed(&p, Request::new(action, key)), "{action} on any key");
+        let theirs =
+            Request::new(action, key).with(TAG, "session-audit:123456789012:us-east-1:other");
+        assert!(!allowed(&p, theirs), "{action} on another stack's key");
+    }
+    for action in ["kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant"] {
+        assert!(
+            !allowed(&p, Request::new(action, key).with(TAG, OURS)),
+            "{action} needs no key-wide grant"
+        );
+    }
+    let via_ec2 = Request::new("kms:CreateGrant", key)
+        .with("kms:ViaService", "ec2.us-east-1.amazonaws.com")
+        .with("kms:CallerAccount", ACCOUNT);
+    assert!(allowed(&p, via_ec2), "EBS default encryption under a customer key");
+}
+
+#[test]
+fn the_provisioner_passes_and_attaches_only_what_the_instance_needs() {
+    let p = Stack::new(&[]).policies("ProvisionerFunction");
+    let role = "arn:aws:iam::123456789012:role/session-audit-ssm-instance";
+    assert!(
+        allowed(&p, Request::new("iam:PassRole", role)),
+        "AddRoleToInstanceProfile names no service"
+    );
+    assert!(allowed(
+        &p,
+        Request::new("iam:PassRole", role).with("iam:PassedToService", "ec2.amazonaws.com")
+    ));
+    assert!(!allowed(
+        &p,
+        Request::new("iam:PassRole", role).with("iam:PassedToService", "lambda.amazonaws.com")
+    ));
+    let core = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore";
+    let admin = "arn:aws:iam::aws:policy/AdministratorAccess";
+    assert!(allowed(&p, Request::new("iam:AttachRolePolicy", role).with("iam:PolicyARN", core)));
+    assert!(!allowed(&p, Request::new("iam:AttachRolePolicy", role).with("iam:PolicyARN", admin)));
+    assert!(!allowed(&p, Request::new("iam:AttachRolePolicy", role)), "unconditioned attach");
+
+    let user_policy = "arn:aws:iam::123456789012:policy/session-audit-session-user";
+    assert!(allowed(&p, Request::new("iam:ListEntitiesForPolicy", user_policy)));
+    for (action, entity) in [
+        ("iam:DetachUserPolicy", "arn:aws:iam::123456789012:user/ana"),
+        ("iam:DetachGroupPolicy", "arn:aws:iam::123456789012:group/operators"),
+        ("iam:DetachRolePolicy", "arn:aws:iam::123456789012:role/oncall"),
+    ] {
+        assert!(
+            allowed(&p, Request::new(action, entity).with("iam:PolicyARN", user_policy)),
+            "{action}"
+        );
+        assert!(
+            !allowed(&p, Request::new(action, entity).with("iam:PolicyARN", admin)),
+            "{action} other policy"
+        );
+    }
+}
+
+#[test]
+fn the_provisioner_changes_only_instances_it_tagged() {
+    let p = Stack::new(&[]).policies("ProvisionerFunction");
+    let instance = "arn:aws:ec2:us-east-1:123456789012:instance/i-0abc";
+    for action in [
+        "ec2:TerminateInstances",
+        "ec2:StopInstances",
+        "ec2:ModifyInstanceAttribute",
+        "ec2:CreateTags",
+    ] {
+        assert!(allowed(&p, Request::new(action, instance).with(TAG, OURS)), "{action} on ours");
+        assert!(!allowed(&p, Request::new(action, instance)), "{action} on any instance");
+    }
+    let tag_on_launch =
+        Request::new("ec2:CreateTags", instance).with("ec2:CreateAction", "RunInstances");
+    assert!(allowed(&p, tag_on_launch));
+}
+
+#[test]
+fn the_provisioner_knows_its_stack() {
+    let stack = Stack::new(&[]);
+    let env = &stack.properties("ProvisionerFunction")["Environment"]["Variables"];
+    assert_eq!(env["STACK_ID"], STACK);
+}
+
+#[test]
+fn the_redaction_key_parameter_arn_is_right_with_or_without_a_leading_slash() {
+    for (name, arn) in [
+        ("/sa/redaction-key", "arn:aws:ssm:us-east-1:123456789012:parameter/sa/redaction-key"),
+        ("sa-redaction-key", "arn:aws:ssm:us-east-1:123456789012:parameter/sa-redaction-key"),
+    ] {
+        let stack = Stack::new(&[("RedactionKeyParameter", name)]);
+        for f in ["SessionStartFunction", "SessionReportFunction"] {
+            let p = stack.policies(f);
+            assert!(allowed(&p, Request::new("ssm:GetParameter", arn)), "{f}: {name}");
+            let other = "arn:aws:ssm:us-east-1:123456789012:parameter/other";
+            assert!(!allowed(&p, Request::new("ssm:GetParameter", other)), "{f}: only {name}");
+        }
+    }
+    let cmk = "arn:aws:kms:us-east-1:123456789012:key/redaction";
+    let stack = Stack::new(&[("RedactionKeyParameter", "/sa/k"), ("RedactionKeyKmsKeyArn", cmk)]);
+    let p = stack.policies("SessionStartFunction");
+    let via_ssm =
+        Request::new("kms:Decrypt", cmk).with("kms:ViaService", "ssm.us-east-1.amazonaws.com");
+    assert!(allowed(&p, via_ssm), "the SecureString's customer key, through SSM");
+    assert!(!allowed(&p, Request::new("kms:Decrypt", cmk)), "not directly");
+}
+
+/// The template's `AllowedPattern` for `name`, as a regex.
+fn pattern(stack: &Stack, name: &str) -> fancy_regex::Regex {
+    let p = stack.template["Parameters"][name]["AllowedPattern"].as_str().unwrap();
+    fancy_regex::Regex::new(p).unwrap()
+}
+
+#[test]
+fn parameters_refuse_at_validation_what_the_provisioner_would_refuse_late() {
+    use session_audit::provision::Properties;
+    let stack = Stack::new(&[]);
+    let cases: [(&str, &[&str]); 2] = [
+        (
+            "NamePrefix",
+            &[
+                "session-audit",
+                "a",
+                "sa-1",
+                "a234567890123456789012345",
+                "1abc",
+                "Abc",
+                "abc-",
+                "a_b",
+                "a234567890123456789012-4",
+            ],
+        ),
+        (
+            "TranscriptPrefix",
+            &[
+                "session-logs/",
+                "a/b/",
+                "x.y_z-1/",
+                "audit/",
+                "audit/x/",
+                "/abs/",
+                "no-slash",
+                "bad!/",
+                "it's/",
+                "a(b)/",
+                "auditx/",
+                "sub/audit/",
+            ],
+        ),
+    ];
+    for (name, values) in cases {
+        let template = pattern(&stack, name);
+        for value in values {
+            let mut props = std::collections::HashMap::new();
+            props.insert(name.to_string(), json!(value));
+            let provisioner = Properties::parse(&props).is_ok();
+            assert_eq!(
+                template.is_match(value).unwrap(),
+                provisioner,
+                "{name}={value:?}: the template and the provisioner must agree"
+            );
+        }
+    }
+    let long = format!("{}/", "a".repeat(199));
+    let mut props = std::collections::HashMap::new();
+    props.insert("TranscriptPrefix".to_string(), json!(long));
+    assert!(
+        Properties::parse(&props).is_ok()
+            && pattern(&stack, "TranscriptPrefix").is_match(&long).unwrap()
+    );
+    let too_long = format!("{}/", "a".repeat(200));
+    props.insert("TranscriptPrefix".to_string(), json!(too_long));
+    assert!(
+        Properties::parse(&props).is_err()
+            && !pattern(&stack, "TranscriptPrefix").is_match(&too_long).unwrap()
+    );
+
+    let bus = pattern(&stack, "FindingsEventBus");
+    assert!(bus.is_match("default").unwrap() && bus.is_match("audit-findings").unwrap());
+    assert!(!bus.is_match("arn:aws:events:us-east-1:123456789012:event-bus/x").unwrap());
+    let key = pattern(&stack, "RedactionKeyParameter");
+    for ok in ["", "/sa/redaction-key", "sa-key"] {
+        assert!(key.is_match(ok).unwrap(), "{ok:?}");
+    }
+    assert!(!key.is_match("arn:aws:ssm:us-east-1:123456789012:parameter/x").unwrap());
+}
