@@ -160,9 +160,13 @@ mod tests {
         let deny =
             json!({"Statement": {"Sid": "D", "Effect": "Deny", "Action": "s3:*", "Resource": "*"}});
         let req = Request::new("S3:GetObject", "arn:aws:s3:::b/k");
-        assert_eq!(evaluate(&[allow.clone()], &req), Decision::ImplicitDeny, "condition unmet");
+        assert_eq!(
+            evaluate(std::slice::from_ref(&allow), &req),
+            Decision::ImplicitDeny,
+            "condition unmet"
+        );
         let tagged = req.clone().with("aws:ResourceTag/k", "v");
-        assert_eq!(evaluate(&[allow.clone()], &tagged), Decision::Allowed("A".into()));
+        assert_eq!(evaluate(std::slice::from_ref(&allow), &tagged), Decision::Allowed("A".into()));
         assert_eq!(evaluate(&[allow, deny], &tagged), Decision::ExplicitDeny("D".into()));
     }
 }
