@@ -106,7 +106,7 @@ fn out_dir_gets_one_report_per_session_and_stdout_a_line_each() {
     assert_eq!(first[0], "al2023_sh_editing");
     assert_eq!(first[1], "non_compliant");
     let md = std::fs::read_to_string(dir.join("al2023_sh_editing.md")).unwrap();
-    assert!(md.starts_with("# Session report: al2023_sh_editing"));
+    assert!(md.starts_with("# Session report: `al2023_sh_editing`"), "{md}");
     assert!(md.contains("SA-CMD-001"));
     assert!(dir.join("ubuntu_dash_cooked.md").exists());
     std::fs::remove_dir_all(dir).unwrap();

@@ -5,18 +5,37 @@ use std::fmt::Write;
 use crate::report::Report;
 use crate::rules::Severity;
 
-/// A table cell holding code: pipes escaped, newlines shown, backticks fenced safely.
+/// A table cell holding code: pipes escaped, newlines shown, backticks fenced safely. Inside a
+/// code span nothing is markup, so links and HTML stay text.
 pub fn code_cell(text: &str) -> String {
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest + 1);
-    let body = text.replace('|', "\\|").replace('\n', " ⏎ ");
+    let body = text.replace('|', "\\|").replace("\r\n", " ⏎ ").replace(['\n', '\r'], " ⏎ ");
     let pad = if body.starts_with('`') || body.ends_with('`') { " " } else { "" };
     format!("{fence}{pad}{body}{pad}{fence}")
 }
 
-/// A table cell holding prose.
+/// Punctuation left as it is in prose: none of it can start a link, an image, HTML, emphasis
+/// or an entity once the rest is escaped (autolinks need a `.` in the domain, which is).
+const PLAIN_PUNCTUATION: &str = "-:,;/@?=%'\"";
+
+/// A table cell (or a line) holding prose that may come from the person being audited (a
+/// StartSession reason, a user agent, a session name): every other ASCII punctuation mark is
+/// backslash-escaped, so `[x](https://evil)`, `<img src=…>`, `&lt;`, `**` or `www.evil.com`
+/// render as the characters they are, never as a link, an image or HTML. Newlines become spaces.
 pub fn text_cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    let mut out = String::with_capacity(text.len() + text.len() / 4);
+    for c in text.chars() {
+        match c {
+            '\n' | '\r' => out.push(' '),
+            c if c.is_ascii_punctuation() && !PLAIN_PUNCTUATION.contains(c) => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn json_brief(v: &serde_json::Value) -> String {
@@ -42,7 +61,7 @@ pub fn report(r: &Report, omitted: u64) -> String {
         .filter_map(|s| counts.get(s).filter(|n| **n > 0).map(|n| format!("{n} {s}")))
         .collect();
     let total: u64 = counts.values().sum();
-    let _ = writeln!(md, "# Session report: {}\n", text_cell(&r.session_id));
+    let _ = writeln!(md, "# Session report: {}\n", code_cell(&r.session_id));
     let _ = write!(md, "**Status: {}**", r.status.as_str());
     if let Some(reason) = &r.status_reason {
         let _ = write!(md, " ({})", text_cell(reason));
@@ -62,15 +81,16 @@ pub fn report(r: &Report, omitted: u64) -> String {
         let _ = writeln!(md, "| Target | {} |", text_cell(&json_brief(target)));
     }
     let na = || "unknown".to_string();
-    let _ = writeln!(md, "| Started | {} |", r.started_at.clone().unwrap_or_else(na));
-    let _ = writeln!(md, "| Ended | {} |", r.ended_at.clone().unwrap_or_else(na));
+    let _ = writeln!(md, "| Started | {} |", text_cell(&r.started_at.clone().unwrap_or_else(na)));
+    let _ = writeln!(md, "| Ended | {} |", text_cell(&r.ended_at.clone().unwrap_or_else(na)));
     let s = &r.source;
     let place = match (&s.bucket, &s.key, &s.path) {
         (Some(b), Some(k), _) => format!("s3://{b}/{k}"),
         (_, _, Some(p)) => p.clone(),
         _ => "stdin".to_string(),
     };
-    let version = s.version_id.as_ref().map(|v| format!(" (version {v})")).unwrap_or_default();
+    let version =
+        s.version_id.as_ref().map(|v| format!(" (version {})", text_cell(v))).unwrap_or_default();
     let format = s.format.map(|f| f.as_str()).unwrap_or_default();
     let _ = writeln!(
         md,
@@ -98,7 +118,7 @@ pub fn report(r: &Report, omitted: u64) -> String {
                 md,
                 "| {} | {} | {}{times} | {seq} | {} | {} |",
                 f.severity,
-                f.rule_id,
+                text_cell(&f.rule_id),
                 text_cell(&f.title),
                 code_cell(&f.evidence),
                 text_cell(&frameworks.join("; "))
@@ -166,5 +186,58 @@ mod tests {
         assert_eq!(code_cell("ls | wc"), "`ls \\| wc`");
         assert_eq!(code_cell("echo `id`"), "`` echo `id` ``");
         assert_eq!(code_cell("a\nb"), "`a ⏎ b`");
+        assert_eq!(code_cell("a\r\nb\rc"), "`a ⏎ b ⏎ c`");
+    }
+
+    /// Every markup character that is not escaped, for the checks below.
+    fn live_markup(md: &str) -> Vec<char> {
+        let mut live = Vec::new();
+        let mut chars = md.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    chars.next();
+                }
+                '[' | ']' | '<' | '>' | '(' | ')' | '!' | '*' | '_' | '`' | '&' | '~' | '.' => {
+                    live.push(c)
+                }
+                _ => {}
+            }
+        }
+        live
+    }
+
+    #[test]
+    fn prose_from_the_audited_person_never_becomes_a_link_an_image_or_html() {
+        for attack in [
+            "[x](https://evil.example/steal)",
+            "<img src=https://evil.example/pixel.gif>",
+            "![tracker](https://evil.example/t.png)",
+            "&lt;script&gt; **bold** _it_ ~~gone~~ `code`",
+            "see www.evil.example or mail a@evil.example",
+            "<https://evil.example>",
+            "line\n# heading\r\n| cell |",
+        ] {
+            let cell = text_cell(attack);
+            assert!(live_markup(&cell).is_empty(), "{attack:?} -> {cell:?}");
+            assert!(!cell.contains('\n') && !cell.contains('\r'));
+        }
+        assert_eq!(text_cell("Admin/jojithom, mfa: false"), "Admin/jojithom, mfa: false");
+    }
+
+    #[test]
+    fn a_report_prints_attacker_text_inert() {
+        let input = crate::analysis::Input::default();
+        let mut r = crate::analysis::Analyzer::default().analyze_bytes(b"", input);
+        r.status_reason = Some("[x](https://evil.example) <img src=x>".into());
+        r.identity =
+            Some(serde_json::json!({"user_agent": "<img src=https://evil.example/p.gif>"}));
+        r.target = Some(serde_json::json!({"reason": "![t](https://evil.example/t.png)"}));
+        let md = report(&r, 0);
+        for needle in ["](", "![", "evil.example"] {
+            assert!(!md.contains(needle), "{needle} live in:\n{md}");
+        }
+        let tags = md.match_indices("<img").filter(|(i, _)| !md[..*i].ends_with('\\')).count();
+        assert_eq!(tags, 0, "an unescaped <img in:\n{md}");
     }
 }

@@ -22,7 +22,7 @@ use crate::join::{join, JoinFacts};
 use crate::keys;
 use crate::outputs::{FindingContext, Metrics};
 use crate::report::{CappedCommands, JsonReportWriter, Report, Source, Status};
-use crate::session::SessionRecord;
+use crate::session::{SessionRecord, SESSION_SPAN_DAYS};
 use crate::sink::{FindingsSink, SinkError};
 use crate::store::{
     get_json, Attributes, AuditStore, Body, Condition, ObjectInfo, Payload, StoreError, Stored,
@@ -33,9 +33,9 @@ use crate::{Failure, FailureKind};
 /// Metadata keys on the stored report naming the transcript it came from.
 const META_VERSION: &str = "source-version";
 const META_ETAG: &str = "source-etag";
-/// A transcript arrives at session end, up to a day after the start (and later if the agent
-/// retried): the session record is looked for this many days back from the upload.
-const RECORD_LOOKBACK_DAYS: i64 = 2;
+/// A transcript arrives at session end, at most [`SESSION_SPAN_DAYS`] after the start, and up
+/// to a day later if the agent retried: the record is looked for this many days back.
+const RECORD_LOOKBACK_DAYS: i64 = SESSION_SPAN_DAYS + 1;
 
 /// Settings (environment variables, README).
 #[derive(Debug, Clone)]

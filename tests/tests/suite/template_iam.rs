@@ -388,3 +388,11 @@ fn parameters_refuse_at_validation_what_the_provisioner_would_refuse_late() {
     }
     assert!(!key.is_match("arn:aws:ssm:us-east-1:123456789012:parameter/x").unwrap());
 }
+
+#[test]
+fn sessions_end_within_what_the_audit_looks_back_over() {
+    let stack = Stack::new(&[("MaxSessionMinutes", "600")]);
+    assert_eq!(stack.properties("AccessPath")["MaxSessionMinutes"], "600");
+    let max = stack.template["Parameters"]["MaxSessionMinutes"]["MaxValue"].as_u64();
+    assert_eq!(max, Some(u64::from(session_audit::session::LONGEST_SESSION_MINUTES)));
+}

@@ -37,6 +37,9 @@ pub struct Properties {
     pub enforce_tls: bool,
     pub wait_for_registration: bool,
     pub registration_timeout_seconds: u64,
+    /// `MaxSessionMinutes` (`480`, at most 1440; 0 turns the too-long finding off): Session
+    /// Manager ends sessions after this (`maxSessionDuration`; 0 gives the longest, 1440).
+    pub max_session_minutes: u32,
 }
 
 /// A property with a value the provisioner cannot use.
@@ -101,6 +104,15 @@ pub fn is_arm_instance_type(instance_type: &str) -> bool {
 }
 
 impl Properties {
+    /// The `maxSessionDuration` the preferences set: every session ends by then, which is what
+    /// lets the audit look for a session's record at most a day back.
+    pub fn session_duration_minutes(&self) -> u32 {
+        match self.max_session_minutes {
+            0 => crate::session::LONGEST_SESSION_MINUTES,
+            m => m,
+        }
+    }
+
     /// Parse and validate `ResourceProperties` (`ServiceToken` and unknown keys are ignored).
     pub fn parse(props: &HashMap<String, Value>) -> Result<Self, PropertyError> {
         let name_prefix = text(props, "NamePrefix").unwrap_or_else(|| "session-audit".to_string());
@@ -201,6 +213,13 @@ impl Properties {
                     reason: format!("'{timeout}' must be a number of seconds between 10 and 3000"),
                 }
             })?;
+        let max = text(props, "MaxSessionMinutes").unwrap_or_else(|| "480".to_string());
+        let limit = crate::session::LONGEST_SESSION_MINUTES;
+        let max_session_minutes =
+            max.parse::<u32>().ok().filter(|m| *m <= limit).ok_or_else(|| PropertyError {
+                property: "MaxSessionMinutes",
+                reason: format!("'{max}' must be a number of minutes from 0 to {limit}"),
+            })?;
         Ok(Properties {
             name_prefix,
             instance_type,
@@ -215,6 +234,7 @@ impl Properties {
             enforce_tls: boolean(props, "EnforceTls", true)?,
             wait_for_registration: boolean(props, "WaitForRegistration", false)?,
             registration_timeout_seconds,
+            max_session_minutes,
         })
     }
 }

@@ -158,7 +158,7 @@ pub fn preferences_document(p: &Properties, n: &Names) -> Value {
             "cloudWatchEncryptionEnabled": true,
             "cloudWatchStreamingEnabled": false,
             "idleSessionTimeout": "20",
-            "maxSessionDuration": "",
+            "maxSessionDuration": p.session_duration_minutes().to_string(),
             "kmsKeyId": "",
             "runAsEnabled": false,
             "runAsDefaultUser": "",
@@ -192,6 +192,24 @@ mod tests {
         let place = Place::from_stack_id("arn:aws:cloudformation:us-east-1:123456789012:stack/s/g")
             .unwrap();
         (p.clone(), Names::new(&p.name_prefix, &place), place)
+    }
+
+    #[test]
+    fn preferences_end_sessions_within_what_the_audit_follows() {
+        let with = |m: &str| {
+            let props = HashMap::from([("MaxSessionMinutes".to_string(), Value::from(m))]);
+            Properties::parse(&props)
+        };
+        let duration = |m: &str| {
+            let (_, n, _) = setup();
+            preferences_document(&with(m).unwrap(), &n)["inputs"]["maxSessionDuration"].clone()
+        };
+        assert_eq!(duration("480"), "480");
+        assert_eq!(duration("0"), "1440", "no finding, but still the longest the audit follows");
+        assert_eq!(duration("1440"), "1440");
+        for bad in ["1441", "-1", "ten"] {
+            assert_eq!(with(bad).unwrap_err().property, "MaxSessionMinutes", "{bad}");
+        }
     }
 
     #[test]

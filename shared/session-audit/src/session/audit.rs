@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::findings::{evaluate, Facts, StartConfig};
-use super::{records, Action, DeniedRecord, Event, SessionRecord, Skip};
+use super::{records, Action, DeniedRecord, Event, SessionRecord, Skip, SESSION_SPAN_DAYS};
 use crate::keys::{self, BadId};
 use crate::outputs::{FindingContext, Metrics};
 use crate::redact::Redactor;
@@ -318,9 +318,10 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
         }))
     }
 
-    /// The stored record of a session: on the event's date, or the day a record may have been
-    /// filed under instead (a StartSession finds an orphan filed the next day; a later call
-    /// finds a start from the day before — sessions last at most a day).
+    /// The stored record of a session: on the event's date, or the days a record may have been
+    /// filed under instead (a StartSession finds an orphan filed up to [`SESSION_SPAN_DAYS`]
+    /// later; a later call finds its start up to that many days before: the preferences end
+    /// every session within [`super::LONGEST_SESSION_MINUTES`]).
     async fn find_session(
         &self,
         session_id: &str,
@@ -330,11 +331,10 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
             event_id: event.event_id.clone(),
             reason: format!("event date {:?} is not a date", event.date()),
         })?;
-        let other = match event.action {
-            Action::StartSession => date.tomorrow().ok(),
-            _ => date.yesterday().ok(),
-        };
-        for date in [Some(date), other].into_iter().flatten() {
+        let step = if event.action == Action::StartSession { 1 } else { -1 };
+        let days = (0..=SESSION_SPAN_DAYS)
+            .filter_map(|n| date.checked_add(jiff::Span::new().days(n * step)).ok());
+        for date in days {
             let key = keys::session_record(date, session_id).map_err(malformed(event))?;
             let stored = get_json(&self.store, &key).await.map_err(|error| StartError::Store {
                 step: "reading the record",

@@ -187,6 +187,14 @@ pub struct SessionRecord {
     pub findings_sent: bool,
 }
 
+/// The longest session the audit follows: the provisioner's preferences end every session by
+/// then (`maxSessionDuration`, from `MaxSessionMinutes`, which may not exceed it). The
+/// look-backs below are derived from it.
+pub const LONGEST_SESSION_MINUTES: u32 = 1440;
+
+/// Days between a session's start and any later call on it (Resume, Terminate).
+pub const SESSION_SPAN_DAYS: i64 = (LONGEST_SESSION_MINUTES as i64 + 1439) / 1440;
+
 /// The warning an orphan record carries until its StartSession arrives.
 pub const START_NOT_SEEN: &str =
     "StartSession not seen: identity, target and document are those of a later call on the session";
