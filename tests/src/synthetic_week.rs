@@ -57,7 +57,8 @@ fn identity(who: &str) -> Value {
     }
 }
 
-fn record(
+/// A session record as session-start writes it (`end`: its TerminateSession time).
+pub fn record(
     id: &str,
     who: &str,
     target: &str,

@@ -18,7 +18,16 @@ pub struct EventBridgeSink {
 
 impl FindingsSink for EventBridgeSink {
     async fn publish(&self, findings: &[Finding], ctx: &FindingContext) -> Result<(), SinkError> {
-        publish(&self.events, &self.bus, findings, ctx)
+        let items: Vec<_> = findings.iter().map(|f| (f, ctx)).collect();
+        put_events(&self.events, &self.bus, &items)
+            .await
+            .map_err(|e| SinkError { code: e.code, message: e.message })
+    }
+
+    /// Findings of different origins in the same batches of ten (one PutEvents per ten).
+    async fn publish_each(&self, items: &[(Finding, FindingContext)]) -> Result<(), SinkError> {
+        let items: Vec<_> = items.iter().map(|(f, c)| (f, c)).collect();
+        put_events(&self.events, &self.bus, &items)
             .await
             .map_err(|e| SinkError { code: e.code, message: e.message })
     }
@@ -29,15 +38,14 @@ const PUBLISH_ATTEMPTS: u32 = 3;
 
 /// PutEvents in batches of ten, resending entries EventBridge did not accept; an error when
 /// some still are not after [`PUBLISH_ATTEMPTS`].
-pub async fn publish(
+async fn put_events(
     events: &aws_sdk_eventbridge::Client,
     bus: &str,
-    findings: &[Finding],
-    ctx: &FindingContext,
+    items: &[(&Finding, &FindingContext)],
 ) -> Result<(), AwsError> {
-    let entries: Vec<PutEventsRequestEntry> = findings
+    let entries: Vec<PutEventsRequestEntry> = items
         .iter()
-        .map(|f| {
+        .map(|(f, ctx)| {
             PutEventsRequestEntry::builder()
                 .source(FINDING_SOURCE)
                 .detail_type(FINDING_DETAIL_TYPE)

@@ -30,6 +30,20 @@ pub trait FindingsSink: Sync {
         findings: &[Finding],
         ctx: &FindingContext,
     ) -> impl Future<Output = Result<(), SinkError>> + Send;
+
+    /// Publish findings of different origins, each with its own context; all or an error. A
+    /// sink that sends batches overrides this to put many in one request.
+    fn publish_each(
+        &self,
+        items: &[(Finding, FindingContext)],
+    ) -> impl Future<Output = Result<(), SinkError>> + Send {
+        async move {
+            for (finding, ctx) in items {
+                self.publish(std::slice::from_ref(finding), ctx).await?;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Keeps every finding event's detail, in order.

@@ -427,3 +427,29 @@ async fn the_cli_summarises_the_same_week_offline() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("before --from"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn missing_transcript_findings_go_out_ten_per_put_events() {
+    let env = Env::start().await;
+    route_findings_to_log(&env.clients).await;
+    for n in 0..12 {
+        let id = format!("s-gone-{n:02}");
+        let r = synthetic_week::record(
+            &id,
+            "bob",
+            "i-ccc",
+            "2026-11-10T09:00:00Z",
+            Some("2026-11-10T09:30:00Z"),
+            "SSM-SessionManagerRunShell",
+        );
+        env.put(&r.key().unwrap(), serde_json::to_vec(&r).unwrap()).await;
+    }
+    let summarizer = env.summarizer(&[]);
+    let before = env.aws.operations().iter().filter(|o| *o == "PutEvents").count();
+    let event = json!({"kind": "daily", "period": "2026-11-10", "as_of": AS_OF});
+    let written = summarizer.handle(&event, &mut Metrics::default()).await.unwrap();
+    assert_eq!(written.summary.completeness.counts.get(&Coverage::Missing), Some(&12));
+    let calls = env.aws.operations().iter().filter(|o| *o == "PutEvents").count() - before;
+    assert_eq!(calls, 2, "12 findings in two PutEvents calls");
+    assert_eq!(captured_findings(&env.aws).await.len(), 12, "every one published");
+}

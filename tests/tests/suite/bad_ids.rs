@@ -3,11 +3,10 @@
 //! each function, and nothing is written.
 
 use serde_json::{json, Value};
-use session_audit::analysis::Analyzer;
 use session_audit::outputs::Metrics;
 use session_audit::rules::RulePack;
 use session_audit::session::audit::StartError;
-use session_audit::session_report::{ReportError, ReportOptions, SessionReport};
+use session_audit::session_report::ReportError;
 use session_audit::sink::MemSink;
 use session_audit::store::{block_on, Attributes, AuditStore, Condition, MemStore, Payload};
 use session_audit::summary::run::{AccessSummary, SummaryError, SummaryOptions};
@@ -39,16 +38,10 @@ fn session_start_refuses_bad_event_and_session_ids() {
 
 #[test]
 fn session_report_refuses_a_transcript_named_to_escape() {
-    let get = |k: &str| (k == "AUDIT_BUCKET").then(|| "b".to_string());
-    let reporter = SessionReport {
-        store: MemStore::default(),
-        sink: MemSink::default(),
-        analyzer: Analyzer::default(),
-        options: ReportOptions::from_lookup(get).unwrap(),
-    };
+    let reporter = super::use_cases::reporter();
     for name in ["..", "a%0Ab", "x%1B%5B2J", "%2E%2E"] {
         let event = json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
-            "eventTime": "2026-11-24T10:00:00Z", "s3": {"bucket": {"name": "b"},
+            "eventTime": "2026-11-24T10:00:00Z", "s3": {"bucket": {"name": "bucket"},
             "object": {"key": format!("session-logs/{name}.log"), "size": 1, "eTag": "e"}}}]});
         let err = block_on(reporter.handle(&event, &mut Metrics::default())).unwrap_err();
         assert!(matches!(err, ReportError::Malformed(_)), "{name}: {err}");

@@ -2,6 +2,7 @@
 //! and EventBridge (proved against the emulator in the other modules), here in milliseconds.
 
 use serde_json::{json, Value};
+use session_audit::analysis::Analyzer;
 use session_audit::keys;
 use session_audit::outputs::Metrics;
 use session_audit::redact::Redactor;
@@ -9,6 +10,7 @@ use session_audit::rules::RulePack;
 use session_audit::session::audit::{Lookups, Outcome, SessionStart};
 use session_audit::session::findings::{Facts, StartConfig};
 use session_audit::session::{Event, SessionRecord};
+use session_audit::session_report::{ReportOptions, SessionReport};
 use session_audit::sink::MemSink;
 use session_audit::store::{block_on, get_json, MemStore};
 use session_audit::summary::run::{AccessSummary, SummaryOptions};
@@ -116,20 +118,24 @@ fn access_summary_over_memory_gives_the_hand_computed_week() {
     assert_eq!(published[0]["finding_id"], "s-bob-2:SA-SES-TRANSCRIPT-MISSING");
 }
 
-#[test]
-fn session_report_over_memory_reports_once_per_transcript_version() {
-    use session_audit::analysis::Analyzer;
-    use session_audit::report::{Report, Status};
-    use session_audit::session_report::{Outcome as Reported, ReportOptions, SessionReport};
-    use session_audit::store::{Attributes, AuditStore, Condition, Payload};
-
+/// The session report over memory, for the bucket named `bucket`.
+pub fn reporter() -> SessionReport<MemStore, MemSink> {
     let get = |k: &str| (k == "AUDIT_BUCKET").then(|| "bucket".to_string());
-    let reporter = SessionReport {
+    SessionReport {
         store: MemStore::default(),
         sink: MemSink::default(),
         analyzer: Analyzer::default(),
         options: ReportOptions::from_lookup(get).unwrap(),
-    };
+    }
+}
+
+#[test]
+fn session_report_over_memory_reports_once_per_transcript_version() {
+    use session_audit::report::{Report, Status};
+    use session_audit::session_report::Outcome as Reported;
+    use session_audit::store::{Attributes, AuditStore, Condition, Payload};
+
+    let reporter = reporter();
     let key = "session-logs/alice-0123456789abcdef0.log";
     let transcript = std::fs::read(fixture("recorded/al2023_sh_risky.log")).unwrap();
     let text = Attributes::of("text/plain");

@@ -22,6 +22,7 @@ use super::{
 };
 use crate::keys::Filed;
 use crate::outputs::{FindingContext, Metrics};
+use crate::report::Finding;
 use crate::rules::RulePack;
 use crate::session::{DeniedRecord, SessionRecord};
 use crate::sink::{FindingsSink, SinkError};
@@ -94,8 +95,8 @@ pub enum SummaryError {
     Malformed(String),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("missing-transcript findings of {session_id}: {error}")]
-    Sink { session_id: String, error: SinkError },
+    #[error("missing-transcript findings of {sessions} session(s) from {first}: {error}")]
+    Sink { sessions: usize, first: String, error: SinkError },
 }
 
 impl Failure for SummaryError {
@@ -163,24 +164,34 @@ impl<S: AuditStore, F: FindingsSink> AccessSummary<S, F> {
         Ok(written)
     }
 
+    /// One finding event per missing transcript, the day's in as few requests as the sink
+    /// allows (EventBridge: ten per PutEvents).
     async fn publish_missing(&self, missing: &[MissingTranscript]) -> Result<(), SummaryError> {
-        for m in missing {
-            let ctx = FindingContext {
-                origin_id: m.session.session_id.clone(),
-                session_id: Some(m.session.session_id.clone()),
-                time: m.session.started_at.clone().unwrap_or_default(),
-                account: m.account.clone(),
-                region: m.region.clone(),
-                principal: Some(m.principal.clone()),
-                person: m.person.clone(),
-                target: Some(m.session.instance.clone()),
-                record: self.store.uri(&m.record_key),
-            };
-            self.sink.publish(std::slice::from_ref(&m.finding), &ctx).await.map_err(|error| {
-                SummaryError::Sink { session_id: m.session.session_id.clone(), error }
-            })?;
+        let items: Vec<(Finding, FindingContext)> = missing
+            .iter()
+            .map(|m| {
+                let ctx = FindingContext {
+                    origin_id: m.session.session_id.clone(),
+                    session_id: Some(m.session.session_id.clone()),
+                    time: m.session.started_at.clone().unwrap_or_default(),
+                    account: m.account.clone(),
+                    region: m.region.clone(),
+                    principal: Some(m.principal.clone()),
+                    person: m.person.clone(),
+                    target: Some(m.session.instance.clone()),
+                    record: self.store.uri(&m.record_key),
+                };
+                (m.finding.clone(), ctx)
+            })
+            .collect();
+        if items.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        self.sink.publish_each(&items).await.map_err(|error| SummaryError::Sink {
+            sessions: items.len(),
+            first: missing[0].session.session_id.clone(),
+            error,
+        })
     }
 
     /// The previous period's known pairs, if its summary exists and reads.
