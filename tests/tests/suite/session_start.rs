@@ -46,6 +46,17 @@ fn preferences(bucket: &str, encrypted: bool) -> String {
 }
 
 impl Env {
+    /// Make `content` the default version of the preferences document.
+    async fn set_preferences(&self, content: String) {
+        let ssm = &self.clients.ssm;
+        let update = ssm.update_document().name(DEFAULT_DOCUMENT).content(content);
+        update.document_version("$LATEST").send().await.unwrap();
+        let version = ssm.describe_document().name(DEFAULT_DOCUMENT).send().await.unwrap();
+        let latest = version.document().unwrap().latest_version().unwrap().to_string();
+        let default = ssm.update_document_default_version().name(DEFAULT_DOCUMENT);
+        default.document_version(latest).send().await.unwrap();
+    }
+
     async fn start() -> Env {
         let aws = LocalAws::start();
         let clients = Clients::with_path_style(&aws.sdk_config().await, true);
@@ -361,32 +372,28 @@ async fn preferences_drift_is_found_and_the_answer_is_cached_briefly() {
     let reads = env.aws.operations().iter().filter(|o| *o == "GetDocument").count();
     assert_eq!(reads, 1, "the second session reused the preferences answer");
 
-    env.clients
-        .ssm
-        .update_document()
-        .name(DEFAULT_DOCUMENT)
-        .content(preferences(BUCKET, false))
-        .document_version("$LATEST")
-        .send()
-        .await
-        .unwrap();
-    let version = env.clients.ssm.describe_document().name(DEFAULT_DOCUMENT).send().await.unwrap();
-    let latest = version.document().unwrap().latest_version().unwrap().to_string();
-    env.clients
-        .ssm
-        .update_document_default_version()
-        .name(DEFAULT_DOCUMENT)
-        .document_version(latest)
-        .send()
-        .await
-        .unwrap();
-
+    env.set_preferences(preferences(BUCKET, false)).await;
     let fresh = env.audit(&[("LOOKUP_CACHE_SECONDS", "0")]);
     let event = env.start_event(3, |_| {});
     run(&fresh, &event).await.unwrap();
     let r = env.record(&session_key(&event)).await;
     assert_eq!(rule_ids(&r), vec!["SA-SES-PREFERENCES-DRIFT"]);
     assert!(r.findings[0].evidence.contains("s3EncryptionEnabled"), "{}", r.findings[0].evidence);
+
+    // Settings that blind every transcript, and a prefix the report function does not read.
+    let mut blinding: Value = serde_json::from_str(&preferences(BUCKET, true)).unwrap();
+    blinding["inputs"]["shellProfile"] = json!({"linux": "stty -echo", "windows": ""});
+    env.set_preferences(blinding.to_string()).await;
+    let elsewhere = env.audit(&[("LOOKUP_CACHE_SECONDS", "0"), ("TRANSCRIPT_PREFIX", "audited/")]);
+    let event = env.start_event(4, |_| {});
+    run(&elsewhere, &event).await.unwrap();
+    let r = env.record(&session_key(&event)).await;
+    assert_eq!(rule_ids(&r), vec!["SA-SES-PREFERENCES-DRIFT"]);
+    let evidence = &r.findings[0].evidence;
+    assert!(
+        evidence.contains("shellProfile.linux") && evidence.contains("'audited/'"),
+        "{evidence}"
+    );
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use aws_sdk_ssm::types::{DocumentFormat, ResourceTypeForTagging};
 use serde_json::Value;
 
 use crate::{AwsError, Clients};
-use session_audit::session::findings::{check_preferences, unlogged_by_design, Facts};
+use session_audit::session::findings::{check_preferences, unlogged_by_design, Facts, StartConfig};
 use session_audit::session::{Event, DEFAULT_DOCUMENT};
 
 /// Answers that may be reused for a short while: the preferences and document session types
@@ -37,7 +37,7 @@ impl Cache {
 pub(super) async fn facts(
     clients: &Clients,
     cache: &Cache,
-    bucket: &str,
+    config: &StartConfig,
     own_region: Option<&str>,
     event: &Event,
 ) -> (Facts, Vec<String>) {
@@ -52,7 +52,7 @@ pub(super) async fn facts(
     let (tags, session_type, preferences) = tokio::join!(
         target_tags(clients, event.target.as_deref()),
         session_type(clients, cache, event.document_or_default()),
-        preferences(clients, cache, bucket),
+        preferences(clients, cache, config),
     );
     let mut warnings = Vec::new();
     let facts = Facts {
@@ -150,17 +150,18 @@ async fn session_type(
     Ok(found)
 }
 
-/// Whether the preferences still send encrypted transcripts to `bucket` (`Err` inside: drift).
+/// Whether the preferences still send encrypted transcripts where the audit reads them (`Err`
+/// inside: drift, see [`check_preferences`]).
 async fn preferences(
     clients: &Clients,
     cache: &Cache,
-    bucket: &str,
+    config: &StartConfig,
 ) -> Result<Result<(), String>, String> {
     if let Some(hit) = cache.fresh(cache.preferences.lock().expect("cache").as_ref()) {
         return Ok(hit);
     }
     let verdict = match document(clients, DEFAULT_DOCUMENT).await {
-        Ok(content) => check_preferences(&content, bucket),
+        Ok(content) => check_preferences(&content, config),
         Err(e) if e.is(&["InvalidDocument"]) => {
             Err(format!("the {DEFAULT_DOCUMENT} preferences document does not exist"))
         }

@@ -43,13 +43,14 @@ impl StartOptions {
 pub struct AwsLookups {
     clients: Clients,
     cache: lookups::Cache,
-    bucket: String,
+    /// What the preferences must say (bucket, transcript prefix).
+    config: StartConfig,
     region: Option<String>,
 }
 
 impl Lookups for AwsLookups {
     async fn facts(&self, event: &Event) -> (Facts, Vec<String>) {
-        lookups::facts(&self.clients, &self.cache, &self.bucket, self.region.as_deref(), event)
+        lookups::facts(&self.clients, &self.cache, &self.config, self.region.as_deref(), event)
             .await
     }
 }
@@ -70,7 +71,7 @@ pub fn session_start(
         lookups: AwsLookups {
             clients: clients.clone(),
             cache: lookups::Cache::new(options.cache_ttl),
-            bucket: config.audit_bucket.clone(),
+            config: config.clone(),
             region: options.region,
         },
         sink: EventBridgeSink { events: clients.events.clone(), bus: options.event_bus },

@@ -109,6 +109,8 @@ pub struct StartConfig {
     pub allowed_principals: Vec<String>,
     /// The bucket our preferences must send transcripts to.
     pub audit_bucket: String,
+    /// `TRANSCRIPT_PREFIX` (`session-logs/`): where in it (the report function reads only there).
+    pub transcript_prefix: String,
 }
 
 impl StartConfig {
@@ -133,6 +135,9 @@ impl StartConfig {
                 .map(str::to_string)
                 .collect(),
             audit_bucket,
+            transcript_prefix: get("TRANSCRIPT_PREFIX")
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| "session-logs/".to_string()),
         })
     }
 }
@@ -149,31 +154,69 @@ pub struct Facts {
     pub preferences: Option<Result<(), String>>,
 }
 
-/// Whether the content of the `SSM-SessionManagerRunShell` document still sends transcripts
-/// to `bucket` with encryption (and encrypts CloudWatch streaming when it is on).
-pub fn check_preferences(content: &serde_json::Value, bucket: &str) -> Result<(), String> {
+/// Whether the content of the `SSM-SessionManagerRunShell` document still sends every session's
+/// transcript, encrypted, where the audit reads it: our bucket under our prefix, no shell profile
+/// run before every session (`stty -echo` there blinds every transcript), no run-as user. `Err`
+/// names every drift found.
+pub fn check_preferences(content: &serde_json::Value, config: &StartConfig) -> Result<(), String> {
     let inputs = &content["inputs"];
     let on = |name: &str| match &inputs[name] {
         serde_json::Value::Bool(b) => *b,
         serde_json::Value::String(s) => s.eq_ignore_ascii_case("true"),
         _ => false,
     };
-    let target = inputs["s3BucketName"].as_str().unwrap_or_default();
-    if target != bucket {
-        return Err(if target.is_empty() {
+    let text = |name: &str| inputs[name].as_str().unwrap_or_default().trim();
+    let mut drift = Vec::new();
+    let target = text("s3BucketName");
+    if target != config.audit_bucket {
+        drift.push(if target.is_empty() {
             "transcripts are not sent to S3 (s3BucketName is empty)".to_string()
         } else {
             format!("transcripts go to bucket '{target}'")
         });
     }
     if !on("s3EncryptionEnabled") {
-        return Err("s3EncryptionEnabled is off".to_string());
+        drift.push("s3EncryptionEnabled is off".to_string());
     }
-    let log_group = inputs["cloudWatchLogGroupName"].as_str().unwrap_or_default();
+    let prefix = text("s3KeyPrefix").trim_matches('/');
+    let ours = config.transcript_prefix.trim_matches('/');
+    if prefix != ours {
+        drift.push(format!(
+            "transcripts go under '{prefix}/', not '{ours}/' (the report function does not see them)"
+        ));
+    }
+    let log_group = text("cloudWatchLogGroupName");
     if !log_group.is_empty() && !on("cloudWatchEncryptionEnabled") {
-        return Err(format!("log group '{log_group}' receives transcripts unencrypted"));
+        drift.push(format!("log group '{log_group}' receives transcripts unencrypted"));
     }
-    Ok(())
+    for os in ["linux", "windows"] {
+        let profile = inputs["shellProfile"][os].as_str().unwrap_or_default().trim();
+        if !profile.is_empty() {
+            // The profile's text is not quoted: an administrator may have put secrets in it.
+            let blinds = ["stty", "echo", "exec", "history", "PROMPT_COMMAND", "PS1", "TERM="]
+                .iter()
+                .filter(|w| profile.contains(*w))
+                .copied()
+                .collect::<Vec<_>>();
+            drift.push(format!(
+                "shellProfile.{os} runs {} characters before every session{}",
+                profile.chars().count(),
+                if blinds.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (it uses {}: it can blind the transcript)", blinds.join(", "))
+                }
+            ));
+        }
+    }
+    if on("runAsEnabled") {
+        drift.push(format!("sessions run as '{}' (runAsEnabled)", text("runAsDefaultUser")));
+    }
+    if drift.is_empty() {
+        Ok(())
+    } else {
+        Err(drift.join("; "))
+    }
 }
 
 /// Documents whose sessions never produce a transcript.
@@ -434,19 +477,40 @@ mod tests {
 
     #[test]
     fn preferences_drift_is_named() {
-        let ours = serde_json::json!({"inputs": {"s3BucketName": "b", "s3EncryptionEnabled": true,
-            "cloudWatchLogGroupName": "g", "cloudWatchEncryptionEnabled": "true"}});
-        assert_eq!(check_preferences(&ours, "b"), Ok(()));
-        let mut other = ours.clone();
-        other["inputs"]["s3BucketName"] = "elsewhere".into();
-        assert!(check_preferences(&other, "b").unwrap_err().contains("elsewhere"));
-        let mut plain = ours.clone();
-        plain["inputs"]["s3EncryptionEnabled"] = false.into();
-        assert!(check_preferences(&plain, "b").unwrap_err().contains("s3EncryptionEnabled"));
-        let mut cw = ours.clone();
-        cw["inputs"]["cloudWatchEncryptionEnabled"] = false.into();
-        assert!(check_preferences(&cw, "b").unwrap_err().contains("unencrypted"));
-        assert!(check_preferences(&serde_json::json!({}), "b").is_err());
+        let c = config(&[]);
+        let ours = serde_json::json!({"inputs": {"s3BucketName": c.audit_bucket, "s3EncryptionEnabled": true,
+            "s3KeyPrefix": "session-logs", "cloudWatchLogGroupName": "g", "cloudWatchEncryptionEnabled": "true",
+            "runAsEnabled": false, "runAsDefaultUser": "", "shellProfile": {"linux": "", "windows": ""}}});
+        assert_eq!(check_preferences(&ours, &c), Ok(()));
+        let drifted = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut doc = ours.clone();
+            edit(&mut doc["inputs"]);
+            check_preferences(&doc, &c).unwrap_err()
+        };
+        assert!(drifted(&|i| i["s3BucketName"] = "elsewhere".into()).contains("elsewhere"));
+        assert!(
+            drifted(&|i| i["s3EncryptionEnabled"] = false.into()).contains("s3EncryptionEnabled")
+        );
+        assert!(
+            drifted(&|i| i["cloudWatchEncryptionEnabled"] = false.into()).contains("unencrypted")
+        );
+        assert!(drifted(&|i| i["s3KeyPrefix"] = "hidden".into()).contains("'hidden/'"));
+        let profile = drifted(&|i| i["shellProfile"]["linux"] = "stty -echo".into());
+        assert!(profile.contains("shellProfile.linux") && profile.contains("stty"), "{profile}");
+        assert!(!profile.contains("-echo"), "the profile's text is not quoted: {profile}");
+        assert!(drifted(&|i| i["shellProfile"]["windows"] = "Stop-Transcript".into())
+            .contains("shellProfile.windows"));
+        let run_as = drifted(&|i| {
+            i["runAsEnabled"] = true.into();
+            i["runAsDefaultUser"] = "nobody".into();
+        });
+        assert!(run_as.contains("'nobody'"), "{run_as}");
+        let both = drifted(&|i| {
+            i["s3KeyPrefix"] = "x".into();
+            i["shellProfile"]["linux"] = "exec sh".into();
+        });
+        assert!(both.contains("'x/'") && both.contains("exec"), "every drift is named: {both}");
+        assert!(check_preferences(&serde_json::json!({}), &c).is_err());
     }
 
     #[test]
