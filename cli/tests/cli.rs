@@ -332,3 +332,26 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     files
 }
+
+#[test]
+fn summarize_lists_a_record_whose_id_would_escape_and_counts_the_rest() {
+    let dir = temp_dir("summarize-bad-ids");
+    let bucket = dir.join("bucket");
+    let trail = fixtures().join("public/cloudtrail_StartSession_IAMUser_cli_customdoc.json");
+    let out = run(&["events", "--out", bucket.to_str().unwrap(), trail.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let record = walk(&bucket).into_iter().find(|p| p.extension().is_some_and(|e| e == "json"));
+    let record = record.expect("a session record");
+    let mut forged: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    forged["session_id"] = "../../escaped".into();
+    std::fs::write(bucket.join("forged.json"), forged.to_string()).unwrap();
+    let out = run(&["summarize", "--format", "json", bucket.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["sessions"], 1, "the genuine record counts");
+    assert_eq!(summary["corrupt"]["total"], 1, "the forged one is listed: {summary}");
+    let listed = summary["corrupt"]["items"][0].to_string();
+    assert!(listed.contains("forged.json") && listed.contains("audit key"), "{listed}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

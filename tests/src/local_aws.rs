@@ -322,6 +322,19 @@ fn policy_attachments(
     operation: &str,
     state: &Mutex<ProxyState>,
 ) -> Option<String> {
+    const TRACKED: [&str; 7] = [
+        "AttachUserPolicy",
+        "AttachGroupPolicy",
+        "AttachRolePolicy",
+        "DetachUserPolicy",
+        "DetachGroupPolicy",
+        "DetachRolePolicy",
+        "DeletePolicy",
+    ];
+    // Only IAM's small form bodies are read (an S3 upload through here can be 200 MiB).
+    if !TRACKED.contains(&operation) {
+        return None;
+    }
     let form = String::from_utf8_lossy(&request.body).to_string();
     let param = |name: &str| {
         form.split('&').find_map(|p| p.strip_prefix(&format!("{name}="))).map(|v| {

@@ -457,13 +457,7 @@ pub async fn handle_request(
     };
     // Anyone allowed to invoke the function could send a request naming another stack (a
     // Delete with RetainLogs=false would remove the audit trail): only our own is served.
-    let stack = match &request {
-        Request::Create(r) => &r.stack_id,
-        Request::Update(r) => &r.stack_id,
-        Request::Delete(r) => &r.stack_id,
-        _ => return Err("unknown RequestType".to_string()),
-    };
-    own_stack(options.stack_id.as_deref(), stack)?;
+    own_stack(options.stack_id.as_deref(), &crate::custom_resource::meta(&request).stack_id)?;
     match request {
         Request::Create(r) => {
             let props =

@@ -129,6 +129,11 @@ impl Record for DeniedRecord {
     }
 }
 
+/// A store failure at `step` while auditing `event`.
+fn store<'a>(event: &'a Event, step: &'static str) -> impl FnOnce(StoreError) -> StartError + 'a {
+    move |error| StartError::Store { step, event_id: event.event_id.clone(), error }
+}
+
 fn malformed(event: &Event) -> impl Fn(BadId) -> StartError + '_ {
     move |e| StartError::Malformed { event_id: event.event_id.clone(), reason: e.to_string() }
 }
@@ -182,10 +187,6 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
     /// Audit one parsed event: its record written, its findings published once.
     pub async fn audit(&self, event: &Event, metrics: &mut Metrics) -> Result<Audited, StartError> {
         let event = &self.redacted(event.clone());
-        let store = |step: &'static str| {
-            let event_id = event.event_id.clone();
-            move |error: StoreError| StartError::Store { step, event_id, error }
-        };
         let mut audited = Audited {
             event_id: event.event_id.clone(),
             action: Some(event.action),
@@ -198,8 +199,10 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
             let mut denied = DeniedRecord::from_event(event).expect("an error code");
             denied.findings = findings.clone();
             let key = denied.key().map_err(malformed(event))?;
-            let fresh =
-                self.write_denied(&key, denied).await.map_err(store("writing the record"))?;
+            let fresh = self
+                .write_denied(&key, denied)
+                .await
+                .map_err(store(event, "writing the record"))?;
             if fresh {
                 metrics.add("DeniedAttempts", 1.0);
             }
@@ -266,10 +269,7 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
     /// Read the session's record (wherever it is), merge the event and write it back if it
     /// changed. Returns the record's key and whether anything was written.
     async fn write_session(&self, u: Update<'_>) -> Result<(String, bool), StartError> {
-        let store = |step: &'static str| {
-            let event_id = u.event.event_id.clone();
-            move |error: StoreError| StartError::Store { step, event_id, error }
-        };
+        let event = u.event;
         for _ in 0..WRITE_ATTEMPTS {
             let found = self.find_session(u.session_id, u.event).await?;
             let (existing, read_at) = match found {
@@ -296,7 +296,7 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
             };
             if !put_json(&self.store, &key, &merged, &condition)
                 .await
-                .map_err(store("writing the record"))?
+                .map_err(store(event, "writing the record"))?
             {
                 continue;
             }
@@ -306,11 +306,11 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
                 self.store
                     .delete_if_unchanged(&old, &etag)
                     .await
-                    .map_err(store("removing the moved record"))?;
+                    .map_err(store(event, "removing the moved record"))?;
             }
             return Ok((key, true));
         }
-        Err(store("writing the record")(StoreError {
+        Err(store(event, "writing the record")(StoreError {
             op: "conditional write",
             uri: u.session_id.to_string(),
             code: Some("ConditionalRequestConflict".into()),
@@ -336,11 +336,8 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
             .filter_map(|n| date.checked_add(jiff::Span::new().days(n * step)).ok());
         for date in days {
             let key = keys::session_record(date, session_id).map_err(malformed(event))?;
-            let stored = get_json(&self.store, &key).await.map_err(|error| StartError::Store {
-                step: "reading the record",
-                event_id: event.event_id.clone(),
-                error,
-            })?;
+            let stored =
+                get_json(&self.store, &key).await.map_err(store(event, "reading the record"))?;
             if let Some(stored) = stored {
                 return Ok(Some((key, stored)));
             }
@@ -353,13 +350,10 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
         if !self.sink.delivers() {
             return Ok(());
         }
-        let store = |step: &'static str| {
-            let event_id = event.event_id.clone();
-            move |error: StoreError| StartError::Store { step, event_id, error }
-        };
         for _ in 0..WRITE_ATTEMPTS {
-            let Some(Stored { value: Ok(mut record), etag }) =
-                get_json::<R>(&self.store, key).await.map_err(store("reading the record"))?
+            let Some(Stored { value: Ok(mut record), etag }) = get_json::<R>(&self.store, key)
+                .await
+                .map_err(store(event, "reading the record"))?
             else {
                 return Ok(());
             };
@@ -374,7 +368,7 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
             *record.findings_sent() = true;
             let written = put_json(&self.store, key, &record, &Condition::Unchanged(etag))
                 .await
-                .map_err(store("noting the findings sent"))?;
+                .map_err(store(event, "noting the findings sent"))?;
             if written {
                 return Ok(());
             }
