@@ -24,9 +24,12 @@ venv: .venv/.installed
 	.venv/bin/pip install -q --disable-pip-version-check -r requirements-template.txt
 	touch $@
 
-# The full test suite (what CI runs after fmt, clippy and the template checks).
+# The full test suite (what CI runs after fmt, clippy and the template checks), then the
+# least-privilege proof over the calls every emulator scenario recorded (target/iam-calls).
 test: venv
+	rm -rf target/iam-calls
 	cargo test --workspace --locked
+	cargo run -q --locked -p session-audit-tests --bin iam-proof
 
 lint: lint-template
 	cargo fmt --all -- --check

@@ -6,11 +6,14 @@
 pub mod counting_alloc;
 pub mod findings_capture;
 mod http;
+pub mod iam_calls;
 pub mod iam_policy;
+pub mod least_privilege;
 pub mod local_aws;
 pub mod pipeline;
 pub mod runtime_api;
 pub mod synthetic_week;
+pub mod template;
 
 use std::path::PathBuf;
 

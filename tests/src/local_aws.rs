@@ -10,10 +10,16 @@
 //!   does not model), and can make
 //!   one operation fail, so failure paths run against the emulator rather than mocks of our
 //!   own code.
+//! * It records every call ([`crate::iam_calls::Call`]). Code under test signs with a session
+//!   token naming the function it stands for ([`LocalAws::act_as`]); when the harness drops,
+//!   each such call is checked against that function's policy in template.yaml
+//!   ([`crate::least_privilege`]): a call the policy would deny fails the test, naming it.
 
 use std::io::{BufReader, Read, Write};
 
 use crate::http::{read_request, reply, HttpRequest};
+use crate::iam_calls::{self, Call, Facts};
+use crate::least_privilege::{self, Deployment};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -41,6 +47,9 @@ struct ProxyState {
     /// Managed policy ARN -> the users, groups and roles it is attached to (moto does not
     /// refuse to delete an attached policy; IAM does, and this double does too).
     attachments: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+    calls: Vec<Call>,
+    /// Session token -> (template logical ID, deployment parameters).
+    principals: std::collections::BTreeMap<String, (String, Vec<(String, String)>)>,
 }
 
 /// A running emulator. Dropping it stops the server.
@@ -171,6 +180,82 @@ impl LocalAws {
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         sdk_config_for(self.endpoint()).await
     }
+
+    /// A session token for code acting as `function` (a template logical ID) deployed with
+    /// `params` (template parameters, `AccessPath.BucketName`): every call signed with it is
+    /// checked against that function's policy when the harness drops.
+    pub fn act_as(&self, function: &str, params: &[(String, String)]) -> String {
+        let mut s = self.state.lock().expect("state");
+        let token = format!("{function}-{}", s.principals.len());
+        s.principals.insert(token.clone(), (function.to_string(), params.to_vec()));
+        token
+    }
+
+    /// The token for `function` run with `environment` (its variables, read back into template
+    /// parameters as [`crate::template::Stack::parameters_from_environment`] does) and
+    /// `params` (what the environment does not say, such as the provisioner's `NamePrefix`).
+    pub fn deploy(
+        &self,
+        function: &str,
+        environment: &[(&str, String)],
+        params: &[(&str, &str)],
+    ) -> String {
+        let stack = crate::template::Stack::new(&[]);
+        let mut all = stack.parameters_from_environment(function, environment);
+        all.extend(params.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        self.act_as(function, &all)
+    }
+
+    /// Path-style clients for code under test acting as `function` (see [`LocalAws::deploy`]).
+    pub fn clients_as(
+        &self,
+        base: &aws_config::SdkConfig,
+        function: &str,
+        environment: &[(&str, String)],
+        params: &[(&str, &str)],
+    ) -> session_audit_aws::Clients {
+        let token = self.deploy(function, environment, params);
+        session_audit_aws::Clients::with_path_style(&LocalAws::config_as(base, &token), true)
+    }
+
+    /// `base` with credentials carrying `token` (see [`LocalAws::act_as`]).
+    pub fn config_as(base: &aws_config::SdkConfig, token: &str) -> aws_config::SdkConfig {
+        let creds = aws_sdk_s3::config::Credentials::new(
+            "testing",
+            "testing",
+            Some(token.to_string()),
+            None,
+            "local-aws",
+        );
+        let provider = aws_sdk_s3::config::SharedCredentialsProvider::new(creds);
+        base.to_builder().credentials_provider(provider).build()
+    }
+
+    /// Every call made with a function's token, as IAM would be asked about it, per function.
+    fn deployments(&self) -> Vec<Deployment> {
+        let s = self.state.lock().expect("state");
+        let mut facts = Facts::default();
+        let mut needed: std::collections::BTreeMap<&str, Vec<iam_calls::Needed>> =
+            Default::default();
+        for call in &s.calls {
+            if let Some(token) = call.principal.as_deref().filter(|t| s.principals.contains_key(*t))
+            {
+                needed.entry(token).or_default().extend(iam_calls::needed(call, &facts));
+            }
+            facts.learn(call);
+        }
+        needed
+            .into_iter()
+            .map(|(token, needed)| {
+                let (function, mut params) = s.principals[token].clone();
+                let bucket = params.iter().find(|(k, _)| k == "AccessPath.BucketName");
+                if let Some(key) = bucket.and_then(|(_, b)| facts.bucket_keys.get(b)) {
+                    params.push(("AccessPath.KmsKeyArn".into(), key.clone()));
+                }
+                Deployment { function, params, needed }
+            })
+            .collect()
+    }
 }
 
 async fn sdk_config_for(endpoint: String) -> aws_config::SdkConfig {
@@ -187,6 +272,23 @@ impl Drop for LocalAws {
     fn drop(&mut self) {
         let _ = self.moto.kill();
         let _ = self.moto.wait();
+        if std::thread::panicking() {
+            return;
+        }
+        let deployments = self.deployments();
+        least_privilege::write(&deployments);
+        let denied: Vec<String> = deployments
+            .iter()
+            .filter_map(|d| {
+                let denied = d.denied(&d.policies());
+                (!denied.is_empty()).then(|| least_privilege::explain(&d.function, &denied))
+            })
+            .collect();
+        assert!(
+            denied.is_empty(),
+            "template.yaml denies calls this test made:\n{}",
+            denied.join("\n")
+        );
     }
 }
 
@@ -204,6 +306,79 @@ impl HttpRequest {
             }
         }
         s3_operation(&self.method, &self.path)
+    }
+}
+
+impl HttpRequest {
+    /// What authorization needs to know of this request (see [`crate::iam_calls`]).
+    fn call(&self, operation: &str) -> Call {
+        let principal = self.header("x-amz-security-token").map(str::to_string);
+        let scope = self.header("authorization").and_then(|a| a.split("Credential=").nth(1));
+        let service = scope.and_then(|c| c.split('/').nth(3)).unwrap_or("").to_string();
+        let (path, query) = self.path.split_once('?').unwrap_or((&self.path, ""));
+        let decode = |v: &str| {
+            let v = v.replace('+', " ");
+            urlencoding::decode(&v).map(|s| s.into_owned()).unwrap_or(v)
+        };
+        let form = self
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+        let form_body =
+            if form { String::from_utf8_lossy(&self.body).into_owned() } else { String::new() };
+        let params = query
+            .split('&')
+            .chain(form_body.split('&'))
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (decode(k), decode(v))
+            })
+            .collect();
+        let small = self.body.len() < (1 << 20);
+        let xml = |tag: &str| {
+            let text = String::from_utf8_lossy(&self.body);
+            let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+            let values: Vec<String> = text
+                .split(open.as_str())
+                .skip(1)
+                .filter_map(|s| s.split(close.as_str()).next().map(str::to_string))
+                .collect();
+            values
+        };
+        let body = if self.header("x-amz-target").is_some() && small {
+            serde_json::from_slice(&self.body).unwrap_or_default()
+        } else if service == "s3" && operation == "DeleteObjects" {
+            let objects: Vec<serde_json::Value> = xml("Object")
+                .iter()
+                .map(|o| {
+                    let field = |t: &str| {
+                        o.split(&format!("<{t}>"))
+                            .nth(1)
+                            .and_then(|r| r.split('<').next())
+                            .map(str::to_string)
+                    };
+                    serde_json::json!({"key": field("Key"), "version": field("VersionId")})
+                })
+                .collect();
+            serde_json::json!({ "objects": objects })
+        } else if service == "s3" && operation == "PutBucketEncryption" {
+            serde_json::json!({ "kms_key": xml("KMSMasterKeyID").first() })
+        } else if service == "s3" {
+            let key = self.header("x-amz-server-side-encryption-aws-kms-key-id");
+            serde_json::json!({ "kms_key": key })
+        } else {
+            serde_json::Value::Null
+        };
+        Call {
+            principal,
+            service,
+            operation: operation.to_string(),
+            path: path.to_string(),
+            params,
+            body,
+            status: 0,
+            answer: serde_json::Value::Null,
+        }
     }
 }
 
@@ -279,6 +454,18 @@ fn serve(
             continue;
         }
         let operation = request.operation();
+        let call = request.call(&operation);
+        let index = {
+            let mut s = state.lock().expect("state");
+            s.calls.push(call);
+            s.calls.len() - 1
+        };
+        let answered = |status: u16, body: &[u8]| {
+            let mut s = state.lock().expect("state");
+            let call = &mut s.calls[index];
+            call.status = status;
+            call.answer = iam_calls::answer(&call.service, &call.operation, body);
+        };
         let injected = {
             let mut s = state.lock().expect("state");
             s.seen.push(operation.clone());
@@ -290,15 +477,18 @@ fn serve(
         };
         if injected {
             let (content_type, body) = injected_error(&request, &operation);
+            answered(400, &body);
             reply(&mut writer, "400 Bad Request", &content_type, &body)?;
             continue;
         }
         if operation == "DescribeInstanceInformation" {
             let body = describe_instance_information(&request, state);
+            answered(200, body.as_bytes());
             reply(&mut writer, "200 OK", "application/x-amz-json-1.1", body.as_bytes())?;
             continue;
         }
         if let Some(conflict) = policy_attachments(&request, &operation, state) {
+            answered(409, conflict.as_bytes());
             reply(&mut writer, "409 Conflict", "text/xml", conflict.as_bytes())?;
             continue;
         }
@@ -309,7 +499,8 @@ fn serve(
         }
         let forwarded = forward(&request, upstream, &mut writer);
         state.lock().expect("state").in_flight -= 1;
-        forwarded?;
+        let (status, body) = forwarded?;
+        answered(status, &body);
     }
     Ok(())
 }
@@ -380,11 +571,12 @@ fn describe_instance_information(request: &HttpRequest, state: &Mutex<ProxyState
     serde_json::json!({"InstanceInformationList": list}).to_string()
 }
 
+/// Relay `request` to moto and its answer to the client; returns the status and body.
 fn forward(
     request: &HttpRequest,
     upstream: SocketAddr,
     client: &mut TcpStream,
-) -> std::io::Result<()> {
+) -> std::io::Result<(u16, Vec<u8>)> {
     let mut up = TcpStream::connect(upstream)?;
     write!(up, "{} {} HTTP/1.1\r\n", request.method, request.path)?;
     for (k, v) in &request.headers {
@@ -403,6 +595,7 @@ fn forward(
     let head = String::from_utf8_lossy(head);
     let mut lines = head.lines();
     let status_line = lines.next().unwrap_or("HTTP/1.1 502 Bad Gateway").to_string();
+    let status = status_line.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(502);
     let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
     let body = if chunked { dechunk(body) } else { body.to_vec() };
     write!(client, "{status_line}\r\n")?;
@@ -431,7 +624,7 @@ fn forward(
     if !is_head {
         client.write_all(&body)?;
     }
-    Ok(())
+    Ok((status, body))
 }
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {

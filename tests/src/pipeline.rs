@@ -28,7 +28,7 @@ use session_audit_aws::Clients;
 
 use crate::findings_capture::{captured_events, route_to_log};
 use crate::local_aws::LocalAws;
-use crate::runtime_api::{emulator_env, function_binary, LambdaProcess};
+use crate::runtime_api::{deployed_env, emulator_env, function_binary, LambdaProcess};
 
 const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/session-audit-local/5b6c7d8e-0000-4000-8000-000000000001";
 
@@ -146,7 +146,10 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
     // all object calls: this documented switch leaves it out locally (never set in AWS).
     env.push(("SKIP_TLS_BUCKET_POLICY", "true".into()));
     env.push(("STACK_ID", STACK.into()));
-    let mut provisioner = LambdaProcess::start(&binaries[0], &env);
+    let mut provisioner = LambdaProcess::start(
+        &binaries[0],
+        &deployed_env(&aws, "ProvisionerFunction", env, &[("NamePrefix", "local-demo")]),
+    );
     let properties = json!({"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:provisioner",
         "NamePrefix": "local-demo", "RetainLogs": "true", "WaitForRegistration": "false"});
     provisioner
@@ -186,7 +189,8 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
     let mut env = base_env.clone();
     env.push(("AUDIT_BUCKET", bucket.clone()));
     env.push(("REQUIRED_TAG", "Purpose=SessionManagerTesting".into()));
-    let mut start = LambdaProcess::start(&binaries[1], &env);
+    let mut start =
+        LambdaProcess::start(&binaries[1], &deployed_env(&aws, "SessionStartFunction", env, &[]));
     let sessions = ["alice", "carol", "bob", "dave"].map(|u| format!("{u}-0a1b2c3d4e5f60718"));
     let target = instance_id.clone();
     let events = [
@@ -241,7 +245,8 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
     env.push(("AUDIT_BUCKET", bucket.clone()));
     env.push(("TRANSCRIPT_PREFIX", prefix.clone()));
     env.push(("TMPDIR", std::env::temp_dir().display().to_string()));
-    let mut report = LambdaProcess::start(&binaries[2], &env);
+    let mut report =
+        LambdaProcess::start(&binaries[2], &deployed_env(&aws, "SessionReportFunction", env, &[]));
     // The template's rule for uploads (TranscriptUploaded in template.yaml), routed to a log
     // group: moto's EventBridge cannot invoke Lambda, so the pipeline reads each event there
     // and delivers it as the rule would. This also shows the provisioner turned on the bucket's
@@ -285,7 +290,8 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
     p.say(&format!("access-summary: the daily summary of {day}"));
     let mut env = base_env.clone();
     env.push(("AUDIT_BUCKET", bucket.clone()));
-    let mut summary_fn = LambdaProcess::start(&binaries[3], &env);
+    let mut summary_fn =
+        LambdaProcess::start(&binaries[3], &deployed_env(&aws, "AccessSummaryFunction", env, &[]));
     let answer =
         summary_fn.invoke(&json!({"kind": "daily", "period": day})).expect("summary written");
     let summary_keys: Vec<String> = ["json", "md", "html"]

@@ -87,6 +87,20 @@ pub fn emulator_env(aws: &LocalAws) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// `env` for `function` (its template logical ID): credentials whose session token names the
+/// function deployed as `env` and `params` say, so each call the process makes is checked
+/// against that function's policy in template.yaml (see [`LocalAws::deploy`]).
+pub fn deployed_env(
+    aws: &LocalAws,
+    function: &str,
+    mut env: Vec<(&'static str, String)>,
+    params: &[(&str, &str)],
+) -> Vec<(&'static str, String)> {
+    let token = aws.deploy(function, &env, params);
+    env.push(("AWS_SESSION_TOKEN", token));
+    env
+}
+
 impl LambdaProcess {
     /// Start `binary` with only `env` (plus what the Lambda environment always sets), talking
     /// to a fresh Runtime API double on 127.0.0.1.

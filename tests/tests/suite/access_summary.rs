@@ -14,7 +14,9 @@ use session_audit_aws::access_summary::{access_summary, AwsAccessSummary};
 use session_audit_aws::Clients;
 use session_audit_tests::findings_capture::{captured_findings, route_findings_to_log};
 use session_audit_tests::local_aws::LocalAws;
-use session_audit_tests::runtime_api::{emulator_env, function_binary, LambdaProcess};
+use session_audit_tests::runtime_api::{
+    deployed_env, emulator_env, function_binary, LambdaProcess,
+};
 use session_audit_tests::synthetic_week::{self, AS_OF, BUSINESS_HOURS, WEEK};
 use session_audit_tests::{check_readme_block, demote_headings};
 
@@ -22,15 +24,17 @@ const BUCKET: &str = "audit-bucket";
 
 struct Env {
     aws: LocalAws,
+    config: aws_config::SdkConfig,
     clients: Clients,
 }
 
 impl Env {
     async fn start() -> Env {
         let aws = LocalAws::start();
-        let clients = Clients::with_path_style(&aws.sdk_config().await, true);
+        let config = aws.sdk_config().await;
+        let clients = Clients::with_path_style(&config, true);
         clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
-        Env { aws, clients }
+        Env { aws, config, clients }
     }
 
     async fn put(&self, key: &str, body: Vec<u8>) {
@@ -59,7 +63,9 @@ impl Env {
         }
         let get = |k: &str| vars.get(k).cloned();
         let options = SummaryOptions::from_lookup(get).unwrap();
-        access_summary(&self.clients, get, RulePack::builtin(), options).unwrap()
+        let environment: Vec<(&str, String)> = vars.iter().map(|(k, v)| (*k, v.clone())).collect();
+        let clients = self.aws.clients_as(&self.config, "AccessSummaryFunction", &environment, &[]);
+        access_summary(&clients, get, RulePack::builtin(), options).unwrap()
     }
 }
 
@@ -346,7 +352,10 @@ async fn the_real_binary_summarises_through_the_lambda_runtime_api() {
     let mut vars = emulator_env(&env.aws);
     vars.push(("AUDIT_BUCKET", BUCKET.to_string()));
     vars.push(("BUSINESS_HOURS", BUSINESS_HOURS.to_string()));
-    let mut function = LambdaProcess::start(&function_binary("access-summary"), &vars);
+    let mut function = LambdaProcess::start(
+        &function_binary("access-summary"),
+        &deployed_env(&env.aws, "AccessSummaryFunction", vars.clone(), &[]),
+    );
     let answer = function
         .invoke(&json!({"kind": "weekly", "period": WEEK, "as_of": AS_OF}))
         .expect("handled");

@@ -22,6 +22,7 @@ fn public_fixture(name: &str) -> Value {
 
 struct Env {
     aws: LocalAws,
+    config: aws_config::SdkConfig,
     clients: Clients,
     http: reqwest::Client,
     options: Options,
@@ -41,7 +42,7 @@ impl Env {
             poll_interval: Duration::from_millis(50),
             profile_propagation: Duration::from_secs(2),
         };
-        Env { aws, clients, http: reqwest::Client::new(), options, n: 0 }
+        Env { aws, config, clients, http: reqwest::Client::new(), options, n: 0 }
     }
 
     /// A request shaped like the public fixture, aimed at this emulator.
@@ -74,7 +75,15 @@ impl Env {
     /// Run a request as the Lambda does and return the response CloudFormation received.
     async fn run(&self, request: Request) -> Value {
         let before = self.aws.responses().len();
-        let clients = self.clients.clone();
+        // The provisioner's policy is scoped to the stack's NamePrefix.
+        let asked = serde_json::to_value(&request).unwrap();
+        let prefix = asked["ResourceProperties"]["NamePrefix"].as_str().unwrap_or("session-audit");
+        let clients = self.aws.clients_as(
+            &self.config,
+            "ProvisionerFunction",
+            &[],
+            &[("NamePrefix", prefix)],
+        );
         let options = self.options.clone();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
         let (_, _, sent) = respond_always(request, deadline, &self.http, move |r| {
@@ -554,6 +563,29 @@ async fn waits_for_the_agent_to_register_when_asked() {
     assert_eq!(polls, 3);
 }
 
+/// An account whose EBS volumes are encrypted by default under a customer key, and a stack
+/// given a subnet: the instance launches there (the least-privilege proof checks the KMS grants
+/// EC2 needs on that key, and ec2:DescribeSubnets).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_ebs_key_and_a_named_subnet_still_launch_the_instance() {
+    let mut env = Env::start().await;
+    let c = env.clients.clone();
+    let key = c.kms.create_key().description("account EBS default").send().await.unwrap();
+    let key = key.key_metadata().unwrap().arn().unwrap().to_string();
+    c.ec2.modify_ebs_default_kms_key_id().kms_key_id(&key).send().await.unwrap();
+    c.ec2.enable_ebs_encryption_by_default().send().await.unwrap();
+    let subnets = c.ec2.describe_subnets().send().await.unwrap();
+    let subnet = subnets.subnets()[0].subnet_id().unwrap().to_string();
+    let response = {
+        let r = env.request("Create", props(&[("SubnetId", &subnet)]), None, None);
+        env.run(r).await
+    };
+    assert_eq!(response["Status"], "SUCCESS", "{response}");
+    let live = live_instances(&c).await;
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].subnet_id(), Some(subnet.as_str()));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_properties_fail_fast_naming_the_property() {
     let mut env = Env::start().await;
@@ -614,8 +646,11 @@ async fn public_fixtures_drive_the_handler() {
     assert!(matches!(real, Request::Create(_)));
 }
 
+/// A new NamePrefix cannot be served: the stack's policy follows the prefix, so the Delete of
+/// the old resources would run under a policy that no longer names them (the least-privilege
+/// proof shows it). The Update is refused before anything changes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_prefix_replaces_and_the_old_delete_spares_the_new() {
+async fn a_new_prefix_is_refused_and_nothing_changes() {
     let mut env = Env::start().await;
     let c = env.clients.clone();
     let first = {
@@ -623,6 +658,7 @@ async fn a_new_prefix_replaces_and_the_old_delete_spares_the_new() {
         env.run(r).await
     };
     let old_id = first["PhysicalResourceId"].as_str().unwrap().to_string();
+    let before = live_instances(&c).await;
     let updated = {
         let r = env.request(
             "Update",
@@ -632,31 +668,14 @@ async fn a_new_prefix_replaces_and_the_old_delete_spares_the_new() {
         );
         env.run(r).await
     };
-    assert_eq!(updated["Status"], "SUCCESS", "{updated}");
-    let new_id = updated["PhysicalResourceId"].as_str().unwrap().to_string();
-    assert_ne!(new_id, old_id, "a new prefix is a new physical resource");
-    // CloudFormation deletes the old physical resource after the update.
-    let deleted = {
-        let r = env.request("Delete", props(&[]), Some(&old_id), None);
-        env.run(r).await
-    };
-    assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
-    assert!(
-        c.iam.get_role().role_name("sa-test-ssm-instance").send().await.is_err(),
-        "old role gone"
-    );
-    assert!(
-        c.iam.get_role().role_name("sa-next-ssm-instance").send().await.is_ok(),
-        "new role stays"
-    );
-    let live = live_instances(&c).await;
-    assert_eq!(live.len(), 1);
-    assert_eq!(live[0].instance_id(), updated["Data"]["InstanceId"].as_str());
+    assert_eq!(updated["Status"], "FAILED", "{updated}");
+    let reason = updated["Reason"].as_str().unwrap();
+    assert!(reason.contains("NamePrefix cannot change") && reason.contains("nothing was changed"));
+    assert!(c.iam.get_role().role_name("sa-test-ssm-instance").send().await.is_ok());
+    assert!(c.iam.get_role().role_name("sa-next-ssm-instance").send().await.is_err());
+    assert_eq!(live_instances(&c).await.len(), before.len());
     let prefs = document_json(&c, None).await.unwrap();
-    assert_eq!(
-        prefs["inputs"]["s3BucketName"], updated["Data"]["BucketName"],
-        "preferences follow the new resource"
-    );
+    assert_eq!(prefs["inputs"]["s3BucketName"], first["Data"]["BucketName"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,7 +16,9 @@ use session_audit_aws::session_report::{session_report, AwsSessionReport as Sess
 use session_audit_aws::Clients;
 use session_audit_tests::findings_capture::{captured_findings, route_findings_to_log};
 use session_audit_tests::local_aws::LocalAws;
-use session_audit_tests::runtime_api::{emulator_env, function_binary, LambdaProcess};
+use session_audit_tests::runtime_api::{
+    deployed_env, emulator_env, function_binary, LambdaProcess,
+};
 use session_audit_tests::{check_readme_block, demote_headings};
 
 const BUCKET: &str = "audit-bucket";
@@ -24,6 +26,7 @@ const KEY: &[u8] = b"report-test-key";
 
 struct Env {
     aws: LocalAws,
+    config: aws_config::SdkConfig,
     clients: Clients,
 }
 
@@ -71,7 +74,8 @@ fn record(session_id: &str, time: &str, edit: impl FnOnce(&mut SessionRecord)) -
 impl Env {
     async fn start() -> Env {
         let aws = LocalAws::start();
-        let clients = Clients::with_path_style(&aws.sdk_config().await, true);
+        let config = aws.sdk_config().await;
+        let clients = Clients::with_path_style(&config, true);
         clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
         let on = aws_sdk_s3::types::VersioningConfiguration::builder()
             .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
@@ -85,7 +89,7 @@ impl Env {
             .await
             .unwrap();
         route_findings_to_log(&clients).await;
-        Env { aws, clients }
+        Env { aws, config, clients }
     }
 
     fn reporter(&self, extra: &[(&str, &str)]) -> SessionReport {
@@ -96,7 +100,13 @@ impl Env {
                 .map(|(_, v)| v.to_string())
                 .or_else(|| (k == "AUDIT_BUCKET").then(|| BUCKET.to_string()))
         };
-        session_report(&self.clients, ReportOptions::from_lookup(get).unwrap(), get, analyzer())
+        let mut environment: Vec<(&str, String)> =
+            extra.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        if get("AUDIT_BUCKET").as_deref() == Some(BUCKET) {
+            environment.push(("AUDIT_BUCKET", BUCKET.into()));
+        }
+        let clients = self.aws.clients_as(&self.config, "SessionReportFunction", &environment, &[]);
+        session_report(&clients, ReportOptions::from_lookup(get).unwrap(), get, analyzer())
     }
 
     /// Upload `body` at `key`; returns (version, etag).
@@ -391,7 +401,10 @@ async fn the_real_binary_reports_through_the_lambda_runtime_api() {
     let mut vars = emulator_env(&env.aws);
     vars.push(("AUDIT_BUCKET", BUCKET.to_string()));
     vars.push(("TMPDIR", std::env::temp_dir().display().to_string()));
-    let mut function = LambdaProcess::start(&function_binary("session-report"), &vars);
+    let mut function = LambdaProcess::start(
+        &function_binary("session-report"),
+        &deployed_env(&env.aws, "SessionReportFunction", vars, &[]),
+    );
     let answer =
         function.invoke(&classic(key, Some(&v), &e, "2026-11-24T10:00:00Z")).expect("handled");
     assert_eq!(answer["reported"][0]["outcome"], "reported", "{answer}");

@@ -20,13 +20,16 @@ use session_audit_aws::session_start::{
 use session_audit_aws::Clients;
 use session_audit_tests::findings_capture::{captured_findings, route_findings_to_log};
 use session_audit_tests::local_aws::LocalAws;
-use session_audit_tests::runtime_api::{emulator_env, function_binary, LambdaProcess};
+use session_audit_tests::runtime_api::{
+    deployed_env, emulator_env, function_binary, LambdaProcess,
+};
 
 const BUCKET: &str = "audit-bucket";
 const BUSINESS_HOURS: &str = "Mon-Fri 08:00-18:00 Europe/Berlin";
 
 struct Env {
     aws: LocalAws,
+    config: aws_config::SdkConfig,
     clients: Clients,
     tagged: String,
     untagged: String,
@@ -59,7 +62,8 @@ impl Env {
 
     async fn start() -> Env {
         let aws = LocalAws::start();
-        let clients = Clients::with_path_style(&aws.sdk_config().await, true);
+        let config = aws.sdk_config().await;
+        let clients = Clients::with_path_style(&config, true);
         clients.s3.create_bucket().bucket(BUCKET).send().await.expect("bucket");
         let mut ids = Vec::new();
         for tags in
@@ -104,7 +108,7 @@ impl Env {
         }
         route_findings_to_log(&clients).await;
         let (tagged, untagged) = (ids[0].clone(), ids[1].clone());
-        Env { aws, clients, tagged, untagged }
+        Env { aws, config, clients, tagged, untagged }
     }
 
     fn audit(&self, extra: &[(&str, &str)]) -> SessionStart {
@@ -115,8 +119,10 @@ impl Env {
         ]);
         vars.extend(extra.iter().copied());
         let get = |k: &str| vars.get(k).map(|v| v.to_string());
+        let environment: Vec<(&str, String)> =
+            vars.iter().map(|(k, v)| (*k, v.to_string())).collect();
         session_start(
-            &self.clients,
+            &self.aws.clients_as(&self.config, "SessionStartFunction", &environment, &[]),
             StartConfig::from_lookup(get).expect("config"),
             StartOptions::from_lookup(get).expect("options"),
             RulePack::builtin(),
@@ -556,7 +562,10 @@ async fn the_real_binary_runs_through_the_lambda_runtime_api() {
 
     let mut vars = base.clone();
     vars.push(("AUDIT_BUCKET", BUCKET.to_string()));
-    let mut function = LambdaProcess::start(&binary, &vars);
+    let mut function = LambdaProcess::start(
+        &binary,
+        &deployed_env(&env.aws, "SessionStartFunction", vars.clone(), &[]),
+    );
     let event = env.start_event(1, |v| v["detail"]["eventTime"] = "2026-11-28T23:00:00Z".into());
     let answer = function.invoke(&event).expect("handled");
     assert_eq!(answer["audited"][0]["findings"], json!(["SA-SES-OFF-HOURS"]), "{answer}");
@@ -605,10 +614,23 @@ async fn the_user_rule_pack_and_the_redaction_key_are_loaded_from_where_they_are
         .send()
         .await
         .unwrap();
-    let rules =
-        settings::rule_pack(&env.clients, Some(&format!("s3://{BUCKET}/config/rules.toml")))
-            .await
-            .unwrap();
+    // Loaded as the function deployed with both settings (the key under a customer key), so the
+    // least-privilege proof checks the conditional grants; the failures below are the
+    // harness's (under that policy other keys would be AccessDenied, not missing).
+    let redaction_key = env.clients.kms.create_key().send().await.unwrap();
+    let redaction_key = redaction_key.key_metadata().unwrap().arn().unwrap().to_string();
+    let function = env.aws.clients_as(
+        &env.config,
+        "SessionStartFunction",
+        &[
+            ("RULES_URI", format!("s3://{BUCKET}/config/rules.toml")),
+            ("REDACTION_KEY_PARAMETER", "/session-audit/redaction-key".into()),
+        ],
+        &[("RedactionKeyKmsKeyArn", &redaction_key)],
+    );
+    let rules = settings::rule_pack(&function, Some(&format!("s3://{BUCKET}/config/rules.toml")))
+        .await
+        .unwrap();
     assert!(rules.get("SA-SES-NO-MFA").is_none(), "disabled by the user pack");
     assert_eq!(rules.get("SA-SES-OFF-HOURS").unwrap().severity, session_audit::Severity::High);
     let missing = settings::rule_pack(&env.clients, Some(&format!("s3://{BUCKET}/nope.toml")))
@@ -630,11 +652,11 @@ async fn the_user_rule_pack_and_the_redaction_key_are_loaded_from_where_they_are
         .name("/session-audit/redaction-key")
         .value("k3y")
         .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .key_id(&redaction_key)
         .send()
         .await
         .unwrap();
-    let keyed =
-        settings::redactor(&env.clients, Some("/session-audit/redaction-key")).await.unwrap();
+    let keyed = settings::redactor(&function, Some("/session-audit/redaction-key")).await.unwrap();
     assert!(!keyed.uses_default_key());
     assert_eq!(keyed.token("password", "x"), Redactor::new(Some(b"k3y")).token("password", "x"));
     let absent = settings::redactor(&env.clients, Some("/nope")).await.unwrap_err();

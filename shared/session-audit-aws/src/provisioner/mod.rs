@@ -466,10 +466,21 @@ pub async fn handle_request(
             Provisioner::new(&clients, place, options).ensure(&props, &r.request_id).await
         }
         Request::Update(r) => {
-            // A new NamePrefix yields a new physical ID; CloudFormation then deletes the old one
-            // with its old properties. Anything else is brought up to date in place.
+            // Anything but the NamePrefix is brought up to date in place. A new NamePrefix
+            // would need a new physical resource and the old one deleted afterwards, by this
+            // function, under the stack's new policy, which is scoped to the new prefix: the
+            // old role, key and instance could never be removed. Refused before any change.
             let props =
                 Properties::parse(&as_map(&r.resource_properties)).map_err(|e| e.to_string())?;
+            let old = Properties::parse(&as_map(&r.old_resource_properties)).ok();
+            if let Some(old) = old.filter(|o| o.name_prefix != props.name_prefix) {
+                return Err(format!(
+                    "NamePrefix cannot change from '{}' to '{}': the provisioner's permissions are \
+                     scoped to the prefix, so it could not remove what the old one made; nothing \
+                     was changed. Deploy a new stack with the new prefix, then delete this one",
+                    old.name_prefix, props.name_prefix
+                ));
+            }
             let place = place_of(&r.stack_id)?;
             Provisioner::new(&clients, place, options).ensure(&props, &r.request_id).await
         }
