@@ -156,6 +156,17 @@ fn stored(r: &SessionRecord) -> (String, Vec<u8>) {
     (r.key().expect("a valid key"), line(r))
 }
 
+/// Bob's Saturday session, whose transcript is missing from the week.
+fn bob_2() -> SessionRecord {
+    let shell = "SSM-SessionManagerRunShell";
+    record("s-bob-2", "bob", "i-ccc", "2026-11-14T10:00:00Z", Some("2026-11-14T10:05:00Z"), shell)
+}
+
+/// The report of bob's Saturday session, arriving after the week was summarised.
+pub fn late_report() -> (String, Vec<u8>) {
+    report("s-bob-2", Some(&bob_2()), &["id"], true, "2026-11-16T09:00:00Z")
+}
+
 /// Every object of the week, keyed as in the log bucket.
 pub fn objects() -> Vec<(String, Vec<u8>)> {
     let shell = "SSM-SessionManagerRunShell";
@@ -184,14 +195,7 @@ pub fn objects() -> Vec<(String, Vec<u8>)> {
         Some("2026-11-12T08:00:00Z"),
         shell,
     );
-    let b2 = record(
-        "s-bob-2",
-        "bob",
-        "i-ccc",
-        "2026-11-14T10:00:00Z",
-        Some("2026-11-14T10:05:00Z"),
-        shell,
-    );
+    let b2 = bob_2();
     let b3 = record(
         "s-bob-3",
         "bob",

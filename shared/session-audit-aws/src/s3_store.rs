@@ -4,7 +4,7 @@
 
 use aws_sdk_s3::primitives::ByteStream;
 use session_audit::store::{
-    Attributes, AuditStore, Body, Condition, Object, ObjectInfo, Payload, StoreError,
+    Attributes, AuditStore, Body, Condition, Entry, Object, ObjectInfo, Payload, StoreError,
 };
 
 use crate::AwsError;
@@ -151,13 +151,16 @@ impl AuditStore for S3Store {
         }
     }
 
-    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+    async fn list(&self, prefix: &str) -> Result<Vec<Entry>, StoreError> {
         let mut pages =
             self.s3.list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();
         let mut keys = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| self.error("ListObjectsV2", prefix, e.into()))?;
-            keys.extend(page.contents().iter().filter_map(|o| o.key()).map(str::to_string));
+            keys.extend(page.contents().iter().filter_map(|o| {
+                let etag = o.e_tag().unwrap_or_default().to_string();
+                Some(Entry { key: o.key()?.to_string(), etag })
+            }));
         }
         Ok(keys)
     }

@@ -5,6 +5,7 @@
 //! audit/denied/dt=YYYY-MM-DD/<eventID>.json         session-start
 //! audit/reports/dt=YYYY-MM-DD/<sessionId>.{json,md} session-report
 //! audit/summaries/{daily,weekly,custom}/<period>.{json,md,html}  access-summary
+//! audit/summaries/daily/<day>.part.json                       its mergeable tallies
 //! ```
 //!
 //! Session and event IDs come from CloudTrail fields and S3 keys that the person being audited

@@ -11,7 +11,6 @@
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use jiff::civil::Date;
 use serde::Serialize;
@@ -24,6 +23,7 @@ use crate::outputs::{FindingContext, Metrics};
 use crate::report::{CappedCommands, JsonReportWriter, Report, Source, Status};
 use crate::session::{SessionRecord, SESSION_SPAN_DAYS};
 use crate::sink::{FindingsSink, SinkError};
+use crate::store::spool::Spool;
 use crate::store::{
     get_json, Attributes, AuditStore, Body, Condition, ObjectInfo, Payload, StoreError, Stored,
 };
@@ -122,17 +122,6 @@ pub struct SessionReport<S, F> {
     pub options: ReportOptions,
 }
 
-/// Removes the spooled report when the work is done, whatever happened.
-struct Spool(PathBuf);
-
-impl Drop for Spool {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-static SPOOL_COUNTER: AtomicU64 = AtomicU64::new(0);
-
 impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
     /// Report every transcript an S3 event names. All items are processed; the first failure
     /// is returned after the rest.
@@ -217,11 +206,7 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
             return Ok(Outcome::Duplicate { md_key });
         }
 
-        let spool = Spool(self.options.work_dir.join(format!(
-            "session-report-{}-{}.json",
-            std::process::id(),
-            SPOOL_COUNTER.fetch_add(1, Ordering::Relaxed)
-        )));
+        let spool = Spool::new(&self.options.work_dir, "session-report");
         let file = std::fs::File::create(&spool.0)
             .map_err(|e| local(format!("cannot spool the report to {}: {e}", spool.0.display())))?;
         let json = JsonReportWriter::start_with(BufWriter::new(file), true)

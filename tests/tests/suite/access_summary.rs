@@ -462,3 +462,37 @@ async fn missing_transcript_findings_go_out_ten_per_put_events() {
     assert_eq!(calls, 2, "12 findings in two PutEvents calls");
     assert_eq!(captured_findings(&env.aws).await.len(), 12, "every one published");
 }
+
+/// At scale a week is about 1.4 million GETs if every object is read again; the weekly run
+/// reads each day's part instead (listing the day to see that nothing changed) and folds only
+/// the days that are not final. Counted against the emulator.
+#[tokio::test]
+async fn the_weekly_run_reads_the_daily_parts_not_every_object() {
+    let gets = |aws: &LocalAws| aws.operations().iter().filter(|o| *o == "GetObject").count();
+    let weekly = json!({"kind": "weekly", "period": WEEK, "as_of": AS_OF});
+
+    let env = Env::start().await;
+    env.week().await;
+    let before = gets(&env.aws);
+    let folded = env.summarizer(&[]).handle(&weekly, &mut Metrics::default()).await.unwrap();
+    let reading_everything = gets(&env.aws) - before;
+
+    let env = Env::start().await;
+    env.week().await;
+    let summarizer = env.summarizer(&[]);
+    for day in 9..=15 {
+        let daily = json!({"kind": "daily", "period": format!("2026-11-{day:02}"), "as_of": AS_OF});
+        summarizer.handle(&daily, &mut Metrics::default()).await.unwrap();
+    }
+    let before = gets(&env.aws);
+    let mut metrics = Metrics::default();
+    let merged = summarizer.handle(&weekly, &mut metrics).await.unwrap();
+    let from_parts = gets(&env.aws) - before;
+    assert_eq!(metrics.get("SummaryDaysMerged"), Some(6.0), "the pending Sunday is read again");
+    assert!(
+        from_parts * 2 < reading_everything,
+        "{from_parts} GETs from parts, {reading_everything} reading everything"
+    );
+    let as_json = |s: &Summary| serde_json::to_value(s).unwrap();
+    assert_eq!(as_json(&merged.summary), as_json(&folded.summary));
+}

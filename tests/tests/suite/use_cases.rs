@@ -118,6 +118,69 @@ fn access_summary_over_memory_gives_the_hand_computed_week() {
     assert_eq!(published[0]["finding_id"], "s-bob-2:SA-SES-TRANSCRIPT-MISSING");
 }
 
+fn summariser_over(objects: &[(String, Vec<u8>)]) -> AccessSummary<MemStore, MemSink> {
+    let store = MemStore::default();
+    block_on(async {
+        use session_audit::store::{Attributes, AuditStore, Condition, Payload};
+        let json = Attributes::of("application/json");
+        for (key, body) in objects {
+            store.put(key, Payload::Bytes(body.clone()), &json, &Condition::Always).await.unwrap();
+        }
+    });
+    let get = |k: &str| (k == "BUSINESS_HOURS").then(|| BUSINESS_HOURS.to_string());
+    AccessSummary {
+        store,
+        sink: MemSink::default(),
+        pack: RulePack::builtin(),
+        options: SummaryOptions::from_lookup(get).unwrap(),
+    }
+}
+
+/// The weekly summary merges the daily runs' parts instead of reading every object again, and
+/// is exactly the summary of reading them again; a day whose objects changed since its daily
+/// run, or that was not final then (a transcript pending), is read again.
+#[test]
+fn the_week_merged_from_daily_parts_equals_the_week_read_again() {
+    let objects = synthetic_week::objects();
+    let (merged, fresh) = (summariser_over(&objects), summariser_over(&objects));
+    let weekly = json!({"kind": "weekly", "period": WEEK, "as_of": AS_OF});
+    let run = |s: &AccessSummary<MemStore, MemSink>, event: &Value| {
+        let mut metrics = Metrics::default();
+        let written = block_on(s.handle(event, &mut metrics)).unwrap();
+        (serde_json::to_value(&written.summary).unwrap(), metrics.get("SummaryDaysMerged"))
+    };
+    for day in 9..=15 {
+        run(
+            &merged,
+            &json!({"kind": "daily", "period": format!("2026-11-{day:02}"), "as_of": AS_OF}),
+        );
+    }
+    let (from_parts, days_merged) = run(&merged, &weekly);
+    let (read_again, none_merged) = run(&fresh, &weekly);
+    assert_eq!(none_merged, Some(0.0), "no daily parts: every day read");
+    let days_merged = days_merged.unwrap();
+    assert!(days_merged >= 5.0, "most days merged: {days_merged}");
+    assert!(days_merged < 7.0, "the day with a pending transcript is read again");
+    assert_eq!(from_parts, read_again);
+
+    // A report that arrives after the daily runs changes its day's listing: that day is read
+    // again, and the week still equals reading everything.
+    let late = synthetic_week::late_report();
+    for s in [&merged, &fresh] {
+        block_on(async {
+            use session_audit::store::{Attributes, AuditStore, Condition, Payload};
+            let json = Attributes::of("application/json");
+            let put =
+                s.store.put(&late.0, Payload::Bytes(late.1.clone()), &json, &Condition::Always);
+            put.await.unwrap();
+        });
+    }
+    let (from_parts, fewer) = run(&merged, &weekly);
+    let (read_again, _) = run(&fresh, &weekly);
+    assert_eq!(fewer, Some(days_merged - 1.0), "the changed day is read again");
+    assert_eq!(from_parts, read_again);
+}
+
 /// The session report over memory, for the bucket named `bucket`.
 pub fn reporter() -> SessionReport<MemStore, MemSink> {
     let get = |k: &str| (k == "AUDIT_BUCKET").then(|| "bucket".to_string());

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use super::{
-    content_etag, Attributes, AuditStore, Condition, InMemoryBody, Object, ObjectInfo, Payload,
-    StoreError,
+    content_etag, Attributes, AuditStore, Condition, Entry, InMemoryBody, Object, ObjectInfo,
+    Payload, StoreError,
 };
 
 #[derive(Debug, Clone)]
@@ -120,7 +120,7 @@ impl AuditStore for FsStore {
         Ok(true)
     }
 
-    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+    async fn list(&self, prefix: &str) -> Result<Vec<Entry>, StoreError> {
         let mut keys: Vec<String> = self
             .files
             .range(prefix.to_string()..)
@@ -161,7 +161,16 @@ impl AuditStore for FsStore {
         }
         keys.sort();
         keys.dedup();
-        Ok(keys)
+        keys.into_iter()
+            .map(|key| {
+                let meta =
+                    std::fs::metadata(self.path(&key)?).map_err(|e| self.error("list", &key, e))?;
+                let modified =
+                    meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+                let etag = format!("{}:{}", meta.len(), modified.map_or(0, |d| d.as_nanos()));
+                Ok(Entry { key, etag })
+            })
+            .collect()
     }
 
     async fn delete_if_unchanged(&self, key: &str, etag: &str) -> Result<(), StoreError> {

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use super::{
-    content_etag, Attributes, AuditStore, Condition, InMemoryBody, Object, ObjectInfo, Payload,
-    StoreError,
+    content_etag, Attributes, AuditStore, Condition, Entry, InMemoryBody, Object, ObjectInfo,
+    Payload, StoreError,
 };
 
 /// One stored version.
@@ -102,13 +102,14 @@ impl AuditStore for MemStore {
         Ok(ok)
     }
 
-    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+    async fn list(&self, prefix: &str) -> Result<Vec<Entry>, StoreError> {
         let objects = self.objects.lock().expect("store lock");
         Ok(objects
             .range(prefix.to_string()..)
             .take_while(|(k, _)| k.starts_with(prefix))
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, _)| k.clone())
+            .filter_map(|(k, v)| {
+                Some(Entry { key: k.clone(), etag: v.last()?.object.etag.clone() })
+            })
             .collect())
     }
 

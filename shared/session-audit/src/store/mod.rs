@@ -7,6 +7,7 @@
 
 mod fs;
 mod memory;
+pub mod spool;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -39,6 +40,14 @@ impl Condition {
             (Condition::Absent, Some(_)) | (Condition::Unchanged(_), None) => false,
         }
     }
+}
+
+/// One key a listing found, and what identifies its content without reading it (S3's ETag;
+/// a local file's size and modification time), so an object changed in place is noticed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub key: String,
+    pub etag: String,
 }
 
 /// One object read whole from a store.
@@ -159,8 +168,8 @@ pub trait AuditStore: Sync {
         condition: &Condition,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Every key under `prefix`, in key order.
-    fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    /// Every key under `prefix`, in key order, with what identifies its content.
+    fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send;
 
     /// Remove `key` if it is still the object read at `etag` (a record that moved).
     fn delete_if_unchanged(
@@ -250,7 +259,10 @@ mod tests {
             assert!(put_json(store, "audit/a/x.json", &4, &fresh).await.unwrap());
             assert!(put_json(store, "audit/a/y.json", &5, &Condition::Always).await.unwrap());
             assert!(put_json(store, "audit/b/z.json", &6, &Condition::Always).await.unwrap());
-            assert_eq!(store.list("audit/a/").await.unwrap(), ["audit/a/x.json", "audit/a/y.json"]);
+            let listed = store.list("audit/a/").await.unwrap();
+            let keys: Vec<&str> = listed.iter().map(|e| e.key.as_str()).collect();
+            assert_eq!(keys, ["audit/a/x.json", "audit/a/y.json"]);
+            assert!(listed.iter().all(|e| !e.etag.is_empty()));
             // A stale ETag deletes nothing; the current one does.
             store.delete_if_unchanged("audit/a/x.json", &v.etag).await.unwrap();
             let now = store.get("audit/a/x.json", None).await.unwrap().unwrap();

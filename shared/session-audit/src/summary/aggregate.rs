@@ -6,7 +6,8 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
 use super::commands::CommandCounter;
-use super::digest::ReportDigest;
+use super::digest::{ReportDigest, RuleCount};
+use super::tallies::Tallies;
 use super::*;
 use crate::report::{Finding, Status};
 use crate::rules::{RulePack, Severity};
@@ -18,7 +19,7 @@ const COMMAND_CAPACITY: usize = 10_000;
 const TOP_COMMANDS: usize = 15;
 /// Durations are kept per minute up to a day; longer sessions share the last bucket (the
 /// longest is kept exactly).
-const DURATION_BUCKETS: usize = 24 * 60 + 1;
+pub(super) const DURATION_BUCKETS: usize = 24 * 60 + 1;
 
 #[derive(Debug, Clone)]
 pub struct SummaryConfig {
@@ -177,30 +178,7 @@ pub struct Aggregator {
     config: SummaryConfig,
     missing_rule: Option<Finding>,
     missing_findings: Vec<MissingTranscript>,
-    sessions: u64,
-    outside_period: u64,
-    by_person: HashMap<String, u64>,
-    by_instance: HashMap<String, u64>,
-    by_pair: HashMap<Pair, u64>,
-    documents: HashMap<String, u64>,
-    heat: [[u64; 24]; 7],
-    durations: Vec<u64>,
-    longest: Option<(i64, SessionRef)>,
-    off_hours: u64,
-    timed: u64,
-    coverage: BTreeMap<Coverage, u64>,
-    completeness: Completeness,
-    privileged: u64,
-    privileged_ok: u64,
-    privileged_pending: u64,
-    denied: u64,
-    denied_by_person: HashMap<String, u64>,
-    denied_by_reason: HashMap<String, u64>,
-    commands: CommandCounter,
-    commands_total: u64,
-    commands_privileged: u64,
-    findings: BTreeMap<(Severity, String), FindingCount>,
-    corrupt: Listed<Corrupt>,
+    t: Tallies,
 }
 
 impl Aggregator {
@@ -210,40 +188,52 @@ impl Aggregator {
             missing_rule: pack.session_finding("transcript_missing", String::new()),
             missing_findings: Vec::new(),
             config,
-            sessions: 0,
-            outside_period: 0,
-            by_person: HashMap::new(),
-            by_instance: HashMap::new(),
-            by_pair: HashMap::new(),
-            documents: HashMap::new(),
-            heat: [[0; 24]; 7],
-            durations: vec![0; DURATION_BUCKETS],
-            longest: None,
-            off_hours: 0,
-            timed: 0,
-            coverage: Coverage::ALL.iter().map(|c| (*c, 0)).collect(),
-            completeness: Completeness {
-                counts: BTreeMap::new(),
-                missing: Listed::default(),
-                truncated: Listed::default(),
-                unparseable: Listed::default(),
-                pending: Listed::default(),
-                unlogged_by_design: Listed::default(),
-                transcripts_without_record: Listed::default(),
-                records_without_start: 0,
+            t: Tallies {
+                sessions: 0,
+                outside_period: 0,
+                by_person: HashMap::new(),
+                by_instance: HashMap::new(),
+                by_pair: HashMap::new(),
+                documents: HashMap::new(),
+                heat: [[0; 24]; 7],
+                durations: vec![0; DURATION_BUCKETS],
+                longest: None,
+                off_hours: 0,
+                timed: 0,
+                coverage: Coverage::ALL.iter().map(|c| (*c, 0)).collect(),
+                completeness: Completeness {
+                    counts: BTreeMap::new(),
+                    missing: Listed::default(),
+                    truncated: Listed::default(),
+                    unparseable: Listed::default(),
+                    pending: Listed::default(),
+                    unlogged_by_design: Listed::default(),
+                    transcripts_without_record: Listed::default(),
+                    records_without_start: 0,
+                },
+                privileged: 0,
+                privileged_ok: 0,
+                privileged_pending: 0,
+                denied: 0,
+                denied_by_person: HashMap::new(),
+                denied_by_reason: HashMap::new(),
+                commands: CommandCounter::new(COMMAND_CAPACITY),
+                commands_total: 0,
+                commands_privileged: 0,
+                findings: BTreeMap::new(),
+                corrupt: Listed::default(),
             },
-            privileged: 0,
-            privileged_ok: 0,
-            privileged_pending: 0,
-            denied: 0,
-            denied_by_person: HashMap::new(),
-            denied_by_reason: HashMap::new(),
-            commands: CommandCounter::new(COMMAND_CAPACITY),
-            commands_total: 0,
-            commands_privileged: 0,
-            findings: BTreeMap::new(),
-            corrupt: Listed::default(),
         }
+    }
+
+    /// What has been counted so far (a day's part of its week, see `tallies.rs`).
+    pub fn tallies(&self) -> &Tallies {
+        &self.t
+    }
+
+    /// Add what another aggregator counted over other objects.
+    pub fn merge(&mut self, other: Tallies) {
+        self.t.merge(other);
     }
 
     pub fn period(&self) -> &Period {
@@ -252,9 +242,9 @@ impl Aggregator {
 
     /// Count a report's commands (call from [`ReportDigest::parse`]'s callback).
     pub fn command(&mut self, text: &str, privileged: bool) {
-        self.commands.add(text);
-        self.commands_total += 1;
-        self.commands_privileged += u64::from(privileged);
+        self.t.commands.add(text);
+        self.t.commands_total += 1;
+        self.t.commands_privileged += u64::from(privileged);
     }
 
     /// A parse callback for [`ReportDigest::parse`] that counts into this aggregator.
@@ -263,16 +253,20 @@ impl Aggregator {
     }
 
     fn finding(&mut self, f: &Finding) {
-        let key = (f.severity, f.rule_id.clone());
-        self.findings
-            .entry(key)
+        self.findings_of_rule(f.severity, &f.rule_id, &f.title, 1);
+    }
+
+    fn findings_of_rule(&mut self, severity: Severity, rule_id: &str, title: &str, n: u64) {
+        self.t
+            .findings
+            .entry((severity, rule_id.to_string()))
             .or_insert_with(|| FindingCount {
-                rule_id: f.rule_id.clone(),
-                severity: f.severity,
-                title: f.title.clone(),
+                rule_id: rule_id.to_string(),
+                severity,
+                title: title.to_string(),
                 count: 0,
             })
-            .count += 1;
+            .count += n;
     }
 
     /// One session: its record, its report, or both (joined by session ID). Returns false when
@@ -285,40 +279,41 @@ impl Aggregator {
         let Some(view) = View::of(record, report) else { return false };
         let start = time(view.started_at.or(report.and_then(|r| r.ended_at.as_deref())));
         if start.is_some_and(|t| !self.period.contains(t)) {
-            self.outside_period += 1;
+            self.t.outside_period += 1;
             return false;
         }
-        self.sessions += 1;
-        *self.by_person.entry(view.person.clone()).or_default() += 1;
-        *self.by_instance.entry(view.instance.clone()).or_default() += 1;
+        self.t.sessions += 1;
+        *self.t.by_person.entry(view.person.clone()).or_default() += 1;
+        *self.t.by_instance.entry(view.instance.clone()).or_default() += 1;
         let pair = Pair { person: view.person.clone(), instance: view.instance.clone() };
-        *self.by_pair.entry(pair).or_default() += 1;
+        *self.t.by_pair.entry(pair).or_default() += 1;
         let document = match &view.session_type {
             Some(t) => format!("{} ({t})", view.document),
             None => view.document.clone(),
         };
-        *self.documents.entry(document.clone()).or_default() += 1;
+        *self.t.documents.entry(document.clone()).or_default() += 1;
         if let Some(t) = time(view.started_at) {
             let local = t.to_zoned(self.config.business_hours.zone());
-            self.heat[local.weekday().to_monday_zero_offset() as usize][local.hour() as usize] += 1;
-            self.timed += 1;
+            self.t.heat[local.weekday().to_monday_zero_offset() as usize][local.hour() as usize] +=
+                1;
+            self.t.timed += 1;
             if self.config.business_hours.contains(view.started_at.unwrap()) == Some(false) {
-                self.off_hours += 1;
+                self.t.off_hours += 1;
             }
             if let Some(end) = time(view.ended_at) {
                 self.duration(&view, end.duration_since(t));
             }
         }
         if record.is_some_and(|r| !r.has_start()) {
-            self.completeness.records_without_start += 1;
+            self.t.completeness.records_without_start += 1;
         }
         if record.is_none() && report.is_some_and(|r| r.identity.is_none()) {
             let source = report.and_then(|r| r.source.key.clone().or(r.source.path.clone()));
-            self.completeness.transcripts_without_record.push(view.reference(source));
+            self.t.completeness.transcripts_without_record.push(view.reference(source));
         }
 
         let coverage = self.coverage(&view, report);
-        *self.coverage.entry(coverage).or_default() += 1;
+        *self.t.coverage.entry(coverage).or_default() += 1;
         let detail = match coverage {
             Coverage::UnloggedByDesign => Some(document.clone()),
             Coverage::Missing => Some(format!(
@@ -333,28 +328,28 @@ impl Aggregator {
             _ => report.and_then(|r| r.status_reason.clone()),
         };
         let reference = view.reference(detail);
-        if let Some(list) = self.completeness.list_mut(coverage) {
+        if let Some(list) = self.t.completeness.list_mut(coverage) {
             list.push(reference.clone());
         }
         if command_access(&view.document, view.session_type.as_deref()) {
             match coverage {
-                Coverage::Pending => self.privileged_pending += 1,
+                Coverage::Pending => self.t.privileged_pending += 1,
                 Coverage::TranscriptOk => {
-                    self.privileged += 1;
-                    self.privileged_ok += 1;
+                    self.t.privileged += 1;
+                    self.t.privileged_ok += 1;
                 }
-                _ => self.privileged += 1,
+                _ => self.t.privileged += 1,
             }
         }
 
         // A report carries its record's start findings; a record alone has only those.
         let findings = match (report, record) {
             (Some(r), _) => r.findings.clone(),
-            (None, Some(r)) => r.findings.clone(),
+            (None, Some(r)) => RuleCount::tally(&r.findings),
             (None, None) => Vec::new(),
         };
         for f in &findings {
-            self.finding(f);
+            self.findings_of_rule(f.severity, &f.rule_id, &f.title, f.count);
         }
         if coverage == Coverage::Missing {
             if let Some(rule) = self.missing_rule.clone() {
@@ -402,9 +397,9 @@ impl Aggregator {
             return;
         }
         let minutes = (secs / 60) as usize;
-        self.durations[minutes.min(DURATION_BUCKETS - 1)] += 1;
-        if self.longest.as_ref().is_none_or(|(s, _)| secs > *s) {
-            self.longest =
+        self.t.durations[minutes.min(DURATION_BUCKETS - 1)] += 1;
+        if self.t.longest.as_ref().is_none_or(|(s, _)| secs > *s) {
+            self.t.longest =
                 Some((secs, view.reference(view.ended_at.map(|e| format!("ended {e}")))));
         }
     }
@@ -412,13 +407,13 @@ impl Aggregator {
     /// A denied StartSession (or Resume/Terminate) attempt. False when outside the period.
     pub fn denied(&mut self, d: &DeniedRecord) -> bool {
         if time(Some(&d.time)).is_some_and(|t| !self.period.contains(t)) {
-            self.outside_period += 1;
+            self.t.outside_period += 1;
             return false;
         }
-        self.denied += 1;
+        self.t.denied += 1;
         let person = d.identity.person.clone().unwrap_or_else(|| d.identity.principal.clone());
-        *self.denied_by_person.entry(person).or_default() += 1;
-        *self.denied_by_reason.entry(d.error_code.clone()).or_default() += 1;
+        *self.t.denied_by_person.entry(person).or_default() += 1;
+        *self.t.denied_by_reason.entry(d.error_code.clone()).or_default() += 1;
         for f in &d.findings {
             self.finding(f);
         }
@@ -427,12 +422,12 @@ impl Aggregator {
 
     /// An input that could not be read (counted and listed, never fatal).
     pub fn corrupt(&mut self, source: impl Into<String>, error: impl Into<String>) {
-        self.corrupt.push(Corrupt { source: source.into(), error: error.into() });
+        self.t.corrupt.push(Corrupt { source: source.into(), error: error.into() });
     }
 
     /// Inputs skipped because they started outside the period.
     pub fn outside_period(&self) -> u64 {
-        self.outside_period
+        self.t.outside_period
     }
 
     fn percentile(&self, measured: u64, q: f64) -> Option<u64> {
@@ -441,7 +436,7 @@ impl Aggregator {
         }
         let rank = ((measured as f64) * q).ceil().max(1.0) as u64;
         let mut seen = 0;
-        self.durations.iter().enumerate().find_map(|(minute, n)| {
+        self.t.durations.iter().enumerate().find_map(|(minute, n)| {
             seen += n;
             (seen >= rank).then_some(minute as u64)
         })
@@ -449,29 +444,30 @@ impl Aggregator {
 
     /// The summary. `baseline` is the previous period's (label, known pairs), if there was one.
     pub fn finish(self, baseline: Option<(String, Vec<Pair>)>) -> Summary {
-        let measured: u64 = self.durations.iter().sum();
+        let measured: u64 = self.t.durations.iter().sum();
         let (median, p95) = (self.percentile(measured, 0.5), self.percentile(measured, 0.95));
         let (baseline_label, known) = match baseline {
             Some((label, pairs)) => (Some(label), pairs.into_iter().collect::<BTreeSet<_>>()),
             None => (None, BTreeSet::new()),
         };
         let mut new_pairs: Vec<Pair> =
-            self.by_pair.keys().filter(|p| !known.contains(*p)).cloned().collect();
+            self.t.by_pair.keys().filter(|p| !known.contains(*p)).cloned().collect();
         new_pairs.sort();
         let mut known_pairs = known;
-        known_pairs.extend(self.by_pair.keys().cloned());
-        let (top, approximate) = self.commands.top(TOP_COMMANDS);
-        let mut findings: Vec<FindingCount> = self.findings.into_values().collect();
+        known_pairs.extend(self.t.by_pair.keys().cloned());
+        let (top, approximate) = self.t.commands.top(TOP_COMMANDS);
+        let mut findings: Vec<FindingCount> = self.t.findings.into_values().collect();
         findings.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
                 .then(b.count.cmp(&a.count))
                 .then_with(|| a.rule_id.cmp(&b.rule_id))
         });
-        let mut completeness = self.completeness;
-        completeness.counts = self.coverage;
-        let percent = (self.privileged > 0)
-            .then(|| (self.privileged_ok as f64 / self.privileged as f64 * 1000.0).round() / 10.0);
+        let mut completeness = self.t.completeness;
+        completeness.counts = self.t.coverage;
+        let percent = (self.t.privileged > 0).then(|| {
+            (self.t.privileged_ok as f64 / self.t.privileged as f64 * 1000.0).round() / 10.0
+        });
         Summary {
             schema: SUMMARY_SCHEMA.into(),
             kind: self.period.kind,
@@ -480,54 +476,54 @@ impl Aggregator {
             to: self.period.to.yesterday().map(|d| d.to_string()).unwrap_or_default(),
             as_of: self.config.as_of.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
             grace_minutes: self.config.grace_minutes,
-            empty: self.sessions == 0 && self.denied == 0 && self.corrupt.total == 0,
-            sessions: self.sessions,
-            people: self.by_person.len() as u64,
-            instances: self.by_instance.len() as u64,
+            empty: self.t.sessions == 0 && self.t.denied == 0 && self.t.corrupt.total == 0,
+            sessions: self.t.sessions,
+            people: self.t.by_person.len() as u64,
+            instances: self.t.by_instance.len() as u64,
             headline: Headline {
-                privileged_sessions: self.privileged,
-                with_full_transcript: self.privileged_ok,
+                privileged_sessions: self.t.privileged,
+                with_full_transcript: self.t.privileged_ok,
                 percent_full_transcript: percent,
-                pending: self.privileged_pending,
+                pending: self.t.privileged_pending,
             },
             completeness,
-            by_person: counts(&self.by_person),
-            by_instance: counts(&self.by_instance),
-            by_pair: ranked(&self.by_pair, |p| format!("{}\u{0}{}", p.person, p.instance))
+            by_person: counts(&self.t.by_person),
+            by_instance: counts(&self.t.by_instance),
+            by_pair: ranked(&self.t.by_pair, |p| format!("{}\u{0}{}", p.person, p.instance))
                 .into_iter()
                 .map(|(p, _, count)| PairCount { person: p.person, instance: p.instance, count })
                 .collect(),
             new_pairs: NewPairs { baseline: baseline_label, pairs: new_pairs },
             heat_map: HeatMap {
                 time_zone: self.config.business_hours.zone_name().to_string(),
-                counts: self.heat.iter().map(|d| d.to_vec()).collect(),
+                counts: self.t.heat.iter().map(|d| d.to_vec()).collect(),
             },
             durations: Durations {
                 measured,
                 median_minutes: median,
                 p95_minutes: p95,
-                longest_minutes: self.longest.as_ref().map(|(s, _)| (*s / 60) as u64),
-                longest: self.longest.map(|(_, r)| r),
+                longest_minutes: self.t.longest.as_ref().map(|(s, _)| (*s / 60) as u64),
+                longest: self.t.longest.map(|(_, r)| r),
             },
             off_hours: OffHours {
                 business_hours: self.config.business_hours_text.clone(),
-                sessions: self.off_hours,
-                share: (self.timed > 0).then(|| self.off_hours as f64 / self.timed as f64),
+                sessions: self.t.off_hours,
+                share: (self.t.timed > 0).then(|| self.t.off_hours as f64 / self.t.timed as f64),
             },
             denied: Denied {
-                attempts: self.denied,
-                by_person: counts(&self.denied_by_person),
-                by_reason: counts(&self.denied_by_reason),
+                attempts: self.t.denied,
+                by_person: counts(&self.t.denied_by_person),
+                by_reason: counts(&self.t.denied_by_reason),
             },
             commands: Commands {
-                total: self.commands_total,
-                privileged: self.commands_privileged,
+                total: self.t.commands_total,
+                privileged: self.t.commands_privileged,
                 top: top.into_iter().map(|(name, count)| Count { name, count }).collect(),
                 approximate,
             },
             findings,
-            documents: counts(&self.documents),
-            corrupt: self.corrupt,
+            documents: counts(&self.t.documents),
+            corrupt: self.t.corrupt,
             known_pairs: known_pairs.into_iter().collect(),
             generator: format!("session-audit {}", env!("CARGO_PKG_VERSION")),
         }

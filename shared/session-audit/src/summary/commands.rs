@@ -8,10 +8,12 @@
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
+
 /// Commands longer than this are counted by their first characters.
 const MAX_KEY_CHARS: usize = 120;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CommandCounter {
     counts: HashMap<String, u64>,
     capacity: usize,
@@ -42,6 +44,26 @@ impl CommandCounter {
                 *n -= 1;
                 *n > 0
             });
+        }
+    }
+
+    /// Add another counter's counts (the Misra–Gries merge): exact while the union fits;
+    /// beyond it every count drops by the (capacity+1)-th largest and what falls to zero goes,
+    /// so counts stay lower bounds and a frequent command is still listed.
+    pub fn merge(&mut self, other: CommandCounter) {
+        self.approximate |= other.approximate;
+        for (k, n) in other.counts {
+            *self.counts.entry(k).or_default() += n;
+        }
+        if self.counts.len() > self.capacity {
+            let mut sizes: Vec<u64> = self.counts.values().copied().collect();
+            sizes.sort_unstable_by(|a, b| b.cmp(a));
+            let cut = sizes[self.capacity];
+            self.counts.retain(|_, n| {
+                *n = n.saturating_sub(cut);
+                *n > 0
+            });
+            self.approximate = true;
         }
     }
 
@@ -84,6 +106,39 @@ mod tests {
         assert!(approx);
         assert_eq!(top[0].0, "systemctl status nginx");
         assert!(top[0].1 <= 10_000, "a lower bound, never an over-count");
+    }
+
+    #[test]
+    fn merged_counters_count_as_one_counter_would() {
+        let (mut a, mut b, mut both) =
+            (CommandCounter::new(10), CommandCounter::new(10), CommandCounter::new(10));
+        for cmd in ["ls", "ls", "df -h"] {
+            a.add(cmd);
+            both.add(cmd);
+        }
+        for cmd in ["ls", "uptime"] {
+            b.add(cmd);
+            both.add(cmd);
+        }
+        a.merge(b);
+        assert_eq!(a, both, "exact while the union fits");
+
+        let (mut a, mut b) = (CommandCounter::new(3), CommandCounter::new(3));
+        for _ in 0..5 {
+            a.add("systemctl status nginx");
+            b.add("systemctl status nginx");
+        }
+        for cmd in ["a", "b"] {
+            a.add(cmd);
+        }
+        for cmd in ["c", "d"] {
+            b.add(cmd);
+        }
+        a.merge(b);
+        let (top, approximate) = a.top(1);
+        assert!(approximate && a.counts.len() <= 3);
+        assert_eq!(top[0].0, "systemctl status nginx");
+        assert!(top[0].1 <= 10, "a lower bound");
     }
 
     #[test]

@@ -1,13 +1,16 @@
-//! What a summary needs from one report, read without keeping its commands: a report can hold
-//! hundreds of thousands of them, so they are handed to a callback one at a time while the
-//! JSON is parsed.
+//! What a summary needs from one report, read without keeping its commands or findings: a
+//! report can hold millions of them (one finding per matching command), so commands are handed
+//! to a callback one at a time and findings counted by rule while the JSON is parsed, from
+//! memory or from a reader (a report spooled to disk).
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use crate::report::{Finding, Source, Status, SCHEMA};
+use crate::rules::Severity;
 
 /// A report without its commands.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,8 +23,53 @@ pub struct ReportDigest {
     pub target: Option<serde_json::Value>,
     pub started_at: Option<String>,
     pub ended_at: Option<String>,
-    pub findings: Vec<Finding>,
+    /// The report's findings counted by rule, in severity then rule order.
+    pub findings: Vec<RuleCount>,
     pub commands: u64,
+}
+
+/// How many findings of one rule a report holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleCount {
+    pub rule_id: String,
+    pub severity: Severity,
+    pub title: String,
+    pub count: u64,
+}
+
+/// More distinct (severity, rule) pairs than any rule pack has: a report claiming more is
+/// not one session-report wrote.
+const MOST_RULES: usize = 10_000;
+
+impl RuleCount {
+    /// `findings` counted by rule.
+    pub fn tally<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Vec<RuleCount> {
+        let mut t = Tally::default();
+        for f in findings {
+            t.add(f);
+        }
+        t.0.into_values().collect()
+    }
+}
+
+#[derive(Default)]
+struct Tally(BTreeMap<(Severity, String), RuleCount>);
+
+impl Tally {
+    fn add(&mut self, f: &Finding) -> bool {
+        let key = (f.severity, f.rule_id.clone());
+        if self.0.len() >= MOST_RULES && !self.0.contains_key(&key) {
+            return false;
+        }
+        let entry = self.0.entry(key).or_insert_with(|| RuleCount {
+            rule_id: f.rule_id.clone(),
+            severity: f.severity,
+            title: f.title.clone(),
+            count: 0,
+        });
+        entry.count += 1;
+        true
+    }
 }
 
 /// One command as the summary sees it.
@@ -35,7 +83,22 @@ struct CommandText {
 impl ReportDigest {
     /// Parse a stored report, calling `command(text, privileged)` for each command in order.
     pub fn parse(json: &[u8], command: impl FnMut(&str, bool)) -> Result<ReportDigest, String> {
-        let mut de = serde_json::Deserializer::from_slice(json);
+        Self::parse_from(serde_json::de::SliceRead::new(json), command)
+    }
+
+    /// [`ReportDigest::parse`] from a reader (buffer it: serde_json reads a byte at a time).
+    pub fn parse_reader(
+        reader: impl std::io::Read,
+        command: impl FnMut(&str, bool),
+    ) -> Result<ReportDigest, String> {
+        Self::parse_from(serde_json::de::IoRead::new(reader), command)
+    }
+
+    fn parse_from<'de, R: serde_json::de::Read<'de>>(
+        read: R,
+        command: impl FnMut(&str, bool),
+    ) -> Result<ReportDigest, String> {
+        let mut de = serde_json::Deserializer::new(read);
         let digest = ReportSeed { command }.deserialize(&mut de).map_err(|e| e.to_string())?;
         de.end().map_err(|e| e.to_string())?;
         digest
@@ -80,7 +143,7 @@ impl<'de, F: FnMut(&str, bool)> Visitor<'de> for ReportSeed<F> {
                 "target" => target = map.next_value()?,
                 "started_at" => started_at = map.next_value()?,
                 "ended_at" => ended_at = map.next_value()?,
-                "findings" => findings = Some(map.next_value::<Vec<Finding>>()?),
+                "findings" => findings = Some(map.next_value_seed(Findings)?),
                 "commands" => {
                     commands = map.next_value_seed(Commands { on: &mut self.command })?;
                 }
@@ -109,6 +172,36 @@ impl<'de, F: FnMut(&str, bool)> Visitor<'de> for ReportSeed<F> {
             })
         };
         Ok(digest())
+    }
+}
+
+/// The `findings` array, counted by rule element by element.
+struct Findings;
+
+impl<'de> DeserializeSeed<'de> for Findings {
+    type Value = Vec<RuleCount>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<RuleCount>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Findings {
+    type Value = Vec<RuleCount>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of findings")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<RuleCount>, A::Error> {
+        let mut tally = Tally::default();
+        while let Some(f) = seq.next_element::<Finding>()? {
+            if !tally.add(&f) {
+                return Err(serde::de::Error::custom(format!(
+                    "more than {MOST_RULES} distinct rules: not a report session-report wrote"
+                )));
+            }
+        }
+        Ok(tally.0.into_values().collect())
     }
 }
 
@@ -156,7 +249,11 @@ mod tests {
         assert_eq!(seen, vec![("sudo cat /etc/shadow".to_string(), true), ("ls".into(), false)]);
         assert_eq!(d.commands, 2);
         assert_eq!(d.status, report.status);
-        assert_eq!(d.findings, report.findings);
+        assert_eq!(d.findings, RuleCount::tally(&report.findings));
+        assert!(!d.findings.is_empty());
+        let from_reader =
+            ReportDigest::parse_reader(std::io::BufReader::new(&json[..]), |_, _| {}).unwrap();
+        assert_eq!(from_reader, d);
         assert_eq!(d.session_id, report.session_id);
     }
 
@@ -168,5 +265,10 @@ mod tests {
         assert!(!err(b"\x00\x01garbage").is_empty());
         assert!(!err(b"{\"schema\":\"session-audit/report/v1\",\"commands\":[1]}").is_empty());
         assert!(!err(b"{} trailing").is_empty());
+        let reader_err = ReportDigest::parse_reader(
+            &b"{\"schema\": \"session-audit/report/v1\", \"comm"[..],
+            |_, _| {},
+        );
+        assert!(reader_err.unwrap_err().contains("EOF"));
     }
 }

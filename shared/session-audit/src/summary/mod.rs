@@ -11,6 +11,7 @@ mod digest;
 pub mod html;
 pub mod markdown;
 pub mod run;
+mod tallies;
 
 use std::collections::BTreeMap;
 
@@ -19,7 +20,7 @@ use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 
 pub use aggregate::{Aggregator, MissingTranscript, SummaryConfig};
-pub use digest::ReportDigest;
+pub use digest::{ReportDigest, RuleCount};
 
 use crate::rules::Severity;
 
@@ -196,6 +197,13 @@ impl<T> Listed<T> {
         if self.items.len() < MAX_LISTED {
             self.items.push(item);
         }
+    }
+
+    /// `other`'s items after these (up to the limit), and its total.
+    pub fn merge(&mut self, other: Listed<T>) {
+        self.total += other.total;
+        let room = MAX_LISTED.saturating_sub(self.items.len());
+        self.items.extend(other.items.into_iter().take(room));
     }
 
     /// Whether items were left out.

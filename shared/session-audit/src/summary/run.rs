@@ -13,9 +13,10 @@ use std::collections::BTreeMap;
 use futures_util::stream::{self, StreamExt};
 use jiff::civil::Date;
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::tallies::Tallies;
 use super::{
     html, markdown, Aggregator, Coverage, Kind, MissingTranscript, Pair, Period, ReportDigest,
     Summary, SummaryConfig,
@@ -26,7 +27,11 @@ use crate::report::Finding;
 use crate::rules::RulePack;
 use crate::session::{DeniedRecord, SessionRecord};
 use crate::sink::{FindingsSink, SinkError};
+use crate::store::spool::Read;
 use crate::store::{Attributes, AuditStore, Condition, Payload, StoreError};
+
+/// Reports up to this size are read into memory; larger ones are spooled to disk.
+const REPORT_IN_MEMORY: usize = 1 << 20;
 use crate::{Failure, FailureKind};
 
 /// Settings read at cold start (environment variables, README).
@@ -142,11 +147,21 @@ impl<S: AuditStore, F: FindingsSink> AccessSummary<S, F> {
     ) -> Result<Written, SummaryError> {
         let request = Request::parse(event, Timestamp::now()).map_err(SummaryError::Malformed)?;
         let config = self.options.config(request.as_of).map_err(SummaryError::Malformed)?;
-        let period = request.period;
+        let period = request.period.clone();
         let mut agg = Aggregator::new(period.clone(), config, &self.pack);
+        let mut merged = 0;
         for day in period.days() {
-            let seen = fold_day(&self.store, day, &mut agg, self.options.concurrency).await?;
+            let listing = DayListing::of(&self.store, day).await?;
+            if period.kind == Kind::Weekly && self.merge_part(&listing, &request, &mut agg).await? {
+                merged += 1;
+                continue;
+            }
+            let seen =
+                fold_listed(&self.store, &listing, &mut agg, self.options.concurrency).await?;
             tracing::info!(%day, sessions = seen.sessions, denied = seen.denied, "day summarised");
+            if period.kind == Kind::Daily {
+                self.write_part(&listing, &request, agg.tallies()).await?;
+            }
             // Each missing transcript becomes a finding event once: from the daily run (the
             // weekly one sees the same sessions). Its ID (session:rule) is stable, so a rerun
             // repeats it and consumers drop the repeat. Drained per day, so a bad day's list
@@ -157,11 +172,77 @@ impl<S: AuditStore, F: FindingsSink> AccessSummary<S, F> {
                 metrics.add_findings(missing.iter().map(|m| &m.finding));
             }
         }
+        if period.kind == Kind::Weekly {
+            tracing::info!(
+                merged,
+                of = period.days().count(),
+                "days merged from their daily parts"
+            );
+            metrics.add("SummaryDaysMerged", merged as f64);
+        }
         let baseline = self.baseline(&period, &mut agg).await?;
         let summary = agg.finish(baseline);
         let written = self.write(&period, summary).await?;
         headline_metrics(&written.summary, metrics);
         Ok(written)
+    }
+
+    /// A day's daily tallies, written beside its summary, so the week can merge them.
+    async fn write_part(
+        &self,
+        listing: &DayListing,
+        request: &Request,
+        tallies: &Tallies,
+    ) -> Result<(), SummaryError> {
+        let part = DayPart {
+            schema: PART_SCHEMA.into(),
+            day: listing.day.to_string(),
+            as_of: request.as_of.to_string(),
+            fingerprint: listing.fingerprint.clone(),
+            tallies: tallies.clone(),
+        };
+        let body = serde_json::to_vec(&part).expect("parts serialise");
+        let key = Period::daily(listing.day).key("part.json");
+        let attributes = Attributes::of("application/json");
+        self.store.put(&key, Payload::Bytes(body), &attributes, &Condition::Always).await?;
+        Ok(())
+    }
+
+    /// Merge the day's part into a weekly `agg` when it still counts exactly what folding the
+    /// day now would: written for this day, from the same objects (the listing's fingerprint:
+    /// keys and ETags), judged no earlier than this run, nothing pending then and nothing of
+    /// another day in it (every object of the day is then in the week, and every session's
+    /// coverage is final). Anything else (no part, a part that does not read): fold the day.
+    async fn merge_part(
+        &self,
+        listing: &DayListing,
+        request: &Request,
+        agg: &mut Aggregator,
+    ) -> Result<bool, SummaryError> {
+        let key = Period::daily(listing.day).key("part.json");
+        let Some(object) = self.store.get(&key, None).await? else { return Ok(false) };
+        let part = match serde_json::from_slice::<DayPart>(&object.bytes) {
+            Ok(p) if p.schema == PART_SCHEMA => p,
+            Ok(p) => {
+                tracing::info!(%key, schema = p.schema, "daily part of another schema: day folded");
+                return Ok(false);
+            }
+            Err(e) => {
+                tracing::info!(%key, error = %e, "daily part unreadable: day folded");
+                return Ok(false);
+            }
+        };
+        let judged_before = part.as_of.parse::<Timestamp>().is_ok_and(|t| t <= request.as_of);
+        let usable = part.day == listing.day.to_string()
+            && part.fingerprint == listing.fingerprint
+            && judged_before
+            && part.tallies.is_final();
+        if usable {
+            agg.merge(part.tallies);
+        } else {
+            tracing::info!(%key, "daily part out of date: day folded");
+        }
+        Ok(usable)
     }
 
     /// One finding event per missing transcript, the day's in as few requests as the sink
@@ -251,6 +332,53 @@ pub struct DaySeen {
     pub denied: u64,
 }
 
+const PART_SCHEMA: &str = "session-audit/summary-part/v1";
+
+/// A daily run's tallies, stored as `audit/summaries/daily/<day>.part.json`.
+#[derive(Debug, Serialize, Deserialize)]
+struct DayPart {
+    schema: String,
+    day: String,
+    /// The run's `as_of`: coverage was judged then.
+    as_of: String,
+    /// The day's listing it counted ([`DayListing::fingerprint`]).
+    fingerprint: String,
+    tallies: Tallies,
+}
+
+/// What is filed under one `dt=` day: session records, reports, denied attempts.
+pub struct DayListing {
+    pub day: Date,
+    sessions: Vec<String>,
+    reports: Vec<String>,
+    denied: Vec<String>,
+    /// A digest of every key and ETag listed: equal only if no object was added, removed or
+    /// changed in place.
+    pub fingerprint: String,
+}
+
+impl DayListing {
+    pub async fn of(store: &impl AuditStore, day: Date) -> Result<DayListing, StoreError> {
+        use sha2::Digest;
+        let mut digest = sha2::Sha256::new();
+        let mut lists = Vec::new();
+        for kind in [Filed::Session, Filed::Report, Filed::Denied] {
+            let entries = store.list(&kind.day_prefix(day)).await?;
+            for e in &entries {
+                digest.update(e.key.as_bytes());
+                digest.update([0]);
+                digest.update(e.etag.as_bytes());
+                digest.update([b'\n']);
+            }
+            let json = entries.into_iter().map(|e| e.key).filter(|k| k.ends_with(".json"));
+            lists.push(json.collect::<Vec<_>>());
+        }
+        let fingerprint = digest.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let [sessions, reports, denied] = <[Vec<String>; 3]>::try_from(lists).expect("three");
+        Ok(DayListing { day, sessions, reports, denied, fingerprint })
+    }
+}
+
 /// Every record, attempt and report filed under one `dt=` day, joined by session ID and folded
 /// into `agg`, at most `concurrency` reads in flight. An object that vanished after the listing
 /// or does not parse is listed as unreadable (never dropped silently); a store error fails the
@@ -261,11 +389,19 @@ pub async fn fold_day(
     agg: &mut Aggregator,
     concurrency: usize,
 ) -> Result<DaySeen, StoreError> {
-    let json_keys = |keys: Vec<String>| keys.into_iter().filter(|k| k.ends_with(".json"));
-    let sessions = json_keys(store.list(&Filed::Session.day_prefix(day)).await?);
-    let reports = json_keys(store.list(&Filed::Report.day_prefix(day)).await?);
-    let denied: Vec<String> =
-        json_keys(store.list(&Filed::Denied.day_prefix(day)).await?).collect();
+    fold_listed(store, &DayListing::of(store, day).await?, agg, concurrency).await
+}
+
+/// [`fold_day`] over a listing already made.
+pub async fn fold_listed(
+    store: &impl AuditStore,
+    listing: &DayListing,
+    agg: &mut Aggregator,
+    concurrency: usize,
+) -> Result<DaySeen, StoreError> {
+    let sessions = listing.sessions.iter().cloned();
+    let reports = listing.reports.iter().cloned();
+    let denied = listing.denied.clone();
     // Session ID -> (record key, report key): the day's join.
     let mut joined: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
     for (kind, keys) in
@@ -290,21 +426,51 @@ pub async fn fold_day(
             None => Ok(None),
         }
     };
+    // Reports can be of any size (millions of commands): small ones are read into memory as
+    // the reads overlap; a larger one is left to the loop below, which spools it to disk and
+    // parses it from there, one at a time.
+    let open_small = |key: Option<String>| async move {
+        let Some(key) = key else { return Ok(None) };
+        let Some((info, body)) = store.open(&key, None).await? else {
+            return Ok(Some((key, None)));
+        };
+        if info.length.is_none_or(|n| n > REPORT_IN_MEMORY as u64) {
+            return Ok(Some((key, Some(Fetched::TooLarge))));
+        }
+        let (dir, uri) = (std::env::temp_dir(), store.uri(&key));
+        let read = Read::from(body, REPORT_IN_MEMORY, &dir, &uri).await?;
+        Ok::<_, StoreError>(Some((key, Some(Fetched::Read(read)))))
+    };
     let mut pairs = stream::iter(joined.into_values())
         .map(|(record, report)| async move {
             // One after the other, so `concurrency` bounds requests, not pairs.
             let a = fetch(record).await;
-            let b = fetch(report).await;
+            let b = open_small(report).await;
             (a, b)
         })
         .buffered(concurrency.max(1));
     while let Some((record, report)) = pairs.next().await {
         let record = readable(store, record?, agg, |b, _| {
-            serde_json::from_slice::<SessionRecord>(b)
+            serde_json::from_slice::<SessionRecord>(&b)
                 .map_err(|e| format!("not a session record: {e}"))
         });
-        let report =
-            readable(store, report?, agg, |b, agg| ReportDigest::parse(b, agg.command_sink()));
+        let report = match report? {
+            Some((key, Some(Fetched::TooLarge))) => {
+                let read = spool_large(store, &key).await?;
+                Some((key, read))
+            }
+            Some((key, Some(Fetched::Read(read)))) => Some((key, Some(read))),
+            Some((key, None)) => Some((key, None)),
+            None => None,
+        };
+        let report = readable(store, report, agg, |read, agg| match read {
+            Read::Memory(bytes) => ReportDigest::parse(&bytes, agg.command_sink()),
+            Read::Spooled(spool) => {
+                let file = std::fs::File::open(&spool.0).map_err(|e| e.to_string())?;
+                let reader = std::io::BufReader::with_capacity(1 << 16, file);
+                ReportDigest::parse_reader(reader, agg.command_sink())
+            }
+        });
         if record.is_some() || report.is_some() {
             seen.sessions += u64::from(agg.session(record.as_ref(), report.as_ref()));
         }
@@ -313,7 +479,7 @@ pub async fn fold_day(
         stream::iter(denied).map(|key| fetch(Some(key))).buffered(concurrency.max(1));
     while let Some(attempt) = attempts.next().await {
         let attempt = readable(store, attempt?, agg, |b, _| {
-            serde_json::from_slice::<DeniedRecord>(b)
+            serde_json::from_slice::<DeniedRecord>(&b)
                 .map_err(|e| format!("not a denied-attempt record: {e}"))
         });
         if let Some(d) = attempt {
@@ -323,20 +489,33 @@ pub async fn fold_day(
     Ok(seen)
 }
 
+/// A report as the overlapping reads leave it: read, or too large to read there.
+enum Fetched {
+    Read(Read),
+    TooLarge,
+}
+
+/// A report too large for memory, spooled to disk (`None`: it vanished meanwhile).
+async fn spool_large(store: &impl AuditStore, key: &str) -> Result<Option<Read>, StoreError> {
+    let Some((_, body)) = store.open(key, None).await? else { return Ok(None) };
+    let (dir, uri) = (std::env::temp_dir(), store.uri(key));
+    Ok(Some(Read::from(body, REPORT_IN_MEMORY, &dir, &uri).await?))
+}
+
 /// The object read for a key, parsed by `parse`; one that vanished or does not parse is
 /// counted and listed as unreadable.
-fn readable<T>(
+fn readable<B, T>(
     store: &impl AuditStore,
-    read: Option<(String, Option<Vec<u8>>)>,
+    read: Option<(String, Option<B>)>,
     agg: &mut Aggregator,
-    parse: impl FnOnce(&[u8], &mut Aggregator) -> Result<T, String>,
+    parse: impl FnOnce(B, &mut Aggregator) -> Result<T, String>,
 ) -> Option<T> {
     let (key, bytes) = read?;
     let Some(bytes) = bytes else {
         agg.corrupt(store.uri(&key), "deleted while the summary ran");
         return None;
     };
-    match parse(&bytes, agg) {
+    match parse(bytes, agg) {
         Ok(v) => Some(v),
         Err(e) => {
             agg.corrupt(store.uri(&key), e);
