@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::redact::Redactor;
 use crate::report::{CommandWriter, Finding, Report, ReportCommand, Source, Stats, Status, SCHEMA};
 use crate::rules::{Rule, RulePack, Severity};
-use crate::transcript::{Command, Engine, Format, ShellSink, TranscriptInfo};
+use crate::transcript::{Command, Engine, Format, ShellSink, Tamper, TranscriptInfo};
 
 /// Read size for streaming input.
 pub const CHUNK_BYTES: usize = 256 * 1024;
@@ -189,6 +189,13 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
         } else {
             (Status::Compliant, None)
         };
+        if info.shell.hidden_inputs > 0 {
+            let n = info.shell.hidden_inputs;
+            let what = format!(
+                "{n} line(s) submitted at a prompt with nothing of them on screen (terminal echo off): what ran there is not in the transcript"
+            );
+            self.session_finding("hidden_input", &what);
+        }
         self.findings.sort_by_key(|f| f.command_seq.unwrap_or(0));
         let mut warnings = info.warnings.clone();
         if self.analyzer.redactor.uses_default_key() {
@@ -229,6 +236,7 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
                 commands: self.commands,
                 parse_warnings: warnings,
                 abandoned_lines: info.shell.abandoned_lines,
+                hidden_inputs: info.shell.hidden_inputs,
                 line_editor_markers: info.shell.markers_seen,
                 terminal_width: info.width,
                 findings_suppressed: self.suppressed,
@@ -259,12 +267,22 @@ impl<W: CommandWriter> ShellSink for Judge<'_, W> {
             output_lines: cmd.output_lines,
             privileged: cmd.privileged,
             fullscreen: cmd.fullscreen,
+            seen_in: cmd.seen_in.map(str::to_string),
         };
         if self.error.is_none() {
             if let Err(e) = self.writer.command(&stored) {
                 self.error = Some(e);
             }
         }
+    }
+
+    fn tamper(&mut self, kind: Tamper, seq: Option<u64>, evidence: &str) {
+        let Tamper::ForgedPrompt = kind;
+        let Some(rule) = self.analyzer.rules.session_rule("forged_prompt").cloned() else {
+            return;
+        };
+        let what = format!("printed, not typed: {}", self.evidence(evidence));
+        self.add(&rule, what, seq);
     }
 
     fn output(&mut self, seq: u64, line: &str) {

@@ -67,6 +67,9 @@ pub struct ReportCommand {
     pub privileged: bool,
     #[serde(default)]
     pub fullscreen: bool,
+    /// Where it was seen when not on the main screen (`alternate_screen`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen_in: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,6 +102,9 @@ pub struct Stats {
     pub commands: u64,
     pub parse_warnings: Vec<String>,
     pub abandoned_lines: u64,
+    /// Lines submitted with nothing of them on screen (echo off): counted, never guessed.
+    #[serde(default)]
+    pub hidden_inputs: u64,
     pub line_editor_markers: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terminal_width: Option<usize>,

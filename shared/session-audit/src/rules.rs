@@ -79,6 +79,8 @@ pub const SESSION_CONDITIONS: &[&str] = &[
     "run_as_root",
     "transcript_without_start",
     "transcript_missing",
+    "hidden_input",
+    "forged_prompt",
 ];
 
 /// One control in one framework.
@@ -448,6 +450,19 @@ mod tests {
             ("sudo usermod -aG wheel bob", "SA-CMD-061"),
             ("aws iam attach-user-policy --user-name x --policy-arn y", "SA-CMD-063"),
             ("echo ZWNobyBoaQ== | base64 -d | sh", "SA-CMD-037"),
+            ("stty -echo", "SA-TRN-BLINDED"),
+            ("stty sane -echo", "SA-TRN-BLINDED"),
+            ("printf '\\033[?1049h'", "SA-TRN-BLINDED"),
+            ("echo -e '\\e[?47h'", "SA-TRN-BLINDED"),
+            ("tput smcup", "SA-TRN-BLINDED"),
+            ("set +o emacs", "SA-TRN-BLINDED"),
+            ("bind 'set enable-bracketed-paste off'", "SA-TRN-BLINDED"),
+            ("exec bash --noediting", "SA-TRN-BLINDED"),
+            ("PS1='\\[\\033[?1049h\\]sh-5.2$ '", "SA-TRN-BLINDED"),
+            ("PROMPT_COMMAND='printf \"\\e[?1049h\"'", "SA-TRN-BLINDED"),
+            ("export TERM=dumb", "SA-TRN-BLINDED"),
+            ("exec >/dev/null 2>&1", "SA-TRN-BLINDED"),
+            ("exec 2>/tmp/errors", "SA-TRN-BLINDED"),
         ];
         for (cmd, id) in cases {
             assert!(
@@ -468,6 +483,13 @@ mod tests {
             "tail -f /var/log/messages",
             "mkdir -p /tmp/x",
             "history",
+            "stty -echo; read -r pw; stty echo",
+            "stty echo",
+            "read -s -p 'Password: ' pw",
+            "PS1='\\[\\e[32m\\]\\u@\\h\\[\\e[0m\\]$ '",
+            "exec 2>&1",
+            "exec bash -l",
+            "vim /etc/hosts",
         ] {
             assert!(hits(&pack, benign).is_empty(), "{benign} flagged: {:?}", hits(&pack, benign));
         }

@@ -72,8 +72,12 @@ pub fn detect(prefix: &[u8]) -> Detected {
     if body.iter().all(u8::is_ascii_whitespace) {
         return plain(Format::Unparseable, Some("empty transcript"));
     }
-    if let Some(reason) = binary_reason(body) {
-        return plain(Format::Unparseable, Some(reason));
+    // The header decides: what follows it is terminal output, binary bytes a program printed
+    // (`head -c 24000 /usr/bin/bash`) included, never a verdict on the file.
+    if !body.starts_with(b"Script started on ") {
+        if let Some(reason) = binary_reason(body) {
+            return plain(Format::Unparseable, Some(reason));
+        }
     }
     if body.starts_with(b"Script started on ") {
         let end = body.iter().position(|b| *b == b'\n').map_or(body.len(), |i| i + 1);
@@ -105,7 +109,7 @@ fn starts_with_powershell_prompt(body: &[u8]) -> bool {
 }
 
 /// Terminal output is text with some escape sequences; anything else is refused early.
-fn binary_reason(body: &[u8]) -> Option<&'static str> {
+pub fn binary_reason(body: &[u8]) -> Option<&'static str> {
     if body.starts_with(b"\x1f\x8b") {
         return Some("gzip-compressed data, not a transcript");
     }

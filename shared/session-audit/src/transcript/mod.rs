@@ -13,7 +13,7 @@ use serde::Serialize;
 
 pub use format::{Format, ScriptHeader};
 pub use screen::{LineFlags, Screen, ScreenListener};
-pub use shell::{Command, Preamble, PromptStyle, Shell, ShellSink, ShellStats};
+pub use shell::{Command, Preamble, PromptStyle, Shell, ShellSink, ShellStats, Tamper};
 
 use cloudwatch::{JsonProblem, JsonValues, StreamEvent};
 
@@ -206,6 +206,13 @@ impl<S: ShellSink> Engine<S> {
             return;
         };
         let detected = format::detect(&prefix);
+        let after_header = &prefix[detected.skip.min(prefix.len())..];
+        if detected.header.is_some() && format::binary_reason(after_header).is_some() {
+            self.info.warnings.push(
+                "binary output (a program printed non-text bytes): read as terminal output"
+                    .to_string(),
+            );
+        }
         self.info.format = detected.format;
         self.info.header = detected.header;
         let (style, preamble) = match detected.format {

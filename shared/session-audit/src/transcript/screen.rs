@@ -42,6 +42,9 @@ pub struct LineFlags {
     pub overflowed: bool,
     /// Cursor moved between rows while the terminal width was still unknown.
     pub geometry_unknown: bool,
+    /// Seen on the alternate screen, where a line editor was reading lines like on the main
+    /// screen: a shell hidden there by hand (`printf '\e[?1049h'`, a prompt that switches).
+    pub alternate: bool,
 }
 
 /// The terminal state. Feed it through [`Screen::advance`].
@@ -67,6 +70,13 @@ struct State {
     /// Whether bracketed-paste toggles delimit the line editor (see [`Screen::ignore_markers`]).
     markers: bool,
     alternate: bool,
+    /// On the alternate screen: the cursor was placed anywhere but home since the line editor
+    /// region began, so the region is a full-screen program's (vim turns bracketed paste on
+    /// too), not a shell reading a line.
+    addressed: bool,
+    /// On the alternate screen, a line editor submitted a plain line: a shell is there, so
+    /// its lines are read as on the main screen until the alternate screen is left.
+    shell_on_alternate: bool,
     flags: LineFlags,
     text: String,
 }
@@ -94,6 +104,8 @@ impl Screen {
                 input_from: 0,
                 markers: true,
                 alternate: false,
+                addressed: false,
+                shell_on_alternate: false,
                 flags: LineFlags::default(),
                 text: String::with_capacity(256),
             },
@@ -182,6 +194,13 @@ enum Last {
 }
 
 impl State {
+    /// On the alternate screen, text is kept only while a line editor may be reading a line
+    /// there, or once a shell has been seen there; a full-screen program's screen is not.
+    fn discarding(&self) -> bool {
+        let line_editor_reading = self.input && !self.addressed;
+        self.alternate && !self.shell_on_alternate && !line_editor_reading
+    }
+
     /// The last print filled the last column; xterm defers the wrap to the next print.
     fn pending_wrap(&self) -> bool {
         self.last != Last::Other
@@ -253,7 +272,7 @@ impl State {
 
     #[inline]
     fn print(&mut self, c: char) {
-        if self.alternate || c == '\x7f' {
+        if c == '\x7f' || self.discarding() {
             return;
         }
         if self.wrap_candidate.is_some() {
@@ -285,7 +304,7 @@ impl State {
     fn print_ascii_run(&mut self, bytes: &[u8]) -> usize {
         let run = bytes.iter().position(|b| !(0x20..=0x7e).contains(b)).unwrap_or(bytes.len());
         let text = &bytes[..run];
-        if self.alternate {
+        if self.discarding() {
             return run;
         }
         if self.wrap_candidate.is_some() || self.insert_mode || self.pos != self.line.len() {
@@ -355,7 +374,14 @@ impl State {
 
     fn line_feed<L: ScreenListener>(&mut self, listener: &mut L) {
         if self.alternate {
-            return;
+            if self.input && !self.addressed {
+                self.shell_on_alternate = true;
+            }
+            if self.discarding() || (self.input && self.addressed) {
+                self.clear_line();
+                return;
+            }
+            self.flags.alternate = true;
         }
         if let (true, Some(w)) = (self.input, self.width) {
             let last_row = self.line.len().saturating_sub(1) / w;
@@ -440,13 +466,19 @@ impl State {
 
     fn set_private_mode<L: ScreenListener>(&mut self, mode: u16, on: bool, listener: &mut L) {
         match mode {
-            2004 if !self.alternate && self.markers => {
+            2004 if self.markers => {
                 if on && !self.input {
                     self.input = true;
+                    self.addressed = false;
                     self.input_from = self.pos;
                     listener.input_begin();
                 } else if !on && self.input {
                     self.input = false;
+                    if self.alternate && self.addressed {
+                        // A full-screen program's bracketed paste, not a line editor.
+                        self.clear_line();
+                        return;
+                    }
                     self.collect_text(self.input_from);
                     listener.input_end(&self.text);
                     self.clear_line();
@@ -454,7 +486,12 @@ impl State {
             }
             47 | 1047 | 1049 if on != self.alternate => {
                 self.alternate = on;
-                self.clear_line();
+                self.shell_on_alternate = false;
+                self.addressed = false;
+                // A prompt that switches screens is still being read: keep its region.
+                if !self.input {
+                    self.clear_line();
+                }
                 listener.alternate_screen(on);
             }
             _ => {}
@@ -502,7 +539,15 @@ impl<L: ScreenListener> Perform for Performer<'_, L> {
         s.resolve_wrap_candidate(false);
         s.last = Last::Other;
         if s.alternate && !matches!(action, 'h' | 'l') {
-            return;
+            // Placing the cursor anywhere but home, or a scroll region: a full-screen
+            // program drawing, not a line editor (readline moves by rows and columns).
+            let home = param(params, 0, 1) == 1 && param(params, 1, 1) == 1;
+            if matches!(action, 'H' | 'f') && !home || matches!(action, 'd' | 'r') {
+                s.addressed = true;
+            }
+            if s.discarding() || s.addressed {
+                return;
+            }
         }
         let n = param(params, 0, 1) as usize;
         match (intermediates, action) {
@@ -569,13 +614,17 @@ mod tests {
     #[derive(Default)]
     struct Recorder {
         lines: Vec<(String, bool)>,
+        inputs: Vec<bool>,
+        flags: Vec<LineFlags>,
         ends: Vec<String>,
         alt: Vec<bool>,
     }
 
     impl ScreenListener for Recorder {
-        fn line(&mut self, text: &str, input: bool, _from: usize, _flags: LineFlags) {
+        fn line(&mut self, text: &str, input: bool, _from: usize, flags: LineFlags) {
             self.lines.push((text.to_string(), input));
+            self.inputs.push(input);
+            self.flags.push(flags);
         }
         fn input_begin(&mut self) {}
         fn input_end(&mut self, pending: &str) {
@@ -646,9 +695,19 @@ mod tests {
 
     #[test]
     fn alternate_screen_content_is_not_output() {
-        let r = run(b"$ less f\r\n\x1b[?1049hroot:x:0\r\n\x1b[?2004hjunk\r\n\x1b[?1049l$ ok\r\n");
+        // A pager's screen, and an editor that turns bracketed paste on and places the cursor.
+        let r = run(b"$ less f\r\n\x1b[?1049hroot:x:0\r\n\x1b[?2004h\x1b[1;24r\x1b[2;1Hjunk\r\n\x1b[?2004l\x1b[?1049l$ ok\r\n");
         assert_eq!(texts(&r), ["$ less f", "$ ok"]);
         assert_eq!(r.alt, [true, false]);
+    }
+
+    #[test]
+    fn a_shell_hidden_on_the_alternate_screen_is_still_read() {
+        // `printf '\e[?1049h'`, then a line editor reading lines there as on the main screen.
+        let r = run(b"\x1b[?1049h\x1b[?2004hsh-5.2$ id\r\r\n\x1b[?2004l\ruid=0\r\r\n\x1b[?1049l");
+        assert_eq!(texts(&r), ["sh-5.2$ id", "uid=0"]);
+        assert_eq!(r.inputs, [true, false]);
+        assert!(r.flags.iter().all(|f| f.alternate), "{:?}", r.flags);
     }
 
     #[test]

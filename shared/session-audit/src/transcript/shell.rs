@@ -29,6 +29,16 @@ pub struct Command {
     pub privileged: bool,
     /// The command switched to the alternate screen (an editor, pager, `top`).
     pub fullscreen: bool,
+    /// Where it was seen when that is not the main screen: `alternate_screen` (a shell
+    /// hidden there by hand, or by a prompt that switches screens).
+    pub seen_in: Option<&'static str>,
+}
+
+/// What the shell layer saw a person do to the transcript itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tamper {
+    /// A line editor region (prompt and markers) printed by a command, not read by a shell.
+    ForgedPrompt,
 }
 
 /// Where finished commands and output lines go.
@@ -36,6 +46,8 @@ pub trait ShellSink {
     fn command(&mut self, command: Command);
     /// One non-blank output line of command `seq` (0 = before the first command).
     fn output(&mut self, seq: u64, line: &str);
+    /// Evidence of tampering, about command `seq` (the one that did it), with what was seen.
+    fn tamper(&mut self, _kind: Tamper, _seq: Option<u64>, _evidence: &str) {}
 }
 
 /// Which prompts the session's shell prints.
@@ -62,6 +74,8 @@ const REASON_BARE: &str = "bare '$'/'#' prompt: a line of output could look the 
 const REASON_PROMPT: &str = "prompt not recognised: the command may include prompt text";
 const REASON_OVERFLOW: &str = "line longer than the kept maximum: its tail is missing";
 const REASON_GEOMETRY: &str = "cursor moved between rows before the terminal width was known";
+const REASON_ALTERNATE: &str =
+    "typed on the alternate screen, which no full-screen program opened: hidden from scrollback";
 
 // Unbounded repetitions and ASCII classes on purpose: bounded Unicode repetitions
 // (`\w{1,64}`) compile to NFAs of tens of megabytes. Lengths are checked in code.
@@ -75,6 +89,21 @@ static UNIX_PROMPT: LazyLock<Regex> = LazyLock::new(|| {
 });
 static POWERSHELL_PROMPT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^PS [^>\n]+> ?").expect("prompt pattern"));
+/// Commands that turn the line editor (and with it the markers) off while the shell goes on:
+/// from then on command lines are read by their prompt, until the markers come back.
+static EDITOR_OFF: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"\bset\s+\+o\s+(?:emacs|vi)\b|enable-bracketed-paste\W+(?:off|0)\b|--noediting\b",
+        r"|^\s*(?:exec\s+)?(?:sudo\s+(?:-\S+\s+)*)?(?:/bin/|/usr/bin/)?(?:dash|ash|ksh|mksh)\b"
+    ))
+    .expect("editor-off pattern")
+});
+/// A bracketed-paste "on" spelled out in a command line (`printf '\e[?2004h…'`): the command
+/// prints line-editor markers itself, so the next regions are its output, not a shell's.
+static SPELLED_MARKER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:\\e|\\E|\\0?33|\\x1[bB]|\\u001[bB]|\x1b)\[\?2004h").expect("marker pattern")
+});
+
 /// Commands after which a different prompt is expected.
 static SHELL_SWITCH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?:sudo|su|bash|sh|dash|zsh|ksh|exit|logout|ssh|newgrp|sg|exec|docker|kubectl|runuser|chroot|nsenter)\b")
@@ -99,12 +128,22 @@ pub struct Shell<S> {
     prompt_seen: bool,
     next_seq: u64,
     abandoned: u64,
+    /// The line editor was turned off: read command lines by their prompt until it is back.
+    editor_off: bool,
+    /// Regions the current command printed itself (markers spelled in its text).
+    forged_regions: usize,
+    /// A region closed with nothing typed on it; a line feed next means input was submitted
+    /// that the terminal never showed (echo off).
+    blind: bool,
+    hidden_inputs: u64,
 }
 
 /// Counts the shell layer reports at the end.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ShellStats {
     pub abandoned_lines: u64,
+    /// Lines submitted with nothing of them on screen (a prompt, then output): echo off.
+    pub hidden_inputs: u64,
     pub markers_seen: bool,
     /// A shell prompt was recognised at least once (an empty session still has one).
     pub prompts_seen: bool,
@@ -127,6 +166,10 @@ impl<S: ShellSink> Shell<S> {
             prompt_seen: false,
             next_seq: 1,
             abandoned: 0,
+            editor_off: false,
+            forged_regions: 0,
+            blind: false,
+            hidden_inputs: 0,
         }
     }
 
@@ -147,6 +190,7 @@ impl<S: ShellSink> Shell<S> {
         self.flush_current();
         ShellStats {
             abandoned_lines: self.abandoned,
+            hidden_inputs: self.hidden_inputs,
             markers_seen: self.markers_seen,
             prompts_seen: self.markers_seen || self.prompt_seen,
         }
@@ -215,6 +259,9 @@ impl<S: ShellSink> Shell<S> {
         if flags.geometry_unknown {
             reasons.push(REASON_GEOMETRY);
         }
+        if flags.alternate {
+            reasons.push(REASON_ALTERNATE);
+        }
         let text = split.command;
         if !from_markers && text.ends_with("^C") {
             self.abandoned += 1; // cooked-mode Ctrl-C echo: the line was never run
@@ -244,7 +291,12 @@ impl<S: ShellSink> Shell<S> {
             output_lines: 0,
             privileged: split.prompt.trim_end().ends_with('#') || runs_as_root_via_sudo(text),
             fullscreen: false,
+            seen_in: flags.alternate.then_some("alternate_screen"),
         };
+        if from_markers {
+            self.editor_off = EDITOR_OFF.is_match(text);
+            self.forged_regions = SPELLED_MARKER.find_iter(text).count();
+        }
         lower_confidence(&mut cmd, &reasons);
         self.next_seq += 1;
         self.current = Some(cmd);
@@ -375,6 +427,8 @@ fn lower_confidence(cmd: &mut Command, reasons: &[&'static str]) {
         let value = match *reason {
             REASON_PATTERN => 0.8,
             REASON_BARE | REASON_PROMPT | REASON_OVERFLOW => 0.6,
+            // The line editor read it: the text is exact, only where it was seen is unusual.
+            REASON_ALTERNATE => 1.0,
             _ => 0.7,
         };
         cmd.confidence = cmd.confidence.min(value);
@@ -401,12 +455,15 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
         if self.in_banner {
             return;
         }
+        if std::mem::take(&mut self.blind) && !input && text.trim().is_empty() {
+            self.hidden_inputs += 1; // a line was submitted that the terminal never showed
+        }
         if input {
             let from = text.char_indices().nth(input_from).map_or(text.len(), |(i, _)| i);
             // Only the last line of a region is what was submitted; earlier ones were
             // completion listings or redraws.
             self.region = Some((text[from..].to_string(), flags));
-        } else if self.markers_seen {
+        } else if self.markers_seen && !self.editor_off {
             self.output_line(text);
         } else {
             self.submit(text, false, flags);
@@ -415,17 +472,29 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
 
     fn input_begin(&mut self) {
         self.markers_seen = true;
+        self.editor_off = false;
+        self.blind = false;
         self.region = None;
     }
 
     fn input_end(&mut self, pending: &str) {
         match self.region.take() {
+            Some((line, _)) if self.forged_regions > 0 => {
+                // Printed by the current command, which spelled the markers out: its output.
+                self.forged_regions -= 1;
+                let seq = self.current.as_ref().map(|c| c.seq);
+                self.sink.tamper(Tamper::ForgedPrompt, seq, &line);
+                self.output_line(&line);
+            }
             Some((line, flags)) => self.submit(&line, true, flags),
             None => {
                 let typed = self.split_prompt(pending, true).map_or("", |s| s.command);
                 if !typed.trim().is_empty() {
                     self.abandoned += 1;
                 }
+                // A prompt with nothing on it (an empty region is readline resetting after
+                // Ctrl-C, not a prompt).
+                self.blind = typed.trim().is_empty() && !pending.trim().is_empty();
                 self.open = false;
             }
         }

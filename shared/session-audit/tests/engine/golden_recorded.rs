@@ -70,3 +70,100 @@ fn history_tampering_is_caught_even_though_bash_forgot_it() {
     let got = check("al2023_sh_risky");
     assert_eq!(got.commands[5].text, "history -c");
 }
+
+// Sessions of a person who wants to hide (issue 14). Every command that reached the screen is
+// reported, in order, and nothing else; what was hidden is counted or named.
+
+#[test]
+fn commands_on_a_hand_made_alternate_screen_are_reported_and_flagged() {
+    let got = check("adv_alternate_screen");
+    let seen: Vec<Option<&str>> = got.commands.iter().map(|c| c.seen_in).collect();
+    let alt = Some("alternate_screen");
+    assert_eq!(seen, [None, alt, alt, alt, None, None]);
+    assert!(got.output.iter().any(|(_, l)| l.starts_with("uid=")), "its output is output");
+}
+
+#[test]
+fn a_prompt_that_hides_itself_hides_nothing() {
+    let got = check("adv_hiding_prompt");
+    assert!(got.commands[1..].iter().all(|c| c.seen_in == Some("alternate_screen")));
+}
+
+#[test]
+fn input_typed_with_echo_off_is_counted_not_guessed() {
+    let bytes = std::fs::read(fixture("recorded/adv_echo_off.log")).unwrap();
+    let (info, _) = reconstruct(&bytes, 4096);
+    assert_eq!(info.shell.hidden_inputs, 4);
+    check("adv_echo_off");
+}
+
+#[test]
+fn prompts_without_markers_are_read_once_the_line_editor_is_off() {
+    let got = check("adv_editor_off");
+    let unmarked: Vec<&str> =
+        got.commands.iter().filter(|c| c.confidence < 1.0).map(|c| c.text.as_str()).collect();
+    assert_eq!(unmarked, ["id", "echo no editor", "set -o emacs", "whoami", "exit"]);
+}
+
+#[test]
+fn a_printed_prompt_is_output_not_a_command() {
+    let got = check("adv_forged_prompt");
+    assert_eq!(got.tampered.len(), 1);
+    assert_eq!(got.tampered[0].0, Some(1), "named on the printf that printed it");
+    assert!(got.tampered[0].1.contains("aws iam create-access-key"));
+    assert!(got.output.iter().any(|(seq, l)| *seq == 1 && l.contains("create-access-key")));
+}
+
+#[test]
+fn binary_output_is_output_and_every_command_is_kept() {
+    let bytes = std::fs::read(fixture("recorded/adv_binary_dump.log")).unwrap();
+    let (info, _) = reconstruct(&bytes, 4096);
+    assert!(info.unparseable.is_none());
+    assert!(info.warnings.iter().any(|w| w.contains("binary output")));
+    check("adv_binary_dump");
+}
+
+#[test]
+fn honest_full_screen_programs_and_silent_passwords_raise_nothing() {
+    let got = check("honest_fullscreen");
+    let bytes = std::fs::read(fixture("recorded/honest_fullscreen.log")).unwrap();
+    let (info, _) = reconstruct(&bytes, 4096);
+    assert_eq!(info.shell.hidden_inputs, 0, "read -s is not a hidden command");
+    assert!(got.tampered.is_empty());
+    assert!(got.commands.iter().all(|c| c.seen_in.is_none() && c.confidence == 1.0));
+    assert!(got.output.iter().all(|(_, l)| !l.contains("hunter2secret")));
+}
+
+/// The findings each adversarial session raises in its report, and none for honest ones.
+#[test]
+fn each_way_of_hiding_is_named_in_the_report() {
+    use session_audit::{Analyzer, Input};
+    let cases: [(&str, &[&str]); 12] = [
+        ("al2023_sh_editing", &[]),
+        ("rhel_bash_title_paste", &[]),
+        ("ubuntu_dash_cooked", &[]),
+        ("al2023_sh_narrow_wrap", &[]),
+        ("al2023_sh_risky", &[]),
+        ("adv_alternate_screen", &["SA-TRN-BLINDED"]),
+        ("adv_hiding_prompt", &["SA-TRN-BLINDED"]),
+        ("adv_echo_off", &["SA-TRN-BLINDED", "SA-TRN-HIDDEN-INPUT"]),
+        ("adv_editor_off", &["SA-TRN-BLINDED"]),
+        ("adv_forged_prompt", &["SA-TRN-FORGED-PROMPT"]),
+        ("adv_binary_dump", &[]),
+        ("honest_fullscreen", &[]),
+    ];
+    for (name, want) in cases {
+        let bytes = std::fs::read(fixture(&format!("recorded/{name}.log"))).unwrap();
+        let report = Analyzer::default().analyze_bytes(&bytes, Input::default());
+        let mut got: Vec<&str> = report
+            .findings
+            .iter()
+            .map(|f| f.rule_id.as_str())
+            .filter(|id| id.starts_with("SA-TRN-"))
+            .collect();
+        got.sort();
+        got.dedup();
+        assert_eq!(got, want, "{name}");
+        assert_ne!(report.status, session_audit::report::Status::Unparseable, "{name}");
+    }
+}

@@ -9,7 +9,7 @@ mod robustness;
 
 use std::path::PathBuf;
 
-use session_audit::transcript::{Command, Engine, ShellSink, TranscriptInfo};
+use session_audit::transcript::{Command, Engine, ShellSink, Tamper, TranscriptInfo};
 
 /// `tests/fixtures/<rel>` at the top of the repository.
 pub fn fixture(rel: &str) -> PathBuf {
@@ -21,6 +21,8 @@ pub fn fixture(rel: &str) -> PathBuf {
 pub struct Collect {
     pub commands: Vec<Command>,
     pub output: Vec<(u64, String)>,
+    /// Forged prompts: (the command that printed one, what it printed).
+    pub tampered: Vec<(Option<u64>, String)>,
 }
 
 impl ShellSink for Collect {
@@ -29,6 +31,9 @@ impl ShellSink for Collect {
     }
     fn output(&mut self, seq: u64, line: &str) {
         self.output.push((seq, line.to_string()));
+    }
+    fn tamper(&mut self, _kind: Tamper, seq: Option<u64>, evidence: &str) {
+        self.tampered.push((seq, evidence.to_string()));
     }
 }
 
