@@ -295,7 +295,17 @@ fn s3(call: &Call, facts: &Facts) -> Vec<Request> {
     };
     let on_bucket = |action: &str| vec![Request::new(action, &bucket_arn)];
     match call.operation.as_str() {
+        // With Object Lock: "you must have s3:PutBucketObjectLockConfiguration and
+        // s3:PutBucketVersioning" (S3 API Reference, CreateBucket).
+        "CreateBucket" if call.body["object_lock"] == json!(true) => {
+            ["s3:CreateBucket", "s3:PutBucketObjectLockConfiguration", "s3:PutBucketVersioning"]
+                .iter()
+                .map(|a| Request::new(a, &bucket_arn))
+                .collect()
+        }
         "CreateBucket" => on_bucket("s3:CreateBucket"),
+        "PutObjectLockConfiguration" => on_bucket("s3:PutBucketObjectLockConfiguration"),
+        "GetObjectLockConfiguration" => on_bucket("s3:GetBucketObjectLockConfiguration"),
         "DeleteBucket" => on_bucket("s3:DeleteBucket"),
         "PutBucketEncryption" => on_bucket("s3:PutEncryptionConfiguration"),
         "PutBucketVersioning" => on_bucket("s3:PutBucketVersioning"),

@@ -361,6 +361,9 @@ impl HttpRequest {
                 })
                 .collect();
             serde_json::json!({ "objects": objects })
+        } else if service == "s3" && operation == "CreateBucket" {
+            let lock = self.header("x-amz-bucket-object-lock-enabled");
+            serde_json::json!({ "object_lock": lock.is_some_and(|v| v.eq_ignore_ascii_case("true")) })
         } else if service == "s3" && operation == "PutBucketEncryption" {
             serde_json::json!({ "kms_key": xml("KMSMasterKeyID").first() })
         } else if service == "s3" {
@@ -398,6 +401,8 @@ fn s3_operation(method: &str, path: &str) -> String {
         ("PUT", "versioning", _) => "PutBucketVersioning",
         ("PUT", "publicAccessBlock", _) => "PutPublicAccessBlock",
         ("PUT", "policy", _) => "PutBucketPolicy",
+        ("PUT", "object-lock", false) => "PutObjectLockConfiguration",
+        ("GET", "object-lock", false) => "GetObjectLockConfiguration",
         ("PUT", "notification", false) => "PutBucketNotificationConfiguration",
         ("PUT", "tagging", false) => "PutBucketTagging",
         ("GET", "tagging", false) => "GetBucketTagging",

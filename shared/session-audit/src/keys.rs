@@ -4,6 +4,7 @@
 //! audit/sessions/dt=YYYY-MM-DD/<sessionId>.json     session-start
 //! audit/denied/dt=YYYY-MM-DD/<eventID>.json         session-start
 //! audit/reports/dt=YYYY-MM-DD/<sessionId>.{json,md} session-report
+//! audit/reports/dt=YYYY-MM-DD/replaced/<sessionId>/<version>.{json,md}  a later version
 //! audit/summaries/{daily,weekly,custom}/<period>.{json,md,html}  access-summary
 //! audit/summaries/daily/<day>.part.json                       its mergeable tallies
 //! ```
@@ -137,6 +138,32 @@ pub fn denied_attempt(day: impl Display, event_id: &str) -> Result<String, BadId
 /// `audit/reports/dt=<day>/<sessionId>.<ext>` (`json` or `md`).
 pub fn report(day: impl Display, session_id: &str, ext: &str) -> Result<String, BadId> {
     Filed::Report.key(day, session_id, ext)
+}
+
+/// `audit/reports/dt=<day>/replaced/<sessionId>/<version>.<ext>`: the report of a later
+/// version of a transcript already reported (the first report stays where it is).
+pub fn replaced_report(
+    day: impl Display,
+    session_id: &str,
+    version: &str,
+    ext: &str,
+) -> Result<String, BadId> {
+    let day = check_day(day)?;
+    let id = check_id("session ID", session_id)?;
+    let version = check_id("transcript version", version)?;
+    Ok(format!("{}replaced/{id}/{version}.{ext}", Filed::Report.day_prefix(day)))
+}
+
+/// The session ID, version and extension of a key [`replaced_report`] built.
+pub fn parse_replaced(key: &str) -> Option<(&str, &str, &str)> {
+    let rest = key.strip_prefix(AUDIT_PREFIX)?.strip_prefix("reports/dt=")?;
+    let (day, rest) = rest.split_once('/')?;
+    check_day(day).ok()?;
+    let (id, name) = rest.strip_prefix("replaced/")?.split_once('/')?;
+    let (version, ext) = name.rsplit_once('.')?;
+    check_id("session ID", id).ok()?;
+    check_id("transcript version", version).ok()?;
+    Some((id, version, ext))
 }
 
 /// `audit/summaries/<kind>/<label>.<ext>`; kind and label come from a parsed period.

@@ -81,6 +81,7 @@ pub const SESSION_CONDITIONS: &[&str] = &[
     "transcript_missing",
     "hidden_input",
     "forged_prompt",
+    "transcript_replaced",
 ];
 
 /// One control in one framework.

@@ -199,12 +199,33 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
         let key = |ext| {
             keys::report(date, session, ext).map_err(|e| ReportError::Malformed(e.to_string()))
         };
-        let (json_key, md_key) = (key("json")?, key("md")?);
-        let marker = self.store.head(&md_key).await.map_err(store("checking the report"))?;
-        if marker.is_some_and(|m| reports(&m, upload)) {
-            tracing::info!(key = %upload.key, md_key, "duplicate delivery: report exists");
-            return Ok(Outcome::Duplicate { md_key });
-        }
+        let (first_json, first_md) = (key("json")?, key("md")?);
+        let marker = self.store.head(&first_md).await.map_err(store("checking the report"))?;
+        // A report of another version exists: the transcript was replaced after it was
+        // reported. That report is evidence and stays; this version is reported beside it.
+        let replaced = match marker {
+            Some(m) if reports(&m, upload) => {
+                tracing::info!(key = %upload.key, md_key = first_md, "duplicate delivery");
+                return Ok(Outcome::Duplicate { md_key: first_md });
+            }
+            Some(m) => Some(Replaced::new(m, first_md.clone(), upload)),
+            None => None,
+        };
+        let (json_key, md_key) = match &replaced {
+            None => (first_json, first_md),
+            Some(r) => {
+                let key = |ext| {
+                    keys::replaced_report(date, session, &r.tag, ext)
+                        .map_err(|e| ReportError::Malformed(e.to_string()))
+                };
+                let (json_key, md_key) = (key("json")?, key("md")?);
+                let again = self.store.head(&md_key).await.map_err(store("checking the report"))?;
+                if again.is_some_and(|m| reports(&m, upload)) {
+                    return Ok(Outcome::Duplicate { md_key });
+                }
+                (json_key, md_key)
+            }
+        };
 
         let spool = Spool::new(&self.options.work_dir, "session-report");
         let file = std::fs::File::create(&spool.0)
@@ -258,6 +279,17 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
             max_session_minutes: self.options.max_session_minutes,
         };
         join(&mut report, record.as_ref(), &facts, &self.analyzer.rules);
+        if let Some(r) = &replaced {
+            let evidence = r.evidence(&transcript, &report);
+            if let Some(f) = self.analyzer.rules.session_finding("transcript_replaced", evidence) {
+                report.findings.push(f);
+                if report.status == Status::Compliant
+                    && report.findings.iter().any(|f| f.severity >= crate::Severity::Low)
+                {
+                    report.status = Status::NonCompliant;
+                }
+            }
+        }
         let mut file = json
             .finish(&report.tail())
             .map_err(|e| local(format!("cannot write the report: {e}")))?;
@@ -365,6 +397,43 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
             target: record.and_then(|r| r.target.clone()),
             record: self.store.uri(json_key),
         }
+    }
+}
+
+/// A transcript reported before at another version.
+struct Replaced {
+    /// The first report's Markdown key and what it says it read.
+    first_md: String,
+    first_version: String,
+    first_reported: Option<String>,
+    /// This version, as a key component.
+    tag: String,
+}
+
+impl Replaced {
+    fn new(marker: ObjectInfo, first_md: String, u: &Upload) -> Replaced {
+        let meta = |k: &str| marker.metadata.get(k).cloned();
+        let first_version = meta(META_VERSION).or(meta(META_ETAG)).unwrap_or_else(|| "?".into());
+        let this = u.version_id.clone().or(u.etag.clone()).unwrap_or_else(|| "latest".into());
+        let tag: String = this
+            .trim_matches('"')
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
+            .take(128)
+            .collect();
+        let tag = if tag.starts_with('.') || tag.is_empty() { format!("v{tag}") } else { tag };
+        Replaced { first_md, first_version, first_reported: marker.last_modified, tag }
+    }
+
+    fn evidence(&self, transcript: &str, report: &Report) -> String {
+        let this = report.source.version_id.as_deref().or(report.source.etag.as_deref());
+        format!(
+            "{transcript}: version {} replaces version {}, reported {} ({} kept)",
+            this.unwrap_or("?"),
+            self.first_version,
+            self.first_reported.as_deref().unwrap_or("earlier"),
+            self.first_md
+        )
     }
 }
 

@@ -522,7 +522,7 @@ async fn a_failure_at_any_create_step_leaves_nothing_behind() {
 async fn delete_without_retention_empties_every_version() {
     let mut env = Env::start().await;
     let c = env.clients.clone();
-    let p = props(&[("RetainLogs", "false")]);
+    let p = props(&[("RetainLogs", "false"), ("ObjectLockDays", "0")]);
     let response = {
         let r = env.request("Create", p.clone(), None, None);
         env.run(r).await
@@ -546,6 +546,44 @@ async fn delete_without_retention_empties_every_version() {
     };
     assert_eq!(response["Status"], "SUCCESS", "{response}");
     assert_nothing_left(&env, "RetainLogs=false").await;
+}
+
+/// The default bucket has Object Lock (governance, 365 days): a transcript version cannot be
+/// deleted or overwritten in place, and a Delete with RetainLogs=false removes what it may and
+/// keeps the locked versions with their bucket, still answering SUCCESS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_bucket_locks_every_version_and_delete_keeps_them() {
+    let mut env = Env::start().await;
+    let c = env.clients.clone();
+    let p = props(&[("RetainLogs", "false")]);
+    let response = {
+        let r = env.request("Create", p.clone(), None, None);
+        env.run(r).await
+    };
+    assert_eq!(response["Status"], "SUCCESS", "{response}");
+    let bucket = response["Data"]["BucketName"].as_str().unwrap().to_string();
+    let lock = c.s3.get_object_lock_configuration().bucket(&bucket).send().await.unwrap();
+    let lock = lock.object_lock_configuration().unwrap();
+    assert_eq!(lock.object_lock_enabled().map(|e| e.as_str()), Some("Enabled"));
+    let retention = lock.rule().unwrap().default_retention().unwrap();
+    assert_eq!(retention.mode().map(|m| m.as_str()), Some("GOVERNANCE"));
+    assert_eq!(retention.days(), Some(365));
+
+    let key = "session-logs/s-1.log";
+    let put = c.s3.put_object().bucket(&bucket).key(key).body(b"evidence".to_vec().into());
+    let version = put.send().await.unwrap().version_id().unwrap().to_string();
+    let delete = c.s3.delete_object().bucket(&bucket).key(key).version_id(&version);
+    assert!(delete.send().await.is_err(), "a locked version cannot be deleted");
+
+    let physical = response["PhysicalResourceId"].as_str().unwrap().to_string();
+    let response = {
+        let r = env.request("Delete", p, Some(&physical), None);
+        env.run(r).await
+    };
+    assert_eq!(response["Status"], "SUCCESS", "{response}");
+    let kept = c.s3.get_object().bucket(&bucket).key(key).version_id(&version).send().await;
+    assert!(kept.is_ok(), "the locked version and its bucket are kept");
+    assert!(live_instances(&c).await.is_empty(), "the rest of the access path is gone");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

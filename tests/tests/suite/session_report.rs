@@ -276,6 +276,48 @@ async fn url_encoded_keys_duplicates_and_the_version_named_by_the_event() {
     assert_eq!(versions.versions().len(), 1, "one report, not a second one");
 }
 
+/// Anyone in a session may overwrite its transcript later (the instance role may put under
+/// the prefix): the first report stays, the later version is reported beside it, and
+/// SA-TRN-REPLACED names both versions, stored and published.
+#[tokio::test]
+async fn a_transcript_replaced_after_its_report_keeps_the_first_and_raises_replaced() {
+    let env = Env::start().await;
+    let reporter = env.reporter(&[]);
+    let session = "mallory-0a1b2c3d4e5f60718";
+    env.put_record(&record(session, "2026-11-24T09:00:00Z", |_| {})).await;
+    let key = format!("session-logs/{session}.log");
+    let risky = bytes("recorded/al2023_sh_risky.log");
+    let (v1, etag1) = env.upload(&key, risky.clone()).await;
+    run(&reporter, &classic(&key, Some(&v1), &etag1, "2026-11-24T09:40:00.000Z")).await.unwrap();
+    let first_key = keys::report("2026-11-24", session, "json").unwrap();
+    let first = env.report(&first_key).await;
+
+    let clean = bytes("recorded/al2023_sh_narrow_wrap.log");
+    let (v2, etag2) = env.upload(&key, clean.clone()).await;
+    let event = classic(&key, Some(&v2), &etag2, "2026-11-24T11:00:00.000Z");
+    let out = run(&reporter, &event).await.unwrap();
+    let beside = keys::replaced_report("2026-11-24", session, &v2, "json").unwrap();
+    let Outcome::Reported { json_key, findings, .. } = &out[0] else { panic!("{out:?}") };
+    assert_eq!(json_key, &beside);
+    assert!(findings.contains(&"SA-TRN-REPLACED".to_string()), "{findings:?}");
+
+    let kept = env.report(&first_key).await;
+    assert_eq!(kept, first, "the first report is kept as it was");
+    assert!(kept.commands.iter().any(|c| c.command == "history -c"), "its commands remain");
+    let later = env.report(&beside).await;
+    assert_eq!(later.commands, analyzer().analyze_bytes(&clean, Input::default()).commands);
+    let replaced = later.findings.iter().find(|f| f.rule_id == "SA-TRN-REPLACED").unwrap();
+    assert!(replaced.evidence.contains(&v1) && replaced.evidence.contains(&v2), "{replaced:?}");
+    let published = captured_findings(&env.aws).await;
+    assert!(
+        published.iter().any(|f| f["rule_id"] == "SA-TRN-REPLACED"),
+        "published: {published:?}"
+    );
+    // Redelivered: nothing twice.
+    let again = run(&reporter, &event).await.unwrap();
+    assert!(matches!(again[0], Outcome::Duplicate { .. }), "{again:?}");
+}
+
 #[tokio::test]
 async fn garbage_empty_truncated_and_missing_record_are_reported_not_dropped() {
     let env = Env::start().await;

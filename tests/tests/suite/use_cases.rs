@@ -225,4 +225,33 @@ fn session_report_over_memory_reports_once_per_transcript_version() {
     let again = block_on(reporter.handle(&event, &mut Metrics::default())).unwrap();
     assert!(matches!(again[0].outcome, Reported::Duplicate { .. }), "{again:?}");
     assert_eq!(reporter.sink.details().len(), published);
+
+    // A second version later: reported beside the first, which the summary keeps counting;
+    // the replacement is listed and its finding counted.
+    let clean = std::fs::read(fixture("recorded/al2023_sh_narrow_wrap.log")).unwrap();
+    block_on(reporter.store.put(key, Payload::Bytes(clean), &text, &Condition::Always)).unwrap();
+    let v2 = event.to_string().replace("\"v1\"", "\"v2\"");
+    let v2: Value = serde_json::from_str(&v2).unwrap();
+    let out = block_on(reporter.handle(&v2, &mut Metrics::default())).unwrap();
+    let Reported::Reported { json_key: beside, findings, .. } = &out[0].outcome else {
+        panic!("{out:?}")
+    };
+    assert_ne!(beside, json_key);
+    assert!(findings.contains(&"SA-TRN-REPLACED".to_string()));
+    let still = block_on(reporter.store.get(json_key, None)).unwrap().unwrap();
+    assert_eq!(still.bytes, stored.bytes, "the first report is kept");
+
+    use session_audit::summary::{run::fold_day, Aggregator, Period, SummaryConfig};
+    let day: jiff::civil::Date = "2026-11-24".parse().unwrap();
+    let config = SummaryConfig::from_lookup(|_| None, "2026-11-30T00:00:00Z".parse().unwrap());
+    let mut agg = Aggregator::new(Period::daily(day), config.unwrap(), &RulePack::builtin());
+    block_on(fold_day(&reporter.store, day, &mut agg, 4)).unwrap();
+    // The recorded transcript ended on another day, so its session falls outside this one.
+    let outside = agg.outside_period();
+    let summary = agg.finish(None);
+    assert_eq!(summary.sessions + outside, 1, "one session, from its first report");
+    assert_eq!(summary.completeness.replaced.total, 1);
+    assert_eq!(summary.corrupt.total, 0, "the later report is not an unknown key");
+    let counted = summary.findings.iter().find(|f| f.rule_id == "SA-TRN-REPLACED").map(|f| f.count);
+    assert_eq!(counted, Some(1));
 }

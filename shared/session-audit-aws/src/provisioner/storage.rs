@@ -99,7 +99,11 @@ impl Provisioner<'_> {
                 }
             }
             Err(e) if e.is(&["NoSuchBucket"]) => {
-                let mut create = s3c.create_bucket().bucket(&n.bucket);
+                // Object Lock is switched on at creation (it cannot be turned off later).
+                let mut create = s3c
+                    .create_bucket()
+                    .bucket(&n.bucket)
+                    .object_lock_enabled_for_bucket(p.object_lock_days > 0);
                 if self.place.region != "us-east-1" {
                     let constraint = s3::BucketLocationConstraint::from(self.place.region.as_str());
                     create = create.create_bucket_configuration(
@@ -161,6 +165,24 @@ impl Provisioner<'_> {
             .send()
             .await
             .step("s3:PutBucketVersioning")?;
+        if p.object_lock_days > 0 && !self.locked_for(&n.bucket, p.object_lock_days).await {
+            // Governance mode: an administrator with s3:BypassGovernanceRetention can still
+            // remove versions early; nobody in a session can.
+            let retention = s3::DefaultRetention::builder()
+                .mode(s3::ObjectLockRetentionMode::Governance)
+                .days(i32::try_from(p.object_lock_days).unwrap_or(i32::MAX))
+                .build();
+            let lock = s3::ObjectLockConfiguration::builder()
+                .object_lock_enabled(s3::ObjectLockEnabled::Enabled)
+                .rule(s3::ObjectLockRule::builder().default_retention(retention).build())
+                .build();
+            s3c.put_object_lock_configuration()
+                .bucket(&n.bucket)
+                .object_lock_configuration(lock)
+                .send()
+                .await
+                .step("s3:PutObjectLockConfiguration")?;
+        }
         let block = s3::PublicAccessBlockConfiguration::builder()
             .block_public_acls(true)
             .ignore_public_acls(true)
@@ -269,50 +291,85 @@ impl Provisioner<'_> {
         Ok(())
     }
 
+    /// Whether the bucket's default retention is already governance for `days` (set only
+    /// when it is not: an unchanged Update touches nothing).
+    async fn locked_for(&self, bucket: &str, days: u32) -> bool {
+        let current = self.c.s3.get_object_lock_configuration().bucket(bucket).send().await;
+        let retention = current
+            .ok()
+            .and_then(|o| o.object_lock_configuration()?.rule()?.default_retention().cloned());
+        retention.is_some_and(|r| {
+            r.mode() == Some(&s3::ObjectLockRetentionMode::Governance)
+                && r.days() == i32::try_from(days).ok()
+        })
+    }
+
     /// Every object version and delete marker, then the bucket (`RetainLogs=false` only).
+    /// Versions under Object Lock cannot be deleted before their retention ends: they and the
+    /// bucket are kept (said in the log), and the Delete still succeeds.
     pub(super) async fn empty_and_delete_bucket(&self, bucket: &str) -> Step<()> {
         let s3c = &self.c.s3;
+        let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
+        let mut kept = 0usize;
+        let mut first_refusal = None;
         loop {
             let page = s3c
                 .list_object_versions()
                 .bucket(bucket)
                 .max_keys(1000)
+                .set_key_marker(key_marker.clone())
+                .set_version_id_marker(version_marker.clone())
                 .send()
                 .await
                 .step("s3:ListObjectVersions")?;
-            let mut ids: Vec<s3::ObjectIdentifier> = Vec::new();
-            for v in page.versions() {
-                ids.push(
+            let versions = page.versions().iter().map(|v| (v.key(), v.version_id()));
+            let markers = page.delete_markers().iter().map(|m| (m.key(), m.version_id()));
+            let ids: Vec<s3::ObjectIdentifier> = versions
+                .chain(markers)
+                .map(|(key, version)| {
                     s3::ObjectIdentifier::builder()
-                        .key(v.key().unwrap_or_default())
-                        .set_version_id(v.version_id().map(str::to_string))
+                        .key(key.unwrap_or_default())
+                        .set_version_id(version.map(str::to_string))
                         .build()
-                        .expect("key set"),
-                );
+                        .expect("key set")
+                })
+                .collect();
+            if !ids.is_empty() {
+                let delete = s3::Delete::builder()
+                    .set_objects(Some(ids))
+                    .quiet(true)
+                    .build()
+                    .expect("objects set");
+                let out = s3c
+                    .delete_objects()
+                    .bucket(bucket)
+                    .delete(delete)
+                    .send()
+                    .await
+                    .step("s3:DeleteObjects")?;
+                kept += out.errors().len();
+                if let Some(e) = out.errors().first().filter(|_| first_refusal.is_none()) {
+                    first_refusal = Some(format!(
+                        "{}: {}",
+                        e.code().unwrap_or("refused"),
+                        e.message().unwrap_or_default()
+                    ));
+                }
             }
-            for m in page.delete_markers() {
-                ids.push(
-                    s3::ObjectIdentifier::builder()
-                        .key(m.key().unwrap_or_default())
-                        .set_version_id(m.version_id().map(str::to_string))
-                        .build()
-                        .expect("key set"),
-                );
-            }
-            if ids.is_empty() {
+            if page.is_truncated() != Some(true) {
                 break;
             }
-            let delete = s3::Delete::builder()
-                .set_objects(Some(ids))
-                .quiet(true)
-                .build()
-                .expect("objects set");
-            s3c.delete_objects()
-                .bucket(bucket)
-                .delete(delete)
-                .send()
-                .await
-                .step("s3:DeleteObjects")?;
+            key_marker = page.next_key_marker().map(str::to_string);
+            version_marker = page.next_version_id_marker().map(str::to_string);
+        }
+        if kept > 0 {
+            tracing::warn!(
+                bucket,
+                kept,
+                first = first_refusal.as_deref().unwrap_or(""),
+                "versions S3 refused to delete (Object Lock retention) are kept, and the bucket with them"
+            );
+            return Ok(());
         }
         s3c.delete_bucket().bucket(bucket).send().await.step("s3:DeleteBucket")?;
         Ok(())

@@ -40,6 +40,10 @@ pub struct Properties {
     /// `MaxSessionMinutes` (`480`, at most 1440; 0 turns the too-long finding off): Session
     /// Manager ends sessions after this (`maxSessionDuration`; 0 gives the longest, 1440).
     pub max_session_minutes: u32,
+    /// `ObjectLockDays` (`365`, at most 36500; 0 = off): a new log bucket gets S3 Object Lock
+    /// with this default retention in governance mode, so no transcript or report version can
+    /// be deleted or overwritten in place within it.
+    pub object_lock_days: u32,
 }
 
 /// A property with a value the provisioner cannot use.
@@ -220,7 +224,14 @@ impl Properties {
                 property: "MaxSessionMinutes",
                 reason: format!("'{max}' must be a number of minutes from 0 to {limit}"),
             })?;
+        let lock = text(props, "ObjectLockDays").unwrap_or_else(|| "365".to_string());
+        let object_lock_days =
+            lock.parse::<u32>().ok().filter(|d| *d <= 36_500).ok_or_else(|| PropertyError {
+                property: "ObjectLockDays",
+                reason: format!("'{lock}' must be a number of days from 0 (off) to 36500"),
+            })?;
         Ok(Properties {
+            object_lock_days,
             name_prefix,
             instance_type,
             ami_parameter,

@@ -209,6 +209,7 @@ impl Aggregator {
                     pending: Listed::default(),
                     unlogged_by_design: Listed::default(),
                     transcripts_without_record: Listed::default(),
+                    replaced: Listed::default(),
                     records_without_start: 0,
                 },
                 privileged: 0,
@@ -418,6 +419,17 @@ impl Aggregator {
             self.finding(f);
         }
         true
+    }
+
+    /// The report of a later version of a transcript already reported: listed as replaced,
+    /// and its `SA-TRN-REPLACED` finding counted (the session itself is the first report's).
+    pub fn replaced(&mut self, report: &ReportDigest, key: &str) {
+        let Some(view) = View::of(None, Some(report)) else { return };
+        let reference = view.reference(Some(format!("later version reported at {key}")));
+        self.t.completeness.replaced.push(reference);
+        for f in report.findings.iter().filter(|f| f.rule_id == "SA-TRN-REPLACED") {
+            self.findings_of_rule(f.severity, &f.rule_id, &f.title, f.count);
+        }
     }
 
     /// An input that could not be read (counted and listed, never fatal).

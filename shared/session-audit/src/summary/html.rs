@@ -225,6 +225,7 @@ pub fn render(s: &Summary) -> String {
     session_table(&mut out, "Truncated transcripts", &c.truncated);
     session_table(&mut out, "Unparseable transcripts", &c.unparseable);
     session_table(&mut out, "Transcripts without a session record", &c.transcripts_without_record);
+    session_table(&mut out, "Transcripts replaced after they were reported", &c.replaced);
     session_table(&mut out, "Still within the grace period", &c.pending);
     session_table(&mut out, "Unlogged by design", &c.unlogged_by_design);
 

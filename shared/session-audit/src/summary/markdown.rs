@@ -110,6 +110,7 @@ pub fn render(s: &Summary) -> String {
     sessions(&mut md, "Truncated transcripts", &c.truncated);
     sessions(&mut md, "Unparseable transcripts", &c.unparseable);
     sessions(&mut md, "Transcripts without a session record", &c.transcripts_without_record);
+    sessions(&mut md, "Transcripts replaced after they were reported", &c.replaced);
     sessions(&mut md, "Still within the grace period", &c.pending);
     sessions(&mut md, "Unlogged by design", &c.unlogged_by_design);
     if c.records_without_start > 0 {

@@ -292,6 +292,10 @@ pub struct Completeness {
     pub unlogged_by_design: Listed<SessionRef>,
     /// Transcripts whose session has no StartSession record (the start was never audited).
     pub transcripts_without_record: Listed<SessionRef>,
+    /// Transcripts with a later version after their report (`SA-TRN-REPLACED`); the first
+    /// report is the one counted.
+    #[serde(default)]
+    pub replaced: Listed<SessionRef>,
     /// Session records made from a Resume/TerminateSession whose StartSession never arrived.
     pub records_without_start: u64,
 }

@@ -351,6 +351,8 @@ pub struct DayListing {
     pub day: Date,
     sessions: Vec<String>,
     reports: Vec<String>,
+    /// Reports of later versions of transcripts already reported.
+    replaced: Vec<String>,
     denied: Vec<String>,
     /// A digest of every key and ETag listed: equal only if no object was added, removed or
     /// changed in place.
@@ -374,8 +376,10 @@ impl DayListing {
             lists.push(json.collect::<Vec<_>>());
         }
         let fingerprint = digest.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        let [sessions, reports, denied] = <[Vec<String>; 3]>::try_from(lists).expect("three");
-        Ok(DayListing { day, sessions, reports, denied, fingerprint })
+        let [sessions, all_reports, denied] = <[Vec<String>; 3]>::try_from(lists).expect("three");
+        let (replaced, reports) =
+            all_reports.into_iter().partition(|k| crate::keys::parse_replaced(k).is_some());
+        Ok(DayListing { day, sessions, reports, replaced, denied, fingerprint })
     }
 }
 
@@ -473,6 +477,19 @@ pub async fn fold_listed(
         });
         if record.is_some() || report.is_some() {
             seen.sessions += u64::from(agg.session(record.as_ref(), report.as_ref()));
+        }
+    }
+    for key in &listing.replaced {
+        let read = spool_large(store, key).await?.map(|r| (key.clone(), Some(r)));
+        let digest = readable(store, read, agg, |read, _| match read {
+            Read::Memory(bytes) => ReportDigest::parse(&bytes, |_, _| {}),
+            Read::Spooled(spool) => {
+                let file = std::fs::File::open(&spool.0).map_err(|e| e.to_string())?;
+                ReportDigest::parse_reader(std::io::BufReader::new(file), |_, _| {})
+            }
+        });
+        if let Some(d) = digest {
+            agg.replaced(&d, key);
         }
     }
     let mut attempts =
