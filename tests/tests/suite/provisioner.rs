@@ -377,6 +377,7 @@ async fn create_update_delete_lifecycle_checked_through_the_api() {
     assert_eq!(prefs["inputs"]["cloudWatchLogGroupName"], n.log_group);
     assert_eq!(prefs["inputs"]["s3EncryptionEnabled"], true);
     assert_eq!(prefs["inputs"]["cloudWatchEncryptionEnabled"], true);
+    assert_eq!(prefs["inputs"]["cloudWatchStreamingEnabled"], true, "streamed as it runs");
 
     // --- Update in place: retention, tag condition, instance type ---
     let new_props = props(&[

@@ -144,7 +144,8 @@ pub fn bucket_tls_policy(n: &Names, place: &Place) -> Value {
 }
 
 /// S5: the account's Session Manager preferences, sending transcripts to our bucket and log
-/// group, both encrypted.
+/// group, both encrypted, the log group as the session runs (streaming: a second channel,
+/// outside the instance before the session ends; the agent requires the group encrypted).
 pub fn preferences_document(p: &Properties, n: &Names) -> Value {
     json!({
         "schemaVersion": "1.0",
@@ -156,7 +157,7 @@ pub fn preferences_document(p: &Properties, n: &Names) -> Value {
             "s3EncryptionEnabled": true,
             "cloudWatchLogGroupName": n.log_group,
             "cloudWatchEncryptionEnabled": true,
-            "cloudWatchStreamingEnabled": false,
+            "cloudWatchStreamingEnabled": true,
             "idleSessionTimeout": "20",
             "maxSessionDuration": p.session_duration_minutes().to_string(),
             "kmsKeyId": "",

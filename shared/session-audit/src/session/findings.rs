@@ -189,6 +189,11 @@ pub fn check_preferences(content: &serde_json::Value, config: &StartConfig) -> R
     if !log_group.is_empty() && !on("cloudWatchEncryptionEnabled") {
         drift.push(format!("log group '{log_group}' receives transcripts unencrypted"));
     }
+    if !log_group.is_empty() && !on("cloudWatchStreamingEnabled") {
+        drift.push(format!(
+            "log group '{log_group}' gets transcripts only at session end (cloudWatchStreamingEnabled is off): a session edited on the instance, or never uploaded, leaves no second record"
+        ));
+    }
     for os in ["linux", "windows"] {
         let profile = inputs["shellProfile"][os].as_str().unwrap_or_default().trim();
         if !profile.is_empty() {
@@ -480,6 +485,7 @@ mod tests {
         let c = config(&[]);
         let ours = serde_json::json!({"inputs": {"s3BucketName": c.audit_bucket, "s3EncryptionEnabled": true,
             "s3KeyPrefix": "session-logs", "cloudWatchLogGroupName": "g", "cloudWatchEncryptionEnabled": "true",
+            "cloudWatchStreamingEnabled": true,
             "runAsEnabled": false, "runAsDefaultUser": "", "shellProfile": {"linux": "", "windows": ""}}});
         assert_eq!(check_preferences(&ours, &c), Ok(()));
         let drifted = |edit: &dyn Fn(&mut serde_json::Value)| {
@@ -495,6 +501,8 @@ mod tests {
             drifted(&|i| i["cloudWatchEncryptionEnabled"] = false.into()).contains("unencrypted")
         );
         assert!(drifted(&|i| i["s3KeyPrefix"] = "hidden".into()).contains("'hidden/'"));
+        assert!(drifted(&|i| i["cloudWatchStreamingEnabled"] = false.into())
+            .contains("cloudWatchStreamingEnabled is off"));
         let profile = drifted(&|i| i["shellProfile"]["linux"] = "stty -echo".into());
         assert!(profile.contains("shellProfile.linux") && profile.contains("stty"), "{profile}");
         assert!(!profile.contains("-echo"), "the profile's text is not quoted: {profile}");
