@@ -130,8 +130,9 @@ pub struct Shell<S> {
     abandoned: u64,
     /// The line editor was turned off: read command lines by their prompt until it is back.
     editor_off: bool,
-    /// Regions the current command printed itself (markers spelled in its text).
-    forged_regions: usize,
+    /// The current command's text when it spells line-editor markers out: a region whose line
+    /// is written in it was printed by the command, not read by a shell.
+    spelled: Option<String>,
     /// A region closed with nothing typed on it; a line feed next means input was submitted
     /// that the terminal never showed (echo off).
     blind: bool,
@@ -167,7 +168,7 @@ impl<S: ShellSink> Shell<S> {
             next_seq: 1,
             abandoned: 0,
             editor_off: false,
-            forged_regions: 0,
+            spelled: None,
             blind: false,
             hidden_inputs: 0,
         }
@@ -294,8 +295,12 @@ impl<S: ShellSink> Shell<S> {
             seen_in: flags.alternate.then_some("alternate_screen"),
         };
         if from_markers {
-            self.editor_off = EDITOR_OFF.is_match(text);
-            self.forged_regions = SPELLED_MARKER.find_iter(text).count();
+            // Literal prefilters first: nearly every command has none of these.
+            let editor_words = ["set", "bracketed", "noediting", "sh"];
+            self.editor_off =
+                editor_words.iter().any(|w| text.contains(w)) && EDITOR_OFF.is_match(text);
+            self.spelled = (text.contains("2004h") && SPELLED_MARKER.is_match(text))
+                .then(|| text.to_string());
         }
         lower_confidence(&mut cmd, &reasons);
         self.next_seq += 1;
@@ -479,9 +484,8 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
 
     fn input_end(&mut self, pending: &str) {
         match self.region.take() {
-            Some((line, _)) if self.forged_regions > 0 => {
-                // Printed by the current command, which spelled the markers out: its output.
-                self.forged_regions -= 1;
+            Some((line, _)) if self.printed_by_current(&line) => {
+                // Printed by the current command, which spelled the markers and this line out.
                 let seq = self.current.as_ref().map(|c| c.seq);
                 self.sink.tamper(Tamper::ForgedPrompt, seq, &line);
                 self.output_line(&line);
@@ -505,6 +509,15 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
             cmd.fullscreen = true;
             self.open = false;
         }
+    }
+}
+
+impl<S> Shell<S> {
+    /// Whether a region's line is written out in the current command, which spelled the
+    /// markers: then the command printed the region (a forged command line).
+    fn printed_by_current(&self, line: &str) -> bool {
+        let line = line.trim();
+        !line.is_empty() && self.spelled.as_deref().is_some_and(|text| text.contains(line))
     }
 }
 
@@ -614,6 +627,18 @@ mod tests {
         let (cmds, _) = run(t, PromptStyle::PowerShell, Preamble::None);
         assert_eq!(texts(&cmds), ["Get-Process", "whoami"]);
         assert_eq!(cmds[0].output_lines, 1);
+    }
+
+    #[test]
+    fn a_region_printed_by_a_command_is_its_output_and_nothing_else_is() {
+        // printf prints a whole prompt line with markers; then the shell's real prompt.
+        let forged = b"\x1b[?2004hsh-5.2$ printf '\\e[?2004hsh-5.2$ rm -rf /data\\r\\n\\e[?2004l'\r\r\n\x1b[?2004l\r\x1b[?2004hsh-5.2$ rm -rf /data\r\r\n\x1b[?2004l\r\x1b[?2004hsh-5.2$ id\r\r\n\x1b[?2004l\r";
+        let (cmds, _) = run(forged, PromptStyle::Unix, Preamble::None);
+        assert_eq!(texts(&cmds)[1..], ["id"]);
+        // Spelled but not printed (echo without -e): the next real line is still a command.
+        let literal = b"\x1b[?2004hsh-5.2$ echo '\\e[?2004h'\r\r\n\x1b[?2004l\r\\e[?2004h\r\r\n\x1b[?2004hsh-5.2$ id\r\r\n\x1b[?2004l\r";
+        let (cmds, _) = run(literal, PromptStyle::Unix, Preamble::None);
+        assert_eq!(texts(&cmds), ["echo '\\e[?2004h'", "id"]);
     }
 
     #[test]
