@@ -137,7 +137,7 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
         let mut done = Vec::new();
         let mut first_error = None;
         for trigger in triggers(input).map_err(ReportError::Malformed)? {
-            let upload = match trigger {
+            let (upload, removed) = match trigger {
                 Trigger::Ignored(reason) => {
                     done.push(Reported {
                         key: String::new(),
@@ -145,7 +145,8 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
                     });
                     continue;
                 }
-                Trigger::Upload(u) => u,
+                Trigger::Upload(u) => (u, false),
+                Trigger::Removed(u) => (u, true),
             };
             let outcome = if upload.bucket != self.options.audit_bucket {
                 let reason = format!("bucket {} is not AUDIT_BUCKET", upload.bucket);
@@ -156,6 +157,7 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
                     // The ID names the report: one that could escape its folder is refused.
                     Ok(id) => match keys::check_id("session ID", &id) {
                         Err(e) => Err(ReportError::Malformed(format!("{}: {e}", upload.key))),
+                        Ok(_) if removed => self.removal(&upload, &id, metrics).await,
                         Ok(_) => self.report(&upload, &id, metrics).await,
                     },
                 }
@@ -187,15 +189,8 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
         };
         let local =
             |message: String| ReportError::Local { transcript: transcript.clone(), message };
-        let day = |t: &str| t.get(..10).and_then(|d| d.parse::<Date>().ok());
-        let upload_day = upload.time.as_deref().and_then(day);
-        let (record, record_warning) =
-            self.find_record(session, upload_day).await.map_err(store("reading the record"))?;
-        let date = record
-            .as_ref()
-            .and_then(|r| day(&r.started_at))
-            .or(upload_day)
-            .unwrap_or_else(|| jiff::Zoned::now().date());
+        let (date, record, record_warning) =
+            self.filing(session, upload).await.map_err(store("reading the record"))?;
         let key = |ext| {
             keys::report(date, session, ext).map_err(|e| ReportError::Malformed(e.to_string()))
         };
@@ -337,6 +332,117 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
             md_key,
             status: report.status,
             commands: report.stats.commands,
+            findings: report.findings.iter().map(|f| f.rule_id.clone()).collect(),
+        })
+    }
+
+    /// The day a session's reports are filed under (its record's start, else the event's day),
+    /// with the record and a warning when the record does not read.
+    async fn filing(
+        &self,
+        session: &str,
+        upload: &Upload,
+    ) -> Result<(Date, Option<SessionRecord>, Option<String>), StoreError> {
+        let day = |t: &str| t.get(..10).and_then(|d| d.parse::<Date>().ok());
+        let upload_day = upload.time.as_deref().and_then(day);
+        let (record, warning) = self.find_record(session, upload_day).await?;
+        let date = record
+            .as_ref()
+            .and_then(|r| day(&r.started_at))
+            .or(upload_day)
+            .unwrap_or_else(|| jiff::Zoned::now().date());
+        Ok((date, record, warning))
+    }
+
+    /// A transcript removed (a delete marker, or a version deleted): when it was reported, the
+    /// report stays and the removal is SA-TRN-REPLACED, stored beside it and published.
+    async fn removal(
+        &self,
+        removed: &Upload,
+        session: &str,
+        metrics: &mut Metrics,
+    ) -> Result<Outcome, ReportError> {
+        let transcript = self.store.uri(&removed.key);
+        let store = |step: &'static str| {
+            let transcript = transcript.clone();
+            move |error: StoreError| ReportError::Store { step, transcript, error: Box::new(error) }
+        };
+        let (date, record, _) =
+            self.filing(session, removed).await.map_err(store("reading the record"))?;
+        let malformed = |e: keys::BadId| ReportError::Malformed(e.to_string());
+        let first_md = keys::report(date, session, "md").map_err(malformed)?;
+        let Some(marker) =
+            self.store.head(&first_md).await.map_err(store("checking the report"))?
+        else {
+            let reason = format!("{} removed before it was reported", removed.key);
+            return Ok(Outcome::Ignored { reason });
+        };
+        let what = removed.version_id.clone().or(removed.time.clone()).unwrap_or_default();
+        let mut replaced = Replaced::new(marker, first_md, removed);
+        replaced.tag = format!("removed-{}", replaced.tag);
+        let json_key =
+            keys::replaced_report(date, session, &replaced.tag, "json").map_err(malformed)?;
+        let md_key =
+            keys::replaced_report(date, session, &replaced.tag, "md").map_err(malformed)?;
+        if self.store.head(&md_key).await.map_err(store("checking the report"))?.is_some() {
+            return Ok(Outcome::Duplicate { md_key });
+        }
+        let evidence = format!(
+            "{transcript}: {} ({what}) after version {} was reported {} ({} kept)",
+            removed.reason,
+            replaced.first_version,
+            replaced.first_reported.as_deref().unwrap_or("earlier"),
+            replaced.first_md
+        );
+        let findings: Vec<_> = self
+            .analyzer
+            .rules
+            .session_finding("transcript_replaced", evidence)
+            .into_iter()
+            .collect();
+        let source = Source {
+            bucket: Some(removed.bucket.clone()),
+            key: Some(removed.key.clone()),
+            version_id: removed.version_id.clone(),
+            ..Source::default()
+        };
+        let report = Report {
+            schema: crate::report::SCHEMA.to_string(),
+            session_id: session.to_string(),
+            status: Status::NonCompliant,
+            status_reason: Some(format!("the transcript was removed ({})", removed.reason)),
+            source,
+            identity: None,
+            target: None,
+            started_at: record.as_ref().map(|r| r.started_at.clone()),
+            ended_at: removed.time.clone(),
+            commands: Vec::new(),
+            findings,
+            stats: crate::report::Stats::default(),
+            generator: concat!("session-audit ", env!("CARGO_PKG_VERSION")).to_string(),
+        };
+        let attributes = |content_type| marked(content_type, removed, &report);
+        let json = serde_json::to_vec_pretty(&report).expect("reports serialise");
+        let md = report.to_markdown(0);
+        for (key, body, content_type) in [
+            (&json_key, json, "application/json"),
+            (&md_key, md.into_bytes(), "text/markdown; charset=utf-8"),
+        ] {
+            let (body, attributes) = (Payload::Bytes(body), attributes(content_type));
+            let put = self.store.put(key, body, &attributes, &Condition::Always);
+            put.await.map_err(store("writing the report"))?;
+        }
+        let ctx = self.context(&report, record.as_ref(), removed, &json_key);
+        self.sink
+            .publish(&report.findings, &ctx)
+            .await
+            .map_err(|error| ReportError::Sink { transcript: transcript.clone(), error })?;
+        metrics.add_findings(&report.findings);
+        Ok(Outcome::Reported {
+            json_key,
+            md_key,
+            status: report.status,
+            commands: 0,
             findings: report.findings.iter().map(|f| f.rule_id.clone()).collect(),
         })
     }

@@ -25,6 +25,9 @@ pub struct Upload {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trigger {
     Upload(Upload),
+    /// An object removed (a delete marker, or a version deleted for good): a transcript that
+    /// was reported and is then removed is evidence of tampering.
+    Removed(Upload),
     /// Not an object creation we act on (a test event, a removal): logged, not an error.
     Ignored(String),
 }
@@ -45,23 +48,29 @@ pub fn triggers(event: &Value) -> Result<Vec<Trigger>, String> {
     }
     if event.get("source").and_then(Value::as_str) == Some("aws.s3") {
         let kind = text(event, "/detail-type").unwrap_or_default();
-        if kind != "Object Created" {
+        if kind != "Object Created" && kind != "Object Deleted" {
             return Ok(vec![Trigger::Ignored(format!("EventBridge {kind:?} event"))]);
         }
         let bucket =
             text(event, "/detail/bucket/name").ok_or("Object Created without bucket.name")?;
         let raw_key =
             text(event, "/detail/object/key").ok_or("Object Created without object.key")?;
-        return Ok(vec![Trigger::Upload(Upload {
+        let deleted = kind == "Object Deleted";
+        let reason = match deleted {
+            true => text(event, "/detail/deletion-type").unwrap_or_else(|| kind.clone()),
+            false => text(event, "/detail/reason").unwrap_or_else(|| kind.clone()),
+        };
+        let object = Upload {
             bucket,
             key: raw_key.clone(),
             raw_key,
             version_id: text(event, "/detail/object/version-id"),
             etag: text(event, "/detail/object/etag"),
             size: event.pointer("/detail/object/size").and_then(Value::as_u64),
-            reason: text(event, "/detail/reason").unwrap_or_else(|| "Object Created".into()),
+            reason,
             time: text(event, "/time"),
-        })]);
+        };
+        return Ok(vec![if deleted { Trigger::Removed(object) } else { Trigger::Upload(object) }]);
     }
     Err("neither an S3 notification (Records[]) nor an EventBridge Object Created event".into())
 }
@@ -71,12 +80,14 @@ fn classic(record: &Value) -> Result<Trigger, String> {
     if text(record, "/eventSource").as_deref() != Some("aws:s3") {
         return Ok(Trigger::Ignored(format!("record from {:?}", text(record, "/eventSource"))));
     }
-    if !name.starts_with("ObjectCreated:") {
-        return Ok(Trigger::Ignored(format!("{name} is not an object creation")));
+    let removed = name.starts_with("ObjectRemoved:");
+    if !name.starts_with("ObjectCreated:") && !removed {
+        return Ok(Trigger::Ignored(format!("{name} is not an object creation or removal")));
     }
     let bucket = text(record, "/s3/bucket/name").ok_or("S3 record without s3.bucket.name")?;
     let raw_key = text(record, "/s3/object/key").ok_or("S3 record without s3.object.key")?;
-    Ok(Trigger::Upload(Upload {
+    let kind = if removed { Trigger::Removed } else { Trigger::Upload };
+    Ok(kind(Upload {
         bucket,
         key: decode_key(&raw_key),
         raw_key,
@@ -175,7 +186,23 @@ mod tests {
         );
         let mut removed = fixture("s3_notification_ObjectCreated_Put_awsdocs.json");
         removed["Records"][0]["eventName"] = "ObjectRemoved:Delete".into();
-        assert!(matches!(triggers(&removed).unwrap()[0], Trigger::Ignored(_)));
+        match &triggers(&removed).unwrap()[0] {
+            Trigger::Removed(u) => assert_eq!(u.reason, "ObjectRemoved:Delete"),
+            other => panic!("a removal is a trigger: {other:?}"),
+        }
+        let mut replication = removed.clone();
+        replication["Records"][0]["eventName"] = "Replication:OperationFailedReplication".into();
+        assert!(matches!(triggers(&replication).unwrap()[0], Trigger::Ignored(_)));
+        let deleted = json!({"source": "aws.s3", "detail-type": "Object Deleted", "time": "2026-11-24T12:00:00Z",
+            "detail": {"bucket": {"name": "b"}, "object": {"key": "session-logs/s-1.log", "version-id": "dm1"},
+                "deletion-type": "Delete Marker Created"}});
+        match &triggers(&deleted).unwrap()[0] {
+            Trigger::Removed(u) => {
+                assert_eq!(u.reason, "Delete Marker Created");
+                assert_eq!(u.version_id.as_deref(), Some("dm1"));
+            }
+            other => panic!("{other:?}"),
+        }
         let mut multipart = fixture("s3_notification_ObjectCreated_Put_awsdocs.json");
         multipart["Records"][0]["eventName"] = "ObjectCreated:CompleteMultipartUpload".into();
         assert_eq!(one(&multipart).reason, "ObjectCreated:CompleteMultipartUpload");

@@ -316,6 +316,26 @@ async fn a_transcript_replaced_after_its_report_keeps_the_first_and_raises_repla
     // Redelivered: nothing twice.
     let again = run(&reporter, &event).await.unwrap();
     assert!(matches!(again[0], Outcome::Duplicate { .. }), "{again:?}");
+
+    // Then deleted (a delete marker): the reports stay, the removal is raised and stored.
+    let marker = env.clients.s3.delete_object().bucket(BUCKET).key(&key).send().await.unwrap();
+    let marker = marker.version_id().unwrap().to_string();
+    let deleted = json!({"version": "0", "id": "e-2", "detail-type": "Object Deleted", "source": "aws.s3",
+        "account": "123456789012", "time": "2026-11-24T12:00:00Z", "region": "us-east-1",
+        "detail": {"version": "0", "bucket": {"name": BUCKET},
+            "object": {"key": key, "version-id": marker, "sequencer": "0B"},
+            "deletion-type": "Delete Marker Created", "request-id": "R", "requester": "123456789012"}});
+    let out = run(&reporter, &deleted).await.unwrap();
+    let Outcome::Reported { json_key, findings, .. } = &out[0] else { panic!("{out:?}") };
+    assert_eq!(findings, &["SA-TRN-REPLACED"]);
+    let removal = env.report(json_key).await;
+    assert!(removal.findings[0].evidence.contains("Delete Marker Created"), "{removal:?}");
+    assert_eq!(env.report(&first_key).await, first, "the first report is still kept");
+    let published = captured_findings(&env.aws).await;
+    let raised = published.iter().filter(|f| f["rule_id"] == "SA-TRN-REPLACED").count();
+    assert_eq!(raised, 2, "the replacement and the removal");
+    let again = run(&reporter, &deleted).await.unwrap();
+    assert!(matches!(again[0], Outcome::Duplicate { .. }), "{again:?}");
 }
 
 #[tokio::test]

@@ -299,8 +299,8 @@ impl<S: ShellSink> Shell<S> {
             let editor_words = ["set", "bracketed", "noediting", "sh"];
             self.editor_off =
                 editor_words.iter().any(|w| text.contains(w)) && EDITOR_OFF.is_match(text);
-            self.spelled = (text.contains("2004h") && SPELLED_MARKER.is_match(text))
-                .then(|| text.to_string());
+            self.spelled =
+                (text.contains("2004h") && SPELLED_MARKER.is_match(text)).then(|| text.to_string());
         }
         lower_confidence(&mut cmd, &reasons);
         self.next_seq += 1;
