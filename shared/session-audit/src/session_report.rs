@@ -183,19 +183,18 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
         metrics: &mut Metrics,
     ) -> Result<Outcome, ReportError> {
         let transcript = self.store.uri(&upload.key);
-        let store = |step: &'static str| {
-            let transcript = transcript.clone();
-            move |error: StoreError| ReportError::Store { step, transcript, error: Box::new(error) }
-        };
         let local =
             |message: String| ReportError::Local { transcript: transcript.clone(), message };
-        let (date, record, record_warning) =
-            self.filing(session, upload).await.map_err(store("reading the record"))?;
+        let (date, record, record_warning) = self
+            .filing(session, upload)
+            .await
+            .map_err(failed(&transcript, "reading the record"))?;
         let key = |ext| {
             keys::report(date, session, ext).map_err(|e| ReportError::Malformed(e.to_string()))
         };
         let (first_json, first_md) = (key("json")?, key("md")?);
-        let marker = self.store.head(&first_md).await.map_err(store("checking the report"))?;
+        let marker =
+            self.store.head(&first_md).await.map_err(failed(&transcript, "checking the report"))?;
         // A report of another version exists: the transcript was replaced after it was
         // reported. That report is evidence and stays; this version is reported beside it.
         let replaced = match marker {
@@ -214,7 +213,11 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
                         .map_err(|e| ReportError::Malformed(e.to_string()))
                 };
                 let (json_key, md_key) = (key("json")?, key("md")?);
-                let again = self.store.head(&md_key).await.map_err(store("checking the report"))?;
+                let again = self
+                    .store
+                    .head(&md_key)
+                    .await
+                    .map_err(failed(&transcript, "checking the report"))?;
                 if again.is_some_and(|m| reports(&m, upload)) {
                     return Ok(Outcome::Duplicate { md_key });
                 }
@@ -236,7 +239,8 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
             ..Source::default()
         };
         let mut uploaded_at = upload.time.clone();
-        let opened = self.open(upload).await.map_err(store("reading the transcript"))?;
+        let opened =
+            self.open(upload).await.map_err(failed(&transcript, "reading the transcript"))?;
         let gone = opened.is_none();
         if let Some((info, mut body)) = opened {
             source.version_id = info.version.or(source.version_id);
@@ -245,7 +249,7 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
             let mut read = 0u64;
             // A broken download is an error (retried), never a "truncated" report.
             while let Some(chunk) =
-                body.next_chunk().await.map_err(store("reading the transcript"))?
+                body.next_chunk().await.map_err(failed(&transcript, "reading the transcript"))?
             {
                 read += chunk.len() as u64;
                 analysis.feed(&chunk).map_err(|e| local(e.to_string()))?;
@@ -300,7 +304,7 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
                 &Condition::Always,
             )
             .await
-            .map_err(store("writing the report"))?;
+            .map_err(failed(&transcript, "writing the report"))?;
         let fresh = &report.findings[carried..];
         let ctx = self.context(&report, record.as_ref(), upload, &json_key);
         self.sink
@@ -318,7 +322,7 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
                 &Condition::Always,
             )
             .await
-            .map_err(store("writing the report"))?;
+            .map_err(failed(&transcript, "writing the report"))?;
 
         metrics.add("SessionsReported", 1.0).add("Commands", report.stats.commands as f64);
         match report.status {
@@ -363,16 +367,14 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
         metrics: &mut Metrics,
     ) -> Result<Outcome, ReportError> {
         let transcript = self.store.uri(&removed.key);
-        let store = |step: &'static str| {
-            let transcript = transcript.clone();
-            move |error: StoreError| ReportError::Store { step, transcript, error: Box::new(error) }
-        };
-        let (date, record, _) =
-            self.filing(session, removed).await.map_err(store("reading the record"))?;
+        let (date, record, _) = self
+            .filing(session, removed)
+            .await
+            .map_err(failed(&transcript, "reading the record"))?;
         let malformed = |e: keys::BadId| ReportError::Malformed(e.to_string());
         let first_md = keys::report(date, session, "md").map_err(malformed)?;
         let Some(marker) =
-            self.store.head(&first_md).await.map_err(store("checking the report"))?
+            self.store.head(&first_md).await.map_err(failed(&transcript, "checking the report"))?
         else {
             let reason = format!("{} removed before it was reported", removed.key);
             return Ok(Outcome::Ignored { reason });
@@ -384,7 +386,13 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
             keys::replaced_report(date, session, &replaced.tag, "json").map_err(malformed)?;
         let md_key =
             keys::replaced_report(date, session, &replaced.tag, "md").map_err(malformed)?;
-        if self.store.head(&md_key).await.map_err(store("checking the report"))?.is_some() {
+        if self
+            .store
+            .head(&md_key)
+            .await
+            .map_err(failed(&transcript, "checking the report"))?
+            .is_some()
+        {
             return Ok(Outcome::Duplicate { md_key });
         }
         let evidence = format!(
@@ -430,7 +438,7 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
         ] {
             let (body, attributes) = (Payload::Bytes(body), attributes(content_type));
             let put = self.store.put(key, body, &attributes, &Condition::Always);
-            put.await.map_err(store("writing the report"))?;
+            put.await.map_err(failed(&transcript, "writing the report"))?;
         }
         let ctx = self.context(&report, record.as_ref(), removed, &json_key);
         self.sink
@@ -503,6 +511,18 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
             target: record.and_then(|r| r.target.clone()),
             record: self.store.uri(json_key),
         }
+    }
+}
+
+/// A store failure at `step` while handling `transcript`.
+fn failed<'a>(
+    transcript: &'a str,
+    step: &'static str,
+) -> impl FnOnce(StoreError) -> ReportError + 'a {
+    move |error| ReportError::Store {
+        step,
+        transcript: transcript.to_string(),
+        error: Box::new(error),
     }
 }
 
