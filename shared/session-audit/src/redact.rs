@@ -36,7 +36,8 @@ const PATTERNS: &[Pattern] = &[
     Pattern {
         kind: "aws-secret",
         group: 1,
-        source: r#"(?i)(?:aws_secret_access_key|secret_access_key|aws_session_token|"SecretAccessKey"|"SessionToken"|"Token")["']?\s*[=:]\s*["']?([A-Za-z0-9/+=]{20,})"#,
+        // `=`/`:` in files and JSON; a space in `aws configure set aws_secret_access_key …`.
+        source: r#"(?i)(?:aws_secret_access_key|secret_access_key|aws_session_token|"SecretAccessKey"|"SessionToken"|"Token")["']?(?:\s*[=:]\s*|\s+)["']?([A-Za-z0-9/+=]{20,})"#,
     },
     Pattern {
         kind: "jwt",
@@ -60,10 +61,44 @@ const PATTERNS: &[Pattern] = &[
         source: r"\b(?:mysql|mysqldump|mysqladmin|mariadb)\b[^|;&\n]*?\s-p([^\s;&|]+)",
     },
     Pattern { kind: "password-option", group: 1, source: r"\bsshpass\s+-p\s*([^\s;&|]+)" },
+    // curl/wget/http clients: `-u user:pass`, `--user user:pass` (quoted or not).
+    Pattern {
+        kind: "password-option",
+        group: 1,
+        source: r"(?:^|\s)(?:-u|--user)(?:\s+|=)?'[^':]*:([^']+)'",
+    },
+    Pattern {
+        kind: "password-option",
+        group: 1,
+        source: r#"(?:^|\s)(?:-u|--user)(?:\s+|=)?"[^":]*:([^"]+)""#,
+    },
+    Pattern {
+        kind: "password-option",
+        group: 1,
+        source: r#"(?:^|\s)(?:-u|--user)(?:\s+|=)?[^\s:'"]+:([^\s;&|'"]+)"#,
+    },
+    // A password piped to `sudo -S`.
+    Pattern {
+        kind: "password-option",
+        group: 1,
+        source: r#"\becho\s+(?:-[neE]+\s+)*("[^"]*"|'[^']*'|[^\s|;&]+)\s*\|\s*sudo\b[^|;&\n]*\s-S\b"#,
+    },
+    Pattern {
+        kind: "password-option",
+        group: 1,
+        source: r#"\bprintf\s+(?:'[^']*'|"[^"]*")\s+("[^"]*"|'[^']*'|[^\s|;&]+)\s*\|\s*sudo\b[^|;&\n]*\s-S\b"#,
+    },
+    // openssl's `-passin pass:…`, `-passout pass:…`, `-pass pass:…` (env: and file: are not).
+    Pattern { kind: "password-option", group: 1, source: r"-pass(?:in|out)?\s+pass:([^\s;&|]+)" },
+    Pattern {
+        kind: "password-option",
+        group: 1,
+        source: r#"\bredis-cli\b[^|;&\n]*?\s-a\s+("[^"]*"|'[^']*'|[^\s;&|]+)"#,
+    },
     Pattern {
         kind: "url-credentials",
         group: 1,
-        source: r"\b[a-z][a-z0-9+.-]*://[^\s:/@]+:([^\s@/]+)@",
+        source: r"\b[a-z][a-z0-9+.-]*://[^\s:/@]*:([^\s@/]+)@",
     },
 ];
 
@@ -172,6 +207,23 @@ mod tests {
             ("cat <<EOF\n-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\nEOF", "MIIEpAIBAAKCAQEA"),
             ("git clone https://bob:tops3cret@git.example.com/r.git", "tops3cret"),
             ("sshpass -p 'pw123' ssh host", "pw123"),
+            // The spellings people type most (issue 13), each stored in clear before.
+            ("aws configure set aws_secret_access_key wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI"),
+            ("aws configure set aws_session_token IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJH", "IQoJb3JpZ2lu"),
+            ("curl -u admin:Sup3rS3cret https://api.example.com", "Sup3rS3cret"),
+            ("curl --user 'deploy:pa ss' https://x", "pa ss"),
+            ("wget --user=bob --password=wg3tpw http://x/f", "wg3tpw"),
+            ("echo Hunter2pw | sudo -S systemctl restart nginx", "Hunter2pw"),
+            ("echo 'my pass' | sudo -S -k id", "my pass"),
+            ("printf '%s\\n' Printfpw | sudo -S true", "Printfpw"),
+            ("openssl pkcs12 -in a.p12 -passin pass:P12secret -out a.pem", "P12secret"),
+            ("openssl enc -aes-256-cbc -pass pass:EncPw42 -in f", "EncPw42"),
+            ("redis-cli -h cache -a R3disPw ping", "R3disPw"),
+            ("redis-cli -u redis://:R3disUrlPw@cache:6379 ping", "R3disUrlPw"),
+            ("PGPASSWORD=PgPw123 psql -h db -U app", "PgPw123"),
+            ("mysql --password=MyPw456 -u root", "MyPw456"),
+            ("mysql -uroot -pMyPw789 db", "MyPw789"),
+            ("psql postgresql://app:PgUrlPw@db:5432/app", "PgUrlPw"),
         ];
         for (text, secret) in cases {
             let out = r(text);
@@ -194,7 +246,17 @@ mod tests {
     #[test]
     fn ordinary_commands_are_untouched_and_borrowed() {
         let red = Redactor::default();
-        for text in ["ls -la", "mkdir -p /tmp/x", "echo $PATH", "grep -r password docs/"] {
+        for text in [
+            "ls -la",
+            "mkdir -p /tmp/x",
+            "echo $PATH",
+            "grep -r password docs/",
+            "sudo -u postgres psql",
+            "mysql -u root",
+            "grep aws_secret_access_key ~/.aws/credentials",
+            "echo hello | sudo tee /etc/motd",
+            "openssl enc -pass env:PASSPHRASE -in f",
+        ] {
             assert!(matches!(red.redact(text), Cow::Borrowed(_)), "{text}");
         }
         assert!(red.uses_default_key());
