@@ -77,14 +77,14 @@ impl<S: ShellSink> ScreenListener for Framing<S> {
     fn line(&mut self, text: &str, input: bool, input_from: usize, flags: LineFlags) {
         self.lines += 1;
         self.overflowed += u64::from(flags.overflowed);
-        if !input {
-            if let Some(time) = format::parse_footer(text) {
-                self.footer = Some(time);
-                return;
-            }
-            if self.footer.is_some() && !text.trim().is_empty() {
-                self.footer = None; // more content after a footer: it did not end the file
-            }
+        // The footer `script` appends can land inside a line-editor region still open (a
+        // session ended at its prompt): it is the footer there too, never a command.
+        if let Some(time) = format::parse_footer(text).filter(|t| !input || t.is_some()) {
+            self.footer = Some(time);
+            return;
+        }
+        if !input && self.footer.is_some() && !text.trim().is_empty() {
+            self.footer = None; // more content after a footer: it did not end the file
         }
         self.shell.line(text, input, input_from, flags);
     }

@@ -167,3 +167,19 @@ fn each_way_of_hiding_is_named_in_the_report() {
         assert_ne!(report.status, session_audit::report::Status::Unparseable, "{name}");
     }
 }
+
+/// A session ended at its prompt: `script`'s footer lands in the still-open line-editor
+/// region, and is the footer, not a command (issue 13).
+#[test]
+fn the_footer_after_a_session_ended_at_its_prompt_is_not_a_command() {
+    check("i13_killed_at_prompt");
+    let bytes = std::fs::read(fixture("recorded/i13_killed_at_prompt.log")).unwrap();
+    let (info, _) = reconstruct(&bytes, 4096);
+    assert!(info.footer_time.is_some() && !info.truncated, "{info:?}");
+}
+
+#[test]
+fn a_completion_query_is_not_a_command() {
+    let got = check("i13_completion_query");
+    assert!(got.output.iter().all(|(_, l)| !l.starts_with("Display all")), "not even output");
+}
