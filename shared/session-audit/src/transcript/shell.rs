@@ -89,12 +89,15 @@ static UNIX_PROMPT: LazyLock<Regex> = LazyLock::new(|| {
 });
 static POWERSHELL_PROMPT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^PS [^>\n]+> ?").expect("prompt pattern"));
-/// Commands that turn the line editor (and with it the markers) off while the shell goes on:
-/// from then on command lines are read by their prompt, until the markers come back.
+/// Commands that turn the line editor (and with it the markers) off while the shell goes on,
+/// or start a shell without one (`sh` is dash on Debian and Ubuntu; where it is bash the
+/// markers return at its first prompt and the mode ends), interactively (a script argument is
+/// not a shell to type into): from then on command lines are read by their prompt, until the
+/// markers come back.
 static EDITOR_OFF: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"\bset\s+\+o\s+(?:emacs|vi)\b|enable-bracketed-paste\W+(?:off|0)\b|--noediting\b",
-        r"|^\s*(?:exec\s+)?(?:sudo\s+(?:-\S+\s+)*)?(?:/bin/|/usr/bin/)?(?:dash|ash|ksh|mksh)\b"
+        r"|^\s*(?:exec\s+)?(?:sudo\s+(?:\S+\s+)*?)?(?:/bin/|/usr/bin/)?(?:dash|ash|ksh|mksh|sh|busybox\s+sh)(?:\s+-[a-z]+)*\s*$"
     ))
     .expect("editor-off pattern")
 });
@@ -639,6 +642,21 @@ mod tests {
         let literal = b"\x1b[?2004hsh-5.2$ echo '\\e[?2004h'\r\r\n\x1b[?2004l\r\\e[?2004h\r\r\n\x1b[?2004hsh-5.2$ id\r\r\n\x1b[?2004l\r";
         let (cmds, _) = run(literal, PromptStyle::Unix, Preamble::None);
         assert_eq!(texts(&cmds), ["echo '\\e[?2004h'", "id"]);
+    }
+
+    #[test]
+    fn only_an_interactive_shell_without_markers_is_read_by_prompt() {
+        for (cmd, off) in [
+            ("dash", true),
+            ("exec sh -l", true),
+            ("sudo -u app /bin/sh", true),
+            ("set +o emacs", true),
+            ("sh deploy.sh", false),
+            ("ssh host", false),
+            ("shutdown -h now", false),
+        ] {
+            assert_eq!(EDITOR_OFF.is_match(cmd), off, "{cmd}");
+        }
     }
 
     #[test]

@@ -183,3 +183,16 @@ fn a_completion_query_is_not_a_command() {
     let got = check("i13_completion_query");
     assert!(got.output.iter().all(|(_, l)| !l.starts_with("Display all")), "not even output");
 }
+
+/// dash before bash, and dash started from bash: its commands are read by their prompt, and
+/// bash's markers take over again after `exec bash` (issue 13, class 6).
+#[test]
+fn a_shell_without_markers_before_or_inside_a_marked_one_keeps_its_commands() {
+    for name in ["i13_dash_then_bash", "i13_dash_inside_bash"] {
+        let got = check(name);
+        let dash = got.commands.iter().find(|c| c.text == "echo typed in dash").unwrap();
+        assert!(dash.confidence < 1.0 && dash.reason.is_some(), "{name}: read by its prompt");
+        let bash = got.commands.iter().find(|c| c.text == "echo typed in bash").unwrap();
+        assert_eq!(bash.confidence, 1.0, "{name}: markers again");
+    }
+}
