@@ -196,3 +196,13 @@ fn a_shell_without_markers_before_or_inside_a_marked_one_keeps_its_commands() {
         assert_eq!(bash.confidence, 1.0, "{name}: markers again");
     }
 }
+
+/// A line filling the row exactly up to the wrap, then edited with the cursor (issue 13,
+/// class 4): the whole command, not its last row.
+#[test]
+fn a_line_wrapped_at_the_margin_and_edited_is_kept_whole() {
+    let got = check("i13_margin_wrap");
+    assert!(
+        got.commands[0].text.starts_with("echo 0123") && got.commands[0].text.ends_with("xEND")
+    );
+}
