@@ -16,6 +16,8 @@ use vte::{Params, Perform};
 /// Longest logical line kept, in characters. Longer lines keep their first part and are
 /// flagged, so a multi-megabyte line without a newline cannot grow memory.
 pub const MAX_LINE_CHARS: usize = 16 * 1024;
+/// Rows of one line-editor region kept until it ends (a multi-line buffer, a listing).
+const MAX_REGION_ROWS: usize = 64;
 /// Narrowest width inferred from a readline wrap marker; narrower candidates are redraws.
 const MIN_INFERRED_WIDTH: usize = 20;
 const TAB_STOP: usize = 8;
@@ -67,6 +69,15 @@ struct State {
     insert_mode: bool,
     input: bool,
     input_from: usize,
+    /// Rows of the open line-editor region ended by a line feed, kept until the region ends:
+    /// readline moves back up into them to redraw a multi-line buffer (a paste).
+    rows: Vec<(Vec<char>, LineFlags)>,
+    /// Which of `rows` the cursor is on (`rows.len()`: a row below them).
+    row: usize,
+    /// Where the region began on its first row.
+    region_from: usize,
+    /// A row buffer handed back after a region, reused for the next (no allocation per line).
+    spare: Vec<char>,
     /// Whether bracketed-paste toggles delimit the line editor (see [`Screen::ignore_markers`]).
     markers: bool,
     alternate: bool,
@@ -102,6 +113,10 @@ impl Screen {
                 insert_mode: false,
                 input: false,
                 input_from: 0,
+                rows: Vec::new(),
+                row: 0,
+                region_from: 0,
+                spare: Vec::with_capacity(256),
                 markers: true,
                 alternate: false,
                 addressed: false,
@@ -149,12 +164,8 @@ impl Screen {
         let s = &mut self.state;
         s.resolve_wrap_candidate(false);
         if s.input {
-            s.collect_text(0);
-            let from = s.input_from.min(s.text.chars().count());
-            let pending: String = s.text.chars().skip(from).collect();
             s.input = false;
-            s.clear_line();
-            listener.input_end(&pending);
+            s.end_region(listener);
         } else if !s.line.is_empty() {
             s.commit(listener);
         }
@@ -390,10 +401,72 @@ impl State {
                 return;
             }
         }
+        if self.input {
+            self.keep_row();
+            self.row += 1;
+            // Moving down onto a row already there (a redraw): it is the line again.
+            self.line = self.rows.get(self.row).map(|r| r.0.clone()).unwrap_or_default();
+            self.pos = 0;
+            self.last = Last::Other;
+            self.wrap_candidate = None;
+            return;
+        }
         self.commit(listener);
     }
 
+    /// Keep the current line as the region's row under the cursor.
+    fn keep_row(&mut self) {
+        let mut fresh = std::mem::take(&mut self.spare);
+        fresh.clear();
+        let kept = (std::mem::replace(&mut self.line, fresh), self.flags);
+        self.flags = LineFlags::default();
+        if self.row < self.rows.len() {
+            self.rows[self.row] = kept;
+        } else if self.rows.len() < MAX_REGION_ROWS {
+            self.rows.push(kept);
+        } else {
+            self.rows.remove(0); // the oldest row of an endless region: the last ones matter
+            self.rows.push(kept);
+            self.row = self.rows.len() - 1;
+        }
+    }
+
+    /// The region ended: its rows, then what is left on the current line, to the listener.
+    fn end_region<L: ScreenListener>(&mut self, listener: &mut L) {
+        let current = std::mem::take(&mut self.line);
+        let mut rows = std::mem::take(&mut self.rows);
+        let (first_from, has_rows) = (self.region_from, !rows.is_empty());
+        for (i, (cells, flags)) in rows.drain(..).enumerate() {
+            self.line = cells;
+            self.collect_text(0);
+            let from = if i == 0 { first_from } else { 0 };
+            listener.line(&self.text, true, from, flags);
+            self.spare = std::mem::take(&mut self.line);
+        }
+        self.rows = rows;
+        self.line = current;
+        self.collect_text(if has_rows { 0 } else { self.region_from });
+        self.row = 0;
+        self.clear_line();
+        listener.input_end(&self.text);
+    }
+
     fn move_rows(&mut self, down: bool, n: usize) {
+        // Above the current line, in a region: back onto the rows it kept (readline redrawing
+        // a multi-line buffer). The current line is one row while the width is unknown.
+        let rows_above = self.width.map_or(0, |w| self.pos / w);
+        if !down && self.input && n > rows_above && self.row > 0 {
+            let up = (n - rows_above).min(self.row);
+            let col = self.width.map_or(self.pos, |w| self.pos % w);
+            self.keep_row();
+            self.row -= up;
+            self.line = self.rows[self.row].0.clone();
+            let last_row_start =
+                self.width.map_or(0, |w| self.line.len().saturating_sub(1) / w * w);
+            self.pos = (last_row_start + col).min(MAX_LINE_CHARS);
+            self.last = Last::Other;
+            return;
+        }
         match self.width {
             Some(w) if down => self.pos = (self.pos + n * w).min(MAX_LINE_CHARS),
             Some(w) => self.pos = self.pos.saturating_sub(n * w),
@@ -471,17 +544,20 @@ impl State {
                     self.input = true;
                     self.addressed = false;
                     self.input_from = self.pos;
+                    self.region_from = self.pos;
+                    self.rows.clear();
+                    self.row = 0;
                     listener.input_begin();
                 } else if !on && self.input {
                     self.input = false;
                     if self.alternate && self.addressed {
                         // A full-screen program's bracketed paste, not a line editor.
+                        self.rows.clear();
+                        self.row = 0;
                         self.clear_line();
                         return;
                     }
-                    self.collect_text(self.input_from);
-                    listener.input_end(&self.text);
-                    self.clear_line();
+                    self.end_region(listener);
                 }
             }
             47 | 1047 | 1049 if on != self.alternate => {

@@ -121,7 +121,8 @@ pub struct Shell<S> {
     preamble_lines: usize,
     wrapper_prompt: Option<String>,
     markers_seen: bool,
-    region: Option<(String, LineFlags)>,
+    /// The rows of the open line-editor region (the screen sends them when it ends).
+    region: Vec<(String, LineFlags)>,
     current: Option<Command>,
     /// The current command was just submitted and nothing has been printed since, so a
     /// continuation prompt (`> `) extends it.
@@ -162,7 +163,7 @@ impl<S: ShellSink> Shell<S> {
             preamble_lines: 0,
             wrapper_prompt: None,
             markers_seen: false,
-            region: None,
+            region: Vec::new(),
             current: None,
             open: false,
             known_prompts: Vec::new(),
@@ -468,9 +469,7 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
         }
         if input {
             let from = text.char_indices().nth(input_from).map_or(text.len(), |(i, _)| i);
-            // Only the last line of a region is what was submitted; earlier ones were
-            // completion listings or redraws.
-            self.region = Some((text[from..].to_string(), flags));
+            self.region.push((text[from..].to_string(), flags));
         } else if self.markers_seen && !self.editor_off {
             self.output_line(text);
         } else {
@@ -482,29 +481,29 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
         self.markers_seen = true;
         self.editor_off = false;
         self.blind = false;
-        self.region = None;
+        self.region.clear();
     }
 
     fn input_end(&mut self, pending: &str) {
-        match self.region.take() {
-            Some((line, _)) if self.printed_by_current(&line) => {
-                // Printed by the current command, which spelled the markers and this line out.
-                let seq = self.current.as_ref().map(|c| c.seq);
-                self.sink.tamper(Tamper::ForgedPrompt, seq, &line);
-                self.output_line(&line);
-            }
-            Some((line, flags)) => self.submit(&line, true, flags),
-            None => {
-                let typed = self.split_prompt(pending, true).map_or("", |s| s.command);
-                if !typed.trim().is_empty() {
-                    self.abandoned += 1;
-                }
-                // A prompt with nothing on it (an empty region is readline resetting after
-                // Ctrl-C, not a prompt).
-                self.blind = typed.trim().is_empty() && !pending.trim().is_empty();
-                self.open = false;
-            }
+        let rows = std::mem::take(&mut self.region);
+        // What readline returned starts at the region's last row holding a prompt: rows
+        // before it were completion listings or redraws; rows after it are the rest of a
+        // multi-line buffer (a paste), which bash runs line by line.
+        let start = rows.iter().rposition(|(l, _)| self.has_prompt(l));
+        let start = start.unwrap_or(rows.len().saturating_sub(1));
+        let mut rows = rows.into_iter().skip(start);
+        if let Some(first) = rows.next() {
+            self.submit_region(first, rows.collect());
+            return;
         }
+        let typed = self.split_prompt(pending, true).map_or("", |s| s.command);
+        if !typed.trim().is_empty() {
+            self.abandoned += 1;
+        }
+        // A prompt with nothing on it (an empty region is readline resetting after Ctrl-C,
+        // not a prompt).
+        self.blind = typed.trim().is_empty() && !pending.trim().is_empty();
+        self.open = false;
     }
 
     fn alternate_screen(&mut self, entered: bool) {
@@ -513,6 +512,78 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
             self.open = false;
         }
     }
+}
+
+impl<S: ShellSink> Shell<S> {
+    /// Submit a region's line, and the rows a multi-line buffer continued it with: each line
+    /// a command, except where the shell needs more (an open quote, a trailing `\` or pipe,
+    /// an unfinished `for`/`if`/`case`/`{`), which it joins.
+    fn submit_region(
+        &mut self,
+        (line, flags): (String, LineFlags),
+        pasted: Vec<(String, LineFlags)>,
+    ) {
+        if self.printed_by_current(&line) {
+            // Printed by the current command, which spelled the markers and this line out.
+            let seq = self.current.as_ref().map(|c| c.seq);
+            self.sink.tamper(Tamper::ForgedPrompt, seq, &line);
+            self.output_line(&line);
+            return;
+        }
+        if pasted.is_empty() {
+            self.submit(&line, true, flags);
+            return;
+        }
+        let prompt = self.split_prompt(&line, true).map_or(String::new(), |s| s.prompt.to_string());
+        let mut text = line;
+        for (row, _) in pasted {
+            if needs_more(&text[prompt.len().min(text.len())..]) {
+                text.push('\n');
+                text.push_str(&row);
+            } else {
+                self.submit(&text, true, flags);
+                self.open = false;
+                text = format!("{prompt}{row}");
+            }
+        }
+        self.submit(&text, true, flags);
+    }
+
+    /// Whether a region row starts with a prompt (one seen before, or one by pattern).
+    fn has_prompt(&self, line: &str) -> bool {
+        self.known_prompts.iter().any(|p| line.starts_with(p.as_str()))
+            || self.match_prompt(line, false).is_some()
+    }
+}
+
+/// Whether a shell reading `text` would wait for more lines.
+fn needs_more(text: &str) -> bool {
+    let t = text.trim_end();
+    if t.ends_with('\\') || t.ends_with('|') || t.ends_with("&&") || t.ends_with("||") {
+        return true;
+    }
+    let (mut single, mut double, mut escaped) = (false, false, false);
+    for c in t.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if !single => escaped = true,
+            '\'' if !double => single = !single,
+            '"' if !single => double = !double,
+            _ => {}
+        }
+    }
+    if single || double {
+        return true;
+    }
+    let mut depth = 0i32;
+    for word in t.split(|c: char| c == ';' || c.is_whitespace()).filter(|w| !w.is_empty()) {
+        match word {
+            "for" | "while" | "until" | "select" | "if" | "case" | "{" => depth += 1,
+            "done" | "fi" | "esac" | "}" => depth -= 1,
+            _ => {}
+        }
+    }
+    depth > 0
 }
 
 impl<S> Shell<S> {

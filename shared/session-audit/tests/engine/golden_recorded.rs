@@ -206,3 +206,11 @@ fn a_line_wrapped_at_the_margin_and_edited_is_kept_whole() {
         got.commands[0].text.starts_with("echo 0123") && got.commands[0].text.ends_with("xEND")
     );
 }
+
+/// A bracketed paste of several lines: readline redraws the buffer over the rows it used, and
+/// bash runs each line (a compound command as one) (issue 13, class 1).
+#[test]
+fn every_line_of_a_multi_line_paste_is_a_command() {
+    let got = check("i13_multiline_paste");
+    assert!(got.commands.iter().all(|c| c.confidence == 1.0 && c.prompt == "sh-5.2$ "));
+}
