@@ -241,5 +241,13 @@ mod tests {
         assert!(session_record("2026-13-01", "s-1").is_err());
         assert!(Filed::Session.parse("audit/sessions/dt=2026-11-24/../x.json").is_none());
         assert!(Filed::Session.parse("audit/sessions/dt=2026-11-24/a/b.json").is_none());
+        let later =
+            replaced_report("2026-11-24", "s-1", "3HL4kqtJlcpXroDTDmJ.x_y", "json").unwrap();
+        assert_eq!(later, "audit/reports/dt=2026-11-24/replaced/s-1/3HL4kqtJlcpXroDTDmJ.x_y.json");
+        assert_eq!(parse_replaced(&later), Some(("s-1", "3HL4kqtJlcpXroDTDmJ.x_y", "json")));
+        assert_eq!(Filed::Report.parse(&later), None, "never joined as a session's report");
+        // A version chosen to climb out of the folder is refused, not filed.
+        assert!(replaced_report("2026-11-24", "s-1", "../../sessions/x", "json").is_err());
+        assert!(parse_replaced("audit/reports/dt=2026-11-24/replaced/s-1/../x.json").is_none());
     }
 }

@@ -467,28 +467,15 @@ pub async fn fold_listed(
             Some((key, None)) => Some((key, None)),
             None => None,
         };
-        let report = readable(store, report, agg, |read, agg| match read {
-            Read::Memory(bytes) => ReportDigest::parse(&bytes, agg.command_sink()),
-            Read::Spooled(spool) => {
-                let file = std::fs::File::open(&spool.0).map_err(|e| e.to_string())?;
-                let reader = std::io::BufReader::with_capacity(1 << 16, file);
-                ReportDigest::parse_reader(reader, agg.command_sink())
-            }
-        });
+        let report = readable(store, report, agg, |read, agg| digest(read, agg.command_sink()));
         if record.is_some() || report.is_some() {
             seen.sessions += u64::from(agg.session(record.as_ref(), report.as_ref()));
         }
     }
     for key in &listing.replaced {
         let read = spool_large(store, key).await?.map(|r| (key.clone(), Some(r)));
-        let digest = readable(store, read, agg, |read, _| match read {
-            Read::Memory(bytes) => ReportDigest::parse(&bytes, |_, _| {}),
-            Read::Spooled(spool) => {
-                let file = std::fs::File::open(&spool.0).map_err(|e| e.to_string())?;
-                ReportDigest::parse_reader(std::io::BufReader::new(file), |_, _| {})
-            }
-        });
-        if let Some(d) = digest {
+        // A later version's commands are not the session's: only its finding counts.
+        if let Some(d) = readable(store, read, agg, |read, _| digest(read, |_, _| {})) {
             agg.replaced(&d, key);
         }
     }
@@ -504,6 +491,17 @@ pub async fn fold_listed(
         }
     }
     Ok(seen)
+}
+
+/// The digest of a report read into memory or spooled to disk.
+fn digest(read: Read, command: impl FnMut(&str, bool)) -> Result<ReportDigest, String> {
+    match read {
+        Read::Memory(bytes) => ReportDigest::parse(&bytes, command),
+        Read::Spooled(spool) => {
+            let file = std::fs::File::open(&spool.0).map_err(|e| e.to_string())?;
+            ReportDigest::parse_reader(std::io::BufReader::with_capacity(1 << 16, file), command)
+        }
+    }
 }
 
 /// A report as the overlapping reads leave it: read, or too large to read there.

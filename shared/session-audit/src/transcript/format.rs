@@ -74,11 +74,6 @@ pub fn detect(prefix: &[u8]) -> Detected {
     }
     // The header decides: what follows it is terminal output, binary bytes a program printed
     // (`head -c 24000 /usr/bin/bash`) included, never a verdict on the file.
-    if !body.starts_with(b"Script started on ") {
-        if let Some(reason) = binary_reason(body) {
-            return plain(Format::Unparseable, Some(reason));
-        }
-    }
     if body.starts_with(b"Script started on ") {
         let end = body.iter().position(|b| *b == b'\n').map_or(body.len(), |i| i + 1);
         let header = parse_header(&String::from_utf8_lossy(&body[..end]));
@@ -89,6 +84,9 @@ pub fn detect(prefix: &[u8]) -> Detected {
             skip: bom + end,
             reason: None,
         };
+    }
+    if let Some(reason) = binary_reason(body) {
+        return plain(Format::Unparseable, Some(reason));
     }
     let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
     if matches!(first, Some(b'{' | b'[')) {

@@ -68,7 +68,6 @@ struct State {
     wrap_markers: usize,
     insert_mode: bool,
     input: bool,
-    input_from: usize,
     /// Rows of the open line-editor region ended by a line feed, kept until the region ends:
     /// readline moves back up into them to redraw a multi-line buffer (a paste).
     rows: Vec<(Vec<char>, LineFlags)>,
@@ -112,7 +111,6 @@ impl Screen {
                 wrap_markers: 0,
                 insert_mode: false,
                 input: false,
-                input_from: 0,
                 rows: Vec::new(),
                 row: 0,
                 region_from: 0,
@@ -239,7 +237,6 @@ impl State {
         self.last = Last::Other;
         self.wrap_candidate = None;
         self.wrap_markers = 0;
-        self.input_from = 0;
         self.flags = LineFlags::default();
     }
 
@@ -259,9 +256,9 @@ impl State {
 
     fn commit<L: ScreenListener>(&mut self, listener: &mut L) {
         self.collect_text(0);
-        let (input, from, flags) = (self.input, self.input_from, self.flags);
+        let (input, flags) = (self.input, self.flags);
         self.clear_line();
-        listener.line(&self.text, input, from, flags);
+        listener.line(&self.text, input, 0, flags);
     }
 
     /// Readline marks a soft wrap with "space, CR" at the right margin. A CR right after a
@@ -405,7 +402,9 @@ impl State {
             self.keep_row();
             self.row += 1;
             // Moving down onto a row already there (a redraw): it is the line again.
-            self.line = self.rows.get(self.row).map(|r| r.0.clone()).unwrap_or_default();
+            if let Some((cells, _)) = self.rows.get(self.row) {
+                self.line.extend_from_slice(cells);
+            }
             self.pos = 0;
             self.last = Last::Other;
             self.wrap_candidate = None;
@@ -543,7 +542,6 @@ impl State {
                 if on && !self.input {
                     self.input = true;
                     self.addressed = false;
-                    self.input_from = self.pos;
                     self.region_from = self.pos;
                     self.rows.clear();
                     self.row = 0;

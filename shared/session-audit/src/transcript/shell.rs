@@ -524,10 +524,12 @@ impl<S: ShellSink> Shell<S> {
         pasted: Vec<(String, LineFlags)>,
     ) {
         if self.printed_by_current(&line) {
-            // Printed by the current command, which spelled the markers and this line out.
+            // Printed by the current command, which spelled the markers and this line out:
+            // its output, the rows under it too.
             let seq = self.current.as_ref().map(|c| c.seq);
             self.sink.tamper(Tamper::ForgedPrompt, seq, &line);
             self.output_line(&line);
+            pasted.iter().for_each(|(row, _)| self.output_line(row));
             return;
         }
         if pasted.is_empty() {
@@ -575,12 +577,24 @@ fn needs_more(text: &str) -> bool {
     if single || double {
         return true;
     }
+    // Reserved words count where a command starts (`echo for you` opens nothing).
     let mut depth = 0i32;
-    for word in t.split(|c: char| c == ';' || c.is_whitespace()).filter(|w| !w.is_empty()) {
-        match word {
-            "for" | "while" | "until" | "select" | "if" | "case" | "{" => depth += 1,
-            "done" | "fi" | "esac" | "}" => depth -= 1,
-            _ => {}
+    for line in t.lines() {
+        let mut at_start = true;
+        for word in line.split_whitespace() {
+            let (word, ends) = match word.strip_suffix(';') {
+                Some(w) => (w, true),
+                None => (word, false),
+            };
+            if at_start {
+                match word {
+                    "for" | "while" | "until" | "select" | "if" | "case" | "{" => depth += 1,
+                    "done" | "fi" | "esac" | "}" => depth -= 1,
+                    _ => {}
+                }
+            }
+            at_start =
+                ends || matches!(word, "&&" | "||" | "|" | ";" | "do" | "then" | "else" | "{");
         }
     }
     depth > 0
@@ -713,6 +727,27 @@ mod tests {
         let literal = b"\x1b[?2004hsh-5.2$ echo '\\e[?2004h'\r\r\n\x1b[?2004l\r\\e[?2004h\r\r\n\x1b[?2004hsh-5.2$ id\r\r\n\x1b[?2004l\r";
         let (cmds, _) = run(literal, PromptStyle::Unix, Preamble::None);
         assert_eq!(texts(&cmds), ["echo '\\e[?2004h'", "id"]);
+        // A forged region of several rows: none of them is a command (rows after a prompt
+        // row are a paste only when a shell read them).
+        let rows = b"\x1b[?2004hsh-5.2$ printf '\\e[?2004hsh-5.2$ id\\r\\nrm -rf /data\\r\\n\\e[?2004l'\r\r\n\x1b[?2004l\r\x1b[?2004hsh-5.2$ id\r\r\nrm -rf /data\r\r\n\x1b[?2004l\r\x1b[?2004hsh-5.2$ ls\r\r\n\x1b[?2004l\r";
+        let (cmds, _) = run(rows, PromptStyle::Unix, Preamble::None);
+        assert_eq!(texts(&cmds)[1..], ["ls"]);
+    }
+
+    #[test]
+    fn a_pasted_buffer_is_split_where_the_shell_would_run_it() {
+        for (text, more) in [
+            ("for i in 1 2", true),
+            ("for i in 1 2\ndo echo $i", true),
+            ("for i in 1 2\ndo echo $i\ndone", false),
+            ("if true; then echo x; fi", false),
+            ("echo for you", false),
+            ("echo 'open", true),
+            ("ls |", true),
+            ("echo a \\", true),
+        ] {
+            assert_eq!(needs_more(text), more, "{text:?}");
+        }
     }
 
     #[test]
