@@ -57,9 +57,11 @@ package: .venv/.template-tools
 	PATH="$(CURDIR)/.venv/bin:$$PATH" SAM_CLI_TELEMETRY=0 .venv/bin/sam build --beta-features
 	@ls -l .aws-sam/build/*/bootstrap
 
-# Engine throughput and peak RSS on a generated 200 MiB transcript.
+# Engine throughput and peak RSS on a generated 200 MiB transcript; then the live path on a
+# 10,000-line subscription batch (time and peak heap).
 bench:
 	cargo bench -p session-audit --bench engine -- 200
+	cargo bench -p session-audit --bench live -- 10000
 
 # The session-report handler end to end against the emulator (100 KiB and 200 MiB).
 bench-report: venv

@@ -629,6 +629,11 @@ fn logs(call: &Call) -> Vec<Request> {
     let group = |name: &str| arn("logs", &format!("log-group:{name}"));
     let resource = match op {
         "DescribeLogGroups" => group("*"),
+        // Reading a stream is authorised on the stream (resource type log-stream).
+        "GetLogEvents" => {
+            let name = str_of(&body["logGroupName"]);
+            group(&format!("{name}:log-stream:{}", str_of(&body["logStreamName"])))
+        }
         _ => match body["resourceArn"].as_str() {
             Some(a) => a.trim_end_matches(":*").to_string(),
             None => group(&str_of(&body["logGroupName"])),

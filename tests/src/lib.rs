@@ -9,6 +9,7 @@ mod http;
 pub mod iam_calls;
 pub mod iam_policy;
 pub mod least_privilege;
+pub mod live_stream;
 pub mod local_aws;
 pub mod pipeline;
 pub mod runtime_api;

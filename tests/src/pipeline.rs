@@ -1,5 +1,5 @@
 //! The whole pipeline on one machine, with no AWS account: the local emulator (moto) stands in
-//! for AWS, and the four functions run as their real binaries behind a Lambda Runtime API
+//! for AWS, and the five functions run as their real binaries behind a Lambda Runtime API
 //! double, so `main`, configuration and event decoding run exactly as in Lambda.
 //!
 //! Steps:
@@ -45,6 +45,8 @@ pub struct Outcome {
     pub denied_event: String,
     pub day: String,
     pub report_keys: Vec<String>,
+    /// alice's session streamed while it ran: what session-stream published, batch by batch.
+    pub live: crate::live_stream::Streamed,
     pub summary_keys: Vec<String>,
     pub summary_markdown: String,
     pub summary: Value,
@@ -126,10 +128,11 @@ impl Progress {
 /// that receives a copy of every `audit/` object (the emulator keeps nothing after the run).
 pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
     let mut p = Progress { step: 0, started: Instant::now(), quiet };
-    p.say("starting the local AWS emulator (moto on 127.0.0.1) and building the four functions");
+    p.say("starting the local AWS emulator (moto on 127.0.0.1) and building the five functions");
     let aws = LocalAws::start();
     let binaries =
-        ["provisioner", "session-start", "session-report", "access-summary"].map(function_binary);
+        ["provisioner", "session-start", "session-report", "session-stream", "access-summary"]
+            .map(function_binary);
     let clients = Clients::with_path_style(&aws.sdk_config().await, true);
     let base_env = emulator_env(&aws);
     p.detail(&format!(
@@ -226,24 +229,56 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
         }),
     ];
     let denied_event = events[4]["detail"]["eventID"].as_str().unwrap().to_string();
-    for e in &events {
-        let answer =
-            start.invoke(e).unwrap_or_else(|err| panic!("session-start rejected {e}: {err}"));
-        let audited = &answer["audited"][0];
-        let outcome = audited["outcome"].as_str().unwrap_or("?").replace('_', " ");
-        p.detail(&format!(
-            "{} by {} -> {}, findings {}",
-            e["detail"]["eventName"].as_str().unwrap(),
-            e["detail"]["userIdentity"]["arn"].as_str().unwrap().rsplit('/').next().unwrap(),
-            outcome,
-            audited["findings"]
-        ));
+    let mut audit_start = |events: &[Value], p: &mut Progress| {
+        for e in events {
+            let answer =
+                start.invoke(e).unwrap_or_else(|err| panic!("session-start rejected {e}: {err}"));
+            let audited = &answer["audited"][0];
+            let outcome = audited["outcome"].as_str().unwrap_or("?").replace('_', " ");
+            p.detail(&format!(
+                "{} by {} -> {}, findings {}",
+                e["detail"]["eventName"].as_str().unwrap(),
+                e["detail"]["userIdentity"]["arn"].as_str().unwrap().rsplit('/').next().unwrap(),
+                outcome,
+                audited["findings"]
+            ));
+        }
+    };
+    audit_start(&events[..5], &mut p);
+
+    p.say("SSM Agent streams alice's session to CloudWatch Logs as it runs; session-stream gets each subscription batch");
+    let log_group = data["LogGroupName"].as_str().expect("the log group").to_string();
+    let mut env = base_env.clone();
+    env.push(("AUDIT_BUCKET", bucket.clone()));
+    let mut stream =
+        LambdaProcess::start(&binaries[3], &deployed_env(&aws, "SessionStreamFunction", env, &[]));
+    let transcript = std::fs::read(crate::fixture("recorded/al2023_sh_risky.log")).unwrap();
+    let live = crate::live_stream::stream_session(
+        &clients,
+        &mut stream,
+        &log_group,
+        &sessions[0],
+        &transcript,
+        at(0),
+    )
+    .await;
+    for (batch, finding) in &live.findings {
+        p.detail(&format!("batch {batch} of {}: live finding {finding}", live.batches));
     }
+    p.detail(&format!(
+        "{} live findings while the session was open; batch 1 delivered again -> {}",
+        live.findings.len(),
+        live.redelivery["outcome"].as_str().unwrap_or("?")
+    ));
+
+    p.say("session-start: the two TerminateSessions");
+    audit_start(&events[5..], &mut p);
 
     p.say("SSM Agent: transcripts uploaded at session end; session-report gets each Object Created event");
     let mut env = base_env.clone();
     env.push(("AUDIT_BUCKET", bucket.clone()));
     env.push(("TRANSCRIPT_PREFIX", prefix.clone()));
+    env.push(("TRANSCRIPT_LOG_GROUP", log_group.clone()));
     env.push(("TMPDIR", std::env::temp_dir().display().to_string()));
     let mut report =
         LambdaProcess::start(&binaries[2], &deployed_env(&aws, "SessionReportFunction", env, &[]));
@@ -291,7 +326,7 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
     let mut env = base_env.clone();
     env.push(("AUDIT_BUCKET", bucket.clone()));
     let mut summary_fn =
-        LambdaProcess::start(&binaries[3], &deployed_env(&aws, "AccessSummaryFunction", env, &[]));
+        LambdaProcess::start(&binaries[4], &deployed_env(&aws, "AccessSummaryFunction", env, &[]));
     let answer =
         summary_fn.invoke(&json!({"kind": "daily", "period": day})).expect("summary written");
     let summary_keys: Vec<String> = ["json", "md", "html"]
@@ -355,7 +390,7 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
             std::fs::write(&path, get(key.clone()).await.expect("kept object")).expect("copy");
         }
     }
-    drop((provisioner, start, report, summary_fn));
+    drop((provisioner, start, stream, report, summary_fn));
     drop(aws);
     Outcome {
         bucket,
@@ -366,6 +401,7 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
         denied_event,
         day,
         report_keys,
+        live,
         summary_keys,
         summary_markdown,
         summary,

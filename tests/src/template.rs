@@ -14,6 +14,8 @@ pub const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/sa/
 /// The provisioner's outputs in the test stack, unless a test names others.
 pub const BUCKET: &str = "session-audit-logs-123456789012-us-east-1";
 pub const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/provisioned";
+/// The transcript log group the provisioner makes for the default NamePrefix.
+pub const LOG_GROUP: &str = "/session-audit/session-audit/sessions";
 
 /// The template with its parameters, conditions and the custom resource's answers.
 pub struct Stack {
@@ -26,7 +28,8 @@ pub struct Stack {
 
 impl Stack {
     /// The stack for parameters `overrides` (defaults for the rest). An override may also name the custom resource's answers (`AccessPath.BucketName`,
-    /// `AccessPath.KmsKeyArn`, by default [`BUCKET`] and [`KEY`]).
+    /// `AccessPath.KmsKeyArn`, `AccessPath.LogGroupName`, by default [`BUCKET`], [`KEY`] and
+    /// [`LOG_GROUP`]).
     pub fn new(overrides: &[(&str, &str)]) -> Stack {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
         let template: Yaml = serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -39,10 +42,13 @@ impl Stack {
             };
             params.insert(name.as_str().unwrap().to_string(), default);
         }
-        let mut attributes: BTreeMap<String, String> =
-            [("AccessPath.BucketName", BUCKET), ("AccessPath.KmsKeyArn", KEY)]
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .into();
+        let mut attributes: BTreeMap<String, String> = [
+            ("AccessPath.BucketName", BUCKET),
+            ("AccessPath.KmsKeyArn", KEY),
+            ("AccessPath.LogGroupName", LOG_GROUP),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .into();
         for (k, v) in overrides {
             let known = if k.contains('.') { &mut attributes } else { &mut params };
             assert!(known.contains_key(*k), "no parameter {k}");

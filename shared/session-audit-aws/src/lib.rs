@@ -10,8 +10,10 @@ pub mod custom_resource;
 pub mod findings;
 pub mod provisioner;
 pub mod s3_store;
+pub mod session_log;
 pub mod session_report;
 pub mod session_start;
+pub mod session_stream;
 pub mod settings;
 
 use session_audit::{Failure, FailureKind};

@@ -159,7 +159,8 @@ impl AuditStore for S3Store {
             let page = page.map_err(|e| self.error("ListObjectsV2", prefix, e.into()))?;
             keys.extend(page.contents().iter().filter_map(|o| {
                 let etag = o.e_tag().unwrap_or_default().to_string();
-                Some(Entry { key: o.key()?.to_string(), etag })
+                let last_modified = o.last_modified().map(|t| t.to_string());
+                Some(Entry { key: o.key()?.to_string(), etag, last_modified })
             }));
         }
         Ok(keys)

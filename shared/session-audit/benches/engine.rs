@@ -1,25 +1,30 @@
-//! Throughput and peak memory of the transcript engine on a large generated transcript.
+//! Throughput and peak memory of the transcript engine on two large generated transcripts.
 //!
 //!     cargo bench -p session-audit --bench engine -- [SIZE_MB]   (default 200)
 //!
-//! Builds `target/bench/transcript-<SIZE>MB.log` once: a `script` header, then a realistic
-//! session repeated (readline-marked prompts with edits, coloured `ls` output, wrapped lines,
-//! a pager on the alternate screen, long command output), then the footer. It then streams the
-//! file through the full analysis (engine, rules, redaction, JSON report to a sink) and, for
-//! scale, through a plain newline count with the same read size. Peak RSS is the process's
-//! VmHWM, read after each phase.
+//! Builds, once each, under `target/bench/`:
+//! * **output-heavy** (`transcript-<SIZE>MB.log`): a session block repeated (readline-marked
+//!   prompts with edits, coloured `ls` output, wrapped lines, a pager on the alternate screen,
+//!   long command output: one command per ~1.6 KB);
+//! * **command-dense** (`commands-<SIZE>MB.log`): one command per ~300 bytes with AL2023 bash
+//!   prompts (title, colours, bracketed-paste markers) and a line or two of output, the way
+//!   busy admin sessions look.
+//!
+//! Each is streamed through the full analysis (engine, rules, redaction, JSON report to a sink)
+//! in a process of its own, so the peak RSS printed (VmHWM) is that workload's, and counted by
+//! `wc -l` for scale.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use session_audit::analysis::{Analyzer, Input, CHUNK_BYTES};
+use session_audit::analysis::{Analyzer, Input};
 use session_audit::report::JsonReportWriter;
 
 #[path = "synthetic.rs"]
 mod synthetic;
-use synthetic::build;
+use synthetic::{build_with, command_block, session_block};
 
 fn peak_rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -32,56 +37,68 @@ fn peak_rss_mb() -> f64 {
     kb / 1024.0
 }
 
-fn line_count(path: &PathBuf) -> io::Result<u64> {
-    let mut f = File::open(path)?;
-    let mut buf = vec![0u8; CHUNK_BYTES];
-    let mut lines = 0u64;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            return Ok(lines);
-        }
-        lines += buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
-    }
+/// `wc -l` of `path` (read once first, so both passes read from the page cache): its output
+/// and the wall time it took.
+fn wc_lines(path: &std::path::Path) -> io::Result<(u64, f64)> {
+    std::process::Command::new("wc").arg("-l").arg(path).output()?;
+    let started = Instant::now();
+    let out = std::process::Command::new("wc").arg("-l").arg(path).output()?;
+    let secs = started.elapsed().as_secs_f64();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines = text.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(0);
+    Ok((lines, secs))
 }
 
-fn main() -> io::Result<()> {
-    let size_mb: u64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(200);
+/// One workload, in this process: build its file, count it, analyse it, print a table row.
+fn workload(name: &str, size_mb: u64) -> io::Result<()> {
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let path = target.join("bench").join(format!("transcript-{size_mb}MB.log"));
-    build(&path, size_mb << 20)?;
-    let bytes = std::fs::metadata(&path)?.len();
-    let mb = bytes as f64 / (1 << 20) as f64;
-    println!("input: {} ({mb:.0} MiB)", path.display());
-    println!("peak RSS before analysis: {:.1} MiB", peak_rss_mb());
-
+    let (file, block): (&str, fn(usize) -> Vec<u8>) = match name {
+        "output-heavy" => ("transcript", session_block),
+        _ => ("commands", command_block),
+    };
+    let path = target.join("bench").join(format!("{file}-{size_mb}MB.log"));
+    build_with(&path, size_mb << 20, block)?;
+    let mb = std::fs::metadata(&path)?.len() as f64 / 1e6;
+    let (lines, wc_secs) = wc_lines(&path)?;
     let analyzer = Analyzer::default();
-    println!("peak RSS after compiling rules: {:.1} MiB", peak_rss_mb());
-    let started = Instant::now();
-    let lines = line_count(&path)?;
-    let count_secs = started.elapsed().as_secs_f64();
-
     let started = Instant::now();
     let writer = JsonReportWriter::start(io::sink())?;
     let (report, writer) =
         analyzer.analyze(File::open(&path)?, Input::default(), writer).map_err(io::Error::other)?;
     writer.finish(&report.tail())?;
     let secs = started.elapsed().as_secs_f64();
-
-    println!("| pass | time | throughput |");
-    println!("|---|---|---|");
+    let commands = report.stats.commands;
     println!(
-        "| plain newline count ({lines} lines) | {count_secs:.2} s | {:.0} MiB/s |",
-        mb / count_secs
-    );
-    println!(
-        "| full analysis ({} commands, {} findings) | {secs:.2} s | {:.0} MiB/s |",
-        report.stats.commands,
+        "| {name} | {mb:.0} MB, {lines} lines | {:.0} MB/s ({wc_secs:.2} s) | {secs:.2} s | {:.0} MB/s | {commands} ({:.2} M/s) | {} | {:.1} MiB |",
+        mb / wc_secs,
+        mb / secs,
+        commands as f64 / secs / 1e6,
         report.findings.len() as u64 + report.stats.findings_suppressed,
-        mb / secs
+        peak_rss_mb()
     );
-    println!("peak RSS (whole process): {:.1} MiB", peak_rss_mb());
+    Ok(())
+}
+
+fn main() -> io::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let size_mb: u64 = args.iter().skip(1).find_map(|a| a.parse().ok()).unwrap_or(200);
+    if let Some(name) = args.iter().position(|a| a == "--workload").and_then(|i| args.get(i + 1)) {
+        return workload(name, size_mb);
+    }
+    println!(
+        "| workload | input | wc -l | analysis | throughput | commands | findings | peak RSS |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for name in ["output-heavy", "command-dense"] {
+        // A process per workload: VmHWM is the process's peak, so each gets its own.
+        let status = std::process::Command::new(std::env::current_exe()?)
+            .args([&size_mb.to_string(), "--workload", name])
+            .status()?;
+        if !status.success() {
+            return Err(io::Error::other(format!("{name}: {status}")));
+        }
+    }
     Ok(())
 }

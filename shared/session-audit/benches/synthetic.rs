@@ -60,8 +60,70 @@ pub fn session_block(i: usize) -> Vec<u8> {
     b
 }
 
-/// Write a transcript of at least `size` bytes to `path` (kept if already that large).
+/// Commands as busy admin sessions type them (one in fifty is flagged by a rule). Only the
+/// engine bench builds command-dense input; the other includers use `build`.
+#[allow(dead_code)]
+const TYPED: [&str; 20] = [
+    "ls -la",
+    "cd /var/log",
+    "tail -n 2 messages",
+    "df -h /",
+    "systemctl status nginx --no-pager -n 0",
+    "grep -c ERROR /var/log/app/app.log",
+    "ps aux --sort=-%mem | head -3",
+    "free -m",
+    "uptime",
+    "cat /etc/os-release | head -2",
+    "sudo journalctl -u amazon-ssm-agent -n 1 --no-pager",
+    "curl -s -o /dev/null -w '%{http_code}' http://localhost:8080/health",
+    "export APP_ENV=staging",
+    "git -C /opt/app log --oneline -1",
+    "docker ps --format '{{.Names}}'",
+    "ss -tlnp | grep 443",
+    "du -sh /var/cache/dnf",
+    "echo $PATH",
+    "whoami",
+    "date -u",
+];
+
+/// One command of a command-dense session, about 300 bytes: an AL2023 bash prompt with its
+/// title, colours and bracketed-paste markers, a command, and one or two short output lines.
+#[allow(dead_code)]
+pub fn command_block(i: usize) -> Vec<u8> {
+    let mut b = Vec::with_capacity(320);
+    b.extend_from_slice(b"\x1b]0;ec2-user@ip-10-0-1-11:/var/log\x07\x1b[?2004h\x1b[01;32m[ec2-user@ip-10-0-1-11\x1b[00m \x1b[01;34mlog\x1b[00m]$ ");
+    let typed =
+        if i % 50 == 49 { "sudo cat /etc/shadow | head -1" } else { TYPED[i % TYPED.len()] };
+    b.extend_from_slice(typed.as_bytes());
+    b.extend_from_slice(b"\r\r\n\x1b[?2004l\r");
+    b.extend_from_slice(
+        format!(
+            "Nov 30 09:{:02}:{:02} ip-10-0-1-11 app[{}]: ok id={i}\r\r\n",
+            i % 60,
+            i * 7 % 60,
+            1000 + i % 97
+        )
+        .as_bytes(),
+    );
+    if i.is_multiple_of(2) {
+        b.extend_from_slice(
+            format!("\x1b[01;34mresult\x1b[0m {} items in {} ms\r\r\n", i % 1000, i % 37)
+                .as_bytes(),
+        );
+    }
+    b
+}
+
+/// Write a transcript of at least `size` bytes to `path` (kept if already that large): the
+/// output-heavy one the report bench and memory test use.
+#[allow(dead_code)]
 pub fn build(path: &Path, size: u64) -> io::Result<()> {
+    build_with(path, size, session_block)
+}
+
+/// A transcript of at least `size` bytes of `block(0)`, `block(1)`, … between the header and
+/// footer, at `path` (kept if already that large).
+pub fn build_with(path: &Path, size: u64, block: fn(usize) -> Vec<u8>) -> io::Result<()> {
     if std::fs::metadata(path).map(|m| m.len() >= size).unwrap_or(false) {
         return Ok(());
     }
@@ -71,7 +133,7 @@ pub fn build(path: &Path, size: u64) -> io::Result<()> {
     let mut written = 0u64;
     let mut i = 0;
     while written < size {
-        let block = session_block(i);
+        let block = block(i);
         out.write_all(&block)?;
         written += block.len() as u64;
         i += 1;

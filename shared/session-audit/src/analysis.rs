@@ -20,7 +20,7 @@ pub const CHUNK_BYTES: usize = 256 * 1024;
 /// One rule lists at most this many findings per session; the rest are counted.
 pub const MAX_FINDINGS_PER_RULE: u64 = 200;
 /// Evidence is cut to this many characters.
-const MAX_EVIDENCE_CHARS: usize = 300;
+pub const MAX_EVIDENCE_CHARS: usize = 300;
 
 /// Rules and redaction, built once and shared.
 #[derive(Debug, Clone)]
@@ -77,6 +77,15 @@ impl Analyzer {
             analysis.feed(&buf[..n])?;
         }
         analysis.finish(meta)
+    }
+
+    /// What a finding shows of `text`: redacted, cut to [`MAX_EVIDENCE_CHARS`] characters.
+    pub fn evidence(&self, text: &str) -> String {
+        let red = self.redactor.redact(text);
+        match red.char_indices().nth(MAX_EVIDENCE_CHARS) {
+            Some((i, _)) => format!("{}…", &red[..i]),
+            None => red.into_owned(),
+        }
     }
 
     /// An analysis fed chunk by chunk, for input that arrives asynchronously (an S3 body).
@@ -142,11 +151,7 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
     }
 
     fn evidence(&self, text: &str) -> String {
-        let red = self.analyzer.redactor.redact(text);
-        match red.char_indices().nth(MAX_EVIDENCE_CHARS) {
-            Some((i, _)) => format!("{}…", &red[..i]),
-            None => red.into_owned(),
-        }
+        self.analyzer.evidence(text)
     }
 
     fn add(&mut self, rule: &Rule, evidence: String, seq: Option<u64>) -> Option<usize> {
@@ -241,6 +246,7 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
                 terminal_width: info.width,
                 findings_suppressed: self.suppressed,
                 findings_by_severity: by_severity,
+                channels: None,
             },
             generator: concat!("session-audit ", env!("CARGO_PKG_VERSION")).to_string(),
         };
@@ -268,6 +274,7 @@ impl<W: CommandWriter> ShellSink for Judge<'_, W> {
             privileged: cmd.privileged,
             fullscreen: cmd.fullscreen,
             seen_in: cmd.seen_in.map(str::to_string),
+            time: None,
         };
         if self.error.is_none() {
             if let Err(e) = self.writer.command(&stored) {
@@ -286,6 +293,7 @@ impl<W: CommandWriter> ShellSink for Judge<'_, W> {
     }
 
     fn output(&mut self, seq: u64, line: &str) {
+        self.writer.output(seq, line);
         let rules = &self.analyzer.rules;
         let mut hits = rules.match_output(line).peekable();
         if hits.peek().is_none() {

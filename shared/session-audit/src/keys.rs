@@ -166,6 +166,22 @@ pub fn parse_replaced(key: &str) -> Option<(&str, &str, &str)> {
     Some((id, version, ext))
 }
 
+/// `audit/live/`: where the states of streamed sessions are.
+pub fn live_prefix() -> String {
+    format!("{AUDIT_PREFIX}live/")
+}
+
+/// `audit/live/<sessionId>.json`: the state of a session being streamed (session-stream).
+pub fn live_state(session_id: &str) -> Result<String, BadId> {
+    Ok(format!("{}{}.json", live_prefix(), check_id("session ID", session_id)?))
+}
+
+/// The session ID of a key [`live_state`] built.
+pub fn parse_live(key: &str) -> Option<&str> {
+    let id = key.strip_prefix(AUDIT_PREFIX)?.strip_prefix("live/")?.strip_suffix(".json")?;
+    check_id("session ID", id).ok()
+}
+
 /// `audit/summaries/<kind>/<label>.<ext>`; kind and label come from a parsed period.
 pub fn summary(kind: &str, label: &str, ext: &str) -> String {
     format!("audit/summaries/{kind}/{label}.{ext}")

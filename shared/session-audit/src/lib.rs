@@ -26,6 +26,7 @@ pub mod analysis;
 pub mod config;
 pub mod join;
 pub mod keys;
+pub mod live;
 pub mod markdown;
 pub mod outputs;
 pub mod provision;

@@ -137,8 +137,23 @@ pub fn report(r: &Report, omitted: u64) -> String {
     if r.commands.is_empty() {
         let _ = writeln!(md, "No commands were reconstructed.");
     } else {
-        let _ =
-            writeln!(md, "| # | Prompt | Command | Output lines | Notes |\n|---|---|---|---|---|");
+        if let Some(ch) = &r.stats.channels {
+            let _ = writeln!(
+                md,
+                "Checked against the session's CloudWatch stream: {} of {} commands timed by it, {} it saw missing here, {} not in it.\n",
+                ch.timed,
+                r.stats.commands,
+                ch.stream_only,
+                ch.transcript_only
+            );
+        }
+        // A time column when the stream gave times (UTC, to the second, ±1 s).
+        let timed = r.commands.iter().any(|c| c.time.is_some());
+        let (time_head, time_rule) = if timed { (" Time |", "---|") } else { ("", "") };
+        let _ = writeln!(
+            md,
+            "| # |{time_head} Prompt | Command | Output lines | Notes |\n|---|{time_rule}---|---|---|---|"
+        );
         for c in &r.commands {
             let mut notes = Vec::new();
             if c.privileged {
@@ -154,9 +169,14 @@ pub fn report(r: &Report, omitted: u64) -> String {
                     c.reason.as_deref().unwrap_or("")
                 ));
             }
+            let time = match (timed, c.time.as_deref()) {
+                (false, _) => String::new(),
+                (true, Some(t)) => format!(" {} |", t.get(11..19).unwrap_or(t)),
+                (true, None) => " |".to_string(),
+            };
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {} |",
+                "| {} |{time} {} | {} | {} | {} |",
                 c.seq,
                 code_cell(c.prompt.trim_end()),
                 code_cell(&c.command),

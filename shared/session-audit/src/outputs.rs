@@ -28,6 +28,8 @@ pub struct FindingContext {
     pub target: Option<String>,
     /// `s3://bucket/key` of the record or report that holds the finding.
     pub record: String,
+    /// Which part of the pipeline raised it: `start`, `live`, `report` or `summary`.
+    pub stage: &'static str,
 }
 
 /// The `detail` of one finding event.
@@ -48,6 +50,7 @@ pub fn finding_detail(finding: &Finding, ctx: &FindingContext) -> Value {
         "person": ctx.person,
         "target": ctx.target,
         "record": ctx.record,
+        "stage": ctx.stage,
     })
 }
 

@@ -51,10 +51,16 @@ pub struct Source {
     /// RFC 3339 time the transcript was written (the `script` header), when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub written_at: Option<String>,
+    /// A report made from the session's CloudWatch stream (no S3 transcript arrived): the
+    /// log group and stream it was read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_stream: Option<String>,
 }
 
 /// One command, as stored (redacted).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReportCommand {
     pub seq: u64,
     pub command: String,
@@ -70,6 +76,10 @@ pub struct ReportCommand {
     /// Where it was seen when not on the main screen (`alternate_screen`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seen_in: Option<String>,
+    /// When it was typed: the CloudWatch stream's event that carried it (±1 s), when the
+    /// session streamed and the command is in both channels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,6 +123,9 @@ pub struct Stats {
     pub findings_suppressed: u64,
     #[serde(default)]
     pub findings_by_severity: std::collections::BTreeMap<Severity, u64>,
+    /// The transcript compared with the session's CloudWatch stream, when it streamed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels: Option<crate::live::channels::Channels>,
 }
 
 /// The whole report.
@@ -156,6 +169,9 @@ pub struct ReportTail<'a> {
 /// Receives commands as they finish.
 pub trait CommandWriter {
     fn command(&mut self, command: &ReportCommand) -> io::Result<()>;
+    /// A non-blank output line of command `seq`, as the screen showed it (not stored: a
+    /// writer that compares channels looks at it).
+    fn output(&mut self, _seq: u64, _line: &str) {}
 }
 
 /// Collects commands in memory (tests, Markdown, small reports).
@@ -192,6 +208,10 @@ impl<A: CommandWriter, B: CommandWriter> CommandWriter for (A, B) {
     fn command(&mut self, command: &ReportCommand) -> io::Result<()> {
         self.0.command(command)?;
         self.1.command(command)
+    }
+    fn output(&mut self, seq: u64, line: &str) {
+        self.0.output(seq, line);
+        self.1.output(seq, line);
     }
 }
 

@@ -82,6 +82,7 @@ pub const SESSION_CONDITIONS: &[&str] = &[
     "hidden_input",
     "forged_prompt",
     "transcript_replaced",
+    "channels_disagree",
 ];
 
 /// One control in one framework.

@@ -143,6 +143,7 @@ async fn a_synthetic_week_gives_the_hand_computed_numbers() {
         (Coverage::TranscriptOk, 4),
         (Coverage::Truncated, 1),
         (Coverage::Unparseable, 0),
+        (Coverage::StreamOnly, 0),
         (Coverage::Missing, 1),
         (Coverage::Pending, 1),
         (Coverage::UnloggedByDesign, 2),

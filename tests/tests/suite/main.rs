@@ -10,5 +10,6 @@ mod pipeline;
 mod provisioner;
 mod session_report;
 mod session_start;
+mod session_stream;
 mod template_iam;
 mod use_cases;

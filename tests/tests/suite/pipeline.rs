@@ -1,5 +1,5 @@
 //! The README's first command, as a test: the whole pipeline against the emulator with the
-//! four functions as real binaries (src/pipeline.rs), and what it leaves behind checked.
+//! five functions as real binaries (src/pipeline.rs), and what it leaves behind checked.
 
 use serde_json::Value;
 use session_audit::keys;
@@ -48,12 +48,32 @@ async fn the_whole_pipeline_runs_locally_and_keeps_the_audit_trail() {
     let denied = read_json(&dir, &keys::denied_attempt(&o.day, &o.denied_event).unwrap());
     assert_eq!(denied["error_code"], "AccessDenied");
 
+    // session-stream: alice's risky commands found live, batch by batch, while her session was
+    // open (before TerminateSession and the upload); a redelivered batch published nothing.
+    let live: Vec<&str> = o.live.findings.iter().map(|(_, id)| id.as_str()).collect();
+    for rule in ["SA-CMD-010", "SA-CMD-040", "SA-CMD-033", "SA-CMD-030"] {
+        assert!(live.iter().any(|id| id.ends_with(&format!(":{rule}"))), "{rule}: {live:?}");
+    }
+    assert!(live.iter().all(|id| id.starts_with(&format!("live:{alice}:"))), "{live:?}");
+    let batches: std::collections::BTreeSet<usize> =
+        o.live.findings.iter().map(|(b, _)| *b).collect();
+    assert!(batches.len() >= 3, "findings arrive from the batches that carried them: {batches:?}");
+    assert_eq!(o.live.redelivery["outcome"], "duplicate", "{}", o.live.redelivery);
+    assert_eq!(o.live.redelivery["findings"], serde_json::json!([]));
+    let state = read_json(&dir, &keys::live_state(alice).unwrap());
+    assert_eq!(state["events"].as_u64(), Some(o.live.batches as u64), "{state}");
+
     // session-report: both transcripts reported, joined with their records.
     let report: Report =
         serde_json::from_value(read_json(&dir, &keys::report(&o.day, alice, "json").unwrap()))
             .unwrap();
     assert_eq!(report.status, Status::NonCompliant);
     assert!(report.findings.iter().any(|f| f.rule_id == "SA-CMD-010"), "risky commands found");
+    // alice streamed: every command carries the stream's time, and the channels agree.
+    assert!(report.commands.iter().all(|c| c.time.is_some()), "{:?}", report.commands);
+    let channels = report.stats.channels.clone().expect("compared with the stream");
+    assert_eq!(channels.stream_only, 0, "{channels:?}");
+    assert!(!report.findings.iter().any(|f| f.rule_id == "SA-TRN-CHANNELS-DISAGREE"));
     assert_eq!(report.identity.as_ref().unwrap()["principal"], "Admin/alice");
     assert_eq!(report.target.as_ref().unwrap()["instance_id"], o.instance_id.as_str());
     let expected: Value = serde_json::from_str(

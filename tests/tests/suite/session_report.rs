@@ -15,6 +15,7 @@ use session_audit::session_report::{Outcome, ReportError, ReportOptions};
 use session_audit_aws::session_report::{session_report, AwsSessionReport as SessionReport};
 use session_audit_aws::Clients;
 use session_audit_tests::findings_capture::{captured_findings, route_findings_to_log};
+use session_audit_tests::live_stream::put_stream;
 use session_audit_tests::local_aws::LocalAws;
 use session_audit_tests::runtime_api::{
     deployed_env, emulator_env, function_binary, LambdaProcess,
@@ -512,4 +513,118 @@ async fn the_readme_example_report_is_what_the_handler_writes() {
     let md = String::from_utf8(md).unwrap().replace(&v, "<version>");
     let demoted = demote_headings(&md);
     check_readme_block("example-report", &demoted);
+}
+
+/// With the session's CloudWatch stream in the transcript log group, the report times each
+/// command from it; a transcript edited before upload (a command deleted from ipcTempFile.log)
+/// lacks what the stream saw and raises SA-TRN-CHANNELS-DISAGREE, published with the rest.
+#[tokio::test]
+async fn reports_join_the_session_stream_and_catch_an_edited_transcript() {
+    let env = Env::start().await;
+    let group = "/session-audit/test/sessions";
+    env.clients.logs.create_log_group().log_group_name(group).send().await.unwrap();
+    let reporter = env.reporter(&[("TRANSCRIPT_LOG_GROUP", group)]);
+    let original = bytes("recorded/al2023_sh_risky.log");
+    let at = original.windows(10).position(|w| w == b"install.sh").unwrap();
+    let start = original[..at].iter().rposition(|&b| b == b'\n').unwrap() + 1;
+    let end = at + original[at..].iter().position(|&b| b == b'\n').unwrap() + 1;
+    let edited = [&original[..start], &original[end..]].concat();
+    let began: jiff::Timestamp = "2026-11-24T09:00:00Z".parse().unwrap();
+    for (session, body) in
+        [("honest-0123456789abcdef0", &original), ("edited-0123456789abcdef0", &edited)]
+    {
+        put_stream(&env.clients, group, session, &original, began).await;
+        env.put_record(&record(session, "2026-11-24T09:00:00Z", |_| {})).await;
+        let key = format!("session-logs/{session}.log");
+        let (version, etag) = env.upload(&key, body.clone()).await;
+        run(&reporter, &classic(&key, Some(&version), &etag, "2026-11-24T09:40:00.000Z"))
+            .await
+            .unwrap();
+    }
+    let honest =
+        env.report(&keys::report("2026-11-24", "honest-0123456789abcdef0", "json").unwrap()).await;
+    assert!(!ids(&honest).contains(&"SA-TRN-CHANNELS-DISAGREE"), "{:?}", ids(&honest));
+    assert!(
+        honest
+            .commands
+            .iter()
+            .all(|c| c.time.as_deref().is_some_and(|t| t.starts_with("2026-11-24T09:00:"))),
+        "{:?}",
+        honest.commands
+    );
+    let channels = honest.stats.channels.clone().expect("compared with the stream");
+    assert_eq!(
+        (channels.stream_only, channels.timed),
+        (0, honest.commands.len() as u64),
+        "{channels:?}"
+    );
+
+    let edited =
+        env.report(&keys::report("2026-11-24", "edited-0123456789abcdef0", "json").unwrap()).await;
+    let finding = edited
+        .findings
+        .iter()
+        .find(|f| f.rule_id == "SA-TRN-CHANNELS-DISAGREE")
+        .expect("disagreement");
+    assert!(finding.evidence.contains("install.sh | sh"), "{}", finding.evidence);
+    assert_eq!(edited.status, Status::NonCompliant);
+    let published = captured_findings(&env.aws).await;
+    let event =
+        published.iter().find(|d| d["rule_id"] == "SA-TRN-CHANNELS-DISAGREE").expect("published");
+    assert_eq!(
+        (event["session_id"].as_str(), event["stage"].as_str()),
+        (Some("edited-0123456789abcdef0"), Some("report"))
+    );
+    // The Markdown shows each command's time.
+    let (md, _) = env
+        .get(&keys::report("2026-11-24", "honest-0123456789abcdef0", "md").unwrap())
+        .await
+        .unwrap();
+    assert!(String::from_utf8(md).unwrap().contains("09:00:0"), "times in the Markdown");
+}
+
+/// The hourly sweep against the emulator: a session that streamed (its stream in the log
+/// group, its live state in the bucket) and never uploaded a transcript is reported from the
+/// stream once the grace period has passed.
+#[tokio::test]
+async fn the_hourly_sweep_reports_a_streamed_session_without_a_transcript() {
+    let env = Env::start().await;
+    let group = "/session-audit/test/sessions";
+    env.clients.logs.create_log_group().log_group_name(group).send().await.unwrap();
+    let reporter = env.reporter(&[("TRANSCRIPT_LOG_GROUP", group)]);
+    let session = "gone-0123456789abcdef0";
+    let began = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1);
+    let events =
+        put_stream(&env.clients, group, session, &bytes("recorded/al2023_sh_risky.log"), began)
+            .await;
+    let day = began.strftime("%Y-%m-%d").to_string();
+    env.put_record(&record(session, &began.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(), |_| {}))
+        .await;
+    let last = (began + jiff::SignedDuration::from_secs(events.len() as i64))
+        .strftime("%Y-%m-%dT%H:%M:%SZ");
+    let state = json!({"session_id": session, "first_event_time": began.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "last_event_time": last.to_string(), "shell": {"known_prompts": [], "open": false, "next_seq": 1,
+        "prompt_seen": false, "abandoned": 0}, "seen": [], "horizon": 0, "newest": 0, "open_seq": 0,
+        "open_rules": [], "events": events.len(), "commands": 0, "findings": 0, "late_events": 0,
+        "skipped_events": 0, "unreadable_events": 0});
+    let state_key = keys::live_state(session).unwrap();
+    env.clients
+        .s3
+        .put_object()
+        .bucket(BUCKET)
+        .key(&state_key)
+        .body(state.to_string().into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+
+    let as_of = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(3)).to_string();
+    let sweep = json!({"kind": "stream-reports", "as_of": as_of});
+    let out = run(&reporter, &sweep).await.unwrap();
+    assert!(matches!(&out[0], Outcome::Reported { .. }), "{out:?}");
+    let report = env.report(&keys::report(&day, session, "json").unwrap()).await;
+    assert_eq!(report.source.log_stream.as_deref(), Some(session));
+    assert!(ids(&report).contains(&"SA-CMD-040"), "{:?}", ids(&report));
+    let again = run(&reporter, &sweep).await.unwrap();
+    assert!(matches!(&again[0], Outcome::Duplicate { .. }), "{again:?}");
 }

@@ -17,7 +17,7 @@ fn allowed(policies: &[Value], req: Request) -> bool {
 #[test]
 fn no_function_is_granted_a_wildcard_action() {
     let stack = Stack::new(&[("RulesObject", "b/rules.toml"), ("RedactionKeyParameter", "k")]);
-    assert_eq!(stack.functions().len(), 4);
+    assert_eq!(stack.functions().len(), 5);
     for f in stack.functions() {
         for action in granted_actions(&stack.policies(&f)) {
             assert!(!action.contains('*'), "{f} grants {action}");
@@ -229,4 +229,64 @@ fn sessions_end_within_what_the_audit_looks_back_over() {
     assert_eq!(stack.properties("AccessPath")["MaxSessionMinutes"], "600");
     let max = stack.template["Parameters"]["MaxSessionMinutes"]["MaxValue"].as_u64();
     assert_eq!(max, Some(u64::from(session_audit::session::LONGEST_SESSION_MINUTES)));
+}
+
+/// The live path as deployed: session-stream subscribed to the log group the agent streams to
+/// (SAM makes the subscription filter and logs.amazonaws.com's permission from this event),
+/// session-report reading that group, and a dashboard whose body is valid JSON once
+/// CloudFormation has substituted it, with the widgets the issue names.
+#[test]
+fn the_stream_is_subscribed_read_by_the_report_and_shown_on_a_dashboard() {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+    let t: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let r = &t["Resources"];
+    let tagged = |v: &serde_yaml::Value| match v {
+        serde_yaml::Value::Tagged(t) => {
+            (t.tag.to_string(), t.value.as_str().unwrap_or("").to_string())
+        }
+        other => panic!("{other:?}"),
+    };
+    let event = &r["SessionStreamFunction"]["Properties"]["Events"]["SessionStreamed"];
+    assert_eq!(event["Type"], "CloudWatchLogs");
+    assert_eq!(
+        tagged(&event["Properties"]["LogGroupName"]),
+        ("!GetAtt".into(), "AccessPath.LogGroupName".into())
+    );
+    assert_eq!(event["Properties"]["FilterPattern"], "", "every event of every session");
+    let vars = &r["SessionReportFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(tagged(&vars["TRANSCRIPT_LOG_GROUP"]).1, "AccessPath.LogGroupName");
+    let dashboard = &r["Dashboard"];
+    assert_eq!(dashboard["Type"], "AWS::CloudWatch::Dashboard");
+    let (tag, body) = tagged(&dashboard["Properties"]["DashboardBody"]);
+    assert_eq!(tag, "!Sub");
+    let substituted = fancy_regex::Regex::new(r"\$\{[^}]+\}").unwrap().replace_all(&body, "x");
+    let body: serde_json::Value = serde_json::from_str(&substituted).expect("dashboard JSON");
+    let titles: Vec<&str> = body["widgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["properties"]["title"].as_str().unwrap())
+        .collect();
+    for want in [
+        "Sessions started",
+        "Live findings",
+        "Report findings",
+        "Transcripts missing",
+        "Function errors",
+        "Queue depths",
+    ] {
+        assert!(titles.iter().any(|t| t.starts_with(want)), "{want}: {titles:?}");
+    }
+    let metrics = body.to_string();
+    let raw = tagged(&dashboard["Properties"]["DashboardBody"]).1;
+    for function in [
+        "SessionStreamFunction",
+        "SessionReportFunction",
+        "SessionStartFunction",
+        "AccessSummaryFunction",
+    ] {
+        assert!(raw.contains(&format!("${{{function}}}")), "{function}'s errors on the dashboard");
+    }
+    assert!(metrics.contains("FindingsHigh") && metrics.contains("TranscriptsMissing"));
 }

@@ -187,6 +187,7 @@ pub fn reporter() -> SessionReport<MemStore, MemSink> {
     SessionReport {
         store: MemStore::default(),
         sink: MemSink::default(),
+        log: session_audit::live::channels::NoLog,
         analyzer: Analyzer::default(),
         options: ReportOptions::from_lookup(get).unwrap(),
     }
@@ -254,4 +255,131 @@ fn session_report_over_memory_reports_once_per_transcript_version() {
     assert_eq!(summary.corrupt.total, 0, "the later report is not an unknown key");
     let counted = summary.findings.iter().find(|f| f.rule_id == "SA-TRN-REPLACED").map(|f| f.count);
     assert_eq!(counted, Some(1));
+}
+
+/// A session that streamed but whose transcript never came: after the grace period the
+/// scheduled sweep reports it from its stream, the summary counts it as "stream only" (not
+/// missing), and a transcript arriving later takes the report's place (not SA-TRN-REPLACED).
+#[test]
+fn a_streamed_session_without_a_transcript_is_reported_from_its_stream() {
+    use session_audit::live::channels::MemLog;
+    use session_audit::live::{LiveState, LogEvent};
+    use session_audit::report::Report;
+    use session_audit::session_report::Outcome as Reported;
+    use session_audit::store::{put_json, Attributes, AuditStore, Condition, Payload};
+    use session_audit::summary::{run::fold_day, Aggregator, Period, SummaryConfig};
+    use session_audit::transcript::agent_stream::{message, ticks_of_recording, StreamedSession};
+
+    let session = "eve-0123456789abcdef0";
+    let get = |k: &str| (k == "AUDIT_BUCKET").then(|| "bucket".to_string());
+    let reporter = SessionReport {
+        store: MemStore::default(),
+        sink: MemSink::default(),
+        log: MemLog { page_size: 3, ..MemLog::default() },
+        analyzer: Analyzer::default(),
+        options: ReportOptions::from_lookup(get).unwrap(),
+    };
+    let transcript = std::fs::read(fixture("recorded/al2023_sh_risky.log")).unwrap();
+    let who = StreamedSession {
+        session_id: session,
+        target: "i-0123456789abcdef0",
+        user_arn: "arn:aws:sts::123456789012:assumed-role/Admin/eve",
+        run_as: "ssm-user",
+        region: "us-east-1",
+    };
+    let events: Vec<LogEvent> = ticks_of_recording(&transcript, |_| 2)
+        .iter()
+        .enumerate()
+        .map(|(i, lines)| LogEvent {
+            id: i.to_string(),
+            timestamp: 0,
+            message: message(&who, &format!("2026-11-24T09:00:{i:02}Z"), lines),
+        })
+        .collect();
+    reporter.log.streams.lock().unwrap().insert(session.into(), events.clone());
+    let mut record = SessionRecord::start(&{
+        let mut v = start_event();
+        v["detail"]["responseElements"]["sessionId"] = json!(session);
+        v["detail"]["eventTime"] = json!("2026-11-24T09:00:00Z");
+        let (account, r) = session_audit::session::records(&v).into_iter().next().unwrap();
+        Event::parse(r, account).unwrap()
+    })
+    .unwrap();
+    record.findings.clear();
+    let store = &reporter.store;
+    block_on(put_json(store, &record.key().unwrap(), &record, &Condition::Always)).unwrap();
+    let state = LiveState {
+        session_id: session.into(),
+        first_event_time: Some("2026-11-24T09:00:00Z".into()),
+        last_event_time: Some(format!("2026-11-24T09:00:{:02}Z", events.len() - 1)),
+        ..LiveState::default()
+    };
+    let state_key = keys::live_state(session).unwrap();
+    block_on(put_json(store, &state_key, &state, &Condition::Always)).unwrap();
+    let sweep = |as_of: &str| {
+        let event = json!({"kind": "stream-reports", "as_of": as_of});
+        block_on(reporter.handle(&event, &mut Metrics::default())).unwrap()
+    };
+
+    // Within the grace period (120 min): nothing yet.
+    let early = sweep("2026-11-24T10:30:00Z");
+    assert!(matches!(&early[0].outcome, Reported::Ignored { .. }), "{early:?}");
+    let json_key = keys::report("2026-11-24", session, "json").unwrap();
+    assert!(block_on(store.get(&json_key, None)).unwrap().is_none());
+
+    let swept = sweep("2026-11-24T11:30:00Z");
+    let Reported::Reported { findings, .. } = &swept[0].outcome else { panic!("{swept:?}") };
+    assert!(findings.contains(&"SA-CMD-040".to_string()), "{findings:?}");
+    let report: Report =
+        serde_json::from_slice(&block_on(store.get(&json_key, None)).unwrap().unwrap().bytes)
+            .unwrap();
+    assert_eq!(report.source.log_stream.as_deref(), Some(session));
+    assert_eq!(report.source.key, None);
+    assert!(report
+        .status_reason
+        .as_deref()
+        .unwrap()
+        .contains("reported from the CloudWatch stream"));
+    assert!(
+        report.commands.iter().any(|c| c.command.contains("install.sh")),
+        "{:?}",
+        report.commands
+    );
+    let published = reporter.sink.details();
+    assert!(!published.is_empty() && published.iter().all(|d| d["stage"] == "report"));
+    // Swept again: the report exists.
+    let again = sweep("2026-11-24T12:30:00Z");
+    assert!(matches!(&again[0].outcome, Reported::Duplicate { .. }), "{again:?}");
+
+    let day: jiff::civil::Date = "2026-11-24".parse().unwrap();
+    let summarise = || {
+        let config = SummaryConfig::from_lookup(|_| None, "2026-11-30T00:00:00Z".parse().unwrap());
+        let mut agg = Aggregator::new(Period::daily(day), config.unwrap(), &RulePack::builtin());
+        block_on(fold_day(store, day, &mut agg, 4)).unwrap();
+        agg.finish(None)
+    };
+    let summary = summarise();
+    assert_eq!(summary.completeness.stream_only.total, 1, "{:?}", summary.completeness);
+    assert_eq!(summary.completeness.missing.total, 0);
+    assert_eq!(summary.completeness.counts.get(&Coverage::StreamOnly), Some(&1));
+
+    // The transcript arrives after all: its report replaces the stream's.
+    let key = format!("session-logs/{session}.log");
+    let text = Attributes::of("text/plain");
+    block_on(store.put(&key, Payload::Bytes(transcript), &text, &Condition::Always)).unwrap();
+    let upload = json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+        "eventTime": "2026-11-24T13:00:00Z", "s3": {"bucket": {"name": "bucket"},
+        "object": {"key": key, "size": 1, "eTag": "e", "versionId": "v1"}}}]});
+    let out = block_on(reporter.handle(&upload, &mut Metrics::default())).unwrap();
+    let Reported::Reported { json_key: k, findings, .. } = &out[0].outcome else {
+        panic!("{out:?}")
+    };
+    assert_eq!(k, &json_key);
+    assert!(!findings.contains(&"SA-TRN-REPLACED".to_string()), "{findings:?}");
+    let report: Report =
+        serde_json::from_slice(&block_on(store.get(&json_key, None)).unwrap().unwrap().bytes)
+            .unwrap();
+    assert_eq!(report.source.key.as_deref(), Some(key.as_str()));
+    assert!(report.commands.iter().all(|c| c.time.is_some()), "timed by the stream");
+    assert_eq!(summarise().completeness.stream_only.total, 0);
 }

@@ -387,6 +387,7 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
             person: event.identity.person.clone(),
             target: event.target.clone(),
             record: self.store.uri(key),
+            stage: "start",
         }
     }
 }

@@ -168,7 +168,10 @@ impl AuditStore for FsStore {
                 let modified =
                     meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
                 let etag = format!("{}:{}", meta.len(), modified.map_or(0, |d| d.as_nanos()));
-                Ok(Entry { key, etag })
+                let last_modified = modified
+                    .and_then(|d| jiff::Timestamp::from_second(d.as_secs() as i64).ok())
+                    .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
+                Ok(Entry { key, etag, last_modified })
             })
             .collect()
     }

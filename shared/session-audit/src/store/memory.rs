@@ -108,7 +108,8 @@ impl AuditStore for MemStore {
             .range(prefix.to_string()..)
             .take_while(|(k, _)| k.starts_with(prefix))
             .filter_map(|(k, v)| {
-                Some(Entry { key: k.clone(), etag: v.last()?.object.etag.clone() })
+                let etag = v.last()?.object.etag.clone();
+                Some(Entry { key: k.clone(), etag, last_modified: None })
             })
             .collect())
     }

@@ -48,6 +48,8 @@ impl Condition {
 pub struct Entry {
     pub key: String,
     pub etag: String,
+    /// When it was last written (RFC 3339), where the store says.
+    pub last_modified: Option<String>,
 }
 
 /// One object read whole from a store.

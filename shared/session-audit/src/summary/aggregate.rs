@@ -210,6 +210,7 @@ impl Aggregator {
                     unlogged_by_design: Listed::default(),
                     transcripts_without_record: Listed::default(),
                     replaced: Listed::default(),
+                    stream_only: Listed::default(),
                     records_without_start: 0,
                 },
                 privileged: 0,
@@ -372,6 +373,9 @@ impl Aggregator {
 
     fn coverage(&self, view: &View, report: Option<&ReportDigest>) -> Coverage {
         if let Some(r) = report {
+            if r.source.log_stream.is_some() && r.source.key.is_none() {
+                return Coverage::StreamOnly;
+            }
             return match r.status {
                 Status::Compliant | Status::NonCompliant => Coverage::TranscriptOk,
                 Status::Truncated => Coverage::Truncated,

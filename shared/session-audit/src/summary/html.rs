@@ -31,6 +31,7 @@ fn coverage_colour(c: Coverage) -> &'static str {
         Coverage::TranscriptOk => "#2e7d32",
         Coverage::Truncated => "#f9a825",
         Coverage::Unparseable => "#ef6c00",
+        Coverage::StreamOnly => "#8e24aa",
         Coverage::Missing => "#c62828",
         Coverage::Pending => "#90a4ae",
         Coverage::UnloggedByDesign => "#5c6bc0",
@@ -224,6 +225,11 @@ pub fn render(s: &Summary) -> String {
     session_table(&mut out, "Missing transcripts", &c.missing);
     session_table(&mut out, "Truncated transcripts", &c.truncated);
     session_table(&mut out, "Unparseable transcripts", &c.unparseable);
+    session_table(
+        &mut out,
+        "Reported from the CloudWatch stream only (no transcript)",
+        &c.stream_only,
+    );
     session_table(&mut out, "Transcripts without a session record", &c.transcripts_without_record);
     session_table(&mut out, "Transcripts replaced after they were reported", &c.replaced);
     session_table(&mut out, "Still within the grace period", &c.pending);

@@ -109,6 +109,7 @@ pub fn render(s: &Summary) -> String {
     sessions(&mut md, "Missing transcripts", &c.missing);
     sessions(&mut md, "Truncated transcripts", &c.truncated);
     sessions(&mut md, "Unparseable transcripts", &c.unparseable);
+    sessions(&mut md, "Reported from the CloudWatch stream only (no transcript)", &c.stream_only);
     sessions(&mut md, "Transcripts without a session record", &c.transcripts_without_record);
     sessions(&mut md, "Transcripts replaced after they were reported", &c.replaced);
     sessions(&mut md, "Still within the grace period", &c.pending);

@@ -222,6 +222,8 @@ pub enum Coverage {
     Truncated,
     /// A transcript arrived but could not be read as one (binary, empty, foreign format).
     Unparseable,
+    /// No transcript, but the session streamed to CloudWatch: reported from the stream.
+    StreamOnly,
     /// No transcript although the grace period after the session's end has passed.
     Missing,
     /// No transcript yet, still within the grace period.
@@ -231,10 +233,11 @@ pub enum Coverage {
 }
 
 impl Coverage {
-    pub const ALL: [Coverage; 6] = [
+    pub const ALL: [Coverage; 7] = [
         Coverage::TranscriptOk,
         Coverage::Truncated,
         Coverage::Unparseable,
+        Coverage::StreamOnly,
         Coverage::Missing,
         Coverage::Pending,
         Coverage::UnloggedByDesign,
@@ -245,6 +248,7 @@ impl Coverage {
             Coverage::TranscriptOk => "transcript ok",
             Coverage::Truncated => "truncated",
             Coverage::Unparseable => "unparseable",
+            Coverage::StreamOnly => "stream only",
             Coverage::Missing => "missing",
             Coverage::Pending => "pending",
             Coverage::UnloggedByDesign => "unlogged by design",
@@ -296,6 +300,9 @@ pub struct Completeness {
     /// report is the one counted.
     #[serde(default)]
     pub replaced: Listed<SessionRef>,
+    /// Sessions without a transcript whose report was made from their CloudWatch stream.
+    #[serde(default)]
+    pub stream_only: Listed<SessionRef>,
     /// Session records made from a Resume/TerminateSession whose StartSession never arrived.
     pub records_without_start: u64,
 }
@@ -307,6 +314,7 @@ impl Completeness {
             Coverage::Missing => Some(&mut self.missing),
             Coverage::Truncated => Some(&mut self.truncated),
             Coverage::Unparseable => Some(&mut self.unparseable),
+            Coverage::StreamOnly => Some(&mut self.stream_only),
             Coverage::Pending => Some(&mut self.pending),
             Coverage::UnloggedByDesign => Some(&mut self.unlogged_by_design),
             Coverage::TranscriptOk => None,

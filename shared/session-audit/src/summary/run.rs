@@ -261,6 +261,7 @@ impl<S: AuditStore, F: FindingsSink> AccessSummary<S, F> {
                     person: m.person.clone(),
                     target: Some(m.session.instance.clone()),
                     record: self.store.uri(&m.record_key),
+                    stage: "summary",
                 };
                 (m.finding.clone(), ctx)
             })

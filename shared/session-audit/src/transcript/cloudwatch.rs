@@ -166,6 +166,7 @@ pub struct StreamEvent {
     pub target: Option<String>,
     pub user_arn: Option<String>,
     pub run_as: Option<String>,
+    pub region: Option<String>,
     pub event_time: Option<String>,
     pub data: Vec<String>,
 }
@@ -183,6 +184,7 @@ pub fn events_in(value: Value, out: &mut Vec<StreamEvent>) -> usize {
                     target: text(map.get("target").and_then(|t| t.get("id"))),
                     user_arn: text(map.get("userIdentity").and_then(|u| u.get("arn"))),
                     run_as: text(map.get("runAsUser")),
+                    region: text(map.get("awsRegion")),
                     event_time: text(map.get("eventTime")),
                     data: data
                         .into_iter()

@@ -4,6 +4,7 @@
 //! a bounded amount of state: the first [`format::SNIFF_BYTES`] until the format is known,
 //! then one terminal line and one command. Commands go to a [`ShellSink`] as they finish.
 
+pub mod agent_stream;
 pub mod cloudwatch;
 pub mod format;
 pub mod screen;
@@ -13,7 +14,9 @@ use serde::Serialize;
 
 pub use format::{Format, ScriptHeader};
 pub use screen::{LineFlags, Screen, ScreenListener};
-pub use shell::{Command, Preamble, PromptStyle, Shell, ShellSink, ShellStats, Tamper};
+pub use shell::{
+    Command, Preamble, PromptStyle, Shell, ShellSink, ShellSnapshot, ShellStats, Tamper,
+};
 
 use cloudwatch::{JsonProblem, JsonValues, StreamEvent};
 

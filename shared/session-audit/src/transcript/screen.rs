@@ -169,9 +169,10 @@ impl Screen {
         }
     }
 
-    /// Treat bracketed-paste toggles as plain sequences. CloudWatch streaming events keep them
-    /// on some lines and strip them from others (the agent's ANSI cleanup gives up on lines
-    /// holding a BEL-terminated OSC), so they cannot delimit anything there.
+    /// Treat bracketed-paste and alternate-screen toggles as plain sequences. CloudWatch
+    /// streaming events keep them on some lines and strip them from others (the agent's ANSI
+    /// cleanup gives up on lines holding a BEL-terminated OSC), so they cannot delimit
+    /// anything there: an "enter" kept and its "leave" stripped would hide the rest.
     pub fn ignore_markers(&mut self) {
         self.state.markers = false;
     }
@@ -558,7 +559,7 @@ impl State {
                     self.end_region(listener);
                 }
             }
-            47 | 1047 | 1049 if on != self.alternate => {
+            47 | 1047 | 1049 if on != self.alternate && self.markers => {
                 self.alternate = on;
                 self.shell_on_alternate = false;
                 self.addressed = false;

@@ -11,11 +11,12 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
+use serde::{Deserialize, Serialize};
 
 use super::screen::{LineFlags, ScreenListener};
 
 /// A command as the shell received it, before redaction and rules.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Command {
     pub seq: u64,
     pub text: String,
@@ -30,8 +31,23 @@ pub struct Command {
     /// The command switched to the alternate screen (an editor, pager, `top`).
     pub fullscreen: bool,
     /// Where it was seen when that is not the main screen: `alternate_screen` (a shell
-    /// hidden there by hand, or by a prompt that switches screens).
+    /// hidden there by hand, or by a prompt that switches screens). Not kept in a
+    /// [`ShellSnapshot`]: the CloudWatch stream has lost the escapes that show it.
+    #[serde(skip)]
     pub seen_in: Option<&'static str>,
+}
+
+/// What a shell read by its prompts (the CloudWatch stream: markers stripped) must remember
+/// between two pieces of one session read apart (two Lambda invocations): the prompts it
+/// learned and the command still open. Small and bounded (16 prompts, one command).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ShellSnapshot {
+    pub known_prompts: Vec<String>,
+    pub current: Option<Command>,
+    pub open: bool,
+    pub next_seq: u64,
+    pub prompt_seen: bool,
+    pub abandoned: u64,
 }
 
 /// What the shell layer saw a person do to the transcript itself.
@@ -176,6 +192,41 @@ impl<S: ShellSink> Shell<S> {
             blind: false,
             hidden_inputs: 0,
         }
+    }
+
+    /// A shell that goes on where `snapshot` left off (see [`ShellSnapshot`]).
+    pub fn resume(sink: S, snapshot: ShellSnapshot) -> Self {
+        let mut shell = Shell::new(sink, PromptStyle::Unix, Preamble::None);
+        shell.known_prompts = snapshot.known_prompts;
+        shell.known_prompts.truncate(MAX_KNOWN_PROMPTS);
+        shell.current = snapshot.current;
+        shell.open = snapshot.open;
+        shell.next_seq = snapshot.next_seq.max(1);
+        shell.prompt_seen = snapshot.prompt_seen;
+        shell.abandoned = snapshot.abandoned;
+        shell
+    }
+
+    /// What [`Shell::resume`] needs to go on; the open command stays open (not sent).
+    pub fn snapshot(&self) -> ShellSnapshot {
+        ShellSnapshot {
+            known_prompts: self.known_prompts.clone(),
+            current: self.current.clone(),
+            open: self.open,
+            next_seq: self.next_seq,
+            prompt_seen: self.prompt_seen,
+            abandoned: self.abandoned,
+        }
+    }
+
+    /// The prompts learned so far (newest last).
+    pub fn known_prompts(&self) -> &[String] {
+        &self.known_prompts
+    }
+
+    /// The command read last, not yet sent to the sink (more continuation lines may follow).
+    pub fn current(&self) -> Option<&Command> {
+        self.current.as_ref()
     }
 
     /// Set what the format detection found, before the first line arrives.

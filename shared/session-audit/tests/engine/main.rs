@@ -3,6 +3,7 @@
 //! own binary: a process-wide counting allocator.)
 
 mod golden_recorded;
+mod live_stream;
 mod public_samples;
 mod report_stream;
 mod robustness;

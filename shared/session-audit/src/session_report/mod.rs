@@ -19,6 +19,7 @@ use serde_json::Value;
 use crate::analysis::{Analyzer, Input};
 use crate::join::{join, JoinFacts};
 use crate::keys;
+use crate::live::channels::{Joined, NoLog, SessionLog, StreamCommands, StreamReader};
 use crate::outputs::{FindingContext, Metrics};
 use crate::report::{CappedCommands, JsonReportWriter, Report, Source, Status};
 use crate::session::{SessionRecord, SESSION_SPAN_DAYS};
@@ -29,6 +30,14 @@ use crate::store::{
 };
 use crate::upload::{normalise_prefix, session_id, triggers, Trigger, Upload};
 use crate::{Failure, FailureKind};
+
+mod replaced;
+mod stream;
+
+use replaced::Replaced;
+
+/// The scheduled event's `kind` that reports streamed sessions without a transcript.
+pub const STREAM_REPORTS: &str = "stream-reports";
 
 /// Metadata keys on the stored report naming the transcript it came from.
 const META_VERSION: &str = "source-version";
@@ -46,6 +55,9 @@ pub struct ReportOptions {
     pub transcript_prefix: String,
     /// `MAX_SESSION_MINUTES` (`480`; 0 turns the rule off).
     pub max_session_minutes: u64,
+    /// `TRANSCRIPT_GRACE_MINUTES` (`120`): a session whose stream has been quiet this long and
+    /// has no report is reported from its stream.
+    pub grace_minutes: u64,
     /// Where the JSON report is spooled (`TMPDIR`, `/tmp` in Lambda).
     pub work_dir: PathBuf,
 }
@@ -60,6 +72,7 @@ impl ReportOptions {
                 &get("TRANSCRIPT_PREFIX").unwrap_or_else(|| "session-logs/".into()),
             ),
             max_session_minutes: crate::config::number(&get, "MAX_SESSION_MINUTES", 480)?,
+            grace_minutes: crate::config::number(&get, "TRANSCRIPT_GRACE_MINUTES", 120)?,
             work_dir: std::env::temp_dir(),
         })
     }
@@ -115,14 +128,17 @@ pub struct Reported {
 }
 
 /// The report use case, built once per process and borrowed by every invocation.
-pub struct SessionReport<S, F> {
+pub struct SessionReport<S, F, L = NoLog> {
     pub store: S,
     pub sink: F,
+    /// The transcript log group the agent streams to: each session's stream is read to time
+    /// its commands and to check the transcript against it.
+    pub log: L,
     pub analyzer: Analyzer,
     pub options: ReportOptions,
 }
 
-impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
+impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
     /// Report every transcript an S3 event names. All items are processed; the first failure
     /// is returned after the rest.
     pub async fn handle(
@@ -134,6 +150,16 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
             metrics.add(name, 0.0);
         }
         metrics.add_findings(&[]);
+        // The scheduled sweep: sessions that streamed but whose transcript never came.
+        if input.get("kind").and_then(Value::as_str) == Some(STREAM_REPORTS) {
+            let as_of = match input.get("as_of").and_then(Value::as_str) {
+                Some(t) => {
+                    t.parse().map_err(|e| ReportError::Malformed(format!("as_of {t:?}: {e}")))?
+                }
+                None => jiff::Timestamp::now(),
+            };
+            return self.stream_reports(as_of, metrics).await;
+        }
         let mut done = Vec::new();
         let mut first_error = None;
         for trigger in triggers(input).map_err(ReportError::Malformed)? {
@@ -198,6 +224,9 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
         // A report of another version exists: the transcript was replaced after it was
         // reported. That report is evidence and stays; this version is reported beside it.
         let replaced = match marker {
+            // A report made from the stream while the transcript was late: the transcript's
+            // report takes its place.
+            Some(m) if stream::from_stream(&m) => None,
             Some(m) if reports(&m, upload) => {
                 tracing::info!(key = %upload.key, md_key = first_md, "duplicate delivery");
                 return Ok(Outcome::Duplicate { md_key: first_md });
@@ -230,7 +259,9 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
             .map_err(|e| local(format!("cannot spool the report to {}: {e}", spool.0.display())))?;
         let json = JsonReportWriter::start_with(BufWriter::new(file), true)
             .map_err(|e| local(format!("cannot write the report: {e}")))?;
-        let mut analysis = self.analyzer.start((json, CappedCommands::default()));
+        let stream = self.read_stream(session).await?;
+        let joined = Joined::new((json, CappedCommands::default()), stream);
+        let mut analysis = self.analyzer.start(joined);
         let mut source = Source {
             bucket: Some(upload.bucket.clone()),
             key: Some(upload.key.clone()),
@@ -259,8 +290,8 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
             }
         }
         let input = Input { source, session_id: Some(session.to_string()) };
-        let (mut report, (json, capped)) =
-            analysis.finish(input).map_err(|e| local(e.to_string()))?;
+        let (mut report, joined) = analysis.finish(input).map_err(|e| local(e.to_string()))?;
+        let ((json, capped), comparison) = joined.finish();
         if gone {
             report.status_reason = Some(format!(
                 "the transcript object is gone: {} (version {})",
@@ -278,35 +309,50 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
             max_session_minutes: self.options.max_session_minutes,
         };
         join(&mut report, record.as_ref(), &facts, &self.analyzer.rules);
+        if let Some(c) = comparison {
+            if let Some(evidence) = c.disagreement() {
+                self.add_session_finding(&mut report, "channels_disagree", evidence);
+            }
+            report.stats.channels = Some(c.channels);
+        }
         if let Some(r) = &replaced {
             let evidence = r.evidence(&transcript, &report);
-            if let Some(f) = self.analyzer.rules.session_finding("transcript_replaced", evidence) {
-                report.findings.push(f);
-                if report.status == Status::Compliant
-                    && report.findings.iter().any(|f| f.severity >= crate::Severity::Low)
-                {
-                    report.status = Status::NonCompliant;
-                }
-            }
+            self.add_session_finding(&mut report, "transcript_replaced", evidence);
         }
+        let attributes = |content_type: &str| marked(content_type, upload, &report);
+        let attributes =
+            (attributes("application/json"), attributes("text/markdown; charset=utf-8"));
+        let origin = origin(upload, report.source.etag.as_deref());
+        let ctx = self.context(&report, record.as_ref(), &origin, &json_key);
+        let to = Written { transcript: &transcript, json_key, md_key, spool: &spool, attributes };
+        self.store_report(report, (json, capped), to, ctx, carried, metrics).await
+    }
+
+    /// Store a finished report: the spooled JSON (its tail written now), the finding events
+    /// not carried from the record, then the Markdown that marks it complete; count it.
+    async fn store_report(
+        &self,
+        report: Report,
+        (json, capped): (JsonReportWriter<BufWriter<std::fs::File>>, CappedCommands),
+        to: Written<'_>,
+        ctx: FindingContext,
+        carried: usize,
+        metrics: &mut Metrics,
+    ) -> Result<Outcome, ReportError> {
+        let transcript = to.transcript.to_string();
+        let local =
+            |message: String| ReportError::Local { transcript: transcript.clone(), message };
         let mut file = json
             .finish(&report.tail())
             .map_err(|e| local(format!("cannot write the report: {e}")))?;
         file.flush().map_err(|e| local(format!("cannot write the report: {e}")))?;
         drop(file);
-
-        let attributes = |content_type| marked(content_type, upload, &report);
+        let payload = Payload::File(to.spool.0.clone());
         self.store
-            .put(
-                &json_key,
-                Payload::File(spool.0.clone()),
-                &attributes("application/json"),
-                &Condition::Always,
-            )
+            .put(&to.json_key, payload, &to.attributes.0, &Condition::Always)
             .await
             .map_err(failed(&transcript, "writing the report"))?;
-        let fresh = &report.findings[carried..];
-        let ctx = self.context(&report, record.as_ref(), upload, &json_key);
+        let fresh = &report.findings[carried.min(report.findings.len())..];
         self.sink
             .publish(fresh, &ctx)
             .await
@@ -315,15 +361,9 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
         with_commands.commands = capped.kept;
         let md = with_commands.to_markdown(capped.omitted);
         self.store
-            .put(
-                &md_key,
-                Payload::Bytes(md.into_bytes()),
-                &attributes("text/markdown; charset=utf-8"),
-                &Condition::Always,
-            )
+            .put(&to.md_key, Payload::Bytes(md.into_bytes()), &to.attributes.1, &Condition::Always)
             .await
             .map_err(failed(&transcript, "writing the report"))?;
-
         metrics.add("SessionsReported", 1.0).add("Commands", report.stats.commands as f64);
         match report.status {
             Status::Unparseable => metrics.add("Unparseable", 1.0),
@@ -332,12 +372,23 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
         };
         metrics.add_findings(fresh);
         Ok(Outcome::Reported {
-            json_key,
-            md_key,
+            json_key: to.json_key,
+            md_key: to.md_key,
             status: report.status,
             commands: report.stats.commands,
             findings: report.findings.iter().map(|f| f.rule_id.clone()).collect(),
         })
+    }
+
+    /// The finding of the session rule for `condition` (unless the pack disabled it), counted
+    /// in the stats; a compliant report with it is not compliant any more.
+    fn add_session_finding(&self, report: &mut Report, condition: &str, evidence: String) {
+        let Some(f) = self.analyzer.rules.session_finding(condition, evidence) else { return };
+        *report.stats.findings_by_severity.entry(f.severity).or_insert(0) += 1;
+        if report.status == Status::Compliant && f.severity >= crate::Severity::Low {
+            report.status = Status::NonCompliant;
+        }
+        report.findings.push(f);
     }
 
     /// The day a session's reports are filed under (its record's start, else the event's day),
@@ -356,103 +407,6 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
             .or(upload_day)
             .unwrap_or_else(|| jiff::Zoned::now().date());
         Ok((date, record, warning))
-    }
-
-    /// A transcript removed (a delete marker, or a version deleted): when it was reported, the
-    /// report stays and the removal is SA-TRN-REPLACED, stored beside it and published.
-    async fn removal(
-        &self,
-        removed: &Upload,
-        session: &str,
-        metrics: &mut Metrics,
-    ) -> Result<Outcome, ReportError> {
-        let transcript = self.store.uri(&removed.key);
-        let (date, record, _) = self
-            .filing(session, removed)
-            .await
-            .map_err(failed(&transcript, "reading the record"))?;
-        let malformed = |e: keys::BadId| ReportError::Malformed(e.to_string());
-        let first_md = keys::report(date, session, "md").map_err(malformed)?;
-        let Some(marker) =
-            self.store.head(&first_md).await.map_err(failed(&transcript, "checking the report"))?
-        else {
-            let reason = format!("{} removed before it was reported", removed.key);
-            return Ok(Outcome::Ignored { reason });
-        };
-        let what = removed.version_id.clone().or(removed.time.clone()).unwrap_or_default();
-        let mut replaced = Replaced::new(marker, first_md, removed);
-        replaced.tag = format!("removed-{}", replaced.tag);
-        let json_key =
-            keys::replaced_report(date, session, &replaced.tag, "json").map_err(malformed)?;
-        let md_key =
-            keys::replaced_report(date, session, &replaced.tag, "md").map_err(malformed)?;
-        if self
-            .store
-            .head(&md_key)
-            .await
-            .map_err(failed(&transcript, "checking the report"))?
-            .is_some()
-        {
-            return Ok(Outcome::Duplicate { md_key });
-        }
-        let evidence = format!(
-            "{transcript}: {} ({what}) after version {} was reported {} ({} kept)",
-            removed.reason,
-            replaced.first_version,
-            replaced.first_reported.as_deref().unwrap_or("earlier"),
-            replaced.first_md
-        );
-        let findings: Vec<_> = self
-            .analyzer
-            .rules
-            .session_finding("transcript_replaced", evidence)
-            .into_iter()
-            .collect();
-        let source = Source {
-            bucket: Some(removed.bucket.clone()),
-            key: Some(removed.key.clone()),
-            version_id: removed.version_id.clone(),
-            ..Source::default()
-        };
-        let report = Report {
-            schema: crate::report::SCHEMA.to_string(),
-            session_id: session.to_string(),
-            status: Status::NonCompliant,
-            status_reason: Some(format!("the transcript was removed ({})", removed.reason)),
-            source,
-            identity: None,
-            target: None,
-            started_at: record.as_ref().map(|r| r.started_at.clone()),
-            ended_at: removed.time.clone(),
-            commands: Vec::new(),
-            findings,
-            stats: crate::report::Stats::default(),
-            generator: concat!("session-audit ", env!("CARGO_PKG_VERSION")).to_string(),
-        };
-        let attributes = |content_type| marked(content_type, removed, &report);
-        let json = serde_json::to_vec_pretty(&report).expect("reports serialise");
-        let md = report.to_markdown(0);
-        for (key, body, content_type) in [
-            (&json_key, json, "application/json"),
-            (&md_key, md.into_bytes(), "text/markdown; charset=utf-8"),
-        ] {
-            let (body, attributes) = (Payload::Bytes(body), attributes(content_type));
-            let put = self.store.put(key, body, &attributes, &Condition::Always);
-            put.await.map_err(failed(&transcript, "writing the report"))?;
-        }
-        let ctx = self.context(&report, record.as_ref(), removed, &json_key);
-        self.sink
-            .publish(&report.findings, &ctx)
-            .await
-            .map_err(|error| ReportError::Sink { transcript: transcript.clone(), error })?;
-        metrics.add_findings(&report.findings);
-        Ok(Outcome::Reported {
-            json_key,
-            md_key,
-            status: report.status,
-            commands: 0,
-            findings: report.findings.iter().map(|f| f.rule_id.clone()).collect(),
-        })
     }
 
     /// The transcript at the version the event names; a classic notification's key as it was
@@ -491,16 +445,11 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
         &self,
         report: &Report,
         record: Option<&SessionRecord>,
-        u: &Upload,
+        origin_id: &str,
         json_key: &str,
     ) -> FindingContext {
         FindingContext {
-            origin_id: format!(
-                "s3://{}/{}#{}",
-                u.bucket,
-                u.key,
-                u.version_id.as_deref().or(report.source.etag.as_deref()).unwrap_or("")
-            ),
+            origin_id: origin_id.to_string(),
             session_id: Some(report.session_id.clone()),
             time: report.ended_at.clone().unwrap_or_default(),
             account: record.and_then(|r| r.account.clone()),
@@ -510,6 +459,7 @@ impl<S: AuditStore, F: FindingsSink> SessionReport<S, F> {
             person: record.and_then(|r| r.identity.person.clone()),
             target: record.and_then(|r| r.target.clone()),
             record: self.store.uri(json_key),
+            stage: "report",
         }
     }
 }
@@ -526,43 +476,6 @@ fn failed<'a>(
     }
 }
 
-/// A transcript reported before at another version.
-struct Replaced {
-    /// The first report's Markdown key and what it says it read.
-    first_md: String,
-    first_version: String,
-    first_reported: Option<String>,
-    /// This version, as a key component.
-    tag: String,
-}
-
-impl Replaced {
-    fn new(marker: ObjectInfo, first_md: String, u: &Upload) -> Replaced {
-        let meta = |k: &str| marker.metadata.get(k).cloned();
-        let first_version = meta(META_VERSION).or(meta(META_ETAG)).unwrap_or_else(|| "?".into());
-        let this = u.version_id.clone().or(u.etag.clone()).unwrap_or_else(|| "latest".into());
-        let tag: String = this
-            .trim_matches('"')
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
-            .take(128)
-            .collect();
-        let tag = if tag.starts_with('.') || tag.is_empty() { format!("v{tag}") } else { tag };
-        Replaced { first_md, first_version, first_reported: marker.last_modified, tag }
-    }
-
-    fn evidence(&self, transcript: &str, report: &Report) -> String {
-        let this = report.source.version_id.as_deref().or(report.source.etag.as_deref());
-        format!(
-            "{transcript}: version {} replaces version {}, reported {} ({} kept)",
-            this.unwrap_or("?"),
-            self.first_version,
-            self.first_reported.as_deref().unwrap_or("earlier"),
-            self.first_md
-        )
-    }
-}
-
 /// Whether the stored report `marker` was made from the transcript version `u` names.
 fn reports(marker: &ObjectInfo, u: &Upload) -> bool {
     let get = |k: &str| marker.metadata.get(k).map(String::as_str);
@@ -571,6 +484,23 @@ fn reports(marker: &ObjectInfo, u: &Upload) -> bool {
         (None, Some(e)) => get(META_ETAG) == Some(e.trim_matches('"')),
         (None, None) => false,
     }
+}
+
+/// Where a finished report goes: its keys, the spooled JSON, and the input named in errors.
+struct Written<'a> {
+    transcript: &'a str,
+    json_key: String,
+    md_key: String,
+    spool: &'a Spool,
+    /// The JSON's and the Markdown's attributes.
+    attributes: (Attributes, Attributes),
+}
+
+/// The origin of a transcript's findings: the object at its version, else its ETag (with the
+/// rule ID it makes `finding_id`, stable across redeliveries).
+fn origin(u: &Upload, etag: Option<&str>) -> String {
+    let at = u.version_id.as_deref().or(etag).unwrap_or("");
+    format!("s3://{}/{}#{at}", u.bucket, u.key)
 }
 
 /// A stored report's attributes: its content type and the transcript it came from.

@@ -1,0 +1,436 @@
+//! The two channels of one session checked against each other: the S3 transcript (uploaded at
+//! session end, from a file root on the instance could edit first) and the CloudWatch stream
+//! (sent second by second while the session ran). The report takes each command's `time` from
+//! the stream, and a command the stream saw that the transcript lacks is
+//! `SA-TRN-CHANNELS-DISAGREE`.
+//!
+//! The stream's text is damaged by the agent's cleanup (non-ASCII bytes lost, escapes gone), so
+//! commands are compared on their printable ASCII only, after the same redaction as the report.
+
+use std::collections::VecDeque;
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+use super::{parse, LogEvent, Progress, StreamShell, StreamSink};
+use crate::redact::Redactor;
+use crate::report::{CommandWriter, ReportCommand};
+use crate::store::StoreError;
+use crate::transcript::{Command, ShellSink, ShellSnapshot};
+
+/// Stream lines kept for the comparison (their printable ASCII, a few dozen bytes each); a
+/// longer session is compared up to here (the report says so).
+pub const MAX_STREAM_LINES: usize = 1_000_000;
+/// How far ahead in the stream a transcript command is looked for.
+const LOOKAHEAD: usize = 64;
+/// How far ahead in the stream's lines a transcript command's line is looked for (its time).
+const LINE_LOOKAHEAD: usize = 512;
+/// Transcript commands after a skipped stream command that may still account for it (a
+/// drawing of a line the shell received later, a prompt printed as output).
+const PENDING_COMMANDS: u32 = 16;
+
+/// One page of a session's stream.
+#[derive(Debug, Clone, Default)]
+pub struct LogPage {
+    pub events: Vec<LogEvent>,
+    /// The token of the next page; `None` at the end.
+    pub next: Option<String>,
+}
+
+/// The seam to the transcript log group (CloudWatch Logs in AWS).
+pub trait SessionLog: Sync {
+    /// The log group's name, for the reports made from it.
+    fn group(&self) -> Option<&str> {
+        None
+    }
+
+    /// A page of the stream named `session_id`, from `token` (the start when `None`), oldest
+    /// first; `None` when the session has no stream.
+    fn page(
+        &self,
+        session_id: &str,
+        token: Option<String>,
+    ) -> impl Future<Output = Result<Option<LogPage>, StoreError>> + Send;
+}
+
+/// No log group configured (the CLI, offline back-fills): no session has a stream.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoLog;
+
+impl SessionLog for NoLog {
+    async fn page(&self, _: &str, _: Option<String>) -> Result<Option<LogPage>, StoreError> {
+        Ok(None)
+    }
+}
+
+/// Streams in memory, served a few events per page (tests: pagination is exercised).
+#[derive(Debug, Default)]
+pub struct MemLog {
+    pub streams: std::sync::Mutex<std::collections::BTreeMap<String, Vec<LogEvent>>>,
+    /// Events per page (at least 1).
+    pub page_size: usize,
+}
+
+impl SessionLog for MemLog {
+    fn group(&self) -> Option<&str> {
+        Some("memory")
+    }
+
+    async fn page(
+        &self,
+        session_id: &str,
+        token: Option<String>,
+    ) -> Result<Option<LogPage>, StoreError> {
+        let streams = self.streams.lock().expect("log lock");
+        let Some(events) = streams.get(session_id) else { return Ok(None) };
+        let from: usize = token.and_then(|t| t.parse().ok()).unwrap_or(0);
+        let to = (from + self.page_size.max(1)).min(events.len());
+        let next = (to < events.len()).then(|| to.to_string());
+        Ok(Some(LogPage { events: events[from..to].to_vec(), next }))
+    }
+}
+
+/// A command as the stream showed it: redacted, compared on its printable ASCII.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamCommand {
+    /// The redacted text's printable ASCII, compared with the report's (redacted) commands.
+    pub key: String,
+    /// The text's printable ASCII before redaction, compared with output lines (not stored).
+    pub raw_key: String,
+    pub text: String,
+    pub time: String,
+}
+
+/// One line of the stream (a command line or output), for the commands' times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct StreamLine {
+    /// Printable ASCII of the redacted line.
+    key: String,
+    /// Index into [`StreamCommands::times`].
+    time: u32,
+}
+
+/// The comparison's counts, in the report's stats.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channels {
+    pub stream_events: u64,
+    pub stream_commands: u64,
+    /// Transcript commands found in the stream and given its time.
+    pub timed: u64,
+    /// Commands the stream saw that the transcript lacks.
+    pub stream_only: u64,
+    /// Stream "commands" the transcript accounts for otherwise: an earlier drawing of a line
+    /// (before a completion, the first line of a paste, an edit whose erasures the stream
+    /// lost), or a prompt a program printed (`cat` of an old log, a forged prompt), which the
+    /// transcript shows as output.
+    #[serde(default)]
+    pub stream_explained: u64,
+    /// Transcript commands not found in the stream's lines.
+    pub transcript_only: u64,
+    /// The stream had more than [`MAX_STREAM_LINES`] lines: compared up to there.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cut: bool,
+}
+
+/// Reads a session's stream, event by event, into its commands and lines.
+pub struct StreamReader<'r> {
+    shell: StreamShell<Collect<'r>>,
+    progress: Progress,
+}
+
+impl<'r> StreamReader<'r> {
+    pub fn new(redactor: &'r Redactor) -> Self {
+        let sink = Collect { redactor, open: (0, 0), read: StreamCommands::default() };
+        StreamReader {
+            shell: StreamShell::new(sink, ShellSnapshot::default()),
+            progress: Progress::default(),
+        }
+    }
+
+    pub fn feed(&mut self, event: &LogEvent) {
+        self.shell.shell.sink.read.events += 1;
+        if let Some(parsed) = parse(event, &mut self.progress) {
+            self.shell.read(&parsed, event.timestamp);
+        }
+    }
+
+    /// The stream's commands (the last one included) and lines.
+    pub fn finish(mut self) -> StreamCommands {
+        if let Some(cmd) = self.shell.shell.current().cloned() {
+            self.shell.shell.sink.command(cmd);
+        }
+        std::mem::take(&mut self.shell.shell.sink.read)
+    }
+}
+
+/// A session's stream, read.
+#[derive(Debug, Clone, Default)]
+pub struct StreamCommands {
+    pub commands: VecDeque<StreamCommand>,
+    lines: VecDeque<StreamLine>,
+    /// The distinct event times, in order.
+    times: Vec<String>,
+    pub events: u64,
+    pub cut: bool,
+}
+
+impl StreamCommands {
+    fn push_line(&mut self, key: String) {
+        if self.lines.len() == MAX_STREAM_LINES {
+            self.cut = true;
+            return;
+        }
+        let time = self.times.len().saturating_sub(1) as u32;
+        self.lines.push_back(StreamLine { key, time });
+    }
+}
+
+struct Collect<'r> {
+    redactor: &'r Redactor,
+    /// The open command's number and the time (index) of the event that carried it.
+    open: (u64, u32),
+    read: StreamCommands,
+}
+
+impl ShellSink for Collect<'_> {
+    fn command(&mut self, cmd: Command) {
+        if self.read.cut {
+            return;
+        }
+        let now = self.read.times.len().saturating_sub(1) as u32;
+        let at = if cmd.seq == self.open.0 { self.open.1 } else { now };
+        let time = self.read.times.get(at as usize).cloned().unwrap_or_default();
+        let text = self.redactor.redact(&cmd.text).into_owned();
+        let key = comparable(&text);
+        let raw_key = comparable(&cmd.text);
+        self.read.push_line(key.clone());
+        self.read.commands.push_back(StreamCommand { key, raw_key, text, time });
+    }
+    fn output(&mut self, _: u64, line: &str) {
+        if !self.read.cut {
+            self.read.push_line(comparable(&self.redactor.redact(line)));
+        }
+    }
+}
+
+impl StreamSink for Collect<'_> {
+    fn event_time(&mut self, time: &str) {
+        if self.read.times.last().map(String::as_str) != Some(time) {
+            self.read.times.push(time.to_string());
+        }
+    }
+    fn still_open(&mut self, cmd: &Command) {
+        if cmd.seq != self.open.0 {
+            self.open = (cmd.seq, self.read.times.len().saturating_sub(1) as u32);
+        }
+    }
+}
+
+/// The stream's rendering of a line edited with escapes it lost (`ESC [ K` erasing a tail,
+/// cursor moves before an overwrite) keeps the characters the shell received, in order, among
+/// the ones erased: `transcript` is a subsequence of `stream`, at least half of it. An edit of
+/// the transcript that keeps half a command's text in order is not told apart from this.
+fn rendered(transcript: &str, stream: &str) -> bool {
+    !transcript.is_empty()
+        && transcript.len() * 2 >= stream.len()
+        && is_subsequence(transcript, stream)
+}
+
+/// Every byte of `short` appears in `long`, in order.
+fn is_subsequence(short: &str, long: &str) -> bool {
+    let mut rest = long.bytes();
+    short.bytes().all(|b| rest.any(|l| l == b))
+}
+
+/// What two channels agree on: printable ASCII, nothing else.
+fn comparable(text: &str) -> String {
+    text.chars().filter(char::is_ascii_graphic).collect()
+}
+
+/// Whether stream command `s` (its key) was an earlier drawing of the transcript command
+/// `text` (key `t`) that came right after it: the line before a completion was inserted, or
+/// the first line of a multi-line paste. It ends where `text` goes on inside a word or at a
+/// line break, never at a space (that would be another, shorter command).
+fn drawn_before(text: &str, t: &str, s: &str) -> bool {
+    if s.is_empty() || s.len() >= t.len() || !t.starts_with(s) {
+        return false;
+    }
+    let mut graphic = 0;
+    for c in text.chars() {
+        if graphic == s.len() {
+            return c == '\n' || !c.is_whitespace();
+        }
+        graphic += usize::from(c.is_ascii_graphic());
+    }
+    false
+}
+
+/// A stream command skipped over, waiting to be accounted for by a later transcript command
+/// or output line, else missing from the transcript.
+struct Pending {
+    cmd: StreamCommand,
+    /// Transcript commands seen since it was skipped.
+    age: u32,
+}
+
+/// A [`CommandWriter`] that stamps each transcript command with its stream time and notes
+/// the stream's commands the transcript lacks, then passes it on. Without a stream it only
+/// passes commands on.
+pub struct Joined<W> {
+    pub inner: W,
+    stream: Option<StreamCommands>,
+    channels: Channels,
+    pending: Vec<Pending>,
+    /// The last transcript commands' keys, for skipped stream commands that are a repeat of
+    /// one already written.
+    recent: VecDeque<String>,
+    /// The first command the stream saw and the transcript lacks.
+    first_missing: Option<StreamCommand>,
+    scratch: ReportCommand,
+}
+
+/// What the comparison found, at the end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comparison {
+    pub channels: Channels,
+    pub first_missing: Option<StreamCommand>,
+}
+
+impl<W: CommandWriter> Joined<W> {
+    pub fn new(inner: W, stream: Option<StreamCommands>) -> Self {
+        let channels = stream.as_ref().map_or_else(Channels::default, |s| Channels {
+            stream_events: s.events,
+            stream_commands: s.commands.len() as u64,
+            cut: s.cut,
+            ..Channels::default()
+        });
+        Joined {
+            inner,
+            stream,
+            channels,
+            pending: Vec::new(),
+            recent: VecDeque::new(),
+            first_missing: None,
+            scratch: ReportCommand::default(),
+        }
+    }
+
+    /// The writer, and the comparison when there was a stream: its commands after the
+    /// transcript's last one, and those still pending, are missing from the transcript.
+    pub fn finish(mut self) -> (W, Option<Comparison>) {
+        let Some(stream) = self.stream.take() else { return (self.inner, None) };
+        let rest = self.pending.drain(..).map(|p| p.cmd).collect::<Vec<_>>();
+        for cmd in rest.into_iter().chain(stream.commands) {
+            self.settle(cmd);
+        }
+        let comparison = Comparison { channels: self.channels, first_missing: self.first_missing };
+        (self.inner, Some(comparison))
+    }
+
+    /// A stream command no transcript command matched: accounted for by a recent one, or
+    /// missing.
+    fn settle(&mut self, cmd: StreamCommand) {
+        if self.recent.contains(&cmd.key) {
+            self.channels.stream_explained += 1;
+        } else {
+            self.channels.stream_only += 1;
+            self.first_missing.get_or_insert(cmd);
+        }
+    }
+
+    /// The stream time of the first line ahead holding this command's first line.
+    fn time_of(stream: &mut StreamCommands, first: &str) -> Option<String> {
+        if first.is_empty() {
+            return None;
+        }
+        let window = stream.lines.len().min(LINE_LOOKAHEAD);
+        let holds = |l: &StreamLine| l.key.contains(first) || rendered(first, &l.key);
+        let at = (0..window).find(|&i| holds(&stream.lines[i]))?;
+        let line = stream.lines.drain(..=at).next_back()?;
+        stream.times.get(line.time as usize).cloned()
+    }
+}
+
+impl<W: CommandWriter> CommandWriter for Joined<W> {
+    fn command(&mut self, command: &ReportCommand) -> std::io::Result<()> {
+        let Some(stream) = &mut self.stream else { return self.inner.command(command) };
+        let key = comparable(&command.command);
+        let first = comparable(command.command.lines().next().unwrap_or_default());
+        let time = Self::time_of(stream, &first);
+        // Which stream command is this one: the next (exactly, or drawn with lost erasures),
+        // else the first exact one ahead. The ones skipped wait to be accounted for.
+        // The stream drew this command's line before it was complete (a paste's first line).
+        while stream.commands.front().is_some_and(|s| drawn_before(&command.command, &key, &s.key))
+        {
+            stream.commands.pop_front();
+            self.channels.stream_explained += 1;
+        }
+        let window = stream.commands.len().min(LOOKAHEAD);
+        let same = |i: usize| stream.commands[i].key == key;
+        let at = (window > 0 && (same(0) || rendered(&key, &stream.commands[0].key)))
+            .then_some(0)
+            .or_else(|| (1..window).find(|&i| same(i)));
+        let skipped: Vec<StreamCommand> = match at {
+            Some(at) => stream.commands.drain(..=at).take(at).collect(),
+            None => Vec::new(),
+        };
+        self.pending.extend(skipped.into_iter().map(|cmd| Pending { cmd, age: 0 }));
+        // This command accounts for pending ones it drew just before; the others age.
+        let mut still = Vec::with_capacity(self.pending.len());
+        for mut p in std::mem::take(&mut self.pending) {
+            let drawn = p.age == 0 && drawn_before(&command.command, &key, &p.cmd.key);
+            if drawn || p.cmd.key == key {
+                self.channels.stream_explained += 1;
+            } else if p.age >= PENDING_COMMANDS {
+                self.settle(p.cmd);
+            } else {
+                p.age += 1;
+                still.push(p);
+            }
+        }
+        self.pending = still;
+        self.recent.push_back(key);
+        if self.recent.len() > PENDING_COMMANDS as usize {
+            self.recent.pop_front();
+        }
+        let Some(time) = time else {
+            self.channels.transcript_only += 1;
+            return self.inner.command(command);
+        };
+        self.channels.timed += 1;
+        self.scratch.clone_from(command);
+        self.scratch.time = Some(time);
+        self.inner.command(&self.scratch)
+    }
+
+    fn output(&mut self, seq: u64, line: &str) {
+        self.inner.output(seq, line);
+        let Some(stream) = &mut self.stream else { return };
+        if self.pending.is_empty() && stream.commands.is_empty() {
+            return;
+        }
+        // A prompt a program printed: the stream read it as a command, the transcript shows
+        // it as output (the next stream commands, or one skipped over).
+        let key = comparable(line);
+        let shows = |c: &StreamCommand| !c.raw_key.is_empty() && key.ends_with(c.raw_key.as_str());
+        if let Some(i) = self.pending.iter().position(|p| shows(&p.cmd)) {
+            self.pending.remove(i);
+            self.channels.stream_explained += 1;
+        } else if let Some(i) = stream.commands.iter().take(4).position(shows) {
+            stream.commands.remove(i);
+            self.channels.stream_explained += 1;
+        }
+    }
+}
+
+impl Comparison {
+    /// The evidence of `SA-TRN-CHANNELS-DISAGREE`, when the transcript lacks stream commands.
+    pub fn disagreement(&self) -> Option<String> {
+        let first = self.first_missing.as_ref()?;
+        let text: String = first.text.chars().take(200).collect();
+        Some(format!(
+            "the CloudWatch stream saw `{text}` at {}, which the S3 transcript does not have ({} stream command(s) missing from it; {} of its commands timed by the stream): the transcript was edited before upload, or cut",
+            first.time, self.channels.stream_only, self.channels.timed
+        ))
+    }
+}

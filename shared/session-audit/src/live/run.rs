@@ -1,0 +1,181 @@
+//! The session-stream use case: a subscription batch in, live findings out, the session's
+//! [`LiveState`] kept in the audit store.
+//!
+//! Order: read the state (with its ETag), read the batch into it, publish the findings it
+//! raised, write the state if unchanged. A redelivered batch finds its events in the state and
+//! publishes nothing. Two invocations racing on one session: the loser reads again and goes on
+//! from the winner's state, publishing only what it has not published yet. If the write fails
+//! after publishing, the platform's retry publishes the same findings again under the same
+//! `finding_id`: consumers drop repeats by it (at least once, never lost).
+
+use serde::Serialize;
+
+use super::{advance, Batch, LiveFinding, LiveState, Progress};
+use crate::analysis::Analyzer;
+use crate::keys;
+use crate::outputs::{FindingContext, Metrics};
+use crate::sink::{FindingsSink, SinkError};
+use crate::store::{get_json, put_json, AuditStore, Condition, StoreError};
+use crate::{Failure, FailureKind};
+
+/// Tries at the conditional write before the invocation fails (and is retried).
+const WRITE_ATTEMPTS: usize = 5;
+
+/// Why an invocation failed; the platform retries it.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    #[error("malformed subscription batch: {0}")]
+    Malformed(String),
+    #[error("{step} for session {session}: {error}")]
+    Store { step: &'static str, session: String, error: Box<StoreError> },
+    #[error("session {session}: {error}")]
+    Sink { session: String, error: SinkError },
+    #[error("session {session}: its state changed under {WRITE_ATTEMPTS} writes in a row")]
+    Contended { session: String },
+}
+
+impl Failure for StreamError {
+    fn kind(&self) -> FailureKind {
+        match self {
+            StreamError::Malformed(_) => FailureKind::MalformedEvent,
+            StreamError::Sink { .. } => FailureKind::Sink,
+            StreamError::Store { .. } | StreamError::Contended { .. } => FailureKind::Store,
+        }
+    }
+}
+
+/// What one batch did: the function's answer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Streamed {
+    pub session_id: String,
+    /// `streamed`, or `duplicate` when every event had been read before.
+    pub outcome: &'static str,
+    pub events_read: u64,
+    pub redelivered: u64,
+    pub late: u64,
+    /// Older than the remembered window and not provably new: not read, counted.
+    pub skipped: u64,
+    pub unreadable: u64,
+    pub commands: u64,
+    /// The `finding_id` of each finding published.
+    pub findings: Vec<String>,
+}
+
+/// The use case, built once per process.
+pub struct SessionStream<S, F> {
+    pub store: S,
+    pub sink: F,
+    pub analyzer: Analyzer,
+}
+
+impl<S: AuditStore, F: FindingsSink> SessionStream<S, F> {
+    pub async fn handle(
+        &self,
+        batch: &Batch,
+        metrics: &mut Metrics,
+    ) -> Result<Streamed, StreamError> {
+        for name in ["LiveEvents", "LiveCommands", "LiveEventsLate", "LiveEventsSkipped"] {
+            metrics.add(name, 0.0);
+        }
+        metrics.add_findings(&[]);
+        let session = batch.log_stream.clone();
+        let key = keys::live_state(&session).map_err(|e| StreamError::Malformed(e.to_string()))?;
+        let store_error = |step, error| StreamError::Store {
+            step,
+            session: session.clone(),
+            error: Box::new(error),
+        };
+        let mut published: Vec<String> = Vec::new();
+        let mut answer = Streamed { session_id: session.clone(), ..Streamed::default() };
+        for _ in 0..WRITE_ATTEMPTS {
+            let stored = get_json::<LiveState>(&self.store, &key)
+                .await
+                .map_err(|e| store_error("read state", e))?;
+            let (mut state, condition) = match stored {
+                None => (LiveState::default(), Condition::Absent),
+                Some(s) => {
+                    let state = s.value.unwrap_or_else(|e| {
+                        // Not ours any more (edited, or an older layout): start over, loudly.
+                        tracing::warn!(key = %key, error = %e, "live state unreadable; starting over");
+                        LiveState::default()
+                    });
+                    (state, Condition::Unchanged(s.etag))
+                }
+            };
+            state.session_id = session.clone();
+            let (progress, findings) = advance(&self.analyzer, &mut state, &batch.events);
+            let fresh: Vec<(crate::report::Finding, FindingContext)> = findings
+                .iter()
+                .filter(|f| !published.iter().any(|p| *p == finding_id(f)))
+                .map(|f| (f.finding.clone(), self.context(f, &state, batch, &key)))
+                .collect();
+            self.sink
+                .publish_each(&fresh)
+                .await
+                .map_err(|error| StreamError::Sink { session: session.clone(), error })?;
+            published.extend(
+                findings
+                    .iter()
+                    .map(finding_id)
+                    .filter(|id| !published.contains(id))
+                    .collect::<Vec<_>>(),
+            );
+            metrics.add_findings(fresh.iter().map(|(f, _)| f));
+            if progress.read > 0
+                && !put_json(&self.store, &key, &state, &condition)
+                    .await
+                    .map_err(|e| store_error("write state", e))?
+            {
+                continue; // another invocation wrote first: read its state and go on from it
+            }
+            answer.record(&progress, published.clone());
+            metrics
+                .add("LiveEvents", progress.read as f64)
+                .add("LiveCommands", progress.commands as f64)
+                .add("LiveEventsLate", progress.late as f64)
+                .add("LiveEventsSkipped", progress.skipped as f64);
+            return Ok(answer);
+        }
+        Err(StreamError::Contended { session })
+    }
+
+    fn context(
+        &self,
+        f: &LiveFinding,
+        state: &LiveState,
+        batch: &Batch,
+        key: &str,
+    ) -> FindingContext {
+        FindingContext {
+            origin_id: f.origin_id.clone(),
+            session_id: Some(state.session_id.clone()),
+            time: f.time.clone(),
+            account: batch.owner.clone(),
+            region: state.region.clone().unwrap_or_default(),
+            principal: state.user_arn.clone(),
+            // The person is on the session record (session-start); the stream names the principal.
+            person: None,
+            target: state.target.clone(),
+            record: self.store.uri(key),
+            stage: "live",
+        }
+    }
+}
+
+impl Streamed {
+    fn record(&mut self, p: &Progress, findings: Vec<String>) {
+        self.outcome = if p.read == 0 && p.redelivered > 0 { "duplicate" } else { "streamed" };
+        self.events_read = p.read;
+        self.redelivered = p.redelivered;
+        self.late = p.late;
+        self.skipped = p.skipped;
+        self.unreadable = p.unreadable;
+        self.commands = p.commands;
+        self.findings = findings;
+    }
+}
+
+/// The `finding_id` its event will carry (as [`crate::outputs::finding_detail`] makes it).
+fn finding_id(f: &LiveFinding) -> String {
+    format!("{}:{}", f.origin_id, f.finding.rule_id)
+}

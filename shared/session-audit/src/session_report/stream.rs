@@ -1,0 +1,218 @@
+//! The session's CloudWatch stream in the report: read to time and check a transcript's
+//! commands ([`SessionReport::read_stream`]), and, for a session that streamed but whose
+//! transcript never came (the instance died, the upload failed, root deleted the file), the
+//! report itself ([`SessionReport::stream_reports`], run on a schedule): source = the stream,
+//! so the summary counts it as "stream only" rather than missing. A transcript that arrives
+//! later replaces it.
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::*;
+use crate::live::{LiveState, LogEvent};
+
+/// Metadata on a report made from the stream.
+const META_SOURCE_KIND: &str = "source-kind";
+const SOURCE_STREAM: &str = "stream";
+/// A sweep looks at sessions whose stream went quiet up to this long before the grace period
+/// ended; older ones were settled by earlier sweeps (it runs hourly).
+const SWEEP_WINDOW: SignedDuration = SignedDuration::from_hours(48);
+
+/// Whether a stored report (its Markdown marker) was made from the stream.
+pub(super) fn from_stream(marker: &ObjectInfo) -> bool {
+    marker.metadata.get(META_SOURCE_KIND).map(String::as_str) == Some(SOURCE_STREAM)
+}
+
+impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
+    /// Every event of the session's stream, oldest first, to `each`; `false` when the session
+    /// did not stream.
+    async fn walk_stream(
+        &self,
+        session: &str,
+        mut each: impl FnMut(&LogEvent) -> Result<(), String>,
+    ) -> Result<bool, ReportError> {
+        let failed = |e: StoreError| ReportError::Store {
+            step: "reading the stream",
+            transcript: format!("stream {session}"),
+            error: Box::new(e),
+        };
+        let mut token = None;
+        let mut any = false;
+        loop {
+            let Some(page) = self.log.page(session, token.take()).await.map_err(failed)? else {
+                break;
+            };
+            any = true;
+            for event in &page.events {
+                each(event).map_err(|message| ReportError::Local {
+                    transcript: format!("stream {session}"),
+                    message,
+                })?;
+            }
+            match page.next {
+                Some(next) => token = Some(next),
+                None => break,
+            }
+        }
+        Ok(any)
+    }
+
+    /// The session's CloudWatch stream read into its commands; `None` when it did not stream.
+    pub(super) async fn read_stream(
+        &self,
+        session: &str,
+    ) -> Result<Option<StreamCommands>, ReportError> {
+        let mut reader = StreamReader::new(&self.analyzer.redactor);
+        let streamed = self
+            .walk_stream(session, |e| {
+                reader.feed(e);
+                Ok(())
+            })
+            .await?;
+        Ok(streamed.then(|| reader.finish()))
+    }
+
+    /// Report, from its stream, every session whose stream went quiet more than the grace
+    /// period before `as_of` and that has no report. All are tried; the first failure is
+    /// returned after the rest.
+    pub(super) async fn stream_reports(
+        &self,
+        as_of: Timestamp,
+        metrics: &mut Metrics,
+    ) -> Result<Vec<Reported>, ReportError> {
+        let prefix = keys::live_prefix();
+        let listed = self
+            .store
+            .list(&prefix)
+            .await
+            .map_err(failed(&self.store.uri(&prefix), "listing streamed sessions"))?;
+        let quiet_since = as_of - SignedDuration::from_mins(self.options.grace_minutes as i64);
+        let mut done = Vec::new();
+        let mut first_error = None;
+        for entry in listed {
+            let written = entry.last_modified.as_deref().and_then(|t| t.parse::<Timestamp>().ok());
+            // Still streaming, or settled by an earlier sweep: not read again.
+            if written.is_some_and(|w| w > quiet_since || w < quiet_since - SWEEP_WINDOW) {
+                continue;
+            }
+            let outcome = match keys::parse_live(&entry.key) {
+                None => Ok(Outcome::Ignored { reason: "not a session's live state".into() }),
+                Some(session) => {
+                    self.stream_report(session, &entry.key, quiet_since, metrics).await
+                }
+            };
+            match outcome {
+                Ok(outcome) => done.push(Reported { key: entry.key, outcome }),
+                Err(e) => {
+                    tracing::error!(error = %e, "stream not reported");
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(done),
+        }
+    }
+
+    async fn stream_report(
+        &self,
+        session: &str,
+        state_key: &str,
+        quiet_since: Timestamp,
+        metrics: &mut Metrics,
+    ) -> Result<Outcome, ReportError> {
+        let uri = self.store.uri(state_key);
+        let local = |message: String| ReportError::Local { transcript: uri.clone(), message };
+        let state = match get_json::<LiveState>(&self.store, state_key)
+            .await
+            .map_err(failed(&uri, "reading the live state"))?
+        {
+            None => return Ok(Outcome::Ignored { reason: "the live state is gone".into() }),
+            Some(Stored { value: Err(why), .. }) => {
+                let reason = format!("the live state is unreadable: {why}");
+                tracing::warn!(key = state_key, reason, "not reported from the stream");
+                return Ok(Outcome::Ignored { reason });
+            }
+            Some(Stored { value: Ok(state), .. }) => state,
+        };
+        let last = state.last_event_time.as_deref().and_then(|t| t.parse::<Timestamp>().ok());
+        if last.is_none_or(|t| t > quiet_since) {
+            let reason = "still streaming, or within the grace period".to_string();
+            return Ok(Outcome::Ignored { reason });
+        }
+        // Filed like the transcript's report would be: the session record's day.
+        let first_day = state.first_event_time.as_deref().and_then(|t| t.get(..10)?.parse().ok());
+        let (record, warning) = self
+            .find_record(session, first_day)
+            .await
+            .map_err(failed(&uri, "reading the record"))?;
+        let date = record
+            .as_ref()
+            .and_then(|r| r.started_at.get(..10)?.parse::<Date>().ok())
+            .or(first_day)
+            .unwrap_or_else(|| quiet_since.to_zoned(jiff::tz::TimeZone::UTC).date());
+        let key = |ext| {
+            keys::report(date, session, ext).map_err(|e| ReportError::Malformed(e.to_string()))
+        };
+        let (json_key, md_key) = (key("json")?, key("md")?);
+        let marker = self.store.head(&md_key).await.map_err(failed(&uri, "checking the report"))?;
+        if marker.is_some() {
+            return Ok(Outcome::Duplicate { md_key }); // the transcript came, or swept before
+        }
+
+        let spool = Spool::new(&self.options.work_dir, "session-report");
+        let file = std::fs::File::create(&spool.0)
+            .map_err(|e| local(format!("cannot spool the report to {}: {e}", spool.0.display())))?;
+        let json = JsonReportWriter::start_with(BufWriter::new(file), true)
+            .map_err(|e| local(format!("cannot write the report: {e}")))?;
+        let mut analysis = self.analyzer.start((json, CappedCommands::default()));
+        // The engine reads the events as the CloudWatch JSON they are, one per line.
+        let streamed = self
+            .walk_stream(session, |e| {
+                analysis.feed(e.message.as_bytes()).map_err(|e| e.to_string())?;
+                analysis.feed(b"\n").map_err(|e| e.to_string())
+            })
+            .await?;
+        if !streamed {
+            return Ok(Outcome::Ignored { reason: "the session's stream is gone".into() });
+        }
+        let log_group = self.log.group().map(str::to_string);
+        let source = Source {
+            log_group: log_group.clone(),
+            log_stream: Some(session.to_string()),
+            ..Source::default()
+        };
+        let input = Input { source, session_id: Some(session.to_string()) };
+        let (mut report, (json, capped)) =
+            analysis.finish(input).map_err(|e| local(e.to_string()))?;
+        let why = format!(
+            "no S3 transcript {} min after the session's stream went quiet: reported from the CloudWatch stream (commands read by their prompts)",
+            self.options.grace_minutes
+        );
+        report.stats.parse_warnings.push(why.clone());
+        report.status_reason.get_or_insert(why);
+        if let Some(w) = warning {
+            report.stats.parse_warnings.push(w);
+        }
+        let carried = record.as_ref().map_or(0, |r| r.findings.len());
+        let facts = JoinFacts {
+            uploaded_at: None,
+            first_prompt: capped.kept.first().map(|c| c.prompt.as_str()),
+            max_session_minutes: self.options.max_session_minutes,
+        };
+        join(&mut report, record.as_ref(), &facts, &self.analyzer.rules);
+        let attributes = |content_type: &str| {
+            let mut a = Attributes::of(content_type);
+            a.metadata.insert("report-status".into(), report.status.as_str().into());
+            a.metadata.insert(META_SOURCE_KIND.into(), SOURCE_STREAM.into());
+            a
+        };
+        let attributes =
+            (attributes("application/json"), attributes("text/markdown; charset=utf-8"));
+        let origin = format!("stream:{}/{session}", log_group.as_deref().unwrap_or(""));
+        let ctx = self.context(&report, record.as_ref(), &origin, &json_key);
+        let to = Written { transcript: &uri, json_key, md_key, spool: &spool, attributes };
+        metrics.add("StreamReports", 1.0);
+        self.store_report(report, (json, capped), to, ctx, carried, metrics).await
+    }
+}

