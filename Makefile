@@ -57,7 +57,8 @@ package: .venv/.template-tools
 	PATH="$(CURDIR)/.venv/bin:$$PATH" SAM_CLI_TELEMETRY=0 .venv/bin/sam build --beta-features
 	@ls -l .aws-sam/build/*/bootstrap
 
-# Engine throughput and peak RSS on a generated 200 MiB transcript; then the live path on a
+# Engine throughput and peak RSS on two generated 200 MiB transcripts (output-heavy and
+# command-dense, each beside `wc -l`); then the live path on a
 # 10,000-line subscription batch (time and peak heap).
 bench:
 	cargo bench -p session-audit --bench engine -- 200

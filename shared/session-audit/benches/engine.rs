@@ -6,7 +6,7 @@
 //! * **output-heavy** (`transcript-<SIZE>MB.log`): a session block repeated (readline-marked
 //!   prompts with edits, coloured `ls` output, wrapped lines, a pager on the alternate screen,
 //!   long command output: one command per ~1.6 KB);
-//! * **command-dense** (`commands-<SIZE>MB.log`): one command per ~300 bytes with AL2023 bash
+//! * **command-dense** (`commands-<SIZE>MB.log`): one command per ~210 bytes with AL2023 bash
 //!   prompts (title, colours, bracketed-paste markers) and a line or two of output, the way
 //!   busy admin sessions look.
 //!

@@ -86,7 +86,7 @@ const TYPED: [&str; 20] = [
     "date -u",
 ];
 
-/// One command of a command-dense session, about 300 bytes: an AL2023 bash prompt with its
+/// One command of a command-dense session, about 210 bytes: an AL2023 bash prompt with its
 /// title, colours and bracketed-paste markers, a command, and one or two short output lines.
 #[allow(dead_code)]
 pub fn command_block(i: usize) -> Vec<u8> {

@@ -134,6 +134,8 @@ struct Judge<'a, W> {
     suppressed: u64,
     commands: u64,
     error: Option<io::Error>,
+    /// The last prompt and its redacted form: a session repeats one prompt for every command.
+    prompt: (String, String),
 }
 
 impl<'a, W: CommandWriter> Judge<'a, W> {
@@ -147,6 +149,7 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
             suppressed: 0,
             commands: 0,
             error: None,
+            prompt: (String::new(), String::new()),
         }
     }
 
@@ -264,10 +267,14 @@ impl<W: CommandWriter> ShellSink for Judge<'_, W> {
             self.add(rule, evidence, Some(cmd.seq));
         }
         let redactor = &self.analyzer.redactor;
+        if self.prompt.0 != cmd.prompt {
+            self.prompt.1 = redactor.redact(&cmd.prompt).into_owned();
+            self.prompt.0.clone_from(&cmd.prompt);
+        }
         let stored = ReportCommand {
             seq: cmd.seq,
             command: redactor.redact(&cmd.text).into_owned(),
-            prompt: redactor.redact(&cmd.prompt).into_owned(),
+            prompt: self.prompt.1.clone(),
             confidence: cmd.confidence,
             reason: cmd.reason,
             output_lines: cmd.output_lines,

@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
+use aho_corasick::AhoCorasick;
 use hmac::{Hmac, Mac};
 use regex::{Captures, Regex, RegexSet};
 use sha2::Sha256;
@@ -21,6 +22,37 @@ struct Pattern {
     group: usize,
     source: &'static str,
 }
+
+/// Text no pattern can match lacks all of these: each pattern needs at least one of them (a
+/// property test checks it). Nearly every command and prompt has none, and is passed by one
+/// literal scan instead of the regex set. Literals of case-insensitive patterns, matched
+/// ignoring ASCII case:
+const LITERALS_ANY_CASE: &[&str] = &[
+    "secret",     // aws-secret, secret-variable, --secret
+    "token",      // aws-secret, secret-variable, --token, bearer tokens
+    "bearer",     // bearer-token
+    "pass",       // secret-variable, --password, sshpass, pass:
+    "api_key",    // secret-variable
+    "apikey",     // secret-variable
+    "api-key",    // --api-key
+    "credential", // secret-variable
+];
+/// … and of case-sensitive ones, matched exactly.
+const LITERALS: &[&str] = &[
+    "PRIVATE KEY", // pem
+    "AKIA",
+    "ASIA",
+    "ABIA",
+    "ACCA",      // access key IDs
+    "eyJ",       // jwt
+    "mysql",     // mysql -p
+    "mariadb",   // mariadb -p
+    "-u",        // curl -u user:pass
+    "--user",    // curl --user user:pass
+    "-S",        // echo … | sudo -S
+    "redis-cli", // redis-cli -a
+    "://",       // scheme://user:pass@host
+];
 
 const PATTERNS: &[Pattern] = &[
     Pattern {
@@ -103,14 +135,27 @@ const PATTERNS: &[Pattern] = &[
 ];
 
 struct Compiled {
+    any_case: AhoCorasick,
+    literals: AhoCorasick,
     any: RegexSet,
     each: Vec<Regex>,
 }
 
 static COMPILED: LazyLock<Compiled> = LazyLock::new(|| Compiled {
+    any_case: AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(LITERALS_ANY_CASE)
+        .expect("redaction literals"),
+    literals: AhoCorasick::new(LITERALS).expect("redaction literals"),
     any: RegexSet::new(PATTERNS.iter().map(|p| p.source)).expect("redaction patterns"),
     each: PATTERNS.iter().map(|p| Regex::new(p.source).expect("redaction pattern")).collect(),
 });
+
+impl Compiled {
+    fn might_match(&self, text: &str) -> bool {
+        self.literals.is_match(text) || self.any_case.is_match(text)
+    }
+}
 
 /// Replaces secrets with keyed-hash tokens.
 #[derive(Clone)]
@@ -159,7 +204,7 @@ impl Redactor {
     /// `text` with every secret replaced. Borrowed when there is nothing to redact.
     pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
         let compiled = &*COMPILED;
-        if !compiled.any.is_match(text) {
+        if !compiled.might_match(text) || !compiled.any.is_match(text) {
             return Cow::Borrowed(text);
         }
         let mut out = text.to_string();
@@ -188,6 +233,71 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The literal prefilter never hides a secret: any text a pattern matches holds one of the
+    /// literals, over soups of secret-shaped fragments and noise.
+    #[test]
+    fn no_pattern_matches_without_a_literal() {
+        use proptest::prelude::*;
+        const FRAGMENTS: &[&str] = &[
+            "AKIAIOSFODNN7EXAMPLE",
+            "ASIA0123456789ABCDEF",
+            "=",
+            ":",
+            "export ",
+            "X_SECRET",
+            "DB_PASSWORD",
+            "MY_TOKEN",
+            "API_KEY",
+            "apikey",
+            "Credentials",
+            "--password ",
+            "--token=",
+            "--api-key ",
+            "mysql ",
+            "mariadb ",
+            " -p",
+            "hunter2",
+            "sshpass -p ",
+            " -u ",
+            " --user=",
+            "user:pw",
+            "'",
+            "\"",
+            "echo ",
+            "printf '%s' ",
+            "| sudo -S ",
+            "-passin pass:",
+            "-pass pass:",
+            "redis-cli -a ",
+            "https://",
+            "ftp://",
+            "@host",
+            "eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl",
+            "Bearer ",
+            "-----BEGIN RSA PRIVATE KEY-----",
+            "-----END RSA PRIVATE KEY-----",
+            "aws_secret_access_key ",
+            "\"SecretAccessKey\": ",
+            "\"Token\":\"",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            " ",
+            "\n",
+            ";",
+            "|",
+            "ls -la",
+            "x",
+            "0123456789abcdef0123",
+        ];
+        let compiled = &*COMPILED;
+        let soup = proptest::collection::vec(0..FRAGMENTS.len(), 1..12);
+        proptest!(ProptestConfig::with_cases(4000), |(picks in soup)| {
+            let text: String = picks.iter().map(|&i| FRAGMENTS[i]).collect();
+            if compiled.any.is_match(&text) {
+                prop_assert!(compiled.might_match(&text), "{text:?}");
+            }
+        });
+    }
 
     fn r(text: &str) -> String {
         Redactor::new(Some(b"test-key")).redact(text).into_owned()

@@ -263,8 +263,10 @@ impl RulePack {
 
     /// Rules whose pattern matches a command, in pack order.
     pub fn match_command<'a>(&'a self, command: &str) -> impl Iterator<Item = &'a Rule> + 'a {
-        let hits = self.command_set.matches(command);
-        hits.into_iter().map(move |i| &self.rules[self.command_rules[i]])
+        // Nearly every command matches no rule: one plain yes/no pass decides that, and only
+        // a hit pays for the overlapping search that says which rules.
+        let hits = self.command_set.is_match(command).then(|| self.command_set.matches(command));
+        hits.into_iter().flatten().map(move |i| &self.rules[self.command_rules[i]])
     }
 
     /// Rules whose pattern matches an output line.

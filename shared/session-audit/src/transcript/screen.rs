@@ -49,6 +49,46 @@ pub struct LineFlags {
     pub alternate: bool,
 }
 
+/// An escape sequence the screen applies without `vte`.
+enum Short {
+    /// Changes nothing here: a colour (`ESC [ digits;… m`) or a window title ended by BEL
+    /// (`ESC ] … BEL`, printable ASCII only).
+    Inert,
+    /// `ESC [ ? n h` or `l`: one private mode (bracketed paste, the alternate screen).
+    PrivateMode(u16, bool),
+}
+
+/// The length and meaning of the whole escape sequence at the start of `bytes`, when it is one
+/// of the [`Short`] kinds. Prompts carry several per command; applying them directly spares
+/// `vte` the round trip and does what `vte`'s handlers would (the chunking tests compare).
+fn short_sequence(bytes: &[u8]) -> Option<(usize, Short)> {
+    let body = |from: usize, ok: fn(u8) -> bool| {
+        bytes.get(from..)?.iter().position(|&b| !ok(b)).map(|n| from + n)
+    };
+    match bytes.get(1)? {
+        b'[' if bytes.get(2) == Some(&b'?') => {
+            let end = body(3, |b| b.is_ascii_digit())?;
+            let digits =
+                std::str::from_utf8(&bytes[3..end]).ok().filter(|d| (1..=4).contains(&d.len()))?;
+            let on = match bytes[end] {
+                b'h' => true,
+                b'l' => false,
+                _ => return None,
+            };
+            Some((end + 1, Short::PrivateMode(digits.parse().ok()?, on)))
+        }
+        b'[' => {
+            let end = body(2, |b| b.is_ascii_digit() || b == b';')?;
+            (bytes[end] == b'm').then_some((end + 1, Short::Inert))
+        }
+        b']' => {
+            let end = body(2, |b| (0x20..=0x7e).contains(&b))?;
+            (bytes[end] == 0x07).then_some((end + 1, Short::Inert))
+        }
+        _ => None,
+    }
+}
+
 /// The terminal state. Feed it through [`Screen::advance`].
 pub struct Screen {
     parser: vte::Parser,
@@ -57,8 +97,27 @@ pub struct Screen {
     in_sequence: bool,
 }
 
+/// The kernel's canonical-mode erase, echoed as `BS SP BS` (ECHOE), on a line no line editor
+/// reads (dash, sh): with IUTF8 off, as on the SSM Agent's pty, it removes one *byte* of the
+/// line each time while the terminal moves back one *character*. Three erases after `€`
+/// leave the shell's line without the euro sign and the screen without two more characters
+/// (`echo €⌫⌫⌫EUR` runs `echo EUR` and shows `echEUR`). The screen follows the shell.
+#[derive(Clone, Copy, Default)]
+enum EraseEcho {
+    #[default]
+    None,
+    /// A BS moved back onto this cell, which held a multi-byte character.
+    Back { cell: usize, ch: char },
+    /// … and a space overwrote it.
+    Blanked { cell: usize, ch: char },
+}
+
 struct State {
     line: Vec<char>,
+    /// How far a kernel erase echo over a multi-byte character has come, and a character it
+    /// left partly erased (cell, bytes left of it).
+    erase: EraseEcho,
+    partial: Option<(usize, usize)>,
     pos: usize,
     width: Option<usize>,
     /// What the last action was: a pending wrap and readline's wrap marker depend on it.
@@ -104,6 +163,8 @@ impl Screen {
             parser: vte::Parser::new(),
             state: State {
                 line: Vec::with_capacity(256),
+                erase: EraseEcho::None,
+                partial: None,
                 pos: 0,
                 width: None,
                 last: Last::Other,
@@ -140,7 +201,18 @@ impl Screen {
             }
             match bytes[i] {
                 0x20..=0x7e => i += self.state.print_ascii_run(&bytes[i..]),
-                0x1b | 0x80..=0xff => i += self.feed_vte(&bytes[i..], listener),
+                0x1b => match short_sequence(&bytes[i..]) {
+                    Some((n, Short::Inert)) => i += n,
+                    Some((n, Short::PrivateMode(mode, on))) => {
+                        // What `csi_dispatch` does for `CSI ? n h|l`.
+                        self.state.resolve_wrap_candidate(false);
+                        self.state.last = Last::Other;
+                        self.state.set_private_mode(mode, on, listener);
+                        i += n;
+                    }
+                    None => i += self.feed_vte(&bytes[i..], listener),
+                },
+                0x80..=0xff => i += self.feed_vte(&bytes[i..], listener),
                 0x7f => i += 1, // DEL is ignored by terminals
                 byte => {
                     self.state.execute(byte, listener);
@@ -234,6 +306,7 @@ impl State {
 
     fn clear_line(&mut self) {
         self.line.clear();
+        self.partial = None;
         self.pos = 0;
         self.last = Last::Other;
         self.wrap_candidate = None;
@@ -284,6 +357,12 @@ impl State {
         if c == '\x7f' || self.discarding() {
             return;
         }
+        self.erase = match std::mem::take(&mut self.erase) {
+            EraseEcho::Back { cell, ch } if c == ' ' && cell == self.pos => {
+                EraseEcho::Blanked { cell, ch }
+            }
+            _ => EraseEcho::None,
+        };
         if self.wrap_candidate.is_some() {
             // readline's own redraw prompts, "(reverse-i-search)", "(arg: 2)", start with '('.
             self.resolve_wrap_candidate(c != '(');
@@ -321,6 +400,7 @@ impl State {
             return run;
         }
         let take = run.min(MAX_LINE_CHARS.saturating_sub(self.pos));
+        self.erase = EraseEcho::None;
         self.line.extend(text[..take].iter().map(|&b| b as char));
         self.pos += take;
         if take < run {
@@ -337,9 +417,11 @@ impl State {
             self.resolve_wrap_candidate(false);
             self.last = Last::Other;
         }
+        let erase = std::mem::take(&mut self.erase);
         match byte {
             b'\n' | 0x0b | 0x0c => self.line_feed(listener),
             b'\r' => self.carriage_return(),
+            0x08 if !self.input => self.erase = self.erase_echo_backspace(erase),
             0x08 => self.backspace(),
             b'\t' => self.tab(),
             _ => {}
@@ -358,6 +440,41 @@ impl State {
         }
         self.pos = self.row_start();
         self.last = Last::Other;
+    }
+
+    /// A BS on a line no line editor reads, given how far an erase echo had come (see
+    /// [`EraseEcho`]); what to remember for the next byte.
+    fn erase_echo_backspace(&mut self, erase: EraseEcho) -> EraseEcho {
+        let before = self.pos;
+        let under = before.checked_sub(1).and_then(|c| self.line.get(c).copied());
+        self.backspace();
+        match erase {
+            EraseEcho::Blanked { cell, ch } if cell + 1 == before => {
+                // BS SP BS done: the kernel removed one byte of `ch`, not all of it.
+                let left = match self.partial {
+                    Some((c, left)) if c == cell => left,
+                    _ => ch.len_utf8(),
+                } - 1;
+                if left > 0 {
+                    self.line[cell] = char::REPLACEMENT_CHARACTER; // bytes left of a character
+                    self.pos = cell + 1;
+                    self.partial = Some((cell, left));
+                } else {
+                    self.partial = None;
+                }
+                EraseEcho::None
+            }
+            _ => match under {
+                Some(ch)
+                    if self.pos + 1 == before
+                        && (ch.len_utf8() > 1
+                            || self.partial.is_some_and(|(c, _)| c == self.pos)) =>
+                {
+                    EraseEcho::Back { cell: self.pos, ch }
+                }
+                _ => EraseEcho::None,
+            },
+        }
     }
 
     fn backspace(&mut self) {
@@ -613,6 +730,7 @@ impl<L: ScreenListener> Perform for Performer<'_, L> {
         }
         s.resolve_wrap_candidate(false);
         s.last = Last::Other;
+        s.erase = EraseEcho::None;
         if s.alternate && !matches!(action, 'h' | 'l') {
             // Placing the cursor anywhere but home, or a scroll region: a full-screen
             // program drawing, not a line editor (readline moves by rows and columns).
@@ -727,6 +845,19 @@ mod tests {
         // dash in cooked mode echoes an erase as BS SP BS.
         let r = run(b"$ ip\x08 \x08\x08 \x08pwd\r\r\n");
         assert_eq!(texts(&r), ["$ pwd"]);
+    }
+
+    #[test]
+    fn the_kernel_erases_multi_byte_characters_a_byte_at_a_time() {
+        // IUTF8 off: three erases take the euro sign's three bytes, not "o €".
+        let r = run("$ echo €\x08 \x08\x08 \x08\x08 \x08EUR\r\r\n".as_bytes());
+        assert_eq!(texts(&r), ["$ echo EUR"]);
+        // One erase of a two-byte é leaves a byte the shell received: shown as U+FFFD.
+        let r = run("$ echo é\x08 \x08!\r\r\n".as_bytes());
+        assert_eq!(texts(&r), ["$ echo \u{fffd}!"]);
+        // Inside a line editor's region the erase is the editor's: characters, as drawn.
+        let r = run("\x1b[?2004hsh-5.2$ echo €\x08 \x08x\r\r\n\x1b[?2004l".as_bytes());
+        assert_eq!(texts(&r), ["sh-5.2$ echo x"]);
     }
 
     #[test]

@@ -207,6 +207,24 @@ fn a_line_wrapped_at_the_margin_and_edited_is_kept_whole() {
     );
 }
 
+/// Lines exactly as long as the terminal is wide (prompt + text = 80 and 160): readline's
+/// wrap marker lands on the last column and its cursor moves cross the row boundary; each
+/// command keeps every row, not only its last (issue 13, class 4).
+#[test]
+fn lines_exactly_one_or_two_widths_long_keep_every_row() {
+    let got = check("i13_exact_margin");
+    assert_eq!(got.commands[1].text.len(), 72, "prompt (8) + text fill 80 columns");
+    assert!(got.commands.iter().take(3).all(|c| c.text.starts_with("echo 0123")));
+}
+
+/// dash in the kernel's canonical mode with IUTF8 off (the agent's pty): erases remove bytes,
+/// so `echo €⌫⌫⌫EUR` ran `echo EUR` though the screen shows `echEUR` (issue 13, class 5).
+#[test]
+fn dash_erases_multi_byte_characters_byte_by_byte() {
+    let got = check("i13_dash_bytewise_erase");
+    assert!(got.commands.iter().all(|c| c.confidence < 1.0), "read by the prompt");
+}
+
 /// A bracketed paste of several lines: readline redraws the buffer over the rows it used, and
 /// bash runs each line (a compound command as one) (issue 13, class 1).
 #[test]
