@@ -188,7 +188,7 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
     let at = |k: i64| base + step * k as i32;
     let day = base.to_zoned(jiff::tz::TimeZone::UTC).date().to_string();
 
-    p.say("session-start: five StartSession calls and two TerminateSessions, as EventBridge delivers CloudTrail events");
+    p.say("session-start: five StartSession calls, as EventBridge delivers CloudTrail events");
     let mut env = base_env.clone();
     env.push(("AUDIT_BUCKET", bucket.clone()));
     env.push(("REQUIRED_TAG", "Purpose=SessionManagerTesting".into()));

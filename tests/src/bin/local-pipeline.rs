@@ -26,6 +26,11 @@ async fn main() {
         count("audit/denied/")
     );
     println!(
+        "  live state       audit/live/                {} object(s) ({} live findings published while alice's session ran)",
+        count("audit/live/"),
+        o.live.findings.len()
+    );
+    println!(
         "  reports          audit/reports/dt={}/    {} objects (JSON + Markdown per transcript)",
         o.day,
         count("audit/reports/")

@@ -160,15 +160,11 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
             };
             return self.stream_reports(as_of, metrics).await;
         }
-        let mut done = Vec::new();
-        let mut first_error = None;
+        let mut done = Done::default();
         for trigger in triggers(input).map_err(ReportError::Malformed)? {
             let (upload, removed) = match trigger {
                 Trigger::Ignored(reason) => {
-                    done.push(Reported {
-                        key: String::new(),
-                        outcome: Outcome::Ignored { reason },
-                    });
+                    done.add(String::new(), Ok(Outcome::Ignored { reason }));
                     continue;
                 }
                 Trigger::Upload(u) => (u, false),
@@ -188,18 +184,9 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
                     },
                 }
             };
-            match outcome {
-                Ok(outcome) => done.push(Reported { key: upload.key, outcome }),
-                Err(e) => {
-                    tracing::error!(error = %e, "transcript not reported");
-                    first_error.get_or_insert(e);
-                }
-            }
+            done.add(upload.key, outcome);
         }
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(done),
-        }
+        done.finish()
     }
 
     async fn report(
@@ -483,6 +470,34 @@ fn reports(marker: &ObjectInfo, u: &Upload) -> bool {
         (Some(v), _) => get(META_VERSION) == Some(v.as_str()),
         (None, Some(e)) => get(META_ETAG) == Some(e.trim_matches('"')),
         (None, None) => false,
+    }
+}
+
+/// What became of each item of an invocation, and its first failure: every item is tried,
+/// and the first failure is returned after the rest (the platform retries the invocation;
+/// the items done already find their reports and change nothing).
+#[derive(Default)]
+struct Done {
+    done: Vec<Reported>,
+    first_error: Option<ReportError>,
+}
+
+impl Done {
+    fn add(&mut self, key: String, outcome: Result<Outcome, ReportError>) {
+        match outcome {
+            Ok(outcome) => self.done.push(Reported { key, outcome }),
+            Err(e) => {
+                tracing::error!(key, error = %e, "not reported");
+                self.first_error.get_or_insert(e);
+            }
+        }
+    }
+
+    fn finish(self) -> Result<Vec<Reported>, ReportError> {
+        match self.first_error {
+            Some(e) => Err(e),
+            None => Ok(self.done),
+        }
     }
 }
 

@@ -86,8 +86,7 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
             .await
             .map_err(failed(&self.store.uri(&prefix), "listing streamed sessions"))?;
         let quiet_since = as_of - SignedDuration::from_mins(self.options.grace_minutes as i64);
-        let mut done = Vec::new();
-        let mut first_error = None;
+        let mut done = Done::default();
         for entry in listed {
             let written = entry.last_modified.as_deref().and_then(|t| t.parse::<Timestamp>().ok());
             // Still streaming, or settled by an earlier sweep: not read again.
@@ -100,18 +99,9 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
                     self.stream_report(session, &entry.key, quiet_since, metrics).await
                 }
             };
-            match outcome {
-                Ok(outcome) => done.push(Reported { key: entry.key, outcome }),
-                Err(e) => {
-                    tracing::error!(error = %e, "stream not reported");
-                    first_error.get_or_insert(e);
-                }
-            }
+            done.add(entry.key, outcome);
         }
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(done),
-        }
+        done.finish()
     }
 
     async fn stream_report(
