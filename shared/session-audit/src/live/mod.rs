@@ -66,6 +66,9 @@ pub struct LiveState {
     pub open_rules: Vec<String>,
     pub events: u64,
     pub commands: u64,
+    /// Commands read from late events (not in the shell's count).
+    #[serde(default)]
+    pub late_commands: u64,
     pub findings: u64,
     pub late_events: u64,
     pub skipped_events: u64,
@@ -160,13 +163,17 @@ pub fn advance(
         let origin = format!("live:{session}:late:{}", event.id);
         let mut reader = judge_reader(analyzer, alone, (0, Vec::new()), origin);
         reader.read(&parsed, event.timestamp);
-        progress.commands += reader.shell.snapshot().next_seq.saturating_sub(1);
+        let commands = reader.shell.snapshot().next_seq.saturating_sub(1);
+        progress.commands += commands;
+        state.late_commands += commands;
         findings.extend(reader.shell.sink.findings);
     }
     for parsed in facts {
         note_facts(state, parsed);
     }
-    state.commands += progress.commands;
+    // Counted from the shell, not added up: a command abandoned at the continuation prompt
+    // in a later batch is no longer one.
+    state.commands = state.shell.next_seq.saturating_sub(1) + state.late_commands;
     state.findings += findings.len() as u64;
     state.late_events += progress.late;
     state.skipped_events += progress.skipped;

@@ -321,6 +321,9 @@ impl<S: ShellSink> Shell<S> {
         let text = split.command;
         if !from_markers && text.ends_with("^C") {
             self.abandoned += 1; // cooked-mode Ctrl-C echo: the line was never run
+            if is_continuation_prompt(split.prompt) {
+                self.abandon_open_command();
+            }
             self.open = false;
             return;
         }
@@ -361,6 +364,20 @@ impl<S: ShellSink> Shell<S> {
         self.next_seq += 1;
         self.current = Some(cmd);
         self.open = true;
+    }
+
+    /// Ctrl-C at the continuation prompt: the shell discards the whole command it was still
+    /// reading (its first lines never ran), so it is not a command; its lines are counted as
+    /// abandoned.
+    fn abandon_open_command(&mut self) {
+        if !self.open {
+            return;
+        }
+        if let Some(cmd) = self.current.take() {
+            self.abandoned += cmd.text.lines().count() as u64;
+            self.next_seq = cmd.seq;
+        }
+        self.open = false;
     }
 
     fn remember_prompt(&mut self, prompt: &str) {
@@ -547,9 +564,14 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
             self.submit_region(first, rows.collect());
             return;
         }
-        let typed = self.split_prompt(pending, true).map_or("", |s| s.command);
+        let split = self.split_prompt(pending, true);
+        let at_ps2 = split.as_ref().is_some_and(|s| is_continuation_prompt(s.prompt));
+        let typed = split.map_or("", |s| s.command);
         if !typed.trim().is_empty() {
             self.abandoned += 1;
+        }
+        if at_ps2 {
+            self.abandon_open_command();
         }
         // A prompt with nothing on it (an empty region is readline resetting after Ctrl-C,
         // not a prompt).
@@ -715,6 +737,23 @@ mod tests {
         let (cmds, _) = run(t, PromptStyle::Unix, Preamble::None);
         assert_eq!(texts(&cmds), ["cat notes"]);
         assert_eq!(cmds[0].output_lines, 2);
+    }
+
+    #[test]
+    fn ctrl_c_at_the_continuation_prompt_abandons_the_whole_command() {
+        // dash in cooked mode: the first line was read, the second cut with Ctrl-C.
+        let (cmds, stats) =
+            run(b"$ for i in 1 2\r\n> do echo x^C\r\n$ ls\r\n", PromptStyle::Unix, Preamble::None);
+        assert_eq!(texts(&cmds), ["ls"]);
+        assert_eq!((cmds[0].seq, stats.abandoned_lines), (1, 2));
+        // bash with markers: the same at a `> ` region closed without a line feed.
+        let marked = b"\x1b[?2004hsh-5.2$ cat <<EOF\r\r\n\x1b[?2004l\r\x1b[?2004h> ^C\x1b[?2004l\r\x1b[?2004hsh-5.2$ id\r\r\n\x1b[?2004l\r";
+        let (cmds, _) = run(marked, PromptStyle::Unix, Preamble::None);
+        assert_eq!(texts(&cmds), ["id"]);
+        // A finished command followed by output is not touched by a later Ctrl-C at `> `.
+        let (cmds, _) =
+            run(b"$ ls\r\nfile\r\n> x^C\r\n$ id\r\n", PromptStyle::Unix, Preamble::None);
+        assert_eq!(texts(&cmds), ["ls", "id"]);
     }
 
     #[test]

@@ -225,6 +225,14 @@ fn dash_erases_multi_byte_characters_byte_by_byte() {
     assert!(got.commands.iter().all(|c| c.confidence < 1.0), "read by the prompt");
 }
 
+/// Multi-line commands abandoned with Ctrl-C at the continuation prompt (a `for` loop, a
+/// here-document, an open quote): none of them ran, none is a command (issue 13, class 3).
+#[test]
+fn commands_abandoned_at_the_continuation_prompt_are_not_commands() {
+    let got = check("i13_ctrl_c_at_ps2");
+    assert_eq!(got.commands[0].text, "echo after");
+}
+
 /// A bracketed paste of several lines: readline redraws the buffer over the rows it used, and
 /// bash runs each line (a compound command as one) (issue 13, class 1).
 #[test]
