@@ -233,6 +233,14 @@ fn commands_abandoned_at_the_continuation_prompt_are_not_commands() {
     assert_eq!(got.commands[0].text, "echo after");
 }
 
+/// The completion query answered every way (n and more typing, y and q at `--More--`, n and
+/// Ctrl-U): the answers and the listing are never commands (issue 13, class 2).
+#[test]
+fn completion_query_answers_are_not_commands() {
+    let got = check("i13_completion_answers");
+    assert!(got.commands.iter().all(|c| c.text != "n" && c.text != "y" && c.text != "q"));
+}
+
 /// A bracketed paste of several lines: readline redraws the buffer over the rows it used, and
 /// bash runs each line (a compound command as one) (issue 13, class 1).
 #[test]
