@@ -14,6 +14,7 @@ use super::{advance, Batch, LiveFinding, LiveState, Progress};
 use crate::analysis::Analyzer;
 use crate::keys;
 use crate::outputs::{FindingContext, Metrics};
+use crate::session::identity::Identity;
 use crate::sink::{FindingsSink, SinkError};
 use crate::store::{get_json, put_json, AuditStore, Condition, StoreError};
 use crate::{Failure, FailureKind};
@@ -153,8 +154,8 @@ impl<S: AuditStore, F: FindingsSink> SessionStream<S, F> {
             account: batch.owner.clone(),
             region: state.region.clone().unwrap_or_default(),
             principal: state.user_arn.clone(),
-            // The person is on the session record (session-start); the stream names the principal.
-            person: None,
+            // As the start audit names them: an Identity Center session's person, from the ARN.
+            person: state.user_arn.as_deref().and_then(|a| Identity::from_arn(a).person),
             target: state.target.clone(),
             record: self.store.uri(key),
             stage: "live",

@@ -77,6 +77,23 @@ fn is_instance_id(s: &str) -> bool {
 }
 
 impl Identity {
+    /// From an ARN alone (the CloudWatch stream's `userIdentity.arn`): its kind read from the
+    /// ARN's shape, then as from a CloudTrail record with only that ARN.
+    pub fn from_arn(arn: &str) -> Identity {
+        let kind = if arn.contains(":assumed-role/") {
+            "AssumedRole"
+        } else if arn.contains(":federated-user/") {
+            "FederatedUser"
+        } else if arn.ends_with(":root") {
+            "Root"
+        } else if arn.contains(":user/") {
+            "IAMUser"
+        } else {
+            ""
+        };
+        Identity::from_cloudtrail(&serde_json::json!({"userIdentity": {"type": kind, "arn": arn}}))
+    }
+
     /// From a CloudTrail record (its `userIdentity`, `sourceIPAddress` and `userAgent`).
     pub fn from_cloudtrail(record: &Value) -> Identity {
         let u = record.get("userIdentity").cloned().unwrap_or(Value::Null);
@@ -210,6 +227,21 @@ impl Identity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_arn_alone_names_the_person_of_an_identity_center_session() {
+        let sso = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/ana@example.com";
+        let id = Identity::from_arn(sso);
+        assert_eq!(
+            (id.kind, id.person.as_deref()),
+            (IdentityKind::IdentityCenter, Some("ana@example.com"))
+        );
+        assert_eq!(id.permission_set.as_deref(), Some("Admin"));
+        let role = Identity::from_arn("arn:aws:sts::123456789012:assumed-role/Ops/bob");
+        assert_eq!((role.principal.as_str(), role.person), ("Ops/bob", None));
+        assert_eq!(Identity::from_arn("arn:aws:iam::123456789012:user/carol").principal, "carol");
+        assert_eq!(Identity::from_arn("arn:aws:iam::123456789012:root").kind, IdentityKind::Root);
+    }
     use serde_json::json;
 
     fn identity(user: Value, agent: &str) -> Identity {

@@ -362,3 +362,26 @@ fn messages_that_are_not_the_agents_are_counted_not_read() {
     assert_eq!(out.findings, [format!("live:{session}:1:SA-CMD-010")]);
     assert_eq!(live.state(session).unreadable_events, 2);
 }
+
+/// Live findings name the person as the start audit does: an Identity Center session's
+/// person from the stream's ARN, the ARN as the principal.
+#[test]
+fn live_findings_name_the_person_of_an_identity_center_session() {
+    let session = "ana@example.com-0123456789abcdef0";
+    let arn = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/ana@example.com";
+    let message = json!({"eventTime": "2026-11-30T09:00:01Z", "sessionId": session,
+        "userIdentity": {"arn": arn}, "target": {"id": "i-0123456789abcdef0"}, "awsRegion": "eu-west-1",
+        "sessionData": ["sh-5.2$ sudo cat /etc/shadow"]});
+    let live = Live::new();
+    live.send(session, &[LogEvent { id: "1".into(), timestamp: T0, message: message.to_string() }]);
+    let d = &live.published()[0];
+    assert_eq!(
+        (d["person"].as_str(), d["principal"].as_str()),
+        (Some("ana@example.com"), Some(arn))
+    );
+    assert_eq!(
+        (d["target"].as_str(), d["region"].as_str()),
+        (Some("i-0123456789abcdef0"), Some("eu-west-1"))
+    );
+    assert_eq!(d["account"], "123456789012");
+}
