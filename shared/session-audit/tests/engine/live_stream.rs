@@ -385,3 +385,26 @@ fn live_findings_name_the_person_of_an_identity_center_session() {
     );
     assert_eq!(d["account"], "123456789012");
 }
+
+/// The published streaming events read live: a raw line the agent's Strip gave up on (an OSC
+/// title ended by BEL, markers and all) and a prompt repeated by empty Enters.
+#[test]
+fn published_streaming_events_are_read_live() {
+    for (file, command) in [
+        (
+            "cloudwatch_streaming_event_al2023_bash_osc_unstripped_classmethod.json",
+            "sudo dnf install httpd",
+        ),
+        ("cloudwatch_streaming_event_al2_sh42_handson.json", "date"),
+    ] {
+        let text = std::fs::read_to_string(fixture(&format!("public/{file}"))).unwrap();
+        let mut state =
+            LiveState { session_id: "s-0123456789abcdef0".into(), ..LiveState::default() };
+        let event = LogEvent { id: "1".into(), timestamp: T0, message: text };
+        let (progress, _) =
+            session_audit::live::advance(&Analyzer::default(), &mut state, &[event]);
+        assert_eq!((progress.read, progress.unreadable), (1, 0), "{file}");
+        let open = state.shell.current.as_ref().map(|c| c.text.as_str());
+        assert_eq!(open, Some(command), "{file}: {state:?}");
+    }
+}
