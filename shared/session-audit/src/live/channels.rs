@@ -136,20 +136,23 @@ pub struct Channels {
 pub struct StreamReader<'r> {
     shell: StreamShell<Collect<'r>>,
     progress: Progress,
+    session: String,
 }
 
 impl<'r> StreamReader<'r> {
-    pub fn new(redactor: &'r Redactor) -> Self {
+    /// A reader of `session`'s stream (events naming another session are not read).
+    pub fn new(redactor: &'r Redactor, session: &str) -> Self {
         let sink = Collect { redactor, open: (0, 0), read: StreamCommands::default() };
         StreamReader {
             shell: StreamShell::new(sink, ShellSnapshot::default()),
             progress: Progress::default(),
+            session: session.to_string(),
         }
     }
 
     pub fn feed(&mut self, event: &LogEvent) {
         self.shell.shell.sink.read.events += 1;
-        if let Some(parsed) = parse(event, &mut self.progress) {
+        if let Some(parsed) = parse(event, &self.session, &mut self.progress) {
             self.shell.read(&parsed, event.timestamp);
         }
     }
@@ -424,6 +427,16 @@ impl<W: CommandWriter> CommandWriter for Joined<W> {
 }
 
 impl Comparison {
+    /// A warning when the stream was read but none of its lines read as a command while the
+    /// transcript has some (a prompt no pattern knows): nothing could be compared, and a
+    /// deletion from the transcript would go unnoticed.
+    pub fn not_compared(&self, transcript_commands: u64) -> Option<String> {
+        (self.channels.stream_events > 0
+            && self.channels.stream_commands == 0
+            && transcript_commands > 0)
+            .then(|| format!("the CloudWatch stream ({} events) held no line read as a command (its prompt is not recognised): the transcript's {transcript_commands} commands were not checked against it", self.channels.stream_events))
+    }
+
     /// The evidence of `SA-TRN-CHANNELS-DISAGREE`, when the transcript lacks stream commands.
     pub fn disagreement(&self) -> Option<String> {
         let first = self.first_missing.as_ref()?;

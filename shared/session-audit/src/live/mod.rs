@@ -135,7 +135,7 @@ pub fn advance(
     let mut reader = judge_reader(analyzer, state.shell.clone(), open, origin);
     let mut facts = Vec::new();
     for event in &in_order {
-        let Some(parsed) = parse(event, &mut progress) else { continue };
+        let Some(parsed) = parse(event, &session, &mut progress) else { continue };
         reader.read(&parsed, event.timestamp);
         facts.push(parsed);
     }
@@ -155,7 +155,7 @@ pub fn advance(
     for event in late {
         progress.late += 1;
         note_event(state, event, &mut progress);
-        let Some(parsed) = parse(event, &mut progress) else { continue };
+        let Some(parsed) = parse(event, &session, &mut progress) else { continue };
         let alone = ShellSnapshot {
             known_prompts: state.shell.known_prompts.clone(),
             ..ShellSnapshot::default()
@@ -198,18 +198,26 @@ fn id_hash(id: &str) -> u64 {
     u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
 }
 
-/// The streaming event in a log event's message; `None` (counted) when it is not one.
-pub(crate) fn parse(event: &LogEvent, progress: &mut Progress) -> Option<StreamEvent> {
+/// The streaming event of `session` in a log event's message; `None` (counted) when it is not
+/// one. An event naming another session is not read: the instance role may put events into
+/// the log group, so root on the instance could write "commands" into any session's stream.
+pub(crate) fn parse(
+    event: &LogEvent,
+    session: &str,
+    progress: &mut Progress,
+) -> Option<StreamEvent> {
     let mut out = Vec::new();
     let Ok(value) = serde_json::from_str(&event.message) else {
         progress.unreadable += 1;
         return None;
     };
     let unrecognised = events_in(value, &mut out);
-    if unrecognised > 0 || out.len() != 1 {
+    let event = out.into_iter().next();
+    let foreign = event.as_ref().is_some_and(|e| e.session_id.as_deref() != Some(session));
+    if unrecognised > 0 || event.is_none() || foreign {
         progress.unreadable += 1;
     }
-    out.into_iter().next()
+    event.filter(|_| !foreign)
 }
 
 /// Session facts from the first events that carry them.

