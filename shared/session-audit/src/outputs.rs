@@ -32,10 +32,15 @@ pub struct FindingContext {
     pub stage: &'static str,
 }
 
+/// A finding event's `finding_id`: its origin and rule, the same on every retry.
+pub fn finding_id(origin_id: &str, rule_id: &str) -> String {
+    format!("{origin_id}:{rule_id}")
+}
+
 /// The `detail` of one finding event.
 pub fn finding_detail(finding: &Finding, ctx: &FindingContext) -> Value {
     json!({
-        "finding_id": format!("{}:{}", ctx.origin_id, finding.rule_id),
+        "finding_id": finding_id(&ctx.origin_id, &finding.rule_id),
         "rule_id": finding.rule_id,
         "severity": finding.severity,
         "title": finding.title,

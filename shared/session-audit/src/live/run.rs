@@ -114,13 +114,11 @@ impl<S: AuditStore, F: FindingsSink> SessionStream<S, F> {
                 .publish_each(&fresh)
                 .await
                 .map_err(|error| StreamError::Sink { session: session.clone(), error })?;
-            published.extend(
-                findings
-                    .iter()
-                    .map(finding_id)
-                    .filter(|id| !published.contains(id))
-                    .collect::<Vec<_>>(),
-            );
+            for id in findings.iter().map(finding_id) {
+                if !published.contains(&id) {
+                    published.push(id);
+                }
+            }
             metrics.add_findings(fresh.iter().map(|(f, _)| f));
             if progress.read > 0
                 && !put_json(&self.store, &key, &state, &condition)
@@ -176,7 +174,7 @@ impl Streamed {
     }
 }
 
-/// The `finding_id` its event will carry (as [`crate::outputs::finding_detail`] makes it).
+/// The `finding_id` its event will carry.
 fn finding_id(f: &LiveFinding) -> String {
-    format!("{}:{}", f.origin_id, f.finding.rule_id)
+    crate::outputs::finding_id(&f.origin_id, &f.finding.rule_id)
 }
