@@ -5,6 +5,7 @@
 //! chunks, hands each finished command to a [`CommandWriter`] already redacted, and returns the
 //! rest of the report (findings, stats, status) at the end.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, Read};
 
@@ -14,6 +15,7 @@ use crate::redact::Redactor;
 use crate::report::{CommandWriter, Finding, Report, ReportCommand, Source, Stats, Status, SCHEMA};
 use crate::rules::{Rule, RulePack, Severity};
 use crate::transcript::{Command, Engine, Format, ShellSink, Tamper, TranscriptInfo};
+use crate::verdicts::{Verdict, Verdicts};
 
 /// Read size for streaming input.
 pub const CHUNK_BYTES: usize = 256 * 1024;
@@ -134,8 +136,12 @@ struct Judge<'a, W> {
     suppressed: u64,
     commands: u64,
     error: Option<io::Error>,
-    /// The last prompt and its redacted form: a session repeats one prompt for every command.
-    prompt: (String, String),
+    /// The last prompt (its redacted form is in `stored`): a session repeats one prompt for
+    /// every command.
+    prompt: String,
+    /// The command being written, refilled for each.
+    stored: ReportCommand,
+    verdicts: Verdicts,
 }
 
 impl<'a, W: CommandWriter> Judge<'a, W> {
@@ -149,7 +155,9 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
             suppressed: 0,
             commands: 0,
             error: None,
-            prompt: (String::new(), String::new()),
+            prompt: String::new(),
+            stored: ReportCommand::default(),
+            verdicts: Verdicts::default(),
         }
     }
 
@@ -260,31 +268,35 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
 impl<W: CommandWriter> ShellSink for Judge<'_, W> {
     fn command(&mut self, cmd: Command) {
         self.commands += 1;
-        let rules = &self.analyzer.rules;
-        let hits: Vec<Rule> = rules.match_command(&cmd.text).cloned().collect();
-        for rule in &hits {
-            let evidence = self.evidence(&cmd.text);
-            self.add(rule, evidence, Some(cmd.seq));
+        let analyzer = self.analyzer;
+        let verdict = self.verdicts.get(&cmd.text, |text| Verdict {
+            rules: analyzer.rules.command_rule_indexes(text).collect(),
+            redacted: match analyzer.redactor.redact(text) {
+                Cow::Owned(redacted) => Some(redacted.into()),
+                Cow::Borrowed(_) => None,
+            },
+        });
+        for &i in &verdict.rules {
+            let rule = &analyzer.rules.rules()[i];
+            self.add(rule, self.evidence(&cmd.text), Some(cmd.seq));
         }
-        let redactor = &self.analyzer.redactor;
-        if self.prompt.0 != cmd.prompt {
-            self.prompt.1 = redactor.redact(&cmd.prompt).into_owned();
-            self.prompt.0.clone_from(&cmd.prompt);
+        // One ReportCommand, refilled: no allocation per command beyond the shell's text.
+        let stored = &mut self.stored;
+        if self.prompt != cmd.prompt {
+            stored.prompt = analyzer.redactor.redact(&cmd.prompt).into_owned();
+            self.prompt.clone_from(&cmd.prompt);
         }
-        let stored = ReportCommand {
-            seq: cmd.seq,
-            command: redactor.redact(&cmd.text).into_owned(),
-            prompt: self.prompt.1.clone(),
-            confidence: cmd.confidence,
-            reason: cmd.reason,
-            output_lines: cmd.output_lines,
-            privileged: cmd.privileged,
-            fullscreen: cmd.fullscreen,
-            seen_in: cmd.seen_in.map(str::to_string),
-            time: None,
-        };
+        stored.command.clear();
+        stored.command.push_str(verdict.redacted.as_deref().unwrap_or(&cmd.text));
+        stored.seq = cmd.seq;
+        stored.confidence = cmd.confidence;
+        stored.reason = cmd.reason;
+        stored.output_lines = cmd.output_lines;
+        stored.privileged = cmd.privileged;
+        stored.fullscreen = cmd.fullscreen;
+        stored.seen_in = cmd.seen_in.map(str::to_string);
         if self.error.is_none() {
-            if let Err(e) = self.writer.command(&stored) {
+            if let Err(e) = self.writer.command(stored) {
                 self.error = Some(e);
             }
         }

@@ -40,6 +40,7 @@ pub mod store;
 pub mod summary;
 pub mod transcript;
 pub mod upload;
+pub mod verdicts;
 
 pub use analysis::{AnalyzeError, Analyzer, Input};
 pub use report::{Report, Status};

@@ -265,8 +265,13 @@ impl RulePack {
     pub fn match_command<'a>(&'a self, command: &str) -> impl Iterator<Item = &'a Rule> + 'a {
         // Nearly every command matches no rule: one plain yes/no pass decides that, and only
         // a hit pays for the overlapping search that says which rules.
+        self.command_rule_indexes(command).map(move |i| &self.rules[i])
+    }
+
+    /// Where in [`Self::rules`] the rules whose pattern matches a command are, in pack order.
+    pub fn command_rule_indexes(&self, command: &str) -> impl Iterator<Item = usize> + '_ {
         let hits = self.command_set.is_match(command).then(|| self.command_set.matches(command));
-        hits.into_iter().flatten().map(move |i| &self.rules[self.command_rules[i]])
+        hits.into_iter().flatten().map(move |i| self.command_rules[i])
     }
 
     /// Rules whose pattern matches an output line.

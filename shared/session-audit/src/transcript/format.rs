@@ -146,7 +146,11 @@ pub fn parse_header(line: &str) -> ScriptHeader {
 
 /// `Script done on …` (any util-linux version) → RFC 3339 time, if the line is a footer.
 pub fn parse_footer(line: &str) -> Option<Option<String>> {
-    let rest = line.trim_end().strip_prefix("Script done on ")?;
+    const FOOTER: &str = "Script done on ";
+    if !line.starts_with(FOOTER) {
+        return None; // every line but one: decided without trimming it
+    }
+    let rest = line.trim_end().strip_prefix(FOOTER)?;
     let when = rest.find(" [").map_or(rest, |i| &rest[..i]);
     Some(parse_script_time(when.trim()))
 }

@@ -7,6 +7,7 @@
 pub mod agent_stream;
 pub mod cloudwatch;
 pub mod format;
+mod scan;
 pub mod screen;
 pub mod shell;
 

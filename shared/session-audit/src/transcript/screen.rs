@@ -13,6 +13,8 @@
 
 use vte::{Params, Perform};
 
+use super::scan;
+
 /// Longest logical line kept, in characters. Longer lines keep their first part and are
 /// flagged, so a multi-megabyte line without a newline cannot grow memory.
 pub const MAX_LINE_CHARS: usize = 16 * 1024;
@@ -62,28 +64,33 @@ enum Short {
 /// of the [`Short`] kinds. Prompts carry several per command; applying them directly spares
 /// `vte` the round trip and does what `vte`'s handlers would (the chunking tests compare).
 fn short_sequence(bytes: &[u8]) -> Option<(usize, Short)> {
-    let body = |from: usize, ok: fn(u8) -> bool| {
-        bytes.get(from..)?.iter().position(|&b| !ok(b)).map(|n| from + n)
-    };
     match bytes.get(1)? {
         b'[' if bytes.get(2) == Some(&b'?') => {
-            let end = body(3, |b| b.is_ascii_digit())?;
-            let digits =
-                std::str::from_utf8(&bytes[3..end]).ok().filter(|d| (1..=4).contains(&d.len()))?;
-            let on = match bytes[end] {
+            // One to four digits (a fifth is not `h` or `l` below): a u16 cannot overflow.
+            let digits = bytes.get(3..)?.iter().take(4).take_while(|b| b.is_ascii_digit());
+            let (mut mode, mut end) = (0u16, 3);
+            for &d in digits {
+                mode = mode * 10 + u16::from(d - b'0');
+                end += 1;
+            }
+            if end == 3 {
+                return None;
+            }
+            let on = match bytes.get(end)? {
                 b'h' => true,
                 b'l' => false,
                 _ => return None,
             };
-            Some((end + 1, Short::PrivateMode(digits.parse().ok()?, on)))
+            Some((end + 1, Short::PrivateMode(mode, on)))
         }
         b'[' => {
-            let end = body(2, |b| b.is_ascii_digit() || b == b';')?;
+            let params = bytes.get(2..)?.iter().position(|&b| !(b.is_ascii_digit() || b == b';'));
+            let end = 2 + params?;
             (bytes[end] == b'm').then_some((end + 1, Short::Inert))
         }
         b']' => {
-            let end = body(2, |b| (0x20..=0x7e).contains(&b))?;
-            (bytes[end] == 0x07).then_some((end + 1, Short::Inert))
+            let end = 2 + scan::printable_run(bytes.get(2..)?);
+            (*bytes.get(end)? == 0x07).then_some((end + 1, Short::Inert))
         }
         _ => None,
     }
@@ -93,8 +100,13 @@ fn short_sequence(bytes: &[u8]) -> Option<(usize, Short)> {
 pub struct Screen {
     parser: vte::Parser,
     state: State,
-    /// `vte` is inside an escape sequence (or a run of non-ASCII text) and gets the next bytes.
+    /// `vte` is inside an escape sequence and gets the next bytes.
     in_sequence: bool,
+    /// The first bytes of a UTF-8 character the last feed ended inside of. Characters are
+    /// decoded here, not by `vte`: its own carry-over across feeds skips the bytes after such
+    /// a character when another one is cut within three bytes (`é` split, then `\n€`: the
+    /// line feed was lost), so where reads happened to split the input changed the result.
+    utf8: Vec<u8>,
 }
 
 /// The kernel's canonical-mode erase, echoed as `BS SP BS` (ECHOE), on a line no line editor
@@ -160,6 +172,7 @@ impl Screen {
     pub fn new() -> Self {
         Screen {
             in_sequence: false,
+            utf8: Vec::with_capacity(4),
             parser: vte::Parser::new(),
             state: State {
                 line: Vec::with_capacity(256),
@@ -194,10 +207,20 @@ impl Screen {
     /// the same as feeding everything to `vte` (the tests compare chunkings byte by byte).
     pub fn advance<L: ScreenListener>(&mut self, bytes: &[u8], listener: &mut L) {
         let mut i = 0;
+        if !self.utf8.is_empty() && !self.in_sequence {
+            i = self.finish_character(bytes, listener);
+        }
         while i < bytes.len() {
             if self.in_sequence {
                 i += self.feed_vte(&bytes[i..], listener);
                 continue;
+            }
+            if self.state.at_line_start() {
+                let n = self.state.plain_line(&bytes[i..], listener);
+                if n > 0 {
+                    i += n;
+                    continue;
+                }
             }
             match bytes[i] {
                 0x20..=0x7e => i += self.state.print_ascii_run(&bytes[i..]),
@@ -212,7 +235,7 @@ impl Screen {
                     }
                     None => i += self.feed_vte(&bytes[i..], listener),
                 },
-                0x80..=0xff => i += self.feed_vte(&bytes[i..], listener),
+                0x80..=0xff => i += self.character(&bytes[i..], listener),
                 0x7f => i += 1, // DEL is ignored by terminals
                 byte => {
                     self.state.execute(byte, listener);
@@ -220,6 +243,47 @@ impl Screen {
                 }
             }
         }
+    }
+
+    /// The non-ASCII character at the start of `bytes`, applied as `vte` applies a whole
+    /// one: a C1 control (U+0080–U+009F, or a lone byte up to 0x9F) is executed, anything not
+    /// UTF-8 prints U+FFFD. A character cut by the end of `bytes` waits for the next feed.
+    /// Returns the bytes used.
+    fn character<L: ScreenListener>(&mut self, bytes: &[u8], listener: &mut L) -> usize {
+        match scan::decode_utf8(bytes) {
+            scan::Utf8::Char(c, n) => {
+                match u8::try_from(c) {
+                    Ok(c1 @ 0x80..=0x9f) => self.state.execute(c1, listener),
+                    _ => self.state.print(c),
+                }
+                n
+            }
+            scan::Utf8::Invalid(n) => {
+                match bytes[0] {
+                    c1 @ 0x80..=0x9f if n == 1 => self.state.execute(c1, listener),
+                    _ => self.state.print(char::REPLACEMENT_CHARACTER),
+                }
+                n
+            }
+            scan::Utf8::Incomplete => {
+                self.utf8.extend_from_slice(bytes);
+                bytes.len()
+            }
+        }
+    }
+
+    /// Complete the character the last feed was cut inside of; returns the bytes of `bytes`
+    /// that went into it.
+    fn finish_character<L: ScreenListener>(&mut self, bytes: &[u8], listener: &mut L) -> usize {
+        let have = self.utf8.len();
+        let mut joined = std::mem::take(&mut self.utf8);
+        joined.extend_from_slice(&bytes[..bytes.len().min(4 - have)]);
+        let used = self.character(&joined, listener);
+        if !self.utf8.is_empty() {
+            return bytes.len(); // still cut: `character` kept the bytes for the next feed
+        }
+        // The cut bytes were a valid start, so what was applied covers at least them.
+        used.saturating_sub(have)
     }
 
     fn feed_vte<L: ScreenListener>(&mut self, bytes: &[u8], listener: &mut L) -> usize {
@@ -231,6 +295,9 @@ impl Screen {
 
     /// Flush the last line (a transcript need not end with a newline).
     pub fn finish<L: ScreenListener>(&mut self, listener: &mut L) {
+        if !std::mem::take(&mut self.utf8).is_empty() {
+            self.state.print(char::REPLACEMENT_CHARACTER); // the input ended inside a character
+        }
         let s = &mut self.state;
         s.resolve_wrap_candidate(false);
         if s.input {
@@ -387,10 +454,90 @@ impl State {
             if c == ' ' && self.pos == self.line.len() { Last::SpaceAtEnd } else { Last::Print };
     }
 
+    /// A fresh line: output, or the first row of a line-editor region (a prompt).
+    fn at_line_start(&self) -> bool {
+        !self.alternate
+            && self.pos == 0
+            && self.line.is_empty()
+            && self.wrap_candidate.is_none()
+            && (!self.input || self.rows.is_empty())
+    }
+
+    /// Plain text at the start of `bytes` on a fresh line (see [`Self::at_line_start`]):
+    /// printable ASCII and colours, as nearly every output line and prompt is. A whole line
+    /// goes to the listener straight from the input: output ended by CRs and a line feed, or
+    /// a prompt and what was typed, one row, ended by CRs, a line feed and the line editor
+    /// stopping (`CSI ? 2004 l`). Otherwise the text is put on the line and the byte-by-byte
+    /// path goes on from what ended it. Either way the state and what the listener hears are
+    /// what applying the bytes one by one would have given (the chunking tests compare).
+    /// Returns the bytes used.
+    fn plain_line<L: ScreenListener>(&mut self, bytes: &[u8], listener: &mut L) -> usize {
+        let mut text = std::mem::take(&mut self.text).into_bytes();
+        text.clear();
+        let mut i = 0;
+        let line_end = loop {
+            let run = scan::printable_run(&bytes[i..]);
+            text.extend_from_slice(&bytes[i..i + run]);
+            i += run;
+            match bytes.get(i) {
+                Some(0x1b) => match short_sequence(&bytes[i..]) {
+                    Some((n, Short::Inert)) => i += n,
+                    _ => break None,
+                },
+                Some(b'\r' | b'\n') => {
+                    let crs = bytes[i..].iter().position(|&b| b != b'\r').unwrap_or(0);
+                    break (bytes.get(i + crs) == Some(&b'\n')).then_some(i + crs + 1);
+                }
+                _ => break None,
+            }
+        };
+        let line_end = line_end.filter(|_| text.len() <= MAX_LINE_CHARS);
+        let whole = match line_end {
+            Some(end) if self.input => {
+                // One row that neither wraps nor ends in a space (readline's wrap marker),
+                // then the line editor stops: the region is this line alone.
+                let one_row = self.width.is_none_or(|w| text.len() < w);
+                match bytes.get(end..).and_then(short_sequence) {
+                    Some((n, Short::PrivateMode(2004, false)))
+                        if one_row && text.last() != Some(&b' ') =>
+                    {
+                        Some(end + n)
+                    }
+                    _ => None,
+                }
+            }
+            end => end,
+        };
+        let Some(end) = whole else {
+            if !text.is_empty() {
+                self.print_ascii_run(&text);
+            }
+            text.clear();
+            self.text = String::from_utf8(text).expect("empty");
+            return i;
+        };
+        let kept = text.iter().rposition(|&b| b != b' ').map_or(0, |n| n + 1);
+        text.truncate(kept);
+        self.text = String::from_utf8(text).expect("printable ASCII is UTF-8");
+        let (flags, input, from) = (self.flags, self.input, self.region_from);
+        self.clear_line();
+        self.erase = EraseEcho::None;
+        if input {
+            // What the line feed (the row kept) and the end of the region would have done.
+            self.input = false;
+            self.row = 0;
+            listener.line(&self.text, true, from, flags);
+            listener.input_end("");
+        } else {
+            listener.line(&self.text, false, 0, flags);
+        }
+        end
+    }
+
     /// A run of printable ASCII; returns its length. Appending at the end of the line, the
     /// common case by far, is one bulk copy.
     fn print_ascii_run(&mut self, bytes: &[u8]) -> usize {
-        let run = bytes.iter().position(|b| !(0x20..=0x7e).contains(b)).unwrap_or(bytes.len());
+        let run = scan::printable_run(bytes);
         let text = &bytes[..run];
         if self.discarding() {
             return run;
@@ -707,6 +854,13 @@ fn param(params: &Params, i: usize, default: u16) -> u16 {
 
 impl<L: ScreenListener> Perform for Performer<'_, L> {
     fn print(&mut self, c: char) {
+        if ('\u{80}'..='\u{9f}').contains(&c) {
+            // A C1 control: `vte` executes it when the character arrives whole and prints it
+            // when it was split across two feeds; executing it either way keeps the result
+            // independent of how the input was split.
+            self.s.execute(c as u8, self.l);
+            return;
+        }
         self.s.print(c);
     }
 

@@ -10,6 +10,7 @@
 
 use std::sync::LazyLock;
 
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
@@ -121,6 +122,11 @@ static EDITOR_OFF: LazyLock<Regex> = LazyLock::new(|| {
 /// prints line-editor markers itself, so the next regions are its output, not a shell's.
 static SPELLED_MARKER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:\\e|\\E|\\0?33|\\x1[bB]|\\u001[bB]|\x1b)\[\?2004h").expect("marker pattern")
+});
+
+/// Every match of [`EDITOR_OFF`] or [`SPELLED_MARKER`] holds one of these words.
+static MARKER_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::new(["set", "bracketed", "noediting", "sh", "2004h"]).expect("marker words")
 });
 
 /// Commands after which a different prompt is expected.
@@ -353,12 +359,10 @@ impl<S: ShellSink> Shell<S> {
             seen_in: flags.alternate.then_some("alternate_screen"),
         };
         if from_markers {
-            // Literal prefilters first: nearly every command has none of these.
-            let editor_words = ["set", "bracketed", "noediting", "sh"];
-            self.editor_off =
-                editor_words.iter().any(|w| text.contains(w)) && EDITOR_OFF.is_match(text);
-            self.spelled =
-                (text.contains("2004h") && SPELLED_MARKER.is_match(text)).then(|| text.to_string());
+            // One literal scan first: nearly every command has none of these words.
+            let maybe = MARKER_WORDS.is_match(text);
+            self.editor_off = maybe && EDITOR_OFF.is_match(text);
+            self.spelled = (maybe && SPELLED_MARKER.is_match(text)).then(|| text.to_string());
         }
         lower_confidence(&mut cmd, &reasons);
         self.next_seq += 1;
@@ -395,10 +399,10 @@ impl<S: ShellSink> Shell<S> {
             .known_prompts
             .iter()
             .filter(|p| line.starts_with(p.as_str()) || line == p.trim_end())
-            .max_by_key(|p| p.len())
-            .cloned();
+            .map(String::len)
+            .max();
         let (prompt_len, recognised) = match known {
-            Some(p) => (p.len().min(line.len()), true),
+            Some(len) => (len.min(line.len()), true),
             None => match self.match_prompt(line, from_markers) {
                 Some(len) => (len, true),
                 None if from_markers => (0, false),
@@ -536,7 +540,12 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
             self.hidden_inputs += 1; // a line was submitted that the terminal never showed
         }
         if input {
-            let from = text.char_indices().nth(input_from).map_or(text.len(), |(i, _)| i);
+            let ascii = text.as_bytes().get(..input_from).is_some_and(<[u8]>::is_ascii);
+            let from = if ascii {
+                input_from // chars are bytes: nearly every prompt
+            } else {
+                text.char_indices().nth(input_from).map_or(text.len(), |(i, _)| i)
+            };
             self.region.push((text[from..].to_string(), flags));
         } else if self.markers_seen && !self.editor_off {
             self.output_line(text);

@@ -7,6 +7,7 @@ mod live_stream;
 mod public_samples;
 mod report_stream;
 mod robustness;
+mod screen_chunks;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,142 @@
+//! The screen's fast paths (a whole plain line or prompt taken at once) tell the shell layer
+//! exactly what applying the same bytes one at a time does: every call, in order, with the
+//! same text, region start and flags, however the input is split.
+
+use proptest::prelude::*;
+use session_audit::transcript::{LineFlags, Screen, ScreenListener};
+
+#[derive(Debug, Clone, PartialEq)]
+enum Heard {
+    Line { text: String, input: bool, from: usize, flags: LineFlags },
+    Begin,
+    End(String),
+    Alternate(bool),
+}
+
+#[derive(Default)]
+struct Log(Vec<Heard>);
+
+impl ScreenListener for Log {
+    fn line(&mut self, text: &str, input: bool, from: usize, flags: LineFlags) {
+        self.0.push(Heard::Line { text: text.to_string(), input, from, flags });
+    }
+    fn input_begin(&mut self) {
+        self.0.push(Heard::Begin);
+    }
+    fn input_end(&mut self, pending: &str) {
+        self.0.push(Heard::End(pending.to_string()));
+    }
+    fn alternate_screen(&mut self, entered: bool) {
+        self.0.push(Heard::Alternate(entered));
+    }
+}
+
+/// What the screen says about `bytes` fed in pieces of `chunk` bytes, and the width it ends with.
+fn heard(bytes: &[u8], chunk: usize) -> (Vec<Heard>, Option<usize>) {
+    let mut screen = Screen::new();
+    let mut log = Log::default();
+    for piece in bytes.chunks(chunk.max(1)) {
+        screen.advance(piece, &mut log);
+    }
+    screen.finish(&mut log);
+    (log.0, screen.width())
+}
+
+/// Pieces of real prompts and output, chosen to start, break and end the fast paths, and
+/// UTF-8 characters, C1 controls and stray bytes for the splits to cut.
+fn token() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        Just(b"\x1b]0;ec2-user@ip-10-0-1-11:~\x07".to_vec()),
+        Just(b"\x1b[?2004h".to_vec()),
+        Just(b"\x1b[?2004l\r".to_vec()),
+        Just(b"\x1b[?2004l".to_vec()),
+        Just(b"\x1b[01;32m[ec2-user@ip-10-0-1-11\x1b[00m ~]$ ".to_vec()),
+        Just(b"sh-5.2$ ".to_vec()),
+        Just(b"\r\r\n".to_vec()),
+        Just(b"\r\n".to_vec()),
+        Just(b"\n".to_vec()),
+        Just(b"\r".to_vec()),
+        Just(b" \r".to_vec()),
+        Just(b" ".to_vec()),
+        Just(b"\x08".to_vec()),
+        Just(b"\x08 \x08".to_vec()),
+        Just(b"\t".to_vec()),
+        Just(b"\x7f".to_vec()),
+        Just(b"\x1b[K".to_vec()),
+        Just(b"\x1b[1P".to_vec()),
+        Just(b"\x1b[2@".to_vec()),
+        Just(b"\x1b[4h".to_vec()),
+        Just(b"\x1b[4l".to_vec()),
+        Just(b"\x1b[A".to_vec()),
+        Just(b"\x1b[C".to_vec()),
+        Just(b"\x1b[0m".to_vec()),
+        Just(b"\x1b[01;34m".to_vec()),
+        Just(b"\x1b[?1049h".to_vec()),
+        Just(b"\x1b[?1049l".to_vec()),
+        Just(b"\x1b[?25l".to_vec()),
+        Just(b"\x1b[".to_vec()),
+        Just("é€".as_bytes().to_vec()),
+        Just("\u{80}\u{9b}".as_bytes().to_vec()), // C1 controls written as UTF-8
+        Just(b"x".repeat(81)),
+        "[a-z /|;&=-]{0,30}".prop_map(String::into_bytes),
+        prop::collection::vec(any::<u8>(), 0..8),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn fast_paths_say_what_byte_by_byte_says(
+        tokens in prop::collection::vec(token(), 0..120),
+        chunk in 2usize..200,
+    ) {
+        let bytes: Vec<u8> = tokens.concat();
+        let one_by_one = heard(&bytes, 1);
+        prop_assert_eq!(&heard(&bytes, bytes.len()), &one_by_one);
+        prop_assert_eq!(&heard(&bytes, chunk), &one_by_one);
+    }
+}
+
+#[test]
+fn a_plain_prompt_and_output_are_heard_as_byte_by_byte() {
+    let bytes = b"\x1b]0;t\x07\x1b[?2004h\x1b[01;32m[u@h\x1b[00m ~]$ ls -la\r\r\n\x1b[?2004l\rtotal 0\r\r\n\x1b[01;34mdir\x1b[0m\r\n";
+    let (whole, _) = heard(bytes, bytes.len());
+    assert_eq!(whole, heard(bytes, 1).0);
+    assert_eq!(
+        whole,
+        vec![
+            Heard::Begin,
+            Heard::Line {
+                text: "[u@h ~]$ ls -la".into(),
+                input: true,
+                from: 0,
+                flags: LineFlags::default()
+            },
+            Heard::End(String::new()),
+            Heard::Line {
+                text: "total 0".into(),
+                input: false,
+                from: 0,
+                flags: LineFlags::default()
+            },
+            Heard::Line { text: "dir".into(), input: false, from: 0, flags: LineFlags::default() },
+        ]
+    );
+}
+
+#[test]
+fn a_character_split_between_reads_keeps_what_follows_it() {
+    // `vte` alone lost the line feed here when the read ended inside `é`: two lines became one.
+    let bytes = "echo café\n€ ok\n".as_bytes();
+    let (whole, _) = heard(bytes, bytes.len());
+    assert_eq!(whole.len(), 2);
+    for cut in 0..=bytes.len() {
+        let mut screen = Screen::new();
+        let mut log = Log::default();
+        screen.advance(&bytes[..cut], &mut log);
+        screen.advance(&bytes[cut..], &mut log);
+        screen.finish(&mut log);
+        assert_eq!(log.0, whole, "split at {cut}");
+    }
+}
