@@ -11,9 +11,10 @@ use std::io::{self, Read};
 
 use serde_json::json;
 
+use crate::output_batch::OutputBatch;
 use crate::redact::Redactor;
 use crate::report::{CommandWriter, Finding, Report, ReportCommand, Source, Stats, Status, SCHEMA};
-use crate::rules::{Rule, RulePack, Severity};
+use crate::rules::{Rule, RulePack, Severity, Target};
 use crate::transcript::{Command, Engine, Format, ShellSink, Tamper, TranscriptInfo};
 use crate::verdicts::{Verdict, Verdicts};
 
@@ -142,6 +143,8 @@ struct Judge<'a, W> {
     /// The command being written, refilled for each.
     stored: ReportCommand,
     verdicts: Verdicts,
+    /// Output lines not judged yet (see [`OutputBatch`]).
+    output: OutputBatch,
 }
 
 impl<'a, W: CommandWriter> Judge<'a, W> {
@@ -158,6 +161,7 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
             prompt: String::new(),
             stored: ReportCommand::default(),
             verdicts: Verdicts::default(),
+            output: OutputBatch::default(),
         }
     }
 
@@ -184,6 +188,7 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
     }
 
     fn conclude(mut self, info: TranscriptInfo, meta: Input) -> Result<(Report, W), AnalyzeError> {
+        self.judge_output_batch();
         if let Some(e) = self.error.take() {
             return Err(AnalyzeError::Write(e));
         }
@@ -212,7 +217,13 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
             );
             self.session_finding("hidden_input", &what);
         }
-        self.findings.sort_by_key(|f| f.command_seq.unwrap_or(0));
+        // By command; within one, its output's findings first: the shell sends a command
+        // when the next one starts, after its output (output is judged in batches, so a
+        // command's findings can be added before its output's).
+        let rules = &self.analyzer.rules;
+        let from_command =
+            |f: &Finding| rules.get(&f.rule_id).is_some_and(|r| r.target == Target::Command);
+        self.findings.sort_by_cached_key(|f| (f.command_seq.unwrap_or(0), from_command(f)));
         let mut warnings = info.warnings.clone();
         if self.analyzer.redactor.uses_default_key() {
             warnings.push("redaction used the built-in key: configure a redaction key so tokens cannot be recomputed".into());
@@ -266,7 +277,7 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
 }
 
 impl<W: CommandWriter> ShellSink for Judge<'_, W> {
-    fn command(&mut self, cmd: Command) {
+    fn command(&mut self, cmd: &Command) {
         self.commands += 1;
         let analyzer = self.analyzer;
         let verdict = self.verdicts.get(&cmd.text, |text| Verdict {
@@ -290,7 +301,7 @@ impl<W: CommandWriter> ShellSink for Judge<'_, W> {
         stored.command.push_str(verdict.redacted.as_deref().unwrap_or(&cmd.text));
         stored.seq = cmd.seq;
         stored.confidence = cmd.confidence;
-        stored.reason = cmd.reason;
+        stored.reason.clone_from(&cmd.reason);
         stored.output_lines = cmd.output_lines;
         stored.privileged = cmd.privileged;
         stored.fullscreen = cmd.fullscreen;
@@ -303,6 +314,7 @@ impl<W: CommandWriter> ShellSink for Judge<'_, W> {
     }
 
     fn tamper(&mut self, kind: Tamper, seq: Option<u64>, evidence: &str) {
+        self.judge_output_batch();
         let Tamper::ForgedPrompt = kind;
         let Some(rule) = self.analyzer.rules.session_rule("forged_prompt").cloned() else {
             return;
@@ -313,6 +325,25 @@ impl<W: CommandWriter> ShellSink for Judge<'_, W> {
 
     fn output(&mut self, seq: u64, line: &str) {
         self.writer.output(seq, line);
+        match self.analyzer.rules.output_scan() {
+            Some(_) if self.output.push(seq, line) => self.judge_output_batch(),
+            Some(_) => {}
+            None => self.judge_output(seq, line),
+        }
+    }
+}
+
+impl<W: CommandWriter> Judge<'_, W> {
+    /// Judge the output lines gathered so far (when the batch is full, before a tamper finding
+    /// and at the end).
+    fn judge_output_batch(&mut self) {
+        let Some(scan) = self.analyzer.rules.output_scan() else { return };
+        let mut batch = std::mem::take(&mut self.output);
+        batch.judge_with(scan, |seq, line| self.judge_output(seq, line));
+        self.output = batch;
+    }
+
+    fn judge_output(&mut self, seq: u64, line: &str) {
         let rules = &self.analyzer.rules;
         let mut hits = rules.match_output(line).peekable();
         if hits.peek().is_none() {

@@ -23,11 +23,13 @@
 //! ```
 
 pub mod analysis;
+pub mod command_json;
 pub mod config;
 pub mod join;
 pub mod keys;
 pub mod live;
 pub mod markdown;
+pub mod output_batch;
 pub mod outputs;
 pub mod provision;
 pub mod redact;

@@ -8,6 +8,7 @@ use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
+use crate::command_json::CommandJson;
 use crate::rules::{FrameworkRef, Severity};
 use crate::transcript::Format;
 
@@ -222,6 +223,7 @@ pub struct JsonReportWriter<W: Write> {
     first: bool,
     /// One line for the whole report (JSON Lines) instead of a line per command.
     single_line: bool,
+    json: CommandJson,
 }
 
 impl<W: Write> JsonReportWriter<W> {
@@ -231,7 +233,7 @@ impl<W: Write> JsonReportWriter<W> {
 
     pub fn start_with(mut out: W, single_line: bool) -> io::Result<Self> {
         write!(out, "{{\"schema\":\"{SCHEMA}\",\"commands\":[")?;
-        Ok(JsonReportWriter { out, first: true, single_line })
+        Ok(JsonReportWriter { out, first: true, single_line, json: CommandJson::default() })
     }
 
     pub fn finish(mut self, tail: &ReportTail<'_>) -> io::Result<W> {
@@ -252,10 +254,8 @@ impl<W: Write> CommandWriter for JsonReportWriter<W> {
             (true, false) => b"\n",
             (false, false) => b",\n",
         };
-        self.out.write_all(sep)?;
         self.first = false;
-        serde_json::to_writer(&mut self.out, command)?;
-        Ok(())
+        self.out.write_all(self.json.encode(sep, command)?)
     }
 }
 

@@ -112,6 +112,8 @@ pub struct RulePack {
     command_rules: Vec<usize>,
     output_set: RegexSet,
     output_rules: Vec<usize>,
+    /// Every output rule in one regex for many lines joined by `\n` (see [`Self::output_scan`]).
+    output_scan: Option<Regex>,
 }
 
 /// A pack that cannot be used, with where and why.
@@ -245,6 +247,7 @@ impl RulePack {
                 })
         };
         Ok(RulePack {
+            output_scan: output_scan(&rules, &output_rules),
             command_set: set(&command_rules)?,
             output_set: set(&output_rules)?,
             command_rules,
@@ -274,6 +277,16 @@ impl RulePack {
         hits.into_iter().flatten().map(move |i| self.command_rules[i])
     }
 
+    /// One regex that, over output lines joined by `\n`, matches at or before every place an
+    /// output rule matches one of the lines on its own: `^` and `$` stand at line ends there,
+    /// `\b` sees the `\n` as a line end's non-word. A match may also start where no line
+    /// matches (one spanning two lines): it only says which line to judge with
+    /// [`Self::match_output`]. `None` when there are no output rules, or when one depends on
+    /// the text's own ends (`\A`, `\z`) or turns a flag off (it could turn multi-line off).
+    pub fn output_scan(&self) -> Option<&Regex> {
+        self.output_scan.as_ref()
+    }
+
     /// Rules whose pattern matches an output line.
     pub fn match_output<'a>(&'a self, line: &str) -> impl Iterator<Item = &'a Rule> + 'a {
         // Most lines match nothing: a plain yes/no search first is much cheaper.
@@ -291,6 +304,17 @@ impl RulePack {
     pub fn session_finding(&self, condition: &str, evidence: String) -> Option<Finding> {
         self.session_rule(condition).map(|rule| rule.finding(evidence, None))
     }
+}
+
+fn output_scan(rules: &[Rule], output_rules: &[usize]) -> Option<Regex> {
+    let sources: Vec<&str> =
+        output_rules.iter().filter_map(|&i| rules[i].pattern.as_ref()).map(Regex::as_str).collect();
+    let unsafe_in_lines = Regex::new(r"\\[Az]|\(\?[a-zA-Z]*-").expect("pattern check");
+    if sources.is_empty() || sources.iter().any(|s| unsafe_in_lines.is_match(s)) {
+        return None;
+    }
+    let joined: Vec<String> = sources.iter().map(|s| format!("(?m:{s})")).collect();
+    Regex::new(&joined.join("|")).ok()
 }
 
 impl Rule {

@@ -160,7 +160,7 @@ impl<'r> StreamReader<'r> {
     /// The stream's commands (the last one included) and lines.
     pub fn finish(mut self) -> StreamCommands {
         if let Some(cmd) = self.shell.shell.current().cloned() {
-            self.shell.shell.sink.command(cmd);
+            self.shell.shell.sink.command(&cmd);
         }
         std::mem::take(&mut self.shell.shell.sink.read)
     }
@@ -196,7 +196,7 @@ struct Collect<'r> {
 }
 
 impl ShellSink for Collect<'_> {
-    fn command(&mut self, cmd: Command) {
+    fn command(&mut self, cmd: &Command) {
         if self.read.cut {
             return;
         }

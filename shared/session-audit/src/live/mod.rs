@@ -358,8 +358,8 @@ impl StreamSink for Judge<'_> {
 }
 
 impl ShellSink for Judge<'_> {
-    fn command(&mut self, cmd: Command) {
-        self.judge_command(&cmd);
+    fn command(&mut self, cmd: &Command) {
+        self.judge_command(cmd);
     }
 
     fn output(&mut self, seq: u64, line: &str) {

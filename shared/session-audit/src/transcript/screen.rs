@@ -63,6 +63,7 @@ enum Short {
 /// The length and meaning of the whole escape sequence at the start of `bytes`, when it is one
 /// of the [`Short`] kinds. Prompts carry several per command; applying them directly spares
 /// `vte` the round trip and does what `vte`'s handlers would (the chunking tests compare).
+#[inline]
 fn short_sequence(bytes: &[u8]) -> Option<(usize, Short)> {
     match bytes.get(1)? {
         b'[' if bytes.get(2) == Some(&b'?') => {
@@ -216,11 +217,15 @@ impl Screen {
                 continue;
             }
             if self.state.at_line_start() {
-                let n = self.state.plain_line(&bytes[i..], listener);
-                if n > 0 {
-                    i += n;
-                    continue;
+                let (n, whole) = self.state.plain_line(&bytes[i..], listener);
+                i += n;
+                if whole {
+                    continue; // the next line may be plain too
                 }
+                if i == bytes.len() {
+                    break;
+                }
+                // Stopped at what the fast path does not take: apply it below.
             }
             match bytes[i] {
                 0x20..=0x7e => i += self.state.print_ascii_run(&bytes[i..]),
@@ -470,8 +475,8 @@ impl State {
     /// stopping (`CSI ? 2004 l`). Otherwise the text is put on the line and the byte-by-byte
     /// path goes on from what ended it. Either way the state and what the listener hears are
     /// what applying the bytes one by one would have given (the chunking tests compare).
-    /// Returns the bytes used.
-    fn plain_line<L: ScreenListener>(&mut self, bytes: &[u8], listener: &mut L) -> usize {
+    /// Returns the bytes used and whether they were a whole line.
+    fn plain_line<L: ScreenListener>(&mut self, bytes: &[u8], listener: &mut L) -> (usize, bool) {
         let mut text = std::mem::take(&mut self.text).into_bytes();
         text.clear();
         let mut i = 0;
@@ -514,7 +519,7 @@ impl State {
             }
             text.clear();
             self.text = String::from_utf8(text).expect("empty");
-            return i;
+            return (i, false);
         };
         let kept = text.iter().rposition(|&b| b != b' ').map_or(0, |n| n + 1);
         text.truncate(kept);
@@ -531,7 +536,7 @@ impl State {
         } else {
             listener.line(&self.text, false, 0, flags);
         }
-        end
+        (end, true)
     }
 
     /// A run of printable ASCII; returns its length. Appending at the end of the line, the

@@ -10,7 +10,7 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::AhoCorasick;
+use memchr::memmem::Finder;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
@@ -60,7 +60,8 @@ pub enum Tamper {
 
 /// Where finished commands and output lines go.
 pub trait ShellSink {
-    fn command(&mut self, command: Command);
+    /// A finished command. Borrowed: the shell reuses its buffers for the next one.
+    fn command(&mut self, command: &Command);
     /// One non-blank output line of command `seq` (0 = before the first command).
     fn output(&mut self, seq: u64, line: &str);
     /// Evidence of tampering, about command `seq` (the one that did it), with what was seen.
@@ -124,10 +125,36 @@ static SPELLED_MARKER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:\\e|\\E|\\0?33|\\x1[bB]|\\u001[bB]|\x1b)\[\?2004h").expect("marker pattern")
 });
 
-/// Every match of [`EDITOR_OFF`] or [`SPELLED_MARKER`] holds one of these words.
-static MARKER_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasick::new(["set", "bracketed", "noediting", "sh", "2004h"]).expect("marker words")
-});
+/// Whether `text` holds one of the literals every match of [`EDITOR_OFF`]'s non-shell
+/// alternatives and of [`SPELLED_MARKER`] holds. One pass over the bytes with a table of the
+/// words' first bytes: cheaper on a short command than any searcher's setup.
+fn holds_marker_word(text: &str) -> bool {
+    const WORDS: [&[u8]; 4] = [b"+o", b"bracketed", b"noediting", b"2004h"];
+    const FIRST: [bool; 256] = {
+        let mut first = [false; 256];
+        let mut i = 0;
+        while i < WORDS.len() {
+            first[WORDS[i][0] as usize] = true;
+            i += 1;
+        }
+        first
+    };
+    let bytes = text.as_bytes();
+    (0..bytes.len())
+        .any(|i| FIRST[bytes[i] as usize] && WORDS.iter().any(|w| bytes[i..].starts_with(w)))
+}
+
+/// True for every command [`EDITOR_OFF`]'s shell alternative matches: the last word that is
+/// not a flag ends in `sh`.
+fn may_start_a_shell(text: &str) -> bool {
+    static SH: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("sh"));
+    SH.find(text.as_bytes()).is_some()
+        && text
+            .split_whitespace()
+            .rev()
+            .find(|w| !w.starts_with('-'))
+            .is_some_and(|w| w.ends_with("sh"))
+}
 
 /// Commands after which a different prompt is expected.
 static SHELL_SWITCH: LazyLock<Regex> = LazyLock::new(|| {
@@ -163,6 +190,10 @@ pub struct Shell<S> {
     /// that the terminal never showed (echo off).
     blind: bool,
     hidden_inputs: u64,
+    /// Buffers handed back after use, for the next command and region row (no allocation
+    /// per command in a long session).
+    spare_command: Option<Command>,
+    spare_row: String,
 }
 
 /// Counts the shell layer reports at the end.
@@ -197,6 +228,8 @@ impl<S: ShellSink> Shell<S> {
             spelled: None,
             blind: false,
             hidden_inputs: 0,
+            spare_command: None,
+            spare_row: String::new(),
         }
     }
 
@@ -260,7 +293,8 @@ impl<S: ShellSink> Shell<S> {
 
     fn flush_current(&mut self) {
         if let Some(cmd) = self.current.take() {
-            self.sink.command(cmd);
+            self.sink.command(&cmd);
+            self.spare_command = Some(cmd);
         }
         self.open = false;
     }
@@ -347,10 +381,18 @@ impl<S: ShellSink> Shell<S> {
             return;
         }
         self.flush_current();
+        let (mut text_buf, mut prompt_buf) = match self.spare_command.take() {
+            Some(old) => (old.text, old.prompt),
+            None => (String::new(), String::new()),
+        };
+        text_buf.clear();
+        text_buf.push_str(text);
+        prompt_buf.clear();
+        prompt_buf.push_str(split.prompt);
         let mut cmd = Command {
             seq: self.next_seq,
-            text: text.to_string(),
-            prompt: split.prompt.to_string(),
+            text: text_buf,
+            prompt: prompt_buf,
             confidence: 1.0,
             reason: None,
             output_lines: 0,
@@ -359,10 +401,11 @@ impl<S: ShellSink> Shell<S> {
             seen_in: flags.alternate.then_some("alternate_screen"),
         };
         if from_markers {
-            // One literal scan first: nearly every command has none of these words.
-            let maybe = MARKER_WORDS.is_match(text);
-            self.editor_off = maybe && EDITOR_OFF.is_match(text);
-            self.spelled = (maybe && SPELLED_MARKER.is_match(text)).then(|| text.to_string());
+            // Cheap necessary conditions first: nearly every command fails them.
+            let words = holds_marker_word(text);
+            self.editor_off = (words || may_start_a_shell(text)) && EDITOR_OFF.is_match(text);
+            let spells = words && SPELLED_MARKER.is_match(text);
+            self.spelled = spells.then(|| text.to_string());
         }
         lower_confidence(&mut cmd, &reasons);
         self.next_seq += 1;
@@ -546,7 +589,10 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
             } else {
                 text.char_indices().nth(input_from).map_or(text.len(), |(i, _)| i)
             };
-            self.region.push((text[from..].to_string(), flags));
+            let mut row = std::mem::take(&mut self.spare_row);
+            row.clear();
+            row.push_str(&text[from..]);
+            self.region.push((row, flags));
         } else if self.markers_seen && !self.editor_off {
             self.output_line(text);
         } else {
@@ -562,6 +608,13 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
     }
 
     fn input_end(&mut self, pending: &str) {
+        if self.region.len() == 1 {
+            // Nearly every region: a prompt and one line typed. The row list keeps its
+            // allocation for the next region.
+            let row = self.region.pop().expect("one row");
+            self.submit_region(row, Vec::new());
+            return;
+        }
         let rows = std::mem::take(&mut self.region);
         // What readline returned starts at the region's last row holding a prompt: rows
         // before it were completion listings or redraws; rows after it are the rest of a
@@ -616,6 +669,7 @@ impl<S: ShellSink> Shell<S> {
         }
         if pasted.is_empty() {
             self.submit(&line, true, flags);
+            self.spare_row = line;
             return;
         }
         let prompt = self.split_prompt(&line, true).map_or(String::new(), |s| s.prompt.to_string());
@@ -707,8 +761,8 @@ mod tests {
     }
 
     impl ShellSink for Collect {
-        fn command(&mut self, command: Command) {
-            self.commands.push(command);
+        fn command(&mut self, command: &Command) {
+            self.commands.push(command.clone());
         }
         fn output(&mut self, seq: u64, line: &str) {
             self.output.push((seq, line.to_string()));
@@ -859,9 +913,18 @@ mod tests {
             ("sh deploy.sh", false),
             ("ssh host", false),
             ("shutdown -h now", false),
+            ("exec busybox sh", true),
+            ("bind 'set enable-bracketed-paste off'", true),
+            ("bash --noediting", true),
+            ("sudo /usr/bin/mksh -i  ", true),
+            ("set -o vi; set +o vi", true),
         ] {
             assert_eq!(EDITOR_OFF.is_match(cmd), off, "{cmd}");
+            let kept = holds_marker_word(cmd) || may_start_a_shell(cmd);
+            assert!(!off || kept, "the prefilter keeps {cmd}");
         }
+        assert!(!may_start_a_shell("ls -la /var/log") && !holds_marker_word("ls -la /var/log"));
+        assert!(holds_marker_word("printf '\\e[?2004h'") && holds_marker_word("set +o vi"));
     }
 
     #[test]

@@ -28,8 +28,8 @@ pub struct Collect {
 }
 
 impl ShellSink for Collect {
-    fn command(&mut self, command: Command) {
-        self.commands.push(command);
+    fn command(&mut self, command: &Command) {
+        self.commands.push(command.clone());
     }
     fn output(&mut self, seq: u64, line: &str) {
         self.output.push((seq, line.to_string()));

@@ -144,3 +144,88 @@ fn a_rule_that_fires_constantly_is_capped_and_counted() {
     assert_eq!(listed, session_audit::analysis::MAX_FINDINGS_PER_RULE);
     assert_eq!(listed + r.stats.findings_suppressed, 300);
 }
+
+/// Output rules of a user pack, one anchored at the line start and one at its end, so the
+/// batch's `^` and `$` are exercised at line boundaries.
+const ANCHORED_OUTPUT_RULES: &str = r#"
+[[rule]]
+id = "T-OUT-ROOT"
+title = "passwd line of root"
+severity = "low"
+on = "output"
+pattern = '^root:[^:]*:0:'
+frameworks = { soc2 = ["CC6.1"] }
+
+[[rule]]
+id = "T-OUT-DENIED"
+title = "Permission denied at the end"
+severity = "info"
+on = "output"
+pattern = 'Permission denied$'
+frameworks = { soc2 = ["CC6.1"] }
+"#;
+
+/// The same pack plus a rule that needs the text's own start (`\A`): output is then judged
+/// line by line, the way every line was judged before batches.
+fn line_by_line() -> Analyzer {
+    let rules = format!(
+        "{ANCHORED_OUTPUT_RULES}\n[[rule]]\nid = \"T-OUT-START\"\ntitle = \"never\"\nseverity = \"info\"\non = \"output\"\npattern = '\\Anever matches: zq9'\nframeworks = {{ soc2 = [\"CC6.1\"] }}\n"
+    );
+    let pack = RulePack::load(Some(("line.toml", &rules))).unwrap();
+    assert!(pack.output_scan().is_none());
+    Analyzer::new(pack, Redactor::default())
+}
+
+#[test]
+fn output_judged_in_batches_finds_what_line_by_line_finds() {
+    let batched = Analyzer::new(
+        RulePack::load(Some(("t.toml", ANCHORED_OUTPUT_RULES))).unwrap(),
+        Redactor::default(),
+    );
+    assert!(batched.rules.output_scan().is_some());
+    let reference = line_by_line();
+    // Output findings of many commands (past the per-rule cap and several batches), next to
+    // command findings of the same commands, anchored matches, and lines that only match
+    // when joined (`root:` at the end of one, `x:0:` at the start of the next).
+    let mut t = b"Script started on 2026-11-27 10:00:00+00:00 [COMMAND=\"cat ipcTempFile.log\" <not executed on terminal>]\n".to_vec();
+    for i in 0..600 {
+        t.extend(
+            format!(
+                "\x1b[?2004h[ec2-user@ip-10-0-1-11 ~]$ sudo cat /etc/shadow {i}\r\r\n\x1b[?2004l\r"
+            )
+            .as_bytes(),
+        );
+        t.extend(format!("line {i} of output that matches nothing at all\r\n").as_bytes());
+        match i % 5 {
+            0 => t.extend(b"alice is not in the sudoers file; bob is not in the sudoers file\r\n"),
+            1 => t.extend(b"root:x:0:0:root:/root:/bin/bash\r\nnot root:x:0: here\r\n"),
+            2 => t.extend(b"cat: /etc/shadow: Permission denied\r\nPermission denied later\r\n"),
+            3 => t.extend(b"-----BEGIN RSA PRIVATE KEY-----\r\nMIIB\r\n"),
+            _ => t.extend(b"ends with root:\r\nx:0: starts the next\r\n"),
+        }
+        t.extend("x".repeat(i * 37 % 900).as_bytes());
+        t.extend(b"\r\n");
+    }
+    t.extend(b"\nScript done on 2026-11-27 10:05:00+00:00 [COMMAND_EXIT_CODE=\"0\"]\n");
+    let mut inputs = vec![t];
+    for entry in std::fs::read_dir(fixture("recorded")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "log") {
+            inputs.push(std::fs::read(path).unwrap());
+        }
+    }
+    for bytes in &inputs {
+        let (a, b) = (
+            batched.analyze_bytes(bytes, Input::default()),
+            reference.analyze_bytes(bytes, Input::default()),
+        );
+        assert_eq!(a.findings, b.findings);
+        assert_eq!(a.stats, b.stats);
+    }
+    let generated = batched.analyze_bytes(&inputs[0], Input::default());
+    let count = |id: &str| generated.findings.iter().filter(|f| f.rule_id == id).count();
+    assert_eq!(count("T-OUT-ROOT"), 120);
+    assert_eq!(count("T-OUT-DENIED"), 120);
+    assert_eq!(count("SA-OUT-002"), 120);
+    assert_eq!(count("SA-CMD-010"), 200); // capped; the rest counted
+}

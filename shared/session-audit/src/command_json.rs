@@ -1,0 +1,150 @@
+//! One report command as JSON, the bytes `serde_json` writes for [`ReportCommand`], built
+//! faster: into one reused buffer (a single write per command), with the prompt's and the
+//! confidence's encodings kept while they repeat (a session has one prompt and a few
+//! confidences). Command-dense sessions spend a sixth of their time here otherwise. A test
+//! compares with `serde_json` over generated commands.
+
+use std::io;
+
+use crate::report::ReportCommand;
+
+/// Encodes commands; keep one per report.
+#[derive(Debug, Default)]
+pub struct CommandJson {
+    buf: Vec<u8>,
+    /// The last prompt and its JSON string.
+    prompt: Option<(String, Vec<u8>)>,
+    /// The last confidence (its bits) and its JSON number.
+    confidence: Option<(u32, Vec<u8>)>,
+}
+
+impl CommandJson {
+    /// `command` as one JSON object, after `prefix`; valid until the next call.
+    pub fn encode(&mut self, prefix: &[u8], command: &ReportCommand) -> io::Result<&[u8]> {
+        // Every field named: a field added to ReportCommand does not compile until it is
+        // written here.
+        let ReportCommand {
+            seq,
+            command,
+            prompt,
+            confidence,
+            reason,
+            output_lines,
+            privileged,
+            fullscreen,
+            seen_in,
+            time,
+        } = command;
+        let buf = &mut self.buf;
+        buf.clear();
+        buf.extend_from_slice(prefix);
+        buf.extend_from_slice(b"{\"seq\":");
+        serde_json::to_writer(&mut *buf, seq)?;
+        buf.extend_from_slice(b",\"command\":");
+        serde_json::to_writer(&mut *buf, command)?;
+        buf.extend_from_slice(b",\"prompt\":");
+        match &self.prompt {
+            Some((last, json)) if last == prompt => buf.extend_from_slice(json),
+            _ => {
+                let json = serde_json::to_vec(prompt)?;
+                buf.extend_from_slice(&json);
+                self.prompt = Some((prompt.clone(), json));
+            }
+        }
+        buf.extend_from_slice(b",\"confidence\":");
+        match &self.confidence {
+            Some((bits, json)) if *bits == confidence.to_bits() => buf.extend_from_slice(json),
+            _ => {
+                let json = serde_json::to_vec(confidence)?;
+                buf.extend_from_slice(&json);
+                self.confidence = Some((confidence.to_bits(), json));
+            }
+        }
+        if let Some(reason) = reason {
+            buf.extend_from_slice(b",\"reason\":");
+            serde_json::to_writer(&mut *buf, reason)?;
+        }
+        buf.extend_from_slice(b",\"output_lines\":");
+        serde_json::to_writer(&mut *buf, output_lines)?;
+        buf.extend_from_slice(if *privileged {
+            b",\"privileged\":true"
+        } else {
+            b",\"privileged\":false"
+        });
+        buf.extend_from_slice(if *fullscreen {
+            b",\"fullscreen\":true"
+        } else {
+            b",\"fullscreen\":false"
+        });
+        for (name, value) in [(&b",\"seen_in\":"[..], seen_in), (&b",\"time\":"[..], time)] {
+            if let Some(value) = value {
+                buf.extend_from_slice(name);
+                serde_json::to_writer(&mut *buf, value)?;
+            }
+        }
+        buf.push(b'}');
+        Ok(&self.buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn command() -> impl Strategy<Value = ReportCommand> {
+        let text = prop_oneof![
+            Just(String::new()),
+            "[ -~]{0,20}",
+            "\\PC{0,12}",
+            "[\"\\\\\\n\\t\\u{1}é]{0,6}"
+        ];
+        let confidence = prop_oneof![Just(1.0f32), Just(0.8), Just(0.7), Just(0.6), any::<f32>()];
+        (
+            (
+                any::<u64>(),
+                text.clone(),
+                prop::sample::select(vec!["$ ", "[u@h ~]$ ", "PS C:\\> ", "\"q\" "]),
+            ),
+            (
+                confidence,
+                prop::option::of(text.clone()),
+                any::<u64>(),
+                any::<bool>(),
+                any::<bool>(),
+            ),
+            (prop::option::of(text.clone()), prop::option::of(text)),
+        )
+            .prop_map(
+                |(
+                    (seq, command, prompt),
+                    (confidence, reason, output_lines, privileged, fullscreen),
+                    (seen_in, time),
+                )| ReportCommand {
+                    seq,
+                    command,
+                    prompt: prompt.to_string(),
+                    confidence,
+                    reason,
+                    output_lines,
+                    privileged,
+                    fullscreen,
+                    seen_in,
+                    time,
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn the_bytes_serde_json_writes(commands in prop::collection::vec(command(), 1..8)) {
+            let mut json = CommandJson::default();
+            for c in &commands {
+                let ours = json.encode(b",\n", c).unwrap().to_vec();
+                let mut theirs = b",\n".to_vec();
+                theirs.extend(serde_json::to_vec(c).unwrap());
+                prop_assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&theirs));
+            }
+        }
+    }
+}
