@@ -482,7 +482,10 @@ impl State {
         let mut i = 0;
         let line_end = loop {
             let run = scan::printable_run(&bytes[i..]);
-            text.extend_from_slice(&bytes[i..i + run]);
+            // Past the longest line kept, one more byte says it overflowed: the buffer stays
+            // that small whatever the input.
+            let keep = run.min((MAX_LINE_CHARS + 1).saturating_sub(text.len()));
+            text.extend_from_slice(&bytes[i..i + keep]);
             i += run;
             match bytes.get(i) {
                 Some(0x1b) => match short_sequence(&bytes[i..]) {

@@ -140,3 +140,22 @@ fn a_character_split_between_reads_keeps_what_follows_it() {
         assert_eq!(log.0, whole, "split at {cut}");
     }
 }
+
+#[test]
+fn a_line_past_the_longest_kept_is_cut_and_flagged_the_same_way() {
+    for end in ["\r\n", "\x08x\r\n", ""] {
+        let mut bytes = b"\x1b[01;34m".to_vec();
+        bytes.extend("x".repeat(20_000).as_bytes());
+        bytes.extend(b"\x1b[0m");
+        bytes.extend("y".repeat(20_000).as_bytes());
+        bytes.extend(end.as_bytes());
+        bytes.extend(b"next\r\n");
+        let (whole, _) = heard(&bytes, bytes.len());
+        assert_eq!(whole, heard(&bytes, 1).0);
+        assert_eq!(whole, heard(&bytes, 4096).0);
+        let Heard::Line { text, flags, .. } = &whole[0] else { panic!("{whole:?}") };
+        assert!(
+            flags.overflowed && text.len() == session_audit::transcript::screen::MAX_LINE_CHARS
+        );
+    }
+}
