@@ -235,6 +235,7 @@ impl Screen {
                         // What `csi_dispatch` does for `CSI ? n h|l`.
                         self.state.resolve_wrap_candidate(false);
                         self.state.last = Last::Other;
+                        self.state.erase = EraseEcho::None;
                         self.state.set_private_mode(mode, on, listener);
                         i += n;
                     }

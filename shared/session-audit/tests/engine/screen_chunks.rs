@@ -159,3 +159,14 @@ fn a_line_past_the_longest_kept_is_cut_and_flagged_the_same_way() {
         );
     }
 }
+
+#[test]
+fn a_mode_switch_between_erase_echoes_is_the_same_however_split() {
+    // Found by the property test: `CSI ? 1049 l` parsed by hand did not end an erase echo
+    // over `€` the way `vte` did, so a split sequence left `é` and a whole one `é�`.
+    let bytes = "\x1b[?2004l\ré€\x08\x1b[?1049l \x08".as_bytes();
+    let (whole, _) = heard(bytes, bytes.len());
+    for chunk in 1..bytes.len() {
+        assert_eq!(heard(bytes, chunk).0, whole, "chunks of {chunk}");
+    }
+}
