@@ -258,10 +258,7 @@ impl Screen {
     fn character<L: ScreenListener>(&mut self, bytes: &[u8], listener: &mut L) -> usize {
         match scan::decode_utf8(bytes) {
             scan::Utf8::Char(c, n) => {
-                match u8::try_from(c) {
-                    Ok(c1 @ 0x80..=0x9f) => self.state.execute(c1, listener),
-                    _ => self.state.print(c),
-                }
+                self.state.character(c, listener);
                 n
             }
             scan::Utf8::Invalid(n) => {
@@ -422,6 +419,15 @@ impl State {
         } else {
             self.pos = self.row_start();
             self.last = Last::Other;
+        }
+    }
+
+    /// A decoded non-ASCII character: a C1 control (U+0080–U+009F) is executed, however the
+    /// input was split; anything else is printed.
+    fn character<L: ScreenListener>(&mut self, c: char, listener: &mut L) {
+        match u8::try_from(c) {
+            Ok(c1 @ 0x80..=0x9f) => self.execute(c1, listener),
+            _ => self.print(c),
         }
     }
 
@@ -863,14 +869,8 @@ fn param(params: &Params, i: usize, default: u16) -> u16 {
 
 impl<L: ScreenListener> Perform for Performer<'_, L> {
     fn print(&mut self, c: char) {
-        if ('\u{80}'..='\u{9f}').contains(&c) {
-            // A C1 control: `vte` executes it when the character arrives whole and prints it
-            // when it was split across two feeds; executing it either way keeps the result
-            // independent of how the input was split.
-            self.s.execute(c as u8, self.l);
-            return;
-        }
-        self.s.print(c);
+        // `vte` prints a C1 control it carried across two feeds (it executes a whole one).
+        self.s.character(c, self.l);
     }
 
     fn execute(&mut self, byte: u8) {
