@@ -9,8 +9,8 @@
 
 use regex::Regex;
 
-/// A batch is judged once it holds this much text (and at every command, so findings keep
-/// their order).
+/// A batch is judged once it holds this much text (and before a tamper finding and at the
+/// end; the report sorts findings back into line-by-line order).
 const BATCH_BYTES: usize = 64 * 1024;
 
 /// Output lines waiting to be judged.
