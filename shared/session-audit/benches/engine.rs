@@ -11,16 +11,17 @@
 //!   busy admin sessions look.
 //!
 //! Each is streamed through the full analysis (engine, rules, redaction, JSON report to a sink)
-//! in a process of its own, so the peak RSS printed (VmHWM) is that workload's, and counted by
-//! `wc -l` for scale.
+//! twice, each time in a process of its own so the peak RSS printed (VmHWM) is that run's: on
+//! two threads (`Analyzer::analyze`: the screen on its own thread, as the CLI runs) and on one
+//! (`Analysis::feed`, as the Lambda functions run), and counted by `wc -l` for scale.
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Read};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use session_audit::analysis::{Analyzer, Input};
-use session_audit::report::JsonReportWriter;
+use session_audit::analysis::{Analyzer, Input, CHUNK_BYTES};
+use session_audit::report::{JsonReportWriter, Report};
 
 #[path = "synthetic.rs"]
 mod synthetic;
@@ -49,8 +50,32 @@ fn wc_lines(path: &std::path::Path) -> io::Result<(u64, f64)> {
     Ok((lines, secs))
 }
 
+/// Analyse `path` on two threads (`Analyzer::analyze`, the CLI's way) or on one (an
+/// [`Analysis`](session_audit::analysis::Analysis) fed read by read, the Lambda's way).
+fn analyse(path: &std::path::Path, threads: usize) -> io::Result<Report> {
+    let analyzer = Analyzer::default();
+    let writer = JsonReportWriter::start(io::sink())?;
+    let (report, writer) = if threads == 2 {
+        analyzer.analyze(File::open(path)?, Input::default(), writer).map_err(io::Error::other)?
+    } else {
+        let mut analysis = analyzer.start(writer);
+        let mut file = File::open(path)?;
+        let mut buf = vec![0u8; CHUNK_BYTES];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            analysis.feed(&buf[..n]).map_err(io::Error::other)?;
+        }
+        analysis.finish(Input::default()).map_err(io::Error::other)?
+    };
+    writer.finish(&report.tail())?;
+    Ok(report)
+}
+
 /// One workload, in this process: build its file, count it, analyse it, print a table row.
-fn workload(name: &str, size_mb: u64) -> io::Result<()> {
+fn workload(name: &str, threads: usize, size_mb: u64) -> io::Result<()> {
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
@@ -62,16 +87,12 @@ fn workload(name: &str, size_mb: u64) -> io::Result<()> {
     build_with(&path, size_mb << 20, block)?;
     let mb = std::fs::metadata(&path)?.len() as f64 / 1e6;
     let (lines, wc_secs) = wc_lines(&path)?;
-    let analyzer = Analyzer::default();
     let started = Instant::now();
-    let writer = JsonReportWriter::start(io::sink())?;
-    let (report, writer) =
-        analyzer.analyze(File::open(&path)?, Input::default(), writer).map_err(io::Error::other)?;
-    writer.finish(&report.tail())?;
+    let report = analyse(&path, threads)?;
     let secs = started.elapsed().as_secs_f64();
     let commands = report.stats.commands;
     println!(
-        "| {name} | {mb:.0} MB, {lines} lines | {:.0} MB/s ({wc_secs:.2} s) | {secs:.2} s | {:.0} MB/s | {commands} ({:.2} M/s) | {} | {:.1} MiB |",
+        "| {name} | {threads} | {mb:.0} MB, {lines} lines | {:.0} MB/s ({wc_secs:.2} s) | {secs:.2} s | {:.0} MB/s | {commands} ({:.2} M/s) | {} | {:.1} MiB |",
         mb / wc_secs,
         mb / secs,
         commands as f64 / secs / 1e6,
@@ -84,20 +105,23 @@ fn workload(name: &str, size_mb: u64) -> io::Result<()> {
 fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let size_mb: u64 = args.iter().skip(1).find_map(|a| a.parse().ok()).unwrap_or(200);
-    if let Some(name) = args.iter().position(|a| a == "--workload").and_then(|i| args.get(i + 1)) {
-        return workload(name, size_mb);
+    if let Some(i) = args.iter().position(|a| a == "--workload") {
+        let threads = if args.iter().any(|a| a == "--one-thread") { 1 } else { 2 };
+        return workload(&args[i + 1], threads, size_mb);
     }
     println!(
-        "| workload | input | wc -l | analysis | throughput | commands | findings | peak RSS |"
+        "| workload | threads | input | wc -l | analysis | throughput | commands | findings | peak RSS |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for name in ["output-heavy", "command-dense"] {
-        // A process per workload: VmHWM is the process's peak, so each gets its own.
-        let status = std::process::Command::new(std::env::current_exe()?)
-            .args([&size_mb.to_string(), "--workload", name])
-            .status()?;
-        if !status.success() {
-            return Err(io::Error::other(format!("{name}: {status}")));
+        for threads in ["--two-threads", "--one-thread"] {
+            // A process per run: VmHWM is the process's peak, so each gets its own.
+            let status = std::process::Command::new(std::env::current_exe()?)
+                .args([&size_mb.to_string(), "--workload", name, threads])
+                .status()?;
+            if !status.success() {
+                return Err(io::Error::other(format!("{name} {threads}: {status}")));
+            }
         }
     }
     Ok(())

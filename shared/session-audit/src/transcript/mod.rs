@@ -7,6 +7,7 @@
 pub mod agent_stream;
 pub mod cloudwatch;
 pub mod format;
+mod pipeline;
 mod scan;
 pub mod screen;
 pub mod shell;
@@ -14,6 +15,7 @@ pub mod shell;
 use serde::Serialize;
 
 pub use format::{Format, ScriptHeader};
+pub use pipeline::read_on_two_threads;
 pub use screen::{LineFlags, Screen, ScreenListener};
 pub use shell::{
     Command, Preamble, PromptStyle, Shell, ShellSink, ShellSnapshot, ShellStats, Tamper,
@@ -59,14 +61,38 @@ enum Mode {
     Ignore,
 }
 
+/// Where the screen's lines go: the shell layer ([`Framing`]), or a log of them that is
+/// played to it on another thread ([`pipeline::LineLog`]).
+pub(crate) trait Lines: ScreenListener {
+    /// The format is known: how its shell prompts and what comes before the shell.
+    fn configure(&mut self, style: PromptStyle, preamble: Preamble);
+}
+
 /// The streaming transcript engine.
 pub struct Engine<S: ShellSink> {
-    mode: Mode,
-    screen: Screen,
-    framing: Framing<S>,
-    info: TranscriptInfo,
-    json_problems: u64,
-    unrecognised_values: u64,
+    reader: Reader<Framing<S>>,
+}
+
+impl<S: ShellSink> Engine<S> {
+    pub fn new(sink: S) -> Self {
+        Engine { reader: Reader::new(Framing::new(sink)) }
+    }
+
+    /// The sink, to drain what it collected between feeds.
+    pub fn sink(&mut self) -> &mut S {
+        &mut self.reader.lines.shell.sink
+    }
+
+    /// Feed the next bytes of the transcript.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        self.reader.feed(bytes);
+    }
+
+    /// End of input: flush everything and return what was learned.
+    pub fn finish(self) -> (TranscriptInfo, S) {
+        let (read, framing) = self.reader.finish();
+        framing.conclude(read)
+    }
 }
 
 /// Between the screen and the shell: takes the `script` footer out of the content.
@@ -103,17 +129,88 @@ impl<S: ShellSink> ScreenListener for Framing<S> {
     }
 }
 
-impl<S: ShellSink> Engine<S> {
-    pub fn new(sink: S) -> Self {
-        Engine {
+impl<S: ShellSink> Lines for Framing<S> {
+    fn configure(&mut self, style: PromptStyle, preamble: Preamble) {
+        self.shell.configure(style, preamble);
+    }
+}
+
+impl<S: ShellSink> Framing<S> {
+    fn new(sink: S) -> Self {
+        Framing {
+            shell: Shell::new(sink, PromptStyle::Unix, Preamble::None),
+            footer: None,
+            lines: 0,
+            overflowed: 0,
+        }
+    }
+
+    /// Every line heard: the shell's last command, the footer, and the warnings, in the
+    /// order a report lists them.
+    fn conclude(mut self, read: ReadFacts) -> (TranscriptInfo, S) {
+        let mut info = read.info;
+        info.shell = self.shell.finish();
+        info.lines = self.lines;
+        if matches!(info.format, Format::LinuxScript | Format::LegacyAgentScript) {
+            match self.footer.take() {
+                Some(time) => info.footer_time = time,
+                None => info.truncated = true,
+            }
+        }
+        let warnings = &mut info.warnings;
+        if read.json_problems > 0 {
+            warnings.push(format!(
+                "{} CloudWatch JSON value(s) could not be read (invalid or over 64 MiB)",
+                read.json_problems
+            ));
+        }
+        if read.unrecognised_values > 0 {
+            warnings.push(format!(
+                "{} JSON value(s) were not Session Manager streaming events",
+                read.unrecognised_values
+            ));
+        }
+        if self.overflowed > 0 {
+            warnings.push(format!(
+                "{} line(s) longer than {} characters were cut",
+                self.overflowed,
+                screen::MAX_LINE_CHARS
+            ));
+        }
+        if read.in_alternate_screen {
+            warnings.push("the transcript ends inside a full-screen program".to_string());
+        }
+        if info.truncated {
+            warnings.push("no `Script done on` footer: the transcript was cut off".to_string());
+        }
+        (info, self.shell.sink)
+    }
+}
+
+/// The format, the terminal and CloudWatch's events: everything before the shell layer.
+struct Reader<L: Lines> {
+    mode: Mode,
+    screen: Screen,
+    lines: L,
+    info: TranscriptInfo,
+    json_problems: u64,
+    unrecognised_values: u64,
+}
+
+/// What the [`Reader`] learned, for [`Framing::conclude`].
+struct ReadFacts {
+    info: TranscriptInfo,
+    json_problems: u64,
+    unrecognised_values: u64,
+    in_alternate_screen: bool,
+}
+
+impl<L: Lines> Reader<L> {
+    fn new(lines: L) -> Self {
+        Reader {
             mode: Mode::Sniffing(Vec::with_capacity(format::SNIFF_BYTES)),
             screen: Screen::new(),
-            framing: Framing {
-                shell: Shell::new(sink, PromptStyle::Unix, Preamble::None),
-                footer: None,
-                lines: 0,
-                overflowed: 0,
-            },
+            lines,
             info: TranscriptInfo {
                 format: Format::Unparseable,
                 header: None,
@@ -132,13 +229,7 @@ impl<S: ShellSink> Engine<S> {
         }
     }
 
-    /// The sink, to drain what it collected between feeds.
-    pub fn sink(&mut self) -> &mut S {
-        &mut self.framing.shell.sink
-    }
-
-    /// Feed the next bytes of the transcript.
-    pub fn feed(&mut self, bytes: &[u8]) {
+    fn feed(&mut self, bytes: &[u8]) {
         self.info.bytes += bytes.len() as u64;
         if let Mode::Sniffing(buf) = &mut self.mode {
             let take = (format::SNIFF_BYTES - buf.len()).min(bytes.len());
@@ -153,56 +244,21 @@ impl<S: ShellSink> Engine<S> {
         self.process(bytes);
     }
 
-    /// End of input: flush everything and return what was learned.
-    pub fn finish(mut self) -> (TranscriptInfo, S) {
+    /// End of input: the last line to `lines`, and what was learned.
+    fn finish(mut self) -> (ReadFacts, L) {
         if matches!(self.mode, Mode::Sniffing(_)) {
             self.decide();
         }
         self.process_json(|json, sink| json.finish(sink));
-        self.screen.finish(&mut self.framing);
-        let shell = self.framing.shell.finish();
-        let info = &mut self.info;
-        info.shell = shell;
-        info.lines = self.framing.lines;
-        info.width = self.screen.width();
-        if matches!(info.format, Format::LinuxScript | Format::LegacyAgentScript) {
-            match self.framing.footer.take() {
-                Some(time) => info.footer_time = time,
-                None => info.truncated = true,
-            }
-        }
-        self.finish_warnings();
-        (self.info, self.framing.shell.sink)
-    }
-
-    fn finish_warnings(&mut self) {
-        let info = &mut self.info;
-        let mut warn = |w: String| info.warnings.push(w);
-        if self.json_problems > 0 {
-            warn(format!(
-                "{} CloudWatch JSON value(s) could not be read (invalid or over 64 MiB)",
-                self.json_problems
-            ));
-        }
-        if self.unrecognised_values > 0 {
-            warn(format!(
-                "{} JSON value(s) were not Session Manager streaming events",
-                self.unrecognised_values
-            ));
-        }
-        if self.framing.overflowed > 0 {
-            warn(format!(
-                "{} line(s) longer than {} characters were cut",
-                self.framing.overflowed,
-                screen::MAX_LINE_CHARS
-            ));
-        }
-        if self.screen.in_alternate_screen() {
-            warn("the transcript ends inside a full-screen program".to_string());
-        }
-        if info.truncated {
-            warn("no `Script done on` footer: the transcript was cut off".to_string());
-        }
+        self.screen.finish(&mut self.lines);
+        self.info.width = self.screen.width();
+        let read = ReadFacts {
+            info: self.info,
+            json_problems: self.json_problems,
+            unrecognised_values: self.unrecognised_values,
+            in_alternate_screen: self.screen.in_alternate_screen(),
+        };
+        (read, self.lines)
     }
 
     fn decide(&mut self) {
@@ -230,7 +286,7 @@ impl<S: ShellSink> Engine<S> {
             Format::LegacyAgentScript => (PromptStyle::Unix, Preamble::LegacyAgentLogger),
             _ => (PromptStyle::Unix, Preamble::None),
         };
-        self.framing.shell.configure(style, preamble);
+        self.lines.configure(style, preamble);
         if let Some(cols) = self.info.header.as_ref().and_then(|h| h.columns) {
             self.screen.set_width_hint(cols);
         }
@@ -256,7 +312,7 @@ impl<S: ShellSink> Engine<S> {
 
     fn process(&mut self, bytes: &[u8]) {
         match &mut self.mode {
-            Mode::Terminal => self.screen.advance(bytes, &mut self.framing),
+            Mode::Terminal => self.screen.advance(bytes, &mut self.lines),
             Mode::CloudWatch(_) => self.process_json(|json, sink| json.feed(bytes, sink)),
             Mode::Sniffing(_) | Mode::Ignore => {}
         }
@@ -294,8 +350,8 @@ impl<S: ShellSink> Engine<S> {
                 meta.last_event_time = event.event_time;
             }
             for chunk in &event.data {
-                self.screen.advance(chunk.as_bytes(), &mut self.framing);
-                self.screen.advance(b"\r\n", &mut self.framing);
+                self.screen.advance(chunk.as_bytes(), &mut self.lines);
+                self.screen.advance(b"\r\n", &mut self.lines);
             }
         }
     }

@@ -32,6 +32,27 @@ pub fn printable_run(bytes: &[u8]) -> usize {
     i + bytes[i..].iter().position(|b| !(0x20..=0x7e).contains(b)).unwrap_or(bytes.len() - i)
 }
 
+/// `bytes` as text without a second look: every byte of it is in a [`printable_run`]
+/// (checked in debug builds; the tests run them).
+#[inline]
+pub fn ascii_str(bytes: &[u8]) -> &str {
+    debug_assert!(bytes.is_ascii(), "only printable runs are read as ASCII");
+    // SAFETY: ASCII is valid UTF-8, and the callers pass printable runs (`0x20..=0x7e`, as
+    // `printable_run` measured them).
+    unsafe { std::str::from_utf8_unchecked(bytes) }
+}
+
+/// `bytes` as a string without a second look: every byte of it came from a
+/// [`printable_run`] (checked in debug builds; the tests run them). Validating each line
+/// again as UTF-8 took a tenth of the screen's time.
+#[inline]
+pub fn ascii_string(bytes: Vec<u8>) -> String {
+    debug_assert!(bytes.is_ascii(), "only printable runs are put together as ASCII");
+    // SAFETY: ASCII is valid UTF-8, and the callers only ever append printable runs
+    // (`0x20..=0x7e`, as `printable_run` measured them) or ASCII cells.
+    unsafe { String::from_utf8_unchecked(bytes) }
+}
+
 /// The UTF-8 character at the start of `bytes` (whose first byte is not ASCII).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Utf8 {

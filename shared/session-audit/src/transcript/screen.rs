@@ -392,7 +392,7 @@ impl State {
             // Nearly every line: narrow each cell to a byte in one vectorisable pass.
             let mut bytes = std::mem::take(&mut self.text).into_bytes();
             bytes.extend(cells.iter().map(|&c| c as u8));
-            self.text = String::from_utf8(bytes).expect("ASCII is UTF-8");
+            self.text = scan::ascii_string(bytes);
         } else {
             self.text.extend(cells);
         }
@@ -484,19 +484,30 @@ impl State {
     /// what applying the bytes one by one would have given (the chunking tests compare).
     /// Returns the bytes used and whether they were a whole line.
     fn plain_line<L: ScreenListener>(&mut self, bytes: &[u8], listener: &mut L) -> (usize, bool) {
+        // The line is `bytes[..i]` itself until a colour is skipped (most output lines have
+        // none: no copy); from then on it is gathered in `text`.
         let mut text = std::mem::take(&mut self.text).into_bytes();
         text.clear();
+        let mut contiguous = true;
         let mut i = 0;
         let line_end = loop {
             let run = scan::printable_run(&bytes[i..]);
-            // Past the longest line kept, one more byte says it overflowed: the buffer stays
-            // that small whatever the input.
-            let keep = run.min((MAX_LINE_CHARS + 1).saturating_sub(text.len()));
-            text.extend_from_slice(&bytes[i..i + keep]);
+            if !contiguous {
+                // Past the longest line kept, one more byte says it overflowed: the buffer
+                // stays that small whatever the input.
+                let keep = run.min((MAX_LINE_CHARS + 1).saturating_sub(text.len()));
+                text.extend_from_slice(&bytes[i..i + keep]);
+            }
             i += run;
             match bytes.get(i) {
                 Some(0x1b) => match short_sequence(&bytes[i..]) {
-                    Some((n, Short::Inert)) => i += n,
+                    Some((n, Short::Inert)) => {
+                        if contiguous {
+                            contiguous = false;
+                            text.extend_from_slice(&bytes[..i.min(MAX_LINE_CHARS + 1)]);
+                        }
+                        i += n;
+                    }
                     _ => break None,
                 },
                 Some(b'\r' | b'\n') => {
@@ -506,15 +517,16 @@ impl State {
                 _ => break None,
             }
         };
-        let line_end = line_end.filter(|_| text.len() <= MAX_LINE_CHARS);
+        let line = if contiguous { &bytes[..i.min(MAX_LINE_CHARS + 1)] } else { &text[..] };
+        let line_end = line_end.filter(|_| line.len() <= MAX_LINE_CHARS);
         let whole = match line_end {
             Some(end) if self.input => {
                 // One row that neither wraps nor ends in a space (readline's wrap marker),
                 // then the line editor stops: the region is this line alone.
-                let one_row = self.width.is_none_or(|w| text.len() < w);
+                let one_row = self.width.is_none_or(|w| line.len() < w);
                 match bytes.get(end..).and_then(short_sequence) {
                     Some((n, Short::PrivateMode(2004, false)))
-                        if one_row && text.last() != Some(&b' ') =>
+                        if one_row && line.last() != Some(&b' ') =>
                     {
                         Some(end + n)
                     }
@@ -524,16 +536,15 @@ impl State {
             end => end,
         };
         let Some(end) = whole else {
-            if !text.is_empty() {
-                self.print_ascii_run(&text);
+            if !line.is_empty() {
+                self.print_ascii_run(line);
             }
             text.clear();
-            self.text = String::from_utf8(text).expect("empty");
+            self.text = scan::ascii_string(text);
             return (i, false);
         };
-        let kept = text.iter().rposition(|&b| b != b' ').map_or(0, |n| n + 1);
-        text.truncate(kept);
-        self.text = String::from_utf8(text).expect("printable ASCII is UTF-8");
+        let kept = line.iter().rposition(|&b| b != b' ').map_or(0, |n| n + 1);
+        let line = scan::ascii_str(&line[..kept]);
         let (flags, input, from) = (self.flags, self.input, self.region_from);
         self.clear_line();
         self.erase = EraseEcho::None;
@@ -541,11 +552,13 @@ impl State {
             // What the line feed (the row kept) and the end of the region would have done.
             self.input = false;
             self.row = 0;
-            listener.line(&self.text, true, from, flags);
+            listener.line(line, true, from, flags);
             listener.input_end("");
         } else {
-            listener.line(&self.text, false, 0, flags);
+            listener.line(line, false, 0, flags);
         }
+        text.clear();
+        self.text = scan::ascii_string(text);
         (end, true)
     }
 

@@ -8,6 +8,7 @@ mod public_samples;
 mod report_stream;
 mod robustness;
 mod screen_chunks;
+mod two_threads;
 
 use std::path::PathBuf;
 

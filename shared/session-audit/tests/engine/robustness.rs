@@ -47,12 +47,20 @@ static ANALYZER: std::sync::LazyLock<Analyzer> = std::sync::LazyLock::new(Analyz
 fn check(bytes: &[u8], chunk: usize) {
     let analyzer = &*ANALYZER;
     let whole = analyzer.analyze_bytes(bytes, Input::default());
-    // Chunking never changes the result.
+    // Chunking never changes the result (two threads: the screen on its own).
     let reader = ChunkedReader { bytes, chunk: chunk.max(1) };
     let (report, commands) = analyzer.analyze(reader, Input::default(), Vec::new()).unwrap();
     assert_eq!(commands, whole.commands);
     assert_eq!(report.status, whole.status);
     assert_eq!(report.stats.commands as usize, commands.len());
+    // On one thread (the Lambda's streamed body), fed in the same pieces: the same report.
+    let mut analysis = analyzer.start(Vec::new());
+    for part in bytes.chunks(chunk.max(1)) {
+        analysis.feed(part).unwrap();
+    }
+    let (mut one_thread, commands) = analysis.finish(Input::default()).unwrap();
+    one_thread.commands = commands;
+    assert_eq!(one_thread, whole);
     serde_json::to_string(&whole).unwrap();
     whole.to_markdown(0);
 }
