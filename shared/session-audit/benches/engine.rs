@@ -8,7 +8,10 @@
 //!   long command output: one command per ~1.6 KB);
 //! * **command-dense** (`commands-<SIZE>MB.log`): one command per ~210 bytes with AL2023 bash
 //!   prompts (title, colours, bracketed-paste markers) and a line or two of output, the way
-//!   busy admin sessions look.
+//!   busy admin sessions look;
+//! * **recorded** (`recorded-<SIZE>MB.log`): the real sessions recorded for the golden tests
+//!   (`tests/fixtures/recorded`: bash and dash, edits, wraps, pagers, completion listings, a
+//!   binary dump, the adversarial ones) one after another, over and over.
 //!
 //! Each is streamed through the full analysis (engine, rules, redaction, JSON report to a sink)
 //! twice, each time in a process of its own so the peak RSS printed (VmHWM) is that run's: on
@@ -25,7 +28,7 @@ use session_audit::report::{JsonReportWriter, Report};
 
 #[path = "synthetic.rs"]
 mod synthetic;
-use synthetic::{build_with, command_block, session_block};
+use synthetic::{build_with, command_block, recorded_sessions, session_block};
 
 fn peak_rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -79,12 +82,22 @@ fn workload(name: &str, threads: usize, size_mb: u64) -> io::Result<()> {
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let (file, block): (&str, fn(usize) -> Vec<u8>) = match name {
-        "output-heavy" => ("transcript", session_block),
-        _ => ("commands", command_block),
+    let path = |file: &str| target.join("bench").join(format!("{file}-{size_mb}MB.log"));
+    let path = match name {
+        "output-heavy" => {
+            build_with(&path("transcript"), size_mb << 20, session_block)?;
+            path("transcript")
+        }
+        "command-dense" => {
+            build_with(&path("commands"), size_mb << 20, command_block)?;
+            path("commands")
+        }
+        _ => {
+            let sessions = recorded_sessions()?;
+            build_with(&path("recorded"), size_mb << 20, |i| sessions[i % sessions.len()].clone())?;
+            path("recorded")
+        }
     };
-    let path = target.join("bench").join(format!("{file}-{size_mb}MB.log"));
-    build_with(&path, size_mb << 20, block)?;
     let mb = std::fs::metadata(&path)?.len() as f64 / 1e6;
     let (lines, wc_secs) = wc_lines(&path)?;
     let started = Instant::now();
@@ -113,7 +126,7 @@ fn main() -> io::Result<()> {
         "| workload | threads | input | wc -l | analysis | throughput | commands | findings | peak RSS |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
-    for name in ["output-heavy", "command-dense"] {
+    for name in ["output-heavy", "command-dense", "recorded"] {
         for threads in ["--two-threads", "--one-thread"] {
             // A process per run: VmHWM is the process's peak, so each gets its own.
             let status = std::process::Command::new(std::env::current_exe()?)

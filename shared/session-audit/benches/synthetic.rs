@@ -114,6 +114,27 @@ pub fn command_block(i: usize) -> Vec<u8> {
     b
 }
 
+/// The bodies of the real sessions recorded for the golden tests (`tests/fixtures/recorded`,
+/// each without its `script` header and footer), in file-name order: a transcript built of
+/// them, in turn, is one long session the way real ones look. Only the engine bench uses it.
+#[allow(dead_code)]
+pub fn recorded_sessions() -> io::Result<Vec<Vec<u8>>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/recorded");
+    let mut paths: Vec<_> =
+        std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<io::Result<_>>()?;
+    paths.retain(|p| p.extension().is_some_and(|e| e == "log"));
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| {
+            let bytes = std::fs::read(p)?;
+            let body = &bytes[bytes.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1)..];
+            let end = body.windows(16).rposition(|w| w == b"\nScript done on ");
+            Ok(body[..end.map_or(body.len(), |i| i + 1)].to_vec())
+        })
+        .collect()
+}
+
 /// Write a transcript of at least `size` bytes to `path` (kept if already that large): the
 /// output-heavy one the report bench and memory test use.
 #[allow(dead_code)]
@@ -123,7 +144,7 @@ pub fn build(path: &Path, size: u64) -> io::Result<()> {
 
 /// A transcript of at least `size` bytes of `block(0)`, `block(1)`, … between the header and
 /// footer, at `path` (kept if already that large).
-pub fn build_with(path: &Path, size: u64, block: fn(usize) -> Vec<u8>) -> io::Result<()> {
+pub fn build_with(path: &Path, size: u64, block: impl Fn(usize) -> Vec<u8>) -> io::Result<()> {
     if std::fs::metadata(path).map(|m| m.len() >= size).unwrap_or(false) {
         return Ok(());
     }

@@ -129,9 +129,10 @@ struct Judge<'a, W> {
     analyzer: &'a Analyzer,
     writer: W,
     findings: Vec<Finding>,
-    per_rule: HashMap<String, u64>,
+    /// Findings per rule id, listed or not.
+    per_rule: HashMap<&'a str, u64>,
     /// (rule, command) → index of its output finding, to count repeats instead of listing them.
-    output_findings: HashMap<(String, u64), usize>,
+    output_findings: HashMap<(&'a str, u64), usize>,
     suppressed: u64,
     commands: u64,
     error: Option<io::Error>,
@@ -163,25 +164,28 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
         }
     }
 
-    fn evidence(&self, text: &str) -> String {
-        self.analyzer.evidence(text)
-    }
-
-    fn add(&mut self, rule: &Rule, evidence: String, seq: Option<u64>) -> Option<usize> {
-        let count = self.per_rule.entry(rule.id.clone()).or_insert(0);
+    /// A finding of `rule`, unless the rule has listed its most already (then it is counted):
+    /// its evidence is only made (redacted, cut) for a finding listed.
+    fn add(
+        &mut self,
+        rule: &'a Rule,
+        evidence: impl FnOnce(&Analyzer) -> String,
+        seq: Option<u64>,
+    ) -> Option<usize> {
+        let count = self.per_rule.entry(rule.id.as_str()).or_insert(0);
         *count += 1;
         if *count > MAX_FINDINGS_PER_RULE {
             self.suppressed += 1;
             return None;
         }
-        self.findings.push(rule.finding(evidence, seq));
+        self.findings.push(rule.finding(evidence(self.analyzer), seq));
         Some(self.findings.len() - 1)
     }
 
     fn session_finding(&mut self, condition: &str, evidence: &str) {
-        if let Some(rule) = self.analyzer.rules.session_rule(condition) {
-            let rule = rule.clone();
-            self.add(&rule, evidence.to_string(), None);
+        let analyzer = self.analyzer;
+        if let Some(rule) = analyzer.rules.session_rule(condition) {
+            self.add(rule, |_| evidence.to_string(), None);
         }
     }
 
@@ -287,7 +291,7 @@ impl<W: CommandWriter> ShellSink for Judge<'_, W> {
         });
         for &i in &verdict.rules {
             let rule = &analyzer.rules.rules()[i];
-            self.add(rule, self.evidence(&cmd.text), Some(cmd.seq));
+            self.add(rule, |a| a.evidence(&cmd.text), Some(cmd.seq));
         }
         // One ReportCommand, refilled: no allocation per command beyond the shell's text.
         let stored = &mut self.stored;
@@ -314,11 +318,11 @@ impl<W: CommandWriter> ShellSink for Judge<'_, W> {
     fn tamper(&mut self, kind: Tamper, seq: Option<u64>, evidence: &str) {
         self.judge_output_batch();
         let Tamper::ForgedPrompt = kind;
-        let Some(rule) = self.analyzer.rules.session_rule("forged_prompt").cloned() else {
+        let analyzer = self.analyzer;
+        let Some(rule) = analyzer.rules.session_rule("forged_prompt") else {
             return;
         };
-        let what = format!("printed, not typed: {}", self.evidence(evidence));
-        self.add(&rule, what, seq);
+        self.add(rule, |a| format!("printed, not typed: {}", a.evidence(evidence)), seq);
     }
 
     fn output(&mut self, seq: u64, line: &str) {
@@ -331,7 +335,7 @@ impl<W: CommandWriter> ShellSink for Judge<'_, W> {
     }
 }
 
-impl<W: CommandWriter> Judge<'_, W> {
+impl<'a, W: CommandWriter> Judge<'a, W> {
     /// Judge the output lines gathered so far (when the batch is full, before a tamper finding
     /// and at the end).
     fn judge_output_batch(&mut self) {
@@ -342,21 +346,15 @@ impl<W: CommandWriter> Judge<'_, W> {
     }
 
     fn judge_output(&mut self, seq: u64, line: &str) {
-        let rules = &self.analyzer.rules;
-        let mut hits = rules.match_output(line).peekable();
-        if hits.peek().is_none() {
-            return;
-        }
-        let hits: Vec<Rule> = hits.cloned().collect();
-        for rule in &hits {
-            let key = (rule.id.clone(), seq);
+        let analyzer: &'a Analyzer = self.analyzer;
+        for rule in analyzer.rules.match_output(line) {
+            let key = (rule.id.as_str(), seq);
             if let Some(&i) = self.output_findings.get(&key) {
                 self.findings[i].occurrences += 1;
                 continue;
             }
-            let evidence = self.evidence(line);
-            let seq = (seq > 0).then_some(seq);
-            if let Some(i) = self.add(rule, evidence, seq) {
+            let finding_seq = (seq > 0).then_some(seq);
+            if let Some(i) = self.add(rule, |a| a.evidence(line), finding_seq) {
                 self.output_findings.insert(key, i);
             }
         }

@@ -113,7 +113,7 @@ impl<S: ShellSink> ScreenListener for Framing<S> {
             self.footer = Some(time);
             return;
         }
-        if !input && self.footer.is_some() && !text.trim().is_empty() {
+        if !input && self.footer.is_some() && !shell::is_blank(text) {
             self.footer = None; // more content after a footer: it did not end the file
         }
         self.shell.line(text, input, input_from, flags);

@@ -58,6 +58,9 @@ enum Short {
     Inert,
     /// `ESC [ ? n h` or `l`: one private mode (bracketed paste, the alternate screen).
     PrivateMode(u16, bool),
+    /// `ESC [ p ; q X`: a cursor move or an edit (readline's redraws, a pager's screen) with
+    /// at most two numeric parameters (0 where one is left out, as `vte` gives them).
+    Csi(char, [u16; 2]),
 }
 
 /// The length and meaning of the whole escape sequence at the start of `bytes`, when it is one
@@ -87,7 +90,27 @@ fn short_sequence(bytes: &[u8]) -> Option<(usize, Short)> {
         b'[' => {
             let params = bytes.get(2..)?.iter().position(|&b| !(b.is_ascii_digit() || b == b';'));
             let end = 2 + params?;
-            (bytes[end] == b'm').then_some((end + 1, Short::Inert))
+            match bytes[end] {
+                b'm' => Some((end + 1, Short::Inert)),
+                action @ (b'A'..=b'H'
+                | b'J'
+                | b'K'
+                | b'P'
+                | b'X'
+                | b'@'
+                | b'`'
+                | b'a'
+                | b'd'
+                | b'e'
+                | b'f'
+                | b'h'
+                | b'l'
+                | b'r') => {
+                    let params = csi_params(&bytes[2..end])?;
+                    Some((end + 1, Short::Csi(char::from(action), params)))
+                }
+                _ => None,
+            }
         }
         b']' => {
             let end = 2 + scan::printable_run(bytes.get(2..)?);
@@ -95,6 +118,24 @@ fn short_sequence(bytes: &[u8]) -> Option<(usize, Short)> {
         }
         _ => None,
     }
+}
+
+/// Up to two `;`-separated numbers, as `vte` reads them (an empty one is 0, digits saturate
+/// at `u16::MAX`); `None` for more (left to `vte`).
+fn csi_params(bytes: &[u8]) -> Option<[u16; 2]> {
+    let mut params = [0u16; 2];
+    let mut i = 0;
+    for &b in bytes {
+        if b == b';' {
+            i += 1;
+            if i == params.len() {
+                return None;
+            }
+        } else {
+            params[i] = params[i].saturating_mul(10).saturating_add(u16::from(b - b'0'));
+        }
+    }
+    Some(params)
 }
 
 /// The terminal state. Feed it through [`Screen::advance`].
@@ -232,11 +273,12 @@ impl Screen {
                 0x1b => match short_sequence(&bytes[i..]) {
                     Some((n, Short::Inert)) => i += n,
                     Some((n, Short::PrivateMode(mode, on))) => {
-                        // What `csi_dispatch` does for `CSI ? n h|l`.
-                        self.state.resolve_wrap_candidate(false);
-                        self.state.last = Last::Other;
-                        self.state.erase = EraseEcho::None;
+                        self.state.csi(b"?", if on { 'h' } else { 'l' }, [mode, 0]);
                         self.state.set_private_mode(mode, on, listener);
+                        i += n;
+                    }
+                    Some((n, Short::Csi(action, params))) => {
+                        self.state.csi(b"", action, params);
                         i += n;
                     }
                     None => i += self.feed_vte(&bytes[i..], listener),
@@ -829,6 +871,63 @@ impl State {
         }
     }
 
+    /// A CSI sequence other than a colour, with its first two parameters (0: left out), as
+    /// xterm applies it; `vte`'s dispatch and the screen's own parser both come here. True
+    /// for `CSI ? … h|l`, whose every parameter the caller then sets as a private mode.
+    fn csi(&mut self, intermediates: &[u8], action: char, params: [u16; 2]) -> bool {
+        let arg = |i: usize, default: u16| if params[i] == 0 { default } else { params[i] };
+        self.resolve_wrap_candidate(false);
+        self.last = Last::Other;
+        self.erase = EraseEcho::None;
+        if self.alternate && !matches!(action, 'h' | 'l') {
+            // Placing the cursor anywhere but home, or a scroll region: a full-screen
+            // program drawing, not a line editor (readline moves by rows and columns).
+            let home = arg(0, 1) == 1 && arg(1, 1) == 1;
+            if matches!(action, 'H' | 'f') && !home || matches!(action, 'd' | 'r') {
+                self.addressed = true;
+            }
+            if self.discarding() || self.addressed {
+                return false;
+            }
+        }
+        let n = arg(0, 1) as usize;
+        match (intermediates, action) {
+            (b"?", 'h' | 'l') => return true,
+            ([], 'h' | 'l') if arg(0, 0) == 4 => self.insert_mode = action == 'h',
+            ([], 'C' | 'a') => {
+                self.pos = (self.pos + n).min(self.row_end().saturating_sub(1)).min(MAX_LINE_CHARS);
+                self.last = Last::Other;
+            }
+            ([], 'D') => {
+                self.pos = self.pos.saturating_sub(n).max(self.row_start());
+                self.last = Last::Other;
+            }
+            ([], 'A') => self.move_rows(false, n),
+            ([], 'B' | 'e') => self.move_rows(true, n),
+            ([], 'E') => {
+                self.move_rows(true, n);
+                self.set_column(0);
+            }
+            ([], 'F') => {
+                self.move_rows(false, n);
+                self.set_column(0);
+            }
+            ([], 'G' | '`') => self.set_column(n - 1),
+            ([], 'H' | 'f') => self.set_column(arg(1, 1) as usize - 1),
+            ([], 'K') => self.erase_in_row(arg(0, 0)),
+            ([], 'J') => match arg(0, 0) {
+                0 => self.blank(self.pos, self.line.len()),
+                1 => self.blank(0, self.pos + 1),
+                _ => self.blank(0, self.line.len()),
+            },
+            ([], 'P') => self.delete_chars(n),
+            ([], '@') => self.insert_blanks(n),
+            ([], 'X') => self.blank(self.pos, self.pos + n),
+            _ => {}
+        }
+        false
+    }
+
     fn set_private_mode<L: ScreenListener>(&mut self, mode: u16, on: bool, listener: &mut L) {
         match mode {
             2004 if self.markers => {
@@ -900,62 +999,14 @@ impl<L: ScreenListener> Perform for Performer<'_, L> {
 
     fn csi_dispatch(&mut self, params: &Params, intermediates: &[u8], _ignore: bool, action: char) {
         self.sequence_done = true;
-        let s = &mut *self.s;
         if action == 'm' {
             return; // colours: by far the most common sequence, and never content
         }
-        s.resolve_wrap_candidate(false);
-        s.last = Last::Other;
-        s.erase = EraseEcho::None;
-        if s.alternate && !matches!(action, 'h' | 'l') {
-            // Placing the cursor anywhere but home, or a scroll region: a full-screen
-            // program drawing, not a line editor (readline moves by rows and columns).
-            let home = param(params, 0, 1) == 1 && param(params, 1, 1) == 1;
-            if matches!(action, 'H' | 'f') && !home || matches!(action, 'd' | 'r') {
-                s.addressed = true;
+        let first_two = [param(params, 0, 0), param(params, 1, 0)];
+        if self.s.csi(intermediates, action, first_two) {
+            for p in params.iter() {
+                self.s.set_private_mode(p[0], action == 'h', self.l);
             }
-            if s.discarding() || s.addressed {
-                return;
-            }
-        }
-        let n = param(params, 0, 1) as usize;
-        match (intermediates, action) {
-            (b"?", 'h' | 'l') => {
-                for p in params.iter() {
-                    s.set_private_mode(p[0], action == 'h', self.l);
-                }
-            }
-            ([], 'h' | 'l') if param(params, 0, 0) == 4 => s.insert_mode = action == 'h',
-            ([], 'C' | 'a') => {
-                s.pos = (s.pos + n).min(s.row_end().saturating_sub(1)).min(MAX_LINE_CHARS);
-                s.last = Last::Other;
-            }
-            ([], 'D') => {
-                s.pos = s.pos.saturating_sub(n).max(s.row_start());
-                s.last = Last::Other;
-            }
-            ([], 'A') => s.move_rows(false, n),
-            ([], 'B' | 'e') => s.move_rows(true, n),
-            ([], 'E') => {
-                s.move_rows(true, n);
-                s.set_column(0);
-            }
-            ([], 'F') => {
-                s.move_rows(false, n);
-                s.set_column(0);
-            }
-            ([], 'G' | '`') => s.set_column(n - 1),
-            ([], 'H' | 'f') => s.set_column(param(params, 1, 1) as usize - 1),
-            ([], 'K') => s.erase_in_row(param(params, 0, 0)),
-            ([], 'J') => match param(params, 0, 0) {
-                0 => s.blank(s.pos, s.line.len()),
-                1 => s.blank(0, s.pos + 1),
-                _ => s.blank(0, s.line.len()),
-            },
-            ([], 'P') => s.delete_chars(n),
-            ([], '@') => s.insert_blanks(n),
-            ([], 'X') => s.blank(s.pos, s.pos + n),
-            _ => {}
         }
     }
 

@@ -75,6 +75,16 @@ fn token() -> impl Strategy<Value = Vec<u8>> {
         Just(b"\x1b[?1049l".to_vec()),
         Just(b"\x1b[?25l".to_vec()),
         Just(b"\x1b[".to_vec()),
+        // Cursor moves and edits with up to three parameters, empty or past u16 (the screen
+        // parses up to two itself, `vte` the rest).
+        (
+            "[0-9]{0,6}(;[0-9]{0,6}){0,2}",
+            prop::sample::select(vec![
+                'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'J', 'K', 'P', 'X', '@', '`', 'a', 'd',
+                'e', 'f', 'h', 'l', 'r', 'm', 'q', 'S',
+            ]),
+        )
+            .prop_map(|(params, action)| format!("\x1b[{params}{action}").into_bytes()),
         Just("é€".as_bytes().to_vec()),
         Just("\u{80}\u{9b}".as_bytes().to_vec()), // C1 controls written as UTF-8
         Just(b"x".repeat(81)),
