@@ -22,6 +22,10 @@ use crate::verdicts::{Verdict, Verdicts};
 
 /// Read size for streaming input.
 pub const CHUNK_BYTES: usize = 128 * 1024;
+/// [`Analyzer::analyze`] reads this much on the calling thread before it gives the terminal
+/// model a thread of its own: a session transcript is usually far smaller, and a thread costs
+/// more than it saves there (a 100 KiB transcript took twice as long on two threads).
+pub const ONE_THREAD_BYTES: u64 = 1 << 20;
 /// One rule lists at most this many findings per session; the rest are counted.
 pub const MAX_FINDINGS_PER_RULE: u64 = 200;
 /// Evidence is cut to this many characters.
@@ -70,13 +74,15 @@ impl Analyzer {
         meta: Input,
         writer: W,
     ) -> Result<(Report, W), AnalyzeError> {
-        // The terminal on a second thread; reading, the shell and the judging on this one:
-        // the report feeding an [`Analysis`] gives, in about two thirds of the time on two
-        // cores (see `transcript::pipeline`).
+        // Past the first MiB, the terminal on a second thread; reading, the shell and the
+        // judging on this one: the report feeding an [`Analysis`] gives, in about two thirds
+        // of the time on two cores (see `transcript::pipeline`).
         let judge = Judge::new(self, writer);
         let (info, judge) =
-            read_on_two_threads(input, judge, CHUNK_BYTES, |judge| judge.error.is_none())
-                .map_err(AnalyzeError::Read)?;
+            read_on_two_threads(input, judge, CHUNK_BYTES, ONE_THREAD_BYTES, |judge| {
+                judge.error.is_none()
+            })
+            .map_err(AnalyzeError::Read)?;
         judge.conclude(info, meta)
     }
 

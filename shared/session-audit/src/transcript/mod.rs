@@ -244,6 +244,12 @@ impl<L: Lines> Reader<L> {
         self.process(bytes);
     }
 
+    /// The same reading, its lines now going to `lines`; the old listener back.
+    fn replace_lines<M: Lines>(self, lines: M) -> (Reader<M>, L) {
+        let Reader { mode, screen, lines: old, info, json_problems, unrecognised_values } = self;
+        (Reader { mode, screen, lines, info, json_problems, unrecognised_values }, old)
+    }
+
     /// End of input: the last line to `lines`, and what was learned.
     fn finish(mut self) -> (ReadFacts, L) {
         if matches!(self.mode, Mode::Sniffing(_)) {

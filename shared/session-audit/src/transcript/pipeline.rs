@@ -99,27 +99,95 @@ struct Chunk {
     len: usize,
 }
 
-/// Analyse `input` as [`Engine`](super::Engine) does, in reads of `read_bytes`, with the screen
-/// on a second thread; this one reads and runs the shell layer and `sink` (on this thread
-/// alone when no thread can be started). After each log played, `go_on` is asked whether to
+/// Analyse `input` as [`Engine`](super::Engine) does, in reads of `read_bytes`: on this
+/// thread for the first `one_thread_bytes` (a session transcript is usually far smaller, and
+/// starting a thread costs more than it saves there), then with the screen on a second thread
+/// (this one reads and runs the shell layer and `sink`; it goes on alone when no thread can
+/// be started). `go_on` is asked before each read, and after each log played, whether to
 /// continue (a sink that cannot write stops the reading early; what it was given so far is
 /// concluded as usual).
 pub fn read_on_two_threads<R: Read, S: ShellSink>(
     mut input: R,
     sink: S,
     read_bytes: usize,
+    one_thread_bytes: u64,
     mut go_on: impl FnMut(&S) -> bool,
 ) -> io::Result<(TranscriptInfo, S)> {
-    let mut framing = Framing::new(sink);
+    let mut reader = Reader::new(Framing::new(sink));
+    let mut buf = vec![0; read_bytes];
+    if read_here(&mut input, &mut reader, &mut buf, one_thread_bytes, &mut go_on)? {
+        reader = match on_two_threads(&mut input, reader, read_bytes, &mut go_on) {
+            TwoThreads::Done(done) => return done,
+            TwoThreads::NoThread(reader) => reader,
+        };
+        read_here(&mut input, &mut reader, &mut buf, u64::MAX, &mut go_on)?;
+    }
+    let (read, framing) = reader.finish();
+    Ok(framing.conclude(read))
+}
+
+/// Read into `reader` on this thread until the input ends or `go_on` says stop (false), or
+/// `limit` bytes were read (true: there is more).
+fn read_here<R: Read, S: ShellSink>(
+    input: &mut R,
+    reader: &mut Reader<Framing<S>>,
+    buf: &mut [u8],
+    limit: u64,
+    go_on: &mut impl FnMut(&S) -> bool,
+) -> io::Result<bool> {
+    let mut read = 0u64;
+    while read < limit {
+        if !go_on(&reader.lines.shell.sink) {
+            return Ok(false);
+        }
+        match input.read(buf) {
+            Ok(0) => return Ok(false),
+            Ok(n) => {
+                reader.feed(&buf[..n]);
+                read += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
+}
+
+/// How [`on_two_threads`] ended. One value per analysis, moved once: the size of the
+/// reader's variant costs nothing.
+#[allow(clippy::large_enum_variant)]
+enum TwoThreads<S: ShellSink> {
+    Done(io::Result<(TranscriptInfo, S)>),
+    /// No thread could be started: the reader, as it was.
+    NoThread(Reader<Framing<S>>),
+}
+
+/// The rest of `input` with `reader`'s screen on a thread of its own.
+fn on_two_threads<R: Read, S: ShellSink>(
+    input: &mut R,
+    reader: Reader<Framing<S>>,
+    read_bytes: usize,
+    go_on: &mut impl FnMut(&S) -> bool,
+) -> TwoThreads<S> {
+    let (screen_reader, mut framing) = reader.replace_lines(LineLog::default());
+    let mut screen_reader = Some(screen_reader); // handed over once the thread runs
+    let (hand_over, handed) = mpsc::sync_channel::<Reader<LineLog>>(1);
     let (chunks, to_screen) = mpsc::sync_channel::<Chunk>(IN_FLIGHT);
     let (used_chunks, free_chunks) = mpsc::channel::<Chunk>();
     let (logs, from_screen) = mpsc::sync_channel::<LineLog>(IN_FLIGHT);
     let (played, free_logs) = mpsc::channel::<LineLog>();
     let outcome = std::thread::scope(|scope| {
-        let screen = std::thread::Builder::new()
-            .name("transcript-screen".into())
-            .spawn_scoped(scope, move || screen_side(to_screen, used_chunks, logs, free_logs))
-            .ok()?;
+        let screen = std::thread::Builder::new().name("transcript-screen".into()).spawn_scoped(
+            scope,
+            move || {
+                // Handed over once the thread runs (kept by the caller if it never does).
+                let reader = handed.recv().ok()?;
+                Some(screen_side(reader, to_screen, used_chunks, logs, free_logs))
+            },
+        );
+        let Ok(screen) = screen else { return None };
+        let reader = screen_reader.take().expect("not handed over yet");
+        hand_over.send(reader).expect("the screen thread waits for its reader");
         let mut play = |mut log: LineLog| {
             log.play(&mut framing);
             let _ = played.send(log); // the screen may be done: then it is not needed
@@ -168,25 +236,28 @@ pub fn read_on_two_threads<R: Read, S: ShellSink>(
         }
         drop(from_screen); // a screen still sending stops
         match screen.join() {
-            Ok(read) => Some((read, failed)),
+            Ok(read) => Some((read.expect("the reader was handed over"), failed)),
             Err(panic) => std::panic::resume_unwind(panic),
         }
     });
     match outcome {
-        Some((_, Some(failed))) => Err(failed),
-        Some((read, None)) => Ok(framing.conclude(read)),
-        None => on_one_thread(input, framing, read_bytes, go_on),
+        Some((_, Some(failed))) => TwoThreads::Done(Err(failed)),
+        Some((read, None)) => TwoThreads::Done(Ok(framing.conclude(read))),
+        None => {
+            let reader = screen_reader.expect("kept: no thread started");
+            TwoThreads::NoThread(reader.replace_lines(framing).0)
+        }
     }
 }
 
 /// The screen thread: each chunk through the screen, its lines back as a log.
 fn screen_side(
+    mut reader: Reader<LineLog>,
     to_screen: mpsc::Receiver<Chunk>,
     used_chunks: mpsc::Sender<Chunk>,
     logs: mpsc::SyncSender<LineLog>,
     free_logs: mpsc::Receiver<LineLog>,
 ) -> ReadFacts {
-    let mut reader = Reader::new(LineLog::default());
     for chunk in to_screen {
         reader.feed(&chunk.bytes[..chunk.len]);
         let _ = used_chunks.send(chunk); // the reading may have stopped
@@ -200,27 +271,6 @@ fn screen_side(
     let (read, last) = reader.finish();
     let _ = logs.send(last); // fails only when the shell side stopped
     read
-}
-
-/// The same analysis on this thread alone.
-fn on_one_thread<R: Read, S: ShellSink>(
-    mut input: R,
-    framing: Framing<S>,
-    read_bytes: usize,
-    mut go_on: impl FnMut(&S) -> bool,
-) -> io::Result<(TranscriptInfo, S)> {
-    let mut reader = Reader::new(framing);
-    let mut buf = vec![0; read_bytes];
-    while go_on(&reader.lines.shell.sink) {
-        match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => reader.feed(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    let (read, framing) = reader.finish();
-    Ok(framing.conclude(read))
 }
 
 #[cfg(test)]
@@ -256,24 +306,68 @@ mod tests {
         t
     }
 
+    /// The engine's result for `bytes`, and the pipeline's on one thread, on two from the
+    /// start and on two from half way, in reads of `read_bytes`.
+    fn agree(name: &str, bytes: &[u8], read_bytes: usize) {
+        let mut engine = Engine::new(Heard::default());
+        engine.feed(bytes);
+        let reference = engine.finish();
+        let half = bytes.len() as u64 / 2;
+        for one_thread_bytes in [u64::MAX, 0, half] {
+            let run =
+                read_on_two_threads(bytes, Heard::default(), read_bytes, one_thread_bytes, |_| {
+                    true
+                });
+            assert_eq!(
+                run.unwrap(),
+                reference,
+                "{name}: reads of {read_bytes}, {one_thread_bytes} on one thread"
+            );
+        }
+    }
+
     #[test]
     fn one_thread_two_threads_and_the_engine_agree() {
         for commands in [0, 1, 40, 3000] {
-            let bytes = session(commands);
-            let mut engine = Engine::new(Heard::default());
-            engine.feed(&bytes);
-            let reference = engine.finish();
             // Reads of 3 bytes cut every line and sequence (slow over thousands of commands).
             let tiny = if commands < 100 { 3 } else { 61 };
             for read_bytes in [tiny, 1000, 64 << 10] {
-                let two = read_on_two_threads(&bytes[..], Heard::default(), read_bytes, |_| true);
-                let framing = Framing::new(Heard::default());
-                let one = on_one_thread(&bytes[..], framing, read_bytes, |_| true);
-                assert_eq!(two.unwrap(), reference, "{commands} commands, reads of {read_bytes}");
-                assert_eq!(one.unwrap(), reference, "{commands} commands, reads of {read_bytes}");
+                agree(&format!("{commands} commands"), &session(commands), read_bytes);
             }
-            assert!(reference.1 .0.len() >= commands * 2);
         }
+        let fixtures =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
+        let mut seen = 0;
+        for dir in ["recorded", "public"] {
+            for entry in std::fs::read_dir(fixtures.join(dir)).unwrap() {
+                let path = entry.unwrap().path();
+                let name = path.display().to_string();
+                if name.ends_with(".log") || name.ends_with(".bin") {
+                    let bytes = std::fs::read(&path).unwrap();
+                    agree(&name, &bytes, 7);
+                    agree(&name, &bytes, 4093);
+                    seen += 1;
+                }
+            }
+        }
+        assert!(seen > 20, "the recorded sessions were found");
+    }
+
+    #[test]
+    fn a_reader_handed_to_another_listener_and_back_reads_on() {
+        let bytes = session(40);
+        let (first, rest) = bytes.split_at(bytes.len() / 3);
+        let mut engine = Engine::new(Heard::default());
+        engine.feed(&bytes);
+        let reference = engine.finish();
+        let mut reader = Reader::new(Framing::new(Heard::default()));
+        reader.feed(first);
+        let (elsewhere, framing) = reader.replace_lines(LineLog::default());
+        let (mut reader, log) = elsewhere.replace_lines(framing);
+        assert!(log.calls.is_empty(), "nothing was said meanwhile");
+        reader.feed(rest);
+        let (read, framing) = reader.finish();
+        assert_eq!(framing.conclude(read), reference);
     }
 
     #[test]

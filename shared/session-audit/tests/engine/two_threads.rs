@@ -1,6 +1,7 @@
-//! `Analyzer::analyze` runs the screen on a second thread; `Analysis::feed` (the Lambda's
-//! streamed S3 body) runs everything on one. Same report, and the two-thread run stops
-//! cleanly on a read or write error.
+//! `Analyzer::analyze` runs the screen on a second thread past its first MiB (the fixtures
+//! stay on one; `transcript::pipeline`'s unit tests run them on two); `Analysis::feed` (the
+//! Lambda's streamed S3 body) runs everything on one. Same report, and the two-thread run
+//! stops cleanly on a read or write error.
 
 use std::io::{self, Read};
 
@@ -148,16 +149,19 @@ impl CommandWriter for Fails {
 fn a_writer_that_fails_stops_the_reading() {
     let analyzer = Analyzer::default();
     let mut input = Endless::new(1 << 30, usize::MAX);
-    let result = analyzer.analyze(&mut input, Input::default(), Fails { left: 10 });
+    // Past the first MiB read on one thread: the writer fails while two are running.
+    let result = analyzer.analyze(&mut input, Input::default(), Fails { left: 20_000 });
     let Err(AnalyzeError::Write(e)) = result else { panic!("a write error is reported") };
     assert_eq!(e.to_string(), "no space left");
     // Stopped after the reads in flight, not at the end of the gigabyte.
-    assert!(input.served < 8 << 20, "read {} bytes after the writer failed", input.served);
+    assert!(input.served > 2 << 20, "the writer failed on two threads");
+    assert!(input.served < 16 << 20, "read {} bytes after the writer failed", input.served);
 }
 
 #[test]
 fn a_read_that_fails_is_the_error_reported() {
     let analyzer = Analyzer::default();
+    // On one thread (0, 1000) and on two (3 MiB).
     for fail_after in [0, 1000, 3 << 20] {
         let input = Endless::new(1 << 30, fail_after);
         let result = analyzer.analyze(input, Input::default(), Vec::new());
