@@ -57,9 +57,9 @@ package: .venv/.template-tools
 	PATH="$(CURDIR)/.venv/bin:$$PATH" SAM_CLI_TELEMETRY=0 .venv/bin/sam build --beta-features
 	@ls -l .aws-sam/build/*/bootstrap
 
-# Engine throughput and peak RSS on two generated 200 MiB transcripts (output-heavy and
-# command-dense, each beside `wc -l`); then the live path on a
-# 10,000-line subscription batch (time and peak heap).
+# Engine throughput and peak RSS on three 200 MiB transcripts (output-heavy and command-dense
+# generated, and the recorded sessions repeated), each on two threads and on one, beside
+# `wc -l`; then the live path on a 10,000-line subscription batch (time and peak heap).
 bench:
 	cargo bench -p session-audit --bench engine -- 200
 	cargo bench -p session-audit --bench live -- 10000

@@ -4,9 +4,10 @@
 //! The screen never asks the shell layer anything (its listener's calls return nothing), so
 //! its calls can be written down on one thread and played back, in order, on another: the
 //! result is the one [`Engine`](super::Engine) gives on one thread (the tests compare them).
-//! The two halves cost about the same, so a machine with two cores analyses a large
-//! transcript in a little over half the time. Memory stays bounded: at most
-//! [`IN_FLIGHT`] reads and logs wait, each log holding the lines of one read.
+//! On two cores a large transcript takes about two thirds of the time (output-heavy, where
+//! the halves cost about the same; where commands are dense the shell's half is the larger).
+//! Memory stays bounded: at most [`IN_FLIGHT`] reads and logs wait, each log holding the
+//! lines of one read.
 
 use std::io::{self, Read};
 use std::sync::mpsc;
