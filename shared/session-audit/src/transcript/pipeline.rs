@@ -141,17 +141,24 @@ fn read_here<R: Read, S: ShellSink>(
         if !go_on(&reader.lines.shell.sink) {
             return Ok(false);
         }
-        match input.read(buf) {
-            Ok(0) => return Ok(false),
-            Ok(n) => {
-                reader.feed(&buf[..n]);
-                read += n as u64;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+        let n = read_retrying(input, buf)?;
+        if n == 0 {
+            return Ok(false);
         }
+        reader.feed(&buf[..n]);
+        read += n as u64;
     }
     Ok(true)
+}
+
+/// One read, tried again when a signal interrupted it; 0 at the end of the input.
+fn read_retrying(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match input.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            read => return read,
+        }
+    }
 }
 
 /// How [`on_two_threads`] ended. One value per analysis, moved once: the size of the
@@ -201,10 +208,9 @@ fn on_two_threads<R: Read, S: ShellSink>(
             let mut chunk = free_chunks
                 .try_recv()
                 .unwrap_or_else(|_| Chunk { bytes: vec![0; read_bytes], len: 0 });
-            chunk.len = match input.read(&mut chunk.bytes) {
+            chunk.len = match read_retrying(input, &mut chunk.bytes) {
                 Ok(0) => break true,
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     failed = Some(e);
                     break false;

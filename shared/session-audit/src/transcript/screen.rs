@@ -972,11 +972,9 @@ struct Performer<'a, L> {
     sequence_done: bool,
 }
 
-fn param(params: &Params, i: usize, default: u16) -> u16 {
-    match params.iter().nth(i).and_then(|p| p.first().copied()) {
-        Some(0) | None => default,
-        Some(v) => v,
-    }
+/// The `i`-th parameter as `vte` parsed it, 0 when left out ([`State::csi`] applies defaults).
+fn param(params: &Params, i: usize) -> u16 {
+    params.iter().nth(i).and_then(|p| p.first().copied()).unwrap_or(0)
 }
 
 impl<L: ScreenListener> Perform for Performer<'_, L> {
@@ -1002,7 +1000,7 @@ impl<L: ScreenListener> Perform for Performer<'_, L> {
         if action == 'm' {
             return; // colours: by far the most common sequence, and never content
         }
-        let first_two = [param(params, 0, 0), param(params, 1, 0)];
+        let first_two = [param(params, 0), param(params, 1)];
         if self.s.csi(intermediates, action, first_two) {
             for p in params.iter() {
                 self.s.set_private_mode(p[0], action == 'h', self.l);

@@ -3,6 +3,9 @@
 use proptest::prelude::*;
 use session_audit::analysis::{Analyzer, Input};
 use session_audit::report::Status;
+use session_audit::transcript::read_on_two_threads;
+
+use crate::{reconstruct, Collect};
 
 /// Pieces real terminals and broken uploads produce, to build adversarial transcripts from.
 fn token() -> impl Strategy<Value = Vec<u8>> {
@@ -47,7 +50,7 @@ static ANALYZER: std::sync::LazyLock<Analyzer> = std::sync::LazyLock::new(Analyz
 fn check(bytes: &[u8], chunk: usize) {
     let analyzer = &*ANALYZER;
     let whole = analyzer.analyze_bytes(bytes, Input::default());
-    // Chunking never changes the result (two threads: the screen on its own).
+    // Chunking never changes the result.
     let reader = ChunkedReader { bytes, chunk: chunk.max(1) };
     let (report, commands) = analyzer.analyze(reader, Input::default(), Vec::new()).unwrap();
     assert_eq!(commands, whole.commands);
@@ -61,6 +64,15 @@ fn check(bytes: &[u8], chunk: usize) {
     let (mut one_thread, commands) = analysis.finish(Input::default()).unwrap();
     one_thread.commands = commands;
     assert_eq!(one_thread, whole);
+    // With the screen on a thread of its own from the first byte (`analyze` keeps inputs this
+    // small on one): what the shell layer is told is what the one-thread engine tells it.
+    let (info, reference) = reconstruct(bytes, chunk);
+    let (two_info, two) =
+        read_on_two_threads(bytes, Collect::default(), chunk.max(1), 0, |_| true).unwrap();
+    assert_eq!(two_info, info);
+    assert_eq!(two.commands, reference.commands);
+    assert_eq!(two.output, reference.output);
+    assert_eq!(two.tampered, reference.tampered);
     serde_json::to_string(&whole).unwrap();
     whole.to_markdown(0);
 }
