@@ -7,6 +7,7 @@
 pub mod agent_stream;
 pub mod cloudwatch;
 pub mod format;
+mod history;
 mod pipeline;
 mod scan;
 pub mod screen;
@@ -99,6 +100,8 @@ impl<S: ShellSink> Engine<S> {
 struct Framing<S: ShellSink> {
     shell: Shell<S>,
     footer: Option<Option<String>>,
+    /// The footer landed on a line editor's open prompt: the session ended there.
+    footer_in_region: bool,
     lines: u64,
     overflowed: u64,
 }
@@ -111,6 +114,7 @@ impl<S: ShellSink> ScreenListener for Framing<S> {
         // session ended at its prompt): it is the footer there too, never a command.
         if let Some(time) = format::parse_footer(text).filter(|t| !input || t.is_some()) {
             self.footer = Some(time);
+            self.footer_in_region = input;
             return;
         }
         if !input && self.footer.is_some() && !shell::is_blank(text) {
@@ -122,7 +126,13 @@ impl<S: ShellSink> ScreenListener for Framing<S> {
         self.shell.input_begin();
     }
     fn input_end(&mut self, pending: &str) {
-        self.shell.input_end(pending);
+        if std::mem::take(&mut self.footer_in_region) {
+            // The line editor never returned (that turns the markers off): whatever was
+            // typed there, the footer's line feed included, was not submitted.
+            self.shell.input_cut();
+        } else {
+            self.shell.input_end(pending);
+        }
     }
     fn alternate_screen(&mut self, entered: bool) {
         self.shell.alternate_screen(entered);
@@ -140,6 +150,7 @@ impl<S: ShellSink> Framing<S> {
         Framing {
             shell: Shell::new(sink, PromptStyle::Unix, Preamble::None),
             footer: None,
+            footer_in_region: false,
             lines: 0,
             overflowed: 0,
         }

@@ -179,6 +179,8 @@ struct State {
     /// A CR right after such a space, waiting for the next action to say if it was a wrap.
     wrap_candidate: Option<usize>,
     wrap_markers: usize,
+    /// Where a line feed inside a wrapped input line put the cursor (see [`State::end_region`]).
+    fed_down_to: Option<usize>,
     insert_mode: bool,
     input: bool,
     /// Rows of the open line-editor region ended by a line feed, kept until the region ends:
@@ -225,6 +227,7 @@ impl Screen {
                 last: Last::Other,
                 wrap_candidate: None,
                 wrap_markers: 0,
+                fed_down_to: None,
                 insert_mode: false,
                 input: false,
                 rows: Vec::new(),
@@ -423,6 +426,7 @@ impl State {
         self.last = Last::Other;
         self.wrap_candidate = None;
         self.wrap_markers = 0;
+        self.fed_down_to = None;
         self.flags = LineFlags::default();
     }
 
@@ -730,6 +734,7 @@ impl State {
             let last_row = self.line.len().saturating_sub(1) / w;
             if self.pos / w < last_row {
                 self.pos += w; // readline moving down inside a wrapped line
+                self.fed_down_to = Some(self.pos);
                 return;
             }
         }
@@ -767,6 +772,11 @@ impl State {
 
     /// The region ended: its rows, then what is left on the current line, to the listener.
     fn end_region<L: ScreenListener>(&mut self, listener: &mut L) {
+        if self.submitted_at_the_margin() {
+            // What a line feed past the end of the line does: the line is a row of the region.
+            self.keep_row();
+            self.row += 1;
+        }
         let current = std::mem::take(&mut self.line);
         let mut rows = std::mem::take(&mut self.rows);
         let (first_from, has_rows) = (self.region_from, !rows.is_empty());
@@ -783,6 +793,16 @@ impl State {
         self.row = 0;
         self.clear_line();
         listener.input_end(&self.text);
+    }
+
+    /// A line that ends exactly at the right margin leaves readline's wrap marker (a space)
+    /// on the row below, so the line spans that row too; Enter moves down onto it and the
+    /// line editor stops there. The cursor is still where that line feed put it, on a row
+    /// with nothing after it: the line was submitted, not abandoned (Ctrl-C leaves `^C`).
+    fn submitted_at_the_margin(&self) -> bool {
+        self.fed_down_to == Some(self.pos)
+            && self.line.get(self.pos..).is_some_and(|rest| rest.iter().all(|&c| c == ' '))
+            && self.line[..self.pos].iter().any(|&c| c != ' ')
     }
 
     fn move_rows(&mut self, down: bool, n: usize) {

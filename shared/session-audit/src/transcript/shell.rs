@@ -14,6 +14,7 @@ use memchr::memmem::Finder;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+use super::history::{self, Recent};
 use super::screen::{LineFlags, ScreenListener};
 
 /// A command as the shell received it, before redaction and rules.
@@ -156,6 +157,12 @@ fn may_start_a_shell(text: &str) -> bool {
             .is_some_and(|w| w.ends_with("sh"))
 }
 
+/// `exit` or `logout`, with or without a status.
+fn leaves_the_shell(text: &str) -> bool {
+    let mut words = text.split_whitespace();
+    matches!(words.next(), Some("exit" | "logout")) && words.all(|w| w.parse::<i32>().is_ok())
+}
+
 /// Commands after which a different prompt is expected.
 static SHELL_SWITCH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?:sudo|su|bash|sh|dash|zsh|ksh|exit|logout|ssh|newgrp|sg|exec|docker|kubectl|runuser|chroot|nsenter)\b")
@@ -183,17 +190,40 @@ pub struct Shell<S> {
     abandoned: u64,
     /// The line editor was turned off: read command lines by their prompt until it is back.
     editor_off: bool,
+    /// A command was read by its prompt (a shell without markers ran in this session), so a
+    /// marked shell's `exit` may return to it.
+    read_unmarked: bool,
     /// The current command's text when it spells line-editor markers out: a region whose line
     /// is written in it was printed by the command, not read by a shell.
     spelled: Option<String>,
-    /// A region closed with nothing typed on it; a line feed next means input was submitted
-    /// that the terminal never showed (echo off).
-    blind: bool,
+    /// The current command may hold a history reference (`!!`): bash prints the expanded
+    /// line before its output.
+    expands: bool,
+    /// The last commands read with markers, which history references point into.
+    recent: Recent,
+    /// How far a region closed with nothing typed on it has come (see [`Blind`]).
+    blind: Blind,
     hidden_inputs: u64,
     /// Buffers handed back after use, for the next command and region row (no allocation
     /// per command in a long session).
     spare_command: Option<Command>,
     spare_row: String,
+}
+
+/// A region closed with nothing typed on it (its prompt kept). A line feed next means a line
+/// was submitted that the terminal never showed (echo off), or Ctrl-D: readline prints
+/// nothing for either, and bash then prints `exit` as it does for a typed `exit`. A shell
+/// that exited does not prompt again; one that ran a hidden command does.
+#[derive(Debug, Default)]
+enum Blind {
+    #[default]
+    None,
+    /// The region closed; the prompt it showed.
+    Closed(String),
+    /// … and a line feed followed: a line was submitted.
+    Submitted(String),
+    /// … and the shell printed `exit`: hidden only if the same prompt comes back.
+    Exited(String),
 }
 
 /// Counts the shell layer reports at the end.
@@ -225,8 +255,11 @@ impl<S: ShellSink> Shell<S> {
             next_seq: 1,
             abandoned: 0,
             editor_off: false,
+            read_unmarked: false,
             spelled: None,
-            blind: false,
+            expands: false,
+            recent: Recent::default(),
+            blind: Blind::None,
             hidden_inputs: 0,
             spare_command: None,
             spare_row: String::new(),
@@ -274,6 +307,16 @@ impl<S: ShellSink> Shell<S> {
         self.preamble = preamble;
     }
 
+    /// The session ended while the line editor was still reading (a region the shell never
+    /// closed): what was typed there was not submitted, like a line left with Ctrl-C; a
+    /// command still open at a continuation prompt never ran.
+    pub fn input_cut(&mut self) {
+        let mut rows = std::mem::take(&mut self.region);
+        let start = rows.iter().rposition(|(l, _)| self.has_prompt(l)).unwrap_or(0);
+        let typed = rows.drain(..).nth(start).map(|(line, _)| line).unwrap_or_default();
+        self.input_end(&typed);
+    }
+
     /// Emit the last command. Call once, after the screen has flushed its last line.
     pub fn finish(&mut self) -> ShellStats {
         if let (Preamble::LegacyAgentLogger, Some(cmd)) = (self.preamble, &self.current) {
@@ -283,6 +326,9 @@ impl<S: ShellSink> Shell<S> {
             }
         }
         self.flush_current();
+        if let Blind::Submitted(_) = std::mem::take(&mut self.blind) {
+            self.hidden_inputs += 1;
+        }
         ShellStats {
             abandoned_lines: self.abandoned,
             hidden_inputs: self.hidden_inputs,
@@ -294,6 +340,7 @@ impl<S: ShellSink> Shell<S> {
     fn flush_current(&mut self) {
         if let Some(cmd) = self.current.take() {
             self.sink.command(&cmd);
+            self.recent.push(&cmd.text);
             self.spare_command = Some(cmd);
         }
         self.open = false;
@@ -323,6 +370,16 @@ impl<S: ShellSink> Shell<S> {
             return;
         }
         self.open = false;
+        if std::mem::take(&mut self.expands) {
+            if let Some(cmd) = &mut self.current {
+                if history::is_expansion(&cmd.text, text, &self.recent) {
+                    // What bash ran (and keeps in its history), not what was typed.
+                    cmd.text.clear();
+                    cmd.text.push_str(text);
+                    return;
+                }
+            }
+        }
         let seq = match &mut self.current {
             Some(cmd) => {
                 cmd.output_lines += 1;
@@ -393,9 +450,16 @@ impl<S: ShellSink> Shell<S> {
         if from_markers {
             // Cheap necessary conditions first: nearly every command fails them.
             let words = holds_marker_word(text);
-            self.editor_off = (words || may_start_a_shell(text)) && EDITOR_OFF.is_match(text);
+            self.editor_off = (words || may_start_a_shell(text)) && EDITOR_OFF.is_match(text)
+                // Leaving a marked shell started from one without markers (dash, then
+                // `bash`): the prompts that follow are that shell's again. A marked parent
+                // turns the markers back on at its next prompt.
+                || (self.read_unmarked && leaves_the_shell(text));
             let spells = words && SPELLED_MARKER.is_match(text);
             self.spelled = spells.then(|| text.to_string());
+            self.expands = history::may_expand(text);
+        } else {
+            self.read_unmarked = true;
         }
         lower_confidence(&mut cmd, &reasons);
         self.next_seq += 1;
@@ -575,8 +639,8 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
         if self.in_banner {
             return;
         }
-        if std::mem::take(&mut self.blind) && !input && is_blank(text) {
-            self.hidden_inputs += 1; // a line was submitted that the terminal never showed
+        if !matches!(self.blind, Blind::None) {
+            self.follow_blind_region(text, input);
         }
         if input {
             let ascii = text.as_bytes().get(..input_from).is_some_and(<[u8]>::is_ascii);
@@ -599,11 +663,33 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
     fn input_begin(&mut self) {
         self.markers_seen = true;
         self.editor_off = false;
-        self.blind = false;
+        match std::mem::take(&mut self.blind) {
+            Blind::Submitted(_) => self.hidden_inputs += 1, // the same shell prompts again
+            exited @ Blind::Exited(_) => self.blind = exited, // told by the prompt's row
+            _ => {}
+        }
         self.region.clear();
     }
 
     fn input_end(&mut self, pending: &str) {
+        if let Blind::Exited(_) = self.blind {
+            self.follow_blind_region(pending, true);
+        }
+        if !self.region.is_empty() && !is_blank(pending) {
+            // Rows, then text left on the line without a line feed: a multi-line buffer (a
+            // paste, a completion listing) left with Ctrl-C. Readline returned nothing.
+            let rows = std::mem::take(&mut self.region);
+            let start = rows.iter().rposition(|(l, _)| self.has_prompt(l)).unwrap_or(0);
+            let at_ps2 = self
+                .split_prompt(&rows[start].0, true)
+                .is_some_and(|s| is_continuation_prompt(s.prompt));
+            self.abandoned += 1;
+            if at_ps2 {
+                self.abandon_open_command();
+            }
+            self.open = false;
+            return;
+        }
         if self.region.len() == 1 {
             // Nearly every region: a prompt and one line typed. The row list keeps its
             // allocation for the next region.
@@ -633,7 +719,9 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
         }
         // A prompt with nothing on it (an empty region is readline resetting after Ctrl-C,
         // not a prompt).
-        self.blind = is_blank(typed) && !is_blank(pending);
+        if is_blank(typed) && !is_blank(pending) {
+            self.blind = Blind::Closed(pending.trim_end().to_string());
+        }
         self.open = false;
     }
 
@@ -646,6 +734,30 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
 }
 
 impl<S: ShellSink> Shell<S> {
+    /// The next line (or a region's first row) after a region closed with nothing typed.
+    fn follow_blind_region(&mut self, text: &str, input: bool) {
+        self.blind = match std::mem::take(&mut self.blind) {
+            Blind::Closed(prompt) if !input && is_blank(text) => Blind::Submitted(prompt),
+            Blind::Submitted(prompt) if !input && leaves_the_shell(text) => {
+                // Back to a shell without markers that started this one (as for `exit`).
+                self.editor_off |= self.read_unmarked;
+                Blind::Exited(prompt)
+            }
+            Blind::Submitted(_) => {
+                self.hidden_inputs += 1; // output of a line the terminal never showed
+                Blind::None
+            }
+            Blind::Exited(prompt) if input => {
+                if text.starts_with(&prompt) {
+                    self.hidden_inputs += 1; // the shell went on: a hidden `exit` did not run
+                }
+                Blind::None
+            }
+            other @ Blind::Exited(_) => other,
+            _ => Blind::None,
+        };
+    }
+
     /// Submit a region's line, and the rows a multi-line buffer continued it with: each line
     /// a command, except where the shell needs more (an open quote, a trailing `\` or pipe,
     /// an unfinished `for`/`if`/`case`/`{`), which it joins.
@@ -692,6 +804,88 @@ impl<S: ShellSink> Shell<S> {
 
 /// Whether a shell reading `text` would wait for more lines.
 fn needs_more(text: &str) -> bool {
+    // Here-document bodies are data: only the lines around them are read as shell code.
+    let mut code = String::with_capacity(text.len());
+    let mut open: Vec<(String, bool)> = Vec::new();
+    for line in text.lines() {
+        if let Some((word, strip_tabs)) = open.first() {
+            let body = if *strip_tabs { line.trim_start_matches('\t') } else { line };
+            if body == word {
+                open.remove(0);
+            }
+            continue;
+        }
+        open.extend(here_documents(line));
+        code.push_str(line);
+        code.push('\n');
+    }
+    !open.is_empty() || code_needs_more(&code)
+}
+
+/// The here-documents a line of shell code opens (`<<WORD`, `<<-WORD`, quoted or not), in
+/// order: each word and whether its body may indent the word with tabs (`<<-`).
+fn here_documents(line: &str) -> Vec<(String, bool)> {
+    let bytes = line.as_bytes();
+    let (mut words, mut i) = (Vec::new(), 0);
+    let (mut single, mut double, mut arithmetic) = (false, false, 0usize);
+    while i < bytes.len() {
+        let code = !single && !double;
+        match bytes[i] {
+            b'\\' if !single => i += 1,
+            b'\'' if !double => single = !single,
+            b'"' if !single => double = !double,
+            // `$((1 << 2))` and `(( x <<= 1 ))` shift, they open nothing.
+            b'(' if code && bytes[i + 1..].starts_with(b"(") => {
+                arithmetic += 1;
+                i += 1;
+            }
+            b')' if code && arithmetic > 0 && bytes[i + 1..].starts_with(b")") => {
+                arithmetic -= 1;
+                i += 1;
+            }
+            b'<' if code && arithmetic == 0 && bytes[i + 1..].starts_with(b"<") => {
+                i += 2;
+                if bytes.get(i) == Some(&b'<') {
+                    i += 1; // `<<<`: a here-string, no body
+                    continue;
+                }
+                let strip_tabs = bytes.get(i) == Some(&b'-');
+                i += usize::from(strip_tabs);
+                while matches!(bytes.get(i), Some(b' ' | b'\t')) {
+                    i += 1;
+                }
+                let start = i;
+                let (mut q1, mut q2) = (false, false);
+                while let Some(&b) = bytes.get(i) {
+                    match b {
+                        b'\'' if !q2 => q1 = !q1,
+                        b'"' if !q1 => q2 = !q2,
+                        b' ' | b'\t' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')'
+                            if !q1 && !q2 =>
+                        {
+                            break
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                // Quotes and backslashes in the word only stop expansion in the body.
+                let word: String =
+                    line[start..i].chars().filter(|c| !matches!(c, '\'' | '"' | '\\')).collect();
+                if !word.is_empty() {
+                    words.push((word, strip_tabs));
+                }
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    words
+}
+
+/// Whether a shell reading `text` (shell code, no here-document bodies) would wait for more.
+fn code_needs_more(text: &str) -> bool {
     let t = text.trim_end();
     if t.ends_with('\\') || t.ends_with('|') || t.ends_with("&&") || t.ends_with("||") {
         return true;
@@ -928,6 +1122,17 @@ mod tests {
             ("echo 'open", true),
             ("ls |", true),
             ("echo a \\", true),
+            ("cat <<EOF", true),
+            ("cat <<EOF\nbody\nEOF", false),
+            ("cat <<'EOF' > f\nfor x in\nEOF", false),
+            ("cat <<-END\n\tbody\n\tEND", false),
+            ("cat <<END\n\tEND", true),
+            ("cat <<A <<B\na\nA\nb", true),
+            ("cat <<A <<B\na\nA\nb\nB", false),
+            ("cat <<EOF |\nbody\nEOF", true),
+            ("grep x <<< 'for'", false),
+            ("echo '<<EOF'", false),
+            ("echo $((1<<2))", false),
         ] {
             assert_eq!(needs_more(text), more, "{text:?}");
         }

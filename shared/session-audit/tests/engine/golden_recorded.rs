@@ -138,7 +138,7 @@ fn honest_full_screen_programs_and_silent_passwords_raise_nothing() {
 #[test]
 fn each_way_of_hiding_is_named_in_the_report() {
     use session_audit::{Analyzer, Input};
-    let cases: [(&str, &[&str]); 12] = [
+    let cases: [(&str, &[&str]); 14] = [
         ("al2023_sh_editing", &[]),
         ("rhel_bash_title_paste", &[]),
         ("ubuntu_dash_cooked", &[]),
@@ -151,6 +151,9 @@ fn each_way_of_hiding_is_named_in_the_report() {
         ("adv_forged_prompt", &["SA-TRN-FORGED-PROMPT"]),
         ("adv_binary_dump", &[]),
         ("honest_fullscreen", &[]),
+        // Ctrl-D looks like a hidden `exit`; only a hidden line the shell went on after counts.
+        ("adv_ctrl_d_and_hidden_exit", &["SA-TRN-BLINDED", "SA-TRN-HIDDEN-INPUT"]),
+        ("i13_dash_bash_and_back", &[]),
     ];
     for (name, want) in cases {
         let bytes = std::fs::read(fixture(&format!("recorded/{name}.log"))).unwrap();
@@ -247,4 +250,69 @@ fn completion_query_answers_are_not_commands() {
 fn every_line_of_a_multi_line_paste_is_a_command() {
     let got = check("i13_multiline_paste");
     assert!(got.commands.iter().all(|c| c.confidence == 1.0 && c.prompt == "sh-5.2$ "));
+}
+
+fn shell_stats(name: &str) -> session_audit::transcript::ShellStats {
+    let bytes = std::fs::read(fixture(&format!("recorded/{name}.log"))).unwrap();
+    reconstruct(&bytes, 4096).0.shell
+}
+
+/// At 40 columns, a line of exactly two rows submitted as typed: Enter moves onto the row
+/// readline's wrap marker opened, and the line editor stops there. Submitted, not abandoned.
+#[test]
+fn a_line_of_exactly_two_rows_submitted_as_typed_is_a_command() {
+    let got = check("i13_margin_two_rows");
+    assert_eq!(got.commands[0].text.len(), 72, "prompt (8) + text fill two rows of 40");
+    assert_eq!(shell_stats("i13_margin_two_rows").abandoned_lines, 0);
+}
+
+/// Pastes bash runs as one command (a here-document, an `if`, a quoted newline) stay one;
+/// a pasted buffer left with Ctrl-C never ran.
+#[test]
+fn a_pasted_compound_command_is_one_command_and_an_abandoned_paste_none() {
+    let got = check("i13_paste_compound");
+    assert_eq!(got.commands[0].text.lines().count(), 3);
+    assert!(got.commands.iter().all(|c| !c.text.contains("echo one")));
+    assert_eq!(shell_stats("i13_paste_compound").abandoned_lines, 1);
+}
+
+/// dash starts bash, left once with `exit` and once with Ctrl-D: dash's prompts are read
+/// again each time, and Ctrl-D is no hidden input.
+#[test]
+fn leaving_a_marked_shell_returns_to_the_shell_without_markers() {
+    let got = check("i13_dash_bash_and_back");
+    let by_prompt: Vec<&str> =
+        got.commands.iter().filter(|c| c.confidence < 1.0).map(|c| c.text.as_str()).collect();
+    assert_eq!(by_prompt, ["echo d1", "bash", "echo d2", "bash", "echo d3", "exit"]);
+    assert_eq!(shell_stats("i13_dash_bash_and_back").hidden_inputs, 0);
+}
+
+/// Ctrl-D and a hidden `echo exit` look the same on screen; the shell prompting again tells
+/// the hidden line apart (it and the hidden `stty echo` are counted, the Ctrl-Ds are not).
+#[test]
+fn ctrl_d_is_not_a_hidden_input_but_a_hidden_line_printing_exit_is() {
+    check("adv_ctrl_d_and_hidden_exit");
+    assert_eq!(shell_stats("adv_ctrl_d_and_hidden_exit").hidden_inputs, 2);
+}
+
+/// `!!`, `!$`, `^old^new` and `!-3`: the command is what bash expanded, ran and kept, and
+/// the expanded line bash printed is not output; quoted and escaped `!` are left alone.
+#[test]
+fn history_references_are_reported_as_bash_expanded_them() {
+    let got = check("i13_history_expansion");
+    let second: Vec<&str> =
+        got.output.iter().filter(|(seq, _)| *seq == 2).map(|(_, l)| l.as_str()).collect();
+    assert_eq!(second, ["hist one"]);
+    assert!(got.commands.iter().all(|c| c.confidence == 1.0));
+}
+
+/// A session that ends while the line editor is reading: a line typed and never submitted,
+/// a `for` left open at the continuation prompt. Nothing of either ran; each is counted as
+/// abandoned, and the footer is the footer.
+#[test]
+fn input_left_unsubmitted_when_the_session_ended_is_not_a_command() {
+    for name in ["i13_killed_while_typing", "i13_killed_at_ps2"] {
+        check(name);
+        assert_eq!(shell_stats(name).abandoned_lines, 1, "{name}");
+    }
 }

@@ -1,0 +1,205 @@
+//! bash's history expansion (`sudo !!`, `echo !$`, `^old^new`): what ran is not what was typed.
+//!
+//! bash expands the typed line before running it and prints the expanded line first, so the
+//! line after the command is the command that ran (and what bash's history keeps). A person
+//! can make that line up (`set +H`, then a command printing something), so it is taken only
+//! when it is the typed line with each history reference replaced by text of a recent
+//! command: every character typed outside the references is still there, in order.
+
+/// How many recent commands a reference is looked up in.
+const RECENT: usize = 8;
+
+/// Whether bash could expand something in `typed` (a `!` or a leading `^`).
+pub(crate) fn may_expand(typed: &str) -> bool {
+    typed.starts_with('^') || memchr::memchr(b'!', typed.as_bytes()).is_some()
+}
+
+/// The last commands, newest last; buffers reused (no allocation per command once full).
+#[derive(Debug, Default)]
+pub(crate) struct Recent {
+    texts: Vec<String>,
+    next: usize,
+}
+
+impl Recent {
+    pub(crate) fn push(&mut self, text: &str) {
+        if self.texts.len() < RECENT {
+            self.texts.push(text.to_string());
+        } else {
+            let slot = &mut self.texts[self.next];
+            slot.clear();
+            slot.push_str(text);
+        }
+        self.next = (self.next + 1) % RECENT;
+    }
+
+    /// Newest first.
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        let n = self.texts.len();
+        (1..=n).map(move |k| self.texts[(self.next + RECENT - k) % RECENT].as_str())
+    }
+
+    fn last(&self) -> Option<&str> {
+        self.iter().next()
+    }
+}
+
+/// Whether `printed` is bash's expansion of `typed`, given the commands before it.
+pub(crate) fn is_expansion(typed: &str, printed: &str, recent: &Recent) -> bool {
+    if printed == typed || printed.is_empty() {
+        return false;
+    }
+    if let Some(quick) = typed.strip_prefix('^') {
+        // `^old^new^`: the previous command with the first `old` replaced.
+        let mut parts = quick.splitn(3, '^');
+        let (Some(old), Some(new)) = (parts.next(), parts.next()) else { return false };
+        return !old.is_empty()
+            && recent.last().is_some_and(|prev| {
+                prev.contains(old)
+                    && prev.replacen(old, new, 1) + parts.next().unwrap_or("") == printed
+            });
+    }
+    let literals = literals(typed);
+    if literals.len() < 2 {
+        return false; // no reference bash would expand
+    }
+    // Each gap between two literals is one reference's text: found in a recent command.
+    let (first, last) = (literals[0], literals[literals.len() - 1]);
+    let Some(mut rest) = printed.strip_prefix(first) else { return false };
+    let Some(body) = rest.strip_suffix(last) else { return false };
+    rest = body;
+    for literal in &literals[1..literals.len() - 1] {
+        let Some(at) = (if literal.is_empty() { Some(0) } else { rest.find(literal) }) else {
+            return false;
+        };
+        if !from_recent(&rest[..at], recent) {
+            return false;
+        }
+        rest = &rest[at + literal.len()..];
+    }
+    from_recent(rest, recent)
+}
+
+fn from_recent(text: &str, recent: &Recent) -> bool {
+    !text.is_empty() && recent.iter().any(|c| c.contains(text))
+}
+
+/// The typed line split around its history references: n references give n + 1 literals.
+fn literals(typed: &str) -> Vec<&str> {
+    let bytes = typed.as_bytes();
+    let (mut out, mut from, mut i) = (Vec::new(), 0, 0);
+    let (mut single, mut double) = (false, false);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if !single => i += 1,
+            b'\'' if !double => single = !single,
+            b'"' if !single => double = !double,
+            b'!' if !single => {
+                let end = reference_end(bytes, i, double);
+                if end > i + 1 {
+                    out.push(&typed[from..i]);
+                    from = end;
+                    i = end;
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out.push(&typed[from..]);
+    out
+}
+
+/// Where a history reference starting at `bytes[at] == b'!'` ends (`at + 1`: none there).
+fn reference_end(bytes: &[u8], at: usize, in_double_quotes: bool) -> usize {
+    let stop = |b: u8| b.is_ascii_whitespace() || b";&|<>()`'\"".contains(&b);
+    let mut i = at + 1;
+    match bytes.get(i) {
+        // Not a reference: bash leaves these alone.
+        None | Some(b' ' | b'\t' | b'\n' | b'=' | b'(') => return at + 1,
+        Some(b'"') if in_double_quotes => return at + 1,
+        Some(b'!' | b'$' | b'^' | b'*' | b'#') => i += 1,
+        Some(b'?') => {
+            i += 1;
+            while i < bytes.len() && bytes[i] != b'?' && bytes[i] != b'\n' {
+                i += 1;
+            }
+            i = (i + 1).min(bytes.len());
+        }
+        Some(b'-') | Some(b'0'..=b'9') => {
+            i += 1;
+            while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+        }
+        Some(&b) if !stop(b) => {
+            while bytes.get(i).is_some_and(|&b| !stop(b) && b != b':') {
+                i += 1;
+            }
+        }
+        Some(_) => return at + 1,
+    }
+    // Word designators and modifiers: `:1`, `:$`, `:h`, `:s/a/b/`.
+    while bytes.get(i) == Some(&b':') && bytes.get(i + 1).is_some_and(|&b| !stop(b)) {
+        i += 1;
+        while bytes.get(i).is_some_and(|&b| !stop(b) && b != b':') {
+            i += 1;
+        }
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recent(texts: &[&str]) -> Recent {
+        let mut r = Recent::default();
+        texts.iter().for_each(|t| r.push(t));
+        r
+    }
+
+    #[test]
+    fn an_expansion_is_the_typed_line_with_references_from_recent_commands() {
+        let r = recent(&["rm -rf /data/old", "ls -d /tmp"]);
+        assert!(is_expansion("!!", "ls -d /tmp", &r));
+        assert!(is_expansion("sudo !-2", "sudo rm -rf /data/old", &r));
+        assert!(is_expansion("echo !$", "echo /tmp", &r));
+        assert!(is_expansion("cd !$ && !rm", "cd /tmp && rm -rf /data/old", &r));
+        assert!(is_expansion("echo \"!!\"", "echo \"ls -d /tmp\"", &r));
+        assert!(is_expansion("^tmp^var", "ls -d /var", &r));
+        // Made up by the command itself (`set +H`): not from a recent command, or the typed
+        // text outside the references is not all there.
+        assert!(!is_expansion("!!", "sh: !!: command not found", &r));
+        assert!(!is_expansion("rm -rf /x !!", "/x !!", &r));
+        assert!(!is_expansion("echo !$", "echo nothing-recent", &r));
+        assert!(!is_expansion("^nope^x", "ls -d /tmp", &r));
+        // Nothing bash expands: quoted, escaped, or `!` before a blank, `=` or `(`.
+        for typed in ["echo '!!'", "echo \\!!", "echo hi !", "[ ! -f x ]", "a!=b", "echo \"hi!\""] {
+            assert!(!is_expansion(typed, "ls -d /tmp", &r), "{typed}");
+        }
+    }
+
+    #[test]
+    fn references_end_where_bash_ends_them() {
+        assert_eq!(literals("sudo !!"), ["sudo ", ""]);
+        assert_eq!(literals("echo !$ !vi:1 x"), ["echo ", " ", " x"]);
+        assert_eq!(literals("echo !?foo? done"), ["echo ", " done"]);
+        assert_eq!(literals("!-2:s/a/b/;ls"), ["", ";ls"]);
+        assert_eq!(literals("echo '!!'"), ["echo '!!'"]);
+    }
+
+    #[test]
+    fn recent_keeps_the_last_eight_newest_first() {
+        let texts: Vec<String> = (0..20).map(|i| format!("cmd {i}")).collect();
+        let mut r = Recent::default();
+        for (i, t) in texts.iter().enumerate() {
+            r.push(t);
+            assert_eq!(r.last(), Some(t.as_str()));
+            let want: Vec<&str> =
+                texts[..=i].iter().rev().take(RECENT).map(String::as_str).collect();
+            assert_eq!(r.iter().collect::<Vec<_>>(), want);
+        }
+    }
+}
