@@ -149,6 +149,11 @@ pub struct Screen {
     /// a character when another one is cut within three bytes (`é` split, then `\n€`: the
     /// line feed was lost), so where reads happened to split the input changed the result.
     utf8: Vec<u8>,
+    /// The bytes of a sequence still open across feeds (see [`Screen::feed_vte`]), and
+    /// whether `vte` applied anything since it began (a string never does; after CAN or an
+    /// ignored CSI `vte` is back in its ground state and applies what follows itself).
+    open_sequence: Vec<u8>,
+    open_sequence_applied: bool,
 }
 
 /// The kernel's canonical-mode erase, echoed as `BS SP BS` (ECHOE), on a line no line editor
@@ -217,6 +222,8 @@ impl Screen {
         Screen {
             in_sequence: false,
             utf8: Vec::with_capacity(4),
+            open_sequence: Vec::new(),
+            open_sequence_applied: false,
             parser: vte::Parser::new(),
             state: State {
                 line: Vec::with_capacity(256),
@@ -334,11 +341,69 @@ impl Screen {
         used.saturating_sub(have)
     }
 
+    /// Feed `vte` until a sequence ends; returns the bytes used.
+    ///
+    /// A sequence still open at a line feed was not one: an OSC, DCS or SOS/PM/APC string
+    /// swallows everything up to a BEL or an ESC, so a person who prints `ESC ]` or `ESC P`
+    /// at a shell without markers (dash) would hide the prompts and commands that follow,
+    /// from the terminal and from this model. No real string (a title, a hyperlink, a colour
+    /// query) holds a line feed. So the sequence is cancelled there (CAN) and its bytes after
+    /// the introducer (`ESC ]`, `ESC P`, …) are applied again as text: the report shows what
+    /// the terminal hid, a prompt at the start of its line where it was. The line
+    /// feed itself is left for the caller, so the result is the same however the input is
+    /// split.
     fn feed_vte<L: ScreenListener>(&mut self, bytes: &[u8], listener: &mut L) -> usize {
-        let mut performer = Performer { s: &mut self.state, l: listener, sequence_done: false };
-        let n = self.parser.advance_until_terminated(&mut performer, bytes);
+        const WINDOW: usize = 256; // nearly every sequence ends in its first window
+        /// Kept of an open sequence's bytes: a line's worth (longer lines are cut anyway).
+        const KEPT: usize = 4 * MAX_LINE_CHARS;
+        let mut performer =
+            Performer { s: &mut self.state, l: listener, sequence_done: false, applied: false };
+        let (mut used, mut cut_at_line_feed, mut applied) = (0, false, false);
+        while used < bytes.len() {
+            let window = &bytes[used..bytes.len().min(used + WINDOW)];
+            let stop = memchr::memchr(b'\n', window).unwrap_or(window.len());
+            used += self.parser.advance_until_terminated(&mut performer, &window[..stop]);
+            if performer.sequence_done {
+                break;
+            }
+            if stop < window.len() {
+                applied = performer.applied; // not the CAN's own execute
+                self.parser.advance(&mut performer, &[0x18]); // CAN: back to the ground state
+                performer.sequence_done = true;
+                cut_at_line_feed = true;
+                break;
+            }
+        }
         self.in_sequence = !performer.sequence_done;
-        n
+        applied |= std::mem::take(&mut self.open_sequence_applied)
+            || (performer.applied && !cut_at_line_feed);
+        if self.in_sequence {
+            self.open_sequence_applied = applied;
+        }
+        if self.in_sequence || (cut_at_line_feed && !applied) {
+            self.open_sequence.extend_from_slice(&bytes[..used]);
+            if self.open_sequence.len() > 2 * KEPT {
+                let excess = self.open_sequence.len() - KEPT;
+                self.open_sequence.drain(..excess); // its last line's worth
+            }
+        }
+        if !self.in_sequence {
+            let text = std::mem::take(&mut self.open_sequence);
+            if cut_at_line_feed && !applied {
+                // Holds no line feed: cannot come back here.
+                self.advance(text.get(2..).unwrap_or_default(), listener);
+                if !self.utf8.is_empty() {
+                    // A character cut by the line feed, as anywhere else.
+                    self.utf8.clear();
+                    self.state.print(char::REPLACEMENT_CHARACTER);
+                }
+            }
+            if self.open_sequence.is_empty() {
+                self.open_sequence = text; // keep the allocation
+                self.open_sequence.clear();
+            }
+        }
+        used
     }
 
     /// Flush the last line (a transcript need not end with a newline).
@@ -990,6 +1055,8 @@ struct Performer<'a, L> {
     l: &'a mut L,
     /// A sequence just ended: the parser is in its ground state with nothing buffered.
     sequence_done: bool,
+    /// `vte` printed or executed something (never inside a string).
+    applied: bool,
 }
 
 /// The `i`-th parameter as `vte` parsed it, 0 when left out ([`State::csi`] applies defaults).
@@ -1000,10 +1067,12 @@ fn param(params: &Params, i: usize) -> u16 {
 impl<L: ScreenListener> Perform for Performer<'_, L> {
     fn print(&mut self, c: char) {
         // `vte` prints a C1 control it carried across two feeds (it executes a whole one).
+        self.applied = true;
         self.s.character(c, self.l);
     }
 
     fn execute(&mut self, byte: u8) {
+        self.applied = true;
         self.s.execute(byte, self.l);
     }
 
@@ -1012,7 +1081,10 @@ impl<L: ScreenListener> Perform for Performer<'_, L> {
     }
 
     fn unhook(&mut self) {
-        self.sequence_done = true;
+        // Ended by ESC (ST's first byte, or a new sequence) `vte` is not in its ground state
+        // yet: the sequence is done at the dispatch that follows. (Cancelled by CAN or SUB it
+        // is, but `vte` may read on in its ground state before it asks again; the sequence
+        // is done at the next dispatch then too.)
     }
 
     fn csi_dispatch(&mut self, params: &Params, intermediates: &[u8], _ignore: bool, action: char) {
@@ -1028,15 +1100,20 @@ impl<L: ScreenListener> Perform for Performer<'_, L> {
         }
     }
 
-    fn esc_dispatch(&mut self, _intermediates: &[u8], _ignore: bool, _byte: u8) {
+    fn esc_dispatch(&mut self, _intermediates: &[u8], _ignore: bool, byte: u8) {
         self.sequence_done = true;
-        self.s.resolve_wrap_candidate(false);
-        self.s.last = Last::Other;
+        if byte != b'\\' {
+            // ST (`ESC \`) only ends a string, like the BEL it stands for.
+            self.s.resolve_wrap_candidate(false);
+            self.s.last = Last::Other;
+        }
     }
 
-    fn osc_dispatch(&mut self, _params: &[&[u8]], _bell_terminated: bool) {
+    fn osc_dispatch(&mut self, _params: &[&[u8]], bell_terminated: bool) {
         // Window titles and colour queries: never content. Does not disturb a pending wrap.
-        self.sequence_done = true;
+        // Ended by ESC, `vte` goes on to read an escape (ST's `\`, or a new sequence: the
+        // markers at a prompt): not its ground state (see `unhook`).
+        self.sequence_done = bell_terminated;
     }
 
     fn hook(&mut self, _params: &Params, _intermediates: &[u8], _ignore: bool, _action: char) {

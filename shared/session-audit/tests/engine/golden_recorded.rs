@@ -138,7 +138,7 @@ fn honest_full_screen_programs_and_silent_passwords_raise_nothing() {
 #[test]
 fn each_way_of_hiding_is_named_in_the_report() {
     use session_audit::{Analyzer, Input};
-    let cases: [(&str, &[&str]); 14] = [
+    let cases: [(&str, &[&str]); 15] = [
         ("al2023_sh_editing", &[]),
         ("rhel_bash_title_paste", &[]),
         ("ubuntu_dash_cooked", &[]),
@@ -154,6 +154,7 @@ fn each_way_of_hiding_is_named_in_the_report() {
         // Ctrl-D looks like a hidden `exit`; only a hidden line the shell went on after counts.
         ("adv_ctrl_d_and_hidden_exit", &["SA-TRN-BLINDED", "SA-TRN-HIDDEN-INPUT"]),
         ("i13_dash_bash_and_back", &[]),
+        ("adv_open_string", &[]),
     ];
     for (name, want) in cases {
         let bytes = std::fs::read(fixture(&format!("recorded/{name}.log"))).unwrap();
@@ -315,4 +316,12 @@ fn input_left_unsubmitted_when_the_session_ended_is_not_a_command() {
         check(name);
         assert_eq!(shell_stats(name).abandoned_lines, 1, "{name}");
     }
+}
+
+/// `printf '\033]0;title'` in bash (the next prompt's markers end the string) and
+/// `printf '\033P'` in dash (nothing would, but the line feed does): every command is there.
+#[test]
+fn a_string_left_open_hides_no_command() {
+    let got = check("adv_open_string");
+    assert_eq!(got.commands.iter().filter(|c| c.text == "id -u").count(), 2);
 }

@@ -75,6 +75,14 @@ fn token() -> impl Strategy<Value = Vec<u8>> {
         Just(b"\x1b[?1049l".to_vec()),
         Just(b"\x1b[?25l".to_vec()),
         Just(b"\x1b[".to_vec()),
+        // Strings: ended by BEL, by ST, by a new sequence, cancelled, or left open up to a
+        // line feed (which cancels them and applies their bytes as text).
+        Just(b"\x1b]0;t".to_vec()),
+        Just(b"\x1bP1$r".to_vec()),
+        Just(b"\x1b_".to_vec()),
+        Just(b"\x1b\\".to_vec()),
+        Just(b"\x07".to_vec()),
+        Just(b"\x18".to_vec()),
         // Cursor moves and edits with up to three parameters, empty or past u16 (the screen
         // parses up to two itself, `vte` the rest).
         (
@@ -179,4 +187,44 @@ fn a_mode_switch_between_erase_echoes_is_the_same_however_split() {
     for chunk in 1..bytes.len() {
         assert_eq!(heard(bytes, chunk).0, whole, "chunks of {chunk}");
     }
+}
+
+/// The plain lines the screen completes (not a line editor's), however `bytes` is split.
+fn plain_lines(bytes: &[u8]) -> Vec<String> {
+    let (whole, _) = heard(bytes, bytes.len());
+    for chunk in 1..bytes.len() {
+        assert_eq!(heard(bytes, chunk).0, whole, "chunks of {chunk}");
+    }
+    whole
+        .into_iter()
+        .filter_map(|h| match h {
+            Heard::Line { text, input: false, .. } => Some(text),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_string_left_open_up_to_a_line_feed_hides_nothing_after_it() {
+    // `printf '\033P'` at dash: on a terminal the prompt and command after it vanish (a DCS
+    // string swallows them); here the line feed cancels the string and its text is applied.
+    assert_eq!(plain_lines(b"\x1bP$ id -u\r\r\n1001\r\r\n"), ["$ id -u", "1001"]);
+    assert_eq!(plain_lines(b"$ x\r\n\x1b]0;t$ rm -rf /d\r\nok\r\n")[1], "0;t$ rm -rf /d");
+    assert_eq!(plain_lines(b"\x1b_\x1b]junk\r\n$ id\r\n"), ["junk", "$ id"]);
+    // Ended by BEL or ST, a title is no text; neither is a string cancelled by CAN.
+    assert_eq!(plain_lines(b"\x1b]0;t\x07$ id\r\n\x1b]0;t\x1b\\$ ls\r\n"), ["$ id", "$ ls"]);
+    assert_eq!(plain_lines(b"\x1b]0;t\x18$ id\r\n"), ["$ id"]);
+}
+
+#[test]
+fn a_string_ended_by_the_next_sequence_leaves_that_sequence_whole() {
+    // `printf '\033]0;title'` in bash: the prompt's own `ESC [ ? 2004 h` ends the title, and
+    // is the marker it is (it was printed as `[?2004h` text, and the command was lost).
+    let bytes = b"\x1b]0;title\x1b[?2004hsh-5.2$ id -u\r\r\n\x1b[?2004l\r1001\r\n";
+    let (whole, _) = heard(bytes, bytes.len());
+    for chunk in 1..bytes.len() {
+        assert_eq!(heard(bytes, chunk).0, whole, "chunks of {chunk}");
+    }
+    assert_eq!(whole[0], Heard::Begin);
+    assert!(matches!(&whole[1], Heard::Line { text, input: true, .. } if text == "sh-5.2$ id -u"));
 }
