@@ -387,23 +387,31 @@ impl Screen {
                 self.open_sequence.drain(..excess); // its last line's worth
             }
         }
-        if !self.in_sequence {
-            let text = std::mem::take(&mut self.open_sequence);
-            if cut_at_line_feed && !applied {
-                // Holds no line feed: cannot come back here.
-                self.advance(text.get(2..).unwrap_or_default(), listener);
-                if !self.utf8.is_empty() {
-                    // A character cut by the line feed, as anywhere else.
-                    self.utf8.clear();
-                    self.state.print(char::REPLACEMENT_CHARACTER);
-                }
-            }
-            if self.open_sequence.is_empty() {
-                self.open_sequence = text; // keep the allocation
-                self.open_sequence.clear();
-            }
+        if cut_at_line_feed && !applied {
+            self.apply_cut_sequence(listener);
+        } else if !self.in_sequence && !self.open_sequence.is_empty() {
+            self.open_sequence.clear();
         }
         used
+    }
+
+    /// A sequence cut at a line feed: its bytes after the introducer, as text (see
+    /// [`Self::feed_vte`]).
+    #[cold]
+    #[inline(never)]
+    fn apply_cut_sequence<L: ScreenListener>(&mut self, listener: &mut L) {
+        let text = std::mem::take(&mut self.open_sequence);
+        // Holds no line feed: cannot come back here.
+        self.advance(text.get(2..).unwrap_or_default(), listener);
+        if !self.utf8.is_empty() {
+            // A character cut by the line feed, as anywhere else.
+            self.utf8.clear();
+            self.state.print(char::REPLACEMENT_CHARACTER);
+        }
+        if self.open_sequence.is_empty() {
+            self.open_sequence = text; // keep the allocation
+            self.open_sequence.clear();
+        }
     }
 
     /// Flush the last line (a transcript need not end with a newline).
