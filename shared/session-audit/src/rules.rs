@@ -496,6 +496,13 @@ mod tests {
             ("export TERM=dumb", "SA-TRN-BLINDED"),
             ("exec >/dev/null 2>&1", "SA-TRN-BLINDED"),
             ("exec 2>/tmp/errors", "SA-TRN-BLINDED"),
+            ("tmux", "SA-TRN-MULTIPLEXER"),
+            ("tmux new -s work", "SA-TRN-MULTIPLEXER"),
+            ("tmux attach -t 0", "SA-TRN-MULTIPLEXER"),
+            ("screen", "SA-TRN-MULTIPLEXER"),
+            ("screen -r", "SA-TRN-MULTIPLEXER"),
+            ("sudo -i tmux", "SA-TRN-MULTIPLEXER"),
+            ("exec /usr/bin/byobu", "SA-TRN-MULTIPLEXER"),
         ];
         for (cmd, id) in cases {
             assert!(
@@ -523,6 +530,11 @@ mod tests {
             "exec 2>&1",
             "exec bash -l",
             "vim /etc/hosts",
+            "tmux ls",
+            "screen -ls",
+            "tmux kill-server",
+            "man screen",
+            "xrandr --screen 0",
         ] {
             assert!(hits(&pack, benign).is_empty(), "{benign} flagged: {:?}", hits(&pack, benign));
         }

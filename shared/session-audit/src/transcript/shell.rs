@@ -93,6 +93,8 @@ const REASON_BARE: &str = "bare '$'/'#' prompt: a line of output could look the 
 const REASON_PROMPT: &str = "prompt not recognised: the command may include prompt text";
 const REASON_OVERFLOW: &str = "line longer than the kept maximum: its tail is missing";
 const REASON_GEOMETRY: &str = "cursor moved between rows before the terminal width was known";
+const REASON_GLUED: &str =
+    "prompt found after output on its line (output without a final newline): the split is a guess";
 const REASON_ALTERNATE: &str =
     "typed on the alternate screen, which no full-screen program opened: hidden from scrollback";
 
@@ -193,6 +195,8 @@ pub struct Shell<S> {
     /// A command was read by its prompt (a shell without markers ran in this session), so a
     /// marked shell's `exit` may return to it.
     read_unmarked: bool,
+    /// The line being submitted is the part of a line after output (see `glued_prompt`).
+    glued: bool,
     /// The current command's text when it spells line-editor markers out: a region whose line
     /// is written in it was printed by the command, not read by a shell.
     spelled: Option<String>,
@@ -256,6 +260,7 @@ impl<S: ShellSink> Shell<S> {
             abandoned: 0,
             editor_off: false,
             read_unmarked: false,
+            glued: false,
             spelled: None,
             expands: false,
             recent: Recent::default(),
@@ -393,12 +398,21 @@ impl<S: ShellSink> Shell<S> {
     /// A line that a shell read: prompt plus the user's input.
     fn submit(&mut self, line: &str, from_markers: bool, flags: LineFlags) {
         let Some(split) = self.split_prompt(line, from_markers) else {
-            self.output_line(line);
+            match (!from_markers).then(|| self.glued_prompt(line)).flatten() {
+                Some(at) => {
+                    self.output_line(&line[..at]);
+                    self.glued = true;
+                    self.submit(&line[at..], false, flags);
+                    self.glued = false;
+                }
+                None => self.output_line(line),
+            }
             return;
         };
         // Why confidence is lower, where the condition holds (no allocation per command).
         let reasons = [
             (!from_markers, REASON_PATTERN),
+            (self.glued, REASON_GLUED),
             (!split.recognised, REASON_PROMPT),
             (split.bare && !from_markers, REASON_BARE),
             (flags.overflowed, REASON_OVERFLOW),
@@ -546,6 +560,29 @@ impl<S: ShellSink> Shell<S> {
         end.or_else(|| line.ends_with(['$', '#', '>', '%']).then_some(line.len()))
     }
 
+    /// Without markers, where a known prompt starts inside `line`: a shell prints its prompt
+    /// right after output that did not end with a newline (`printf x`, JSON from `curl`), so
+    /// the prompt and the command typed at it follow the output on one line. The last such
+    /// prompt, glued to the output (a bare `$ ` or `# ` right after a character that is not
+    /// blank: `cost: $ 5` is output), with something typed after it. Never `> `: output is
+    /// full of it.
+    fn glued_prompt(&self, line: &str) -> Option<usize> {
+        self.known_prompts
+            .iter()
+            .filter(|p| !is_continuation_prompt(p))
+            .filter_map(|p| {
+                // Most output holds no `$`, `#` or `]`: one vectorised search says so.
+                let last = *p.trim_end().as_bytes().last()?;
+                memchr::memrchr(last, line.as_bytes())?;
+                let at = line.rfind(p.as_str()).filter(|&at| at > 0)?;
+                let bare = matches!(p.trim_end(), "$" | "#");
+                let glued = !line[..at].ends_with(char::is_whitespace);
+                let typed = !is_blank(&line[at + p.len()..]);
+                (typed && (glued || !bare)).then_some(at)
+            })
+            .max()
+    }
+
     /// Without markers, a new prompt must look like one and appear where a prompt can.
     fn accept_heuristic_prompt(&self, prompt: &str, bare: bool) -> bool {
         if self.known_prompts.iter().any(|p| p == prompt) {
@@ -608,7 +645,7 @@ fn lower_confidence(cmd: &mut Command, reasons: &[(bool, &'static str)]) {
         }
         let value = match reason {
             REASON_PATTERN => 0.8,
-            REASON_BARE | REASON_PROMPT | REASON_OVERFLOW => 0.6,
+            REASON_BARE | REASON_PROMPT | REASON_OVERFLOW | REASON_GLUED => 0.6,
             // The line editor read it: the text is exact, only where it was seen is unusual.
             REASON_ALTERNATE => 1.0,
             _ => 0.7,
@@ -958,6 +995,7 @@ mod tests {
             REASON_OVERFLOW,
             REASON_GEOMETRY,
             REASON_ALTERNATE,
+            REASON_GLUED,
         ];
         assert!(all.iter().all(|r| !r.contains(';')));
         let mut cmd = Command {
@@ -1004,6 +1042,25 @@ mod tests {
 
     fn texts(cmds: &[Command]) -> Vec<&str> {
         cmds.iter().map(|c| c.text.as_str()).collect()
+    }
+
+    #[test]
+    fn a_prompt_after_output_without_a_newline_is_found_on_its_line() {
+        // dash: `printf x` leaves the next prompt glued to its output; `$ ` after a blank is
+        // output (`cost: $ 5`), and so is a prompt with nothing typed after it.
+        let t = b"$ printf x\r\nx$ echo next\r\nnext\r\n$ echo 'cost: $ 5'\r\ncost: $ 5\r\n$ printf y\r\ny$ \r\n$ exit\r\n";
+        let (cmds, _) = run(t, PromptStyle::Unix, Preamble::None);
+        assert_eq!(texts(&cmds), ["printf x", "echo next", "echo 'cost: $ 5'", "printf y", "exit"]);
+        assert!(cmds[1].reason.as_deref().unwrap().contains(REASON_GLUED));
+        assert_eq!(cmds[0].output_lines, 1, "the output before the prompt is output");
+        assert!(cmds
+            .iter()
+            .filter(|c| c.text != "echo next")
+            .all(|c| { !c.reason.as_deref().unwrap_or_default().contains(REASON_GLUED) }));
+        // A prompt as it was learned (not bare): found after any output.
+        let t = b"[ec2-user@ip-10-0-1-11 ~]$ curl -s localhost\r\n{\"ok\": true} [ec2-user@ip-10-0-1-11 ~]$ id\r\n";
+        let (cmds, _) = run(t, PromptStyle::Unix, Preamble::None);
+        assert_eq!(texts(&cmds), ["curl -s localhost", "id"]);
     }
 
     #[test]

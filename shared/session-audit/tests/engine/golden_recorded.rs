@@ -325,3 +325,18 @@ fn a_string_left_open_hides_no_command() {
     let got = check("adv_open_string");
     assert_eq!(got.commands.iter().filter(|c| c.text == "id -u").count(), 2);
 }
+
+/// dash after output without a final newline: its prompt and the next command are on the
+/// output's line; the command is found there, marked as a guess, and `cost: $ 5` stays output.
+#[test]
+fn a_prompt_glued_to_output_still_starts_a_command() {
+    let got = check("i13_dash_glued_prompt");
+    let glued: Vec<&str> = got
+        .commands
+        .iter()
+        .filter(|c| c.reason.as_deref().is_some_and(|r| r.contains("without a final newline")))
+        .map(|c| c.text.as_str())
+        .collect();
+    assert_eq!(glued, ["echo next", "id -u"]);
+    assert!(got.output.iter().any(|(_, l)| l == "no newline"));
+}
