@@ -161,6 +161,22 @@ pub struct Screen {
 /// line each time while the terminal moves back one *character*. Three erases after `€`
 /// leave the shell's line without the euro sign and the screen without two more characters
 /// (`echo €⌫⌫⌫EUR` runs `echo EUR` and shows `echEUR`). The screen follows the shell.
+/// A redraw that moved up before the terminal width was known. bash 5.1+ shows a paste
+/// highlighted, then moves the cursor up to its start and writes it again plain; a paste
+/// longer than a row, before any wrap marker, leaves the width unknown, so the rows moved up
+/// could not be placed. The text written after the move is held: it is text already on the
+/// line, so the one width that puts the cursor where that text is (moved up `up` rows from
+/// where it is) is the terminal's width. No such width, or more than one: the moves are
+/// applied as before and the line is flagged (`geometry_unknown`).
+struct Guess {
+    up: usize,
+    text: Vec<char>,
+}
+
+/// Widest terminal a redraw's width is looked for at, and the most text held for it.
+const MAX_GUESSED_WIDTH: usize = 1024;
+const MAX_GUESS_CHARS: usize = 4096;
+
 #[derive(Clone, Copy, Default)]
 enum EraseEcho {
     #[default]
@@ -188,6 +204,8 @@ struct State {
     fed_down_to: Option<usize>,
     insert_mode: bool,
     input: bool,
+    /// A redraw that moved up while the width was unknown (see [`Guess`]).
+    guess: Option<Guess>,
     /// Rows of the open line-editor region ended by a line feed, kept until the region ends:
     /// readline moves back up into them to redraw a multi-line buffer (a paste).
     rows: Vec<(Vec<char>, LineFlags)>,
@@ -237,6 +255,7 @@ impl Screen {
                 fed_down_to: None,
                 insert_mode: false,
                 input: false,
+                guess: None,
                 rows: Vec::new(),
                 row: 0,
                 region_from: 0,
@@ -420,6 +439,7 @@ impl Screen {
             self.state.print(char::REPLACEMENT_CHARACTER); // the input ended inside a character
         }
         let s = &mut self.state;
+        s.resolve_guess();
         s.resolve_wrap_candidate(false);
         if s.input {
             s.input = false;
@@ -553,6 +573,13 @@ impl State {
     #[inline]
     fn print(&mut self, c: char) {
         if c == '\x7f' || self.discarding() {
+            return;
+        }
+        if let Some(guess) = &mut self.guess {
+            guess.text.push(c);
+            if guess.text.len() >= MAX_GUESS_CHARS {
+                self.resolve_guess();
+            }
             return;
         }
         self.erase = match std::mem::take(&mut self.erase) {
@@ -689,7 +716,11 @@ impl State {
         if self.discarding() {
             return run;
         }
-        if self.wrap_candidate.is_some() || self.insert_mode || self.pos != self.line.len() {
+        if self.wrap_candidate.is_some()
+            || self.insert_mode
+            || self.pos != self.line.len()
+            || self.guess.is_some()
+        {
             text.iter().for_each(|&b| self.print(b as char));
             return run;
         }
@@ -707,6 +738,7 @@ impl State {
     }
 
     fn execute<L: ScreenListener>(&mut self, byte: u8, listener: &mut L) {
+        self.resolve_guess();
         if byte != b'\r' {
             self.resolve_wrap_candidate(false);
             self.last = Last::Other;
@@ -897,9 +929,52 @@ impl State {
         match self.width {
             Some(w) if down => self.pos = (self.pos + n * w).min(MAX_LINE_CHARS),
             Some(w) => self.pos = self.pos.saturating_sub(n * w),
+            None if !down && self.input && !self.alternate && !self.line.is_empty() => {
+                match &mut self.guess {
+                    Some(guess) => guess.up += n,
+                    None => self.guess = Some(Guess { up: n, text: Vec::new() }),
+                }
+            }
             None => self.flags.geometry_unknown = true,
         }
         self.last = Last::Other;
+    }
+
+    /// Place a redraw that moved up while the width was unknown (see [`Guess`]), then write
+    /// its text.
+    fn resolve_guess(&mut self) {
+        let Some(guess) = self.guess.take() else { return };
+        match self.width_of_redraw(&guess) {
+            Some((width, at)) => {
+                self.width = Some(width);
+                self.pos = at;
+            }
+            None => self.flags.geometry_unknown = true,
+        }
+        guess.text.into_iter().for_each(|c| self.print(c));
+    }
+
+    /// The one width at which `guess.up` rows above the cursor is where the line already
+    /// holds `guess.text`, and that place.
+    fn width_of_redraw(&self, guess: &Guess) -> Option<(usize, usize)> {
+        let (text, mut found) = (&guess.text[..], None);
+        if text.is_empty() || guess.up == 0 {
+            return None;
+        }
+        for width in MIN_INFERRED_WIDTH..=MAX_GUESSED_WIDTH {
+            let Some(at) =
+                self.pos.checked_sub(guess.up * width).filter(|&at| at >= self.region_from)
+            else {
+                break; // wider only moves further back
+            };
+            if self.line.get(at..at + text.len()) == Some(text) {
+                if found.is_some() {
+                    return None; // text that repeats: no one width
+                }
+                found = Some((width, at));
+            }
+        }
+        found
     }
 
     fn set_column(&mut self, col: usize) {
@@ -969,6 +1044,10 @@ impl State {
     /// for `CSI ? … h|l`, whose every parameter the caller then sets as a private mode.
     fn csi(&mut self, intermediates: &[u8], action: char, params: [u16; 2]) -> bool {
         let arg = |i: usize, default: u16| if params[i] == 0 { default } else { params[i] };
+        let still_moving = intermediates.is_empty() && matches!(action, 'A' | 'C' | 'D');
+        if self.guess.as_ref().is_some_and(|g| !(still_moving && g.text.is_empty())) {
+            self.resolve_guess();
+        }
         self.resolve_wrap_candidate(false);
         self.last = Last::Other;
         self.erase = EraseEcho::None;
@@ -1112,6 +1191,7 @@ impl<L: ScreenListener> Perform for Performer<'_, L> {
         self.sequence_done = true;
         if byte != b'\\' {
             // ST (`ESC \`) only ends a string, like the BEL it stands for.
+            self.s.resolve_guess();
             self.s.resolve_wrap_candidate(false);
             self.s.last = Last::Other;
         }
@@ -1125,6 +1205,7 @@ impl<L: ScreenListener> Perform for Performer<'_, L> {
     }
 
     fn hook(&mut self, _params: &Params, _intermediates: &[u8], _ignore: bool, _action: char) {
+        self.s.resolve_guess();
         self.s.resolve_wrap_candidate(false);
         self.s.last = Last::Other;
     }

@@ -340,3 +340,12 @@ fn a_prompt_glued_to_output_still_starts_a_command() {
     assert_eq!(glued, ["echo next", "id -u"]);
     assert!(got.output.iter().any(|(_, l)| l == "no newline"));
 }
+
+/// Pastes longer than a row before any wrap marker: bash 5.2 writes a paste highlighted,
+/// then moves up to its start and writes it again. The width is learned from where that
+/// second writing lands (the text already there), so the commands are whole and unflagged.
+#[test]
+fn a_long_paste_before_the_width_is_known_is_placed_by_its_redraw() {
+    let got = check("i13_long_paste_unknown_width");
+    assert!(got.commands.iter().all(|c| c.confidence == 1.0), "{:?}", got.commands);
+}

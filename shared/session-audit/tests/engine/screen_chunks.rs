@@ -228,3 +228,39 @@ fn a_string_ended_by_the_next_sequence_leaves_that_sequence_whole() {
     assert_eq!(whole[0], Heard::Begin);
     assert!(matches!(&whole[1], Heard::Line { text, input: true, .. } if text == "sh-5.2$ id -u"));
 }
+
+/// The input line and its flags, however `bytes` is split, and the width learned.
+fn input_line(bytes: &[u8]) -> (String, LineFlags, Option<usize>) {
+    let (whole, width) = heard(bytes, bytes.len());
+    for chunk in 1..bytes.len() {
+        assert_eq!(heard(bytes, chunk), (whole.clone(), width), "chunks of {chunk}");
+    }
+    whole
+        .into_iter()
+        .find_map(|h| match h {
+            Heard::Line { text, input: true, flags, .. } => Some((text, flags, width)),
+            _ => None,
+        })
+        .expect("an input line")
+}
+
+#[test]
+fn a_redraw_before_the_width_is_known_teaches_it_when_one_width_fits() {
+    // bash 5.2 after a paste of 155 characters behind an 8-column prompt, 80 columns: the
+    // cursor (row 2, column 3) goes up two rows and right five, to where the paste starts,
+    // and writes it again. Only 80 columns put that text where it already is.
+    let paste = format!("echo {}", "p".repeat(150));
+    let bytes = format!(
+        "\x1b[?2004hsh-5.2$ \x1b[7m{paste}\x1b[27m\x1b[A\x1b[A{}{paste}\r\r\n\x1b[?2004l\r",
+        "\x1b[C".repeat(5)
+    );
+    let (text, flags, width) = input_line(bytes.as_bytes());
+    assert_eq!(text, format!("sh-5.2$ {paste}"));
+    assert!(!flags.geometry_unknown);
+    assert_eq!(width, Some(80));
+    // Text that repeats fits at many widths: none is taken, the line is flagged as before.
+    let bytes = format!("\x1b[?2004hsh-5.2$ {}\x1b[Axx\r\r\n\x1b[?2004l\r", "x".repeat(100));
+    let (_, flags, width) = input_line(bytes.as_bytes());
+    assert!(flags.geometry_unknown);
+    assert_eq!(width, None);
+}
