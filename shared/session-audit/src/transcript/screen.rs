@@ -164,12 +164,18 @@ pub struct Screen {
 /// A redraw that moved up before the terminal width was known. bash 5.1+ shows a paste
 /// highlighted, then moves the cursor up to its start and writes it again plain; a paste
 /// longer than a row, before any wrap marker, leaves the width unknown, so the rows moved up
-/// could not be placed. The text written after the move is held: it is text already on the
-/// line, so the one width that puts the cursor where that text is (moved up `up` rows from
-/// where it is) is the terminal's width. No such width, or more than one: the moves are
-/// applied as before and the line is flagged (`geometry_unknown`).
+/// could not be placed. The moves (up, to the row's start, right and left) are noted and
+/// the text written after them held: it is text already on the line, so the one width that
+/// puts the cursor where that text is, is the terminal's width. No such width, or more than
+/// one: the moves are applied as before (the cursor has followed them, as if the line were
+/// one row) and the line is flagged (`geometry_unknown`).
 struct Guess {
+    /// Where the cursor was when it first moved up.
+    from: usize,
     up: usize,
+    /// A carriage return came after: the row's start, then `right`.
+    to_row_start: bool,
+    right: isize,
     text: Vec<char>,
 }
 
@@ -738,7 +744,13 @@ impl State {
     }
 
     fn execute<L: ScreenListener>(&mut self, byte: u8, listener: &mut L) {
-        self.resolve_guess();
+        match &mut self.guess {
+            Some(guess) if byte == b'\r' && guess.text.is_empty() => {
+                (guess.to_row_start, guess.right) = (true, 0);
+            }
+            Some(_) => self.resolve_guess(),
+            None => {}
+        }
         if byte != b'\r' {
             self.resolve_wrap_candidate(false);
             self.last = Last::Other;
@@ -932,7 +944,11 @@ impl State {
             None if !down && self.input && !self.alternate && !self.line.is_empty() => {
                 match &mut self.guess {
                     Some(guess) => guess.up += n,
-                    None => self.guess = Some(Guess { up: n, text: Vec::new() }),
+                    None => {
+                        let (from, text) = (self.pos, Vec::new());
+                        self.guess =
+                            Some(Guess { from, up: n, to_row_start: false, right: 0, text });
+                    }
                 }
             }
             None => self.flags.geometry_unknown = true,
@@ -946,7 +962,7 @@ impl State {
         let Some(guess) = self.guess.take() else { return };
         match self.width_of_redraw(&guess) {
             Some((width, at)) => {
-                self.width = Some(width);
+                self.width = width.or(self.width);
                 self.pos = at;
             }
             None => self.flags.geometry_unknown = true,
@@ -954,25 +970,26 @@ impl State {
         guess.text.into_iter().for_each(|c| self.print(c));
     }
 
-    /// The one width at which `guess.up` rows above the cursor is where the line already
-    /// holds `guess.text`, and that place.
-    fn width_of_redraw(&self, guess: &Guess) -> Option<(usize, usize)> {
-        let (text, mut found) = (&guess.text[..], None);
+    /// Where the guess's moves end on the line, when every width at which they end where the
+    /// line already holds its text says the same place; and the width, when only one does.
+    /// (Up a row and back to its start lands on the same cell at many widths.)
+    fn width_of_redraw(&self, guess: &Guess) -> Option<(Option<usize>, usize)> {
+        let (text, mut found): (_, Option<(Option<usize>, usize)>) = (&guess.text[..], None);
         if text.is_empty() || guess.up == 0 {
             return None;
         }
         for width in MIN_INFERRED_WIDTH..=MAX_GUESSED_WIDTH {
-            let Some(at) =
-                self.pos.checked_sub(guess.up * width).filter(|&at| at >= self.region_from)
-            else {
-                break; // wider only moves further back
-            };
-            if self.line.get(at..at + text.len()) == Some(text) {
-                if found.is_some() {
-                    return None; // text that repeats: no one width
-                }
-                found = Some((width, at));
+            let from = if guess.to_row_start { guess.from / width * width } else { guess.from };
+            let row = from.checked_sub(guess.up * width);
+            let Some(at) = row.and_then(|r| r.checked_add_signed(guess.right)) else { continue };
+            if at < self.region_from || self.line.get(at..at + text.len()) != Some(text) {
+                continue;
             }
+            found = match found {
+                None => Some((Some(width), at)),
+                Some((_, place)) if place == at => Some((None, at)), // the width is not known
+                Some(_) => return None, // text that repeats: no one place
+            };
         }
         found
     }
@@ -1045,8 +1062,17 @@ impl State {
     fn csi(&mut self, intermediates: &[u8], action: char, params: [u16; 2]) -> bool {
         let arg = |i: usize, default: u16| if params[i] == 0 { default } else { params[i] };
         let still_moving = intermediates.is_empty() && matches!(action, 'A' | 'C' | 'D');
-        if self.guess.as_ref().is_some_and(|g| !(still_moving && g.text.is_empty())) {
-            self.resolve_guess();
+        match &mut self.guess {
+            Some(guess) if still_moving && guess.text.is_empty() => {
+                let n = arg(0, 1) as isize;
+                match action {
+                    'C' => guess.right += n,
+                    'D' => guess.right -= n,
+                    _ => {}
+                }
+            }
+            Some(_) => self.resolve_guess(),
+            None => {}
         }
         self.resolve_wrap_candidate(false);
         self.last = Last::Other;

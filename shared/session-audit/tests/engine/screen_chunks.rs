@@ -248,16 +248,22 @@ fn input_line(bytes: &[u8]) -> (String, LineFlags, Option<usize>) {
 fn a_redraw_before_the_width_is_known_teaches_it_when_one_width_fits() {
     // bash 5.2 after a paste of 155 characters behind an 8-column prompt, 80 columns: the
     // cursor (row 2, column 3) goes up two rows and right five, to where the paste starts,
-    // and writes it again. Only 80 columns put that text where it already is.
-    let paste = format!("echo {}", "p".repeat(150));
-    let bytes = format!(
-        "\x1b[?2004hsh-5.2$ \x1b[7m{paste}\x1b[27m\x1b[A\x1b[A{}{paste}\r\r\n\x1b[?2004l\r",
-        "\x1b[C".repeat(5)
-    );
-    let (text, flags, width) = input_line(bytes.as_bytes());
-    assert_eq!(text, format!("sh-5.2$ {paste}"));
-    assert!(!flags.geometry_unknown);
-    assert_eq!(width, Some(80));
+    // and writes it again. Only 80 columns put that text where it already is. bash's other
+    // way back, up a row, to its start and right past the prompt, lands on the same cell at
+    // every width from 53 to 105 columns: placed, the width still unknown.
+    let long = format!("echo {}", "p".repeat(150));
+    let short = "aws s3 cp s3://my-bucket/some/long/prefix/path/to/object.tar.gz /tmp/o.tar.gz --no-progress";
+    let back = |moves: &str, right: usize| format!("{moves}{}", "\x1b[C".repeat(right));
+    for (paste, moves, learned) in
+        [(long.as_str(), back("\x1b[A\x1b[A", 5), Some(80)), (short, back("\x1b[A\r", 8), None)]
+    {
+        let bytes =
+            format!("\x1b[?2004hsh-5.2$ \x1b[7m{paste}\x1b[27m{moves}{paste}\r\r\n\x1b[?2004l\r");
+        let (text, flags, width) = input_line(bytes.as_bytes());
+        assert_eq!(text, format!("sh-5.2$ {paste}"));
+        assert!(!flags.geometry_unknown, "{paste}");
+        assert_eq!(width, learned);
+    }
     // Text that repeats fits at many widths: none is taken, the line is flagged as before.
     let bytes = format!("\x1b[?2004hsh-5.2$ {}\x1b[Axx\r\r\n\x1b[?2004l\r", "x".repeat(100));
     let (_, flags, width) = input_line(bytes.as_bytes());
