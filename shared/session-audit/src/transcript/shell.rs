@@ -317,7 +317,7 @@ impl<S: ShellSink> Shell<S> {
     /// command still open at a continuation prompt never ran.
     pub fn input_cut(&mut self) {
         let mut rows = std::mem::take(&mut self.region);
-        let start = rows.iter().rposition(|(l, _)| self.has_prompt(l)).unwrap_or(0);
+        let start = self.edited_row(&rows).unwrap_or(0);
         let typed = rows.drain(..).nth(start).map(|(line, _)| line).unwrap_or_default();
         self.input_end(&typed);
     }
@@ -716,7 +716,7 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
             // Rows, then text left on the line without a line feed: a multi-line buffer (a
             // paste, a completion listing) left with Ctrl-C. Readline returned nothing.
             let rows = std::mem::take(&mut self.region);
-            let start = rows.iter().rposition(|(l, _)| self.has_prompt(l)).unwrap_or(0);
+            let start = self.edited_row(&rows).unwrap_or(0);
             let at_ps2 = self
                 .split_prompt(&rows[start].0, true)
                 .is_some_and(|s| is_continuation_prompt(s.prompt));
@@ -738,8 +738,7 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
         // What readline returned starts at the region's last row holding a prompt: rows
         // before it were completion listings or redraws; rows after it are the rest of a
         // multi-line buffer (a paste), which bash runs line by line.
-        let start = rows.iter().rposition(|(l, _)| self.has_prompt(l));
-        let start = start.unwrap_or(rows.len().saturating_sub(1));
+        let start = self.edited_row(&rows).unwrap_or(rows.len().saturating_sub(1));
         let mut rows = rows.into_iter().skip(start);
         if let Some(first) = rows.next() {
             self.submit_region(first, rows.collect());
@@ -830,6 +829,12 @@ impl<S: ShellSink> Shell<S> {
             }
         }
         self.submit(&text, true, flags);
+    }
+
+    /// The region's last row holding a prompt: the line readline was editing (rows before it
+    /// are completion listings or redraws, rows after it the rest of a multi-line buffer).
+    fn edited_row(&self, rows: &[(String, LineFlags)]) -> Option<usize> {
+        rows.iter().rposition(|(line, _)| self.has_prompt(line))
     }
 
     /// Whether a region row starts with a prompt (one seen before, or one by pattern).
