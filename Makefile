@@ -31,6 +31,9 @@ test: venv
 	cargo test --workspace --locked
 	cargo run -q --locked -p session-audit-tests --bin iam-proof
 
+# What CI checks before the tests: formatting, clippy on the engine and the CLI on their own (no
+# AWS SDK in their build, so a lint cannot hide behind a feature the SDK turns on), then
+# everything, then the template.
 lint: lint-template
 	cargo fmt --all -- --check
 	cargo clippy -p session-audit -p session-audit-cli --all-targets --locked -- -D warnings

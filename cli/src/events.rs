@@ -8,14 +8,15 @@ use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
-use session_audit::outputs::Metrics;
+use session_audit::ports::sink::Offline;
+use session_audit::ports::store::{block_on, get_json, AuditStore, FsStore, MemStore};
+use session_audit::publish::Metrics;
 use session_audit::redact::Redactor;
 use session_audit::rules::RulePack;
-use session_audit::session::audit::{OfflineLookups, Outcome, SessionStart, StartError};
 use session_audit::session::findings::StartConfig;
 use session_audit::session::{records, DeniedRecord, Event, SessionRecord, Skip};
-use session_audit::sink::Offline;
-use session_audit::store::{block_on, get_json, AuditStore, FsStore, MemStore};
+use session_audit::session_start::{OfflineLookups, Outcome, SessionStart, StartError};
+use session_audit::settings::Variables;
 use session_audit::transcript::cloudwatch::JsonValues;
 
 use crate::inputs::InputSpec;
@@ -42,9 +43,12 @@ struct Tally {
 
 /// Returns the process exit code.
 pub fn run(args: EventsArgs) -> Result<u8, String> {
-    let config = StartConfig::from_lookup(|k| {
+    // Offline there is no bucket: the records' keys are what matter, under a stand-in name.
+    let config = Variables(|k: &str| {
         std::env::var(k).ok().or_else(|| (k == "AUDIT_BUCKET").then(|| "offline".to_string()))
-    })?;
+    })
+    .start_config()
+    .map_err(|e| e.to_string())?;
     let (specs, mut failed) = crate::inputs::expand(&args.inputs);
     let mut tally = Tally::default();
     let mut events: Vec<Event> = Vec::new();

@@ -1,8 +1,11 @@
-//! Turning command-line arguments into the list of transcripts to read.
+//! Turning command-line arguments into what the commands read: the list of inputs, and the
+//! rule pack.
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+
+use session_audit::rules::RulePack;
 
 /// One transcript to analyse.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +101,15 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
 fn is_transcript_name(name: &str) -> bool {
     let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
     EXTENSIONS.contains(&ext) && !name.ends_with(".source.txt") && !name.ends_with(".expected.json")
+}
+
+/// The built-in rule pack, plus the user pack at `path` (`--rules`) if one is given.
+pub fn load_rules(path: Option<&Path>) -> Result<RulePack, String> {
+    let Some(path) = path else { return Ok(RulePack::builtin()) };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read rule pack '{}': {e}", path.display()))?;
+    RulePack::load(Some((&path.display().to_string(), &text)))
+        .map_err(|e| format!("invalid rule pack: {e}"))
 }
 
 #[cfg(test)]

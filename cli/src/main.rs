@@ -14,9 +14,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use session_audit::analysis::{Analyzer, Input};
+use session_audit::finding::Severity;
 use session_audit::redact::Redactor;
 use session_audit::report::{CappedCommands, JsonReportWriter, Report, Source};
-use session_audit::rules::{RulePack, Severity};
 
 /// Commands kept in memory for a Markdown report; the JSON report always has them all.
 
@@ -113,17 +113,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// The built-in rule pack, plus the user pack at `path` (`--rules`) if one is given.
-fn load_rules(path: Option<&Path>) -> Result<RulePack, String> {
-    let Some(path) = path else { return Ok(RulePack::builtin()) };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read rule pack '{}': {e}", path.display()))?;
-    RulePack::load(Some((&path.display().to_string(), &text)))
-        .map_err(|e| format!("invalid rule pack: {e}"))
-}
-
 fn build_analyzer(args: &AnalyzeArgs) -> Result<Analyzer, Fatal> {
-    let rules = load_rules(args.rules.as_deref()).map_err(Fatal)?;
+    let rules = inputs::load_rules(args.rules.as_deref()).map_err(Fatal)?;
     let key =
         match &args.redaction_key_file {
             Some(path) => Some(std::fs::read(path).map_err(|e| {

@@ -14,10 +14,10 @@ use std::path::PathBuf;
 use jiff::civil::Date;
 use jiff::Timestamp;
 use serde_json::Value;
+use session_audit::access_summary::fold_day;
 use session_audit::keys::Filed;
+use session_audit::ports::store::{block_on, FsStore};
 use session_audit::session::{DENIED_SCHEMA, SESSION_SCHEMA};
-use session_audit::store::{block_on, FsStore};
-use session_audit::summary::run::fold_day;
 use session_audit::summary::{
     html, markdown, Aggregator, Period, ReportDigest, Summary, SummaryConfig,
 };
@@ -102,7 +102,7 @@ fn first_pass(path: PathBuf) -> Result<Option<Seen>, String> {
 }
 
 pub fn run(args: SummarizeArgs) -> Result<u8, String> {
-    let pack = crate::load_rules(args.rules.as_deref())?;
+    let pack = crate::inputs::load_rules(args.rules.as_deref())?;
     let baseline = match &args.baseline {
         None => None,
         Some(path) => {
@@ -143,7 +143,8 @@ pub fn run(args: SummarizeArgs) -> Result<u8, String> {
     let config = SummaryConfig {
         business_hours: session_audit::session::findings::BusinessHours::parse(
             &args.business_hours,
-        )?,
+        )
+        .map_err(|e| format!("--business-hours {e}"))?,
         business_hours_text: args.business_hours.clone(),
         grace_minutes: args.grace_minutes,
         as_of: args.as_of.unwrap_or_else(Timestamp::now),

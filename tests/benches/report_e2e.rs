@@ -14,9 +14,9 @@ use std::time::Instant;
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::json;
 use session_audit::analysis::{Analyzer, Input};
-use session_audit::outputs::Metrics;
+use session_audit::publish::Metrics;
 use session_audit::report::JsonReportWriter;
-use session_audit::session_report::ReportOptions;
+use session_audit::settings::ReportSettings;
 use session_audit_aws::session_report::session_report;
 use session_audit_aws::Clients;
 use session_audit_tests::counting_alloc::{peak_since, reset_peak, Counting};
@@ -40,8 +40,8 @@ async fn main() {
     let clients = Clients::with_path_style(&aws.direct_sdk_config().await, true);
     clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
     let get = |k: &str| (k == "AUDIT_BUCKET").then(|| BUCKET.to_string());
-    let options = ReportOptions::from_lookup(get).unwrap();
-    let reporter = session_report(&clients, options, get, Analyzer::default());
+    let settings = ReportSettings::read(get).unwrap();
+    let reporter = session_report(&clients, settings, Analyzer::default());
     let dir = std::env::temp_dir().join(format!("report-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     println!(

@@ -15,11 +15,11 @@ use std::time::Instant;
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::json;
 use session_audit::keys;
-use session_audit::outputs::Metrics;
+use session_audit::publish::Metrics;
 use session_audit::rules::RulePack;
 use session_audit::session::{DeniedRecord, SessionRecord};
-use session_audit::summary::run::SummaryOptions;
-use session_audit::summary::{Aggregator, Period, ReportDigest, SummaryConfig};
+use session_audit::settings::{SummarySettings, Variables};
+use session_audit::summary::{Aggregator, Period, ReportDigest};
 use session_audit_aws::access_summary::access_summary;
 use session_audit_aws::Clients;
 use session_audit_tests::counting_alloc::{peak_since, reset_peak, Counting};
@@ -88,8 +88,10 @@ fn session(i: u64, days: u64) -> (String, Option<String>, Option<String>) {
 }
 
 fn aggregate(n: u64) {
-    let config =
-        SummaryConfig::from_lookup(|_| None, "2026-11-20T00:00:00Z".parse().unwrap()).unwrap();
+    let config = Variables(|_: &str| None)
+        .summary_options()
+        .unwrap()
+        .config("2026-11-20T00:00:00Z".parse().unwrap());
     let pack = RulePack::builtin();
     let base = reset_peak();
     let started = Instant::now();
@@ -163,8 +165,8 @@ async fn end_to_end(sessions: u64) {
         "SUMMARY_CONCURRENCY" => Some("32".to_string()),
         _ => None,
     };
-    let options = SummaryOptions::from_lookup(get).unwrap();
-    let summary = access_summary(&clients, get, RulePack::builtin(), options).unwrap();
+    let settings = SummarySettings::read(get).unwrap();
+    let summary = access_summary(&clients, settings, RulePack::builtin());
     let started = Instant::now();
     let event = json!({"kind": "daily", "period": "2026-11-09", "as_of": "2026-11-20T00:00:00Z"});
     let written = summary.handle(&event, &mut Metrics::default()).await.unwrap();

@@ -8,12 +8,11 @@
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::json;
 use session_audit::analysis::Analyzer;
-use session_audit::outputs::Metrics;
+use session_audit::publish::Metrics;
 use session_audit::report::{Report, Status};
 use session_audit::rules::RulePack;
 use session_audit::session_report::Outcome;
-use session_audit::session_report::ReportOptions;
-use session_audit::summary::run::SummaryOptions;
+use session_audit::settings::{ReportSettings, SummarySettings};
 use session_audit_aws::access_summary::access_summary;
 use session_audit_aws::session_report::session_report;
 use session_audit_aws::Clients;
@@ -52,8 +51,8 @@ async fn a_200_mib_transcript_is_reported_in_bounded_memory() {
     std::fs::remove_file(&path).unwrap();
 
     let get = |k: &str| (k == "AUDIT_BUCKET").then(|| BUCKET.to_string());
-    let options = ReportOptions::from_lookup(get).unwrap();
-    let reporter = session_report(&clients, options, get, Analyzer::default());
+    let settings = ReportSettings::read(get).unwrap();
+    let reporter = session_report(&clients, settings, Analyzer::default());
     let event = json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:CompleteMultipartUpload",
         "eventTime": "2026-11-27T23:59:59.000Z",
         "s3": {"bucket": {"name": BUCKET}, "object": {"key": key, "size": size, "eTag": etag}}}]});
@@ -83,8 +82,8 @@ async fn a_200_mib_transcript_is_reported_in_bounded_memory() {
     // The daily summary of that day reads the report back in bounded memory.
     let day = json_key.split("dt=").nth(1).and_then(|r| r.split('/').next()).unwrap().to_string();
     let summary_get = |k: &str| (k == "AUDIT_BUCKET").then(|| BUCKET.to_string());
-    let options = SummaryOptions::from_lookup(summary_get).unwrap();
-    let summarizer = access_summary(&clients, summary_get, RulePack::builtin(), options).unwrap();
+    let settings = SummarySettings::read(summary_get).unwrap();
+    let summarizer = access_summary(&clients, settings, RulePack::builtin());
     let request = json!({"kind": "daily", "period": day, "as_of": "2026-12-30T00:00:00Z"});
     let before = reset_peak();
     let written = summarizer.handle(&request, &mut Metrics::default()).await.expect("summary");

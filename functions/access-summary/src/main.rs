@@ -4,21 +4,21 @@
 //! engine's use case, run over the log bucket and EventBridge.
 
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
-use session_audit::outputs::Metrics;
-use session_audit::summary::run::{SummaryOptions, Written};
+use session_audit::access_summary::Written;
+use session_audit::publish::Metrics;
+use session_audit::settings::SummarySettings;
 use session_audit_aws::access_summary::{access_summary, AwsAccessSummary};
 use session_audit_aws::{diagnostic, settings, Clients};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let env = |k: &str| std::env::var(k).ok();
     // A configuration error stops the cold start with a message naming the variable.
-    let options = SummaryOptions::from_lookup(env)?;
+    let settings = SummarySettings::read(|k| std::env::var(k).ok())?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let clients = Clients::new(&sdk);
-    let pack = settings::rule_pack(&clients, env("RULES_URI").as_deref()).await?;
-    let summary = access_summary(&clients, env, pack, options)?;
+    let pack = settings::rule_pack(&clients, settings.common.rules_uri.as_deref()).await?;
+    let summary = access_summary(&clients, settings, pack);
     let summary = &summary;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| handle(summary, event))).await
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest;
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use serde_json::Value;
+use session_audit::settings::ProvisionerSettings;
 use session_audit_aws::custom_resource::respond_always;
 use session_audit_aws::provisioner::{handle_request, Options};
 use session_audit_aws::Clients;
@@ -19,11 +20,13 @@ struct Shared {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
+    // A configuration error stops the cold start with a message naming the variable.
+    let settings = ProvisionerSettings::read(|k| std::env::var(k).ok())?;
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let shared = Shared {
         clients: Clients::new(&config),
         http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?,
-        options: Options::from_env(),
+        options: Options::new(settings),
     };
     let shared = &shared;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| handle(shared, event))).await

@@ -6,8 +6,9 @@ use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use serde::Serialize;
 use serde_json::Value;
 use session_audit::analysis::Analyzer;
-use session_audit::outputs::Metrics;
-use session_audit::session_report::{ReportOptions, Reported};
+use session_audit::publish::Metrics;
+use session_audit::session_report::Reported;
+use session_audit::settings::ReportSettings;
 use session_audit_aws::session_report::{session_report, AwsSessionReport};
 use session_audit_aws::{diagnostic, settings, Clients};
 
@@ -20,14 +21,14 @@ struct Answer {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let env = |k: &str| std::env::var(k).ok();
     // A configuration error stops the cold start with a message naming the variable.
-    let options = ReportOptions::from_lookup(env)?;
+    let settings = ReportSettings::read(|k| std::env::var(k).ok())?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let clients = Clients::new(&sdk);
-    let rules = settings::rule_pack(&clients, env("RULES_URI").as_deref()).await?;
-    let redactor = settings::redactor(&clients, env("REDACTION_KEY_PARAMETER").as_deref()).await?;
-    let reporter = session_report(&clients, options, env, Analyzer::new(rules, redactor));
+    let common = &settings.common;
+    let rules = settings::rule_pack(&clients, common.rules_uri.as_deref()).await?;
+    let redactor = settings::redactor(&clients, common.redaction_key_parameter.as_deref()).await?;
+    let reporter = session_report(&clients, settings, Analyzer::new(rules, redactor));
     let reporter = &reporter;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| handle(reporter, event))).await
 }

@@ -5,10 +5,10 @@
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use serde::Serialize;
 use serde_json::Value;
-use session_audit::outputs::Metrics;
-use session_audit::session::audit::Audited;
-use session_audit::session::findings::StartConfig;
-use session_audit_aws::session_start::{session_start, AwsSessionStart, StartOptions};
+use session_audit::publish::Metrics;
+use session_audit::session_start::Audited;
+use session_audit::settings::StartSettings;
+use session_audit_aws::session_start::{session_start, AwsSessionStart};
 use session_audit_aws::{diagnostic, settings, Clients};
 
 /// The invocation's answer: one entry per CloudTrail record.
@@ -20,15 +20,14 @@ struct Answer {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let env = |k: &str| std::env::var(k).ok();
     // A configuration error stops the cold start with a message naming the variable.
-    let config = StartConfig::from_lookup(env)?;
-    let options = StartOptions::from_lookup(env)?;
+    let settings = StartSettings::read(|k| std::env::var(k).ok())?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let clients = Clients::new(&sdk);
-    let pack = settings::rule_pack(&clients, env("RULES_URI").as_deref()).await?;
-    let redactor = settings::redactor(&clients, env("REDACTION_KEY_PARAMETER").as_deref()).await?;
-    let audit = session_start(&clients, config, options, pack, redactor);
+    let common = &settings.common;
+    let pack = settings::rule_pack(&clients, common.rules_uri.as_deref()).await?;
+    let redactor = settings::redactor(&clients, common.redaction_key_parameter.as_deref()).await?;
+    let audit = session_start(&clients, settings, pack, redactor);
     let audit = &audit;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| handle(audit, event))).await
 }

@@ -7,8 +7,9 @@ use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use session_audit::analysis::Analyzer;
-use session_audit::live::run::{StreamError, Streamed};
-use session_audit::outputs::Metrics;
+use session_audit::publish::Metrics;
+use session_audit::session_stream::{StreamError, Streamed};
+use session_audit::settings::StreamSettings;
 use session_audit_aws::session_stream::{batch_of, session_stream, AwsSessionStream};
 use session_audit_aws::{diagnostic, settings, Clients};
 
@@ -23,14 +24,14 @@ enum Answer {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let env = |k: &str| std::env::var(k).ok();
     // A configuration error stops the cold start with a message naming the variable.
-    let bucket = settings::audit_bucket(env)?;
+    let settings = StreamSettings::read(|k| std::env::var(k).ok())?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let clients = Clients::new(&sdk);
-    let rules = settings::rule_pack(&clients, env("RULES_URI").as_deref()).await?;
-    let redactor = settings::redactor(&clients, env("REDACTION_KEY_PARAMETER").as_deref()).await?;
-    let stream = session_stream(&clients, bucket, env, Analyzer::new(rules, redactor));
+    let common = &settings.common;
+    let rules = settings::rule_pack(&clients, common.rules_uri.as_deref()).await?;
+    let redactor = settings::redactor(&clients, common.redaction_key_parameter.as_deref()).await?;
+    let stream = session_stream(&clients, settings, Analyzer::new(rules, redactor));
     let stream = &stream;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| handle(stream, event))).await
 }

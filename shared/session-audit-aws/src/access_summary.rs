@@ -1,26 +1,27 @@
 //! The access summary as the function runs it: the engine's use case over the log bucket and
 //! EventBridge.
 
+use session_audit::access_summary::AccessSummary;
 use session_audit::rules::RulePack;
-use session_audit::summary::run::{AccessSummary, SummaryOptions};
+use session_audit::settings::SummarySettings;
 
-use crate::findings::EventBridgeSink;
+use crate::eventbridge::EventBridgeSink;
 use crate::s3_store::S3Store;
-use crate::{settings, Clients};
+use crate::Clients;
 
 pub type AwsAccessSummary = AccessSummary<S3Store, EventBridgeSink>;
 
-/// The summary over `AUDIT_BUCKET`, publishing to `FINDINGS_EVENT_BUS`, as `get` gives them.
+/// The summary over the settings' bucket, publishing to their event bus.
 pub fn access_summary(
     clients: &Clients,
-    get: impl Fn(&str) -> Option<String>,
+    settings: SummarySettings,
     pack: RulePack,
-    options: SummaryOptions,
-) -> Result<AwsAccessSummary, String> {
-    Ok(AccessSummary {
-        store: S3Store::new(clients.s3.clone(), settings::audit_bucket(&get)?),
-        sink: EventBridgeSink { events: clients.events.clone(), bus: settings::event_bus(&get) },
+) -> AwsAccessSummary {
+    let common = settings.common;
+    AccessSummary {
+        store: S3Store::new(clients.s3.clone(), common.audit_bucket),
+        sink: EventBridgeSink { events: clients.events.clone(), bus: common.findings_event_bus },
         pack,
-        options,
-    })
+        options: settings.options,
+    }
 }

@@ -1,5 +1,5 @@
 //! Session Audit's AWS side: thin adapters over the AWS SDK that plug into the engine's seams
-//! (the S3 [`s3_store::S3Store`], the EventBridge [`findings::EventBridgeSink`], the EC2/SSM
+//! (the S3 [`s3_store::S3Store`], the EventBridge [`eventbridge::EventBridgeSink`], the EC2/SSM
 //! lookups of the start audit), the custom-resource protocol and the provisioner's steps, the
 //! settings the functions read from the environment and SSM, and the Lambda error contract.
 //! Everything here is exercised against the local emulator (moto) by the tests crate; the
@@ -7,7 +7,7 @@
 
 pub mod access_summary;
 pub mod custom_resource;
-pub mod findings;
+pub mod eventbridge;
 pub mod provisioner;
 pub mod s3_store;
 pub mod session_log;

@@ -3,7 +3,7 @@
 //! cannot overwrite each other.
 
 use aws_sdk_s3::primitives::ByteStream;
-use session_audit::store::{
+use session_audit::ports::store::{
     Attributes, AuditStore, Body, Condition, Entry, Object, ObjectInfo, Payload, StoreError,
 };
 

@@ -2,9 +2,9 @@
 //! (log stream = session ID) read page by page with GetLogEvents, oldest first.
 
 use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
-use session_audit::live::channels::{LogPage, SessionLog};
 use session_audit::live::LogEvent;
-use session_audit::store::StoreError;
+use session_audit::ports::session_log::{LogPage, SessionLog};
+use session_audit::ports::store::StoreError;
 
 /// `TRANSCRIPT_LOG_GROUP`'s streams; with no group configured, no session has a stream.
 #[derive(Debug, Clone)]

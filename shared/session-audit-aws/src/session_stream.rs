@@ -1,28 +1,29 @@
 //! The live session stream as the function runs it: the engine's use case
-//! ([`session_audit::live::run`]) over the log bucket and EventBridge, fed by a CloudWatch Logs
+//! ([`session_audit::session_stream`]) over the log bucket and EventBridge, fed by a CloudWatch Logs
 //! subscription.
 
 use aws_lambda_events::event::cloudwatch_logs::LogsEvent;
 use session_audit::analysis::Analyzer;
-use session_audit::live::run::SessionStream;
 use session_audit::live::{Batch, LogEvent};
+use session_audit::session_stream::SessionStream;
+use session_audit::settings::StreamSettings;
 
-use crate::findings::EventBridgeSink;
+use crate::eventbridge::EventBridgeSink;
 use crate::s3_store::S3Store;
-use crate::{settings, Clients};
+use crate::Clients;
 
 pub type AwsSessionStream = SessionStream<S3Store, EventBridgeSink>;
 
-/// The stream use case over `bucket`, publishing to `FINDINGS_EVENT_BUS` as `get` gives it.
+/// The stream use case over the settings' bucket, publishing to their event bus.
 pub fn session_stream(
     clients: &Clients,
-    bucket: String,
-    get: impl Fn(&str) -> Option<String>,
+    settings: StreamSettings,
     analyzer: Analyzer,
 ) -> AwsSessionStream {
+    let common = settings.common;
     SessionStream {
-        store: S3Store::new(clients.s3.clone(), bucket),
-        sink: EventBridgeSink { events: clients.events.clone(), bus: settings::event_bus(&get) },
+        store: S3Store::new(clients.s3.clone(), common.audit_bucket),
+        sink: EventBridgeSink { events: clients.events.clone(), bus: common.findings_event_bus },
         analyzer,
     }
 }

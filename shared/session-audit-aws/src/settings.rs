@@ -1,25 +1,11 @@
-//! Settings the functions load once at cold start from where DESIGN.md §3 says they live:
-//! the user rule pack (`RULES_URI`: `s3://bucket/key` or a file path) and the redaction key
-//! (`REDACTION_KEY_PARAMETER`: an SSM SecureString name).
+//! The settings that live in AWS, loaded once at cold start from where the environment
+//! ([`session_audit::settings`]) points: the user rule pack (`RULES_URI`: `s3://bucket/key` or a
+//! file path) and the redaction key (`REDACTION_KEY_PARAMETER`: an SSM SecureString name).
 
 use session_audit::redact::Redactor;
 use session_audit::rules::RulePack;
 
 use crate::{AwsError, Clients};
-
-pub use session_audit::config::number;
-
-/// `FINDINGS_EVENT_BUS`: the bus finding events go to (`default` when unset or empty).
-pub fn event_bus(get: impl Fn(&str) -> Option<String>) -> String {
-    get("FINDINGS_EVENT_BUS").filter(|b| !b.is_empty()).unwrap_or_else(|| "default".into())
-}
-
-/// `AUDIT_BUCKET` (required): the log bucket.
-pub fn audit_bucket(get: impl Fn(&str) -> Option<String>) -> Result<String, String> {
-    get("AUDIT_BUCKET")
-        .filter(|b| !b.is_empty())
-        .ok_or_else(|| "AUDIT_BUCKET is required: the log bucket".into())
-}
 
 /// The built-in pack plus the user pack at `uri`, if one is configured.
 pub async fn rule_pack(clients: &Clients, uri: Option<&str>) -> Result<RulePack, String> {

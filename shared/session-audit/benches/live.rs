@@ -10,11 +10,11 @@
 
 use std::time::Instant;
 
-use session_audit::live::run::SessionStream;
 use session_audit::live::{Batch, LogEvent};
-use session_audit::outputs::Metrics;
-use session_audit::sink::MemSink;
-use session_audit::store::{block_on, MemStore};
+use session_audit::ports::sink::MemSink;
+use session_audit::ports::store::{block_on, MemStore};
+use session_audit::publish::Metrics;
+use session_audit::session_stream::SessionStream;
 use session_audit::transcript::agent_stream::{message, ticks_of_recording, StreamedSession};
 use session_audit::Analyzer;
 

@@ -1,12 +1,13 @@
-//! A transcript's report completed with its session record (DESIGN.md §3): who started the
+//! A transcript's report completed with its session record (docs/DESIGN.md §3): who started the
 //! session, on what, when; the start findings carried over; and the session rules that need
 //! both sources (too long, run as root, transcript without a recorded start).
 
 use jiff::Timestamp;
 use serde_json::json;
 
+use crate::finding::Severity;
 use crate::report::{Report, Status};
-use crate::rules::{RulePack, Severity};
+use crate::rules::RulePack;
 use crate::session::SessionRecord;
 
 /// What the join knows besides the two documents.

@@ -1,4 +1,4 @@
-//! The audit key layout (DESIGN.md §3), built and parsed in this one place:
+//! The audit key layout (docs/DESIGN.md §3), built and parsed in this one place:
 //!
 //! ```text
 //! audit/sessions/dt=YYYY-MM-DD/<sessionId>.json     session-start

@@ -3,13 +3,19 @@
 //! this crate's dependencies include no AWS SDK, async runtime or Lambda runtime (the AWS
 //! adapters are the `session-audit-aws` crate).
 //!
+//! * [`finding`] is the vocabulary every layer shares (severity, framework, finding).
 //! * [`transcript`] rebuilds the commands a person ran from a raw Session Manager log.
 //! * [`rules`] and [`redact`] judge them and hide secrets.
-//! * [`report`] and [`markdown`] are the stored report and its rendering.
+//! * [`report`] is the stored report: model, streamed JSON, Markdown.
 //! * [`analysis`] puts them together, streaming.
-//! * [`keys`] is the audit key layout; [`store`] and [`sink`] are the seams the use cases
-//!   write through: [`session::audit`] (session-start and `events`), [`summary::run`]
-//!   (access-summary and `summarize`).
+//! * [`session`], [`live`], [`summary`], [`join`], [`upload`], [`keys`] and [`publish`] are
+//!   the domain the use cases share: session records, the live stream, summaries, the report's
+//!   join with its record, S3 event shapes, the audit key layout, finding events and metrics.
+//! * [`ports`] are the seams the use cases write through (store, findings sink, session log).
+//! * [`settings`] reads every environment variable, one typed struct per function.
+//! * The use cases, named as the functions that run them: [`session_start`] (also the CLI's
+//!   `events`), [`session_stream`], [`session_report`], [`access_summary`] (also `summarize`)
+//!   and [`provisioner`] (its plan; the AWS crate carries it out).
 //!
 //! ```
 //! use session_audit::{Analyzer, Input, Status};
@@ -22,31 +28,31 @@
 //! assert_eq!(report.status, Status::NonCompliant);
 //! ```
 
+pub mod access_summary;
 pub mod analysis;
-pub mod command_json;
-pub mod config;
+pub mod finding;
 pub mod join;
 pub mod keys;
 pub mod live;
-pub mod markdown;
-pub mod output_batch;
-pub mod outputs;
-pub mod provision;
+pub mod ports;
+pub mod provisioner;
+pub mod publish;
 pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod session;
 pub mod session_report;
-pub mod sink;
-pub mod store;
+pub mod session_start;
+pub mod session_stream;
+pub mod settings;
 pub mod summary;
 pub mod transcript;
 pub mod upload;
-pub mod verdicts;
 
 pub use analysis::{AnalyzeError, Analyzer, Input};
+pub use finding::Severity;
 pub use report::{Report, Status};
-pub use rules::{RulePack, Severity};
+pub use rules::RulePack;
 
 /// What kind of failure an error is: the Lambda functions name it as the error's type
 /// (`MalformedEvent`, and the service behind the store or sink that failed).

@@ -1,9 +1,7 @@
 //! Rule packs: the built-in pack (`shared/rules/builtin.toml`, compiled in) plus an optional
 //! user pack that adds, overrides or disables rules by ID.
 
-use std::fmt;
-
-use crate::report::Finding;
+use crate::finding::{Finding, FrameworkRef, Severity};
 use regex::{Regex, RegexSet};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
@@ -11,47 +9,6 @@ use toml::Spanned;
 /// The built-in pack's source text.
 pub const BUILTIN_PACK: &str = include_str!("../rules/builtin.toml");
 const BUILTIN_NAME: &str = "<built-in rules>";
-
-/// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Severity {
-    pub const ALL: [Severity; 5] =
-        [Severity::Info, Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-}
-
-impl std::str::FromStr for Severity {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Severity::ALL.into_iter().find(|v| v.as_str() == s.to_ascii_lowercase()).ok_or_else(|| {
-            format!("unknown severity `{s}` (expected info, low, medium, high or critical)")
-        })
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// What a rule looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,13 +41,6 @@ pub const SESSION_CONDITIONS: &[&str] = &[
     "transcript_replaced",
     "channels_disagree",
 ];
-
-/// One control in one framework.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FrameworkRef {
-    pub framework: String,
-    pub control: String,
-}
 
 /// A rule ready to evaluate.
 #[derive(Debug, Clone)]

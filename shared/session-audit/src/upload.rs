@@ -1,5 +1,5 @@
 //! Transcript uploads from S3 events: classic notifications (`Records[]`) and EventBridge
-//! `Object Created` events, and which keys are transcripts (DESIGN.md §3).
+//! `Object Created` events, and which keys are transcripts (docs/DESIGN.md §3).
 
 use serde_json::Value;
 

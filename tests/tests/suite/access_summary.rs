@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::{json, Value};
-use session_audit::outputs::Metrics;
+use session_audit::access_summary::SummaryError;
+use session_audit::publish::Metrics;
 use session_audit::rules::RulePack;
-use session_audit::summary::run::{SummaryError, SummaryOptions};
+use session_audit::settings::SummarySettings;
 use session_audit::summary::{Coverage, Summary};
 use session_audit_aws::access_summary::{access_summary, AwsAccessSummary};
 use session_audit_aws::Clients;
@@ -18,7 +19,7 @@ use session_audit_tests::runtime_api::{
     deployed_env, emulator_env, function_binary, LambdaProcess,
 };
 use session_audit_tests::synthetic_week::{self, AS_OF, BUSINESS_HOURS, WEEK};
-use session_audit_tests::{check_readme_block, demote_headings};
+use session_audit_tests::{check_doc_block, demote_headings, doc_path, updating_doc_examples};
 
 const BUCKET: &str = "audit-bucket";
 
@@ -62,10 +63,10 @@ impl Env {
             vars.insert(k, v.to_string());
         }
         let get = |k: &str| vars.get(k).cloned();
-        let options = SummaryOptions::from_lookup(get).unwrap();
+        let settings = SummarySettings::read(get).unwrap();
         let environment: Vec<(&str, String)> = vars.iter().map(|(k, v)| (*k, v.clone())).collect();
         let clients = self.aws.clients_as(&self.config, "AccessSummaryFunction", &environment, &[]);
-        access_summary(&clients, get, RulePack::builtin(), options).unwrap()
+        access_summary(&clients, settings, RulePack::builtin())
     }
 }
 
@@ -260,13 +261,10 @@ async fn a_synthetic_week_gives_the_hand_computed_numbers() {
         .emf_line("access-summary", 0)
         .contains(r#"{"Name":"PrivilegedFullTranscriptPercent","Unit":"Percent"}"#));
 
-    // The README shows this summary.
-    let demoted = demote_headings(&md);
-    check_readme_block("example-summary", &demoted);
-    if std::env::var("UPDATE_README_EXAMPLES").is_ok_and(|v| v == "1") {
-        let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
-        std::fs::create_dir_all(&docs).unwrap();
-        std::fs::write(docs.join("example-summary.html"), &html).unwrap();
+    // docs/example-summary.md shows this summary.
+    check_doc_block("example-summary.md", "example-summary", &demote_headings(&md));
+    if updating_doc_examples() {
+        std::fs::write(doc_path("example-summary.html"), &html).unwrap();
     }
 }
 

@@ -3,13 +3,14 @@
 //! each function, and nothing is written.
 
 use serde_json::{json, Value};
-use session_audit::outputs::Metrics;
+use session_audit::access_summary::{AccessSummary, SummaryError};
+use session_audit::ports::sink::MemSink;
+use session_audit::ports::store::{block_on, Attributes, AuditStore, Condition, MemStore, Payload};
+use session_audit::publish::Metrics;
 use session_audit::rules::RulePack;
-use session_audit::session::audit::StartError;
 use session_audit::session_report::ReportError;
-use session_audit::sink::MemSink;
-use session_audit::store::{block_on, Attributes, AuditStore, Condition, MemStore, Payload};
-use session_audit::summary::run::{AccessSummary, SummaryError, SummaryOptions};
+use session_audit::session_start::StartError;
+use session_audit::settings::Variables;
 use session_audit::{Failure, FailureKind};
 use session_audit_tests::fixture;
 
@@ -70,7 +71,7 @@ fn access_summary_lists_bad_keys_and_refuses_bad_periods() {
         store,
         sink: MemSink::default(),
         pack: RulePack::builtin(),
-        options: SummaryOptions::from_lookup(|_| None).unwrap(),
+        options: Variables(|_: &str| None).summary_options().unwrap(),
     };
     let day = json!({"kind": "daily", "period": "2026-11-24", "as_of": "2026-11-26T00:00:00Z"});
     let written = block_on(summary.handle(&day, &mut Metrics::default())).unwrap();

@@ -1,12 +1,15 @@
 //! The house rules Cargo and the file tree can check: the engine and the CLI never depend on
-//! the AWS SDK or an async/Lambda runtime; the audit key layout is spelled in one file; the
-//! functions' mains stay thin; the integration tests build as few binaries.
+//! the AWS SDK or an async/Lambda runtime; no crate's modules import each other in a circle,
+//! and the engine's imports point down its layers; the audit key layout is spelled in one
+//! file; the functions' mains stay thin; the integration tests build as few binaries.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
+
+use crate::module_graph::read_crate;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -113,4 +116,66 @@ fn the_key_layout_is_spelled_in_one_file_and_mains_stay_thin() {
         .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "rs"))
         .count();
     assert!(binaries < 3, "tests/tests: {binaries} files plus the suite folder (at most 3)");
+}
+
+/// The engine's top-level modules by layer, top first: a module may use its own layer's and
+/// the layers below. A new module must be placed here.
+const ENGINE_LAYERS: &[&[&str]] = &[
+    // The use cases, named as the functions that run them, and the settings they are built from.
+    &[
+        "session_start",
+        "session_stream",
+        "session_report",
+        "access_summary",
+        "provisioner",
+        "settings",
+    ],
+    // The seams the use cases write through.
+    &["ports"],
+    // The domain the use cases share.
+    &["session", "live", "summary", "join", "upload", "publish", "analysis"],
+    // Transcripts in, judged and redacted; the report and the key layout.
+    &["transcript", "rules", "redact", "report", "keys"],
+    // The vocabulary every layer speaks.
+    &["finding"],
+];
+
+#[test]
+fn no_crate_imports_in_a_circle_and_the_engine_points_down_its_layers() {
+    for krate in ["shared/session-audit", "shared/session-audit-aws", "cli"] {
+        let graph = read_crate(&root().join(krate).join("src"));
+        assert!(graph.modules.len() > 3, "{krate}: the walk finds its modules");
+        assert_eq!(graph.circles(), Vec::<Vec<String>>::new(), "{krate}: import circles");
+    }
+    let engine = read_crate(&root().join("shared/session-audit/src"));
+    let (up, unplaced) = engine.up_the_layers(ENGINE_LAYERS);
+    assert_eq!(unplaced, Vec::<String>::new(), "engine modules in no layer (ENGINE_LAYERS)");
+    assert_eq!(up, Vec::<String>::new(), "engine imports back up the layers");
+}
+
+#[test]
+fn the_graph_sees_a_circle_and_an_import_up_the_layers() {
+    // The check itself, on a made-up crate: it must fail where the house rule is broken.
+    let dir = std::env::temp_dir().join(format!("module-graph-{}", std::process::id()));
+    let src = dir.join("src");
+    std::fs::create_dir_all(src.join("report")).unwrap();
+    let files = [
+        ("lib.rs", "pub mod finding; pub mod report; pub mod rules;"),
+        ("finding.rs", "pub struct Finding;"),
+        ("rules.rs", "use crate::report::Report; pub fn f(_: Report) {}"),
+        ("report/mod.rs", "pub mod model; pub use model::Report;"),
+        ("report/model.rs", "pub struct Report(crate::rules::Rule);"),
+    ];
+    for (file, text) in files {
+        std::fs::write(src.join(file), text).unwrap();
+    }
+    let graph = read_crate(&src);
+    let circles = graph.circles();
+    assert_eq!(circles.len(), 1, "{circles:?}");
+    assert!(circles[0].contains(&"rules".to_string()));
+    assert!(circles[0].contains(&"report::model".to_string()));
+    let (up, unplaced) = graph.up_the_layers(&[&["report"], &["rules"]]);
+    assert_eq!(up, ["rules -> report::model"], "through the re-export, to where it is defined");
+    assert_eq!(unplaced, ["finding"]);
+    std::fs::remove_dir_all(dir).unwrap();
 }

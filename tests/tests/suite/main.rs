@@ -6,6 +6,8 @@ mod access_summary;
 mod bad_ids;
 mod boundaries;
 mod custom_resource;
+mod docs;
+mod module_graph;
 mod pipeline;
 mod provisioner;
 mod session_report;

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest as Request;
 use serde_json::{json, Value};
-use session_audit::provision::policies;
-use session_audit::provision::{Names, Place, Properties, PREFERENCES_DOCUMENT};
+use session_audit::provisioner::policies;
+use session_audit::provisioner::{Names, Place, Properties, PREFERENCES_DOCUMENT};
 use session_audit_aws::custom_resource::{respond_always, MAX_RESPONSE_BYTES};
 use session_audit_aws::provisioner::{handle_request, physical_id, Options};
 use session_audit_aws::Clients;
@@ -727,7 +727,7 @@ async fn a_new_ami_parameter_replaces_only_the_instance() {
     };
     let id = first["PhysicalResourceId"].as_str().unwrap().to_string();
     let old_instance = first["Data"]["InstanceId"].as_str().unwrap().to_string();
-    let arm = session_audit::provision::AMI_PARAMETER_ARM;
+    let arm = session_audit::provisioner::AMI_PARAMETER_ARM;
     let again = {
         let r = env.request("Update", props(&[]), Some(&id), Some(props(&[])));
         env.run(r).await

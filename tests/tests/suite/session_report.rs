@@ -6,12 +6,13 @@ use aws_sdk_s3::primitives::ByteStream;
 use serde_json::{json, Value};
 use session_audit::analysis::{Analyzer, Input};
 use session_audit::keys;
-use session_audit::outputs::Metrics;
+use session_audit::publish::Metrics;
 use session_audit::redact::Redactor;
 use session_audit::report::{Report, Status};
 use session_audit::rules::RulePack;
 use session_audit::session::{records, Event, SessionRecord};
-use session_audit::session_report::{Outcome, ReportError, ReportOptions};
+use session_audit::session_report::{Outcome, ReportError};
+use session_audit::settings::ReportSettings;
 use session_audit_aws::session_report::{session_report, AwsSessionReport as SessionReport};
 use session_audit_aws::Clients;
 use session_audit_tests::findings_capture::{captured_findings, route_findings_to_log};
@@ -20,7 +21,7 @@ use session_audit_tests::local_aws::LocalAws;
 use session_audit_tests::runtime_api::{
     deployed_env, emulator_env, function_binary, LambdaProcess,
 };
-use session_audit_tests::{check_readme_block, demote_headings};
+use session_audit_tests::{check_doc_block, demote_headings};
 
 const BUCKET: &str = "audit-bucket";
 const KEY: &[u8] = b"report-test-key";
@@ -107,7 +108,7 @@ impl Env {
             environment.push(("AUDIT_BUCKET", BUCKET.into()));
         }
         let clients = self.aws.clients_as(&self.config, "SessionReportFunction", &environment, &[]);
-        session_report(&clients, ReportOptions::from_lookup(get).unwrap(), get, analyzer())
+        session_report(&clients, ReportSettings::read(get).unwrap(), analyzer())
     }
 
     /// Upload `body` at `key`; returns (version, etag).
@@ -487,10 +488,10 @@ async fn the_real_binary_reports_through_the_lambda_runtime_api() {
     assert_eq!(emf[0]["Commands"].as_f64().unwrap() as u64, r.stats.commands);
 }
 
-/// The README's example report is what the handler writes (headings demoted two levels to sit
-/// inside the README; moto's random version ID replaced). `UPDATE_README_EXAMPLES=1` rewrites it.
+/// docs/example-report.md is what the handler writes (headings demoted one level to sit under
+/// the page's title; moto's random version ID replaced). `UPDATE_DOC_EXAMPLES=1` rewrites it.
 #[tokio::test]
-async fn the_readme_example_report_is_what_the_handler_writes() {
+async fn the_doc_example_report_is_what_the_handler_writes() {
     let env = Env::start().await;
     let reporter = env.reporter(&[]);
     let session = "ana.lopez@example.com-0f3c1b2a9d8e7c6b5";
@@ -511,8 +512,7 @@ async fn the_readme_example_report_is_what_the_handler_writes() {
     run(&reporter, &classic(&key, Some(&v), &e, "2026-11-24T22:59:02.000Z")).await.unwrap();
     let (md, _) = env.get(&keys::report("2026-11-24", session, "md").unwrap()).await.unwrap();
     let md = String::from_utf8(md).unwrap().replace(&v, "<version>");
-    let demoted = demote_headings(&md);
-    check_readme_block("example-report", &demoted);
+    check_doc_block("example-report.md", "example-report", &demote_headings(&md));
 }
 
 /// With the session's CloudWatch stream in the transcript log group, the report times each

@@ -8,15 +8,13 @@ use std::time::Duration;
 use aws_sdk_ssm::types::{DocumentFormat, DocumentType};
 use serde_json::{json, Value};
 use session_audit::keys;
-use session_audit::outputs::Metrics;
+use session_audit::publish::Metrics;
 use session_audit::redact::Redactor;
 use session_audit::rules::RulePack;
-use session_audit::session::audit::{Outcome, StartError};
-use session_audit::session::findings::StartConfig;
 use session_audit::session::{DeniedRecord, SessionRecord, DEFAULT_DOCUMENT};
-use session_audit_aws::session_start::{
-    session_start, AwsSessionStart as SessionStart, StartOptions,
-};
+use session_audit::session_start::{Outcome, StartError};
+use session_audit::settings::StartSettings;
+use session_audit_aws::session_start::{session_start, AwsSessionStart as SessionStart};
 use session_audit_aws::Clients;
 use session_audit_tests::findings_capture::{captured_findings, route_findings_to_log};
 use session_audit_tests::local_aws::LocalAws;
@@ -123,8 +121,7 @@ impl Env {
             vars.iter().map(|(k, v)| (*k, v.to_string())).collect();
         session_start(
             &self.aws.clients_as(&self.config, "SessionStartFunction", &environment, &[]),
-            StartConfig::from_lookup(get).expect("config"),
-            StartOptions::from_lookup(get).expect("options"),
+            StartSettings::read(get).expect("settings"),
             RulePack::builtin(),
             Redactor::new(Some(b"test-key")),
         )
@@ -557,7 +554,7 @@ async fn the_real_binary_runs_through_the_lambda_runtime_api() {
     let status = broken.exit_status(Duration::from_secs(30)).expect("the cold start fails");
     assert!(!status.success());
     let said = broken.output().join("\n");
-    assert!(said.contains("AUDIT_BUCKET is required"), "{said}");
+    assert!(said.contains("AUDIT_BUCKET: required (the log bucket)"), "{said}");
     drop(broken);
 
     let mut vars = base.clone();

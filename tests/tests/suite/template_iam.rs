@@ -151,7 +151,7 @@ fn pattern(stack: &Stack, name: &str) -> fancy_regex::Regex {
 
 #[test]
 fn parameters_refuse_at_validation_what_the_provisioner_would_refuse_late() {
-    use session_audit::provision::Properties;
+    use session_audit::provisioner::Properties;
     let stack = Stack::new(&[]);
     let cases: [(&str, &[&str]); 2] = [
         (

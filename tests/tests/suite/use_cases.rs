@@ -2,18 +2,19 @@
 //! and EventBridge (proved against the emulator in the other modules), here in milliseconds.
 
 use serde_json::{json, Value};
+use session_audit::access_summary::AccessSummary;
 use session_audit::analysis::Analyzer;
 use session_audit::keys;
-use session_audit::outputs::Metrics;
+use session_audit::ports::sink::MemSink;
+use session_audit::ports::store::{block_on, get_json, MemStore};
+use session_audit::publish::Metrics;
 use session_audit::redact::Redactor;
 use session_audit::rules::RulePack;
-use session_audit::session::audit::{Lookups, Outcome, SessionStart};
-use session_audit::session::findings::{Facts, StartConfig};
+use session_audit::session::findings::Facts;
 use session_audit::session::{Event, SessionRecord};
-use session_audit::session_report::{ReportOptions, SessionReport};
-use session_audit::sink::MemSink;
-use session_audit::store::{block_on, get_json, MemStore};
-use session_audit::summary::run::{AccessSummary, SummaryOptions};
+use session_audit::session_report::SessionReport;
+use session_audit::session_start::{Lookups, Outcome, SessionStart};
+use session_audit::settings::Variables;
 use session_audit::summary::Coverage;
 use session_audit_tests::fixture;
 use session_audit_tests::synthetic_week::{self, AS_OF, BUSINESS_HOURS, WEEK};
@@ -43,7 +44,7 @@ pub fn audit() -> SessionStart<MemStore, Untagged, MemSink> {
         store: MemStore::default(),
         lookups: Untagged,
         sink: MemSink::default(),
-        config: StartConfig::from_lookup(get).unwrap(),
+        config: Variables(get).start_config().unwrap(),
         pack: RulePack::builtin(),
         redactor: Redactor::new(Some(b"k")),
     }
@@ -83,7 +84,7 @@ fn session_start_records_once_publishes_once_and_merges_the_terminate() {
 fn access_summary_over_memory_gives_the_hand_computed_week() {
     let store = MemStore::default();
     block_on(async {
-        use session_audit::store::{Attributes, AuditStore, Condition, Payload};
+        use session_audit::ports::store::{Attributes, AuditStore, Condition, Payload};
         let json = Attributes::of("application/json");
         for (key, body) in synthetic_week::objects() {
             store.put(&key, Payload::Bytes(body), &json, &Condition::Always).await.unwrap();
@@ -94,7 +95,7 @@ fn access_summary_over_memory_gives_the_hand_computed_week() {
         store,
         sink: MemSink::default(),
         pack: RulePack::builtin(),
-        options: SummaryOptions::from_lookup(get).unwrap(),
+        options: Variables(get).summary_options().unwrap(),
     };
     let mut metrics = Metrics::default();
     let weekly = json!({"kind": "weekly", "period": WEEK, "as_of": AS_OF});
@@ -121,7 +122,7 @@ fn access_summary_over_memory_gives_the_hand_computed_week() {
 fn summariser_over(objects: &[(String, Vec<u8>)]) -> AccessSummary<MemStore, MemSink> {
     let store = MemStore::default();
     block_on(async {
-        use session_audit::store::{Attributes, AuditStore, Condition, Payload};
+        use session_audit::ports::store::{Attributes, AuditStore, Condition, Payload};
         let json = Attributes::of("application/json");
         for (key, body) in objects {
             store.put(key, Payload::Bytes(body.clone()), &json, &Condition::Always).await.unwrap();
@@ -132,7 +133,7 @@ fn summariser_over(objects: &[(String, Vec<u8>)]) -> AccessSummary<MemStore, Mem
         store,
         sink: MemSink::default(),
         pack: RulePack::builtin(),
-        options: SummaryOptions::from_lookup(get).unwrap(),
+        options: Variables(get).summary_options().unwrap(),
     }
 }
 
@@ -168,7 +169,7 @@ fn the_week_merged_from_daily_parts_equals_the_week_read_again() {
     let late = synthetic_week::late_report();
     for s in [&merged, &fresh] {
         block_on(async {
-            use session_audit::store::{Attributes, AuditStore, Condition, Payload};
+            use session_audit::ports::store::{Attributes, AuditStore, Condition, Payload};
             let json = Attributes::of("application/json");
             let put =
                 s.store.put(&late.0, Payload::Bytes(late.1.clone()), &json, &Condition::Always);
@@ -187,17 +188,17 @@ pub fn reporter() -> SessionReport<MemStore, MemSink> {
     SessionReport {
         store: MemStore::default(),
         sink: MemSink::default(),
-        log: session_audit::live::channels::NoLog,
+        log: session_audit::ports::session_log::NoLog,
         analyzer: Analyzer::default(),
-        options: ReportOptions::from_lookup(get).unwrap(),
+        options: Variables(get).report_options().unwrap(),
     }
 }
 
 #[test]
 fn session_report_over_memory_reports_once_per_transcript_version() {
+    use session_audit::ports::store::{Attributes, AuditStore, Condition, Payload};
     use session_audit::report::{Report, Status};
     use session_audit::session_report::Outcome as Reported;
-    use session_audit::store::{Attributes, AuditStore, Condition, Payload};
 
     let reporter = reporter();
     let key = "session-logs/alice-0123456789abcdef0.log";
@@ -242,10 +243,14 @@ fn session_report_over_memory_reports_once_per_transcript_version() {
     let still = block_on(reporter.store.get(json_key, None)).unwrap().unwrap();
     assert_eq!(still.bytes, stored.bytes, "the first report is kept");
 
-    use session_audit::summary::{run::fold_day, Aggregator, Period, SummaryConfig};
+    use session_audit::access_summary::fold_day;
+    use session_audit::summary::{Aggregator, Period};
     let day: jiff::civil::Date = "2026-11-24".parse().unwrap();
-    let config = SummaryConfig::from_lookup(|_| None, "2026-11-30T00:00:00Z".parse().unwrap());
-    let mut agg = Aggregator::new(Period::daily(day), config.unwrap(), &RulePack::builtin());
+    let config = Variables(|_: &str| None)
+        .summary_options()
+        .unwrap()
+        .config("2026-11-30T00:00:00Z".parse().unwrap());
+    let mut agg = Aggregator::new(Period::daily(day), config, &RulePack::builtin());
     block_on(fold_day(&reporter.store, day, &mut agg, 4)).unwrap();
     // The recorded transcript ended on another day, so its session falls outside this one.
     let outside = agg.outside_period();
@@ -262,12 +267,13 @@ fn session_report_over_memory_reports_once_per_transcript_version() {
 /// missing), and a transcript arriving later takes the report's place (not SA-TRN-REPLACED).
 #[test]
 fn a_streamed_session_without_a_transcript_is_reported_from_its_stream() {
-    use session_audit::live::channels::MemLog;
+    use session_audit::access_summary::fold_day;
     use session_audit::live::{LiveState, LogEvent};
+    use session_audit::ports::session_log::MemLog;
+    use session_audit::ports::store::{put_json, Attributes, AuditStore, Condition, Payload};
     use session_audit::report::Report;
     use session_audit::session_report::Outcome as Reported;
-    use session_audit::store::{put_json, Attributes, AuditStore, Condition, Payload};
-    use session_audit::summary::{run::fold_day, Aggregator, Period, SummaryConfig};
+    use session_audit::summary::{Aggregator, Period};
     use session_audit::transcript::agent_stream::{message, ticks_of_recording, StreamedSession};
 
     let session = "eve-0123456789abcdef0";
@@ -277,7 +283,7 @@ fn a_streamed_session_without_a_transcript_is_reported_from_its_stream() {
         sink: MemSink::default(),
         log: MemLog { page_size: 3, ..MemLog::default() },
         analyzer: Analyzer::default(),
-        options: ReportOptions::from_lookup(get).unwrap(),
+        options: Variables(get).report_options().unwrap(),
     };
     let transcript = std::fs::read(fixture("recorded/al2023_sh_risky.log")).unwrap();
     let who = StreamedSession {
@@ -353,8 +359,11 @@ fn a_streamed_session_without_a_transcript_is_reported_from_its_stream() {
 
     let day: jiff::civil::Date = "2026-11-24".parse().unwrap();
     let summarise = || {
-        let config = SummaryConfig::from_lookup(|_| None, "2026-11-30T00:00:00Z".parse().unwrap());
-        let mut agg = Aggregator::new(Period::daily(day), config.unwrap(), &RulePack::builtin());
+        let config = Variables(|_: &str| None)
+            .summary_options()
+            .unwrap()
+            .config("2026-11-30T00:00:00Z".parse().unwrap());
+        let mut agg = Aggregator::new(Period::daily(day), config, &RulePack::builtin());
         block_on(fold_day(store, day, &mut agg, 4)).unwrap();
         agg.finish(None)
     };

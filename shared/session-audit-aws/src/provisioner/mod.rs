@@ -4,6 +4,7 @@
 //! properties. So Create, redelivered Create and in-place Update are one code path; a failed
 //! Create removes what its own steps made (the ledger) before reporting FAILED.
 
+use session_audit::settings::ProvisionerSettings;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -18,8 +19,8 @@ mod storage;
 
 use crate::custom_resource::Outcome;
 use crate::{AwsError, Clients};
-use session_audit::provision::policies;
-use session_audit::provision::{Names, Place, Properties, PREFERENCES_DOCUMENT};
+use session_audit::provisioner::policies;
+use session_audit::provisioner::{Names, Place, Properties, PREFERENCES_DOCUMENT};
 
 /// Every resource made is tagged with its custom resource's physical ID.
 pub const TAG_RESOURCE: &str = "session-audit:resource";
@@ -31,16 +32,8 @@ const INLINE_POLICY: &str = "session-audit-transcripts";
 const DOC_MARK_CREATED: &str = "created by Session Audit";
 const DOC_MARK_PREVIOUS: &str = "previous default version: ";
 
-/// `SKIP_TLS_BUCKET_POLICY=true` leaves out the bucket's TLS-only policy. Only for the local
-/// emulator, whose policy evaluation treats every request as non-TLS and would deny all object
-/// calls; reports of a run with it say so. Never set in AWS.
-pub const SKIP_TLS_POLICY_ENV: &str = "SKIP_TLS_BUCKET_POLICY";
-
-/// `STACK_ID`: the stack this provisioner belongs to (`!Ref AWS::StackId`). Requests naming
-/// any other stack are refused before anything is touched.
-pub const STACK_ID_ENV: &str = "STACK_ID";
-
-/// Knobs that differ between AWS and the local emulator or tests.
+/// Knobs that differ between AWS and the local emulator or tests (`SKIP_TLS_BUCKET_POLICY` and
+/// `STACK_ID` come from [`ProvisionerSettings`]).
 #[derive(Debug, Clone)]
 pub struct Options {
     /// The only stack whose requests are served (`STACK_ID`); `None` serves none.
@@ -52,11 +45,11 @@ pub struct Options {
 }
 
 impl Options {
-    pub fn from_env() -> Self {
-        let skip = std::env::var(SKIP_TLS_POLICY_ENV).is_ok_and(|v| v == "true" || v == "1");
+    /// The options AWS runs with, from the function's settings.
+    pub fn new(settings: ProvisionerSettings) -> Self {
         Options {
-            stack_id: std::env::var(STACK_ID_ENV).ok().filter(|s| !s.is_empty()),
-            tls_policy_allowed: !skip,
+            stack_id: settings.stack_id,
+            tls_policy_allowed: !settings.skip_tls_bucket_policy,
             poll_interval: Duration::from_secs(5),
             profile_propagation: Duration::from_secs(90),
         }
@@ -435,7 +428,7 @@ pub fn own_stack(own: Option<&str>, requested: &str) -> Result<(), String> {
             "refused: this provisioner serves stack {own}, not {requested}; nothing was changed"
         )),
         None => Err(format!(
-            "refused: {STACK_ID_ENV} is not set, so this provisioner cannot tell its own stack from {requested}; nothing was changed"
+            "refused: STACK_ID is not set, so this provisioner cannot tell its own stack from {requested}; nothing was changed"
         )),
     }
 }

@@ -11,7 +11,7 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
 use super::{Event, IdentityKind};
-use crate::report::Finding;
+use crate::finding::Finding;
 use crate::rules::RulePack;
 
 /// `BUSINESS_HOURS`, e.g. `Mon-Fri 08:00-18:00 Europe/Berlin`.
@@ -47,7 +47,7 @@ impl BusinessHours {
     pub fn parse(text: &str) -> Result<Self, String> {
         let parts: Vec<&str> = text.split_whitespace().collect();
         let [days, hours, zone] = parts.as_slice() else {
-            return Err(format!("BUSINESS_HOURS '{text}': expected '<days> <HH:MM-HH:MM> <IANA zone>', e.g. 'Mon-Fri 08:00-18:00 Europe/Berlin'"));
+            return Err(format!("'{text}': expected '<days> <HH:MM-HH:MM> <IANA zone>', e.g. 'Mon-Fri 08:00-18:00 Europe/Berlin'"));
         };
         let mut list = Vec::new();
         for item in days.split(',') {
@@ -74,7 +74,7 @@ impl BusinessHours {
         };
         let (start, end) = (time(start)?, time(end)?);
         if start >= end {
-            return Err(format!("BUSINESS_HOURS: the day must start before it ends ({hours})"));
+            return Err(format!("the day must start before it ends ({hours})"));
         }
         let tz = TimeZone::get(zone)
             .map_err(|_| format!("BUSINESS_HOURS: '{zone}' is not an IANA time zone"))?;
@@ -98,7 +98,7 @@ impl BusinessHours {
     }
 }
 
-/// The function's configuration for session findings (environment variables, DESIGN.md §3).
+/// The function's configuration for session findings (read by [`crate::settings`]).
 #[derive(Debug, Clone)]
 pub struct StartConfig {
     pub business_hours: BusinessHours,
@@ -111,35 +111,6 @@ pub struct StartConfig {
     pub audit_bucket: String,
     /// `TRANSCRIPT_PREFIX` (`session-logs/`): where in it (the report function reads only there).
     pub transcript_prefix: String,
-}
-
-impl StartConfig {
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let hours = get("BUSINESS_HOURS").unwrap_or_else(|| "Mon-Fri 08:00-18:00 UTC".to_string());
-        let tag =
-            get("REQUIRED_TAG").unwrap_or_else(|| "Purpose=SessionManagerTesting".to_string());
-        let (k, v) = tag
-            .split_once('=')
-            .ok_or_else(|| format!("REQUIRED_TAG '{tag}': expected Key=Value"))?;
-        let audit_bucket = get("AUDIT_BUCKET")
-            .filter(|b| !b.is_empty())
-            .ok_or("AUDIT_BUCKET is required: the log bucket")?;
-        let allowed = get("ALLOWED_PRINCIPALS").unwrap_or_default();
-        Ok(StartConfig {
-            business_hours: BusinessHours::parse(&hours)?,
-            required_tag: (k.trim().to_string(), v.trim().to_string()),
-            allowed_principals: allowed
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect(),
-            audit_bucket,
-            transcript_prefix: get("TRANSCRIPT_PREFIX")
-                .filter(|p| !p.is_empty())
-                .unwrap_or_else(|| "session-logs/".to_string()),
-        })
-    }
 }
 
 /// What the adapters found out about the session (each `None` when it could not be read; the
@@ -338,7 +309,7 @@ mod tests {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        StartConfig::from_lookup(|k| env.get(k).cloned()).unwrap()
+        crate::settings::Variables(|k: &str| env.get(k).cloned()).start_config().unwrap()
     }
 
     fn event(edit: impl FnOnce(&mut Value)) -> Event {
@@ -519,17 +490,5 @@ mod tests {
         });
         assert!(both.contains("'x/'") && both.contains("exec"), "every drift is named: {both}");
         assert!(check_preferences(&serde_json::json!({}), &c).is_err());
-    }
-
-    #[test]
-    fn configuration_errors_name_the_variable() {
-        let e = StartConfig::from_lookup(|k| {
-            (k == "AUDIT_BUCKET")
-                .then(|| "b".to_string())
-                .or_else(|| (k == "REQUIRED_TAG").then(|| "Purpose".to_string()))
-        })
-        .unwrap_err();
-        assert!(e.contains("REQUIRED_TAG"));
-        assert!(StartConfig::from_lookup(|_| None).unwrap_err().contains("AUDIT_BUCKET"));
     }
 }

@@ -1,7 +1,6 @@
 //! Session Manager CloudTrail events: lenient parsing, identity normalisation and the session
-//! and denied-attempt records (DESIGN.md §3). Pure: the session-start function adds AWS.
+//! and denied-attempt records (docs/DESIGN.md §3). Pure: the session-start function adds AWS.
 
-pub mod audit;
 pub mod findings;
 pub mod identity;
 
@@ -181,7 +180,7 @@ pub struct SessionRecord {
     pub warnings: Vec<String>,
     /// Findings raised when the session started (carried into the session's report).
     #[serde(default)]
-    pub findings: Vec<crate::report::Finding>,
+    pub findings: Vec<crate::finding::Finding>,
     /// Whether `findings` were published as events (a retry publishes them if not).
     #[serde(default)]
     pub findings_sent: bool,
@@ -250,7 +249,7 @@ impl SessionRecord {
     pub fn merge(
         existing: Option<SessionRecord>,
         event: &Event,
-        findings: Vec<crate::report::Finding>,
+        findings: Vec<crate::finding::Finding>,
     ) -> Option<SessionRecord> {
         let Some(mut record) = existing else {
             let mut record = SessionRecord::start(event)?;
@@ -317,7 +316,7 @@ pub struct DeniedRecord {
     #[serde(default)]
     pub error_message: Option<String>,
     #[serde(default)]
-    pub findings: Vec<crate::report::Finding>,
+    pub findings: Vec<crate::finding::Finding>,
     #[serde(default)]
     pub findings_sent: bool,
 }
@@ -454,7 +453,7 @@ mod tests {
         assert_eq!(orphan.terminated_at.as_deref(), Some("2021-01-31T03:00:00Z"));
         assert!(SessionRecord::merge(Some(orphan.clone()), &terminate, Vec::new()).is_none());
 
-        let finding = crate::report::Finding {
+        let finding = crate::finding::Finding {
             rule_id: "SA-SES-NO-MFA".into(),
             severity: crate::Severity::Medium,
             title: "t".into(),

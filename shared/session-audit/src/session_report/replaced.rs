@@ -1,7 +1,16 @@
 //! A transcript reported before and then replaced or removed: the first report is evidence
 //! and stays; the later version (or the removal) is reported beside it as SA-TRN-REPLACED.
 
-use super::*;
+use super::use_case::{
+    failed, marked, origin, Outcome, ReportError, SessionReport, META_ETAG, META_VERSION,
+};
+use crate::keys;
+use crate::ports::session_log::SessionLog;
+use crate::ports::sink::FindingsSink;
+use crate::ports::store::{AuditStore, Condition, ObjectInfo, Payload};
+use crate::publish::Metrics;
+use crate::report::{Report, Source, Status};
+use crate::upload::Upload;
 
 /// A transcript reported before at another version.
 pub(super) struct Replaced {

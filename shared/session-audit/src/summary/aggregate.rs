@@ -9,8 +9,10 @@ use super::commands::CommandCounter;
 use super::digest::{ReportDigest, RuleCount};
 use super::tallies::Tallies;
 use super::*;
-use crate::report::{Finding, Status};
-use crate::rules::{RulePack, Severity};
+use crate::finding::Finding;
+use crate::finding::Severity;
+use crate::report::Status;
+use crate::rules::RulePack;
 use crate::session::findings::{unlogged_by_design, BusinessHours};
 use crate::session::{DeniedRecord, SessionRecord};
 
@@ -29,23 +31,6 @@ pub struct SummaryConfig {
     pub grace_minutes: u64,
     /// When the summary is made: sessions whose transcript was due before it are missing.
     pub as_of: Timestamp,
-}
-
-impl SummaryConfig {
-    /// From the function's environment (`BUSINESS_HOURS`, `TRANSCRIPT_GRACE_MINUTES`).
-    pub fn from_lookup(
-        get: impl Fn(&str) -> Option<String>,
-        as_of: Timestamp,
-    ) -> Result<Self, String> {
-        let hours = get("BUSINESS_HOURS").unwrap_or_else(|| "Mon-Fri 08:00-18:00 UTC".to_string());
-        let grace = crate::config::number(&get, "TRANSCRIPT_GRACE_MINUTES", 120)?;
-        Ok(SummaryConfig {
-            business_hours: BusinessHours::parse(&hours)?,
-            business_hours_text: hours,
-            grace_minutes: grace,
-            as_of,
-        })
-    }
 }
 
 /// One session as seen through its record, its report, or both.
@@ -551,7 +536,8 @@ mod tests {
     use super::*;
 
     fn config(as_of: &str) -> SummaryConfig {
-        SummaryConfig::from_lookup(|_| None, as_of.parse().unwrap()).unwrap()
+        let options = crate::settings::Variables(|_: &str| None).summary_options().unwrap();
+        options.config(as_of.parse().unwrap())
     }
 
     fn record(

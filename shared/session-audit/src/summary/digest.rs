@@ -9,8 +9,9 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use crate::report::{Finding, Source, Status, SCHEMA};
-use crate::rules::Severity;
+use crate::finding::Finding;
+use crate::finding::Severity;
+use crate::report::{Source, Status, SCHEMA};
 
 /// A report without its commands.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::*;
-use crate::markdown::{code_cell, text_cell};
+use crate::report::markdown::{code_cell, text_cell};
 
 const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 /// Rows shown per ranking table (the JSON has them all).

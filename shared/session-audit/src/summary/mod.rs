@@ -10,7 +10,6 @@ mod commands;
 mod digest;
 pub mod html;
 pub mod markdown;
-pub mod run;
 mod tallies;
 
 use std::collections::BTreeMap;
@@ -21,8 +20,9 @@ use serde::{Deserialize, Serialize};
 
 pub use aggregate::{Aggregator, MissingTranscript, SummaryConfig};
 pub use digest::{ReportDigest, RuleCount};
+pub use tallies::Tallies;
 
-use crate::rules::Severity;
+use crate::finding::Severity;
 
 pub const SUMMARY_SCHEMA: &str = "session-audit/summary/v1";
 /// At most this many entries in each listed set (missing transcripts, corrupt inputs, …); the

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::commands::CommandCounter;
 use super::{Completeness, Corrupt, Coverage, FindingCount, Listed, Pair, SessionRef};
-use crate::rules::Severity;
+use crate::finding::Severity;
 
 /// Everything an aggregator has counted: mergeable, so a week is the sum of its days' parts
 /// ([`Aggregator::merge`]) instead of a second read of every object. Maps keyed by more than

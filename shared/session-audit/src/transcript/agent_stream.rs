@@ -1,4 +1,4 @@
-//! What the SSM Agent streams to CloudWatch Logs, made from a terminal recording (DESIGN.md §4,
+//! What the SSM Agent streams to CloudWatch Logs, made from a terminal recording (docs/DESIGN.md §4,
 //! amazon-ssm-agent `cloudwatchlogsservice.go`): at each upload tick the new *complete* lines
 //! of ipcTempFile.log (the unterminated prompt line waits), each through pborman/ansi `Strip`
 //! (the raw line kept when Strip fails: an OSC ended by BEL, a lone or unfinished escape;

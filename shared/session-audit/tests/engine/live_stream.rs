@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
-use session_audit::live::channels::{Comparison, Joined, StreamReader};
-use session_audit::live::run::{SessionStream, Streamed};
 use session_audit::live::{Batch, LiveState, LogEvent};
-use session_audit::outputs::Metrics;
+use session_audit::ports::sink::MemSink;
+use session_audit::ports::store::{block_on, get_json, MemStore};
+use session_audit::publish::Metrics;
 use session_audit::rules::Target;
-use session_audit::sink::MemSink;
-use session_audit::store::{block_on, get_json, MemStore};
+use session_audit::session_report::channels::{Comparison, Joined, StreamReader};
+use session_audit::session_stream::{SessionStream, Streamed};
 use session_audit::transcript::agent_stream::{message, ticks_of_recording, StreamedSession};
 use session_audit::{Analyzer, Input};
 

@@ -21,7 +21,7 @@ pub const RETENTION_DAYS: &[u32] = &[
     3288, 3653,
 ];
 
-/// The custom resource's properties, validated. Names follow DESIGN.md §3.
+/// The custom resource's properties, validated. Names follow docs/DESIGN.md §3.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Properties {
     pub name_prefix: String,

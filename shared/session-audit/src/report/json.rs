@@ -1,13 +1,73 @@
-//! One report command as JSON, the bytes `serde_json` writes for [`ReportCommand`], built
-//! faster: into one reused buffer (a single write per command), with the prompt's and the
-//! confidence's encodings kept while they repeat (a session has one prompt and a few
-//! confidences). Command-dense sessions spend a sixth of their time here otherwise. A test
-//! compares with `serde_json` over generated commands.
+//! The report as JSON, streamed: [`JsonReportWriter`] writes the `commands` array as commands
+//! finish, so a transcript with millions of commands never has them all in memory; the result
+//! parses back into [`Report`].
 
-use std::io;
+use std::io::{self, Write};
 
-use crate::report::ReportCommand;
+use super::model::{Report, ReportCommand, ReportTail, SCHEMA};
+use super::writers::CommandWriter;
 
+/// Streams a report as JSON: the schema, then each command on its own line, then the rest
+/// (known only at the end). One line per command keeps huge reports greppable and diffable.
+pub struct JsonReportWriter<W: Write> {
+    out: W,
+    first: bool,
+    /// One line for the whole report (JSON Lines) instead of a line per command.
+    single_line: bool,
+    json: CommandJson,
+}
+
+impl<W: Write> JsonReportWriter<W> {
+    pub fn start(out: W) -> io::Result<Self> {
+        Self::start_with(out, false)
+    }
+
+    pub fn start_with(mut out: W, single_line: bool) -> io::Result<Self> {
+        write!(out, "{{\"schema\":\"{SCHEMA}\",\"commands\":[")?;
+        Ok(JsonReportWriter { out, first: true, single_line, json: CommandJson::default() })
+    }
+
+    pub fn finish(mut self, tail: &ReportTail<'_>) -> io::Result<W> {
+        let close: &[u8] = if self.first || self.single_line { b"]," } else { b"\n]," };
+        self.out.write_all(close)?;
+        let rest = serde_json::to_vec(tail)?;
+        self.out.write_all(&rest[1..])?; // the tail's fields, without its opening brace
+        self.out.write_all(b"\n")?;
+        Ok(self.out)
+    }
+}
+
+impl<W: Write> CommandWriter for JsonReportWriter<W> {
+    fn command(&mut self, command: &ReportCommand) -> io::Result<()> {
+        let sep: &[u8] = match (self.first, self.single_line) {
+            (true, true) => b"",
+            (false, true) => b",",
+            (true, false) => b"\n",
+            (false, false) => b",\n",
+        };
+        self.first = false;
+        self.out.write_all(self.json.encode(sep, command)?)
+    }
+}
+
+impl Report {
+    /// Write the whole report as JSON (the same bytes the streaming path produces).
+    pub fn write_json<W: Write>(&self, out: W) -> io::Result<W> {
+        let mut w = JsonReportWriter::start(out)?;
+        for c in &self.commands {
+            w.command(c)?;
+        }
+        w.finish(&self.tail())
+    }
+}
+
+/// One report command as JSON, the bytes `serde_json` writes for [`ReportCommand`], built
+/// faster: into one reused buffer (a single write per command), with the prompt's and the
+/// confidence's encodings kept while they repeat (a session has one prompt and a few
+/// confidences). Command-dense sessions spend a sixth of their time here otherwise. A test
+/// compares with `serde_json` over generated commands.
+///
+///
 /// Encodes commands; keep one per report.
 #[derive(Debug, Default)]
 pub struct CommandJson {

@@ -8,14 +8,21 @@
 //! * **Prompt patterns.** dash, old bash and PowerShell leave no markers; a line that starts
 //!   with the session's prompt is a command line. Confidence says which source was used.
 
-use std::sync::LazyLock;
-
-use memchr::memmem::Finder;
-use regex::Regex;
 use serde::{Deserialize, Serialize};
+
+mod prompt;
+mod switch;
+mod syntax;
 
 use super::history::{self, Recent};
 use super::screen::{LineFlags, ScreenListener};
+pub(crate) use prompt::is_blank;
+use prompt::{is_banner_rule, is_continuation_prompt, POWERSHELL_PROMPT, UNIX_PROMPT};
+use switch::{
+    holds_marker_word, leaves_the_shell, may_start_a_shell, runs_as_root_via_sudo, EDITOR_OFF,
+    SHELL_SWITCH, SPELLED_MARKER,
+};
+use syntax::{join_continuation, needs_more};
 
 /// A command as the shell received it, before redaction and rules.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,79 +104,6 @@ const REASON_GLUED: &str =
     "prompt found after output on its line (output without a final newline): the split is a guess";
 const REASON_ALTERNATE: &str =
     "typed on the alternate screen, which no full-screen program opened: hidden from scrollback";
-
-// Unbounded repetitions and ASCII classes on purpose: bounded Unicode repetitions
-// (`\w{1,64}`) compile to NFAs of tens of megabytes. Lengths are checked in code.
-static UNIX_PROMPT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"^(?:\([^()\s]+\) )?",
-        r"(?:\[[^\]\n]+\] ?[$#]|[A-Za-z0-9._-]+@[A-Za-z0-9._-]+(?::[^\s$#]*)? ?[$#]",
-        r"|(?:sh|bash|zsh)-[0-9]+(?:\.[0-9]+)*[$#%]|[$#])(?: |$)"
-    ))
-    .expect("prompt pattern")
-});
-static POWERSHELL_PROMPT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^PS [^>\n]+> ?").expect("prompt pattern"));
-/// Commands that turn the line editor (and with it the markers) off while the shell goes on,
-/// or start a shell without one (`sh` is dash on Debian and Ubuntu; where it is bash the
-/// markers return at its first prompt and the mode ends), interactively (a script argument is
-/// not a shell to type into): from then on command lines are read by their prompt, until the
-/// markers come back.
-static EDITOR_OFF: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"\bset\s+\+o\s+(?:emacs|vi)\b|enable-bracketed-paste\W+(?:off|0)\b|--noediting\b",
-        r"|^\s*(?:exec\s+)?(?:sudo\s+(?:\S+\s+)*?)?(?:/bin/|/usr/bin/)?(?:dash|ash|ksh|mksh|sh|busybox\s+sh)(?:\s+-[a-z]+)*\s*$"
-    ))
-    .expect("editor-off pattern")
-});
-/// A bracketed-paste "on" spelled out in a command line (`printf '\e[?2004h…'`): the command
-/// prints line-editor markers itself, so the next regions are its output, not a shell's.
-static SPELLED_MARKER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:\\e|\\E|\\0?33|\\x1[bB]|\\u001[bB]|\x1b)\[\?2004h").expect("marker pattern")
-});
-
-/// Whether `text` holds one of the literals every match of [`EDITOR_OFF`]'s non-shell
-/// alternatives and of [`SPELLED_MARKER`] holds. One pass over the bytes with a table of the
-/// words' first bytes: cheaper on a short command than any searcher's setup.
-fn holds_marker_word(text: &str) -> bool {
-    const WORDS: [&[u8]; 4] = [b"+o", b"bracketed", b"noediting", b"2004h"];
-    const FIRST: [bool; 256] = {
-        let mut first = [false; 256];
-        let mut i = 0;
-        while i < WORDS.len() {
-            first[WORDS[i][0] as usize] = true;
-            i += 1;
-        }
-        first
-    };
-    let bytes = text.as_bytes();
-    (0..bytes.len())
-        .any(|i| FIRST[bytes[i] as usize] && WORDS.iter().any(|w| bytes[i..].starts_with(w)))
-}
-
-/// True for every command [`EDITOR_OFF`]'s shell alternative matches: the last word that is
-/// not a flag ends in `sh`.
-fn may_start_a_shell(text: &str) -> bool {
-    static SH: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("sh"));
-    SH.find(text.as_bytes()).is_some()
-        && text
-            .split_whitespace()
-            .rev()
-            .find(|w| !w.starts_with('-'))
-            .is_some_and(|w| w.ends_with("sh"))
-}
-
-/// `exit` or `logout`, with or without a status.
-fn leaves_the_shell(text: &str) -> bool {
-    let mut words = text.split_whitespace();
-    matches!(words.next(), Some("exit" | "logout")) && words.all(|w| w.parse::<i32>().is_ok())
-}
-
-/// Commands after which a different prompt is expected.
-static SHELL_SWITCH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:sudo|su|bash|sh|dash|zsh|ksh|exit|logout|ssh|newgrp|sg|exec|docker|kubectl|runuser|chroot|nsenter)\b")
-        .expect("switch pattern")
-});
 
 /// The shell layer. It is a [`ScreenListener`]; finished commands go to its sink.
 pub struct Shell<S> {
@@ -607,36 +541,6 @@ struct Split<'t> {
     bare: bool,
 }
 
-fn runs_as_root_via_sudo(command: &str) -> bool {
-    let mut words = command.split_whitespace();
-    if words.next() != Some("sudo") {
-        return false;
-    }
-    let rest: Vec<&str> = words.collect();
-    match rest.iter().position(|w| *w == "-u" || w.starts_with("--user")) {
-        None => true,
-        Some(i) => {
-            let user = rest[i].strip_prefix("--user=").or_else(|| rest.get(i + 1).copied());
-            matches!(user, Some("root" | "0" | "#0"))
-        }
-    }
-}
-
-fn is_continuation_prompt(prompt: &str) -> bool {
-    prompt == "> " || prompt == ">"
-}
-
-/// A backslash-newline is removed (as bash's history does); other lines keep their newline.
-fn join_continuation(text: &mut String, next: &str) {
-    let trailing = text.chars().rev().take_while(|c| *c == '\\').count();
-    if trailing % 2 == 1 {
-        text.pop();
-    } else {
-        text.push('\n');
-    }
-    text.push_str(next);
-}
-
 /// Lower `cmd`'s confidence for each reason that holds, and say why (each reason once).
 fn lower_confidence(cmd: &mut Command, reasons: &[(bool, &'static str)]) {
     for &(holds, reason) in reasons {
@@ -844,130 +748,6 @@ impl<S: ShellSink> Shell<S> {
     }
 }
 
-/// Whether a shell reading `text` would wait for more lines.
-fn needs_more(text: &str) -> bool {
-    // Here-document bodies are data: only the lines around them are read as shell code.
-    let mut code = String::with_capacity(text.len());
-    let mut open: Vec<(String, bool)> = Vec::new();
-    for line in text.lines() {
-        if let Some((word, strip_tabs)) = open.first() {
-            let body = if *strip_tabs { line.trim_start_matches('\t') } else { line };
-            if body == word {
-                open.remove(0);
-            }
-            continue;
-        }
-        open.extend(here_documents(line));
-        code.push_str(line);
-        code.push('\n');
-    }
-    !open.is_empty() || code_needs_more(&code)
-}
-
-/// The here-documents a line of shell code opens (`<<WORD`, `<<-WORD`, quoted or not), in
-/// order: each word and whether its body may indent the word with tabs (`<<-`).
-fn here_documents(line: &str) -> Vec<(String, bool)> {
-    let bytes = line.as_bytes();
-    let (mut words, mut i) = (Vec::new(), 0);
-    let (mut single, mut double, mut arithmetic) = (false, false, 0usize);
-    while i < bytes.len() {
-        let code = !single && !double;
-        match bytes[i] {
-            b'\\' if !single => i += 1,
-            b'\'' if !double => single = !single,
-            b'"' if !single => double = !double,
-            // `$((1 << 2))` and `(( x <<= 1 ))` shift, they open nothing.
-            b'(' if code && bytes[i + 1..].starts_with(b"(") => {
-                arithmetic += 1;
-                i += 1;
-            }
-            b')' if code && arithmetic > 0 && bytes[i + 1..].starts_with(b")") => {
-                arithmetic -= 1;
-                i += 1;
-            }
-            b'<' if code && arithmetic == 0 && bytes[i + 1..].starts_with(b"<") => {
-                i += 2;
-                if bytes.get(i) == Some(&b'<') {
-                    i += 1; // `<<<`: a here-string, no body
-                    continue;
-                }
-                let strip_tabs = bytes.get(i) == Some(&b'-');
-                i += usize::from(strip_tabs);
-                while matches!(bytes.get(i), Some(b' ' | b'\t')) {
-                    i += 1;
-                }
-                let start = i;
-                let (mut q1, mut q2) = (false, false);
-                while let Some(&b) = bytes.get(i) {
-                    match b {
-                        b'\'' if !q2 => q1 = !q1,
-                        b'"' if !q1 => q2 = !q2,
-                        b' ' | b'\t' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')'
-                            if !q1 && !q2 =>
-                        {
-                            break
-                        }
-                        _ => {}
-                    }
-                    i += 1;
-                }
-                // Quotes and backslashes in the word only stop expansion in the body.
-                let word: String =
-                    line[start..i].chars().filter(|c| !matches!(c, '\'' | '"' | '\\')).collect();
-                if !word.is_empty() {
-                    words.push((word, strip_tabs));
-                }
-                continue;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    words
-}
-
-/// Whether a shell reading `text` (shell code, no here-document bodies) would wait for more.
-fn code_needs_more(text: &str) -> bool {
-    let t = text.trim_end();
-    if t.ends_with('\\') || t.ends_with('|') || t.ends_with("&&") || t.ends_with("||") {
-        return true;
-    }
-    let (mut single, mut double, mut escaped) = (false, false, false);
-    for c in t.chars() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if !single => escaped = true,
-            '\'' if !double => single = !single,
-            '"' if !single => double = !double,
-            _ => {}
-        }
-    }
-    if single || double {
-        return true;
-    }
-    // Reserved words count where a command starts (`echo for you` opens nothing).
-    let mut depth = 0i32;
-    for line in t.lines() {
-        let mut at_start = true;
-        for word in line.split_whitespace() {
-            let (word, ends) = match word.strip_suffix(';') {
-                Some(w) => (w, true),
-                None => (word, false),
-            };
-            if at_start {
-                match word {
-                    "for" | "while" | "until" | "select" | "if" | "case" | "{" => depth += 1,
-                    "done" | "fi" | "esac" | "}" => depth -= 1,
-                    _ => {}
-                }
-            }
-            at_start =
-                ends || matches!(word, "&&" | "||" | "|" | ";" | "do" | "then" | "else" | "{");
-        }
-    }
-    depth > 0
-}
-
 impl<S> Shell<S> {
     /// Whether a region's line is written out in the current command, which spelled the
     /// markers: then the command printed the region (a forged command line).
@@ -975,16 +755,6 @@ impl<S> Shell<S> {
         let line = line.trim();
         !line.is_empty() && self.spelled.as_deref().is_some_and(|text| text.contains(line))
     }
-}
-
-fn is_banner_rule(text: &str) -> bool {
-    text.len() >= 10 && text.bytes().all(|b| b == b'*')
-}
-
-/// Nothing but whitespace (what `trim().is_empty()` says, deciding at the first character
-/// that is not: a line is asked this once or twice).
-pub(crate) fn is_blank(text: &str) -> bool {
-    text.chars().all(char::is_whitespace)
 }
 
 #[cfg(test)]

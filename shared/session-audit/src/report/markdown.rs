@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
-use crate::report::Report;
-use crate::rules::Severity;
+use super::model::Report;
+use crate::finding::Severity;
 
 /// A table cell holding code: pipes escaped, newlines shown, backticks fenced safely. Inside a
 /// code span nothing is markup, so links and HTML stay text.
@@ -52,7 +52,7 @@ fn json_brief(v: &serde_json::Value) -> String {
     }
 }
 
-pub fn report(r: &Report, omitted: u64) -> String {
+fn report(r: &Report, omitted: u64) -> String {
     let mut md = String::new();
     let counts = &r.stats.findings_by_severity;
     let breakdown: Vec<String> = Severity::ALL
@@ -195,6 +195,13 @@ pub fn report(r: &Report, omitted: u64) -> String {
         }
     }
     md
+}
+
+impl Report {
+    /// Markdown for a reviewer. `omitted` commands were not kept in memory (see the JSON).
+    pub fn to_markdown(&self, omitted: u64) -> String {
+        report(self, omitted)
+    }
 }
 
 #[cfg(test)]

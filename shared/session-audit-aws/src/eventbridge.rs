@@ -5,9 +5,9 @@ use std::time::Duration;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
 use crate::AwsError;
-use session_audit::outputs::{finding_detail, FindingContext, FINDING_DETAIL_TYPE, FINDING_SOURCE};
-use session_audit::report::Finding;
-use session_audit::sink::{FindingsSink, SinkError};
+use session_audit::finding::Finding;
+use session_audit::ports::sink::{FindingsSink, SinkError};
+use session_audit::publish::{finding_detail, FindingContext, FINDING_DETAIL_TYPE, FINDING_SOURCE};
 
 /// Finding events to one bus (`FINDINGS_EVENT_BUS`).
 #[derive(Debug, Clone)]

@@ -11,15 +11,12 @@
 //! The stream is the agent's cleaned text (escapes stripped, markers gone), so commands are
 //! read by their prompts, as in the CloudWatch mode of [`crate::transcript`].
 
-pub mod channels;
-pub mod run;
-
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::Analyzer;
-use crate::report::Finding;
+use crate::finding::Finding;
 use crate::transcript::cloudwatch::{events_in, StreamEvent};
 use crate::transcript::{Command, Screen, Shell, ShellSink};
 use crate::transcript::{ShellSnapshot, Tamper};

@@ -8,14 +8,10 @@
 //! commands are compared on their printable ASCII only, after the same redaction as the report.
 
 use std::collections::VecDeque;
-use std::future::Future;
 
-use serde::{Deserialize, Serialize};
-
-use super::{parse, LogEvent, Progress, StreamShell, StreamSink};
+use crate::live::{parse, LogEvent, Progress, StreamShell, StreamSink};
 use crate::redact::Redactor;
-use crate::report::{CommandWriter, ReportCommand};
-use crate::store::StoreError;
+use crate::report::{Channels, CommandWriter, ReportCommand};
 use crate::transcript::{Command, ShellSink, ShellSnapshot};
 
 /// Stream lines kept for the comparison (their printable ASCII, a few dozen bytes each); a
@@ -28,67 +24,6 @@ const LINE_LOOKAHEAD: usize = 512;
 /// Transcript commands after a skipped stream command that may still account for it (a
 /// drawing of a line the shell received later, a prompt printed as output).
 const PENDING_COMMANDS: u32 = 16;
-
-/// One page of a session's stream.
-#[derive(Debug, Clone, Default)]
-pub struct LogPage {
-    pub events: Vec<LogEvent>,
-    /// The token of the next page; `None` at the end.
-    pub next: Option<String>,
-}
-
-/// The seam to the transcript log group (CloudWatch Logs in AWS).
-pub trait SessionLog: Sync {
-    /// The log group's name, for the reports made from it.
-    fn group(&self) -> Option<&str> {
-        None
-    }
-
-    /// A page of the stream named `session_id`, from `token` (the start when `None`), oldest
-    /// first; `None` when the session has no stream.
-    fn page(
-        &self,
-        session_id: &str,
-        token: Option<String>,
-    ) -> impl Future<Output = Result<Option<LogPage>, StoreError>> + Send;
-}
-
-/// No log group configured (the CLI, offline back-fills): no session has a stream.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct NoLog;
-
-impl SessionLog for NoLog {
-    async fn page(&self, _: &str, _: Option<String>) -> Result<Option<LogPage>, StoreError> {
-        Ok(None)
-    }
-}
-
-/// Streams in memory, served a few events per page (tests: pagination is exercised).
-#[derive(Debug, Default)]
-pub struct MemLog {
-    pub streams: std::sync::Mutex<std::collections::BTreeMap<String, Vec<LogEvent>>>,
-    /// Events per page (at least 1).
-    pub page_size: usize,
-}
-
-impl SessionLog for MemLog {
-    fn group(&self) -> Option<&str> {
-        Some("memory")
-    }
-
-    async fn page(
-        &self,
-        session_id: &str,
-        token: Option<String>,
-    ) -> Result<Option<LogPage>, StoreError> {
-        let streams = self.streams.lock().expect("log lock");
-        let Some(events) = streams.get(session_id) else { return Ok(None) };
-        let from: usize = token.and_then(|t| t.parse().ok()).unwrap_or(0);
-        let to = (from + self.page_size.max(1)).min(events.len());
-        let next = (to < events.len()).then(|| to.to_string());
-        Ok(Some(LogPage { events: events[from..to].to_vec(), next }))
-    }
-}
 
 /// A command as the stream showed it: redacted, compared on its printable ASCII.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,28 +43,6 @@ struct StreamLine {
     key: String,
     /// Index into [`StreamCommands::times`].
     time: u32,
-}
-
-/// The comparison's counts, in the report's stats.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Channels {
-    pub stream_events: u64,
-    pub stream_commands: u64,
-    /// Transcript commands found in the stream and given its time.
-    pub timed: u64,
-    /// Commands the stream saw that the transcript lacks.
-    pub stream_only: u64,
-    /// Stream "commands" the transcript accounts for otherwise: an earlier drawing of a line
-    /// (before a completion, the first line of a paste, an edit whose erasures the stream
-    /// lost), or a prompt a program printed (`cat` of an old log, a forged prompt), which the
-    /// transcript shows as output.
-    #[serde(default)]
-    pub stream_explained: u64,
-    /// Transcript commands not found in the stream's lines.
-    pub transcript_only: u64,
-    /// The stream had more than [`MAX_STREAM_LINES`] lines: compared up to there.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub cut: bool,
 }
 
 /// Reads a session's stream, event by event, into its commands and lines.

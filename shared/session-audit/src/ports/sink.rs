@@ -6,8 +6,8 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
-use crate::outputs::{finding_detail, FindingContext};
-use crate::report::Finding;
+use crate::finding::Finding;
+use crate::publish::{finding_detail, FindingContext};
 
 /// Findings not accepted by the sink.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

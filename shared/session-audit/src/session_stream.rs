@@ -10,13 +10,13 @@
 
 use serde::Serialize;
 
-use super::{advance, Batch, LiveFinding, LiveState, Progress};
 use crate::analysis::Analyzer;
 use crate::keys;
-use crate::outputs::{FindingContext, Metrics};
+use crate::live::{advance, Batch, LiveFinding, LiveState, Progress};
+use crate::ports::sink::{FindingsSink, SinkError};
+use crate::ports::store::{get_json, put_json, AuditStore, Condition, StoreError};
+use crate::publish::{FindingContext, Metrics};
 use crate::session::identity::Identity;
-use crate::sink::{FindingsSink, SinkError};
-use crate::store::{get_json, put_json, AuditStore, Condition, StoreError};
 use crate::{Failure, FailureKind};
 
 /// Tries at the conditional write before the invocation fails (and is retried).
@@ -105,7 +105,7 @@ impl<S: AuditStore, F: FindingsSink> SessionStream<S, F> {
             };
             state.session_id = session.clone();
             let (progress, findings) = advance(&self.analyzer, &mut state, &batch.events);
-            let fresh: Vec<(crate::report::Finding, FindingContext)> = findings
+            let fresh: Vec<(crate::finding::Finding, FindingContext)> = findings
                 .iter()
                 .filter(|f| !published.iter().any(|p| *p == finding_id(f)))
                 .map(|f| (f.finding.clone(), self.context(f, &state, batch, &key)))
@@ -176,5 +176,5 @@ impl Streamed {
 
 /// The `finding_id` its event will carry.
 fn finding_id(f: &LiveFinding) -> String {
-    crate::outputs::finding_id(&f.origin_id, &f.finding.rule_id)
+    crate::publish::finding_id(&f.origin_id, &f.finding.rule_id)
 }

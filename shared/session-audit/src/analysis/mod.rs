@@ -5,20 +5,24 @@
 //! chunks, hands each finished command to a [`CommandWriter`] already redacted, and returns the
 //! rest of the report (findings, stats, status) at the end.
 
+pub mod output_lines;
+pub mod verdicts;
+
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, Read};
 
 use serde_json::json;
 
-use crate::output_batch::OutputBatch;
+use crate::finding::{Finding, Severity};
 use crate::redact::Redactor;
-use crate::report::{CommandWriter, Finding, Report, ReportCommand, Source, Stats, Status, SCHEMA};
-use crate::rules::{Rule, RulePack, Severity, Target};
+use crate::report::{CommandWriter, Report, ReportCommand, Source, Stats, Status, SCHEMA};
+use crate::rules::{Rule, RulePack, Target};
 use crate::transcript::{
     read_on_two_threads, Command, Engine, Format, ShellSink, Tamper, TranscriptInfo,
 };
-use crate::verdicts::{Verdict, Verdicts};
+use output_lines::OutputBatch;
+use verdicts::{Verdict, Verdicts};
 
 /// Read size for streaming input.
 pub const CHUNK_BYTES: usize = 128 * 1024;

@@ -16,49 +16,46 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::tallies::Tallies;
-use super::{
+use crate::finding::Finding;
+use crate::keys::Filed;
+use crate::ports::sink::{FindingsSink, SinkError};
+use crate::ports::store::spool::Read;
+use crate::ports::store::{Attributes, AuditStore, Condition, Payload, StoreError};
+use crate::publish::{FindingContext, Metrics};
+use crate::rules::RulePack;
+use crate::session::findings::BusinessHours;
+use crate::session::{DeniedRecord, SessionRecord};
+use crate::summary::Tallies;
+use crate::summary::{
     html, markdown, Aggregator, Coverage, Kind, MissingTranscript, Pair, Period, ReportDigest,
     Summary, SummaryConfig,
 };
-use crate::keys::Filed;
-use crate::outputs::{FindingContext, Metrics};
-use crate::report::Finding;
-use crate::rules::RulePack;
-use crate::session::{DeniedRecord, SessionRecord};
-use crate::sink::{FindingsSink, SinkError};
-use crate::store::spool::Read;
-use crate::store::{Attributes, AuditStore, Condition, Payload, StoreError};
 
 /// Reports up to this size are read into memory; larger ones are spooled to disk.
 const REPORT_IN_MEMORY: usize = 1 << 20;
 use crate::{Failure, FailureKind};
 
-/// Settings read at cold start (environment variables, README).
+/// Settings (read by [`crate::settings`]).
 #[derive(Debug, Clone)]
 pub struct SummaryOptions {
     /// `SUMMARY_CONCURRENCY` (`32`): reads in flight.
     pub concurrency: usize,
-    /// `BUSINESS_HOURS` and `TRANSCRIPT_GRACE_MINUTES`, checked at cold start.
-    env: Vec<(String, String)>,
+    /// `BUSINESS_HOURS`, parsed and as written.
+    pub business_hours: BusinessHours,
+    pub business_hours_text: String,
+    /// `TRANSCRIPT_GRACE_MINUTES`.
+    pub grace_minutes: u64,
 }
 
-const SUMMARY_ENV: [&str; 2] = ["BUSINESS_HOURS", "TRANSCRIPT_GRACE_MINUTES"];
-
 impl SummaryOptions {
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let options = SummaryOptions {
-            concurrency: crate::config::number(&get, "SUMMARY_CONCURRENCY", 32)?.clamp(1, 512)
-                as usize,
-            env: SUMMARY_ENV.iter().filter_map(|k| get(k).map(|v| (k.to_string(), v))).collect(),
-        };
-        options.config(Timestamp::now())?;
-        Ok(options)
-    }
-
-    fn config(&self, as_of: Timestamp) -> Result<SummaryConfig, String> {
-        let get = |k: &str| self.env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        SummaryConfig::from_lookup(get, as_of)
+    /// The aggregation's configuration for a summary made at `as_of`.
+    pub fn config(&self, as_of: Timestamp) -> SummaryConfig {
+        SummaryConfig {
+            business_hours: self.business_hours.clone(),
+            business_hours_text: self.business_hours_text.clone(),
+            grace_minutes: self.grace_minutes,
+            as_of,
+        }
     }
 }
 
@@ -146,7 +143,7 @@ impl<S: AuditStore, F: FindingsSink> AccessSummary<S, F> {
         metrics: &mut Metrics,
     ) -> Result<Written, SummaryError> {
         let request = Request::parse(event, Timestamp::now()).map_err(SummaryError::Malformed)?;
-        let config = self.options.config(request.as_of).map_err(SummaryError::Malformed)?;
+        let config = self.options.config(request.as_of);
         let period = request.period.clone();
         let mut agg = Aggregator::new(period.clone(), config, &self.pack);
         let mut merged = 0;

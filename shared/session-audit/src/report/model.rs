@@ -1,15 +1,9 @@
-//! The session report, `session-audit/report/v1` (DESIGN.md §3), and its renderings.
-//!
-//! [`Report`] is the whole document. Writing goes through [`JsonReportWriter`], which streams
-//! the `commands` array as commands finish, so a transcript with millions of commands never
-//! has them all in memory; the result parses back into [`Report`].
-
-use std::io::{self, Write};
+//! The session report's model, `session-audit/report/v1` (docs/DESIGN.md §3): [`Report`] is
+//! the whole document, [`ReportTail`] everything known only once the transcript has been read.
 
 use serde::{Deserialize, Serialize};
 
-use crate::command_json::CommandJson;
-use crate::rules::{FrameworkRef, Severity};
+use crate::finding::{Finding, Severity};
 use crate::transcript::Format;
 
 pub const SCHEMA: &str = "session-audit/report/v1";
@@ -83,29 +77,6 @@ pub struct ReportCommand {
     pub time: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Finding {
-    pub rule_id: String,
-    pub severity: Severity,
-    pub title: String,
-    /// What matched, redacted and shortened.
-    pub evidence: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub command_seq: Option<u64>,
-    pub frameworks: Vec<FrameworkRef>,
-    /// How many times this rule matched this command's output (output rules).
-    #[serde(default = "one", skip_serializing_if = "is_one")]
-    pub occurrences: u64,
-}
-
-fn one() -> u64 {
-    1
-}
-
-fn is_one(n: &u64) -> bool {
-    *n == 1
-}
-
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
     pub bytes: u64,
@@ -126,7 +97,7 @@ pub struct Stats {
     pub findings_by_severity: std::collections::BTreeMap<Severity, u64>,
     /// The transcript compared with the session's CloudWatch stream, when it streamed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub channels: Option<crate::live::channels::Channels>,
+    pub channels: Option<Channels>,
 }
 
 /// The whole report.
@@ -167,98 +138,6 @@ pub struct ReportTail<'a> {
     pub generator: &'a str,
 }
 
-/// Receives commands as they finish.
-pub trait CommandWriter {
-    fn command(&mut self, command: &ReportCommand) -> io::Result<()>;
-    /// A non-blank output line of command `seq`, as the screen showed it (not stored: a
-    /// writer that compares channels looks at it).
-    fn output(&mut self, _seq: u64, _line: &str) {}
-}
-
-/// Collects commands in memory (tests, Markdown, small reports).
-impl CommandWriter for Vec<ReportCommand> {
-    fn command(&mut self, command: &ReportCommand) -> io::Result<()> {
-        self.push(command.clone());
-        Ok(())
-    }
-}
-
-/// The Markdown report lists at most this many commands; the JSON has them all.
-pub const MARKDOWN_MAX_COMMANDS: usize = 10_000;
-
-/// Keeps the first [`MARKDOWN_MAX_COMMANDS`] commands (for Markdown) and counts the rest.
-#[derive(Debug, Default)]
-pub struct CappedCommands {
-    pub kept: Vec<ReportCommand>,
-    pub omitted: u64,
-}
-
-impl CommandWriter for CappedCommands {
-    fn command(&mut self, command: &ReportCommand) -> io::Result<()> {
-        if self.kept.len() < MARKDOWN_MAX_COMMANDS {
-            self.kept.push(command.clone());
-        } else {
-            self.omitted += 1;
-        }
-        Ok(())
-    }
-}
-
-/// Both writers get every command (the JSON stream and the Markdown's capped list).
-impl<A: CommandWriter, B: CommandWriter> CommandWriter for (A, B) {
-    fn command(&mut self, command: &ReportCommand) -> io::Result<()> {
-        self.0.command(command)?;
-        self.1.command(command)
-    }
-    fn output(&mut self, seq: u64, line: &str) {
-        self.0.output(seq, line);
-        self.1.output(seq, line);
-    }
-}
-
-/// Streams a report as JSON: the schema, then each command on its own line, then the rest
-/// (known only at the end). One line per command keeps huge reports greppable and diffable.
-pub struct JsonReportWriter<W: Write> {
-    out: W,
-    first: bool,
-    /// One line for the whole report (JSON Lines) instead of a line per command.
-    single_line: bool,
-    json: CommandJson,
-}
-
-impl<W: Write> JsonReportWriter<W> {
-    pub fn start(out: W) -> io::Result<Self> {
-        Self::start_with(out, false)
-    }
-
-    pub fn start_with(mut out: W, single_line: bool) -> io::Result<Self> {
-        write!(out, "{{\"schema\":\"{SCHEMA}\",\"commands\":[")?;
-        Ok(JsonReportWriter { out, first: true, single_line, json: CommandJson::default() })
-    }
-
-    pub fn finish(mut self, tail: &ReportTail<'_>) -> io::Result<W> {
-        let close: &[u8] = if self.first || self.single_line { b"]," } else { b"\n]," };
-        self.out.write_all(close)?;
-        let rest = serde_json::to_vec(tail)?;
-        self.out.write_all(&rest[1..])?; // the tail's fields, without its opening brace
-        self.out.write_all(b"\n")?;
-        Ok(self.out)
-    }
-}
-
-impl<W: Write> CommandWriter for JsonReportWriter<W> {
-    fn command(&mut self, command: &ReportCommand) -> io::Result<()> {
-        let sep: &[u8] = match (self.first, self.single_line) {
-            (true, true) => b"",
-            (false, true) => b",",
-            (true, false) => b"\n",
-            (false, false) => b",\n",
-        };
-        self.first = false;
-        self.out.write_all(self.json.encode(sep, command)?)
-    }
-}
-
 impl Report {
     /// The tail view of an in-memory report (to stream it, or to compare).
     pub fn tail(&self) -> ReportTail<'_> {
@@ -276,18 +155,26 @@ impl Report {
             generator: &self.generator,
         }
     }
+}
 
-    /// Write the whole report as JSON (the same bytes the streaming path produces).
-    pub fn write_json<W: Write>(&self, out: W) -> io::Result<W> {
-        let mut w = JsonReportWriter::start(out)?;
-        for c in &self.commands {
-            w.command(c)?;
-        }
-        w.finish(&self.tail())
-    }
-
-    /// Markdown for a reviewer. `omitted` commands were not kept in memory (see the JSON).
-    pub fn to_markdown(&self, omitted: u64) -> String {
-        crate::markdown::report(self, omitted)
-    }
+/// The comparison's counts, in the report's stats.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channels {
+    pub stream_events: u64,
+    pub stream_commands: u64,
+    /// Transcript commands found in the stream and given its time.
+    pub timed: u64,
+    /// Commands the stream saw that the transcript lacks.
+    pub stream_only: u64,
+    /// Stream "commands" the transcript accounts for otherwise: an earlier drawing of a line
+    /// (before a completion, the first line of a paste, an edit whose erasures the stream
+    /// lost), or a prompt a program printed (`cat` of an old log, a forged prompt), which the
+    /// transcript shows as output.
+    #[serde(default)]
+    pub stream_explained: u64,
+    /// Transcript commands not found in the stream's lines.
+    pub transcript_only: u64,
+    /// The stream had more than `MAX_STREAM_LINES` (1,000,000) lines: compared up to there.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cut: bool,
 }

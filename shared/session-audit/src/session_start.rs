@@ -15,15 +15,17 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::findings::{evaluate, Facts, StartConfig};
-use super::{records, Action, DeniedRecord, Event, SessionRecord, Skip, SESSION_SPAN_DAYS};
+use crate::finding::Finding;
 use crate::keys::{self, BadId};
-use crate::outputs::{FindingContext, Metrics};
+use crate::ports::sink::{FindingsSink, SinkError};
+use crate::ports::store::{get_json, put_json, AuditStore, Condition, StoreError, Stored};
+use crate::publish::{FindingContext, Metrics};
 use crate::redact::Redactor;
-use crate::report::Finding;
 use crate::rules::RulePack;
-use crate::sink::{FindingsSink, SinkError};
-use crate::store::{get_json, put_json, AuditStore, Condition, StoreError, Stored};
+use crate::session::findings::{evaluate, Facts, StartConfig};
+use crate::session::{
+    records, Action, DeniedRecord, Event, SessionRecord, Skip, SESSION_SPAN_DAYS,
+};
 use crate::Failure;
 
 /// How often a conditional write is retried after losing a race with another delivery.
@@ -321,7 +323,7 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
     /// The stored record of a session: on the event's date, or the days a record may have been
     /// filed under instead (a StartSession finds an orphan filed up to [`SESSION_SPAN_DAYS`]
     /// later; a later call finds its start up to that many days before: the preferences end
-    /// every session within [`super::LONGEST_SESSION_MINUTES`]).
+    /// every session within [`crate::session::LONGEST_SESSION_MINUTES`]).
     async fn find_session(
         &self,
         session_id: &str,

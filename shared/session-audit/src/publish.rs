@@ -3,8 +3,8 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::report::Finding;
-use crate::rules::Severity;
+use crate::finding::Finding;
+use crate::finding::Severity;
 
 /// `source` of every finding event, for EventBridge rules to match on.
 pub const FINDING_SOURCE: &str = "session-audit";

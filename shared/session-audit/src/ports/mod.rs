@@ -1,0 +1,7 @@
+//! The seams the use cases are written against, each with its in-memory double: the audit
+//! [`store`] (S3 in AWS), the findings [`sink`] (EventBridge) and the [`session_log`] (the
+//! transcript log group in CloudWatch Logs). The AWS crate implements them.
+
+pub mod session_log;
+pub mod sink;
+pub mod store;

@@ -1,0 +1,324 @@
+//! The session report's use case type, its settings and errors, and the steps its paths share
+//! (finding the session record, storing a finished report, the findings' context).
+
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+use jiff::civil::Date;
+use serde::Serialize;
+
+use crate::analysis::Analyzer;
+use crate::keys;
+use crate::ports::session_log::{NoLog, SessionLog};
+use crate::ports::sink::{FindingsSink, SinkError};
+use crate::ports::store::spool::Spool;
+use crate::ports::store::{
+    get_json, Attributes, AuditStore, Condition, ObjectInfo, Payload, StoreError, Stored,
+};
+use crate::publish::{FindingContext, Metrics};
+use crate::report::{CappedCommands, JsonReportWriter, Report, Status};
+use crate::session::{SessionRecord, SESSION_SPAN_DAYS};
+use crate::upload::Upload;
+use crate::{Failure, FailureKind};
+
+/// The scheduled event's `kind` that reports streamed sessions without a transcript.
+pub const STREAM_REPORTS: &str = "stream-reports";
+
+/// Metadata keys on the stored report naming the transcript it came from.
+pub(super) const META_VERSION: &str = "source-version";
+pub(super) const META_ETAG: &str = "source-etag";
+/// A transcript arrives at session end, at most [`SESSION_SPAN_DAYS`] after the start, and up
+/// to a day later if the agent retried: the record is looked for this many days back.
+pub(super) const RECORD_LOOKBACK_DAYS: i64 = SESSION_SPAN_DAYS + 1;
+
+/// Settings (read by [`crate::settings`]).
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// `AUDIT_BUCKET` (required): transcripts are read and reports written here.
+    pub audit_bucket: String,
+    /// `TRANSCRIPT_PREFIX` (`session-logs/`).
+    pub transcript_prefix: String,
+    /// `MAX_SESSION_MINUTES` (`480`; 0 turns the rule off).
+    pub max_session_minutes: u64,
+    /// `TRANSCRIPT_GRACE_MINUTES` (`120`): a session whose stream has been quiet this long and
+    /// has no report is reported from its stream.
+    pub grace_minutes: u64,
+    /// Where the JSON report is spooled (`TMPDIR`, `/tmp` in Lambda).
+    pub work_dir: PathBuf,
+}
+
+/// Why an invocation failed; the platform retries it and keeps it in the dead-letter
+/// destination.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("malformed event: {0}")]
+    Malformed(String),
+    #[error("{step} for {transcript}: {error}")]
+    Store { step: &'static str, transcript: String, error: Box<StoreError> },
+    #[error("{transcript}: {error}")]
+    Sink { transcript: String, error: SinkError },
+    #[error("{transcript}: {message}")]
+    Local { transcript: String, message: String },
+}
+
+impl Failure for ReportError {
+    fn kind(&self) -> FailureKind {
+        match self {
+            ReportError::Malformed(_) => FailureKind::MalformedEvent,
+            ReportError::Sink { .. } => FailureKind::Sink,
+            ReportError::Store { .. } | ReportError::Local { .. } => FailureKind::Store,
+        }
+    }
+}
+
+/// What happened to one object.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Reported {
+        json_key: String,
+        md_key: String,
+        status: Status,
+        commands: u64,
+        findings: Vec<String>,
+    },
+    /// The report for this version exists: a redelivery.
+    Duplicate { md_key: String },
+    /// Not a transcript (a test event, another prefix, the agent's stderr, our own writes).
+    Ignored { reason: String },
+}
+
+/// One object of the event and what became of it: what the function answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reported {
+    pub key: String,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// The report use case, built once per process and borrowed by every invocation.
+pub struct SessionReport<S, F, L = NoLog> {
+    pub store: S,
+    pub sink: F,
+    /// The transcript log group the agent streams to: each session's stream is read to time
+    /// its commands and to check the transcript against it.
+    pub log: L,
+    pub analyzer: Analyzer,
+    pub options: ReportOptions,
+}
+
+impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
+    /// Store a finished report: the spooled JSON (its tail written now), the finding events
+    /// not carried from the record, then the Markdown that marks it complete; count it.
+    pub(super) async fn store_report(
+        &self,
+        report: Report,
+        (json, capped): (JsonReportWriter<BufWriter<std::fs::File>>, CappedCommands),
+        to: Written<'_>,
+        ctx: FindingContext,
+        carried: usize,
+        metrics: &mut Metrics,
+    ) -> Result<Outcome, ReportError> {
+        let transcript = to.transcript.to_string();
+        let local =
+            |message: String| ReportError::Local { transcript: transcript.clone(), message };
+        let mut file = json
+            .finish(&report.tail())
+            .map_err(|e| local(format!("cannot write the report: {e}")))?;
+        file.flush().map_err(|e| local(format!("cannot write the report: {e}")))?;
+        drop(file);
+        let payload = Payload::File(to.spool.0.clone());
+        self.store
+            .put(&to.json_key, payload, &to.attributes.0, &Condition::Always)
+            .await
+            .map_err(failed(&transcript, "writing the report"))?;
+        let fresh = &report.findings[carried.min(report.findings.len())..];
+        self.sink
+            .publish(fresh, &ctx)
+            .await
+            .map_err(|error| ReportError::Sink { transcript: transcript.clone(), error })?;
+        let mut with_commands = report.clone();
+        with_commands.commands = capped.kept;
+        let md = with_commands.to_markdown(capped.omitted);
+        self.store
+            .put(&to.md_key, Payload::Bytes(md.into_bytes()), &to.attributes.1, &Condition::Always)
+            .await
+            .map_err(failed(&transcript, "writing the report"))?;
+        metrics.add("SessionsReported", 1.0).add("Commands", report.stats.commands as f64);
+        match report.status {
+            Status::Unparseable => metrics.add("Unparseable", 1.0),
+            Status::Truncated => metrics.add("Truncated", 1.0),
+            _ => metrics,
+        };
+        metrics.add_findings(fresh);
+        Ok(Outcome::Reported {
+            json_key: to.json_key,
+            md_key: to.md_key,
+            status: report.status,
+            commands: report.stats.commands,
+            findings: report.findings.iter().map(|f| f.rule_id.clone()).collect(),
+        })
+    }
+
+    /// The finding of the session rule for `condition` (unless the pack disabled it), counted
+    /// in the stats; a compliant report with it is not compliant any more.
+    pub(super) fn add_session_finding(
+        &self,
+        report: &mut Report,
+        condition: &str,
+        evidence: String,
+    ) {
+        let Some(f) = self.analyzer.rules.session_finding(condition, evidence) else { return };
+        *report.stats.findings_by_severity.entry(f.severity).or_insert(0) += 1;
+        if report.status == Status::Compliant && f.severity >= crate::Severity::Low {
+            report.status = Status::NonCompliant;
+        }
+        report.findings.push(f);
+    }
+
+    /// The day a session's reports are filed under (its record's start, else the event's day),
+    /// with the record and a warning when the record does not read.
+    pub(super) async fn filing(
+        &self,
+        session: &str,
+        upload: &Upload,
+    ) -> Result<(Date, Option<SessionRecord>, Option<String>), StoreError> {
+        let day = |t: &str| t.get(..10).and_then(|d| d.parse::<Date>().ok());
+        let upload_day = upload.time.as_deref().and_then(day);
+        let (record, warning) = self.find_record(session, upload_day).await?;
+        let date = record
+            .as_ref()
+            .and_then(|r| day(&r.started_at))
+            .or(upload_day)
+            .unwrap_or_else(|| jiff::Zoned::now().date());
+        Ok((date, record, warning))
+    }
+
+    /// The transcript at the version the event names; a classic notification's key as it was
+    /// sent is tried when the decoded one does not exist.
+    pub(super) async fn open(
+        &self,
+        u: &Upload,
+    ) -> Result<Option<(ObjectInfo, S::Body)>, StoreError> {
+        let version = u.version_id.as_deref();
+        match self.store.open(&u.key, version).await? {
+            None if u.raw_key != u.key => self.store.open(&u.raw_key, version).await,
+            found => Ok(found),
+        }
+    }
+
+    /// The session record, looked for on the upload's date and the days before; a record
+    /// that cannot be read is reported as a warning, not trusted.
+    pub(super) async fn find_record(
+        &self,
+        session: &str,
+        upload_day: Option<Date>,
+    ) -> Result<(Option<SessionRecord>, Option<String>), StoreError> {
+        let day = upload_day.unwrap_or_else(|| jiff::Zoned::now().date());
+        for back in 0..=RECORD_LOOKBACK_DAYS {
+            let Ok(date) = day.checked_sub(jiff::Span::new().days(back)) else { continue };
+            let Ok(key) = keys::session_record(date, session) else { continue };
+            match get_json::<SessionRecord>(&self.store, &key).await? {
+                Some(Stored { value: Ok(r), .. }) => return Ok((Some(r), None)),
+                Some(Stored { value: Err(why), .. }) => {
+                    return Ok((None, Some(format!("session record {key} is unreadable: {why}"))))
+                }
+                None => {}
+            }
+        }
+        Ok((None, None))
+    }
+
+    pub(super) fn context(
+        &self,
+        report: &Report,
+        record: Option<&SessionRecord>,
+        origin_id: &str,
+        json_key: &str,
+    ) -> FindingContext {
+        FindingContext {
+            origin_id: origin_id.to_string(),
+            session_id: Some(report.session_id.clone()),
+            time: report.ended_at.clone().unwrap_or_default(),
+            account: record.and_then(|r| r.account.clone()),
+            region: record.map(|r| r.region.clone()).unwrap_or_default(),
+            principal: record
+                .map(|r| r.identity.arn.clone().unwrap_or(r.identity.principal.clone())),
+            person: record.and_then(|r| r.identity.person.clone()),
+            target: record.and_then(|r| r.target.clone()),
+            record: self.store.uri(json_key),
+            stage: "report",
+        }
+    }
+}
+
+/// A store failure at `step` while handling `transcript`.
+pub(super) fn failed<'a>(
+    transcript: &'a str,
+    step: &'static str,
+) -> impl FnOnce(StoreError) -> ReportError + 'a {
+    move |error| ReportError::Store {
+        step,
+        transcript: transcript.to_string(),
+        error: Box::new(error),
+    }
+}
+
+/// What became of each item of an invocation, and its first failure: every item is tried,
+/// and the first failure is returned after the rest (the platform retries the invocation;
+/// the items done already find their reports and change nothing).
+#[derive(Default)]
+pub(super) struct Done {
+    done: Vec<Reported>,
+    first_error: Option<ReportError>,
+}
+
+impl Done {
+    pub(super) fn add(&mut self, key: String, outcome: Result<Outcome, ReportError>) {
+        match outcome {
+            Ok(outcome) => self.done.push(Reported { key, outcome }),
+            Err(e) => {
+                tracing::error!(key, error = %e, "not reported");
+                self.first_error.get_or_insert(e);
+            }
+        }
+    }
+
+    pub(super) fn finish(self) -> Result<Vec<Reported>, ReportError> {
+        match self.first_error {
+            Some(e) => Err(e),
+            None => Ok(self.done),
+        }
+    }
+}
+
+/// Where a finished report goes: its keys, the spooled JSON, and the input named in errors.
+pub(super) struct Written<'a> {
+    pub(super) transcript: &'a str,
+    pub(super) json_key: String,
+    pub(super) md_key: String,
+    pub(super) spool: &'a Spool,
+    /// The JSON's and the Markdown's attributes.
+    pub(super) attributes: (Attributes, Attributes),
+}
+
+/// The origin of a transcript's findings: the object at its version, else its ETag (with the
+/// rule ID it makes `finding_id`, stable across redeliveries).
+pub(super) fn origin(u: &Upload, etag: Option<&str>) -> String {
+    let at = u.version_id.as_deref().or(etag).unwrap_or("");
+    format!("s3://{}/{}#{at}", u.bucket, u.key)
+}
+
+/// A stored report's attributes: its content type and the transcript it came from.
+pub(super) fn marked(content_type: &str, u: &Upload, report: &Report) -> Attributes {
+    let mut attributes = Attributes::of(content_type);
+    let meta = &mut attributes.metadata;
+    meta.insert("report-status".into(), report.status.as_str().into());
+    if let Some(v) = u.version_id.as_deref() {
+        meta.insert(META_VERSION.into(), v.into());
+    }
+    if let Some(e) = report.source.etag.as_deref().or(u.etag.as_deref()) {
+        meta.insert(META_ETAG.into(), e.trim_matches('"').into());
+    }
+    attributes
+}

@@ -1,0 +1,138 @@
+//! Just enough of the shell's syntax to tell a complete command line from one that goes on
+//! (an open quote, a compound command, a here-document, a trailing backslash), and to join the
+//! continuation lines as bash's history does.
+
+/// A backslash-newline is removed (as bash's history does); other lines keep their newline.
+pub(super) fn join_continuation(text: &mut String, next: &str) {
+    let trailing = text.chars().rev().take_while(|c| *c == '\\').count();
+    if trailing % 2 == 1 {
+        text.pop();
+    } else {
+        text.push('\n');
+    }
+    text.push_str(next);
+}
+
+/// Whether a shell reading `text` would wait for more lines.
+pub(super) fn needs_more(text: &str) -> bool {
+    // Here-document bodies are data: only the lines around them are read as shell code.
+    let mut code = String::with_capacity(text.len());
+    let mut open: Vec<(String, bool)> = Vec::new();
+    for line in text.lines() {
+        if let Some((word, strip_tabs)) = open.first() {
+            let body = if *strip_tabs { line.trim_start_matches('\t') } else { line };
+            if body == word {
+                open.remove(0);
+            }
+            continue;
+        }
+        open.extend(here_documents(line));
+        code.push_str(line);
+        code.push('\n');
+    }
+    !open.is_empty() || code_needs_more(&code)
+}
+
+/// The here-documents a line of shell code opens (`<<WORD`, `<<-WORD`, quoted or not), in
+/// order: each word and whether its body may indent the word with tabs (`<<-`).
+fn here_documents(line: &str) -> Vec<(String, bool)> {
+    let bytes = line.as_bytes();
+    let (mut words, mut i) = (Vec::new(), 0);
+    let (mut single, mut double, mut arithmetic) = (false, false, 0usize);
+    while i < bytes.len() {
+        let code = !single && !double;
+        match bytes[i] {
+            b'\\' if !single => i += 1,
+            b'\'' if !double => single = !single,
+            b'"' if !single => double = !double,
+            // `$((1 << 2))` and `(( x <<= 1 ))` shift, they open nothing.
+            b'(' if code && bytes[i + 1..].starts_with(b"(") => {
+                arithmetic += 1;
+                i += 1;
+            }
+            b')' if code && arithmetic > 0 && bytes[i + 1..].starts_with(b")") => {
+                arithmetic -= 1;
+                i += 1;
+            }
+            b'<' if code && arithmetic == 0 && bytes[i + 1..].starts_with(b"<") => {
+                i += 2;
+                if bytes.get(i) == Some(&b'<') {
+                    i += 1; // `<<<`: a here-string, no body
+                    continue;
+                }
+                let strip_tabs = bytes.get(i) == Some(&b'-');
+                i += usize::from(strip_tabs);
+                while matches!(bytes.get(i), Some(b' ' | b'\t')) {
+                    i += 1;
+                }
+                let start = i;
+                let (mut q1, mut q2) = (false, false);
+                while let Some(&b) = bytes.get(i) {
+                    match b {
+                        b'\'' if !q2 => q1 = !q1,
+                        b'"' if !q1 => q2 = !q2,
+                        b' ' | b'\t' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')'
+                            if !q1 && !q2 =>
+                        {
+                            break
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                // Quotes and backslashes in the word only stop expansion in the body.
+                let word: String =
+                    line[start..i].chars().filter(|c| !matches!(c, '\'' | '"' | '\\')).collect();
+                if !word.is_empty() {
+                    words.push((word, strip_tabs));
+                }
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    words
+}
+
+/// Whether a shell reading `text` (shell code, no here-document bodies) would wait for more.
+fn code_needs_more(text: &str) -> bool {
+    let t = text.trim_end();
+    if t.ends_with('\\') || t.ends_with('|') || t.ends_with("&&") || t.ends_with("||") {
+        return true;
+    }
+    let (mut single, mut double, mut escaped) = (false, false, false);
+    for c in t.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if !single => escaped = true,
+            '\'' if !double => single = !single,
+            '"' if !single => double = !double,
+            _ => {}
+        }
+    }
+    if single || double {
+        return true;
+    }
+    // Reserved words count where a command starts (`echo for you` opens nothing).
+    let mut depth = 0i32;
+    for line in t.lines() {
+        let mut at_start = true;
+        for word in line.split_whitespace() {
+            let (word, ends) = match word.strip_suffix(';') {
+                Some(w) => (w, true),
+                None => (word, false),
+            };
+            if at_start {
+                match word {
+                    "for" | "while" | "until" | "select" | "if" | "case" | "{" => depth += 1,
+                    "done" | "fi" | "esac" | "}" => depth -= 1,
+                    _ => {}
+                }
+            }
+            at_start =
+                ends || matches!(word, "&&" | "||" | "|" | ";" | "do" | "then" | "else" | "{");
+        }
+    }
+    depth > 0
+}

@@ -1,0 +1,164 @@
+//! The documentation a newcomer walks: the README stays a front door (at most 300 lines), every
+//! relative link in it and in docs/ reaches a file (and a heading, when it names one), and every
+//! `DESIGN.md §n` cited anywhere in the repository is a section of docs/DESIGN.md, so nothing
+//! points outside a fresh clone.
+
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn markdown_pages() -> Vec<PathBuf> {
+    let mut pages = vec![root().join("README.md")];
+    for entry in std::fs::read_dir(root().join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|x| x == "md") {
+            pages.push(path);
+        }
+    }
+    pages
+}
+
+/// A heading's anchor as GitHub makes it: lower case, punctuation dropped, spaces to hyphens.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+fn anchors(page: &str) -> Vec<String> {
+    let mut fenced = false;
+    let mut out = Vec::new();
+    for line in page.lines() {
+        if line.starts_with("```") {
+            fenced = !fenced;
+        } else if !fenced && line.starts_with('#') {
+            out.push(anchor(line.trim_start_matches('#')));
+        }
+    }
+    out
+}
+
+/// The relative link targets of a Markdown page (`[text](target)`, outside code fences).
+fn links(page: &str) -> Vec<String> {
+    let mut fenced = false;
+    let mut out = Vec::new();
+    for line in page.lines() {
+        if line.starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        let mut rest = line;
+        while let Some(at) = rest.find("](") {
+            rest = &rest[at + 2..];
+            let Some(end) = rest.find(')') else { break };
+            let target = &rest[..end];
+            if !target.contains("://") && !target.starts_with("mailto:") {
+                out.push(target.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Where a relative link from `page` leads, as a problem if it leads nowhere.
+fn broken(page: &Path, target: &str) -> Option<String> {
+    let (file, heading) = target.split_once('#').unwrap_or((target, ""));
+    let path = if file.is_empty() { page.to_path_buf() } else { page.parent().unwrap().join(file) };
+    if !path.exists() {
+        return Some(format!("{target}: no file {}", path.display()));
+    }
+    if !heading.is_empty() && path.extension().is_some_and(|x| x == "md") {
+        let text = std::fs::read_to_string(&path).unwrap();
+        if !anchors(&text).iter().any(|a| a == heading) {
+            return Some(format!("{target}: no heading #{heading}"));
+        }
+    }
+    None
+}
+
+#[test]
+fn the_readme_is_a_front_door_and_every_link_resolves() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let lines = readme.lines().count();
+    assert!(lines <= 300, "README.md has {lines} lines: move detail to docs/");
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for page in markdown_pages() {
+        let text = std::fs::read_to_string(&page).unwrap();
+        for target in links(&text) {
+            checked += 1;
+            if let Some(p) = broken(&page, &target) {
+                problems.push(format!("{}: {p}", page.strip_prefix(root()).unwrap().display()));
+            }
+        }
+    }
+    assert!(checked > 20, "the walk finds the links ({checked})");
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn the_link_check_sees_a_missing_file_and_a_missing_heading() {
+    let page = root().join("README.md");
+    assert_eq!(broken(&page, "docs/deploy.md#first-deploy"), None);
+    assert!(broken(&page, "docs/nowhere.md").is_some());
+    assert!(broken(&page, "docs/deploy.md#no-such-heading").is_some());
+    assert_eq!(anchor(" `session-audit analyze`"), "session-audit-analyze");
+    assert_eq!(anchor(" Report (`session-audit/report/v1`)"), "report-session-auditreportv1");
+}
+
+fn tracked_text_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if path.is_dir() {
+            let skipped = ["target", "fixtures", "node_modules"].contains(&name.as_str());
+            if (!name.starts_with('.') || name == ".ci") && !skipped {
+                tracked_text_files(&path, out);
+            }
+        } else if [".rs", ".md", ".toml", ".yaml", ".txt", "Makefile", "run", ".py"]
+            .iter()
+            .any(|x| name.ends_with(x))
+        {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_design_reference_is_a_section_of_docs_design() {
+    let design = std::fs::read_to_string(root().join("docs/DESIGN.md")).expect("docs/DESIGN.md");
+    let sections: Vec<String> = design
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .filter_map(|l| l.split_once('.').map(|(n, _)| n.to_string()))
+        .collect();
+    assert!(sections.len() >= 6, "{sections:?}");
+    let mut files = Vec::new();
+    tracked_text_files(&root(), &mut files);
+    let (mut cited, mut problems) = (0, Vec::new());
+    // The design contract's own copy may name the shared folder it was copied from.
+    let outside = ["`..", "/shared/"].concat();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else { continue };
+        let shown = file.strip_prefix(root()).unwrap().display().to_string();
+        if text.contains(&outside) && shown != "docs/DESIGN.md" {
+            problems.push(format!("{shown}: points outside the repository ({outside})"));
+        }
+        for (at, _) in text.match_indices("DESIGN.md §") {
+            let n: String =
+                text[at + "DESIGN.md §".len()..].chars().take_while(char::is_ascii_digit).collect();
+            cited += usize::from(!n.is_empty());
+            if !n.is_empty() && !sections.contains(&n) {
+                problems.push(format!("{shown}: DESIGN.md §{n} is no section"));
+            }
+        }
+    }
+    assert!(cited > 5, "the walk finds the references ({cited})");
+    assert!(problems.is_empty(), "{problems:#?}");
+}
