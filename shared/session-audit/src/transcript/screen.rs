@@ -200,27 +200,48 @@ struct State {
     erase: EraseEcho,
     partial: Option<(usize, usize)>,
     pos: usize,
+    insert_mode: bool,
+    flags: LineFlags,
+    text: String,
+    /// What the width is and how it is learned.
+    wrap: Wrap,
+    /// The line editor's region, while one is open.
+    region: Region,
+    /// Which screen, and whose input the markers mean.
+    modes: Modes,
+}
+
+/// The terminal's width and readline's wraps, from which it is learned.
+struct Wrap {
     width: Option<usize>,
     /// What the last action was: a pending wrap and readline's wrap marker depend on it.
     last: Last,
     /// A CR right after such a space, waiting for the next action to say if it was a wrap.
-    wrap_candidate: Option<usize>,
-    wrap_markers: usize,
+    candidate: Option<usize>,
+    markers: usize,
     /// Where a line feed inside a wrapped input line put the cursor (see [`State::end_region`]).
     fed_down_to: Option<usize>,
-    insert_mode: bool,
-    input: bool,
     /// A redraw that moved up while the width was unknown (see [`Guess`]).
     guess: Option<Guess>,
-    /// Rows of the open line-editor region ended by a line feed, kept until the region ends:
-    /// readline moves back up into them to redraw a multi-line buffer (a paste).
+}
+
+/// A line-editor region (bracketed paste on) and the rows it spans.
+struct Region {
+    /// A region is open: the line editor is reading a line.
+    open: bool,
+    /// Rows of the open region ended by a line feed, kept until the region ends: readline
+    /// moves back up into them to redraw a multi-line buffer (a paste).
     rows: Vec<(Vec<char>, LineFlags)>,
     /// Which of `rows` the cursor is on (`rows.len()`: a row below them).
     row: usize,
     /// Where the region began on its first row.
-    region_from: usize,
+    from: usize,
     /// A row buffer handed back after a region, reused for the next (no allocation per line).
     spare: Vec<char>,
+}
+
+/// The screen in use and how the line editor's markers are read on it.
+struct Modes {
     /// Whether bracketed-paste toggles delimit the line editor (see [`Screen::ignore_markers`]).
     markers: bool,
     alternate: bool,
@@ -231,8 +252,6 @@ struct State {
     /// On the alternate screen, a line editor submitted a plain line: a shell is there, so
     /// its lines are read as on the main screen until the alternate screen is left.
     shell_on_alternate: bool,
-    flags: LineFlags,
-    text: String,
 }
 
 impl Default for Screen {
@@ -254,24 +273,30 @@ impl Screen {
                 erase: EraseEcho::None,
                 partial: None,
                 pos: 0,
-                width: None,
-                last: Last::Other,
-                wrap_candidate: None,
-                wrap_markers: 0,
-                fed_down_to: None,
                 insert_mode: false,
-                input: false,
-                guess: None,
-                rows: Vec::new(),
-                row: 0,
-                region_from: 0,
-                spare: Vec::with_capacity(256),
-                markers: true,
-                alternate: false,
-                addressed: false,
-                shell_on_alternate: false,
                 flags: LineFlags::default(),
                 text: String::with_capacity(256),
+                wrap: Wrap {
+                    width: None,
+                    last: Last::Other,
+                    candidate: None,
+                    markers: 0,
+                    fed_down_to: None,
+                    guess: None,
+                },
+                region: Region {
+                    open: false,
+                    rows: Vec::new(),
+                    row: 0,
+                    from: 0,
+                    spare: Vec::with_capacity(256),
+                },
+                modes: Modes {
+                    markers: true,
+                    alternate: false,
+                    addressed: false,
+                    shell_on_alternate: false,
+                },
             },
         }
     }
@@ -447,8 +472,8 @@ impl Screen {
         let s = &mut self.state;
         s.resolve_guess();
         s.resolve_wrap_candidate(false);
-        if s.input {
-            s.input = false;
+        if s.region.open {
+            s.region.open = false;
             s.end_region(listener);
         } else if !s.line.is_empty() {
             s.commit(listener);
@@ -460,24 +485,24 @@ impl Screen {
     /// cleanup gives up on lines holding a BEL-terminated OSC), so they cannot delimit
     /// anything there: an "enter" kept and its "leave" stripped would hide the rest.
     pub fn ignore_markers(&mut self) {
-        self.state.markers = false;
+        self.state.modes.markers = false;
     }
 
     /// Use a width the transcript states (util-linux 2.35+ `COLUMNS="…"` on the header).
     pub fn set_width_hint(&mut self, columns: usize) {
         if columns >= MIN_INFERRED_WIDTH {
-            self.state.width = Some(columns);
+            self.state.wrap.width = Some(columns);
         }
     }
 
     /// The terminal width inferred so far, if any.
     pub fn width(&self) -> Option<usize> {
-        self.state.width
+        self.state.wrap.width
     }
 
     /// Whether a full-screen program is still on the alternate screen.
     pub fn in_alternate_screen(&self) -> bool {
-        self.state.alternate
+        self.state.modes.alternate
     }
 }
 
@@ -493,18 +518,18 @@ impl State {
     /// On the alternate screen, text is kept only while a line editor may be reading a line
     /// there, or once a shell has been seen there; a full-screen program's screen is not.
     fn discarding(&self) -> bool {
-        let line_editor_reading = self.input && !self.addressed;
-        self.alternate && !self.shell_on_alternate && !line_editor_reading
+        let line_editor_reading = self.region.open && !self.modes.addressed;
+        self.modes.alternate && !self.modes.shell_on_alternate && !line_editor_reading
     }
 
     /// The last print filled the last column; xterm defers the wrap to the next print.
     fn pending_wrap(&self) -> bool {
-        self.last != Last::Other
-            && self.width.is_some_and(|w| self.pos > 0 && self.pos.is_multiple_of(w))
+        self.wrap.last != Last::Other
+            && self.wrap.width.is_some_and(|w| self.pos > 0 && self.pos.is_multiple_of(w))
     }
 
     fn row_start(&self) -> usize {
-        match self.width {
+        match self.wrap.width {
             Some(w) if self.pending_wrap() && self.pos >= w => self.pos - w,
             Some(w) => self.pos / w * w,
             None => 0,
@@ -512,7 +537,7 @@ impl State {
     }
 
     fn row_end(&self) -> usize {
-        match self.width {
+        match self.wrap.width {
             Some(w) => self.row_start() + w,
             None => usize::MAX,
         }
@@ -522,10 +547,10 @@ impl State {
         self.line.clear();
         self.partial = None;
         self.pos = 0;
-        self.last = Last::Other;
-        self.wrap_candidate = None;
-        self.wrap_markers = 0;
-        self.fed_down_to = None;
+        self.wrap.last = Last::Other;
+        self.wrap.candidate = None;
+        self.wrap.markers = 0;
+        self.wrap.fed_down_to = None;
         self.flags = LineFlags::default();
     }
 
@@ -545,7 +570,7 @@ impl State {
 
     fn commit<L: ScreenListener>(&mut self, listener: &mut L) {
         self.collect_text(0);
-        let (input, flags) = (self.input, self.flags);
+        let (input, flags) = (self.region.open, self.flags);
         self.clear_line();
         listener.line(&self.text, input, 0, flags);
     }
@@ -554,16 +579,16 @@ impl State {
     /// trailing space is held until the next action shows whether it continued the line
     /// (a wrap: the next row starts where the space is) or redrew it (a plain CR).
     fn resolve_wrap_candidate(&mut self, continues_with_text: bool) {
-        let Some(p) = self.wrap_candidate.take() else { return };
+        let Some(p) = self.wrap.candidate.take() else { return };
         if continues_with_text {
-            self.wrap_markers += 1;
-            let w = if p.is_multiple_of(self.wrap_markers) { p / self.wrap_markers } else { p };
-            self.width = Some(w);
+            self.wrap.markers += 1;
+            let w = if p.is_multiple_of(self.wrap.markers) { p / self.wrap.markers } else { p };
+            self.wrap.width = Some(w);
             self.pos = p;
-            self.last = Last::Other;
+            self.wrap.last = Last::Other;
         } else {
             self.pos = self.row_start();
-            self.last = Last::Other;
+            self.wrap.last = Last::Other;
         }
     }
 
@@ -581,7 +606,7 @@ impl State {
         if c == '\x7f' || self.discarding() {
             return;
         }
-        if let Some(guess) = &mut self.guess {
+        if let Some(guess) = &mut self.wrap.guess {
             guess.text.push(c);
             if guess.text.len() >= MAX_GUESS_CHARS {
                 self.resolve_guess();
@@ -594,7 +619,7 @@ impl State {
             }
             _ => EraseEcho::None,
         };
-        if self.wrap_candidate.is_some() {
+        if self.wrap.candidate.is_some() {
             // readline's own redraw prompts, "(reverse-i-search)", "(arg: 2)", start with '('.
             self.resolve_wrap_candidate(c != '(');
         }
@@ -614,17 +639,17 @@ impl State {
             self.line[pos] = c;
         }
         self.pos = pos + 1;
-        self.last =
+        self.wrap.last =
             if c == ' ' && self.pos == self.line.len() { Last::SpaceAtEnd } else { Last::Print };
     }
 
     /// A fresh line: output, or the first row of a line-editor region (a prompt).
     fn at_line_start(&self) -> bool {
-        !self.alternate
+        !self.modes.alternate
             && self.pos == 0
             && self.line.is_empty()
-            && self.wrap_candidate.is_none()
-            && (!self.input || self.rows.is_empty())
+            && self.wrap.candidate.is_none()
+            && (!self.region.open || self.region.rows.is_empty())
     }
 
     /// Plain text at the start of `bytes` on a fresh line (see [`Self::at_line_start`]):
@@ -672,10 +697,10 @@ impl State {
         let line = if contiguous { &bytes[..i.min(MAX_LINE_CHARS + 1)] } else { &text[..] };
         let line_end = line_end.filter(|_| line.len() <= MAX_LINE_CHARS);
         let whole = match line_end {
-            Some(end) if self.input => {
+            Some(end) if self.region.open => {
                 // One row that neither wraps nor ends in a space (readline's wrap marker),
                 // then the line editor stops: the region is this line alone.
-                let one_row = self.width.is_none_or(|w| line.len() < w);
+                let one_row = self.wrap.width.is_none_or(|w| line.len() < w);
                 match bytes.get(end..).and_then(short_sequence) {
                     Some((n, Short::PrivateMode(2004, false)))
                         if one_row && line.last() != Some(&b' ') =>
@@ -697,13 +722,13 @@ impl State {
         };
         let kept = line.iter().rposition(|&b| b != b' ').map_or(0, |n| n + 1);
         let line = scan::ascii_str(&line[..kept]);
-        let (flags, input, from) = (self.flags, self.input, self.region_from);
+        let (flags, input, from) = (self.flags, self.region.open, self.region.from);
         self.clear_line();
         self.erase = EraseEcho::None;
         if input {
             // What the line feed (the row kept) and the end of the region would have done.
-            self.input = false;
-            self.row = 0;
+            self.region.open = false;
+            self.region.row = 0;
             listener.line(line, true, from, flags);
             listener.input_end("");
         } else {
@@ -722,10 +747,10 @@ impl State {
         if self.discarding() {
             return run;
         }
-        if self.wrap_candidate.is_some()
+        if self.wrap.candidate.is_some()
             || self.insert_mode
             || self.pos != self.line.len()
-            || self.guess.is_some()
+            || self.wrap.guess.is_some()
         {
             text.iter().for_each(|&b| self.print(b as char));
             return run;
@@ -738,13 +763,13 @@ impl State {
             self.flags.overflowed = true;
         }
         if take > 0 {
-            self.last = if text[take - 1] == b' ' { Last::SpaceAtEnd } else { Last::Print };
+            self.wrap.last = if text[take - 1] == b' ' { Last::SpaceAtEnd } else { Last::Print };
         }
         run
     }
 
     fn execute<L: ScreenListener>(&mut self, byte: u8, listener: &mut L) {
-        match &mut self.guess {
+        match &mut self.wrap.guess {
             Some(guess) if byte == b'\r' && guess.text.is_empty() => {
                 (guess.to_row_start, guess.right) = (true, 0);
             }
@@ -753,13 +778,13 @@ impl State {
         }
         if byte != b'\r' {
             self.resolve_wrap_candidate(false);
-            self.last = Last::Other;
+            self.wrap.last = Last::Other;
         }
         let erase = std::mem::take(&mut self.erase);
         match byte {
             b'\n' | 0x0b | 0x0c => self.line_feed(listener),
             b'\r' => self.carriage_return(),
-            0x08 if !self.input => self.erase = self.erase_echo_backspace(erase),
+            0x08 if !self.region.open => self.erase = self.erase_echo_backspace(erase),
             0x08 => self.backspace(),
             b'\t' => self.tab(),
             _ => {}
@@ -767,17 +792,17 @@ impl State {
     }
 
     fn carriage_return(&mut self) {
-        if self.input && self.last == Last::SpaceAtEnd && !self.alternate {
+        if self.region.open && self.wrap.last == Last::SpaceAtEnd && !self.modes.alternate {
             let p = self.pos - 1;
-            let already_a_row_start = self.width.is_some_and(|w| p.is_multiple_of(w));
+            let already_a_row_start = self.wrap.width.is_some_and(|w| p.is_multiple_of(w));
             if p >= MIN_INFERRED_WIDTH && !already_a_row_start {
-                self.wrap_candidate = Some(p);
-                self.last = Last::Other;
+                self.wrap.candidate = Some(p);
+                self.wrap.last = Last::Other;
                 return;
             }
         }
         self.pos = self.row_start();
-        self.last = Last::Other;
+        self.wrap.last = Last::Other;
     }
 
     /// A BS on a line no line editor reads, given how far an erase echo had come (see
@@ -822,7 +847,7 @@ impl State {
         } else if self.pos > self.row_start() {
             self.pos -= 1;
         }
-        self.last = Last::Other;
+        self.wrap.last = Last::Other;
     }
 
     fn tab(&mut self) {
@@ -833,38 +858,38 @@ impl State {
         if self.pos > self.line.len() {
             self.line.resize(self.pos, ' ');
         }
-        self.last = Last::Other;
+        self.wrap.last = Last::Other;
     }
 
     fn line_feed<L: ScreenListener>(&mut self, listener: &mut L) {
-        if self.alternate {
-            if self.input && !self.addressed {
-                self.shell_on_alternate = true;
+        if self.modes.alternate {
+            if self.region.open && !self.modes.addressed {
+                self.modes.shell_on_alternate = true;
             }
-            if self.discarding() || (self.input && self.addressed) {
+            if self.discarding() || (self.region.open && self.modes.addressed) {
                 self.clear_line();
                 return;
             }
             self.flags.alternate = true;
         }
-        if let (true, Some(w)) = (self.input, self.width) {
+        if let (true, Some(w)) = (self.region.open, self.wrap.width) {
             let last_row = self.line.len().saturating_sub(1) / w;
             if self.pos / w < last_row {
                 self.pos += w; // readline moving down inside a wrapped line
-                self.fed_down_to = Some(self.pos);
+                self.wrap.fed_down_to = Some(self.pos);
                 return;
             }
         }
-        if self.input {
+        if self.region.open {
             self.keep_row();
-            self.row += 1;
+            self.region.row += 1;
             // Moving down onto a row already there (a redraw): it is the line again.
-            if let Some((cells, _)) = self.rows.get(self.row) {
+            if let Some((cells, _)) = self.region.rows.get(self.region.row) {
                 self.line.extend_from_slice(cells);
             }
             self.pos = 0;
-            self.last = Last::Other;
-            self.wrap_candidate = None;
+            self.wrap.last = Last::Other;
+            self.wrap.candidate = None;
             return;
         }
         self.commit(listener);
@@ -872,18 +897,18 @@ impl State {
 
     /// Keep the current line as the region's row under the cursor.
     fn keep_row(&mut self) {
-        let mut fresh = std::mem::take(&mut self.spare);
+        let mut fresh = std::mem::take(&mut self.region.spare);
         fresh.clear();
         let kept = (std::mem::replace(&mut self.line, fresh), self.flags);
         self.flags = LineFlags::default();
-        if self.row < self.rows.len() {
-            self.rows[self.row] = kept;
-        } else if self.rows.len() < MAX_REGION_ROWS {
-            self.rows.push(kept);
+        if self.region.row < self.region.rows.len() {
+            self.region.rows[self.region.row] = kept;
+        } else if self.region.rows.len() < MAX_REGION_ROWS {
+            self.region.rows.push(kept);
         } else {
-            self.rows.remove(0); // the oldest row of an endless region: the last ones matter
-            self.rows.push(kept);
-            self.row = self.rows.len() - 1;
+            self.region.rows.remove(0); // the oldest row of an endless region: the last ones matter
+            self.region.rows.push(kept);
+            self.region.row = self.region.rows.len() - 1;
         }
     }
 
@@ -892,22 +917,22 @@ impl State {
         if self.submitted_at_the_margin() {
             // What a line feed past the end of the line does: the line is a row of the region.
             self.keep_row();
-            self.row += 1;
+            self.region.row += 1;
         }
         let current = std::mem::take(&mut self.line);
-        let mut rows = std::mem::take(&mut self.rows);
-        let (first_from, has_rows) = (self.region_from, !rows.is_empty());
+        let mut rows = std::mem::take(&mut self.region.rows);
+        let (first_from, has_rows) = (self.region.from, !rows.is_empty());
         for (i, (cells, flags)) in rows.drain(..).enumerate() {
             self.line = cells;
             self.collect_text(0);
             let from = if i == 0 { first_from } else { 0 };
             listener.line(&self.text, true, from, flags);
-            self.spare = std::mem::take(&mut self.line);
+            self.region.spare = std::mem::take(&mut self.line);
         }
-        self.rows = rows;
+        self.region.rows = rows;
         self.line = current;
-        self.collect_text(if has_rows { 0 } else { self.region_from });
-        self.row = 0;
+        self.collect_text(if has_rows { 0 } else { self.region.from });
+        self.region.row = 0;
         self.clear_line();
         listener.input_end(&self.text);
     }
@@ -917,7 +942,7 @@ impl State {
     /// line editor stops there. The cursor is still where that line feed put it, on a row
     /// with nothing after it: the line was submitted, not abandoned (Ctrl-C leaves `^C`).
     fn submitted_at_the_margin(&self) -> bool {
-        self.fed_down_to == Some(self.pos)
+        self.wrap.fed_down_to == Some(self.pos)
             && self.line.get(self.pos..).is_some_and(|rest| rest.iter().all(|&c| c == ' '))
             && self.line[..self.pos].iter().any(|&c| c != ' ')
     }
@@ -925,44 +950,44 @@ impl State {
     fn move_rows(&mut self, down: bool, n: usize) {
         // Above the current line, in a region: back onto the rows it kept (readline redrawing
         // a multi-line buffer). The current line is one row while the width is unknown.
-        let rows_above = self.width.map_or(0, |w| self.pos / w);
-        if !down && self.input && n > rows_above && self.row > 0 {
-            let up = (n - rows_above).min(self.row);
-            let col = self.width.map_or(self.pos, |w| self.pos % w);
+        let rows_above = self.wrap.width.map_or(0, |w| self.pos / w);
+        if !down && self.region.open && n > rows_above && self.region.row > 0 {
+            let up = (n - rows_above).min(self.region.row);
+            let col = self.wrap.width.map_or(self.pos, |w| self.pos % w);
             self.keep_row();
-            self.row -= up;
-            self.line = self.rows[self.row].0.clone();
+            self.region.row -= up;
+            self.line = self.region.rows[self.region.row].0.clone();
             let last_row_start =
-                self.width.map_or(0, |w| self.line.len().saturating_sub(1) / w * w);
+                self.wrap.width.map_or(0, |w| self.line.len().saturating_sub(1) / w * w);
             self.pos = (last_row_start + col).min(MAX_LINE_CHARS);
-            self.last = Last::Other;
+            self.wrap.last = Last::Other;
             return;
         }
-        match self.width {
+        match self.wrap.width {
             Some(w) if down => self.pos = (self.pos + n * w).min(MAX_LINE_CHARS),
             Some(w) => self.pos = self.pos.saturating_sub(n * w),
-            None if !down && self.input && !self.alternate && !self.line.is_empty() => {
-                match &mut self.guess {
+            None if !down && self.region.open && !self.modes.alternate && !self.line.is_empty() => {
+                match &mut self.wrap.guess {
                     Some(guess) => guess.up += n,
                     None => {
                         let (from, text) = (self.pos, Vec::new());
-                        self.guess =
+                        self.wrap.guess =
                             Some(Guess { from, up: n, to_row_start: false, right: 0, text });
                     }
                 }
             }
             None => self.flags.geometry_unknown = true,
         }
-        self.last = Last::Other;
+        self.wrap.last = Last::Other;
     }
 
     /// Place a redraw that moved up while the width was unknown (see [`Guess`]), then write
     /// its text.
     fn resolve_guess(&mut self) {
-        let Some(guess) = self.guess.take() else { return };
+        let Some(guess) = self.wrap.guess.take() else { return };
         match self.width_of_redraw(&guess) {
             Some((width, at)) => {
-                self.width = width.or(self.width);
+                self.wrap.width = width.or(self.wrap.width);
                 self.pos = at;
             }
             None => self.flags.geometry_unknown = true,
@@ -982,7 +1007,7 @@ impl State {
             let from = if guess.to_row_start { guess.from / width * width } else { guess.from };
             let row = from.checked_sub(guess.up * width);
             let Some(at) = row.and_then(|r| r.checked_add_signed(guess.right)) else { continue };
-            if at < self.region_from || self.line.get(at..at + text.len()) != Some(text) {
+            if at < self.region.from || self.line.get(at..at + text.len()) != Some(text) {
                 continue;
             }
             found = match found {
@@ -997,7 +1022,7 @@ impl State {
     fn set_column(&mut self, col: usize) {
         let start = self.row_start();
         self.pos = (start + col).min(self.row_end().saturating_sub(1)).min(MAX_LINE_CHARS);
-        self.last = Last::Other;
+        self.wrap.last = Last::Other;
     }
 
     /// EL: erase in the cursor's row.
@@ -1050,7 +1075,7 @@ impl State {
         for _ in 0..n {
             self.line.insert(self.pos, ' ');
         }
-        if self.width.is_some() && end < self.line.len() - n {
+        if self.wrap.width.is_some() && end < self.line.len() - n {
             // Characters pushed past the right margin are lost, as on a terminal.
             self.line.drain(end..end + n);
         }
@@ -1062,7 +1087,7 @@ impl State {
     fn csi(&mut self, intermediates: &[u8], action: char, params: [u16; 2]) -> bool {
         let arg = |i: usize, default: u16| if params[i] == 0 { default } else { params[i] };
         let still_moving = intermediates.is_empty() && matches!(action, 'A' | 'C' | 'D');
-        match &mut self.guess {
+        match &mut self.wrap.guess {
             Some(guess) if still_moving && guess.text.is_empty() => {
                 let n = arg(0, 1) as isize;
                 match action {
@@ -1075,16 +1100,16 @@ impl State {
             None => {}
         }
         self.resolve_wrap_candidate(false);
-        self.last = Last::Other;
+        self.wrap.last = Last::Other;
         self.erase = EraseEcho::None;
-        if self.alternate && !matches!(action, 'h' | 'l') {
+        if self.modes.alternate && !matches!(action, 'h' | 'l') {
             // Placing the cursor anywhere but home, or a scroll region: a full-screen
             // program drawing, not a line editor (readline moves by rows and columns).
             let home = arg(0, 1) == 1 && arg(1, 1) == 1;
             if matches!(action, 'H' | 'f') && !home || matches!(action, 'd' | 'r') {
-                self.addressed = true;
+                self.modes.addressed = true;
             }
-            if self.discarding() || self.addressed {
+            if self.discarding() || self.modes.addressed {
                 return false;
             }
         }
@@ -1094,11 +1119,11 @@ impl State {
             ([], 'h' | 'l') if arg(0, 0) == 4 => self.insert_mode = action == 'h',
             ([], 'C' | 'a') => {
                 self.pos = (self.pos + n).min(self.row_end().saturating_sub(1)).min(MAX_LINE_CHARS);
-                self.last = Last::Other;
+                self.wrap.last = Last::Other;
             }
             ([], 'D') => {
                 self.pos = self.pos.saturating_sub(n).max(self.row_start());
-                self.last = Last::Other;
+                self.wrap.last = Last::Other;
             }
             ([], 'A') => self.move_rows(false, n),
             ([], 'B' | 'e') => self.move_rows(true, n),
@@ -1128,32 +1153,32 @@ impl State {
 
     fn set_private_mode<L: ScreenListener>(&mut self, mode: u16, on: bool, listener: &mut L) {
         match mode {
-            2004 if self.markers => {
-                if on && !self.input {
-                    self.input = true;
-                    self.addressed = false;
-                    self.region_from = self.pos;
-                    self.rows.clear();
-                    self.row = 0;
+            2004 if self.modes.markers => {
+                if on && !self.region.open {
+                    self.region.open = true;
+                    self.modes.addressed = false;
+                    self.region.from = self.pos;
+                    self.region.rows.clear();
+                    self.region.row = 0;
                     listener.input_begin();
-                } else if !on && self.input {
-                    self.input = false;
-                    if self.alternate && self.addressed {
+                } else if !on && self.region.open {
+                    self.region.open = false;
+                    if self.modes.alternate && self.modes.addressed {
                         // A full-screen program's bracketed paste, not a line editor.
-                        self.rows.clear();
-                        self.row = 0;
+                        self.region.rows.clear();
+                        self.region.row = 0;
                         self.clear_line();
                         return;
                     }
                     self.end_region(listener);
                 }
             }
-            47 | 1047 | 1049 if on != self.alternate && self.markers => {
-                self.alternate = on;
-                self.shell_on_alternate = false;
-                self.addressed = false;
+            47 | 1047 | 1049 if on != self.modes.alternate && self.modes.markers => {
+                self.modes.alternate = on;
+                self.modes.shell_on_alternate = false;
+                self.modes.addressed = false;
                 // A prompt that switches screens is still being read: keep its region.
-                if !self.input {
+                if !self.region.open {
                     self.clear_line();
                 }
                 listener.alternate_screen(on);
@@ -1219,7 +1244,7 @@ impl<L: ScreenListener> Perform for Performer<'_, L> {
             // ST (`ESC \`) only ends a string, like the BEL it stands for.
             self.s.resolve_guess();
             self.s.resolve_wrap_candidate(false);
-            self.s.last = Last::Other;
+            self.s.wrap.last = Last::Other;
         }
     }
 
@@ -1233,7 +1258,7 @@ impl<L: ScreenListener> Perform for Performer<'_, L> {
     fn hook(&mut self, _params: &Params, _intermediates: &[u8], _ignore: bool, _action: char) {
         self.s.resolve_guess();
         self.s.resolve_wrap_candidate(false);
-        self.s.last = Last::Other;
+        self.s.wrap.last = Last::Other;
     }
 }
 
