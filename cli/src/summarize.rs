@@ -90,7 +90,7 @@ fn first_pass(path: PathBuf) -> Result<Option<Seen>, String> {
         Some(SESSION_SCHEMA) => (Filed::Session, text("session_id"), text("started_at")),
         Some(DENIED_SCHEMA) => (Filed::Denied, text("event_id"), text("time")),
         Some(s) if s.starts_with("session-audit/report/") => {
-            return Err(ReportDigest::parse(&bytes, |_, _| {}).unwrap_err())
+            return Err(ReportDigest::parse(&bytes, |_, _| {}).unwrap_err().0)
         }
         Some(s) if s.starts_with("session-audit/summary/") => {
             return Err("a summary, not an input".into())
@@ -134,10 +134,10 @@ pub fn run(args: SummarizeArgs) -> Result<u8, String> {
     let first = args.from.or_else(|| days.clone().min());
     let last = args.to.or_else(|| days.max());
     let period = match (first, last) {
-        (Some(a), Some(b)) => Period::custom(a, b)?,
+        (Some(a), Some(b)) => Period::custom(a, b).map_err(|e| e.0)?,
         _ => {
             let today = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
-            Period::custom(today, today)?
+            Period::custom(today, today).map_err(|e| e.0)?
         }
     };
     let config = SummaryConfig {

@@ -28,7 +28,7 @@ use crate::session::{DeniedRecord, SessionRecord};
 use crate::summary::Tallies;
 use crate::summary::{
     html, markdown, Aggregator, Coverage, Kind, MissingTranscript, Pair, Period, ReportDigest,
-    Summary, SummaryConfig,
+    Summary, SummaryConfig, UnreadableReport,
 };
 
 /// Reports up to this size are read into memory; larger ones are spooled to disk.
@@ -68,14 +68,21 @@ pub struct Request {
     pub as_of: Timestamp,
 }
 
+message_error!(
+    /// A scheduled event that does not say which summary to make, and why.
+    BadRequest
+);
+
 impl Request {
-    pub fn parse(event: &Value, now: Timestamp) -> Result<Request, String> {
+    /// The summary an invocation's event asks for (`now` when it names no `as_of`).
+    pub fn parse(event: &Value, now: Timestamp) -> Result<Request, BadRequest> {
         let text = |k: &str| event.get(k).and_then(Value::as_str);
         let kind: Kind = text("kind")
             .ok_or(
                 r#"no "kind": set the schedule's Input to {"kind":"daily"} or {"kind":"weekly"}"#,
             )?
-            .parse()?;
+            .parse::<Kind>()
+            .map_err(|e| BadRequest(e.0))?;
         if kind == Kind::Custom {
             return Err("kind custom is for the CLI".into());
         }
@@ -84,7 +91,7 @@ impl Request {
             None => now,
         };
         let period = match text("period") {
-            Some(label) => Period::parse(kind, label)?,
+            Some(label) => Period::parse(kind, label).map_err(|e| BadRequest(e.0))?,
             None => Period::last_complete(kind, as_of),
         };
         Ok(Request { period, as_of })
@@ -142,7 +149,8 @@ impl<S: AuditStore, F: FindingsSink> AccessSummary<S, F> {
         event: &Value,
         metrics: &mut Metrics,
     ) -> Result<Written, SummaryError> {
-        let request = Request::parse(event, Timestamp::now()).map_err(SummaryError::Malformed)?;
+        let request =
+            Request::parse(event, Timestamp::now()).map_err(|e| SummaryError::Malformed(e.0))?;
         let config = self.options.config(request.as_of);
         let period = request.period.clone();
         let mut agg = Aggregator::new(period.clone(), config, &self.pack);
@@ -492,7 +500,7 @@ pub async fn fold_listed(
 }
 
 /// The digest of a report read into memory or spooled to disk.
-fn digest(read: Read, command: impl FnMut(&str, bool)) -> Result<ReportDigest, String> {
+fn digest(read: Read, command: impl FnMut(&str, bool)) -> Result<ReportDigest, UnreadableReport> {
     match read {
         Read::Memory(bytes) => ReportDigest::parse(&bytes, command),
         Read::Spooled(spool) => {
@@ -517,11 +525,11 @@ async fn spool_large(store: &impl AuditStore, key: &str) -> Result<Option<Read>,
 
 /// The object read for a key, parsed by `parse`; one that vanished or does not parse is
 /// counted and listed as unreadable.
-fn readable<B, T>(
+fn readable<B, T, E: std::fmt::Display>(
     store: &impl AuditStore,
     read: Option<(String, Option<B>)>,
     agg: &mut Aggregator,
-    parse: impl FnOnce(B, &mut Aggregator) -> Result<T, String>,
+    parse: impl FnOnce(B, &mut Aggregator) -> Result<T, E>,
 ) -> Option<T> {
     let (key, bytes) = read?;
     let Some(bytes) = bytes else {
@@ -531,7 +539,7 @@ fn readable<B, T>(
     match parse(bytes, agg) {
         Ok(v) => Some(v),
         Err(e) => {
-            agg.corrupt(store.uri(&key), e);
+            agg.corrupt(store.uri(&key), e.to_string());
             None
         }
     }

@@ -33,11 +33,16 @@ impl Severity {
     }
 }
 
+message_error!(
+    /// A severity name that is none of the five.
+    UnknownSeverity
+);
+
 impl std::str::FromStr for Severity {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownSeverity;
+    fn from_str(s: &str) -> Result<Self, UnknownSeverity> {
         Severity::ALL.into_iter().find(|v| v.as_str() == s.to_ascii_lowercase()).ok_or_else(|| {
-            format!("unknown severity `{s}` (expected info, low, medium, high or critical)")
+            format!("unknown severity `{s}` (expected info, low, medium, high or critical)").into()
         })
     }
 }

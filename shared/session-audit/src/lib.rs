@@ -28,6 +28,29 @@
 //! assert_eq!(report.status, Status::NonCompliant);
 //! ```
 
+/// A one-line error of one kind, named for what went wrong: `Name(message)`, built from a
+/// `String` or `&str` so `?` and `.into()` work where the message is made.
+macro_rules! message_error {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+        #[error("{0}")]
+        pub struct $name(pub String);
+
+        impl From<String> for $name {
+            fn from(message: String) -> Self {
+                $name(message)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(message: &str) -> Self {
+                $name(message.to_string())
+            }
+        }
+    };
+}
+
 pub mod access_summary;
 pub mod analysis;
 pub mod finding;

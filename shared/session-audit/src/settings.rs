@@ -67,7 +67,7 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
         const VARIABLE: &str = "BUSINESS_HOURS";
         let text = self.text(VARIABLE).unwrap_or_else(|| "Mon-Fri 08:00-18:00 UTC".into());
         let hours = BusinessHours::parse(&text)
-            .map_err(|reason| SettingsError { variable: VARIABLE, reason })?;
+            .map_err(|e| SettingsError { variable: VARIABLE, reason: e.0 })?;
         Ok((hours, text))
     }
 

@@ -38,8 +38,17 @@ pub fn decode_key(raw: &str) -> String {
     urlencoding::decode(&plus).map(|c| c.into_owned()).unwrap_or(plus)
 }
 
+message_error!(
+    /// An event that is neither S3 event shape, or one that names no object.
+    BadUploadEvent
+);
+message_error!(
+    /// Why a key is not a transcript (it is ignored, not an error of the event).
+    NotATranscript
+);
+
 /// The uploads in an S3 event of either shape. `Err` when the input is neither.
-pub fn triggers(event: &Value) -> Result<Vec<Trigger>, String> {
+pub fn triggers(event: &Value) -> Result<Vec<Trigger>, BadUploadEvent> {
     if event.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
         return Ok(vec![Trigger::Ignored("s3:TestEvent".into())]);
     }
@@ -75,7 +84,7 @@ pub fn triggers(event: &Value) -> Result<Vec<Trigger>, String> {
     Err("neither an S3 notification (Records[]) nor an EventBridge Object Created event".into())
 }
 
-fn classic(record: &Value) -> Result<Trigger, String> {
+fn classic(record: &Value) -> Result<Trigger, BadUploadEvent> {
     let name = text(record, "/eventName").unwrap_or_default();
     if text(record, "/eventSource").as_deref() != Some("aws:s3") {
         return Ok(Trigger::Ignored(format!("record from {:?}", text(record, "/eventSource"))));
@@ -102,19 +111,19 @@ fn classic(record: &Value) -> Result<Trigger, String> {
 /// The session ID of a transcript key (`<prefix><sessionId>.log`), or why the key is not a
 /// transcript: outside the prefix, nested below it (the agent's `<Plugin>/stderr` objects),
 /// or ours (`audit/…`, so the function never reacts to its own writes).
-pub fn session_id(key: &str, prefix: &str) -> Result<String, String> {
+pub fn session_id(key: &str, prefix: &str) -> Result<String, NotATranscript> {
     if key.starts_with("audit/") {
-        return Err(format!("{key} is an audit object (our own write)"));
+        return Err(format!("{key} is an audit object (our own write)").into());
     }
     let Some(rest) = key.strip_prefix(prefix) else {
-        return Err(format!("{key} is outside the transcript prefix {prefix:?}"));
+        return Err(format!("{key} is outside the transcript prefix {prefix:?}").into());
     };
     if rest.contains('/') {
-        return Err(format!("{key} is not a transcript (nested below the prefix)"));
+        return Err(format!("{key} is not a transcript (nested below the prefix)").into());
     }
     let id = rest.strip_suffix(".log").unwrap_or(rest);
     if id.is_empty() {
-        return Err(format!("{key} names no session"));
+        return Err(format!("{key} names no session").into());
     }
     Ok(id.to_string())
 }

@@ -10,7 +10,9 @@ use aws_sdk_ssm::types::{DocumentFormat, ResourceTypeForTagging};
 use serde_json::Value;
 
 use crate::{AwsError, Clients};
-use session_audit::session::findings::{check_preferences, unlogged_by_design, Facts, StartConfig};
+use session_audit::session::findings::{
+    check_preferences, unlogged_by_design, Facts, PreferencesDrift, StartConfig,
+};
 use session_audit::session::{Event, DEFAULT_DOCUMENT};
 
 /// Answers that may be reused for a short while: the preferences and document session types
@@ -18,7 +20,7 @@ use session_audit::session::{Event, DEFAULT_DOCUMENT};
 #[derive(Debug)]
 pub(super) struct Cache {
     ttl: Duration,
-    preferences: Mutex<Option<(Instant, Result<(), String>)>>,
+    preferences: Mutex<Option<(Instant, Result<(), PreferencesDrift>)>>,
     session_types: Mutex<HashMap<String, (Instant, Option<String>)>>,
 }
 
@@ -156,14 +158,14 @@ async fn preferences(
     clients: &Clients,
     cache: &Cache,
     config: &StartConfig,
-) -> Result<Result<(), String>, String> {
+) -> Result<Result<(), PreferencesDrift>, String> {
     if let Some(hit) = cache.fresh(cache.preferences.lock().expect("cache").as_ref()) {
         return Ok(hit);
     }
     let verdict = match document(clients, DEFAULT_DOCUMENT).await {
         Ok(content) => check_preferences(&content, config),
         Err(e) if e.is(&["InvalidDocument"]) => {
-            Err(format!("the {DEFAULT_DOCUMENT} preferences document does not exist"))
+            Err(format!("the {DEFAULT_DOCUMENT} preferences document does not exist").into())
         }
         Err(e) => {
             return Err(format!(

@@ -14,6 +14,15 @@ use super::{Event, IdentityKind};
 use crate::finding::Finding;
 use crate::rules::RulePack;
 
+message_error!(
+    /// Business hours that cannot be read, and why.
+    BadBusinessHours
+);
+message_error!(
+    /// How the account's Session Manager preferences drifted from what the audit needs.
+    PreferencesDrift
+);
+
 /// `BUSINESS_HOURS`, e.g. `Mon-Fri 08:00-18:00 Europe/Berlin`.
 #[derive(Debug, Clone)]
 pub struct BusinessHours {
@@ -34,20 +43,20 @@ const DAYS: [(&str, Weekday); 7] = [
     ("sun", Weekday::Sunday),
 ];
 
-fn day(s: &str) -> Result<Weekday, String> {
+fn day(s: &str) -> Result<Weekday, BadBusinessHours> {
     let key = s.to_ascii_lowercase();
     DAYS.iter()
         .find(|(n, _)| key.starts_with(n))
         .map(|(_, d)| *d)
-        .ok_or_else(|| format!("'{s}' is not a weekday (Mon..Sun)"))
+        .ok_or_else(|| format!("'{s}' is not a weekday (Mon..Sun)").into())
 }
 
 impl BusinessHours {
     /// Parse `Mon-Fri 08:00-18:00 Europe/Berlin` (days may also be a list: `Mon,Wed,Fri`).
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, BadBusinessHours> {
         let parts: Vec<&str> = text.split_whitespace().collect();
         let [days, hours, zone] = parts.as_slice() else {
-            return Err(format!("'{text}': expected '<days> <HH:MM-HH:MM> <IANA zone>', e.g. 'Mon-Fri 08:00-18:00 Europe/Berlin'"));
+            return Err(format!("'{text}': expected '<days> <HH:MM-HH:MM> <IANA zone>', e.g. 'Mon-Fri 08:00-18:00 Europe/Berlin'").into());
         };
         let mut list = Vec::new();
         for item in days.split(',') {
@@ -74,7 +83,7 @@ impl BusinessHours {
         };
         let (start, end) = (time(start)?, time(end)?);
         if start >= end {
-            return Err(format!("the day must start before it ends ({hours})"));
+            return Err(format!("the day must start before it ends ({hours})").into());
         }
         let tz = TimeZone::get(zone)
             .map_err(|_| format!("BUSINESS_HOURS: '{zone}' is not an IANA time zone"))?;
@@ -122,14 +131,17 @@ pub struct Facts {
     pub session_type: Option<String>,
     /// Whether the account's preferences still send transcripts to our bucket, encrypted
     /// (`Err` says how they drifted); see [`check_preferences`].
-    pub preferences: Option<Result<(), String>>,
+    pub preferences: Option<Result<(), PreferencesDrift>>,
 }
 
 /// Whether the content of the `SSM-SessionManagerRunShell` document still sends every session's
 /// transcript, encrypted, where the audit reads it: our bucket under our prefix, no shell profile
 /// run before every session (`stty -echo` there blinds every transcript), no run-as user. `Err`
 /// names every drift found.
-pub fn check_preferences(content: &serde_json::Value, config: &StartConfig) -> Result<(), String> {
+pub fn check_preferences(
+    content: &serde_json::Value,
+    config: &StartConfig,
+) -> Result<(), PreferencesDrift> {
     let inputs = &content["inputs"];
     let on = |name: &str| match &inputs[name] {
         serde_json::Value::Bool(b) => *b,
@@ -191,7 +203,7 @@ pub fn check_preferences(content: &serde_json::Value, config: &StartConfig) -> R
     if drift.is_empty() {
         Ok(())
     } else {
-        Err(drift.join("; "))
+        Err(PreferencesDrift(drift.join("; ")))
     }
 }
 
@@ -462,7 +474,7 @@ mod tests {
         let drifted = |edit: &dyn Fn(&mut serde_json::Value)| {
             let mut doc = ours.clone();
             edit(&mut doc["inputs"]);
-            check_preferences(&doc, &c).unwrap_err()
+            check_preferences(&doc, &c).unwrap_err().0
         };
         assert!(drifted(&|i| i["s3BucketName"] = "elsewhere".into()).contains("elsewhere"));
         assert!(

@@ -21,7 +21,7 @@ use crate::ports::store::spool::Spool;
 use crate::ports::store::{AuditStore, Body, ObjectInfo};
 use crate::publish::Metrics;
 use crate::report::{CappedCommands, JsonReportWriter, Source};
-use crate::upload::{session_id, triggers, Trigger, Upload};
+use crate::upload::{session_id, triggers, NotATranscript, Trigger, Upload};
 
 impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
     /// Report every transcript an S3 event names. All items are processed; the first failure
@@ -46,7 +46,7 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
             return self.stream_reports(as_of, metrics).await;
         }
         let mut done = Done::default();
-        for trigger in triggers(input).map_err(ReportError::Malformed)? {
+        for trigger in triggers(input).map_err(|e| ReportError::Malformed(e.0))? {
             let (upload, removed) = match trigger {
                 Trigger::Ignored(reason) => {
                     done.add(String::new(), Ok(Outcome::Ignored { reason }));
@@ -60,7 +60,7 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
                 Ok(Outcome::Ignored { reason })
             } else {
                 match session_id(&upload.key, &self.options.transcript_prefix) {
-                    Err(reason) => Ok(Outcome::Ignored { reason }),
+                    Err(NotATranscript(reason)) => Ok(Outcome::Ignored { reason }),
                     // The ID names the report: one that could escape its folder is refused.
                     Ok(id) => match keys::check_id("session ID", &id) {
                         Err(e) => Err(ReportError::Malformed(format!("{}: {e}", upload.key))),

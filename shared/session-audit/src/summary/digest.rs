@@ -81,9 +81,17 @@ struct CommandText {
     privileged: bool,
 }
 
+message_error!(
+    /// A stored object that is not a readable report, and why.
+    UnreadableReport
+);
+
 impl ReportDigest {
     /// Parse a stored report, calling `command(text, privileged)` for each command in order.
-    pub fn parse(json: &[u8], command: impl FnMut(&str, bool)) -> Result<ReportDigest, String> {
+    pub fn parse(
+        json: &[u8],
+        command: impl FnMut(&str, bool),
+    ) -> Result<ReportDigest, UnreadableReport> {
         Self::parse_from(serde_json::de::SliceRead::new(json), command)
     }
 
@@ -91,18 +99,18 @@ impl ReportDigest {
     pub fn parse_reader(
         reader: impl std::io::Read,
         command: impl FnMut(&str, bool),
-    ) -> Result<ReportDigest, String> {
+    ) -> Result<ReportDigest, UnreadableReport> {
         Self::parse_from(serde_json::de::IoRead::new(reader), command)
     }
 
     fn parse_from<'de, R: serde_json::de::Read<'de>>(
         read: R,
         command: impl FnMut(&str, bool),
-    ) -> Result<ReportDigest, String> {
+    ) -> Result<ReportDigest, UnreadableReport> {
         let mut de = serde_json::Deserializer::new(read);
         let digest = ReportSeed { command }.deserialize(&mut de).map_err(|e| e.to_string())?;
         de.end().map_err(|e| e.to_string())?;
-        digest
+        Ok(digest?)
     }
 }
 
@@ -260,7 +268,7 @@ mod tests {
 
     #[test]
     fn other_documents_and_garbage_are_errors_that_say_why() {
-        let err = |b: &[u8]| ReportDigest::parse(b, |_, _| {}).unwrap_err();
+        let err = |b: &[u8]| ReportDigest::parse(b, |_, _| {}).unwrap_err().0;
         assert!(err(b"{\"schema\":\"session-audit/session/v1\"}").contains("is not"));
         assert!(err(b"{\"commands\":[]}").contains("no schema"));
         assert!(!err(b"\x00\x01garbage").is_empty());
@@ -270,6 +278,6 @@ mod tests {
             &b"{\"schema\": \"session-audit/report/v1\", \"comm"[..],
             |_, _| {},
         );
-        assert!(reader_err.unwrap_err().contains("EOF"));
+        assert!(reader_err.unwrap_err().0.contains("EOF"));
     }
 }

@@ -19,10 +19,19 @@ use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 
 pub use aggregate::{Aggregator, MissingTranscript, SummaryConfig};
-pub use digest::{ReportDigest, RuleCount};
+pub use digest::{ReportDigest, RuleCount, UnreadableReport};
 pub use tallies::Tallies;
 
 use crate::finding::Severity;
+
+message_error!(
+    /// A period that cannot be read from its label or bounds, and why.
+    BadPeriod
+);
+message_error!(
+    /// An object given as a baseline that is not a summary, and why.
+    NotASummary
+);
 
 pub const SUMMARY_SCHEMA: &str = "session-audit/summary/v1";
 /// At most this many entries in each listed set (missing transcripts, corrupt inputs, …); the
@@ -50,12 +59,12 @@ impl Kind {
 }
 
 impl std::str::FromStr for Kind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = BadPeriod;
+    fn from_str(s: &str) -> Result<Self, BadPeriod> {
         match s {
             "daily" => Ok(Kind::Daily),
             "weekly" => Ok(Kind::Weekly),
-            other => Err(format!("summary kind '{other}': expected daily or weekly")),
+            other => Err(format!("summary kind '{other}': expected daily or weekly").into()),
         }
     }
 }
@@ -89,21 +98,21 @@ impl Period {
     }
 
     /// `first..=last`, both days included.
-    pub fn custom(first: Date, last: Date) -> Result<Period, String> {
+    pub fn custom(first: Date, last: Date) -> Result<Period, BadPeriod> {
         if last < first {
-            return Err(format!("--to {last} is before --from {first}"));
+            return Err(format!("--to {last} is before --from {first}").into());
         }
         Ok(Period {
             kind: Kind::Custom,
             label: format!("{first}..{last}"),
             from: first,
-            to: last.tomorrow().map_err(|e| e.to_string())?,
+            to: last.tomorrow().map_err(|e| BadPeriod(e.to_string()))?,
         })
     }
 
     /// A period from its label: `2026-11-27` or `2026-W48`.
-    pub fn parse(kind: Kind, label: &str) -> Result<Period, String> {
-        let bad = |why: &str| format!("period '{label}': {why}");
+    pub fn parse(kind: Kind, label: &str) -> Result<Period, BadPeriod> {
+        let bad = |why: &str| BadPeriod(format!("period '{label}': {why}"));
         match kind {
             Kind::Daily => {
                 Ok(Period::daily(label.parse().map_err(|_| bad("expected YYYY-MM-DD"))?))
@@ -419,7 +428,7 @@ pub struct Summary {
 
 impl Summary {
     /// The pairs a baseline summary knew; `Err` when the JSON is not a summary.
-    pub fn baseline_pairs(json: &[u8]) -> Result<(String, Vec<Pair>), String> {
+    pub fn baseline_pairs(json: &[u8]) -> Result<(String, Vec<Pair>), NotASummary> {
         #[derive(Deserialize)]
         struct Baseline {
             schema: String,
@@ -428,7 +437,7 @@ impl Summary {
         }
         let b: Baseline = serde_json::from_slice(json).map_err(|e| e.to_string())?;
         if b.schema != SUMMARY_SCHEMA {
-            return Err(format!("schema {} is not {SUMMARY_SCHEMA}", b.schema));
+            return Err(format!("schema {} is not {SUMMARY_SCHEMA}", b.schema).into());
         }
         Ok((b.period, b.known_pairs))
     }
