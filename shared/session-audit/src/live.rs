@@ -11,11 +11,11 @@
 //! The stream is the agent's cleaned text (escapes stripped, markers gone), so commands are
 //! read by their prompts, as in the CloudWatch mode of [`crate::transcript`].
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::Analyzer;
+use crate::analysis::{Analyzer, MAX_FINDINGS_PER_RULE};
 use crate::finding::Finding;
 use crate::transcript::cloudwatch::{events_in, StreamEvent};
 use crate::transcript::{Command, Screen, Shell, ShellSink};
@@ -23,6 +23,13 @@ use crate::transcript::{ShellSnapshot, Tamper};
 
 /// Event IDs remembered for redelivery; older events are judged by their timestamp.
 pub const MAX_SEEN_EVENTS: usize = 2048;
+
+/// How far past its receipt an event's timestamp may lie (clock skew, the agent's one-second
+/// tick). CloudWatch keeps the timestamp its writer gives, up to two hours ahead, and anyone
+/// with the instance role can write into any session's stream: an event further ahead is not
+/// read (counted in `future_events`), so forged timestamps cannot move the state's window
+/// forward and make the real events that follow look old.
+pub const FUTURE_TOLERANCE_MS: i64 = 60_000;
 
 /// One log event of a subscription batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +78,15 @@ pub struct LiveState {
     pub skipped_events: u64,
     /// Messages that were not the agent's streaming JSON.
     pub unreadable_events: u64,
+    /// Events timestamped more than [`FUTURE_TOLERANCE_MS`] after they were received: not read.
+    #[serde(default)]
+    pub future_events: u64,
+    /// Findings published per rule; past [`MAX_FINDINGS_PER_RULE`] (the report's cap) a rule's
+    /// findings are counted in `findings_suppressed` instead of published.
+    #[serde(default)]
+    pub rule_counts: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub findings_suppressed: u64,
     pub target: Option<String>,
     pub user_arn: Option<String>,
     pub run_as: Option<String>,
@@ -97,14 +113,21 @@ pub struct Progress {
     pub late: u64,
     pub skipped: u64,
     pub unreadable: u64,
+    /// Timestamped too far after their receipt: not read.
+    pub future: u64,
     pub commands: u64,
+    /// Findings past their rule's cap: counted, not published.
+    pub suppressed: u64,
 }
 
-/// Read `events` (one session's, any order) into `state`; the findings they raise.
+/// Read `events` (one session's, any order), received at `received_ms` (milliseconds since the
+/// epoch), into `state`; the findings they raise, at most [`MAX_FINDINGS_PER_RULE`] per rule
+/// over the session.
 pub fn advance(
     analyzer: &Analyzer,
     state: &mut LiveState,
     events: &[LogEvent],
+    received_ms: i64,
 ) -> (Progress, Vec<LiveFinding>) {
     let mut progress = Progress::default();
     let mut ordered: Vec<&LogEvent> = events.iter().collect();
@@ -114,7 +137,9 @@ pub fn advance(
     let mut late = Vec::new();
     for event in ordered {
         let id = id_hash(&event.id);
-        if state.seen.iter().any(|(_, seen)| *seen == id) {
+        if event.timestamp > received_ms.saturating_add(FUTURE_TOLERANCE_MS) {
+            progress.future += 1;
+        } else if state.seen.iter().any(|(_, seen)| *seen == id) {
             progress.redelivered += 1;
         } else if event.timestamp <= state.horizon && !state.seen.is_empty() {
             progress.skipped += 1;
@@ -171,11 +196,34 @@ pub fn advance(
     // Counted from the shell, not added up: a command abandoned at the continuation prompt
     // in a later batch is no longer one.
     state.commands = state.shell.next_seq.saturating_sub(1) + state.late_commands;
+    let findings = cap_per_rule(state, findings, &mut progress);
     state.findings += findings.len() as u64;
+    state.future_events += progress.future;
     state.late_events += progress.late;
     state.skipped_events += progress.skipped;
     state.unreadable_events += progress.unreadable;
     (progress, findings)
+}
+
+/// The findings within their rule's cap for the session; the rest counted. A flood of one
+/// command (10,000 `curl … | sh`) gives the report's 200 findings, not 10,000 events.
+fn cap_per_rule(
+    state: &mut LiveState,
+    findings: Vec<LiveFinding>,
+    progress: &mut Progress,
+) -> Vec<LiveFinding> {
+    let mut kept = Vec::with_capacity(findings.len());
+    for f in findings {
+        let count = state.rule_counts.entry(f.finding.rule_id.clone()).or_default();
+        if *count < MAX_FINDINGS_PER_RULE {
+            *count += 1;
+            kept.push(f);
+        } else {
+            progress.suppressed += 1;
+            state.findings_suppressed += 1;
+        }
+    }
+    kept
 }
 
 fn note_event(state: &mut LiveState, event: &LogEvent, progress: &mut Progress) {

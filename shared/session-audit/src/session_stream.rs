@@ -56,6 +56,10 @@ pub struct Streamed {
     pub late: u64,
     /// Older than the remembered window and not provably new: not read, counted.
     pub skipped: u64,
+    /// Timestamped more than a minute after they arrived: not read, counted.
+    pub future: u64,
+    /// Findings past their rule's cap for the session: counted, not published.
+    pub suppressed: u64,
     pub unreadable: u64,
     pub commands: u64,
     /// The `finding_id` of each finding published.
@@ -104,7 +108,8 @@ impl<S: AuditStore, F: FindingsSink> SessionStream<S, F> {
                 }
             };
             state.session_id = session.clone();
-            let (progress, findings) = advance(&self.analyzer, &mut state, &batch.events);
+            let received = jiff::Timestamp::now().as_millisecond();
+            let (progress, findings) = advance(&self.analyzer, &mut state, &batch.events, received);
             let fresh: Vec<(crate::finding::Finding, FindingContext)> = findings
                 .iter()
                 .filter(|f| !published.iter().any(|p| *p == finding_id(f)))
@@ -132,7 +137,9 @@ impl<S: AuditStore, F: FindingsSink> SessionStream<S, F> {
                 .add("LiveEvents", progress.read as f64)
                 .add("LiveCommands", progress.commands as f64)
                 .add("LiveEventsLate", progress.late as f64)
-                .add("LiveEventsSkipped", progress.skipped as f64);
+                .add("LiveEventsSkipped", progress.skipped as f64)
+                .add("LiveEventsFuture", progress.future as f64)
+                .add("LiveFindingsSuppressed", progress.suppressed as f64);
             return Ok(answer);
         }
         Err(StreamError::Contended { session })
@@ -169,6 +176,8 @@ impl Streamed {
         self.late = p.late;
         self.skipped = p.skipped;
         self.unreadable = p.unreadable;
+        self.future = p.future;
+        self.suppressed = p.suppressed;
         self.commands = p.commands;
         self.findings = findings;
     }

