@@ -9,6 +9,7 @@ use crate::eventbridge::EventBridgeSink;
 use crate::s3_store::S3Store;
 use crate::Clients;
 
+/// The access summary as the function runs it: over S3 and EventBridge.
 pub type AwsAccessSummary = AccessSummary<S3Store, EventBridgeSink>;
 
 /// The summary over the settings' bucket, publishing to their event bus.

@@ -22,22 +22,30 @@ pub const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
 /// The result of a request's work.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
+    /// The resource's physical ID.
     pub physical_id: String,
+    /// The `Data` CloudFormation exposes through `Fn::GetAtt`.
     pub data: HashMap<String, String>,
 }
 
 /// The fields every request type shares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Meta {
+    /// `Create`, `Update` or `Delete`.
     pub request_type: &'static str,
+    /// CloudFormation's request ID.
     pub request_id: String,
+    /// The stack the request names.
     pub stack_id: String,
+    /// The resource's logical ID in the template.
     pub logical_resource_id: String,
+    /// Where the response goes (a pre-signed S3 URL).
     pub response_url: String,
     /// Absent on Create.
     pub physical_id: Option<String>,
 }
 
+/// What every request carries, whatever its type.
 pub fn meta(request: &Request) -> Meta {
     match request {
         Request::Create(r) => Meta {

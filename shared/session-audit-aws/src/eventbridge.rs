@@ -12,7 +12,9 @@ use session_audit::publish::{finding_detail, FindingContext, FINDING_DETAIL_TYPE
 /// Finding events to one bus (`FINDINGS_EVENT_BUS`).
 #[derive(Debug, Clone)]
 pub struct EventBridgeSink {
+    /// The EventBridge client.
     pub events: aws_sdk_eventbridge::Client,
+    /// The bus's name (`FINDINGS_EVENT_BUS`).
     pub bus: String,
 }
 

@@ -24,12 +24,19 @@ use aws_sdk_s3::error::SdkError;
 /// The SDK clients a function needs, built once in `main` and borrowed by every invocation.
 #[derive(Clone, Debug)]
 pub struct Clients {
+    /// S3: the audit store, transcripts, the rule pack.
     pub s3: aws_sdk_s3::Client,
+    /// EC2: targets' tags, the provisioner's instance.
     pub ec2: aws_sdk_ec2::Client,
+    /// IAM: the provisioner's role, profile and user policy.
     pub iam: aws_sdk_iam::Client,
+    /// KMS: the provisioner's key.
     pub kms: aws_sdk_kms::Client,
+    /// CloudWatch Logs: the transcript log group and the sessions' streams.
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// SSM: preferences, documents, parameters, managed nodes' tags.
     pub ssm: aws_sdk_ssm::Client,
+    /// EventBridge: finding events.
     pub events: aws_sdk_eventbridge::Client,
 }
 
@@ -38,6 +45,7 @@ pub struct Clients {
 pub const S3_PATH_STYLE_ENV: &str = "S3_FORCE_PATH_STYLE";
 
 impl Clients {
+    /// Every client from one SDK configuration (`S3_FORCE_PATH_STYLE=true` for the emulator).
     pub fn new(config: &aws_config::SdkConfig) -> Self {
         let path_style = std::env::var(S3_PATH_STYLE_ENV).is_ok_and(|v| v == "true" || v == "1");
         Self::with_path_style(config, path_style)
@@ -62,7 +70,9 @@ impl Clients {
 /// A failed AWS call, with the service's error code when there is one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsError {
+    /// The service's error code, when it gave one.
     pub code: Option<String>,
+    /// The message, with the code when there is one.
     pub message: String,
 }
 

@@ -17,14 +17,17 @@ pub struct S3Store {
 }
 
 impl S3Store {
+    /// A store over `bucket`.
     pub fn new(s3: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
         S3Store { s3, bucket: bucket.into() }
     }
 
+    /// The bucket.
     pub fn bucket(&self) -> &str {
         &self.bucket
     }
 
+    /// The S3 client (for calls outside the store's seam, such as the tests').
     pub fn client(&self) -> &aws_sdk_s3::Client {
         &self.s3
     }

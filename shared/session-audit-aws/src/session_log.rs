@@ -9,7 +9,9 @@ use session_audit::ports::store::StoreError;
 /// `TRANSCRIPT_LOG_GROUP`'s streams; with no group configured, no session has a stream.
 #[derive(Debug, Clone)]
 pub struct CloudWatchLog {
+    /// The CloudWatch Logs client.
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// The transcript log group; `None` when not configured (no session has a stream).
     pub group: Option<String>,
 }
 

@@ -10,6 +10,7 @@ use crate::s3_store::S3Store;
 use crate::session_log::CloudWatchLog;
 use crate::Clients;
 
+/// The session report as the function runs it: over S3, EventBridge and CloudWatch Logs.
 pub type AwsSessionReport = SessionReport<S3Store, EventBridgeSink, CloudWatchLog>;
 
 /// The report over the settings' bucket, publishing to their event bus and reading each

@@ -12,6 +12,7 @@ use crate::eventbridge::EventBridgeSink;
 use crate::s3_store::S3Store;
 use crate::Clients;
 
+/// The session stream as the function runs it: over S3 and EventBridge.
 pub type AwsSessionStream = SessionStream<S3Store, EventBridgeSink>;
 
 /// The stream use case over the settings' bucket, publishing to their event bus.

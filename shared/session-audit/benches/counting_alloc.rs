@@ -5,6 +5,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// The system allocator, counting the bytes in use and their peak.
 pub struct Counting;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);

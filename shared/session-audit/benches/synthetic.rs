@@ -8,6 +8,8 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
+/// One generated block of a bash session (`i` varies its text): coloured listings, a sudo
+/// command, an edited command line, log output.
 pub fn session_block(i: usize) -> Vec<u8> {
     let mut b = Vec::new();
     let p = b"\x1b]0;ec2-user@ip-10-0-1-11:~\x07\x1b[?2004h[ec2-user@ip-10-0-1-11 ~]$ ";

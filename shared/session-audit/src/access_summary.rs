@@ -42,6 +42,7 @@ pub struct SummaryOptions {
     pub concurrency: usize,
     /// `BUSINESS_HOURS`, parsed and as written.
     pub business_hours: BusinessHours,
+    /// `BUSINESS_HOURS` as written, for the summary's heading.
     pub business_hours_text: String,
     /// `TRANSCRIPT_GRACE_MINUTES`.
     pub grace_minutes: u64,
@@ -64,7 +65,9 @@ impl SummaryOptions {
 /// `2026-W48`) to redo a past one and `as_of` (RFC 3339) to judge completeness at a given time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {
+    /// The period to summarise.
     pub period: Period,
+    /// The time completeness is judged at.
     pub as_of: Timestamp,
 }
 
@@ -98,14 +101,25 @@ impl Request {
     }
 }
 
+/// Why an invocation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SummaryError {
+    /// The event does not say which summary to make.
     #[error("malformed event: {0}")]
     Malformed(String),
+    /// The audit store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Missing-transcript findings could not be published.
     #[error("missing-transcript findings of {sessions} session(s) from {first}: {error}")]
-    Sink { sessions: usize, first: String, error: SinkError },
+    Sink {
+        /// How many sessions had a finding to publish.
+        sessions: usize,
+        /// The first of them.
+        first: String,
+        /// What the sink answered.
+        error: SinkError,
+    },
 }
 
 impl Failure for SummaryError {
@@ -121,24 +135,35 @@ impl Failure for SummaryError {
 /// What a run wrote (the function's answer: the period, its headline and the three keys).
 #[derive(Debug, Clone, Serialize)]
 pub struct Written {
+    /// The period's label.
     pub period: String,
+    /// Sessions in it.
     pub sessions: u64,
+    /// The headline: privileged sessions with a full transcript.
     pub percent_full_transcript: Option<f64>,
+    /// The JSON summary's key.
     #[serde(rename = "json")]
     pub json_key: String,
+    /// The Markdown summary's key.
     #[serde(rename = "md")]
     pub md_key: String,
+    /// The HTML summary's key.
     #[serde(rename = "html")]
     pub html_key: String,
+    /// The summary itself.
     #[serde(skip)]
     pub summary: Summary,
 }
 
 /// The access summary, built once per process and borrowed by every invocation.
 pub struct AccessSummary<S, F> {
+    /// Where records and reports are read and summaries written.
     pub store: S,
+    /// Where missing-transcript findings are published.
     pub sink: F,
+    /// The rule pack (titles and severities of the findings counted).
     pub pack: RulePack,
+    /// The settings.
     pub options: SummaryOptions,
 }
 
@@ -334,7 +359,9 @@ impl<S: AuditStore, F: FindingsSink> AccessSummary<S, F> {
 /// How many sessions and denied attempts a day added.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct DaySeen {
+    /// Session records of the day.
     pub sessions: u64,
+    /// Denied attempts of the day.
     pub denied: u64,
 }
 
@@ -354,6 +381,7 @@ struct DayPart {
 
 /// What is filed under one `dt=` day: session records, reports, denied attempts.
 pub struct DayListing {
+    /// The day listed.
     pub day: Date,
     sessions: Vec<String>,
     reports: Vec<String>,
@@ -366,6 +394,7 @@ pub struct DayListing {
 }
 
 impl DayListing {
+    /// The day's record, denied-attempt and report keys, listed once.
     pub async fn of(store: &impl AuditStore, day: Date) -> Result<DayListing, StoreError> {
         use sha2::Digest;
         let mut digest = sha2::Sha256::new();

@@ -11,17 +11,24 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Worth knowing; not a violation (a report with only these is compliant).
     Info,
+    /// A small departure from policy.
     Low,
+    /// A departure worth a look soon.
     Medium,
+    /// A departure that needs a look now.
     High,
+    /// Evidence of tampering with the audit or of an attack.
     Critical,
 }
 
 impl Severity {
+    /// Every severity, least first.
     pub const ALL: [Severity; 5] =
         [Severity::Info, Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
 
+    /// The severity as stored (`info`, `low`, `medium`, `high`, `critical`).
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",
@@ -56,20 +63,27 @@ impl fmt::Display for Severity {
 /// One control in one framework.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FrameworkRef {
+    /// The framework (`PCI DSS 4.0`, `NIST SP 800-53 Rev. 5`, `MITRE ATT&CK`, …).
     pub framework: String,
+    /// The control, requirement or technique in it.
     pub control: String,
 }
 
 /// One rule violation, with its evidence (redacted and shortened) and framework mapping.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
+    /// The rule's stable ID.
     pub rule_id: String,
+    /// How bad it is.
     pub severity: Severity,
+    /// What it means, in a few words.
     pub title: String,
     /// What matched, redacted and shortened.
     pub evidence: String,
+    /// The command it is about, when it is about one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command_seq: Option<u64>,
+    /// The controls it maps to.
     pub frameworks: Vec<FrameworkRef>,
     /// How many times this rule matched this command's output (output rules).
     #[serde(default = "one", skip_serializing_if = "is_one")]

@@ -27,9 +27,11 @@ pub const MAX_ID_LEN: usize = 256;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{what} {shown} cannot be used in an audit key: {why}")]
 pub struct BadId {
+    /// What the value is (`session ID`, `event ID`, …).
     pub what: &'static str,
     /// The ID as a JSON string (control characters visible), cut to 80 characters.
     pub shown: String,
+    /// Why it cannot be a key component.
     pub why: &'static str,
 }
 

@@ -91,5 +91,6 @@ pub enum FailureKind {
 
 /// An error that knows its [`FailureKind`].
 pub trait Failure: std::error::Error {
+    /// What kind of failure this is.
     fn kind(&self) -> FailureKind;
 }

@@ -34,9 +34,11 @@ pub const FUTURE_TOLERANCE_MS: i64 = 60_000;
 /// One log event of a subscription batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogEvent {
+    /// CloudWatch's event ID.
     pub id: String,
     /// Milliseconds since the epoch (CloudWatch's ingestion-side timestamp).
     pub timestamp: i64,
+    /// The agent's streaming JSON.
     pub message: String,
 }
 
@@ -45,16 +47,20 @@ pub struct LogEvent {
 pub struct Batch {
     /// The account that owns the log group.
     pub owner: Option<String>,
+    /// The log group (the transcript log group).
     pub log_group: String,
     /// The session ID: the agent names each stream after its session.
     pub log_stream: String,
+    /// The events, oldest first as CloudWatch sends them.
     pub events: Vec<LogEvent>,
 }
 
 /// What is kept of a session being streamed, at `audit/live/<sessionId>.json`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LiveState {
+    /// The session ID (the log stream's name).
     pub session_id: String,
+    /// What the shell learned: prompts and the command still open.
     pub shell: ShellSnapshot,
     /// (timestamp, hash of the event ID) of the events read, oldest first, at most
     /// [`MAX_SEEN_EVENTS`] (CloudWatch's IDs are 56 digits; 8 bytes of their SHA-256 keep the
@@ -67,14 +73,20 @@ pub struct LiveState {
     pub newest: i64,
     /// The command still open and the rules already published for it.
     pub open_seq: u64,
+    /// The rules already published for the open command.
     pub open_rules: Vec<String>,
+    /// Events read.
     pub events: u64,
+    /// Commands read (late ones included).
     pub commands: u64,
     /// Commands read from late events (not in the shell's count).
     #[serde(default)]
     pub late_commands: u64,
+    /// Findings published.
     pub findings: u64,
+    /// Events read late (older than the newest read).
     pub late_events: u64,
+    /// Events older than the remembered window: not read.
     pub skipped_events: u64,
     /// Messages that were not the agent's streaming JSON.
     pub unreadable_events: u64,
@@ -85,13 +97,20 @@ pub struct LiveState {
     /// findings are counted in `findings_suppressed` instead of published.
     #[serde(default)]
     pub rule_counts: BTreeMap<String, u64>,
+    /// Findings past their rule's cap: counted, not published.
     #[serde(default)]
     pub findings_suppressed: u64,
+    /// The instance, from the first event that names it.
     pub target: Option<String>,
+    /// The stream's `userIdentity.arn` (the record names the person).
     pub user_arn: Option<String>,
+    /// The OS user the session runs as.
     pub run_as: Option<String>,
+    /// The region, from the events.
     pub region: Option<String>,
+    /// The agent's `eventTime` of the first event read.
     pub first_event_time: Option<String>,
+    /// The agent's `eventTime` of the last event read.
     pub last_event_time: Option<String>,
 }
 
@@ -102,19 +121,26 @@ pub struct LiveFinding {
     pub origin_id: String,
     /// The agent's `eventTime` of the event that carried the command or line.
     pub time: String,
+    /// The finding.
     pub finding: Finding,
 }
 
 /// What one batch did to the state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Progress {
+    /// Events read in this batch.
     pub read: u64,
+    /// Events read before (a redelivery).
     pub redelivered: u64,
+    /// Events read late.
     pub late: u64,
+    /// Events older than the remembered window: not read.
     pub skipped: u64,
+    /// Messages that were not the agent's streaming JSON for this session.
     pub unreadable: u64,
     /// Timestamped too far after their receipt: not read.
     pub future: u64,
+    /// Commands read.
     pub commands: u64,
     /// Findings past their rule's cap: counted, not published.
     pub suppressed: u64,

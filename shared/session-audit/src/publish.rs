@@ -19,12 +19,19 @@ pub struct FindingContext {
     /// The CloudTrail event (or transcript object) the finding came from; with the rule ID it
     /// makes `finding_id`, stable across retries so consumers can drop repeats.
     pub origin_id: String,
+    /// The session it is about, when there is one.
     pub session_id: Option<String>,
+    /// When it happened (the call's, command's or report's time).
     pub time: String,
+    /// The account.
     pub account: Option<String>,
+    /// The region.
     pub region: String,
+    /// The caller's ARN.
     pub principal: Option<String>,
+    /// The person, as the start audit names them.
     pub person: Option<String>,
+    /// The instance.
     pub target: Option<String>,
     /// `s3://bucket/key` of the record or report that holds the finding.
     pub record: String,
@@ -66,6 +73,7 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Add `value` to the metric `name` (created at 0).
     pub fn add(&mut self, name: &str, value: f64) -> &mut Self {
         match self.values.iter_mut().find(|(n, _)| n == name) {
             Some((_, v)) => *v += value,
@@ -89,6 +97,7 @@ impl Metrics {
         self
     }
 
+    /// The value of the metric `name`, if it was added.
     pub fn get(&self, name: &str) -> Option<f64> {
         self.values.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
     }

@@ -14,8 +14,11 @@ const BUILTIN_NAME: &str = "<built-in rules>";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Target {
+    /// The command line (redacted).
     Command,
+    /// A line of a command's output.
     Output,
+    /// A fact about the session (MFA, hours, tags, the transcript's completeness).
     Session,
 }
 
@@ -45,12 +48,19 @@ pub const SESSION_CONDITIONS: &[&str] = &[
 /// A rule ready to evaluate.
 #[derive(Debug, Clone)]
 pub struct Rule {
+    /// The rule's stable ID (`SA-CMD-040`).
     pub id: String,
+    /// What it means, in a few words.
     pub title: String,
+    /// How bad a match is.
     pub severity: Severity,
+    /// What it looks at.
     pub target: Target,
+    /// What it matches (command and output rules).
     pub pattern: Option<Regex>,
+    /// The session condition it stands for (session rules).
     pub condition: Option<String>,
+    /// The controls it maps to.
     pub frameworks: Vec<FrameworkRef>,
 }
 
@@ -70,8 +80,11 @@ pub struct RulePack {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{file}:{line}: {reason}")]
 pub struct PackError {
+    /// The pack's file name.
     pub file: String,
+    /// The line of the problem.
     pub line: usize,
+    /// What is wrong.
     pub reason: String,
 }
 
@@ -206,10 +219,12 @@ impl RulePack {
         })
     }
 
+    /// The rules in effect (built-in, then the user pack's).
     pub fn rules(&self) -> &[Rule] {
         &self.rules
     }
 
+    /// The rule with ID `id`, if it is in effect.
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id)
     }

@@ -35,6 +35,8 @@ const WRITE_ATTEMPTS: usize = 5;
 /// document's session type, the account's preferences. Each fact it cannot establish stays
 /// unknown, with a warning (a finding is never guessed).
 pub trait Lookups: Sync {
+    /// What EC2 and SSM say about the event's target, document and preferences, with warnings
+    /// for what could not be read.
     fn facts(&self, event: &Event) -> impl Future<Output = (Facts, Vec<String>)> + Send;
 }
 
@@ -55,12 +57,32 @@ impl Lookups for OfflineLookups {
 /// destination keep the event.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// The event cannot be audited as it is.
     #[error("malformed event {event_id}: {reason}")]
-    Malformed { event_id: String, reason: String },
+    Malformed {
+        /// CloudTrail's `eventID`, or what stood for it.
+        event_id: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The audit store failed at `step`.
     #[error("{step} for event {event_id}: {error}")]
-    Store { step: &'static str, event_id: String, error: StoreError },
+    Store {
+        /// What the audit was doing.
+        step: &'static str,
+        /// CloudTrail's `eventID`.
+        event_id: String,
+        /// What the store answered.
+        error: StoreError,
+    },
+    /// The findings sink failed.
     #[error("event {event_id}: {error}")]
-    Sink { event_id: String, error: SinkError },
+    Sink {
+        /// CloudTrail's `eventID`.
+        event_id: String,
+        /// What the sink answered.
+        error: SinkError,
+    },
 }
 
 impl Failure for StartError {
@@ -78,32 +100,55 @@ impl Failure for StartError {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     /// Written (or updated) at `key`.
-    Recorded { key: String },
+    /// A record was written at `key`.
+    Recorded {
+        /// The record's key.
+        key: String,
+    },
     /// Already recorded: a duplicate delivery.
-    Duplicate { key: String },
+    /// The record at `key` already had this event: a redelivery.
+    Duplicate {
+        /// The record's key.
+        key: String,
+    },
     /// Not a Session Manager call we audit.
-    NotAudited { reason: String },
+    /// Not a session call this audit records (another API, a read-only call).
+    NotAudited {
+        /// Why not.
+        reason: String,
+    },
 }
 
 /// One audited record: what the function answers and logs.
 #[derive(Debug, Clone, Serialize)]
 pub struct Audited {
+    /// CloudTrail's `eventID`.
     pub event_id: String,
+    /// The call, when it was one of the session calls.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<Action>,
+    /// What became of it.
     #[serde(flatten)]
     pub outcome: Outcome,
+    /// The IDs of the findings published.
     pub findings: Vec<String>,
+    /// What could not be found out.
     pub warnings: Vec<String>,
 }
 
 /// The start audit, built once per process and borrowed by every invocation.
 pub struct SessionStart<S, L, F> {
+    /// Where records are written.
     pub store: S,
+    /// EC2 and SSM, for the target's tags and the preferences.
     pub lookups: L,
+    /// Where findings are published.
     pub sink: F,
+    /// The findings configuration.
     pub config: StartConfig,
+    /// The rule pack.
     pub pack: RulePack,
+    /// The redaction applied to every stored field.
     pub redactor: Redactor,
 }
 

@@ -25,14 +25,33 @@ const WRITE_ATTEMPTS: usize = 5;
 /// Why an invocation failed; the platform retries it.
 #[derive(Debug, thiserror::Error)]
 pub enum StreamError {
+    /// The event is not a subscription batch this function can read.
     #[error("malformed subscription batch: {0}")]
     Malformed(String),
+    /// The audit store failed at `step`.
     #[error("{step} for session {session}: {error}")]
-    Store { step: &'static str, session: String, error: Box<StoreError> },
+    Store {
+        /// What the function was doing.
+        step: &'static str,
+        /// The session.
+        session: String,
+        /// What the store answered.
+        error: Box<StoreError>,
+    },
+    /// The findings sink failed.
     #[error("session {session}: {error}")]
-    Sink { session: String, error: SinkError },
+    Sink {
+        /// The session.
+        session: String,
+        /// What the sink answered.
+        error: SinkError,
+    },
+    /// Other invocations kept changing the session's state.
     #[error("session {session}: its state changed under {WRITE_ATTEMPTS} writes in a row")]
-    Contended { session: String },
+    Contended {
+        /// The session.
+        session: String,
+    },
 }
 
 impl Failure for StreamError {
@@ -48,11 +67,15 @@ impl Failure for StreamError {
 /// What one batch did: the function's answer.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Streamed {
+    /// The session ID (the log stream's name).
     pub session_id: String,
     /// `streamed`, or `duplicate` when every event had been read before.
     pub outcome: &'static str,
+    /// Events read.
     pub events_read: u64,
+    /// Events read before (a redelivery).
     pub redelivered: u64,
+    /// Events read late.
     pub late: u64,
     /// Older than the remembered window and not provably new: not read, counted.
     pub skipped: u64,
@@ -60,7 +83,9 @@ pub struct Streamed {
     pub future: u64,
     /// Findings past their rule's cap for the session: counted, not published.
     pub suppressed: u64,
+    /// Messages that were not the agent's streaming JSON for this session.
     pub unreadable: u64,
+    /// Commands read.
     pub commands: u64,
     /// The `finding_id` of each finding published.
     pub findings: Vec<String>,
@@ -68,12 +93,17 @@ pub struct Streamed {
 
 /// The use case, built once per process.
 pub struct SessionStream<S, F> {
+    /// Where the live state is kept.
     pub store: S,
+    /// Where findings are published.
     pub sink: F,
+    /// The engine, with its rules and redaction.
     pub analyzer: Analyzer,
 }
 
 impl<S: AuditStore, F: FindingsSink> SessionStream<S, F> {
+    /// Read one subscription batch: its events into the session's state, its findings published
+    /// once; the state written back with a conditional write (a loser reads again).
     pub async fn handle(
         &self,
         batch: &Batch,

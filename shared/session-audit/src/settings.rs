@@ -17,7 +17,9 @@ use crate::upload::normalise_prefix;
 #[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{variable}: {reason}")]
 pub struct SettingsError {
+    /// The variable, as the environment names it.
     pub variable: &'static str,
+    /// What is wrong with its value.
     pub reason: String,
 }
 
@@ -149,7 +151,9 @@ pub struct Common {
 /// The session-start function's settings.
 #[derive(Debug, Clone)]
 pub struct StartSettings {
+    /// What every publishing function reads.
     pub common: Common,
+    /// The findings configuration.
     pub config: StartConfig,
     /// `LOOKUP_CACHE_SECONDS` (`300`): how long preferences and document types are reused.
     pub cache_ttl: Duration,
@@ -158,6 +162,7 @@ pub struct StartSettings {
 }
 
 impl StartSettings {
+    /// Read from `get` (the process environment in the function).
     pub fn read(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let v = Variables(get);
         Ok(StartSettings {
@@ -172,10 +177,12 @@ impl StartSettings {
 /// The session-stream function's settings.
 #[derive(Debug, Clone)]
 pub struct StreamSettings {
+    /// What every publishing function reads.
     pub common: Common,
 }
 
 impl StreamSettings {
+    /// Read from `get` (the process environment in the function).
     pub fn read(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         Ok(StreamSettings { common: Variables(get).common()? })
     }
@@ -184,13 +191,16 @@ impl StreamSettings {
 /// The session-report function's settings.
 #[derive(Debug, Clone)]
 pub struct ReportSettings {
+    /// What every publishing function reads.
     pub common: Common,
+    /// The report's options.
     pub options: ReportOptions,
     /// `TRANSCRIPT_LOG_GROUP`: the log group the agent streams to; unset, no stream is read.
     pub transcript_log_group: Option<String>,
 }
 
 impl ReportSettings {
+    /// Read from `get` (the process environment in the function).
     pub fn read(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let v = Variables(get);
         Ok(ReportSettings {
@@ -204,11 +214,14 @@ impl ReportSettings {
 /// The access-summary function's settings.
 #[derive(Debug, Clone)]
 pub struct SummarySettings {
+    /// What every publishing function reads.
     pub common: Common,
+    /// The summary's options.
     pub options: SummaryOptions,
 }
 
 impl SummarySettings {
+    /// Read from `get` (the process environment in the function).
     pub fn read(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let v = Variables(get);
         Ok(SummarySettings { common: v.common()?, options: v.summary_options()? })
@@ -227,6 +240,7 @@ pub struct ProvisionerSettings {
 }
 
 impl ProvisionerSettings {
+    /// Read from `get` (the process environment in the function).
     pub fn read(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let v = Variables(get);
         const SKIP: &str = "SKIP_TLS_BUCKET_POLICY";

@@ -8,22 +8,28 @@ use crate::session::text;
 /// One object the agent (or anyone) created.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upload {
+    /// The bucket.
     pub bucket: String,
     /// The key, decoded (classic notifications URL-encode it, with `+` for space).
     pub key: String,
     /// The key as the event spelled it, for a second try when a producer did not encode it.
     pub raw_key: String,
+    /// The object's version, in a versioned bucket.
     pub version_id: Option<String>,
+    /// Its ETag.
     pub etag: Option<String>,
+    /// Its size in bytes.
     pub size: Option<u64>,
     /// `ObjectCreated:Put`, `ObjectCreated:CompleteMultipartUpload`, `PutObject`, …
     pub reason: String,
+    /// When the event happened.
     pub time: Option<String>,
 }
 
 /// What an event item asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trigger {
+    /// A transcript uploaded (or an object under the prefix).
     Upload(Upload),
     /// An object removed (a delete marker, or a version deleted for good): a transcript that
     /// was reported and is then removed is evidence of tampering.

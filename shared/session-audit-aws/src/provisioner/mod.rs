@@ -38,7 +38,9 @@ const DOC_MARK_PREVIOUS: &str = "previous default version: ";
 pub struct Options {
     /// The only stack whose requests are served (`STACK_ID`); `None` serves none.
     pub stack_id: Option<String>,
+    /// Whether the bucket gets the TLS-only policy (`false` only for the emulator).
     pub tls_policy_allowed: bool,
+    /// How often instance and registration states are polled.
     pub poll_interval: Duration,
     /// How long to retry RunInstances while a new instance profile propagates.
     pub profile_propagation: Duration,
@@ -59,7 +61,9 @@ impl Options {
 /// A step that failed, and the AWS error behind it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepError {
+    /// The step (`CreateBucket`, `RunInstances`, …).
     pub step: &'static str,
+    /// What AWS answered.
     pub error: AwsError,
 }
 
@@ -165,6 +169,7 @@ struct Facts {
 }
 
 impl<'a> Provisioner<'a> {
+    /// A provisioner in `place` over `c`.
     pub fn new(c: &'a Clients, place: Place, options: Options) -> Self {
         Provisioner { c, place, options }
     }
@@ -433,6 +438,7 @@ pub fn own_stack(own: Option<&str>, requested: &str) -> Result<(), String> {
     }
 }
 
+/// Serve one CloudFormation request: the stack checked first, then Create, Update or Delete.
 pub async fn handle_request(
     request: aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest,
     clients: Clients,

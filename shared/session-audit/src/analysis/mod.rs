@@ -38,15 +38,19 @@ pub const MAX_EVIDENCE_CHARS: usize = 300;
 /// Rules and redaction, built once and shared.
 #[derive(Debug, Clone)]
 pub struct Analyzer {
+    /// The rule pack judged against.
     pub rules: RulePack,
+    /// The redaction every stored field goes through.
     pub redactor: Redactor,
 }
 
 /// The analysis failed; nothing was judged.
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyzeError {
+    /// Reading the transcript failed.
     #[error("reading the transcript: {0}")]
     Read(#[source] io::Error),
+    /// Writing the report failed.
     #[error("writing the report: {0}")]
     Write(#[source] io::Error),
 }
@@ -54,6 +58,7 @@ pub enum AnalyzeError {
 /// Facts about the transcript known before reading it.
 #[derive(Debug, Clone, Default)]
 pub struct Input {
+    /// Where the transcript came from (stored in the report's `source`).
     pub source: Source,
     /// Usually the object key's or file's stem (`<sessionId>.log`).
     pub session_id: Option<String>,
@@ -66,6 +71,7 @@ impl Default for Analyzer {
 }
 
 impl Analyzer {
+    /// An analyzer judging with `rules` and redacting with `redactor`.
     pub fn new(rules: RulePack, redactor: Redactor) -> Self {
         Analyzer { rules, redactor }
     }
@@ -120,6 +126,7 @@ pub struct Analysis<'a, W: CommandWriter> {
 }
 
 impl<W: CommandWriter> Analysis<'_, W> {
+    /// Feed the next bytes of the transcript (any split).
     pub fn feed(&mut self, bytes: &[u8]) -> Result<(), AnalyzeError> {
         self.engine.feed(bytes);
         match self.engine.sink().error.take() {
@@ -128,6 +135,7 @@ impl<W: CommandWriter> Analysis<'_, W> {
         }
     }
 
+    /// The report, once every byte has been fed, completed with `meta`.
     pub fn finish(self, meta: Input) -> Result<(Report, W), AnalyzeError> {
         let (info, judge) = self.engine.finish();
         judge.conclude(info, meta)

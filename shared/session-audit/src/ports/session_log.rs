@@ -9,6 +9,7 @@ use crate::live::LogEvent;
 /// One page of a session's stream.
 #[derive(Debug, Clone, Default)]
 pub struct LogPage {
+    /// The page's events, oldest first.
     pub events: Vec<LogEvent>,
     /// The token of the next page; `None` at the end.
     pub next: Option<String>,
@@ -43,6 +44,7 @@ impl SessionLog for NoLog {
 /// Streams in memory, served a few events per page (tests: pagination is exercised).
 #[derive(Debug, Default)]
 pub struct MemLog {
+    /// The streams, by session ID.
     pub streams: std::sync::Mutex<std::collections::BTreeMap<String, Vec<LogEvent>>>,
     /// Events per page (at least 1).
     pub page_size: usize,

@@ -13,10 +13,13 @@ use crate::publish::{finding_detail, FindingContext};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("publishing findings failed: {}{message}", code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
 pub struct SinkError {
+    /// The service's error code, when it gave one.
     pub code: Option<String>,
+    /// What went wrong.
     pub message: String,
 }
 
+/// Where findings go as events (EventBridge in AWS).
 pub trait FindingsSink: Sync {
     /// Whether findings handed over are delivered somewhere. A record notes its findings as
     /// sent only when they were.
@@ -49,10 +52,12 @@ pub trait FindingsSink: Sync {
 /// Keeps every finding event's detail, in order.
 #[derive(Debug, Default)]
 pub struct MemSink {
+    /// Every finding event published, as its `detail`.
     pub events: Mutex<Vec<Value>>,
 }
 
 impl MemSink {
+    /// The events published so far.
     pub fn details(&self) -> Vec<Value> {
         self.events.lock().expect("sink lock").clone()
     }

@@ -11,6 +11,7 @@ use serde_json::Value;
 /// The AL2023 public AMI parameters (S1: Amazon Linux 2 is past end of support).
 pub const AMI_PARAMETER_X86: &str =
     "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
+/// The Amazon Linux 2023 arm64 AMI's public parameter (the default `AmiParameter`).
 pub const AMI_PARAMETER_ARM: &str =
     "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64";
 /// The document that holds the account's Session Manager preferences.
@@ -24,18 +25,31 @@ pub const RETENTION_DAYS: &[u32] = &[
 /// The custom resource's properties, validated. Names follow docs/DESIGN.md §3.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Properties {
+    /// `NamePrefix`: the start of every name the provisioner gives.
     pub name_prefix: String,
+    /// `InstanceType` (`t3.micro`).
     pub instance_type: String,
+    /// `AmiParameter`: the SSM public parameter naming the AMI.
     pub ami_parameter: String,
+    /// `SubnetId`; `None` uses the default VPC.
     pub subnet_id: Option<String>,
+    /// `LogRetentionDays` (`30`) of the transcript log group.
     pub log_retention_days: u32,
+    /// `TranscriptPrefix` (`session-logs/`), where the agent uploads transcripts.
     pub transcript_prefix: String,
+    /// `AccessTagKey` (`Purpose`): the tag the user policy requires on targets.
     pub access_tag_key: String,
+    /// `AccessTagValue` (`SessionManagerTesting`).
     pub access_tag_value: String,
+    /// `KmsKeyArn`; `None` creates a key.
     pub kms_key_arn: Option<String>,
+    /// `RetainLogs` (`true`): keep bucket, log group and key when the stack is deleted.
     pub retain_logs: bool,
+    /// `EnforceTls` (`true`): the TLS-only bucket policy.
     pub enforce_tls: bool,
+    /// `WaitForRegistration` (`false`): wait until the instance is online in Systems Manager.
     pub wait_for_registration: bool,
+    /// How long to wait for the registration.
     pub registration_timeout_seconds: u64,
     /// `MaxSessionMinutes` (`480`, at most 1440; 0 turns the too-long finding off): Session
     /// Manager ends sessions after this (`maxSessionDuration`; 0 gives the longest, 1440).
@@ -49,7 +63,9 @@ pub struct Properties {
 /// A property with a value the provisioner cannot use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PropertyError {
+    /// The property, as CloudFormation names it.
     pub property: &'static str,
+    /// What is wrong with its value.
     pub reason: String,
 }
 
@@ -253,8 +269,11 @@ impl Properties {
 /// Where the provisioner works: account and region, from the request's StackId.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Place {
+    /// `aws`, `aws-cn` or `aws-us-gov`.
     pub partition: String,
+    /// The region the stack runs in.
     pub region: String,
+    /// The account the stack runs in.
     pub account: String,
 }
 
@@ -275,17 +294,26 @@ impl Place {
 /// a redelivered request finds what an earlier attempt made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Names {
+    /// The log bucket.
     pub bucket: String,
+    /// The transcript log group.
     pub log_group: String,
+    /// The instance role.
     pub role: String,
+    /// The instance profile.
     pub instance_profile: String,
+    /// The managed policy people are given to start sessions.
     pub user_policy: String,
+    /// The instance's security group (no inbound rule).
     pub security_group: String,
+    /// The KMS key's alias.
     pub key_alias: String,
+    /// The instance's `Name` tag.
     pub instance: String,
 }
 
 impl Names {
+    /// The names under `prefix` in `place`.
     pub fn new(prefix: &str, place: &Place) -> Self {
         // Bucket names are global: account and region make them unique, 63 characters at most.
         let mut bucket = format!("{prefix}-logs-{}-{}", place.account, place.region);
@@ -303,6 +331,7 @@ impl Names {
         }
     }
 
+    /// The transcript log group's ARN.
     pub fn log_group_arn(&self, place: &Place) -> String {
         format!(
             "arn:{}:logs:{}:{}:log-group:{}",
@@ -310,10 +339,12 @@ impl Names {
         )
     }
 
+    /// The log bucket's ARN.
     pub fn bucket_arn(&self, place: &Place) -> String {
         format!("arn:{}:s3:::{}", place.partition, self.bucket)
     }
 
+    /// The user policy's ARN.
     pub fn user_policy_arn(&self, place: &Place) -> String {
         format!("arn:{}:iam::{}:policy/{}", place.partition, place.account, self.user_policy)
     }

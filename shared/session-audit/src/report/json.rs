@@ -18,15 +18,18 @@ pub struct JsonReportWriter<W: Write> {
 }
 
 impl<W: Write> JsonReportWriter<W> {
+    /// Start a report (the schema, then the commands' array) on `out`.
     pub fn start(out: W) -> io::Result<Self> {
         Self::start_with(out, false)
     }
 
+    /// As [`JsonReportWriter::start`]; `single_line` writes the whole report on one line (JSON Lines).
     pub fn start_with(mut out: W, single_line: bool) -> io::Result<Self> {
         write!(out, "{{\"schema\":\"{SCHEMA}\",\"commands\":[")?;
         Ok(JsonReportWriter { out, first: true, single_line, json: CommandJson::default() })
     }
 
+    /// Close the commands' array and write the rest of the report; the writer back.
     pub fn finish(mut self, tail: &ReportTail<'_>) -> io::Result<W> {
         let close: &[u8] = if self.first || self.single_line { b"]," } else { b"\n]," };
         self.out.write_all(close)?;

@@ -7,6 +7,7 @@ use super::model::ReportCommand;
 
 /// Receives commands as they finish.
 pub trait CommandWriter {
+    /// Take one finished command.
     fn command(&mut self, command: &ReportCommand) -> io::Result<()>;
     /// A non-blank output line of command `seq`, as the screen showed it (not stored: a
     /// writer that compares channels looks at it).
@@ -27,7 +28,9 @@ pub const MARKDOWN_MAX_COMMANDS: usize = 10_000;
 /// Keeps the first [`MARKDOWN_MAX_COMMANDS`] commands (for Markdown) and counts the rest.
 #[derive(Debug, Default)]
 pub struct CappedCommands {
+    /// The first [`MARKDOWN_MAX_COMMANDS`] commands.
     pub kept: Vec<ReportCommand>,
+    /// Commands after them, counted.
     pub omitted: u64,
 }
 

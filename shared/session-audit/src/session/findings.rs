@@ -98,10 +98,12 @@ impl BusinessHours {
         Some(self.days.contains(&local.weekday()) && t >= self.start && t < self.end)
     }
 
+    /// The time zone the hours are in.
     pub fn zone(&self) -> TimeZone {
         self.zone.clone()
     }
 
+    /// The time zone's name, as written.
     pub fn zone_name(&self) -> &str {
         &self.zone_name
     }
@@ -110,6 +112,7 @@ impl BusinessHours {
 /// The function's configuration for session findings (read by [`crate::settings`]).
 #[derive(Debug, Clone)]
 pub struct StartConfig {
+    /// `BUSINESS_HOURS`, parsed.
     pub business_hours: BusinessHours,
     /// `REQUIRED_TAG`, `Key=Value`.
     pub required_tag: (String, String),
@@ -126,6 +129,7 @@ pub struct StartConfig {
 /// record then carries a warning instead of a guess).
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
+    /// The target's tags (EC2, or SSM for managed nodes).
     pub target_tags: Option<HashMap<String, String>>,
     /// The document's `sessionType` (`Standard_Stream`, `Port`, `InteractiveCommands`, …).
     pub session_type: Option<String>,

@@ -5,31 +5,44 @@ use serde_json::Value;
 
 use super::text;
 
+/// The kind of principal that made a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IdentityKind {
+    /// An IAM user.
     IamUser,
+    /// An assumed IAM role (a console role, a CI role).
     AssumedRole,
     /// IAM Identity Center (SSO): an assumed `AWSReservedSSO_<PermissionSet>_…` role.
     IdentityCenter,
+    /// A federated user (`GetFederationToken`).
     FederatedUser,
+    /// The account's root user.
     Root,
+    /// An AWS service acting on its own.
     AwsService,
+    /// Anything else CloudTrail may send.
     Unknown,
 }
 
 /// The caller of a session call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
+    /// The kind of principal.
     pub kind: IdentityKind,
     /// A readable name: the user, `role/session`, the Identity Center person, `root`.
     pub principal: String,
+    /// Its ARN.
     pub arn: Option<String>,
+    /// Its account.
     pub account: Option<String>,
+    /// The role assumed, for an assumed role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role_name: Option<String>,
+    /// The role session's name (often the person's name or email).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_name: Option<String>,
+    /// The Identity Center permission set, for an Identity Center session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permission_set: Option<String>,
     /// The person behind a role session (Identity Center user name or email), when known.
@@ -37,7 +50,9 @@ pub struct Identity {
     pub person: Option<String>,
     /// `None` when CloudTrail does not say (long-term access keys carry no MFA context).
     pub mfa: Option<bool>,
+    /// The caller's IP address.
     pub source_ip: Option<String>,
+    /// The caller's user agent.
     pub user_agent: Option<String>,
     /// Started from the AWS console rather than the CLI or an SDK.
     pub console: bool,

@@ -11,14 +11,19 @@ pub use identity::{Identity, IdentityKind};
 
 /// The document a StartSession without `documentName` uses.
 pub const DEFAULT_DOCUMENT: &str = "SSM-SessionManagerRunShell";
+/// The `schema` of a session record.
 pub const SESSION_SCHEMA: &str = "session-audit/session/v1";
+/// The `schema` of a denied-attempt record.
 pub const DENIED_SCHEMA: &str = "session-audit/denied/v1";
 
 /// The Session Manager calls audited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Action {
+    /// A session started (or a StartSession denied).
     StartSession,
+    /// A session resumed after a dropped connection.
     ResumeSession,
+    /// A session ended by the user or an administrator.
     TerminateSession,
 }
 
@@ -26,18 +31,31 @@ pub enum Action {
 /// fields are optional and shift between event versions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
+    /// CloudTrail's `eventID`: unique per call, the record's key for denied attempts.
     pub event_id: String,
+    /// When the call was made (RFC 3339).
     pub event_time: String,
+    /// Which call.
     pub action: Action,
+    /// The region the call was made in.
     pub region: String,
+    /// The account the call was made in.
     pub account: Option<String>,
+    /// Who made the call.
     pub identity: Identity,
+    /// The instance (or managed node) the session reaches.
     pub target: Option<String>,
+    /// The Session document it used.
     pub document: Option<String>,
+    /// The reason the caller gave (`--reason`).
     pub reason: Option<String>,
+    /// The session ID, when the call succeeded.
     pub session_id: Option<String>,
+    /// Whether the response carried a stream URL (the session really opened).
     pub stream_url_present: bool,
+    /// The error code of a failed call (`AccessDenied`, …).
     pub error_code: Option<String>,
+    /// The error message of a failed call.
     pub error_message: Option<String>,
 }
 
@@ -150,9 +168,13 @@ impl Event {
 /// One call recorded on a session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionEvent {
+    /// Which call.
     pub action: Action,
+    /// CloudTrail's `eventID` of the call.
     pub event_id: String,
+    /// When it was made.
     pub time: String,
+    /// Who made it, when not the session's owner (an administrator's TerminateSession).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<String>,
 }
@@ -160,22 +182,36 @@ pub struct SessionEvent {
 /// `audit/sessions/dt=YYYY-MM-DD/<sessionId>.json`: who started which session, on what.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionRecord {
+    /// Always [`SESSION_SCHEMA`].
     pub schema: String,
+    /// The session ID.
     pub session_id: String,
+    /// The StartSession event's ID.
     pub event_id: String,
+    /// When the session started.
     pub started_at: String,
+    /// The region it was started in.
     pub region: String,
+    /// The account it was started in.
     pub account: Option<String>,
+    /// Who started it.
     pub identity: Identity,
+    /// The instance it reaches.
     pub target: Option<String>,
+    /// The Session document it used.
     pub document: String,
+    /// The document's session type (`Standard_Stream`, `Port`, …), when it could be read.
     #[serde(default)]
     pub session_type: Option<String>,
+    /// The reason the caller gave.
     #[serde(default)]
     pub reason: Option<String>,
+    /// When it was terminated, if a TerminateSession was seen.
     #[serde(default)]
     pub terminated_at: Option<String>,
+    /// Every call on the session (start, resumes, end), in order.
     pub events: Vec<SessionEvent>,
+    /// What could not be found out (a failed lookup), in words.
     #[serde(default)]
     pub warnings: Vec<String>,
     /// Findings raised when the session started (carried into the session's report).
@@ -303,25 +339,39 @@ impl SessionRecord {
 /// `audit/denied/dt=YYYY-MM-DD/<eventID>.json`: a session call refused by AWS.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeniedRecord {
+    /// Always [`DENIED_SCHEMA`].
     pub schema: String,
+    /// CloudTrail's `eventID` of the denied call.
     pub event_id: String,
+    /// When it was made.
     pub time: String,
+    /// Which call.
     pub action: Action,
+    /// The region it was made in.
     pub region: String,
+    /// The account it was made in.
     pub account: Option<String>,
+    /// Who made it.
     pub identity: Identity,
+    /// The instance it asked for.
     pub target: Option<String>,
+    /// The Session document it asked for.
     pub document: String,
+    /// Why it was denied (`AccessDenied`, …).
     pub error_code: String,
+    /// CloudTrail's error message.
     #[serde(default)]
     pub error_message: Option<String>,
+    /// The findings raised (`SA-SES-DENIED` and any other).
     #[serde(default)]
     pub findings: Vec<crate::finding::Finding>,
+    /// Whether the findings were published as events (a retry publishes them if not).
     #[serde(default)]
     pub findings_sent: bool,
 }
 
 impl DeniedRecord {
+    /// The record of a failed call; `None` when the call succeeded.
     pub fn from_event(e: &Event) -> Option<DeniedRecord> {
         Some(DeniedRecord {
             schema: DENIED_SCHEMA.to_string(),

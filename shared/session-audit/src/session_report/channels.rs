@@ -32,7 +32,9 @@ pub struct StreamCommand {
     pub key: String,
     /// The text's printable ASCII before redaction, compared with output lines (not stored).
     pub raw_key: String,
+    /// The command as the stream showed it (redacted).
     pub text: String,
+    /// The `eventTime` of the event that carried it.
     pub time: String,
 }
 
@@ -63,6 +65,7 @@ impl<'r> StreamReader<'r> {
         }
     }
 
+    /// Read one event of the stream.
     pub fn feed(&mut self, event: &LogEvent) {
         self.shell.shell.sink.read.events += 1;
         if let Some(parsed) = parse(event, &self.session, &mut self.progress) {
@@ -82,11 +85,14 @@ impl<'r> StreamReader<'r> {
 /// A session's stream, read.
 #[derive(Debug, Clone, Default)]
 pub struct StreamCommands {
+    /// The commands, in order.
     pub commands: VecDeque<StreamCommand>,
     lines: VecDeque<StreamLine>,
     /// The distinct event times, in order.
     times: Vec<String>,
+    /// Events read.
     pub events: u64,
+    /// The stream had more lines than are kept: compared up to there.
     pub cut: bool,
 }
 
@@ -193,6 +199,7 @@ struct Pending {
 /// the stream's commands the transcript lacks, then passes it on. Without a stream it only
 /// passes commands on.
 pub struct Joined<W> {
+    /// The writer every command goes on to.
     pub inner: W,
     stream: Option<StreamCommands>,
     channels: Channels,
@@ -208,11 +215,14 @@ pub struct Joined<W> {
 /// What the comparison found, at the end.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comparison {
+    /// The counts for the report's stats.
     pub channels: Channels,
+    /// The first command the stream saw that the transcript lacks.
     pub first_missing: Option<StreamCommand>,
 }
 
 impl<W: CommandWriter> Joined<W> {
+    /// Commands go on to `inner`, each stamped and checked against `stream` when there is one.
     pub fn new(inner: W, stream: Option<StreamCommands>) -> Self {
         let channels = stream.as_ref().map_or_else(Channels::default, |s| Channels {
             stream_events: s.events,

@@ -51,14 +51,35 @@ pub struct ReportOptions {
 /// destination.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
+    /// The event names no transcript that can be reported.
     #[error("malformed event: {0}")]
     Malformed(String),
+    /// The audit store failed at `step`.
     #[error("{step} for {transcript}: {error}")]
-    Store { step: &'static str, transcript: String, error: Box<StoreError> },
+    Store {
+        /// What the report was doing.
+        step: &'static str,
+        /// The transcript it was for.
+        transcript: String,
+        /// What the store answered.
+        error: Box<StoreError>,
+    },
+    /// The findings sink failed.
     #[error("{transcript}: {error}")]
-    Sink { transcript: String, error: SinkError },
+    Sink {
+        /// The transcript whose findings were published.
+        transcript: String,
+        /// What the sink answered.
+        error: SinkError,
+    },
+    /// The work directory failed (spooling the report).
     #[error("{transcript}: {message}")]
-    Local { transcript: String, message: String },
+    Local {
+        /// The transcript it was for.
+        transcript: String,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl Failure for ReportError {
@@ -75,35 +96,55 @@ impl Failure for ReportError {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
+    /// The report was written.
     Reported {
+        /// The JSON report's key.
         json_key: String,
+        /// The Markdown report's key.
         md_key: String,
+        /// The report's verdict.
         status: Status,
+        /// Commands in it.
         commands: u64,
+        /// The IDs of the findings published.
         findings: Vec<String>,
     },
     /// The report for this version exists: a redelivery.
-    Duplicate { md_key: String },
+    /// The report for this version exists: a redelivery.
+    Duplicate {
+        /// The existing report's Markdown key.
+        md_key: String,
+    },
     /// Not a transcript (a test event, another prefix, the agent's stderr, our own writes).
-    Ignored { reason: String },
+    /// Not a transcript (a test event, another prefix, the agent's stderr, our own writes).
+    Ignored {
+        /// Why it is not a transcript to report.
+        reason: String,
+    },
 }
 
 /// One object of the event and what became of it: what the function answers.
 #[derive(Debug, Clone, Serialize)]
 pub struct Reported {
+    /// The object's key.
     pub key: String,
+    /// What became of it.
     #[serde(flatten)]
     pub outcome: Outcome,
 }
 
 /// The report use case, built once per process and borrowed by every invocation.
 pub struct SessionReport<S, F, L = NoLog> {
+    /// Where transcripts are read and reports written.
     pub store: S,
+    /// Where findings are published.
     pub sink: F,
     /// The transcript log group the agent streams to: each session's stream is read to time
     /// its commands and to check the transcript against it.
     pub log: L,
+    /// The engine, with its rules and redaction.
     pub analyzer: Analyzer,
+    /// The settings.
     pub options: ReportOptions,
 }
 

@@ -23,9 +23,12 @@ const TOP_COMMANDS: usize = 15;
 /// longest is kept exactly).
 pub(super) const DURATION_BUCKETS: usize = 24 * 60 + 1;
 
+/// How a summary judges what it counts.
 #[derive(Debug, Clone)]
 pub struct SummaryConfig {
+    /// `BUSINESS_HOURS`, parsed.
     pub business_hours: BusinessHours,
+    /// `BUSINESS_HOURS` as written.
     pub business_hours_text: String,
     /// `TRANSCRIPT_GRACE_MINUTES`: how long after a session ends its transcript may take.
     pub grace_minutes: u64,
@@ -125,12 +128,19 @@ fn counts(map: &HashMap<String, u64>) -> Vec<Count> {
 /// A session whose transcript is missing, with its finding and where it was recorded.
 #[derive(Debug, Clone)]
 pub struct MissingTranscript {
+    /// The `SA-SES-TRANSCRIPT-MISSING` finding.
     pub finding: Finding,
+    /// The session.
     pub session: SessionRef,
+    /// Its record's key.
     pub record_key: String,
+    /// The account the session ran in.
     pub account: Option<String>,
+    /// The region it ran in.
     pub region: String,
+    /// Who started it (ARN or principal).
     pub principal: String,
+    /// The person, as the start audit names them.
     pub person: Option<String>,
 }
 
@@ -167,6 +177,7 @@ pub struct Aggregator {
 }
 
 impl Aggregator {
+    /// An aggregator for `period`, judging with `config` and `pack`.
     pub fn new(period: Period, config: SummaryConfig, pack: &RulePack) -> Aggregator {
         Aggregator {
             period,
@@ -223,6 +234,7 @@ impl Aggregator {
         self.t.merge(other);
     }
 
+    /// The period it counts.
     pub fn period(&self) -> &Period {
         &self.period
     }

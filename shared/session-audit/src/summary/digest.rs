@@ -16,25 +16,38 @@ use crate::report::{Source, Status, SCHEMA};
 /// A report without its commands.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportDigest {
+    /// The session ID.
     pub session_id: String,
+    /// The report's verdict.
     pub status: Status,
+    /// Why the status is what it is.
     pub status_reason: Option<String>,
+    /// Where the transcript came from.
     pub source: Source,
+    /// Who started the session.
     pub identity: Option<serde_json::Value>,
+    /// The instance and document.
     pub target: Option<serde_json::Value>,
+    /// When the session started.
     pub started_at: Option<String>,
+    /// When it ended.
     pub ended_at: Option<String>,
     /// The report's findings counted by rule, in severity then rule order.
     pub findings: Vec<RuleCount>,
+    /// Commands in the report.
     pub commands: u64,
 }
 
 /// How many findings of one rule a report holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleCount {
+    /// The rule's ID.
     pub rule_id: String,
+    /// Its severity.
     pub severity: Severity,
+    /// Its title.
     pub title: String,
+    /// Findings it raised in the report.
     pub count: u64,
 }
 

@@ -183,6 +183,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bott
 svg.chart{font-size:11px;fill:#1c2833;max-width:100%;height:auto}table{border-collapse:collapse;margin:6px 0;font-size:13px}\
 td,th{border:1px solid #dde;padding:3px 8px;text-align:left;vertical-align:top}th{background:#f4f6f8}code{font-size:12px}";
 
+/// The summary as one self-contained HTML page, charts first.
 pub fn render(s: &Summary) -> String {
     let mut out = String::new();
     let title = format!("Access summary: {} {}", s.kind.as_str(), s.period);

@@ -83,6 +83,7 @@ fn ranking(md: &mut String, title: &str, what: &str, rows: &[Count]) {
     cut_note(md, rows.len() as u64, rows.len().min(TOP_ROWS));
 }
 
+/// The summary as Markdown.
 pub fn render(s: &Summary) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "# Access summary: {} {}\n", s.kind.as_str(), s.period);

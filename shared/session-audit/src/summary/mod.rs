@@ -33,6 +33,7 @@ message_error!(
     NotASummary
 );
 
+/// The `schema` of every stored summary.
 pub const SUMMARY_SCHEMA: &str = "session-audit/summary/v1";
 /// At most this many entries in each listed set (missing transcripts, corrupt inputs, …); the
 /// totals are always exact and a list says when it was cut.
@@ -42,13 +43,16 @@ pub const MAX_LISTED: usize = 500;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
+    /// One UTC day, labelled `2026-11-27`.
     Daily,
+    /// One ISO week, Monday to Sunday (UTC), labelled `2026-W48`.
     Weekly,
     /// An arbitrary date range (the CLI's `--from`/`--to`); never stored by the function.
     Custom,
 }
 
 impl Kind {
+    /// The kind as it appears in keys and events (`daily`, `weekly`, `custom`).
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Daily => "daily",
@@ -73,14 +77,18 @@ impl std::str::FromStr for Kind {
 /// (ISO week, Monday to Sunday) or `2026-11-01..2026-11-30` (custom, both ends included).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Period {
+    /// Daily, weekly or custom.
     pub kind: Kind,
+    /// `2026-11-27`, `2026-W48` or `<first>..<last>`: the name in keys and headings.
     pub label: String,
+    /// The first day included.
     pub from: Date,
     /// First day after the period.
     pub to: Date,
 }
 
 impl Period {
+    /// The UTC day `day`.
     pub fn daily(day: Date) -> Period {
         Period { kind: Kind::Daily, label: day.to_string(), from: day, to: day.tomorrow().unwrap() }
     }
@@ -169,28 +177,38 @@ impl Period {
 /// A count with a name (person, instance, reason, document, …).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Count {
+    /// The person, instance, reason or document counted.
     pub name: String,
+    /// How many sessions (or attempts) it had.
     pub count: u64,
 }
 
 /// Sessions of one person on one instance.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Pair {
+    /// The person as the session record names them.
     pub person: String,
+    /// The instance ID.
     pub instance: String,
 }
 
+/// Sessions of one person on one instance, counted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PairCount {
+    /// The person as the session record names them.
     pub person: String,
+    /// The instance ID.
     pub instance: String,
+    /// Sessions of this person on this instance in the period.
     pub count: u64,
 }
 
 /// A bounded list: the first [`MAX_LISTED`] items and how many there were.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Listed<T> {
+    /// How many items there were in all (may exceed `items.len()`).
     pub total: u64,
+    /// The first [`MAX_LISTED`] of them, in the order found.
     pub items: Vec<T>,
 }
 
@@ -201,6 +219,7 @@ impl<T> Default for Listed<T> {
 }
 
 impl<T> Listed<T> {
+    /// Count `item`, keeping it while fewer than [`MAX_LISTED`] are kept.
     pub fn push(&mut self, item: T) {
         self.total += 1;
         if self.items.len() < MAX_LISTED {
@@ -242,6 +261,7 @@ pub enum Coverage {
 }
 
 impl Coverage {
+    /// Every coverage class, in the order the summary lists them.
     pub const ALL: [Coverage; 7] = [
         Coverage::TranscriptOk,
         Coverage::Truncated,
@@ -252,6 +272,7 @@ impl Coverage {
         Coverage::UnloggedByDesign,
     ];
 
+    /// The class as a reader sees it (`transcript ok`, `stream only`, …).
     pub fn label(self) -> &'static str {
         match self {
             Coverage::TranscriptOk => "transcript ok",
@@ -268,10 +289,15 @@ impl Coverage {
 /// A session named in a completeness list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionRef {
+    /// The session ID.
     pub session_id: String,
+    /// The person who started it.
     pub person: String,
+    /// The instance it reached.
     pub instance: String,
+    /// When it started (RFC 3339), when known.
     pub started_at: Option<String>,
+    /// Why it is listed (a warning, the transcript's status), when there is more to say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
@@ -279,7 +305,9 @@ pub struct SessionRef {
 /// An input that could not be read, with why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Corrupt {
+    /// The object (`s3://…` or a file path) that could not be read.
     pub source: String,
+    /// Why it could not be read.
     pub error: String,
 }
 
@@ -287,7 +315,9 @@ pub struct Corrupt {
 /// forwarding) and are no longer pending, how many left a full transcript.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Headline {
+    /// Sessions that gave command access to an instance and are no longer pending.
     pub privileged_sessions: u64,
+    /// Of those, the sessions whose transcript was read to its end (a stream-only session is not).
     pub with_full_transcript: u64,
     /// `None` when there was no privileged access to judge.
     pub percent_full_transcript: Option<f64>,
@@ -295,13 +325,20 @@ pub struct Headline {
     pub pending: u64,
 }
 
+/// How many sessions fell in each coverage class, and which ones where it matters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Completeness {
+    /// Sessions per coverage class.
     pub counts: BTreeMap<Coverage, u64>,
+    /// Sessions whose transcript is missing after the grace period.
     pub missing: Listed<SessionRef>,
+    /// Sessions whose transcript was cut off.
     pub truncated: Listed<SessionRef>,
+    /// Sessions whose transcript could not be read as one.
     pub unparseable: Listed<SessionRef>,
+    /// Sessions whose transcript may still come (within the grace period).
     pub pending: Listed<SessionRef>,
+    /// Sessions of documents that never write a transcript (port forwarding, SSH).
     pub unlogged_by_design: Listed<SessionRef>,
     /// Transcripts whose session has no StartSession record (the start was never audited).
     pub transcripts_without_record: Listed<SessionRef>,
@@ -331,16 +368,22 @@ impl Completeness {
     }
 }
 
+/// How long sessions lasted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Durations {
     /// Sessions whose end is known (TerminateSession or the transcript's end).
     pub measured: u64,
+    /// The median duration of the measured sessions.
     pub median_minutes: Option<u64>,
+    /// The 95th percentile duration of the measured sessions.
     pub p95_minutes: Option<u64>,
+    /// The longest measured session.
     pub longest: Option<SessionRef>,
+    /// Its duration.
     pub longest_minutes: Option<u64>,
 }
 
+/// When sessions started, by weekday and hour.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HeatMap {
     /// The zone hours and weekdays are read in (BUSINESS_HOURS's zone).
@@ -349,80 +392,122 @@ pub struct HeatMap {
     pub counts: Vec<Vec<u64>>,
 }
 
+/// Sessions started outside business hours.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OffHours {
+    /// The business hours judged against (`BUSINESS_HOURS` as written).
     pub business_hours: String,
+    /// Sessions with a known start that started off hours.
     pub sessions: u64,
     /// Share of sessions with a known start that started off hours (0..=1).
     pub share: Option<f64>,
 }
 
+/// Denied StartSession attempts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Denied {
+    /// How many attempts were denied.
     pub attempts: u64,
+    /// Denied attempts per person, most first.
     pub by_person: Vec<Count>,
+    /// Denied attempts per reason (the CloudTrail error code), most first.
     pub by_reason: Vec<Count>,
 }
 
+/// How often one rule was raised in the period.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FindingCount {
+    /// The rule's ID.
     pub rule_id: String,
+    /// The rule's severity.
     pub severity: Severity,
+    /// The rule's title.
     pub title: String,
+    /// How many findings it raised.
     pub count: u64,
 }
 
+/// The commands the period's reports hold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Commands {
+    /// Commands in all.
     pub total: u64,
+    /// Commands run as root (`sudo`, a root shell).
     pub privileged: u64,
+    /// The most frequent command texts (redacted), most first.
     pub top: Vec<Count>,
     /// True when more distinct commands were seen than are tracked: the top counts are then
     /// lower bounds (never over-counted).
     pub approximate: bool,
 }
 
+/// Person → instance pairs first seen in this period.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewPairs {
     /// The period whose summary was the baseline; `None` when there was none (first run):
     /// every pair is then new.
     pub baseline: Option<String>,
+    /// The new pairs, in order.
     pub pairs: Vec<Pair>,
 }
 
 /// The whole summary, as stored at `audit/summaries/<kind>/<label>.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
+    /// Always [`SUMMARY_SCHEMA`].
     pub schema: String,
+    /// Daily, weekly or custom.
     pub kind: Kind,
+    /// The period's label (`2026-11-27`, `2026-W48`).
     pub period: String,
+    /// First day included.
     pub from: String,
     /// Last day included.
     pub to: String,
     /// The time completeness was judged at (transcripts due before it are missing).
     pub as_of: String,
+    /// `TRANSCRIPT_GRACE_MINUTES` at the time: how long a transcript may take.
     pub grace_minutes: u64,
+    /// No session, record or attempt fell in the period.
     pub empty: bool,
+    /// Sessions in the period (by start day).
     pub sessions: u64,
+    /// Distinct people among them.
     pub people: u64,
+    /// Distinct instances among them.
     pub instances: u64,
+    /// The headline: privileged access with a full transcript.
     pub headline: Headline,
+    /// Sessions per coverage class, with the ones that need a look.
     pub completeness: Completeness,
+    /// Sessions per person, most first.
     pub by_person: Vec<Count>,
+    /// Sessions per instance, most first.
     pub by_instance: Vec<Count>,
+    /// Sessions per person and instance, most first.
     pub by_pair: Vec<PairCount>,
+    /// Pairs not seen before this period.
     pub new_pairs: NewPairs,
+    /// Session starts by weekday and hour.
     pub heat_map: HeatMap,
+    /// How long sessions lasted.
     pub durations: Durations,
+    /// Sessions started outside business hours.
     pub off_hours: OffHours,
+    /// Denied attempts.
     pub denied: Denied,
+    /// The commands the reports hold.
     pub commands: Commands,
+    /// Findings per rule, most severe first.
     pub findings: Vec<FindingCount>,
+    /// Sessions per document (session type), most first.
     pub documents: Vec<Count>,
+    /// Inputs that could not be read, with why.
     pub corrupt: Listed<Corrupt>,
     /// Every person → instance pair seen up to this period (this period's and the baseline's):
     /// the next summary's baseline.
     pub known_pairs: Vec<Pair>,
+    /// The program and version that wrote it.
     pub generator: String,
 }
 

@@ -86,6 +86,7 @@ pub struct AgentStream {
 }
 
 impl AgentStream {
+    /// Take more of the session's bytes, as the agent appends them to `ipcTempFile.log`.
     pub fn write(&mut self, bytes: &[u8]) {
         self.pending.extend_from_slice(bytes);
     }
@@ -154,10 +155,15 @@ pub fn ticks_of_recording(
 /// Who and where a streamed session is, for [`message`].
 #[derive(Debug, Clone)]
 pub struct StreamedSession<'a> {
+    /// The session ID.
     pub session_id: &'a str,
+    /// The instance.
     pub target: &'a str,
+    /// The person's ARN.
     pub user_arn: &'a str,
+    /// The OS user.
     pub run_as: &'a str,
+    /// The region.
     pub region: &'a str,
 }
 

@@ -40,7 +40,9 @@ enum Wrapper {
 /// Something wrong with the JSON stream; the analysis marks the transcript and goes on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JsonProblem {
+    /// Not JSON, with the parser's message.
     Invalid(String),
+    /// A value longer than the reader keeps: skipped.
     Oversized,
 }
 
@@ -162,12 +164,19 @@ fn ends_with_events_key(buf: &[u8]) -> bool {
 /// The fields of a streaming event that the analysis uses.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct StreamEvent {
+    /// The session ID the event names.
     pub session_id: Option<String>,
+    /// The instance it names.
     pub target: Option<String>,
+    /// Its `userIdentity.arn`.
     pub user_arn: Option<String>,
+    /// The OS user the session runs as.
     pub run_as: Option<String>,
+    /// The region it names.
     pub region: Option<String>,
+    /// The agent's `eventTime` (its upload tick, not the command's time).
     pub event_time: Option<String>,
+    /// The lines it carries (`sessionData`).
     pub data: Vec<String>,
 }
 

@@ -52,10 +52,13 @@ pub struct ScriptHeader {
 /// What the first bytes say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Detected {
+    /// The format detected.
     pub format: Format,
+    /// The `script` header, when there was one.
     pub header: Option<ScriptHeader>,
     /// Bytes of the sniffed prefix that belong to the header (and BOM) and are not content.
     pub skip: usize,
+    /// Why the format was chosen, when it was not plain.
     pub reason: Option<String>,
 }
 

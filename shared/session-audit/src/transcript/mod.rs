@@ -27,19 +27,28 @@ use cloudwatch::{JsonProblem, JsonValues, StreamEvent};
 /// Session facts carried by CloudWatch streaming events.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct StreamMeta {
+    /// The session ID the events name.
     pub session_id: Option<String>,
+    /// The instance they name.
     pub target: Option<String>,
+    /// Their `userIdentity.arn`.
     pub user_arn: Option<String>,
+    /// The OS user the session ran as.
     pub run_as: Option<String>,
+    /// The first event's `eventTime`.
     pub first_event_time: Option<String>,
+    /// The last event's `eventTime`.
     pub last_event_time: Option<String>,
+    /// Events read.
     pub events: u64,
 }
 
 /// Everything the engine learned about the transcript besides its commands.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TranscriptInfo {
+    /// The format detected.
     pub format: Format,
+    /// The `script` header, when there was one.
     pub header: Option<ScriptHeader>,
     /// Time on the `Script done on …` footer, when there was one.
     pub footer_time: Option<String>,
@@ -47,11 +56,17 @@ pub struct TranscriptInfo {
     pub truncated: bool,
     /// Why the input is not a transcript at all.
     pub unparseable: Option<String>,
+    /// Bytes read.
     pub bytes: u64,
+    /// Lines read.
     pub lines: u64,
+    /// The terminal width learned.
     pub width: Option<usize>,
+    /// What the CloudWatch events said about the session, for a CloudWatch export.
     pub stream: Option<StreamMeta>,
+    /// What the shell layer counted.
     pub shell: ShellStats,
+    /// What could not be read as expected, in words.
     pub warnings: Vec<String>,
 }
 
@@ -75,6 +90,7 @@ pub struct Engine<S: ShellSink> {
 }
 
 impl<S: ShellSink> Engine<S> {
+    /// An engine sending commands to `sink`.
     pub fn new(sink: S) -> Self {
         Engine { reader: Reader::new(Framing::new(sink)) }
     }

@@ -261,6 +261,7 @@ impl Default for Screen {
 }
 
 impl Screen {
+    /// A screen of unknown width, on the main screen, with no region open.
     pub fn new() -> Self {
         Screen {
             in_sequence: false,

@@ -22,7 +22,9 @@ pub fn fixture(rel: &str) -> PathBuf {
 /// Collects commands and output lines.
 #[derive(Default, Debug)]
 pub struct Collect {
+    /// The commands, in order.
     pub commands: Vec<Command>,
+    /// Each output line with the command it belongs to.
     pub output: Vec<(u64, String)>,
     /// Forged prompts: (the command that printed one, what it printed).
     pub tampered: Vec<(Option<u64>, String)>,

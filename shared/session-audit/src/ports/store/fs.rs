@@ -14,6 +14,7 @@ use super::{
     Payload, StoreError,
 };
 
+/// The audit store over a directory (the CLI's): keys are paths below it.
 #[derive(Debug, Clone)]
 pub struct FsStore {
     root: PathBuf,
@@ -22,6 +23,7 @@ pub struct FsStore {
 }
 
 impl FsStore {
+    /// A store rooted at `root`.
     pub fn new(root: impl Into<PathBuf>) -> Self {
         FsStore { root: root.into(), files: BTreeMap::new() }
     }

@@ -46,7 +46,9 @@ impl Condition {
 /// a local file's size and modification time), so an object changed in place is noticed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
+    /// The object's key.
     pub key: String,
+    /// Its ETag (quotes removed).
     pub etag: String,
     /// When it was last written (RFC 3339), where the store says.
     pub last_modified: Option<String>,
@@ -55,7 +57,9 @@ pub struct Entry {
 /// One object read whole from a store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Object {
+    /// The object's content.
     pub bytes: Vec<u8>,
+    /// Its ETag, for a conditional write after it.
     pub etag: String,
     /// The version read, where the store keeps versions.
     pub version: Option<String>,
@@ -64,7 +68,9 @@ pub struct Object {
 /// What a store knows of an object without its bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ObjectInfo {
+    /// Its ETag.
     pub etag: Option<String>,
+    /// Its version ID, in a versioned store.
     pub version: Option<String>,
     /// When it was written (RFC 3339), where the store says.
     pub last_modified: Option<String>,
@@ -77,7 +83,9 @@ pub struct ObjectInfo {
 /// What is written: bytes in memory, or a file streamed from disk (a report of any size).
 #[derive(Debug, Clone)]
 pub enum Payload {
+    /// Bytes in memory.
     Bytes(Vec<u8>),
+    /// A file (a spooled report), streamed from disk.
     File(PathBuf),
 }
 
@@ -94,11 +102,14 @@ impl Payload {
 /// How an object is written: its content type and user metadata.
 #[derive(Debug, Clone, Default)]
 pub struct Attributes {
+    /// The `Content-Type` stored with the object.
     pub content_type: String,
+    /// User metadata stored with the object.
     pub metadata: BTreeMap<String, String>,
 }
 
 impl Attributes {
+    /// Attributes with `content_type` and no metadata.
     pub fn of(content_type: &str) -> Self {
         Attributes { content_type: content_type.to_string(), metadata: BTreeMap::new() }
     }
@@ -124,9 +135,13 @@ impl Body for InMemoryBody {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{op} failed for {uri}: {}{message}", code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
 pub struct StoreError {
+    /// The store operation that failed (`GetObject`, `PutObject`, …).
     pub op: &'static str,
+    /// The object it was for.
     pub uri: String,
+    /// The service's error code, when it gave one.
     pub code: Option<String>,
+    /// What went wrong.
     pub message: String,
 }
 
@@ -184,7 +199,9 @@ pub trait AuditStore: Sync {
 /// One stored JSON object: the parsed value (or why it did not parse) and its ETag.
 #[derive(Debug)]
 pub struct Stored<T> {
+    /// The parsed value, or why it did not parse.
     pub value: Result<T, String>,
+    /// The ETag it was read at.
     pub etag: String,
 }
 

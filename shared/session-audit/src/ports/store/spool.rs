@@ -30,11 +30,14 @@ impl Drop for Spool {
 /// a spool file in `dir` as it arrives, so only a chunk of a body of any size is in memory.
 #[derive(Debug)]
 pub enum Read {
+    /// Small enough to hold in memory.
     Memory(Vec<u8>),
+    /// Spooled to a file in the work directory.
     Spooled(Spool),
 }
 
 impl Read {
+    /// Read `key` into memory, or spool it to disk when it is large.
     pub async fn from(
         mut body: impl Body,
         in_memory: usize,

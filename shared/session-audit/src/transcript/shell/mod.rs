@@ -27,9 +27,13 @@ use syntax::{join_continuation, needs_more};
 /// A command as the shell received it, before redaction and rules.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Command {
+    /// The command's position in the session, from 1.
     pub seq: u64,
+    /// The command line as the shell received it (continuation lines joined).
     pub text: String,
+    /// The prompt it was typed at.
     pub prompt: String,
+    /// How sure the reconstruction is: 1 when the line editor's markers delimited it.
     pub confidence: f32,
     /// Why confidence is below 1, `; `-separated.
     pub reason: Option<String>,
@@ -51,11 +55,17 @@ pub struct Command {
 /// learned and the command still open. Small and bounded (16 prompts, one command).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ShellSnapshot {
+    /// Prompts learned so far (at most 16).
     pub known_prompts: Vec<String>,
+    /// The command still open (waiting for continuation lines or its output's end).
     pub current: Option<Command>,
+    /// Whether a command line is open (more lines may join it).
     pub open: bool,
+    /// The next command's sequence number.
     pub next_seq: u64,
+    /// Whether a prompt has been seen (output before the first prompt is not a command's).
     pub prompt_seen: bool,
+    /// Lines typed and never submitted so far.
     pub abandoned: u64,
 }
 
@@ -79,13 +89,16 @@ pub trait ShellSink {
 /// Which prompts the session's shell prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PromptStyle {
+    /// `$`/`#` prompts of sh, dash, bash and zsh.
     Unix,
+    /// `PS C:\…>` prompts of PowerShell.
     PowerShell,
 }
 
 /// What the transcript source adds around the user's shell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preamble {
+    /// Nothing: the user's shell from the first byte.
     None,
     /// Pre-2020 agents ran `ssm-session-logger` in a root shell first and `exit`ed it last.
     LegacyAgentLogger,
@@ -107,6 +120,7 @@ const REASON_ALTERNATE: &str =
 
 /// The shell layer. It is a [`ScreenListener`]; finished commands go to its sink.
 pub struct Shell<S> {
+    /// Where finished commands go.
     pub sink: S,
     style: PromptStyle,
     preamble: Preamble,
@@ -167,15 +181,18 @@ enum Blind {
 /// Counts the shell layer reports at the end.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ShellStats {
+    /// Lines typed and never submitted (Ctrl-C, an abandoned paste).
     pub abandoned_lines: u64,
     /// Lines submitted with nothing of them on screen (a prompt, then output): echo off.
     pub hidden_inputs: u64,
+    /// Whether the line editor's markers were seen.
     pub markers_seen: bool,
     /// A shell prompt was recognised at least once (an empty session still has one).
     pub prompts_seen: bool,
 }
 
 impl<S: ShellSink> Shell<S> {
+    /// A shell layer sending commands to `sink`.
     pub fn new(sink: S, style: PromptStyle, preamble: Preamble) -> Self {
         Shell {
             sink,
