@@ -20,11 +20,11 @@
 
 use serde_json::{json, Value};
 use session_audit::analysis::{Analyzer, Input};
-use session_audit::join::{join, JoinFacts};
 use session_audit::keys;
 use session_audit::report::Source;
 use session_audit::rules::RulePack;
 use session_audit::session::SessionRecord;
+use session_audit::session_report::join::{join, JoinFacts};
 
 pub const WEEK: &str = "2026-W46";
 pub const AS_OF: &str = "2026-11-16T01:00:00Z";

@@ -8,9 +8,9 @@
 //! * [`rules`] and [`redact`] judge them and hide secrets.
 //! * [`report`] is the stored report: model, streamed JSON, Markdown.
 //! * [`analysis`] puts them together, streaming.
-//! * [`session`], [`live`], [`summary`], [`join`], [`upload`], [`keys`] and [`publish`] are
-//!   the domain the use cases share: session records, the live stream, summaries, the report's
-//!   join with its record, S3 event shapes, the audit key layout, finding events and metrics.
+//! * [`session`], [`live`], [`summary`], [`upload`], [`keys`] and [`publish`] are the domain
+//!   the use cases share: session records, the live stream, summaries, S3 event shapes, the
+//!   audit key layout, finding events and metrics.
 //! * [`ports`] are the seams the use cases write through (store, findings sink, session log).
 //! * [`settings`] reads every environment variable, one typed struct per function.
 //! * The use cases, named as the functions that run them: [`session_start`] (also the CLI's
@@ -54,7 +54,6 @@ macro_rules! message_error {
 pub mod access_summary;
 pub mod analysis;
 pub mod finding;
-pub mod join;
 pub mod keys;
 pub mod live;
 pub mod ports;

@@ -13,7 +13,6 @@ use super::use_case::{
     META_ETAG, META_VERSION, STREAM_REPORTS,
 };
 use crate::analysis::Input;
-use crate::join::{join, JoinFacts};
 use crate::keys;
 use crate::ports::session_log::SessionLog;
 use crate::ports::sink::FindingsSink;
@@ -21,6 +20,7 @@ use crate::ports::store::spool::Spool;
 use crate::ports::store::{AuditStore, Body, ObjectInfo};
 use crate::publish::Metrics;
 use crate::report::{CappedCommands, JsonReportWriter, Source};
+use crate::session_report::join::{join, JoinFacts};
 use crate::upload::{session_id, triggers, NotATranscript, Trigger, Upload};
 
 impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {

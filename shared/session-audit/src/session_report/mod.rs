@@ -11,6 +11,7 @@
 
 pub mod channels;
 mod handle;
+pub mod join;
 mod replaced;
 mod stream;
 mod use_case;

@@ -14,7 +14,6 @@ use jiff::civil::Date;
 use super::channels::{StreamCommands, StreamReader};
 use super::use_case::{failed, Done, Outcome, ReportError, Reported, SessionReport, Written};
 use crate::analysis::Input;
-use crate::join::{join, JoinFacts};
 use crate::keys;
 use crate::live::{LiveState, LogEvent};
 use crate::ports::session_log::SessionLog;
@@ -23,6 +22,7 @@ use crate::ports::store::spool::Spool;
 use crate::ports::store::{get_json, Attributes, AuditStore, ObjectInfo, StoreError, Stored};
 use crate::publish::Metrics;
 use crate::report::{CappedCommands, JsonReportWriter, Source};
+use crate::session_report::join::{join, JoinFacts};
 
 /// Metadata on a report made from the stream.
 const META_SOURCE_KIND: &str = "source-kind";

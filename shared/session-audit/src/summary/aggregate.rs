@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::commands::CommandCounter;
 use super::digest::{ReportDigest, RuleCount};
-use super::tallies::Tallies;
+use super::tallies::{Tallies, DURATION_BUCKETS};
 use super::*;
 use crate::finding::Finding;
 use crate::finding::Severity;
@@ -19,9 +19,6 @@ use crate::session::{DeniedRecord, SessionRecord};
 /// Distinct commands tracked exactly (see `commands.rs`).
 const COMMAND_CAPACITY: usize = 10_000;
 const TOP_COMMANDS: usize = 15;
-/// Durations are kept per minute up to a day; longer sessions share the last bucket (the
-/// longest is kept exactly).
-pub(super) const DURATION_BUCKETS: usize = 24 * 60 + 1;
 
 /// How a summary judges what it counts.
 #[derive(Debug, Clone)]

@@ -10,6 +10,9 @@ use super::commands::CommandCounter;
 use super::{Completeness, Corrupt, Coverage, FindingCount, Listed, Pair, SessionRef};
 use crate::finding::Severity;
 
+/// Durations are kept per minute up to a day; longer sessions share the last bucket (the
+/// longest is kept exactly).
+pub(super) const DURATION_BUCKETS: usize = 24 * 60 + 1;
 /// Everything an aggregator has counted: mergeable, so a week is the sum of its days' parts
 /// ([`Aggregator::merge`]) instead of a second read of every object. Maps keyed by more than
 /// a string are stored as lists of entries.
@@ -155,7 +158,7 @@ mod sparse {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
-        let mut out = vec![0; super::super::aggregate::DURATION_BUCKETS];
+        let mut out = vec![0; super::DURATION_BUCKETS];
         for (minute, n) in Vec::<(usize, u64)>::deserialize(d)? {
             let bucket = out.get_mut(minute).ok_or_else(|| {
                 serde::de::Error::custom(format!("duration minute {minute} out of range"))
