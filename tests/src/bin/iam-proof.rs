@@ -20,12 +20,6 @@ const UNEXERCISED: &[(&str, &str, &str)] = &[
          is re-keyed in place; moto does not implement AssociateKmsKey",
     ),
     (
-        "SessionReportFunction",
-        "Transcripts s3:GetObject",
-        "an upload event without a versionId (a bucket whose versioning was suspended); the \
-         provisioner's bucket is always versioned, the tests' too",
-    ),
-    (
         "SessionStartFunction",
         "ManagedNodeTagsAndDocuments ssm:ListTagsForResource",
         "sessions to hybrid managed nodes (mi-…) take their tags from SSM; moto cannot register \

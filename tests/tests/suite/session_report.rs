@@ -278,6 +278,44 @@ async fn url_encoded_keys_duplicates_and_the_version_named_by_the_event() {
     assert_eq!(versions.versions().len(), 1, "one report, not a second one");
 }
 
+/// An `Object Deleted` event is not taken on its word (issue 25, attack 6): a made-up delete
+/// marker while the transcript is still there, and the reported version "deleted for good"
+/// while S3 still has it, report nothing and publish nothing; the same version really deleted
+/// is reported as SA-TRN-REPLACED.
+#[tokio::test]
+async fn a_removal_is_confirmed_with_s3_before_it_is_reported() {
+    let env = Env::start().await;
+    let reporter = env.reporter(&[]);
+    let session = "bob-0a1b2c3d4e5f60718";
+    env.put_record(&record(session, "2026-11-24T09:00:00Z", |_| {})).await;
+    let key = format!("session-logs/{session}.log");
+    let (v1, etag1) = env.upload(&key, bytes("recorded/al2023_sh_risky.log")).await;
+    run(&reporter, &classic(&key, Some(&v1), &etag1, "2026-11-24T09:40:00.000Z")).await.unwrap();
+    let deleted = |version: &str, kind: &str| {
+        json!({"version": "0", "id": "e-forged", "detail-type": "Object Deleted",
+            "source": "aws.s3", "account": "123456789012", "time": "2026-11-24T12:00:00Z",
+            "region": "us-east-1", "detail": {"version": "0", "bucket": {"name": BUCKET},
+                "object": {"key": key, "version-id": version, "sequencer": "0C"},
+                "deletion-type": kind, "request-id": "R", "requester": "123456789012"}})
+    };
+    let before = env.keys("audit/").await;
+    for (version, kind) in
+        [("madeUpMarker0001", "Delete Marker Created"), (v1.as_str(), "Permanently Deleted")]
+    {
+        let out = run(&reporter, &deleted(version, kind)).await.unwrap();
+        let Outcome::Ignored { reason } = &out[0] else { panic!("{kind}: {out:?}") };
+        assert!(reason.contains("not confirmed"), "{reason}");
+    }
+    assert_eq!(env.keys("audit/").await, before, "nothing stored for a removal S3 denies");
+    let published = captured_findings(&env.aws).await;
+    assert!(published.iter().all(|f| f["rule_id"] != "SA-TRN-REPLACED"), "{published:?}");
+
+    env.clients.s3.delete_object().bucket(BUCKET).key(&key).version_id(&v1).send().await.unwrap();
+    let out = run(&reporter, &deleted(&v1, "Permanently Deleted")).await.unwrap();
+    let Outcome::Reported { findings, .. } = &out[0] else { panic!("{out:?}") };
+    assert_eq!(findings, &["SA-TRN-REPLACED"]);
+}
+
 /// Anyone in a session may overwrite its transcript later (the instance role may put under
 /// the prefix): the first report stays, the later version is reported beside it, and
 /// SA-TRN-REPLACED names both versions, stored and published.

@@ -50,6 +50,30 @@ impl Replaced {
 }
 
 impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
+    /// What the store still holds of what a removal event says is gone, or `None` when the
+    /// store agrees it is gone. The event is not taken on its word: whoever can invoke the
+    /// function could make one up, with any version ID. The reported version deleted for good
+    /// is confirmed when the store no longer has that version; anything else (a delete marker,
+    /// another version deleted) when the key has no current object. A new upload after a
+    /// delete marker is reported on its own (a later version), so nothing is lost either way.
+    async fn still_there(
+        &self,
+        removed: &Upload,
+        reported_version: &str,
+        transcript: &str,
+    ) -> Result<Option<String>, ReportError> {
+        let checking = || failed(transcript, "confirming the removal");
+        if let Some(version) = removed.version_id.as_deref().filter(|v| *v == reported_version) {
+            let open = self.store.open(&removed.key, Some(version)).await.map_err(checking())?;
+            return Ok(open.map(|_| format!("version {version} is still stored")));
+        }
+        let head = self.store.head(&removed.key).await.map_err(checking())?;
+        Ok(head.map(|current| {
+            let at = current.version.as_deref().unwrap_or("its current version");
+            format!("the key still has a current object ({at})")
+        }))
+    }
+
     /// A transcript removed (a delete marker, or a version deleted): when it was reported, the
     /// report stays and the removal is SA-TRN-REPLACED, stored beside it and published.
     pub(super) async fn removal(
@@ -73,6 +97,16 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
         };
         let what = removed.version_id.clone().or(removed.time.clone()).unwrap_or_default();
         let mut replaced = Replaced::new(marker, first_md, removed);
+        if let Some(still) = self.still_there(removed, &replaced.first_version, &transcript).await?
+        {
+            metrics.add("RemovalsUnconfirmed", 1.0);
+            tracing::warn!(key = %removed.key, %still, "removal not confirmed by the store");
+            let reason = format!(
+                "{}: the removal is not confirmed ({still}); nothing reported",
+                removed.key
+            );
+            return Ok(Outcome::Ignored { reason });
+        }
         replaced.tag = format!("removed-{}", replaced.tag);
         let json_key =
             keys::replaced_report(date, session, &replaced.tag, "json").map_err(malformed)?;

@@ -33,15 +33,20 @@ fn recordings() -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// The agent's events for a recording: event `i` carries tick `i`, one second apart.
-fn events(session: &str, transcript: &[u8]) -> Vec<LogEvent> {
-    let who = StreamedSession {
+/// Who the test sessions stream as.
+fn who(session: &str) -> StreamedSession<'_> {
+    StreamedSession {
         session_id: session,
         target: "i-0123456789abcdef0",
         user_arn: "arn:aws:sts::123456789012:assumed-role/Admin/ana",
         run_as: "ssm-user",
         region: "us-east-1",
-    };
+    }
+}
+
+/// The agent's events for a recording: event `i` carries tick `i`, one second apart.
+fn events(session: &str, transcript: &[u8]) -> Vec<LogEvent> {
+    let who = who(session);
     // 1 to 5 lines per tick, varying, so prompts and output split across events every way.
     let ticks = ticks_of_recording(transcript, |i| 1 + (i * 7 + 3) % 5);
     let at = |i: usize| T0 + i as i64 * 1000;
@@ -442,13 +447,7 @@ fn forged_and_unreadable_streams_are_named_not_trusted() {
 
 /// A command line as the agent streams it, in an event of `session` at `timestamp`.
 fn command_event(session: &str, id: usize, timestamp: i64, line: &str) -> LogEvent {
-    let who = StreamedSession {
-        session_id: session,
-        target: "i-0123456789abcdef0",
-        user_arn: "arn:aws:sts::123456789012:assumed-role/Admin/ana",
-        run_as: "ssm-user",
-        region: "us-east-1",
-    };
+    let who = who(session);
     let time = jiff::Timestamp::from_millisecond(timestamp).unwrap().to_string();
     LogEvent {
         id: format!("{id:056}"),
