@@ -161,6 +161,7 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode, Fatal> {
                 ..Source::default()
             },
             session_id: spec.session_id(),
+            cut: None,
         };
         if array && written > 0 {
             write_out(&mut out, b",\n")?;

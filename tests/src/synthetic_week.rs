@@ -132,7 +132,7 @@ fn report(
     };
     let mut r = Analyzer::default().analyze_bytes(
         &transcript(commands, done, uploaded),
-        Input { source, session_id: Some(id.into()) },
+        Input { source, session_id: Some(id.into()), cut: None },
     );
     let first_prompt = r.commands.first().map(|c| c.prompt.clone());
     let facts = JoinFacts {

@@ -120,6 +120,7 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
             max_session_minutes: self.number("MAX_SESSION_MINUTES", 480)?,
             grace_minutes: self.grace_minutes()?,
             work_dir: std::env::temp_dir(),
+            max_transcript_mib: self.number("MAX_TRANSCRIPT_MIB", 2048)?.max(1),
         })
     }
 

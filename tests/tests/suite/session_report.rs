@@ -278,6 +278,39 @@ async fn url_encoded_keys_duplicates_and_the_version_named_by_the_event() {
     assert_eq!(versions.versions().len(), 1, "one report, not a second one");
 }
 
+/// A transcript larger than MAX_TRANSCRIPT_MIB is read up to the cap (issue 25, attack 7: the
+/// instance role can upload any size): the report is stored, truncated, saying where reading
+/// stopped, with every command before the cap.
+#[tokio::test]
+async fn a_transcript_past_the_size_cap_is_reported_truncated_up_to_it() {
+    let env = Env::start().await;
+    let reporter = env.reporter(&[("MAX_TRANSCRIPT_MIB", "1")]);
+    let session = "eve-0a1b2c3d4e5f60718";
+    env.put_record(&record(session, "2026-11-24T09:00:00Z", |_| {})).await;
+    let risky = bytes("recorded/al2023_sh_risky.log");
+    let footer = risky.windows(11).rposition(|w| w == b"Script done").unwrap();
+    let mut big = risky[..footer].to_vec();
+    for i in 0..80_000 {
+        big.extend_from_slice(
+            format!("output line {i:>8} of a very long listing\r\r\n").as_bytes(),
+        );
+    }
+    big.extend_from_slice(&risky[footer..]);
+    assert!(big.len() > 2 << 20, "{} bytes", big.len());
+    let key = format!("session-logs/{session}.log");
+    let (v, etag) = env.upload(&key, big).await;
+    let out = run(&reporter, &classic(&key, Some(&v), &etag, "2026-11-24T09:40:00.000Z")).await;
+    let out = out.unwrap();
+    let Outcome::Reported { json_key, status, .. } = &out[0] else { panic!("{out:?}") };
+    assert_eq!(*status, Status::Truncated);
+    let report = env.report(json_key).await;
+    let reason = report.status_reason.clone().unwrap_or_default();
+    assert!(reason.contains("MAX_TRANSCRIPT_MIB (1 MiB): read up to byte 1048576"), "{reason}");
+    let whole = analyzer().analyze_bytes(&risky, Input::default());
+    let texts = |r: &Report| r.commands.iter().map(|c| c.command.clone()).collect::<Vec<_>>();
+    assert_eq!(texts(&report), texts(&whole), "every command before the cap");
+}
+
 /// An `Object Deleted` event is not taken on its word (issue 25, attack 6): a made-up delete
 /// marker while the transcript is still there, and the reported version "deleted for good"
 /// while S3 still has it, report nothing and publish nothing; the same version really deleted

@@ -62,6 +62,9 @@ pub struct Input {
     pub source: Source,
     /// Usually the object key's or file's stem (`<sessionId>.log`).
     pub session_id: Option<String>,
+    /// Why reading stopped before the transcript's end (a size cap), when it did: the report
+    /// is truncated for this reason.
+    pub cut: Option<String>,
 }
 
 impl Default for Analyzer {
@@ -207,7 +210,11 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
         }
     }
 
-    fn conclude(mut self, info: TranscriptInfo, meta: Input) -> Result<(Report, W), AnalyzeError> {
+    fn conclude(
+        mut self,
+        info: TranscriptInfo,
+        mut meta: Input,
+    ) -> Result<(Report, W), AnalyzeError> {
         self.judge_output_batch();
         if let Some(e) = self.error.take() {
             return Err(AnalyzeError::Write(e));
@@ -221,8 +228,10 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
         let (status, reason) = if let Some(reason) = unparseable {
             self.session_finding("transcript_unparseable", &reason);
             (Status::Unparseable, Some(reason))
-        } else if info.truncated {
-            let reason = "no `Script done on` footer: the transcript was cut off".to_string();
+        } else if let Some(reason) = meta.cut.take().or_else(|| {
+            info.truncated
+                .then(|| "no `Script done on` footer: the transcript was cut off".to_string())
+        }) {
             self.session_finding("transcript_truncated", &reason);
             (Status::Truncated, Some(reason))
         } else if self.findings.iter().any(|f| f.severity >= Severity::Low) {

@@ -145,23 +145,37 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
         let opened =
             self.open(upload).await.map_err(failed(&transcript, "reading the transcript"))?;
         let gone = opened.is_none();
+        let mut cut = None;
         if let Some((info, mut body)) = opened {
             source.version_id = info.version.or(source.version_id);
             source.etag = info.etag.map(|e| e.trim_matches('"').to_string()).or(source.etag);
             uploaded_at = info.last_modified.or(uploaded_at);
-            let mut read = 0u64;
+            let (mut read, cap) = (0u64, self.options.max_transcript_bytes());
             // A broken download is an error (retried), never a "truncated" report.
             while let Some(chunk) =
                 body.next_chunk().await.map_err(failed(&transcript, "reading the transcript"))?
             {
-                read += chunk.len() as u64;
-                analysis.feed(&chunk).map_err(|e| local(e.to_string()))?;
+                // Past the cap the rest is not read (the spool and the time are bounded); the
+                // report says where it stopped, and the summary counts it as truncated.
+                let room = usize::try_from(cap - read).unwrap_or(usize::MAX).min(chunk.len());
+                analysis.feed(&chunk[..room]).map_err(|e| local(e.to_string()))?;
+                read += room as u64;
+                if room < chunk.len() || (read == cap && info.length.is_some_and(|n| n > cap)) {
+                    cut = Some(format!(
+                        "the transcript is larger than MAX_TRANSCRIPT_MIB ({} MiB): read up to \
+                         byte {read}{}",
+                        cap >> 20,
+                        info.length.map(|n| format!(" of {n}")).unwrap_or_default()
+                    ));
+                    metrics.add("TranscriptsCut", 1.0);
+                    break;
+                }
             }
-            if let Some(expected) = info.length.filter(|n| *n != read) {
+            if let Some(expected) = info.length.filter(|n| *n != read && cut.is_none()) {
                 return Err(local(format!("read {read} of {expected} bytes")));
             }
         }
-        let input = Input { source, session_id: Some(session.to_string()) };
+        let input = Input { source, session_id: Some(session.to_string()), cut };
         let (mut report, joined) = analysis.finish(input).map_err(|e| local(e.to_string()))?;
         let ((json, capped), comparison) = joined.finish();
         if gone {

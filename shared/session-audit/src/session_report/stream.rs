@@ -186,7 +186,7 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
             log_stream: Some(session.to_string()),
             ..Source::default()
         };
-        let input = Input { source, session_id: Some(session.to_string()) };
+        let input = Input { source, session_id: Some(session.to_string()), cut: None };
         let (mut report, (json, capped)) =
             analysis.finish(input).map_err(|e| local(e.to_string()))?;
         let why = format!(

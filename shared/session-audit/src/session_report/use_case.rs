@@ -45,6 +45,16 @@ pub struct ReportOptions {
     pub grace_minutes: u64,
     /// Where the JSON report is spooled (`TMPDIR`, `/tmp` in Lambda).
     pub work_dir: PathBuf,
+    /// `MAX_TRANSCRIPT_MIB` (`2048`): a transcript is read up to here, the report truncated
+    /// past it (the spool in `/tmp` and the invocation's time stay bounded).
+    pub max_transcript_mib: u64,
+}
+
+impl ReportOptions {
+    /// The cap in bytes.
+    pub fn max_transcript_bytes(&self) -> u64 {
+        self.max_transcript_mib.saturating_mul(1 << 20)
+    }
 }
 
 /// Why an invocation failed; the platform retries it and keeps it in the dead-letter
