@@ -31,28 +31,29 @@ fn anchor(heading: &str) -> String {
         .collect()
 }
 
-fn anchors(page: &str) -> Vec<String> {
+/// The lines of a Markdown page outside code fences.
+fn prose(page: &str) -> impl Iterator<Item = &str> {
     let mut fenced = false;
-    let mut out = Vec::new();
-    for line in page.lines() {
+    page.lines().filter(move |line| {
         if line.starts_with("```") {
             fenced = !fenced;
-        } else if !fenced && line.starts_with('#') {
-            out.push(anchor(line.trim_start_matches('#')));
+            return false;
         }
-    }
-    out
+        !fenced
+    })
+}
+
+fn anchors(page: &str) -> Vec<String> {
+    prose(page)
+        .filter(|line| line.starts_with('#'))
+        .map(|line| anchor(line.trim_start_matches('#')))
+        .collect()
 }
 
 /// The relative link targets of a Markdown page (`[text](target)`, outside code fences).
 fn links(page: &str) -> Vec<String> {
-    let mut fenced = false;
     let mut out = Vec::new();
-    for line in page.lines() {
-        if line.starts_with("```") {
-            fenced = !fenced;
-            continue;
-        }
+    for line in prose(page) {
         let mut rest = line;
         while let Some(at) = rest.find("](") {
             rest = &rest[at + 2..];
