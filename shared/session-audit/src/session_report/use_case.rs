@@ -29,7 +29,7 @@ pub(super) const META_VERSION: &str = "source-version";
 pub(super) const META_ETAG: &str = "source-etag";
 /// A transcript arrives at session end, at most [`SESSION_SPAN_DAYS`] after the start, and up
 /// to a day later if the agent retried: the record is looked for this many days back.
-pub(super) const RECORD_LOOKBACK_DAYS: i64 = SESSION_SPAN_DAYS + 1;
+const RECORD_LOOKBACK_DAYS: i64 = SESSION_SPAN_DAYS + 1;
 
 /// Settings (read by [`crate::settings`]).
 #[derive(Debug, Clone)]
