@@ -33,11 +33,12 @@ test: venv
 
 # What CI checks before the tests: formatting, clippy on the engine and the CLI on their own (no
 # AWS SDK in their build, so a lint cannot hide behind a feature the SDK turns on), then
-# everything, then the template.
+# everything, the engine's docs (every intra-doc link resolves), then the template.
 lint: lint-template
 	cargo fmt --all -- --check
 	cargo clippy -p session-audit -p session-audit-cli --all-targets --locked -- -D warnings
 	cargo clippy --all-targets --locked -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc -q -p session-audit --no-deps --locked
 
 # checkov in a virtualenv of its own (its pins clash with SAM CLI's).
 .venv-checkov/.installed: requirements-checkov.txt

@@ -1,5 +1,5 @@
 //! Sessions read while they run: the agent's CloudWatch stream, one subscription batch at a
-//! time, into commands and findings (the session-stream function, [`run`]).
+//! time, into commands and findings ([`crate::session_stream`] is the use case over it).
 //!
 //! A batch holds a few seconds of one session (log stream = session ID). Between batches only
 //! a small [`LiveState`] is kept: the shell's learned prompts and open command

@@ -13,8 +13,9 @@ use crate::finding::Severity;
 /// Durations are kept per minute up to a day; longer sessions share the last bucket (the
 /// longest is kept exactly).
 pub(super) const DURATION_BUCKETS: usize = 24 * 60 + 1;
+
 /// Everything an aggregator has counted: mergeable, so a week is the sum of its days' parts
-/// ([`Aggregator::merge`]) instead of a second read of every object. Maps keyed by more than
+/// ([`super::Aggregator::merge`]) instead of a second read of every object. Maps keyed by more than
 /// a string are stored as lists of entries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tallies {
