@@ -154,6 +154,41 @@ impl AuditStore for S3Store {
         }
     }
 
+    async fn versions(&self, key: &str) -> Result<Vec<String>, StoreError> {
+        // Listed by prefix: the key's versions come newest first, then longer keys it
+        // prefixes (left out). No paginator in the SDK: the markers are followed by hand.
+        let mut newest_first = Vec::new();
+        let mut markers: (Option<String>, Option<String>) = (None, None);
+        loop {
+            let page = self
+                .s3
+                .list_object_versions()
+                .bucket(&self.bucket)
+                .prefix(key)
+                .set_key_marker(markers.0.take())
+                .set_version_id_marker(markers.1.take())
+                .send()
+                .await
+                .map_err(|e| self.error("ListObjectVersions", key, e.into()))?;
+            newest_first.extend(
+                page.versions()
+                    .iter()
+                    .filter(|v| v.key() == Some(key))
+                    .filter_map(|v| v.version_id().map(str::to_string)),
+            );
+            let past_the_key = page.next_key_marker().is_some_and(|k| k != key);
+            if page.is_truncated() != Some(true) || past_the_key {
+                break;
+            }
+            markers = (
+                page.next_key_marker().map(str::to_string),
+                page.next_version_id_marker().map(str::to_string),
+            );
+        }
+        newest_first.reverse();
+        Ok(newest_first)
+    }
+
     async fn list(&self, prefix: &str) -> Result<Vec<Entry>, StoreError> {
         let mut pages =
             self.s3.list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::finding::Finding;
-use crate::keys::Filed;
+use crate::keys::{Beside, Filed};
 use crate::ports::sink::{FindingsSink, SinkError};
 use crate::ports::store::spool::Read;
 use crate::ports::store::{Attributes, AuditStore, Condition, Payload, StoreError};
@@ -385,8 +385,9 @@ pub struct DayListing {
     pub day: Date,
     sessions: Vec<String>,
     reports: Vec<String>,
-    /// Reports of later versions of transcripts already reported.
-    replaced: Vec<String>,
+    /// Reports filed beside a session's own: later versions of transcripts already reported,
+    /// and uploads that are not the session's evidence.
+    beside: Vec<(Beside, String)>,
     denied: Vec<String>,
     /// A digest of every key and ETag listed: equal only if no object was added, removed or
     /// changed in place.
@@ -412,9 +413,14 @@ impl DayListing {
         }
         let fingerprint = digest.finalize().iter().map(|b| format!("{b:02x}")).collect();
         let [sessions, all_reports, denied] = <[Vec<String>; 3]>::try_from(lists).expect("three");
-        let (replaced, reports) =
-            all_reports.into_iter().partition(|k| crate::keys::parse_replaced(k).is_some());
-        Ok(DayListing { day, sessions, reports, replaced, denied, fingerprint })
+        let (mut beside, mut reports) = (Vec::new(), Vec::new());
+        for key in all_reports {
+            match crate::keys::parse_beside(&key) {
+                Some((kind, ..)) => beside.push((kind, key)),
+                None => reports.push(key),
+            }
+        }
+        Ok(DayListing { day, sessions, reports, beside, denied, fingerprint })
     }
 }
 
@@ -507,11 +513,11 @@ pub async fn fold_listed(
             seen.sessions += u64::from(agg.session(record.as_ref(), report.as_ref()));
         }
     }
-    for key in &listing.replaced {
+    for (kind, key) in &listing.beside {
         let read = spool_large(store, key).await?.map(|r| (key.clone(), Some(r)));
-        // A later version's commands are not the session's: only its finding counts.
+        // Its commands are not the session's: only its finding counts.
         if let Some(d) = readable(store, read, agg, |read, _| digest(read, |_, _| {})) {
-            agg.replaced(&d, key);
+            agg.beside(*kind, &d, key);
         }
     }
     let mut attempts =

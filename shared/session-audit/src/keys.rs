@@ -5,6 +5,7 @@
 //! audit/denied/dt=YYYY-MM-DD/<eventID>.json         session-start
 //! audit/reports/dt=YYYY-MM-DD/<sessionId>.{json,md} session-report
 //! audit/reports/dt=YYYY-MM-DD/replaced/<sessionId>/<version>.{json,md}  a later version
+//! audit/reports/dt=YYYY-MM-DD/untrusted/<sessionId>/<version>.{json,md} not the session's
 //! audit/summaries/{daily,weekly,custom}/<period>.{json,md,html}  access-summary
 //! audit/summaries/daily/<day>.part.json                       its mergeable tallies
 //! ```
@@ -142,9 +143,30 @@ pub fn report(day: impl Display, session_id: &str, ext: &str) -> Result<String, 
     Filed::Report.key(day, session_id, ext)
 }
 
-/// `audit/reports/dt=<day>/replaced/<sessionId>/<version>.<ext>`: the report of a later
-/// version of a transcript already reported (the first report stays where it is).
-pub fn replaced_report(
+/// A report filed beside the session's own (never in its place).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Beside {
+    /// A later version of a transcript already reported, or its removal (`replaced/`).
+    Replaced,
+    /// A transcript that is not evidence of the session: uploaded by another instance or
+    /// principal, before the session ended, or for a session with no record (`untrusted/`).
+    Untrusted,
+}
+
+impl Beside {
+    /// The folder under the day.
+    pub fn folder(self) -> &'static str {
+        match self {
+            Beside::Replaced => "replaced",
+            Beside::Untrusted => "untrusted",
+        }
+    }
+}
+
+/// `audit/reports/dt=<day>/<replaced|untrusted>/<sessionId>/<version>.<ext>`: a report filed
+/// beside the session's own (which stays where it is).
+pub fn beside_report(
+    beside: Beside,
     day: impl Display,
     session_id: &str,
     version: &str,
@@ -153,19 +175,42 @@ pub fn replaced_report(
     let day = check_day(day)?;
     let id = check_id("session ID", session_id)?;
     let version = check_id("transcript version", version)?;
-    Ok(format!("{}replaced/{id}/{version}.{ext}", Filed::Report.day_prefix(day)))
+    Ok(format!("{}{}/{id}/{version}.{ext}", Filed::Report.day_prefix(day), beside.folder()))
+}
+
+/// `audit/reports/dt=<day>/replaced/<sessionId>/<version>.<ext>`: the report of a later
+/// version of a transcript already reported (the first report stays where it is).
+pub fn replaced_report(
+    day: impl Display,
+    session_id: &str,
+    version: &str,
+    ext: &str,
+) -> Result<String, BadId> {
+    beside_report(Beside::Replaced, day, session_id, version, ext)
+}
+
+/// What a key [`beside_report`] built names: why it is beside, the session ID, the version
+/// and the extension.
+pub fn parse_beside(key: &str) -> Option<(Beside, &str, &str, &str)> {
+    let rest = key.strip_prefix(AUDIT_PREFIX)?.strip_prefix("reports/dt=")?;
+    let (day, rest) = rest.split_once('/')?;
+    check_day(day).ok()?;
+    let (folder, rest) = rest.split_once('/')?;
+    let beside =
+        [Beside::Replaced, Beside::Untrusted].into_iter().find(|b| b.folder() == folder)?;
+    let (id, name) = rest.split_once('/')?;
+    let (version, ext) = name.rsplit_once('.')?;
+    check_id("session ID", id).ok()?;
+    check_id("transcript version", version).ok()?;
+    Some((beside, id, version, ext))
 }
 
 /// The session ID, version and extension of a key [`replaced_report`] built.
 pub fn parse_replaced(key: &str) -> Option<(&str, &str, &str)> {
-    let rest = key.strip_prefix(AUDIT_PREFIX)?.strip_prefix("reports/dt=")?;
-    let (day, rest) = rest.split_once('/')?;
-    check_day(day).ok()?;
-    let (id, name) = rest.strip_prefix("replaced/")?.split_once('/')?;
-    let (version, ext) = name.rsplit_once('.')?;
-    check_id("session ID", id).ok()?;
-    check_id("transcript version", version).ok()?;
-    Some((id, version, ext))
+    match parse_beside(key)? {
+        (Beside::Replaced, id, version, ext) => Some((id, version, ext)),
+        _ => None,
+    }
 }
 
 /// `audit/live/`: where the states of streamed sessions are.
@@ -267,5 +312,10 @@ mod tests {
         // A version chosen to climb out of the folder is refused, not filed.
         assert!(replaced_report("2026-11-24", "s-1", "../../sessions/x", "json").is_err());
         assert!(parse_replaced("audit/reports/dt=2026-11-24/replaced/s-1/../x.json").is_none());
+        let apart = beside_report(Beside::Untrusted, "2026-11-24", "s-1", "v2", "md").unwrap();
+        assert_eq!(apart, "audit/reports/dt=2026-11-24/untrusted/s-1/v2.md");
+        assert_eq!(parse_beside(&apart), Some((Beside::Untrusted, "s-1", "v2", "md")));
+        assert_eq!(parse_replaced(&apart), None, "an untrusted upload is not a replacement");
+        assert_eq!(parse_beside("audit/reports/dt=2026-11-24/other/s-1/v2.md"), None);
     }
 }

@@ -57,6 +57,7 @@ pub mod finding;
 pub mod keys;
 pub mod live;
 pub mod ports;
+pub mod provenance;
 pub mod provisioner;
 pub mod publish;
 pub mod redact;

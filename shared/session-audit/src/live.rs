@@ -102,8 +102,12 @@ pub struct LiveState {
     pub findings_suppressed: u64,
     /// The instance, from the first event that names it.
     pub target: Option<String>,
-    /// The stream's `userIdentity.arn` (the record names the person).
+    /// The stream's `userIdentity.arn`: what the events claim, never who is named (anyone
+    /// with the instance role can write them).
     pub user_arn: Option<String>,
+    /// Who the session's record names, once it was found: live findings name them.
+    #[serde(default)]
+    pub attributed: Option<Attribution>,
     /// The OS user the session runs as.
     pub run_as: Option<String>,
     /// The region, from the events.
@@ -112,6 +116,20 @@ pub struct LiveState {
     pub first_event_time: Option<String>,
     /// The agent's `eventTime` of the last event read.
     pub last_event_time: Option<String>,
+}
+
+/// Who ran a streamed session and where, from its session record (session-start's, from
+/// CloudTrail), never from the stream's own events.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attribution {
+    /// The record's principal (its ARN when it has one).
+    pub principal: String,
+    /// The person behind it, when the record names one.
+    pub person: Option<String>,
+    /// The instance the session reaches.
+    pub target: Option<String>,
+    /// The account it was started in.
+    pub account: Option<String>,
 }
 
 /// A finding raised live, with what makes its `finding_id` stable across redeliveries.

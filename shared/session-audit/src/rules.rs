@@ -43,6 +43,8 @@ pub const SESSION_CONDITIONS: &[&str] = &[
     "forged_prompt",
     "transcript_replaced",
     "channels_disagree",
+    "untrusted_upload",
+    "stream_stopped",
 ];
 
 /// A rule ready to evaluate.

@@ -12,11 +12,12 @@ use serde::Serialize;
 
 use crate::analysis::Analyzer;
 use crate::keys;
-use crate::live::{advance, Batch, LiveFinding, LiveState, Progress};
+use crate::live::{advance, Attribution, Batch, LiveFinding, LiveState, Progress};
 use crate::ports::sink::{FindingsSink, SinkError};
-use crate::ports::store::{get_json, put_json, AuditStore, Condition, StoreError};
+use crate::ports::store::{
+    find_session_record, get_json, put_json, AuditStore, Condition, StoreError,
+};
 use crate::publish::{FindingContext, Metrics};
-use crate::session::identity::Identity;
 use crate::{Failure, FailureKind};
 
 /// Tries at the conditional write before the invocation fails (and is retried).
@@ -140,6 +141,12 @@ impl<S: AuditStore, F: FindingsSink> SessionStream<S, F> {
             state.session_id = session.clone();
             let received = jiff::Timestamp::now().as_millisecond();
             let (progress, findings) = advance(&self.analyzer, &mut state, &batch.events, received);
+            if state.attributed.is_none() && progress.read > 0 {
+                state.attributed = self
+                    .attribution(&state)
+                    .await
+                    .map_err(|e| store_error("read the session record", e))?;
+            }
             let fresh: Vec<(crate::finding::Finding, FindingContext)> = findings
                 .iter()
                 .filter(|f| !published.iter().any(|p| *p == finding_id(f)))
@@ -182,19 +189,37 @@ impl<S: AuditStore, F: FindingsSink> SessionStream<S, F> {
         batch: &Batch,
         key: &str,
     ) -> FindingContext {
+        let who = state.attributed.as_ref();
         FindingContext {
             origin_id: f.origin_id.clone(),
             session_id: Some(state.session_id.clone()),
             time: f.time.clone(),
-            account: batch.owner.clone(),
+            account: who.and_then(|a| a.account.clone()).or(batch.owner.clone()),
             region: state.region.clone().unwrap_or_default(),
-            principal: state.user_arn.clone(),
-            // As the start audit names them: an Identity Center session's person, from the ARN.
-            person: state.user_arn.as_deref().and_then(|a| Identity::from_arn(a).person),
-            target: state.target.clone(),
+            // The session record's, never the stream's: anyone with the instance role can write
+            // events naming anyone. Until the record is found, no one is named.
+            principal: who.map(|a| a.principal.clone()),
+            person: who.and_then(|a| a.person.clone()),
+            target: who.and_then(|a| a.target.clone()),
             record: self.store.uri(key),
             stage: "live",
         }
+    }
+}
+
+impl<S: AuditStore, F: FindingsSink> SessionStream<S, F> {
+    /// Who the session's record names, looked for from the day its stream began; `None` until
+    /// session-start has written it (CloudTrail may deliver the StartSession after the first
+    /// stream events), and for a stream no session was started for.
+    async fn attribution(&self, state: &LiveState) -> Result<Option<Attribution>, StoreError> {
+        let first = state.first_event_time.as_deref().and_then(|t| t.get(..10)?.parse().ok());
+        let (record, _) = find_session_record(&self.store, &state.session_id, first).await?;
+        Ok(record.map(|r| Attribution {
+            principal: r.identity.arn.clone().unwrap_or(r.identity.principal.clone()),
+            person: r.identity.person.clone(),
+            target: r.target.clone(),
+            account: r.account.clone(),
+        }))
     }
 }
 

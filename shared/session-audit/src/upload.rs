@@ -1,8 +1,10 @@
-//! Transcript uploads from S3 events: classic notifications (`Records[]`) and EventBridge
-//! `Object Created` events, and which keys are transcripts (docs/DESIGN.md §3).
+//! Transcript uploads from S3 events: classic notifications (`Records[]`), EventBridge
+//! `Object Created` events and CloudTrail's data events of the write (which name the
+//! uploader), and which keys are transcripts (docs/DESIGN.md §3).
 
 use serde_json::Value;
 
+use crate::provenance::Uploader;
 use crate::session::text;
 
 /// One object the agent (or anyone) created.
@@ -24,6 +26,9 @@ pub struct Upload {
     pub reason: String,
     /// When the event happened.
     pub time: Option<String>,
+    /// Who wrote it, when the event is CloudTrail's record of the write (S3's own events do
+    /// not name the uploading instance).
+    pub uploader: Option<Uploader>,
 }
 
 /// What an event item asks for.
@@ -63,6 +68,9 @@ pub fn triggers(event: &Value) -> Result<Vec<Trigger>, BadUploadEvent> {
     }
     if event.get("source").and_then(Value::as_str) == Some("aws.s3") {
         let kind = text(event, "/detail-type").unwrap_or_default();
+        if kind == "AWS API Call via CloudTrail" {
+            return Ok(vec![cloudtrail(event.get("detail").unwrap_or(&Value::Null))?]);
+        }
         if kind != "Object Created" && kind != "Object Deleted" {
             return Ok(vec![Trigger::Ignored(format!("EventBridge {kind:?} event"))]);
         }
@@ -84,14 +92,53 @@ pub fn triggers(event: &Value) -> Result<Vec<Trigger>, BadUploadEvent> {
             size: event.pointer("/detail/object/size").and_then(Value::as_u64),
             reason,
             time: text(event, "/time"),
+            uploader: None,
         };
         return Ok(vec![if deleted { Trigger::Removed(object) } else { Trigger::Upload(object) }]);
     }
     Err("neither an S3 notification (Records[]) nor an EventBridge Object Created event".into())
 }
 
+/// The calls that write an object, as CloudTrail names them.
+const WRITES: [&str; 3] = ["PutObject", "CompleteMultipartUpload", "CopyObject"];
+
+/// A CloudTrail record of an S3 call: a write is an upload whose uploader is known.
+fn cloudtrail(record: &Value) -> Result<Trigger, BadUploadEvent> {
+    let name = text(record, "/eventName").unwrap_or_default();
+    if text(record, "/eventSource").as_deref() != Some("s3.amazonaws.com") {
+        return Ok(Trigger::Ignored(format!("record from {:?}", text(record, "/eventSource"))));
+    }
+    if !WRITES.contains(&name.as_str()) {
+        return Ok(Trigger::Ignored(format!("{name} does not write an object")));
+    }
+    if let Some(code) = text(record, "/errorCode") {
+        return Ok(Trigger::Ignored(format!("{name} failed ({code}): nothing was written")));
+    }
+    let bucket = text(record, "/requestParameters/bucketName")
+        .ok_or("CloudTrail S3 record without requestParameters.bucketName")?;
+    let key = text(record, "/requestParameters/key")
+        .ok_or("CloudTrail S3 record without requestParameters.key")?;
+    let uploader =
+        Uploader::from_cloudtrail(record).ok_or("CloudTrail S3 record without userIdentity")?;
+    Ok(Trigger::Upload(Upload {
+        bucket,
+        raw_key: key.clone(),
+        key,
+        version_id: text(record, "/responseElements/x-amz-version-id"),
+        etag: None,
+        size: None,
+        reason: name,
+        time: text(record, "/eventTime"),
+        uploader: Some(uploader),
+    }))
+}
+
 fn classic(record: &Value) -> Result<Trigger, BadUploadEvent> {
     let name = text(record, "/eventName").unwrap_or_default();
+    // A CloudTrail log file's records (the CLI reads them): the uploader is named.
+    if text(record, "/eventSource").as_deref() == Some("s3.amazonaws.com") {
+        return cloudtrail(record);
+    }
     if text(record, "/eventSource").as_deref() != Some("aws:s3") {
         return Ok(Trigger::Ignored(format!("record from {:?}", text(record, "/eventSource"))));
     }
@@ -111,6 +158,7 @@ fn classic(record: &Value) -> Result<Trigger, BadUploadEvent> {
         size: record.pointer("/s3/object/size").and_then(Value::as_u64),
         reason: name,
         time: text(record, "/eventTime"),
+        uploader: None,
     }))
 }
 
@@ -172,6 +220,28 @@ mod tests {
         assert_eq!(eb.bucket, "DOC-EXAMPLE-BUCKET1");
         assert_eq!(eb.version_id.as_deref(), Some("IYV3p45BT0ac8hjHg1houSdS1a.Mro8e"));
         assert_eq!(eb.reason, "PutObject");
+    }
+
+    #[test]
+    fn cloudtrail_data_events_name_the_uploader() {
+        let event = fixture("eventbridge_cloudtrail_s3_PutObject_instance_role.json");
+        let u = one(&event);
+        assert_eq!(u.key, "session-logs/jdoe-0123456789abcdef0.log");
+        assert_eq!(u.version_id.as_deref(), Some("3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"));
+        let by = u.uploader.expect("the uploader");
+        assert_eq!(by.role_session.as_deref(), Some("i-0a1b2c3d4e5f60718"));
+        // The same record in a CloudTrail log file.
+        let file = json!({"Records": [event["detail"].clone()]});
+        assert_eq!(one(&file).uploader.unwrap().arn, by.arn);
+        let mut read = event.clone();
+        read["detail"]["eventName"] = "GetObject".into();
+        assert!(matches!(triggers(&read).unwrap()[0], Trigger::Ignored(_)));
+        let mut denied = event.clone();
+        denied["detail"]["errorCode"] = "AccessDenied".into();
+        assert!(matches!(triggers(&denied).unwrap()[0], Trigger::Ignored(_)));
+        let mut nobody = event;
+        nobody["detail"].as_object_mut().unwrap().remove("userIdentity");
+        assert!(triggers(&nobody).is_err(), "a write that names no one is refused");
     }
 
     #[test]

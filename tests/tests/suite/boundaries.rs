@@ -133,7 +133,7 @@ const ENGINE_LAYERS: &[&[&str]] = &[
     // The seams the use cases write through.
     &["ports"],
     // The domain the use cases share.
-    &["session", "live", "summary", "upload", "publish", "analysis"],
+    &["session", "provenance", "live", "summary", "upload", "publish", "analysis"],
     // Transcripts in, judged and redacted; the report and the key layout.
     &["transcript", "rules", "redact", "report", "keys"],
     // The vocabulary every layer speaks.

@@ -10,6 +10,7 @@ mod docs;
 mod module_graph;
 mod pipeline;
 mod provisioner;
+mod report_provenance;
 mod session_report;
 mod session_start;
 mod session_stream;

@@ -23,25 +23,25 @@ use session_audit_tests::runtime_api::{
 };
 use session_audit_tests::{check_doc_block, demote_headings};
 
-const BUCKET: &str = "audit-bucket";
+pub(crate) const BUCKET: &str = "audit-bucket";
 const KEY: &[u8] = b"report-test-key";
 
-struct Env {
-    aws: LocalAws,
+pub(crate) struct Env {
+    pub(crate) aws: LocalAws,
     config: aws_config::SdkConfig,
-    clients: Clients,
+    pub(crate) clients: Clients,
 }
 
-fn analyzer() -> Analyzer {
+pub(crate) fn analyzer() -> Analyzer {
     Analyzer::new(RulePack::builtin(), Redactor::new(Some(KEY)))
 }
 
-fn bytes(rel: &str) -> Vec<u8> {
+pub(crate) fn bytes(rel: &str) -> Vec<u8> {
     std::fs::read(session_audit_tests::fixture(rel)).expect("fixture")
 }
 
 /// A classic S3 notification for an upload, the key URL-encoded as S3 does it.
-fn classic(key: &str, version: Option<&str>, etag: &str, time: &str) -> Value {
+pub(crate) fn classic(key: &str, version: Option<&str>, etag: &str, time: &str) -> Value {
     let encoded: String = urlencoding::encode(key).replace("%2F", "/").replace("%20", "+");
     json!({"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
         "eventTime": time, "eventName": "ObjectCreated:Put",
@@ -50,7 +50,7 @@ fn classic(key: &str, version: Option<&str>, etag: &str, time: &str) -> Value {
 }
 
 /// The same upload as EventBridge delivers it (multipart, as the agent does above 5 MiB).
-fn eventbridge(key: &str, version: Option<&str>, etag: &str, time: &str) -> Value {
+pub(crate) fn eventbridge(key: &str, version: Option<&str>, etag: &str, time: &str) -> Value {
     json!({"version": "0", "id": "e-1", "detail-type": "Object Created", "source": "aws.s3",
         "account": "123456789012", "time": time, "region": "us-east-1", "resources": [format!("arn:aws:s3:::{BUCKET}")],
         "detail": {"version": "0", "bucket": {"name": BUCKET},
@@ -58,8 +58,34 @@ fn eventbridge(key: &str, version: Option<&str>, etag: &str, time: &str) -> Valu
             "request-id": "R", "requester": "123456789012", "reason": "CompleteMultipartUpload"}})
 }
 
+/// CloudTrail's data event of the upload, as EventBridge delivers it with `UploadEvidence=
+/// CloudTrail`: written by the role session `by` (an instance ID for the agent's own upload),
+/// with credentials an EC2 instance received when `ec2` is true.
+pub(crate) fn cloudtrail(key: &str, version: &str, by: &str, ec2: bool, time: &str) -> Value {
+    let mut v: Value = serde_json::from_slice(&bytes(
+        "public/eventbridge_cloudtrail_s3_PutObject_instance_role.json",
+    ))
+    .unwrap();
+    let d = &mut v["detail"];
+    d["requestParameters"]["bucketName"] = BUCKET.into();
+    d["requestParameters"]["key"] = key.into();
+    d["responseElements"]["x-amz-version-id"] = version.into();
+    d["eventTime"] = time.into();
+    let role = "arn:aws:sts::123456789012:assumed-role/SessionAuditInstanceRole";
+    d["userIdentity"]["arn"] = format!("{role}/{by}").into();
+    if !ec2 {
+        d["userIdentity"]["sessionContext"].as_object_mut().unwrap().remove("ec2RoleDelivery");
+    }
+    v["time"] = time.into();
+    v
+}
+
 /// A session record as session-start writes it, for `session_id`, started at `time`.
-fn record(session_id: &str, time: &str, edit: impl FnOnce(&mut SessionRecord)) -> SessionRecord {
+pub(crate) fn record(
+    session_id: &str,
+    time: &str,
+    edit: impl FnOnce(&mut SessionRecord),
+) -> SessionRecord {
     let text = std::fs::read_to_string(session_audit_tests::fixture(
         "public/eventbridge_cloudtrail_StartSession_AssumedRole_console.json",
     ))
@@ -74,7 +100,7 @@ fn record(session_id: &str, time: &str, edit: impl FnOnce(&mut SessionRecord)) -
 }
 
 impl Env {
-    async fn start() -> Env {
+    pub(crate) async fn start() -> Env {
         let aws = LocalAws::start();
         let config = aws.sdk_config().await;
         let clients = Clients::with_path_style(&config, true);
@@ -94,7 +120,7 @@ impl Env {
         Env { aws, config, clients }
     }
 
-    fn reporter(&self, extra: &[(&str, &str)]) -> SessionReport {
+    pub(crate) fn reporter(&self, extra: &[(&str, &str)]) -> SessionReport {
         let get = |k: &str| {
             extra
                 .iter()
@@ -112,7 +138,7 @@ impl Env {
     }
 
     /// Upload `body` at `key`; returns (version, etag).
-    async fn upload(&self, key: &str, body: Vec<u8>) -> (String, String) {
+    pub(crate) async fn upload(&self, key: &str, body: Vec<u8>) -> (String, String) {
         let out = self
             .clients
             .s3
@@ -126,7 +152,7 @@ impl Env {
         (out.version_id().unwrap().to_string(), out.e_tag().unwrap().trim_matches('"').to_string())
     }
 
-    async fn put_record(&self, r: &SessionRecord) {
+    pub(crate) async fn put_record(&self, r: &SessionRecord) {
         let body = serde_json::to_vec(r).unwrap();
         self.clients
             .s3
@@ -139,30 +165,30 @@ impl Env {
             .unwrap();
     }
 
-    async fn get(&self, key: &str) -> Option<(Vec<u8>, String)> {
+    pub(crate) async fn get(&self, key: &str) -> Option<(Vec<u8>, String)> {
         let out = self.clients.s3.get_object().bucket(BUCKET).key(key).send().await.ok()?;
         let etag = out.e_tag().unwrap_or_default().to_string();
         Some((out.body.collect().await.unwrap().into_bytes().to_vec(), etag))
     }
 
-    async fn report(&self, key: &str) -> Report {
+    pub(crate) async fn report(&self, key: &str) -> Report {
         let (b, _) = self.get(key).await.unwrap_or_else(|| panic!("no report at {key}"));
         serde_json::from_slice(&b).expect("report JSON")
     }
 
-    async fn keys(&self, prefix: &str) -> Vec<String> {
+    pub(crate) async fn keys(&self, prefix: &str) -> Vec<String> {
         let out =
             self.clients.s3.list_objects_v2().bucket(BUCKET).prefix(prefix).send().await.unwrap();
         out.contents().iter().filter_map(|o| o.key().map(str::to_string)).collect()
     }
 }
 
-async fn run(r: &SessionReport, event: &Value) -> Result<Vec<Outcome>, ReportError> {
+pub(crate) async fn run(r: &SessionReport, event: &Value) -> Result<Vec<Outcome>, ReportError> {
     let mut m = Metrics::default();
     r.handle(event, &mut m).await.map(|v| v.into_iter().map(|x| x.outcome).collect())
 }
 
-fn ids(r: &Report) -> Vec<&str> {
+pub(crate) fn ids(r: &Report) -> Vec<&str> {
     r.findings.iter().map(|f| f.rule_id.as_str()).collect()
 }
 
@@ -579,8 +605,10 @@ async fn the_doc_example_report_is_what_the_handler_writes() {
     }))
     .await;
     let key = format!("session-logs/{session}.log");
-    let (v, e) = env.upload(&key, bytes("recorded/al2023_sh_risky.log")).await;
-    run(&reporter, &classic(&key, Some(&v), &e, "2026-11-24T22:59:02.000Z")).await.unwrap();
+    let (v, _) = env.upload(&key, bytes("recorded/al2023_sh_risky.log")).await;
+    // Deployed as recommended: the upload's CloudTrail data event names the instance.
+    let upload = cloudtrail(&key, &v, "i-023ad911b5d49dece", true, "2026-11-24T22:59:02Z");
+    run(&reporter, &upload).await.unwrap();
     let (md, _) = env.get(&keys::report("2026-11-24", session, "md").unwrap()).await.unwrap();
     let md = String::from_utf8(md).unwrap().replace(&v, "<version>");
     check_doc_block("example-report.md", "example-report", &demote_headings(&md));

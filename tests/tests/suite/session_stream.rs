@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 use session_audit::keys;
+use session_audit::session::{records, Event, SessionRecord};
 use session_audit_aws::Clients;
 use session_audit_tests::findings_capture::{captured_findings, route_findings_to_log};
 use session_audit_tests::live_stream::{encoded, subscription_event};
@@ -36,6 +37,20 @@ async fn the_real_binary_publishes_live_findings_once_and_refuses_bad_batches() 
         &deployed_env(&aws, "SessionStreamFunction", vars, &[]),
     );
     let session = "ana-0123456789abcdef0";
+    // session-start's record of the session: the person live findings name is its, not the
+    // `userIdentity` the stream's events claim (anyone with the instance role writes those).
+    let text = std::fs::read_to_string(session_audit_tests::fixture(
+        "public/eventbridge_cloudtrail_StartSession_AssumedRole_console.json",
+    ))
+    .unwrap();
+    let mut start: Value = serde_json::from_str(&text).unwrap();
+    start["detail"]["responseElements"]["sessionId"] = session.into();
+    start["detail"]["eventTime"] = "2026-11-30T09:00:00Z".into();
+    let (account, r) = records(&start).into_iter().next().unwrap();
+    let record = SessionRecord::start(&Event::parse(r, account).unwrap()).unwrap();
+    let body = serde_json::to_vec(&record).unwrap();
+    let put = clients.s3.put_object().bucket(BUCKET).key(record.key().unwrap()).body(body.into());
+    put.send().await.unwrap();
     let first =
         subscription_event(GROUP, session, &[event("1", 1, &["sh-5.2$ sudo cat /etc/shadow"])]);
     let answer = function.invoke(&first).expect("handled");
@@ -58,7 +73,9 @@ async fn the_real_binary_publishes_live_findings_once_and_refuses_bad_batches() 
     assert_eq!(published.len(), 2, "{published:#?}");
     assert!(published.iter().all(|d| d["stage"] == "live" && d["session_id"] == session));
     assert_eq!(published[0]["time"], "2026-11-30T09:00:01Z");
-    assert_eq!(published[0]["principal"], "arn:aws:sts::123456789012:assumed-role/Admin/ana");
+    assert_eq!(published[0]["principal"], record.identity.arn.clone().unwrap().as_str());
+    assert_ne!(published[0]["principal"], "arn:aws:sts::123456789012:assumed-role/Admin/ana");
+    assert_eq!(published[0]["target"], record.target.clone().unwrap().as_str());
     let state = clients
         .s3
         .get_object()

@@ -298,7 +298,9 @@ fn a_streamed_session_without_a_transcript_is_reported_from_its_stream() {
         .enumerate()
         .map(|(i, lines)| LogEvent {
             id: i.to_string(),
-            timestamp: 0,
+            // CloudWatch's timestamp: the session's own second (the report reads the stream
+            // inside the session's window only).
+            timestamp: 1_795_510_800_000 + i as i64 * 1000,
             message: message(&who, &format!("2026-11-24T09:00:{i:02}Z"), lines),
         })
         .collect();

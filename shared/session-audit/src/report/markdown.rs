@@ -99,6 +99,9 @@ fn report(r: &Report, omitted: u64) -> String {
         r.stats.bytes,
         r.stats.lines
     );
+    if let Some(by) = &s.uploaded_by {
+        let _ = writeln!(md, "| Uploaded by | {} |", code_cell(by));
+    }
 
     let _ = writeln!(md, "\n## Findings\n");
     if r.findings.is_empty() {

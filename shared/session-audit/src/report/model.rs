@@ -65,6 +65,10 @@ pub struct Source {
     /// The session's log stream, for a report made from the stream alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_stream: Option<String>,
+    /// Who wrote the transcript version, when CloudTrail's record of the write named them
+    /// (the session's instance role session, for a transcript that is evidence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uploaded_by: Option<String>,
 }
 
 /// One command, as stored (redacted).

@@ -69,7 +69,7 @@ pub enum Skip {
 }
 
 /// A non-empty string at a JSON pointer (CloudTrail and S3 events leave fields out or empty).
-pub(crate) fn text(v: &Value, pointer: &str) -> Option<String> {
+pub fn text(v: &Value, pointer: &str) -> Option<String> {
     v.pointer(pointer).and_then(Value::as_str).map(str::to_string).filter(|s| !s.is_empty())
 }
 
@@ -87,7 +87,7 @@ pub fn records(input: &Value) -> Vec<(Option<String>, &Value)> {
 
 /// CloudTrail's `eventTime` as RFC 3339 UTC (`2025-02-19T20:13:49Z`). Exports and SIEMs
 /// rewrite it (`2025-02-19 20:13:49`, fractional seconds, offsets); all mean UTC when unzoned.
-pub(crate) fn normalise_time(text: &str) -> Option<String> {
+pub fn normalise_time(text: &str) -> Option<String> {
     if let Ok(t) = text.parse::<jiff::Timestamp>() {
         return Some(t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
     }

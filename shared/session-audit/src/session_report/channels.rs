@@ -52,6 +52,9 @@ pub struct StreamReader<'r> {
     shell: StreamShell<Collect<'r>>,
     progress: Progress,
     session: String,
+    /// The session's window (milliseconds since the epoch, inclusive): events outside it are
+    /// not read, only counted.
+    window: (i64, i64),
 }
 
 impl<'r> StreamReader<'r> {
@@ -62,11 +65,23 @@ impl<'r> StreamReader<'r> {
             shell: StreamShell::new(sink, ShellSnapshot::default()),
             progress: Progress::default(),
             session: session.to_string(),
+            window: (i64::MIN, i64::MAX),
         }
+    }
+
+    /// Read only events timestamped from `from_ms` to `to_ms`: the stream is a witness of the
+    /// session while it ran, and anyone with the instance role can add events at any time.
+    pub fn within(mut self, from_ms: i64, to_ms: i64) -> Self {
+        self.window = (from_ms, to_ms);
+        self
     }
 
     /// Read one event of the stream.
     pub fn feed(&mut self, event: &LogEvent) {
+        if event.timestamp < self.window.0 || event.timestamp > self.window.1 {
+            self.shell.shell.sink.read.outside += 1;
+            return;
+        }
         self.shell.shell.sink.read.events += 1;
         if let Some(parsed) = parse(event, &self.session, &mut self.progress) {
             self.shell.read(&parsed, event.timestamp);
@@ -92,11 +107,18 @@ pub struct StreamCommands {
     times: Vec<String>,
     /// Events read.
     pub events: u64,
+    /// Events outside the session's window: not read.
+    pub outside: u64,
     /// The stream had more lines than are kept: compared up to there.
     pub cut: bool,
 }
 
 impl StreamCommands {
+    /// The `eventTime` of the last event read (the session was running then).
+    pub fn last_time(&self) -> Option<&str> {
+        self.times.last().map(String::as_str)
+    }
+
     fn push_line(&mut self, key: String) {
         if self.lines.len() == MAX_STREAM_LINES {
             self.cut = true;
@@ -365,7 +387,7 @@ impl Comparison {
         let first = self.first_missing.as_ref()?;
         let text: String = first.text.chars().take(200).collect();
         Some(format!(
-            "the CloudWatch stream saw `{text}` at {}, which the S3 transcript does not have ({} stream command(s) missing from it; {} of its commands timed by the stream): the transcript was edited before upload, or cut",
+            "the CloudWatch stream holds `{text}` at {}, which the S3 transcript does not ({} stream command(s) only in the stream; {} transcript commands matched and timed by it): the channels disagree — the transcript file changed before upload, it was cut, or the stream holds events the session's shell did not print",
             first.time, self.channels.stream_only, self.channels.timed
         ))
     }

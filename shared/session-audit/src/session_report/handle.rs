@@ -1,24 +1,29 @@
 //! An S3 event in, a report for each transcript it names out: the path of a new upload (and
 //! the dispatch to removals and to the hourly sweep of streamed sessions).
 
+use std::collections::VecDeque;
 use std::io::BufWriter;
 
+use jiff::civil::Date;
 use serde_json::Value;
 
 use super::channels::Joined;
-use super::replaced::Replaced;
-use super::stream;
+use super::replaced::{version_tag, Replaced};
+use super::slot::Claim;
 use super::use_case::{
-    failed, marked, origin, Done, Outcome, ReportError, Reported, SessionReport, Written,
-    META_ETAG, META_VERSION, STREAM_REPORTS,
+    failed, marked, origin, reports, Done, Holder, Outcome, ReportError, Reported, SessionReport,
+    Written, STREAM_REPORTS,
 };
 use crate::analysis::Input;
-use crate::keys;
+use crate::keys::{self, Beside};
 use crate::ports::session_log::SessionLog;
 use crate::ports::sink::FindingsSink;
 use crate::ports::store::spool::Spool;
-use crate::ports::store::{AuditStore, Body, ObjectInfo};
+use crate::ports::store::{AuditStore, Body};
+use crate::ports::store::{Condition, StoreError};
+use crate::provenance::{self, Provenance};
 use crate::publish::Metrics;
+use crate::report::Report;
 use crate::report::{CappedCommands, JsonReportWriter, Source};
 use crate::session_report::join::{join, JoinFacts};
 use crate::upload::{session_id, triggers, NotATranscript, Trigger, Upload};
@@ -31,7 +36,8 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
         input: &Value,
         metrics: &mut Metrics,
     ) -> Result<Vec<Reported>, ReportError> {
-        for name in ["SessionsReported", "Commands", "Unparseable", "Truncated"] {
+        for name in ["SessionsReported", "Commands", "Unparseable", "Truncated", "UntrustedUploads"]
+        {
             metrics.add(name, 0.0);
         }
         metrics.add_findings(&[]);
@@ -46,7 +52,9 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
             return self.stream_reports(as_of, metrics).await;
         }
         let mut done = Done::default();
-        for trigger in triggers(input).map_err(|e| ReportError::Malformed(e.0))? {
+        let mut work: VecDeque<Trigger> =
+            triggers(input).map_err(|e| ReportError::Malformed(e.0))?.into();
+        while let Some(trigger) = work.pop_front() {
             let (upload, removed) = match trigger {
                 Trigger::Ignored(reason) => {
                     done.add(String::new(), Ok(Outcome::Ignored { reason }));
@@ -65,7 +73,15 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
                     Ok(id) => match keys::check_id("session ID", &id) {
                         Err(e) => Err(ReportError::Malformed(format!("{}: {e}", upload.key))),
                         Ok(_) if removed => self.removal(&upload, &id, metrics).await,
-                        Ok(_) => self.report(&upload, &id, metrics).await,
+                        Ok(_) => match self.report(&upload, &id, metrics).await {
+                            Ok((outcome, displaced)) => {
+                                // A later version lost the slot to this one: reported again,
+                                // beside it.
+                                work.extend(displaced.map(|u| Trigger::Upload(*u)));
+                                Ok(outcome)
+                            }
+                            Err(e) => Err(e),
+                        },
                     },
                 }
             };
@@ -74,12 +90,86 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
         done.finish()
     }
 
+    /// Report one transcript version; with the later version it displaced from the session's
+    /// slot, if any. The slot is claimed again when another invocation changed it meanwhile.
     async fn report(
         &self,
         upload: &Upload,
         session: &str,
         metrics: &mut Metrics,
-    ) -> Result<Outcome, ReportError> {
+    ) -> Result<(Outcome, Option<Box<Upload>>), ReportError> {
+        for _ in 0..CLAIM_ATTEMPTS {
+            if let Some(done) = self.report_once(upload, session, metrics).await? {
+                return Ok(done);
+            }
+        }
+        Err(ReportError::Store {
+            step: "claiming the report",
+            transcript: self.store.uri(&upload.key),
+            error: Box::new(StoreError {
+                op: "PutObject",
+                uri: self.store.uri(&upload.key),
+                code: None,
+                message: format!("the session's report changed under {CLAIM_ATTEMPTS} claims"),
+            }),
+        })
+    }
+
+    /// Where this version's report goes: the session's slot, or beside it.
+    async fn file(
+        &self,
+        upload: &Upload,
+        (date, session): (Date, &str),
+        provenance: &Provenance,
+    ) -> Result<Filing, ReportError> {
+        let transcript = self.store.uri(&upload.key);
+        let key = |beside: Option<Beside>, ext| {
+            match beside {
+                None => keys::report(date, session, ext),
+                Some(b) => keys::beside_report(b, date, session, &version_tag(upload), ext),
+            }
+            .map_err(|e| ReportError::Malformed(e.to_string()))
+        };
+        let transcript = &transcript;
+        let beside = |b: Beside, replaced: Option<Replaced>| async move {
+            let (json_key, md_key) = (key(Some(b), "json")?, key(Some(b), "md")?);
+            let done = self
+                .store
+                .head(&md_key)
+                .await
+                .map_err(failed(transcript, "checking the report"))?
+                .is_some_and(|m| reports(&m, upload));
+            Ok::<_, ReportError>(match done {
+                true => Filing::Duplicate(md_key),
+                false => Filing::Beside { json_key, md_key, replaced },
+            })
+        };
+        if let Provenance::Untrusted { .. } = provenance {
+            return beside(Beside::Untrusted, None).await;
+        }
+        let (json_key, md_key) = (key(None, "json")?, key(None, "md")?);
+        let claim = self
+            .claim(&json_key, &md_key, upload)
+            .await
+            .map_err(failed(transcript, "checking the report"))?;
+        Ok(match claim {
+            Claim::Duplicate => Filing::Duplicate(md_key),
+            Claim::Replaced(r) => beside(Beside::Replaced, Some(r)).await?,
+            Claim::Write(condition) => {
+                Filing::Slot { json_key, md_key, condition, displaced: None }
+            }
+            Claim::TakeOver { condition, displaced } => {
+                Filing::Slot { json_key, md_key, condition, displaced: Some(displaced) }
+            }
+        })
+    }
+
+    async fn report_once(
+        &self,
+        upload: &Upload,
+        session: &str,
+        metrics: &mut Metrics,
+    ) -> Result<Option<(Outcome, Option<Box<Upload>>)>, ReportError> {
         let transcript = self.store.uri(&upload.key);
         let local =
             |message: String| ReportError::Local { transcript: transcript.clone(), message };
@@ -87,51 +177,29 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
             .filing(session, upload)
             .await
             .map_err(failed(&transcript, "reading the record"))?;
-        let key = |ext| {
-            keys::report(date, session, ext).map_err(|e| ReportError::Malformed(e.to_string()))
-        };
-        let (first_json, first_md) = (key("json")?, key("md")?);
-        let marker =
-            self.store.head(&first_md).await.map_err(failed(&transcript, "checking the report"))?;
-        // A report of another version exists: the transcript was replaced after it was
-        // reported. That report is evidence and stays; this version is reported beside it.
-        let replaced = match marker {
-            // A report made from the stream while the transcript was late: the transcript's
-            // report takes its place.
-            Some(m) if stream::from_stream(&m) => None,
-            Some(m) if reports(&m, upload) => {
-                tracing::info!(key = %upload.key, md_key = first_md, "duplicate delivery");
-                return Ok(Outcome::Duplicate { md_key: first_md });
-            }
-            Some(m) => Some(Replaced::new(m, first_md.clone(), upload)),
-            None => None,
-        };
-        let (json_key, md_key) = match &replaced {
-            None => (first_json, first_md),
-            Some(r) => {
-                let key = |ext| {
-                    keys::replaced_report(date, session, &r.tag, ext)
-                        .map_err(|e| ReportError::Malformed(e.to_string()))
-                };
-                let (json_key, md_key) = (key("json")?, key("md")?);
-                let again = self
-                    .store
-                    .head(&md_key)
-                    .await
-                    .map_err(failed(&transcript, "checking the report"))?;
-                if again.is_some_and(|m| reports(&m, upload)) {
-                    return Ok(Outcome::Duplicate { md_key });
+        let stream = self.read_stream(session, record.as_ref()).await?;
+        let stream_last = stream.as_ref().and_then(|s| s.last_time());
+        let provenance = provenance::judge(upload.uploader.as_ref(), record.as_ref(), stream_last);
+        let (json_key, md_key, holder, replaced, displaced) =
+            match self.file(upload, (date, session), &provenance).await? {
+                Filing::Duplicate(md_key) => {
+                    tracing::info!(key = %upload.key, md_key, "duplicate delivery");
+                    return Ok(Some((Outcome::Duplicate { md_key }, None)));
                 }
-                (json_key, md_key)
-            }
-        };
+                Filing::Beside { json_key, md_key, replaced } => {
+                    (json_key, md_key, Holder::Beside, replaced, None)
+                }
+                Filing::Slot { json_key, md_key, condition, displaced } => {
+                    (json_key, md_key, Holder::Transcript(upload, condition), None, displaced)
+                }
+            };
 
         let spool = Spool::new(&self.options.work_dir, "session-report");
         let file = std::fs::File::create(&spool.0)
             .map_err(|e| local(format!("cannot spool the report to {}: {e}", spool.0.display())))?;
         let json = JsonReportWriter::start_with(BufWriter::new(file), true)
             .map_err(|e| local(format!("cannot write the report: {e}")))?;
-        let stream = self.read_stream(session).await?;
+        let outside = stream.as_ref().map_or(0, |s| s.outside);
         let joined = Joined::new((json, CappedCommands::default()), stream);
         let mut analysis = self.analyzer.start(joined);
         let mut source = Source {
@@ -139,6 +207,7 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
             key: Some(upload.key.clone()),
             version_id: upload.version_id.clone(),
             etag: upload.etag.clone(),
+            uploaded_by: upload.uploader.as_ref().map(|u| u.arn.clone()),
             ..Source::default()
         };
         let mut uploaded_at = upload.time.clone();
@@ -188,6 +257,15 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
         if let Some(w) = record_warning {
             report.stats.parse_warnings.push(w);
         }
+        if record.is_none() {
+            report.stats.parse_warnings.push(NO_WITNESS.to_string());
+        }
+        if outside > 0 {
+            report.stats.parse_warnings.push(format!(
+                "{outside} events of the session's stream are outside the session's window (its \
+                 start to its end by the record): not read"
+            ));
+        }
         let carried = record.as_ref().map_or(0, |r| r.findings.len());
         let facts = JoinFacts {
             uploaded_at,
@@ -206,22 +284,62 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
             let evidence = r.evidence(&transcript, &report);
             self.add_session_finding(&mut report, "transcript_replaced", evidence);
         }
+        match &provenance {
+            Provenance::Established { .. } => {}
+            Provenance::NotEstablished { why } => add_reason(&mut report, why),
+            Provenance::Untrusted { by, why } => {
+                let first_md = keys::report(date, session, "md").unwrap_or_default();
+                let evidence = format!(
+                    "{transcript} (version {}) written by {by}: {why}. Kept apart ({md_key}); \
+                     the session's own report is {first_md}",
+                    upload.version_id.as_deref().unwrap_or("latest")
+                );
+                self.add_session_finding(&mut report, "untrusted_upload", evidence);
+                add_reason(&mut report, &format!("not evidence of the session: {why}"));
+                metrics.add("UntrustedUploads", 1.0);
+            }
+        }
         let attributes = |content_type: &str| marked(content_type, upload, &report);
         let attributes =
             (attributes("application/json"), attributes("text/markdown; charset=utf-8"));
         let origin = origin(upload, report.source.etag.as_deref());
         let ctx = self.context(&report, record.as_ref(), &origin, &json_key);
-        let to = Written { transcript: &transcript, json_key, md_key, spool: &spool, attributes };
-        self.store_report(report, (json, capped), to, ctx, carried, metrics).await
+        let to = Written {
+            transcript: &transcript,
+            json_key,
+            md_key,
+            spool: &spool,
+            attributes,
+            holder,
+        };
+        let stored = self.store_report(report, (json, capped), to, ctx, carried, metrics).await?;
+        Ok(stored.map(|outcome| (outcome, displaced)))
     }
 }
 
-/// Whether the stored report `marker` was made from the transcript version `u` names.
-fn reports(marker: &ObjectInfo, u: &Upload) -> bool {
-    let get = |k: &str| marker.metadata.get(k).map(String::as_str);
-    match (&u.version_id, &u.etag) {
-        (Some(v), _) => get(META_VERSION) == Some(v.as_str()),
-        (None, Some(e)) => get(META_ETAG) == Some(e.trim_matches('"')),
-        (None, None) => false,
-    }
+/// Tries at a session's slot that other invocations keep changing, before the invocation fails
+/// (and is retried).
+const CLAIM_ATTEMPTS: usize = 4;
+
+/// Why a report without a session record has no stream in it.
+const NO_WITNESS: &str = "the session's stream was not read: without a session record nothing \
+     says when the session ran, and anyone with the instance role can write to its stream";
+
+/// Where a version's report goes.
+enum Filing {
+    /// Its report is complete already: a redelivery.
+    Duplicate(String),
+    /// Beside the session's slot: a later version (`replaced`), or not the session's evidence.
+    Beside { json_key: String, md_key: String, replaced: Option<Replaced> },
+    /// The session's slot, written on `condition`; `displaced` is the later version that held
+    /// it, to report again.
+    Slot { json_key: String, md_key: String, condition: Condition, displaced: Option<Box<Upload>> },
+}
+
+/// Add `why` to the report's status reason (after the one it has).
+fn add_reason(report: &mut Report, why: &str) {
+    report.status_reason = Some(match report.status_reason.take() {
+        Some(reason) => format!("{reason}; {why}"),
+        None => why.to_string(),
+    });
 }

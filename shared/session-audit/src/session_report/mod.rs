@@ -7,12 +7,14 @@
 //! stays bounded whatever the transcript's size. Order, for "nothing lost" and "one report per
 //! transcript": the JSON report, then the finding events, then the Markdown — written last, it
 //! marks the report complete (its metadata names the transcript version), and a redelivery
-//! that finds it changes nothing.
+//! that finds it changes nothing. Which version holds the session's slot is S3's to say
+//! (`slot`); where a version came from is CloudTrail's ([`crate::provenance`]).
 
 pub mod channels;
 mod handle;
 pub mod join;
 mod replaced;
+mod slot;
 mod stream;
 mod use_case;
 

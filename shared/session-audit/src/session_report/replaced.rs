@@ -26,14 +26,7 @@ impl Replaced {
     pub(super) fn new(marker: ObjectInfo, first_md: String, u: &Upload) -> Replaced {
         let meta = |k: &str| marker.metadata.get(k).cloned();
         let first_version = meta(META_VERSION).or(meta(META_ETAG)).unwrap_or_else(|| "?".into());
-        let this = u.version_id.clone().or(u.etag.clone()).unwrap_or_else(|| "latest".into());
-        let tag: String = this
-            .trim_matches('"')
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
-            .take(128)
-            .collect();
-        let tag = if tag.starts_with('.') || tag.is_empty() { format!("v{tag}") } else { tag };
+        let tag = version_tag(u);
         Replaced { first_md, first_version, first_reported: marker.last_modified, tag }
     }
 
@@ -46,6 +39,22 @@ impl Replaced {
             self.first_reported.as_deref().unwrap_or("earlier"),
             self.first_md
         )
+    }
+}
+
+/// The version (else the ETag) of an upload as a key component of a report filed beside.
+pub(super) fn version_tag(u: &Upload) -> String {
+    let this = u.version_id.clone().or(u.etag.clone()).unwrap_or_else(|| "latest".into());
+    let tag: String = this
+        .trim_matches('"')
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
+        .take(128)
+        .collect();
+    if tag.starts_with('.') || tag.is_empty() {
+        format!("v{tag}")
+    } else {
+        tag
     }
 }
 

@@ -12,28 +12,40 @@ use std::io::BufWriter;
 use jiff::civil::Date;
 
 use super::channels::{StreamCommands, StreamReader};
-use super::use_case::{failed, Done, Outcome, ReportError, Reported, SessionReport, Written};
+use super::use_case::{
+    failed, Done, Holder, Outcome, ReportError, Reported, SessionReport, Written, META_SOURCE_KIND,
+    SOURCE_STREAM,
+};
 use crate::analysis::Input;
 use crate::keys;
 use crate::live::{LiveState, LogEvent};
 use crate::ports::session_log::SessionLog;
 use crate::ports::sink::FindingsSink;
 use crate::ports::store::spool::Spool;
-use crate::ports::store::{get_json, Attributes, AuditStore, ObjectInfo, StoreError, Stored};
+use crate::ports::store::{get_json, Attributes, AuditStore, Condition, StoreError, Stored};
+use crate::provenance::CLOCK_SLACK;
 use crate::publish::Metrics;
 use crate::report::{CappedCommands, JsonReportWriter, Source};
+use crate::session::{SessionRecord, LONGEST_SESSION_MINUTES};
 use crate::session_report::join::{join, JoinFacts};
 
-/// Metadata on a report made from the stream.
-const META_SOURCE_KIND: &str = "source-kind";
-const SOURCE_STREAM: &str = "stream";
 /// A sweep looks at sessions whose stream went quiet up to this long before the grace period
 /// ended; older ones were settled by earlier sweeps (it runs hourly).
 const SWEEP_WINDOW: SignedDuration = SignedDuration::from_hours(48);
 
-/// Whether a stored report (its Markdown marker) was made from the stream.
-pub(super) fn from_stream(marker: &ObjectInfo) -> bool {
-    marker.metadata.get(META_SOURCE_KIND).map(String::as_str) == Some(SOURCE_STREAM)
+/// How long after a TerminateSession the agent may still stream the session's last output.
+const AFTER_TERMINATE: SignedDuration = SignedDuration::from_mins(5);
+
+/// When the session ran, by its record: from its start (less the clock slack) to its
+/// TerminateSession (plus a few minutes), else to the longest session the audit follows.
+pub(super) fn window(record: &SessionRecord) -> Option<(Timestamp, Timestamp)> {
+    let start = record.started_at.parse::<Timestamp>().ok()?;
+    let longest = SignedDuration::from_mins(i64::from(LONGEST_SESSION_MINUTES));
+    let end = match record.terminated_at.as_deref().and_then(|t| t.parse::<Timestamp>().ok()) {
+        Some(end) => end + AFTER_TERMINATE,
+        None => start + longest,
+    };
+    Some((start - CLOCK_SLACK, end + CLOCK_SLACK))
 }
 
 impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
@@ -70,12 +82,17 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
         Ok(any)
     }
 
-    /// The session's CloudWatch stream read into its commands; `None` when it did not stream.
+    /// The session's CloudWatch stream read into its commands, within the window its record
+    /// gives (start to end); `None` when it did not stream, or when there is no record: without
+    /// one nothing says when the session ran, so the stream witnesses nothing.
     pub(super) async fn read_stream(
         &self,
         session: &str,
+        record: Option<&SessionRecord>,
     ) -> Result<Option<StreamCommands>, ReportError> {
-        let mut reader = StreamReader::new(&self.analyzer.redactor, session);
+        let Some((from, to)) = record.and_then(window) else { return Ok(None) };
+        let reader = StreamReader::new(&self.analyzer.redactor, session);
+        let mut reader = reader.within(from.as_millisecond(), to.as_millisecond());
         let streamed = self
             .walk_stream(session, |e| {
                 reader.feed(e);
@@ -150,16 +167,34 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
             .find_record(session, first_day)
             .await
             .map_err(failed(&uri, "reading the record"))?;
+        // The stream is a witness, not an author: without a record nothing says who ran the
+        // session or when, and anyone with the instance role can write a stream.
+        let Some(record) = record else {
+            metrics.add("StreamsWithoutRecord", 1.0);
+            let reason = format!(
+                "no session record for stream {session}: not reported (a stream names no one){}",
+                warning.map(|w| format!("; {w}")).unwrap_or_default()
+            );
+            tracing::warn!(key = state_key, reason, "not reported from the stream");
+            return Ok(Outcome::Ignored { reason });
+        };
+        let Some((from, to)) = window(&record) else {
+            let reason =
+                format!("the session record's start {:?} is not a time", record.started_at);
+            return Ok(Outcome::Ignored { reason });
+        };
         let date = record
-            .as_ref()
-            .and_then(|r| r.started_at.get(..10)?.parse::<Date>().ok())
+            .started_at
+            .get(..10)
+            .and_then(|d| d.parse::<Date>().ok())
             .or(first_day)
             .unwrap_or_else(|| quiet_since.to_zoned(jiff::tz::TimeZone::UTC).date());
         let key = |ext| {
             keys::report(date, session, ext).map_err(|e| ReportError::Malformed(e.to_string()))
         };
         let (json_key, md_key) = (key("json")?, key("md")?);
-        let marker = self.store.head(&md_key).await.map_err(failed(&uri, "checking the report"))?;
+        let marker =
+            self.store.head(&json_key).await.map_err(failed(&uri, "checking the report"))?;
         if marker.is_some() {
             return Ok(Outcome::Duplicate { md_key }); // the transcript came, or swept before
         }
@@ -171,8 +206,13 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
             .map_err(|e| local(format!("cannot write the report: {e}")))?;
         let mut analysis = self.analyzer.start((json, CappedCommands::default()));
         // The engine reads the events as the CloudWatch JSON they are, one per line.
+        let (from, to, mut outside) = (from.as_millisecond(), to.as_millisecond(), 0u64);
         let streamed = self
             .walk_stream(session, |e| {
+                if e.timestamp < from || e.timestamp > to {
+                    outside += 1;
+                    return Ok(());
+                }
                 analysis.feed(e.message.as_bytes()).map_err(|e| e.to_string())?;
                 analysis.feed(b"\n").map_err(|e| e.to_string())
             })
@@ -195,9 +235,13 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
         );
         report.stats.parse_warnings.push(why.clone());
         report.status_reason.get_or_insert(why);
-        if let Some(w) = warning {
-            report.stats.parse_warnings.push(w);
+        if outside > 0 {
+            report.stats.parse_warnings.push(format!(
+                "{outside} events of the stream are outside the session's window (its start to \
+                 its end by the record): not read"
+            ));
         }
+        let record = Some(record);
         let carried = record.as_ref().map_or(0, |r| r.findings.len());
         let facts = JoinFacts {
             uploaded_at: None,
@@ -215,8 +259,14 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
             (attributes("application/json"), attributes("text/markdown; charset=utf-8"));
         let origin = format!("stream:{}/{session}", log_group.as_deref().unwrap_or(""));
         let ctx = self.context(&report, record.as_ref(), &origin, &json_key);
-        let to = Written { transcript: &uri, json_key, md_key, spool: &spool, attributes };
+        let holder = Holder::Stream(Condition::Absent);
+        let to = Written { transcript: &uri, json_key, md_key, spool: &spool, attributes, holder };
+        let stored = self.store_report(report, (json, capped), to, ctx, carried, metrics).await?;
+        // The transcript's report took the slot meanwhile: it stands.
+        let Some(outcome) = stored else {
+            return Ok(Outcome::Duplicate { md_key: key("md")? });
+        };
         metrics.add("StreamReports", 1.0);
-        self.store_report(report, (json, capped), to, ctx, carried, metrics).await
+        Ok(outcome)
     }
 }

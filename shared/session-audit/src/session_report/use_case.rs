@@ -8,16 +8,14 @@ use jiff::civil::Date;
 use serde::Serialize;
 
 use crate::analysis::Analyzer;
-use crate::keys;
 use crate::ports::session_log::{NoLog, SessionLog};
 use crate::ports::sink::{FindingsSink, SinkError};
+use crate::ports::store::find_session_record;
 use crate::ports::store::spool::Spool;
-use crate::ports::store::{
-    get_json, Attributes, AuditStore, Condition, ObjectInfo, Payload, StoreError, Stored,
-};
+use crate::ports::store::{Attributes, AuditStore, Condition, ObjectInfo, Payload, StoreError};
 use crate::publish::{FindingContext, Metrics};
 use crate::report::{CappedCommands, JsonReportWriter, Report, Status};
-use crate::session::{SessionRecord, SESSION_SPAN_DAYS};
+use crate::session::SessionRecord;
 use crate::upload::Upload;
 use crate::{Failure, FailureKind};
 
@@ -27,9 +25,24 @@ pub const STREAM_REPORTS: &str = "stream-reports";
 /// Metadata keys on the stored report naming the transcript it came from.
 pub(super) const META_VERSION: &str = "source-version";
 pub(super) const META_ETAG: &str = "source-etag";
-/// A transcript arrives at session end, at most [`SESSION_SPAN_DAYS`] after the start, and up
-/// to a day later if the agent retried: the record is looked for this many days back.
-const RECORD_LOOKBACK_DAYS: i64 = SESSION_SPAN_DAYS + 1;
+
+/// Metadata on a report made from the stream.
+pub(super) const META_SOURCE_KIND: &str = "source-kind";
+pub(super) const SOURCE_STREAM: &str = "stream";
+/// Whether a stored report (its Markdown marker) was made from the stream.
+pub(super) fn from_stream(marker: &ObjectInfo) -> bool {
+    marker.metadata.get(META_SOURCE_KIND).map(String::as_str) == Some(SOURCE_STREAM)
+}
+
+/// Whether a stored report (its JSON or Markdown) was made from the transcript version `u`.
+pub(super) fn reports(marker: &ObjectInfo, u: &Upload) -> bool {
+    let get = |k: &str| marker.metadata.get(k).map(String::as_str);
+    match (&u.version_id, &u.etag) {
+        (Some(v), _) => get(META_VERSION) == Some(v.as_str()),
+        (None, Some(e)) => get(META_ETAG) == Some(e.trim_matches('"')),
+        (None, None) => false,
+    }
+}
 
 /// Settings (read by [`crate::settings`]).
 #[derive(Debug, Clone)]
@@ -161,6 +174,7 @@ pub struct SessionReport<S, F, L = NoLog> {
 impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
     /// Store a finished report: the spooled JSON (its tail written now), the finding events
     /// not carried from the record, then the Markdown that marks it complete; count it.
+    /// `Ok(None)`: the session's slot changed since it was claimed (nothing counted).
     pub(super) async fn store_report(
         &self,
         report: Report,
@@ -169,7 +183,7 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
         ctx: FindingContext,
         carried: usize,
         metrics: &mut Metrics,
-    ) -> Result<Outcome, ReportError> {
+    ) -> Result<Option<Outcome>, ReportError> {
         let transcript = to.transcript.to_string();
         let local =
             |message: String| ReportError::Local { transcript: transcript.clone(), message };
@@ -179,10 +193,18 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
         file.flush().map_err(|e| local(format!("cannot write the report: {e}")))?;
         drop(file);
         let payload = Payload::File(to.spool.0.clone());
-        self.store
-            .put(&to.json_key, payload, &to.attributes.0, &Condition::Always)
+        let condition = match &to.holder {
+            Holder::Beside => Condition::Always,
+            Holder::Transcript(_, c) | Holder::Stream(c) => c.clone(),
+        };
+        if !self
+            .store
+            .put(&to.json_key, payload, &to.attributes.0, &condition)
             .await
-            .map_err(failed(&transcript, "writing the report"))?;
+            .map_err(failed(&transcript, "writing the report"))?
+        {
+            return Ok(None); // the slot changed since it was claimed: claim it again
+        }
         let fresh = &report.findings[carried.min(report.findings.len())..];
         self.sink
             .publish(fresh, &ctx)
@@ -190,11 +212,24 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
             .map_err(|error| ReportError::Sink { transcript: transcript.clone(), error })?;
         let mut with_commands = report.clone();
         with_commands.commands = capped.kept;
-        let md = with_commands.to_markdown(capped.omitted);
-        self.store
-            .put(&to.md_key, Payload::Bytes(md.into_bytes()), &to.attributes.1, &Condition::Always)
-            .await
-            .map_err(failed(&transcript, "writing the report"))?;
+        let md = with_commands.to_markdown(capped.omitted).into_bytes();
+        let (json_key, md_key) = (&to.json_key, &to.md_key);
+        let marked = match &to.holder {
+            Holder::Beside => {
+                let put = self.store.put(md_key, Payload::Bytes(md), &to.attributes.1, &condition);
+                put.await
+            }
+            Holder::Transcript(u, _) => {
+                let ours = |m: &ObjectInfo| reports(m, u);
+                self.mark_complete(json_key, md_key, md, &to.attributes.1, ours).await
+            }
+            Holder::Stream(_) => {
+                self.mark_complete(json_key, md_key, md, &to.attributes.1, from_stream).await
+            }
+        };
+        if !marked.map_err(failed(&transcript, "writing the report"))? {
+            return Ok(None); // another report took the slot first: claim it again
+        }
         metrics.add("SessionsReported", 1.0).add("Commands", report.stats.commands as f64);
         match report.status {
             Status::Unparseable => metrics.add("Unparseable", 1.0),
@@ -202,13 +237,13 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
             _ => metrics,
         };
         metrics.add_findings(fresh);
-        Ok(Outcome::Reported {
+        Ok(Some(Outcome::Reported {
             json_key: to.json_key,
             md_key: to.md_key,
             status: report.status,
             commands: report.stats.commands,
             findings: report.findings.iter().map(|f| f.rule_id.clone()).collect(),
-        })
+        }))
     }
 
     /// The finding of the session rule for `condition` (unless the pack disabled it), counted
@@ -258,26 +293,13 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
         }
     }
 
-    /// The session record, looked for on the upload's date and the days before; a record
-    /// that cannot be read is reported as a warning, not trusted.
+    /// The session record, looked for on the upload's date and the days before.
     pub(super) async fn find_record(
         &self,
         session: &str,
         upload_day: Option<Date>,
     ) -> Result<(Option<SessionRecord>, Option<String>), StoreError> {
-        let day = upload_day.unwrap_or_else(|| jiff::Zoned::now().date());
-        for back in 0..=RECORD_LOOKBACK_DAYS {
-            let Ok(date) = day.checked_sub(jiff::Span::new().days(back)) else { continue };
-            let Ok(key) = keys::session_record(date, session) else { continue };
-            match get_json::<SessionRecord>(&self.store, &key).await? {
-                Some(Stored { value: Ok(r), .. }) => return Ok((Some(r), None)),
-                Some(Stored { value: Err(why), .. }) => {
-                    return Ok((None, Some(format!("session record {key} is unreadable: {why}"))))
-                }
-                None => {}
-            }
-        }
-        Ok((None, None))
+        find_session_record(&self.store, session, upload_day).await
     }
 
     pub(super) fn context(
@@ -351,6 +373,19 @@ pub(super) struct Written<'a> {
     pub(super) spool: &'a Spool,
     /// The JSON's and the Markdown's attributes.
     pub(super) attributes: (Attributes, Attributes),
+    /// Whose report it is, in the session's slot or beside it.
+    pub(super) holder: Holder<'a>,
+}
+
+/// Whose report is written, and on what condition.
+pub(super) enum Holder<'a> {
+    /// A report filed beside the slot, under its version: written whatever is there.
+    Beside,
+    /// A transcript version's report in the session's slot: its JSON written if the slot is
+    /// as claimed, its Markdown while the JSON is still this version's.
+    Transcript(&'a Upload, Condition),
+    /// A report from the stream in the session's slot.
+    Stream(Condition),
 }
 
 /// The origin of a transcript's findings: the object at its version, else its ETag (with the

@@ -11,6 +11,7 @@ use super::tallies::{Tallies, DURATION_BUCKETS};
 use super::*;
 use crate::finding::Finding;
 use crate::finding::Severity;
+use crate::keys::Beside;
 use crate::report::Status;
 use crate::rules::RulePack;
 use crate::session::findings::{unlogged_by_design, BusinessHours};
@@ -203,6 +204,7 @@ impl Aggregator {
                     unlogged_by_design: Listed::default(),
                     transcripts_without_record: Listed::default(),
                     replaced: Listed::default(),
+                    untrusted: Listed::default(),
                     stream_only: Listed::default(),
                     records_without_start: 0,
                 },
@@ -419,13 +421,25 @@ impl Aggregator {
         true
     }
 
-    /// The report of a later version of a transcript already reported: listed as replaced,
-    /// and its `SA-TRN-REPLACED` finding counted (the session itself is the first report's).
-    pub fn replaced(&mut self, report: &ReportDigest, key: &str) {
+    /// A report filed beside a session's own: a later version of a transcript already
+    /// reported (listed as replaced) or an upload that is not the session's evidence (listed as
+    /// untrusted). Only its own finding counts; the session is its own report's.
+    pub fn beside(&mut self, kind: Beside, report: &ReportDigest, key: &str) {
         let Some(view) = View::of(None, Some(report)) else { return };
-        let reference = view.reference(Some(format!("later version reported at {key}")));
-        self.t.completeness.replaced.push(reference);
-        for f in report.findings.iter().filter(|f| f.rule_id == "SA-TRN-REPLACED") {
+        let (list, rule, note) = match kind {
+            Beside::Replaced => (
+                &mut self.t.completeness.replaced,
+                "SA-TRN-REPLACED",
+                format!("later version reported at {key}"),
+            ),
+            Beside::Untrusted => (
+                &mut self.t.completeness.untrusted,
+                "SA-TRN-UNTRUSTED-UPLOAD",
+                format!("not the session's evidence, kept apart at {key}"),
+            ),
+        };
+        list.push(view.reference(Some(note)));
+        for f in report.findings.iter().filter(|f| f.rule_id == rule) {
             self.findings_of_rule(f.severity, &f.rule_id, &f.title, f.count);
         }
     }

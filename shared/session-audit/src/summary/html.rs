@@ -233,6 +233,7 @@ pub fn render(s: &Summary) -> String {
     );
     session_table(&mut out, "Transcripts without a session record", &c.transcripts_without_record);
     session_table(&mut out, "Transcripts replaced after they were reported", &c.replaced);
+    session_table(&mut out, "Uploads that are not their session's evidence", &c.untrusted);
     session_table(&mut out, "Still within the grace period", &c.pending);
     session_table(&mut out, "Unlogged by design", &c.unlogged_by_design);
 

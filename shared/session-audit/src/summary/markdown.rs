@@ -113,6 +113,7 @@ pub fn render(s: &Summary) -> String {
     sessions(&mut md, "Reported from the CloudWatch stream only (no transcript)", &c.stream_only);
     sessions(&mut md, "Transcripts without a session record", &c.transcripts_without_record);
     sessions(&mut md, "Transcripts replaced after they were reported", &c.replaced);
+    sessions(&mut md, "Uploads that are not their session's evidence", &c.untrusted);
     sessions(&mut md, "Still within the grace period", &c.pending);
     sessions(&mut md, "Unlogged by design", &c.unlogged_by_design);
     if c.records_without_start > 0 {

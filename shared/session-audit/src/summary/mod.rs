@@ -346,6 +346,10 @@ pub struct Completeness {
     /// report is the one counted.
     #[serde(default)]
     pub replaced: Listed<SessionRef>,
+    /// Uploads that are not their session's evidence (`SA-TRN-UNTRUSTED-UPLOAD`: another
+    /// writer, or written before the session ended), kept apart.
+    #[serde(default)]
+    pub untrusted: Listed<SessionRef>,
     /// Sessions without a transcript whose report was made from their CloudWatch stream.
     #[serde(default)]
     pub stream_only: Listed<SessionRef>,

@@ -102,6 +102,7 @@ impl Tallies {
         mine.unlogged_by_design.merge(theirs.unlogged_by_design);
         mine.transcripts_without_record.merge(theirs.transcripts_without_record);
         mine.replaced.merge(theirs.replaced);
+        mine.untrusted.merge(theirs.untrusted);
         mine.stream_only.merge(theirs.stream_only);
         mine.records_without_start += theirs.records_without_start;
         self.privileged += other.privileged;

@@ -8,9 +8,10 @@ use serde_json::{json, Value};
 use session_audit::analysis::MAX_FINDINGS_PER_RULE;
 use session_audit::live::{Batch, LiveState, LogEvent, MAX_SEEN_EVENTS};
 use session_audit::ports::sink::MemSink;
-use session_audit::ports::store::{block_on, get_json, MemStore};
+use session_audit::ports::store::{block_on, get_json, put_json, Condition, MemStore};
 use session_audit::publish::Metrics;
 use session_audit::rules::Target;
+use session_audit::session::{records, Event, SessionRecord};
 use session_audit::session_report::channels::{Comparison, Joined, StreamReader};
 use session_audit::session_stream::{SessionStream, Streamed};
 use session_audit::transcript::agent_stream::{message, ticks_of_recording, StreamedSession};
@@ -370,26 +371,47 @@ fn messages_that_are_not_the_agents_are_counted_not_read() {
     assert_eq!(live.state(session).unreadable_events, 2);
 }
 
-/// Live findings name the person as the start audit does: an Identity Center session's
-/// person from the stream's ARN, the ARN as the principal.
+/// Live findings name the person of the session's record, never whoever the stream's events
+/// claim (anyone with the instance role can write them): until session-start has recorded
+/// the session, nobody is named; then the record's Identity Center person is.
 #[test]
-fn live_findings_name_the_person_of_an_identity_center_session() {
+fn live_findings_name_the_person_of_the_session_record_never_of_the_stream() {
     let session = "ana@example.com-0123456789abcdef0";
-    let arn = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/ana@example.com";
-    let message = json!({"eventTime": "2026-11-30T09:00:01Z", "sessionId": session,
-        "userIdentity": {"arn": arn}, "target": {"id": "i-0123456789abcdef0"}, "awsRegion": "eu-west-1",
-        "sessionData": ["sh-5.2$ sudo cat /etc/shadow"]});
+    let claimed = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/bob@example.com";
+    let event = |id: &str, line: &str| {
+        let message = json!({"eventTime": "2026-11-30T09:00:01Z", "sessionId": session,
+            "userIdentity": {"arn": claimed}, "target": {"id": "i-0fffffffffffffff0"},
+            "awsRegion": "eu-west-1", "sessionData": [line]});
+        LogEvent { id: id.into(), timestamp: T0, message: message.to_string() }
+    };
     let live = Live::new();
-    live.send(session, &[LogEvent { id: "1".into(), timestamp: T0, message: message.to_string() }]);
+    live.send(session, &[event("1", "sh-5.2$ sudo cat /etc/shadow")]);
     let d = &live.published()[0];
+    assert_eq!((d["person"].as_str(), d["principal"].as_str()), (None, None), "{d}");
+    assert_eq!(d["target"].as_str(), None, "the stream's own target is a claim too");
+
+    // session-start records the session (an Identity Center user, on another instance).
+    let arn = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/ana@example.com";
+    let text = std::fs::read_to_string(fixture(
+        "public/eventbridge_cloudtrail_StartSession_AssumedRole_console.json",
+    ))
+    .unwrap();
+    let mut v: Value = serde_json::from_str(&text).unwrap();
+    v["detail"]["responseElements"]["sessionId"] = session.into();
+    v["detail"]["eventTime"] = "2026-11-30T09:00:00Z".into();
+    v["detail"]["userIdentity"]["arn"] = arn.into();
+    let (account, r) = records(&v).into_iter().next().unwrap();
+    let record = SessionRecord::start(&Event::parse(r, account).unwrap()).unwrap();
+    let key = record.key().unwrap();
+    block_on(put_json(&live.stream.store, &key, &record, &Condition::Absent)).unwrap();
+
+    live.send(session, &[event("2", "sh-5.2$ sudo cat /etc/shadow")]);
+    let d = live.published().last().cloned().unwrap();
     assert_eq!(
         (d["person"].as_str(), d["principal"].as_str()),
         (Some("ana@example.com"), Some(arn))
     );
-    assert_eq!(
-        (d["target"].as_str(), d["region"].as_str()),
-        (Some("i-0123456789abcdef0"), Some("eu-west-1"))
-    );
+    assert_eq!(d["target"].as_str(), record.target.as_deref());
     assert_eq!(d["account"], "123456789012");
 }
 

@@ -122,6 +122,11 @@ impl AuditStore for FsStore {
         Ok(true)
     }
 
+    /// A directory keeps no versions.
+    async fn versions(&self, _key: &str) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
+
     async fn list(&self, prefix: &str) -> Result<Vec<Entry>, StoreError> {
         let mut keys: Vec<String> = self
             .files

@@ -102,6 +102,12 @@ impl AuditStore for MemStore {
         Ok(ok)
     }
 
+    async fn versions(&self, key: &str) -> Result<Vec<String>, StoreError> {
+        let objects = self.objects.lock().expect("store lock");
+        let versions = objects.get(key).map(Vec::as_slice).unwrap_or_default();
+        Ok(versions.iter().filter_map(|v| v.object.version.clone()).collect())
+    }
+
     async fn list(&self, prefix: &str) -> Result<Vec<Entry>, StoreError> {
         let objects = self.objects.lock().expect("store lock");
         Ok(objects

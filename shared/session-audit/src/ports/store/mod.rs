@@ -13,9 +13,11 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
 
+use jiff::civil::Date;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::session::{SessionRecord, SESSION_SPAN_DAYS};
 pub use fs::FsStore;
 pub use memory::MemStore;
 
@@ -185,6 +187,11 @@ pub trait AuditStore: Sync {
         condition: &Condition,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// The versions `key` has had, oldest first (delete markers left out): S3's order of
+    /// writes, which decides which upload of a transcript came first. Empty where the store
+    /// keeps no versions.
+    fn versions(&self, key: &str) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
     /// Every key under `prefix`, in key order, with what identifies its content.
     fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send;
 
@@ -227,6 +234,32 @@ pub async fn put_json<T: Serialize>(
     let mut body = serde_json::to_vec(value).expect("records serialise");
     body.push(b'\n');
     store.put(key, Payload::Bytes(body), &Attributes::of("application/json"), condition).await
+}
+
+/// A transcript or stream arrives at most [`SESSION_SPAN_DAYS`] after its session started, and
+/// up to a day later if the agent retried: a session record is looked for this many days back.
+const RECORD_LOOKBACK_DAYS: i64 = SESSION_SPAN_DAYS + 1;
+
+/// The record of `session`, looked for on `day` (today when unknown) and the days before; a
+/// record that does not read is a warning, not trusted.
+pub async fn find_session_record(
+    store: &impl AuditStore,
+    session: &str,
+    day: Option<Date>,
+) -> Result<(Option<SessionRecord>, Option<String>), StoreError> {
+    let day = day.unwrap_or_else(|| jiff::Zoned::now().date());
+    for back in 0..=RECORD_LOOKBACK_DAYS {
+        let Ok(date) = day.checked_sub(jiff::Span::new().days(back)) else { continue };
+        let Ok(key) = crate::keys::session_record(date, session) else { continue };
+        match get_json::<SessionRecord>(store, &key).await? {
+            Some(Stored { value: Ok(r), .. }) => return Ok((Some(r), None)),
+            Some(Stored { value: Err(why), .. }) => {
+                return Ok((None, Some(format!("session record {key} is unreadable: {why}"))))
+            }
+            None => {}
+        }
+    }
+    Ok((None, None))
 }
 
 /// An ETag for stores that compute their own: a content hash, as S3's is for simple uploads.
@@ -289,6 +322,7 @@ mod tests {
             store.delete_if_unchanged("audit/a/x.json", &now.etag).await.unwrap();
             assert_eq!(store.get("audit/a/x.json", None).await.unwrap(), None);
             store.delete_if_unchanged("audit/a/gone.json", "e").await.unwrap();
+            assert_eq!(store.versions("audit/a/none.json").await.unwrap(), Vec::<String>::new());
         });
     }
 
