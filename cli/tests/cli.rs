@@ -227,12 +227,12 @@ fn events_back_fills_records_from_cloudtrail_json() {
     .unwrap();
     let mut terminate = start.clone();
     terminate["eventName"] = "TerminateSession".into();
-    terminate["eventID"] = "t-1".into();
+    terminate["eventID"] = "00000000-0000-4000-8000-0000000000a1".into();
     terminate["eventTime"] = "2020-05-18T17:30:00Z".into();
     terminate["requestParameters"] =
         serde_json::json!({"sessionId": "garland.kan.temp-0e34861185201706f"});
     let mut denied = start.clone();
-    denied["eventID"] = "d-1".into();
+    denied["eventID"] = "00000000-0000-4000-8000-0000000000d1".into();
     denied["errorCode"] = "AccessDenied".into();
     // A trail file with the terminate first, the start twice, and a call that is not audited.
     let trail = serde_json::json!({"Records": [terminate, start.clone(), start, denied, {"eventID": "x", "eventSource": "ec2.amazonaws.com", "eventName": "RunInstances", "eventTime": "2020-05-18T17:00:00Z"}]});
@@ -276,7 +276,9 @@ fn events_back_fills_records_from_cloudtrail_json() {
     assert!(out_dir
         .join("audit/sessions/dt=2020-05-18/garland.kan.temp-0e34861185201706f.json")
         .exists());
-    assert!(out_dir.join("audit/denied/dt=2020-05-18/d-1.json").exists());
+    assert!(out_dir
+        .join("audit/denied/dt=2020-05-18/00000000-0000-4000-8000-0000000000d1.json")
+        .exists());
 
     std::fs::write(&file, b"{ not json").unwrap();
     assert_eq!(

@@ -34,7 +34,7 @@ async fn main() -> Result<(), Error> {
 
 async fn handle(audit: &AwsSessionStart, event: LambdaEvent<Value>) -> Result<Answer, Diagnostic> {
     let mut metrics = Metrics::default();
-    let result = audit.handle(&event.payload, &mut metrics).await;
+    let result = audit.handle_delivered(&event.payload, &mut metrics).await;
     // Metrics go out even when the invocation fails: the work done before the failure counts.
     metrics.print_emf("session-start");
     let audited = result.map_err(diagnostic)?;

@@ -8,6 +8,7 @@
 //! audit/reports/dt=YYYY-MM-DD/untrusted/<sessionId>/<version>.{json,md} not the session's
 //! audit/summaries/{daily,weekly,custom}/<period>.{json,md,html}  access-summary
 //! audit/summaries/daily/<day>.part.json                       its mergeable tallies
+//! audit/sweeps/stream-reports.json                            where the hourly sweep goes on
 //! ```
 //!
 //! Session and event IDs come from CloudTrail fields and S3 keys that the person being audited
@@ -211,6 +212,12 @@ pub fn parse_replaced(key: &str) -> Option<(&str, &str, &str)> {
         (Beside::Replaced, id, version, ext) => Some((id, version, ext)),
         _ => None,
     }
+}
+
+/// `audit/sweeps/<name>.json`: where a scheduled sweep that runs over several invocations
+/// goes on from.
+pub fn sweep_cursor(name: &str) -> String {
+    format!("{AUDIT_PREFIX}sweeps/{name}.json")
 }
 
 /// `audit/live/`: where the states of streamed sessions are.

@@ -186,6 +186,32 @@ fn malformed(event: &Event) -> impl Fn(BadId) -> StartError + '_ {
 }
 
 impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
+    /// Audit what EventBridge delivered: one CloudTrail event of Session Manager, in its
+    /// envelope (`source` `aws.ssm`, `detail-type` "AWS API Call via CloudTrail"). The
+    /// function's input: a bare record or a log file handed to it is refused, not audited
+    /// (the CLI reads those through [`SessionStart::handle`]).
+    pub async fn handle_delivered(
+        &self,
+        input: &Value,
+        metrics: &mut Metrics,
+    ) -> Result<Vec<Audited>, StartError> {
+        let field = |k: &str| input.get(k).and_then(Value::as_str);
+        let delivered = field("source") == Some("aws.ssm")
+            && field("detail-type") == Some("AWS API Call via CloudTrail")
+            && input.get("detail").is_some_and(Value::is_object);
+        if !delivered {
+            let id = input.pointer("/detail/eventID").or(input.get("eventID"));
+            tracing::error!(event_id = ?id, "event rejected: not an EventBridge delivery");
+            return Err(StartError::Malformed {
+                event_id: id.and_then(Value::as_str).unwrap_or("?").to_string(),
+                reason: "not an EventBridge delivery of a Session Manager CloudTrail event \
+                         (source aws.ssm, detail-type \"AWS API Call via CloudTrail\")"
+                    .into(),
+            });
+        }
+        self.handle(input, metrics).await
+    }
+
     /// Audit every CloudTrail record in `input` (an EventBridge event, a bare record or a log
     /// file). All records are processed; the first failure is returned after the rest.
     pub async fn handle(

@@ -121,6 +121,7 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
             grace_minutes: self.grace_minutes()?,
             work_dir: std::env::temp_dir(),
             max_transcript_mib: self.number("MAX_TRANSCRIPT_MIB", 2048)?.max(1),
+            sweep_batch: self.number("SWEEP_BATCH", 500)?.max(1) as usize,
         })
     }
 

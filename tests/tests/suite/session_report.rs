@@ -176,6 +176,25 @@ impl Env {
         serde_json::from_slice(&b).expect("report JSON")
     }
 
+    /// The live state session-stream keeps for a session whose `events` began at `began`.
+    pub(crate) async fn put_live_state(
+        &self,
+        session: &str,
+        began: jiff::Timestamp,
+        events: usize,
+    ) {
+        let at = |t: jiff::Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let last = at(began + jiff::SignedDuration::from_secs(events as i64));
+        let state = json!({"session_id": session, "first_event_time": at(began),
+            "last_event_time": last, "shell": {"known_prompts": [], "open": false, "next_seq": 1,
+            "prompt_seen": false, "abandoned": 0}, "seen": [], "horizon": 0, "newest": 0, "open_seq": 0,
+            "open_rules": [], "events": events, "commands": 0, "findings": 0, "late_events": 0,
+            "skipped_events": 0, "unreadable_events": 0});
+        let key = keys::live_state(session).unwrap();
+        let body = state.to_string().into_bytes().into();
+        self.clients.s3.put_object().bucket(BUCKET).key(&key).body(body).send().await.unwrap();
+    }
+
     pub(crate) async fn keys(&self, prefix: &str) -> Vec<String> {
         let out =
             self.clients.s3.list_objects_v2().bucket(BUCKET).prefix(prefix).send().await.unwrap();
@@ -583,6 +602,22 @@ async fn the_real_binary_reports_through_the_lambda_runtime_api() {
     assert_eq!(emf.len(), 2, "{lines:#?}");
     assert_eq!(emf[0]["SessionsReported"], 1.0);
     assert_eq!(emf[0]["Commands"].as_f64().unwrap() as u64, r.stats.commands);
+
+    // A transcript planted under a recorded session by another instance, as CloudTrail's data
+    // event delivers it: reported apart, counted, the session's own place left empty.
+    let session = "grace-0123456789abcdef0";
+    env.put_record(&record(session, "2026-11-24T09:00:00Z", |_| {})).await;
+    let key = format!("session-logs/{session}.log");
+    let (v, _) = env.upload(&key, bytes("recorded/al2023_sh_risky.log")).await;
+    let planted = cloudtrail(&key, &v, "i-0aaaaaaaaaaaaaaaa", true, "2026-11-24T09:10:00Z");
+    let answer = function.invoke(&planted).expect("handled");
+    let json_key = answer["reported"][0]["json_key"].as_str().unwrap_or_default();
+    assert!(json_key.contains("/untrusted/"), "{answer}");
+    assert!(env.get(&keys::report("2026-11-24", session, "json").unwrap()).await.is_none());
+    let lines = function.settled_output();
+    let last_emf = lines.iter().rev().filter_map(|l| serde_json::from_str::<Value>(l).ok());
+    let last_emf = last_emf.into_iter().find(|v| v.get("_aws").is_some()).unwrap();
+    assert_eq!(last_emf["UntrustedUploads"], 1.0, "{last_emf}");
 }
 
 /// docs/example-report.md is what the handler writes (headings demoted one level to sit under
@@ -699,23 +734,7 @@ async fn the_hourly_sweep_reports_a_streamed_session_without_a_transcript() {
     let day = began.strftime("%Y-%m-%d").to_string();
     env.put_record(&record(session, &began.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(), |_| {}))
         .await;
-    let last = (began + jiff::SignedDuration::from_secs(events.len() as i64))
-        .strftime("%Y-%m-%dT%H:%M:%SZ");
-    let state = json!({"session_id": session, "first_event_time": began.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        "last_event_time": last.to_string(), "shell": {"known_prompts": [], "open": false, "next_seq": 1,
-        "prompt_seen": false, "abandoned": 0}, "seen": [], "horizon": 0, "newest": 0, "open_seq": 0,
-        "open_rules": [], "events": events.len(), "commands": 0, "findings": 0, "late_events": 0,
-        "skipped_events": 0, "unreadable_events": 0});
-    let state_key = keys::live_state(session).unwrap();
-    env.clients
-        .s3
-        .put_object()
-        .bucket(BUCKET)
-        .key(&state_key)
-        .body(state.to_string().into_bytes().into())
-        .send()
-        .await
-        .unwrap();
+    env.put_live_state(session, began, events.len()).await;
 
     let as_of = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(3)).to_string();
     let sweep = json!({"kind": "stream-reports", "as_of": as_of});
@@ -726,4 +745,39 @@ async fn the_hourly_sweep_reports_a_streamed_session_without_a_transcript() {
     assert!(ids(&report).contains(&"SA-CMD-040"), "{:?}", ids(&report));
     let again = run(&reporter, &sweep).await.unwrap();
     assert!(matches!(&again[0], Outcome::Duplicate { .. }), "{again:?}");
+}
+
+/// The hourly sweep looks at `SWEEP_BATCH` quiet sessions per run and goes on where the last
+/// run stopped, so made-up streams (anyone with the instance role can write one) delay it but
+/// never stop it; a stream no session record names is never reported (it names no one).
+#[tokio::test]
+async fn the_sweep_goes_on_where_it_stopped_and_reports_no_stream_without_a_record() {
+    let env = Env::start().await;
+    let group = "/session-audit/test/sessions";
+    env.clients.logs.create_log_group().log_group_name(group).send().await.unwrap();
+    let reporter = env.reporter(&[("TRANSCRIPT_LOG_GROUP", group), ("SWEEP_BATCH", "1")]);
+    let began = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1);
+    let risky = bytes("recorded/al2023_sh_risky.log");
+    // Listed first: a stream under a made-up session ID, naming whoever its writer chose.
+    let (fake, real) = ("aaa-made-up-0123456789abcdef0", "zed-0123456789abcdef0");
+    for session in [fake, real] {
+        let events = put_stream(&env.clients, group, session, &risky, began).await;
+        env.put_live_state(session, began, events.len()).await;
+    }
+    let start = began.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    env.put_record(&record(real, &start, |_| {})).await;
+
+    let as_of = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(3)).to_string();
+    let sweep = json!({"kind": "stream-reports", "as_of": as_of});
+    let first = run(&reporter, &sweep).await.unwrap();
+    assert_eq!(first.len(), 1, "one per run: {first:?}");
+    let Outcome::Ignored { reason } = &first[0] else { panic!("{first:?}") };
+    assert!(reason.contains("no session record"), "{reason}");
+    let day = began.strftime("%Y-%m-%d").to_string();
+    assert!(env.get(&keys::report(&day, fake, "json").unwrap()).await.is_none());
+    let second = run(&reporter, &sweep).await.unwrap();
+    assert!(matches!(&second[..], [Outcome::Reported { .. }]), "goes on after it: {second:?}");
+    assert!(env.get(&keys::report(&day, real, "json").unwrap()).await.is_some());
+    let third = run(&reporter, &sweep).await.unwrap();
+    assert!(matches!(&third[..], [Outcome::Ignored { .. }]), "round to the start: {third:?}");
 }

@@ -595,6 +595,18 @@ async fn the_real_binary_runs_through_the_lambda_runtime_api() {
         "{lines:#?}"
     );
     assert_eq!(json_lines.len(), lines.len(), "every line is JSON: {lines:#?}");
+
+    // Forged inputs: the record without its EventBridge envelope, and an envelope whose
+    // eventID is not CloudTrail's (a UUID), are refused; nothing is written for them.
+    let before = env.keys("audit/").await;
+    let mut bare = env.start_event(2, |_| {})["detail"].clone();
+    bare["responseElements"]["sessionId"] = "bare-0a1b2c3d4e5f60718".into();
+    let made_up = env.start_event(3, |v| v["detail"]["eventID"] = "t-1".into());
+    for forged in [bare, made_up] {
+        let error = function.invoke(&forged).unwrap_err();
+        assert_eq!(error["errorType"], "MalformedEvent", "{error}");
+    }
+    assert_eq!(env.keys("audit/").await, before, "nothing written for forged inputs");
 }
 
 #[tokio::test]

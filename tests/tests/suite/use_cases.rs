@@ -71,7 +71,7 @@ fn session_start_records_once_publishes_once_and_merges_the_terminate() {
     // The Terminate lands on the same record.
     let mut terminate = event.clone();
     terminate["detail"]["eventName"] = "TerminateSession".into();
-    terminate["detail"]["eventID"] = "t-1".into();
+    terminate["detail"]["eventID"] = "00000000-0000-4000-8000-0000000000a1".into();
     terminate["detail"]["requestParameters"] = json!({"sessionId": "jojithom-I-08ea7d78b1fd0d119"});
     block_on(audit.handle(&terminate, &mut metrics)).unwrap();
     let record = block_on(get_json::<SessionRecord>(&audit.store, key)).unwrap().unwrap();
@@ -243,6 +243,26 @@ fn session_report_over_memory_reports_once_per_transcript_version() {
     let still = block_on(reporter.store.get(json_key, None)).unwrap().unwrap();
     assert_eq!(still.bytes, stored.bytes, "the first report is kept");
 
+    // A third version that CloudTrail says another instance wrote (and no StartSession was
+    // seen): kept apart; the summary lists it, counts its finding, and still counts one session.
+    let planted = std::fs::read(fixture("recorded/al2023_sh_risky.log")).unwrap();
+    block_on(reporter.store.put(key, Payload::Bytes(planted), &text, &Condition::Always)).unwrap();
+    let mut v3: Value = serde_json::from_slice(
+        &std::fs::read(fixture("public/eventbridge_cloudtrail_s3_PutObject_instance_role.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    v3["detail"]["requestParameters"]["bucketName"] = "bucket".into();
+    v3["detail"]["requestParameters"]["key"] = key.into();
+    v3["detail"]["responseElements"]["x-amz-version-id"] = "v3".into();
+    v3["detail"]["eventTime"] = "2026-11-24T10:30:00Z".into();
+    let out = block_on(reporter.handle(&v3, &mut Metrics::default())).unwrap();
+    let Reported::Reported { json_key: apart, findings, .. } = &out[0].outcome else {
+        panic!("{out:?}")
+    };
+    assert!(apart.contains("/untrusted/"), "{apart}");
+    assert!(findings.contains(&"SA-TRN-UNTRUSTED-UPLOAD".to_string()));
+
     use session_audit::access_summary::fold_day;
     use session_audit::summary::{Aggregator, Period};
     let day: jiff::civil::Date = "2026-11-24".parse().unwrap();
@@ -257,9 +277,11 @@ fn session_report_over_memory_reports_once_per_transcript_version() {
     let summary = agg.finish(None);
     assert_eq!(summary.sessions + outside, 1, "one session, from its first report");
     assert_eq!(summary.completeness.replaced.total, 1);
-    assert_eq!(summary.corrupt.total, 0, "the later report is not an unknown key");
-    let counted = summary.findings.iter().find(|f| f.rule_id == "SA-TRN-REPLACED").map(|f| f.count);
-    assert_eq!(counted, Some(1));
+    assert_eq!(summary.completeness.untrusted.total, 1);
+    assert_eq!(summary.corrupt.total, 0, "the reports beside are not unknown keys");
+    let counted = |rule: &str| summary.findings.iter().find(|f| f.rule_id == rule).map(|f| f.count);
+    assert_eq!(counted("SA-TRN-REPLACED"), Some(1));
+    assert_eq!(counted("SA-TRN-UNTRUSTED-UPLOAD"), Some(1));
 }
 
 /// A session that streamed but whose transcript never came: after the grace period the

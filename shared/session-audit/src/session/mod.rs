@@ -85,6 +85,16 @@ pub fn records(input: &Value) -> Vec<(Option<String>, &Value)> {
     vec![(None, input)]
 }
 
+/// Whether `id` has the shape of CloudTrail's `eventID`: a UUID (8-4-4-4-12 hex digits).
+pub fn is_cloudtrail_event_id(id: &str) -> bool {
+    let groups: Vec<&str> = id.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// CloudTrail's `eventTime` as RFC 3339 UTC (`2025-02-19T20:13:49Z`). Exports and SIEMs
 /// rewrite it (`2025-02-19 20:13:49`, fractional seconds, offsets); all mean UTC when unzoned.
 pub fn normalise_time(text: &str) -> Option<String> {
@@ -122,6 +132,12 @@ impl Event {
                 return Err(Skip::NotAudited(format!("{event_id}: {other} is not a session call")))
             }
         };
+        // CloudTrail's event IDs are UUIDs: anything else was made up, not delivered by it.
+        if !is_cloudtrail_event_id(&event_id) {
+            return Err(Skip::Malformed(format!(
+                "eventID {event_id:?} is not a CloudTrail event ID (a UUID)"
+            )));
+        }
         let event_time = text(record, "/eventTime")
             .ok_or_else(|| Skip::Malformed(format!("{event_id}: no eventTime")))?;
         let event_time = normalise_time(&event_time).ok_or_else(|| {
@@ -411,6 +427,24 @@ mod tests {
     }
 
     #[test]
+    fn only_cloudtrail_shaped_event_ids_are_read() {
+        assert!(is_cloudtrail_event_id("8217f18e-a892-42b6-91c8-1d42b571d440"));
+        assert!(is_cloudtrail_event_id("00000000-0000-0000-0000-000000000000"));
+        for made_up in [
+            "t-1",
+            "x",
+            "8217f18e-a892-42b6-91c8-1d42b571d44",
+            "8217f18e_a892-42b6-91c8-1d42b571d440",
+            "g217f18e-a892-42b6-91c8-1d42b571d440",
+        ] {
+            assert!(!is_cloudtrail_event_id(made_up), "{made_up}");
+        }
+        let mut v = fixture("eventbridge_cloudtrail_StartSession_AssumedRole_console.json");
+        v["detail"]["eventID"] = "t-1".into();
+        assert!(matches!(parse(&v), Err(Skip::Malformed(why)) if why.contains("UUID")));
+    }
+
+    #[test]
     fn eventbridge_envelope_with_default_document() {
         let e = parse(&fixture("eventbridge_cloudtrail_StartSession_AssumedRole_console.json"))
             .unwrap();
@@ -478,7 +512,7 @@ mod tests {
         assert_eq!(record, original);
         let mut terminate = start.clone();
         terminate.action = Action::TerminateSession;
-        terminate.event_id = "t-1".into();
+        terminate.event_id = "00000000-0000-4000-8000-000000000001".into();
         terminate.event_time = "2021-01-31T03:00:00Z".into();
         assert!(record.apply(&terminate));
         assert!(!record.apply(&terminate));
@@ -494,7 +528,7 @@ mod tests {
             .unwrap();
         let mut terminate = start.clone();
         terminate.action = Action::TerminateSession;
-        terminate.event_id = "t-1".into();
+        terminate.event_id = "00000000-0000-4000-8000-000000000001".into();
         terminate.event_time = "2021-01-31T03:00:00Z".into();
         terminate.target = None;
         let orphan = SessionRecord::merge(None, &terminate, Vec::new()).unwrap();

@@ -24,6 +24,10 @@ const LINE_LOOKAHEAD: usize = 512;
 /// Transcript commands after a skipped stream command that may still account for it (a
 /// drawing of a line the shell received later, a prompt printed as output).
 const PENDING_COMMANDS: u32 = 16;
+/// Transcript commands after the stream's last one (none of them in the stream) that say the
+/// stream stopped while the session went on. Honest recordings end with at most one (the
+/// agent may not stream the very last line before the session closes).
+pub const STREAM_STOPPED_AFTER: u64 = 3;
 
 /// A command as the stream showed it: redacted, compared on its printable ASCII.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,6 +235,10 @@ pub struct Joined<W> {
     recent: VecDeque<String>,
     /// The first command the stream saw and the transcript lacks.
     first_missing: Option<StreamCommand>,
+    /// Transcript commands since the last one the stream also holds, and the first of them.
+    trailing: (u64, Option<String>),
+    /// The time of the last transcript command the stream holds.
+    last_timed: Option<String>,
     scratch: ReportCommand,
 }
 
@@ -241,6 +249,11 @@ pub struct Comparison {
     pub channels: Channels,
     /// The first command the stream saw that the transcript lacks.
     pub first_missing: Option<StreamCommand>,
+    /// Transcript commands after the last one the stream holds, and the first of them
+    /// (redacted).
+    pub trailing: (u64, Option<String>),
+    /// The stream time of the last transcript command it holds.
+    pub last_timed: Option<String>,
 }
 
 impl<W: CommandWriter> Joined<W> {
@@ -259,6 +272,8 @@ impl<W: CommandWriter> Joined<W> {
             pending: Vec::new(),
             recent: VecDeque::new(),
             first_missing: None,
+            trailing: (0, None),
+            last_timed: None,
             scratch: ReportCommand::default(),
         }
     }
@@ -271,7 +286,12 @@ impl<W: CommandWriter> Joined<W> {
         for cmd in rest.into_iter().chain(stream.commands) {
             self.settle(cmd);
         }
-        let comparison = Comparison { channels: self.channels, first_missing: self.first_missing };
+        let comparison = Comparison {
+            channels: self.channels,
+            first_missing: self.first_missing,
+            trailing: self.trailing,
+            last_timed: self.last_timed,
+        };
         (self.inner, Some(comparison))
     }
 
@@ -343,9 +363,13 @@ impl<W: CommandWriter> CommandWriter for Joined<W> {
         }
         let Some(time) = time else {
             self.channels.transcript_only += 1;
+            self.trailing.0 += 1;
+            self.trailing.1.get_or_insert_with(|| command.command.chars().take(200).collect());
             return self.inner.command(command);
         };
         self.channels.timed += 1;
+        self.trailing = (0, None);
+        self.last_timed = Some(time.clone());
         self.scratch.clone_from(command);
         self.scratch.time = Some(time);
         self.inner.command(&self.scratch)
@@ -380,6 +404,27 @@ impl Comparison {
             && self.channels.stream_commands == 0
             && transcript_commands > 0)
             .then(|| format!("the CloudWatch stream ({} events) held no line read as a command (its prompt is not recognised): the transcript's {transcript_commands} commands were not checked against it", self.channels.stream_events))
+    }
+
+    /// The evidence of `SA-TRN-STREAM-STOPPED`: the stream was read, and the transcript goes
+    /// on for [`STREAM_STOPPED_AFTER`] or more commands after the last one the stream holds
+    /// (the stream was cut — its endpoint routed away, the agent's streaming stopped — while the
+    /// session went on, so only the transcript, which root can edit, holds the rest).
+    pub fn stream_stopped(&self) -> Option<String> {
+        let (count, first) = &self.trailing;
+        if self.channels.stream_events == 0 || *count < STREAM_STOPPED_AFTER {
+            return None;
+        }
+        let since = match &self.last_timed {
+            Some(t) => format!("after its command at {t}"),
+            None => "before any command the transcript holds".to_string(),
+        };
+        Some(format!(
+            "the CloudWatch stream ({} events) has nothing {since}, while the S3 transcript goes \
+             on for {count} more command(s), from `{}`: those are in the transcript only",
+            self.channels.stream_events,
+            first.as_deref().unwrap_or_default()
+        ))
     }
 
     /// The evidence of `SA-TRN-CHANNELS-DISAGREE`, when the transcript lacks stream commands.

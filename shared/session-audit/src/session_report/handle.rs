@@ -278,6 +278,9 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
             if let Some(evidence) = c.disagreement() {
                 self.add_session_finding(&mut report, "channels_disagree", evidence);
             }
+            if let Some(evidence) = c.stream_stopped() {
+                self.add_session_finding(&mut report, "stream_stopped", evidence);
+            }
             report.stats.channels = Some(c.channels);
         }
         if let Some(r) = &replaced {

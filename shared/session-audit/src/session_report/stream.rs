@@ -6,6 +6,7 @@
 //! later replaces it.
 
 use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
 
 use std::io::BufWriter;
 
@@ -22,12 +23,25 @@ use crate::live::{LiveState, LogEvent};
 use crate::ports::session_log::SessionLog;
 use crate::ports::sink::FindingsSink;
 use crate::ports::store::spool::Spool;
-use crate::ports::store::{get_json, Attributes, AuditStore, Condition, StoreError, Stored};
+use crate::ports::store::{
+    get_json, put_json, Attributes, AuditStore, Condition, StoreError, Stored,
+};
 use crate::provenance::CLOCK_SLACK;
 use crate::publish::Metrics;
 use crate::report::{CappedCommands, JsonReportWriter, Source};
 use crate::session::{SessionRecord, LONGEST_SESSION_MINUTES};
 use crate::session_report::join::{join, JoinFacts};
+
+/// The name of the stream sweep's cursor ([`keys::sweep_cursor`]).
+const STREAM_SWEEP: &str = "stream-reports";
+
+/// Where the stream sweep goes on: after `after` (a live-state key), or from the start.
+#[derive(Debug, Serialize, Deserialize)]
+struct SweepCursor {
+    after: Option<String>,
+    /// The run that wrote it.
+    as_of: String,
+}
 
 /// A sweep looks at sessions whose stream went quiet up to this long before the grace period
 /// ended; older ones were settled by earlier sweeps (it runs hourly).
@@ -103,14 +117,26 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
     }
 
     /// Report, from its stream, every session whose stream went quiet more than the grace
-    /// period before `as_of` and that has no report. All are tried; the first failure is
-    /// returned after the rest.
+    /// period before `as_of` and that has no report: at most `SWEEP_BATCH` of them, going on
+    /// after where the last invocation stopped (a cursor in the audit store), so a flood of
+    /// made-up streams delays the sweep by a run or a few, never stops it. All are tried; the
+    /// first failure is returned after the rest (the cursor does not move past a failure).
     pub(super) async fn stream_reports(
         &self,
         as_of: Timestamp,
         metrics: &mut Metrics,
     ) -> Result<Vec<Reported>, ReportError> {
         let prefix = keys::live_prefix();
+        let cursor_key = keys::sweep_cursor(STREAM_SWEEP);
+        let uri = self.store.uri(&cursor_key);
+        let after = match get_json::<SweepCursor>(&self.store, &cursor_key)
+            .await
+            .map_err(failed(&uri, "reading the sweep's cursor"))?
+        {
+            Some(Stored { value: Ok(c), .. }) => c.after,
+            // Unreadable: start over (every quiet session is looked at again; none is lost).
+            Some(Stored { value: Err(_), .. }) | None => None,
+        };
         let listed = self
             .store
             .list(&prefix)
@@ -118,19 +144,37 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
             .map_err(failed(&self.store.uri(&prefix), "listing streamed sessions"))?;
         let quiet_since = as_of - SignedDuration::from_mins(self.options.grace_minutes as i64);
         let mut done = Done::default();
-        for entry in listed {
+        let (mut looked, mut last, mut stopped) = (0usize, None, false);
+        // From the cursor on, then round to the start: every quiet session is looked at once
+        // per pass, however the passes fall on invocations.
+        let (rest, first): (Vec<_>, Vec<_>) =
+            listed.into_iter().partition(|e| after.as_deref().is_none_or(|a| e.key.as_str() > a));
+        for entry in rest.into_iter().chain(first) {
             let written = entry.last_modified.as_deref().and_then(|t| t.parse::<Timestamp>().ok());
             // Still streaming, or settled by an earlier sweep: not read again.
             if written.is_some_and(|w| w > quiet_since || w < quiet_since - SWEEP_WINDOW) {
                 continue;
             }
+            if looked == self.options.sweep_batch {
+                stopped = true;
+                break;
+            }
+            looked += 1;
             let outcome = match keys::parse_live(&entry.key) {
                 None => Ok(Outcome::Ignored { reason: "not a session's live state".into() }),
                 Some(session) => {
                     self.stream_report(session, &entry.key, quiet_since, metrics).await
                 }
             };
+            last = Some(entry.key.clone());
             done.add(entry.key, outcome);
+        }
+        metrics.add("SweepStopped", if stopped { 1.0 } else { 0.0 });
+        if !done.failed() {
+            let cursor = SweepCursor { after: last.filter(|_| stopped), as_of: as_of.to_string() };
+            put_json(&self.store, &cursor_key, &cursor, &Condition::Always)
+                .await
+                .map_err(failed(&uri, "writing the sweep's cursor"))?;
         }
         done.finish()
     }

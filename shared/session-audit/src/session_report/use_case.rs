@@ -61,6 +61,10 @@ pub struct ReportOptions {
     /// `MAX_TRANSCRIPT_MIB` (`2048`): a transcript is read up to here, the report truncated
     /// past it (the spool in `/tmp` and the invocation's time stay bounded).
     pub max_transcript_mib: u64,
+    /// `SWEEP_BATCH` (`500`): quiet sessions the hourly sweep looks at per invocation; the
+    /// next one goes on after the last (anyone with the instance role can make streams, so
+    /// one run must not have to read them all).
+    pub sweep_batch: usize,
 }
 
 impl ReportOptions {
@@ -355,6 +359,11 @@ impl Done {
                 self.first_error.get_or_insert(e);
             }
         }
+    }
+
+    /// Whether an item failed.
+    pub(super) fn failed(&self) -> bool {
+        self.first_error.is_some()
     }
 
     pub(super) fn finish(self) -> Result<Vec<Reported>, ReportError> {

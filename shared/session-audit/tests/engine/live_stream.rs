@@ -266,6 +266,7 @@ fn with_the_stream_present_commands_carry_their_time_and_honest_channels_agree()
         if let Some(d) = comparison.disagreement() {
             eprintln!("DISAGREE {name}: {d} {:?}", comparison.channels);
         }
+        assert_eq!(comparison.stream_stopped(), None, "{name}: {:?}", comparison.trailing);
         timed += commands.iter().filter(|c| c.time.is_some()).count();
         total += commands.len();
         // A time is the time of an event that carried the command's text.
@@ -295,6 +296,34 @@ fn a_transcript_edited_before_upload_disagrees_with_the_stream() {
     assert_eq!(comparison.channels.stream_only, 1, "{comparison:?}");
     // The same commands on both sides otherwise: the rest keep their times.
     assert!(commands.iter().filter(|c| c.time.is_some()).count() + 1 >= commands.len());
+}
+
+/// Root cuts the stream (routes the Logs endpoint away) and then runs commands, or edits
+/// ipcTempFile.log to add them: the stream stops, the transcript goes on. Nothing is missing
+/// from the transcript, so the channels do not disagree; the stop itself is raised.
+#[test]
+fn a_stream_that_stops_while_the_transcript_goes_on_is_raised() {
+    let transcript = std::fs::read(fixture("recorded/al2023_sh_risky.log")).unwrap();
+    let events = events("ana-0123456789abcdef0", &transcript);
+    let (commands, whole) = joined(&transcript, &events);
+    assert_eq!(whole.stream_stopped(), None, "the whole stream: {:?}", whole.trailing);
+    // The stream up to the second command's event only.
+    let second = &commands[1];
+    let upto =
+        events.iter().position(|e| e.message.contains(second.time.as_deref().unwrap())).unwrap();
+    let (_, cut) = joined(&transcript, &events[..=upto]);
+    assert_eq!(cut.disagreement(), None, "the transcript lacks nothing");
+    let evidence = cut.stream_stopped().expect("the stop is raised");
+    // The commands the cut stream never carried: the first of them is named, all counted.
+    let carried_by = |c: &session_audit::report::ReportCommand| {
+        events.iter().position(|e| e.message.contains(c.time.as_deref().unwrap())).unwrap()
+    };
+    let after: Vec<_> = commands.iter().filter(|c| carried_by(c) > upto).collect();
+    // (A command typed in the last event the cut stream carried, Enter pressed after the cut,
+    // is still in the stream: it may be timed by it.)
+    assert!(after.len() >= 4, "{after:?}");
+    assert!(after[..2].iter().any(|c| evidence.contains(&c.command)), "{evidence}");
+    assert!(cut.trailing.0 + 1 >= after.len() as u64, "{cut:?}");
 }
 
 /// Root deletes one command (its prompt line and output) from ipcTempFile.log before upload,
