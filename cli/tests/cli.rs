@@ -357,3 +357,42 @@ fn summarize_lists_a_record_whose_id_would_escape_and_counts_the_rest() {
     assert!(listed.contains("forged.json") && listed.contains("audit key"), "{listed}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Every secret of the redaction table (`tests/fixtures/redaction/cases.json`) typed into one
+/// session: neither the JSON nor the Markdown report holds any of them.
+#[test]
+fn no_secret_of_the_redaction_table_reaches_a_report() {
+    let table = std::fs::read_to_string(fixtures().join("redaction/cases.json")).unwrap();
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&table).unwrap();
+    let mut transcript =
+        b"Script started on 2026-12-05 09:00:00+00:00 [COMMAND=\"/bin/bash\"]\n".to_vec();
+    for row in &rows {
+        let mut lines = row["text"].as_str().unwrap().lines();
+        let first = lines.next().unwrap();
+        transcript.extend_from_slice(format!("\x1b[?2004hsh-5.2$ {first}\r\r\n").as_bytes());
+        for more in lines {
+            transcript.extend_from_slice(format!("> {more}\r\r\n").as_bytes());
+        }
+        transcript.extend_from_slice(b"\x1b[?2004l\rok\r\r\n");
+    }
+    transcript.extend_from_slice(b"\x1b[?2004hsh-5.2$ exit\r\r\n\x1b[?2004l\rexit\r\n");
+    let dir = temp_dir("secrets");
+    let path = dir.join("secrets-0123456789abcdef0.log");
+    std::fs::write(&path, &transcript).unwrap();
+    let path = path.display().to_string();
+    for format in ["json", "md"] {
+        let out = run(&["analyze", "--format", format, &path]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let report = String::from_utf8(out.stdout).unwrap();
+        assert!(report.contains("REDACTED"), "{format}: {report}");
+        for row in &rows {
+            let secret = row["secret"].as_str().unwrap();
+            assert!(!report.contains(secret), "{format} holds {secret:?}");
+        }
+        if format == "json" {
+            let parsed: serde_json::Value = serde_json::from_str(&report).unwrap();
+            let commands = parsed["commands"].as_array().unwrap().len();
+            assert!(commands >= rows.len(), "every command read: {commands}");
+        }
+    }
+}

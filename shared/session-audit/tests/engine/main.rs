@@ -5,6 +5,7 @@
 mod golden_recorded;
 mod live_stream;
 mod public_samples;
+mod redaction;
 mod report_stream;
 mod robustness;
 mod screen_chunks;

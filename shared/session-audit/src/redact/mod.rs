@@ -13,126 +13,11 @@ use hmac::{Hmac, Mac};
 use regex::{Captures, Regex, RegexSet};
 use sha2::Sha256;
 
+mod patterns;
+use patterns::{LITERALS, LITERALS_ANY_CASE, PATTERNS};
+
 /// Used when no key is configured; reports say so, because anyone can recompute it.
 const DEFAULT_KEY: &[u8] = b"session-audit default redaction key: configure your own";
-
-struct Pattern {
-    kind: &'static str,
-    /// The capture group holding the secret (0 = the whole match).
-    group: usize,
-    source: &'static str,
-}
-
-/// Text no pattern can match lacks all of these: each pattern needs at least one of them (a
-/// property test checks it). Nearly every command and prompt has none, and is passed by one
-/// literal scan instead of the regex set. Literals of case-insensitive patterns, matched
-/// ignoring ASCII case:
-const LITERALS_ANY_CASE: &[&str] = &[
-    "secret",     // aws-secret, secret-variable, --secret
-    "token",      // aws-secret, secret-variable, --token, bearer tokens
-    "bearer",     // bearer-token
-    "pass",       // secret-variable, --password, sshpass, pass:
-    "api_key",    // secret-variable
-    "apikey",     // secret-variable
-    "api-key",    // --api-key
-    "credential", // secret-variable
-];
-/// … and of case-sensitive ones, matched exactly.
-const LITERALS: &[&str] = &[
-    "PRIVATE KEY", // pem
-    "AKIA",
-    "ASIA",
-    "ABIA",
-    "ACCA",      // access key IDs
-    "eyJ",       // jwt
-    "mysql",     // mysql -p
-    "mariadb",   // mariadb -p
-    "-u",        // curl -u user:pass
-    "--user",    // curl --user user:pass
-    "-S",        // echo … | sudo -S
-    "redis-cli", // redis-cli -a
-    "://",       // scheme://user:pass@host
-];
-
-const PATTERNS: &[Pattern] = &[
-    Pattern {
-        kind: "pem-private-key",
-        group: 0,
-        source: r"(?s)-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\z)",
-    },
-    Pattern {
-        kind: "aws-access-key-id",
-        group: 0,
-        source: r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b",
-    },
-    Pattern {
-        kind: "aws-secret",
-        group: 1,
-        // `=`/`:` in files and JSON; a space in `aws configure set aws_secret_access_key …`.
-        source: r#"(?i)(?:aws_secret_access_key|secret_access_key|aws_session_token|"SecretAccessKey"|"SessionToken"|"Token")["']?(?:\s*[=:]\s*|\s+)["']?([A-Za-z0-9/+=]{20,})"#,
-    },
-    Pattern {
-        kind: "jwt",
-        group: 0,
-        source: r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}",
-    },
-    Pattern { kind: "bearer-token", group: 1, source: r"(?i)\bbearer\s+([A-Za-z0-9._~+/=-]{8,})" },
-    Pattern {
-        kind: "secret-variable",
-        group: 1,
-        source: r#"(?i)\b[A-Z0-9_]*(?:SECRET|TOKEN|PASSWORD|PASSWD|PASS|API_?KEY|PRIVATE_KEY|CREDENTIALS?)[A-Z0-9_]*=("[^"]*"|'[^']*'|[^\s;&|]+)"#,
-    },
-    Pattern {
-        kind: "password-option",
-        group: 1,
-        source: r#"(?i)--(?:password|passwd|pass|token|secret|api-key)[= ]("[^"]*"|'[^']*'|[^\s;&|]+)"#,
-    },
-    Pattern {
-        kind: "password-option",
-        group: 1,
-        source: r"\b(?:mysql|mysqldump|mysqladmin|mariadb)\b[^|;&\n]*?\s-p([^\s;&|]+)",
-    },
-    Pattern { kind: "password-option", group: 1, source: r"\bsshpass\s+-p\s*([^\s;&|]+)" },
-    // curl/wget/http clients: `-u user:pass`, `--user user:pass` (quoted or not).
-    Pattern {
-        kind: "password-option",
-        group: 1,
-        source: r"(?:^|\s)(?:-u|--user)(?:\s+|=)?'[^':]*:([^']+)'",
-    },
-    Pattern {
-        kind: "password-option",
-        group: 1,
-        source: r#"(?:^|\s)(?:-u|--user)(?:\s+|=)?"[^":]*:([^"]+)""#,
-    },
-    Pattern {
-        kind: "password-option",
-        group: 1,
-        source: r#"(?:^|\s)(?:-u|--user)(?:\s+|=)?[^\s:'"]+:([^\s;&|'"]+)"#,
-    },
-    // A password piped to `sudo -S`.
-    Pattern {
-        kind: "password-option",
-        group: 1,
-        source: r#"\becho\s+(?:-[neE]+\s+)*("[^"]*"|'[^']*'|[^\s|;&]+)\s*\|\s*sudo\b[^|;&\n]*\s-S\b"#,
-    },
-    Pattern {
-        kind: "password-option",
-        group: 1,
-        source: r#"\bprintf\s+(?:'[^']*'|"[^"]*")\s+("[^"]*"|'[^']*'|[^\s|;&]+)\s*\|\s*sudo\b[^|;&\n]*\s-S\b"#,
-    },
-    // openssl's `-passin pass:…`, `-passout pass:…`, `-pass pass:…` (env: and file: are not).
-    Pattern { kind: "password-option", group: 1, source: r"-pass(?:in|out)?\s+pass:([^\s;&|]+)" },
-    Pattern {
-        kind: "password-option",
-        group: 1,
-        source: r#"\bredis-cli\b[^|;&\n]*?\s-a\s+("[^"]*"|'[^']*'|[^\s;&|]+)"#,
-    },
-    Pattern {
-        kind: "url-credentials",
-        group: 1,
-        source: r"\b[a-z][a-z0-9+.-]*://[^\s:/@]*:([^\s@/]+)@",
-    },
-];
 
 struct Compiled {
     any_case: AhoCorasick,
@@ -288,6 +173,31 @@ mod tests {
             "ls -la",
             "x",
             "0123456789abcdef0123",
+            // The spellings of issue 26.
+            "docker login ",
+            "az login ",
+            "mongosh ",
+            "htpasswd -b f u ",
+            "openssl enc -k ",
+            "ghp_0123456789abcdefghij",
+            "hvs.0123456789abcdefghij",
+            "xoxb-0123456789",
+            "vault login ",
+            "MYSQL_PWD=",
+            "GH_PAT=",
+            "X-Api-Key: ",
+            "Authorization: ",
+            "PRIVATE-TOKEN: ",
+            "chpasswd",
+            "sudo -S id <<< ",
+            "ldapsearch -w ",
+            "smbclient -U u%",
+            "sqlcmd -P ",
+            "--from-literal=K=",
+            "password: ",
+            "api_key = ",
+            "--password-stdin",
+            "0123456789abcdefghijk@",
         ];
         let compiled = &*COMPILED;
         let soup = proptest::collection::vec(0..FRAGMENTS.len(), 1..12);
