@@ -177,6 +177,9 @@ impl RulePack {
                 line: line_of(text, e.span().map_or(0, |s| s.start)),
                 reason: e.message().to_string(),
             })?;
+            if file != BUILTIN_NAME {
+                guard(&drafts, &parsed, file, text)?;
+            }
             disabled.extend(parsed.disable.iter().map(|d| d.get_ref().clone()));
             for spanned in parsed.rule {
                 let at = spanned.span().start;
@@ -297,6 +300,55 @@ impl Rule {
             occurrences: 1,
         }
     }
+}
+
+/// Conditions of the completeness rules: with the `SA-TRN-*` rules they say when the audit's
+/// own evidence is missing, cut or not to be trusted.
+const COMPLETENESS: &[&str] = &[
+    "transcript_missing",
+    "transcript_truncated",
+    "transcript_unparseable",
+    "transcript_without_start",
+];
+
+/// Whether a built-in rule guards the audit's evidence: a user pack may tune it (severity,
+/// title, frameworks), never switch it off or change what it looks at, so a pack placed by
+/// someone who wants to hide cannot silence the findings that would show it.
+fn guards_evidence(d: &Draft) -> bool {
+    let condition = d.entry.condition.as_ref().map(|c| c.get_ref().as_str());
+    d.entry.id.get_ref().starts_with("SA-TRN-")
+        || condition.is_some_and(|c| COMPLETENESS.contains(&c))
+}
+
+/// Refuse a user pack that disables a guarding built-in rule or changes what it looks at.
+fn guard(builtin: &[Draft], pack: &PackFile, file: &str, text: &str) -> Result<(), PackError> {
+    let guarding =
+        |id: &str| builtin.iter().any(|d| d.entry.id.get_ref() == id && guards_evidence(d));
+    let refuse = |at: usize, id: &str, what: &str| PackError {
+        file: file.to_string(),
+        line: line_of(text, at),
+        reason: format!(
+            "rule {id} guards the audit's own evidence and cannot be {what} (tune its severity, \
+             title or frameworks instead)"
+        ),
+    };
+    if let Some(d) = pack.disable.iter().find(|d| guarding(d.get_ref())) {
+        return Err(refuse(d.span().start, d.get_ref(), "disabled"));
+    }
+    for r in &pack.rule {
+        let e = r.get_ref();
+        let id = e.id.get_ref();
+        if !guarding(id) {
+            continue;
+        }
+        if e.enabled == Some(false) {
+            return Err(refuse(r.span().start, id, "disabled"));
+        }
+        if e.on.is_some() || e.pattern.is_some() || e.condition.is_some() {
+            return Err(refuse(r.span().start, id, "given another target, pattern or condition"));
+        }
+    }
+    Ok(())
 }
 
 impl Draft {
@@ -528,6 +580,25 @@ frameworks = { soc2 = ["CC6.1"] }
         assert_eq!(pack.get("SA-CMD-001").unwrap().title, "Interactive root shell opened");
         assert!(pack.get("SA-CMD-041").is_none());
         assert_eq!(hits(&pack, "psql -h prod-db"), ["ACME-001"]);
+    }
+
+    #[test]
+    fn rules_that_guard_the_evidence_are_tuned_never_silenced() {
+        for pack in [
+            "disable = [\"SA-TRN-CHANNELS-DISAGREE\"]\n",
+            "disable = [\"SA-SES-TRANSCRIPT-MISSING\"]\n",
+            "[[rule]]\nid = \"SA-TRN-UNTRUSTED-UPLOAD\"\nenabled = false\n",
+            "[[rule]]\nid = \"SA-TRN-REPLACED\"\ncondition = \"no_mfa\"\n",
+            "[[rule]]\nid = \"SA-SES-TRUNCATED\"\non = \"command\"\npattern = 'x^'\n",
+        ] {
+            let e = RulePack::load(Some(("mine.toml", pack))).unwrap_err();
+            assert!(e.reason.contains("guards the audit's own evidence"), "{pack}: {e}");
+        }
+        let tuned = "[[rule]]\nid = \"SA-TRN-STREAM-STOPPED\"\nseverity = \"high\"\n";
+        let pack = RulePack::load(Some(("mine.toml", tuned))).unwrap();
+        assert_eq!(pack.get("SA-TRN-STREAM-STOPPED").unwrap().severity, Severity::High);
+        // Other rules stay the user's to switch off.
+        assert!(RulePack::load(Some(("mine.toml", "disable = [\"SA-SES-NO-MFA\"]\n"))).is_ok());
     }
 
     #[test]

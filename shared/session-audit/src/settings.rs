@@ -78,12 +78,33 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
         self.number("TRANSCRIPT_GRACE_MINUTES", 120)
     }
 
+    /// `RULES_URI`, refused where the instances can write it: the audit bucket's transcript
+    /// prefix (the instance role may put any object there, and a pack decides what is found).
+    pub fn rules_uri(&self) -> Result<Option<String>, SettingsError> {
+        let Some(uri) = self.text("RULES_URI") else { return Ok(None) };
+        if let Some((bucket, key)) = uri.strip_prefix("s3://").and_then(|p| p.split_once('/')) {
+            let writable = bucket == self.audit_bucket()?
+                && !key.starts_with(crate::keys::AUDIT_PREFIX)
+                && key.starts_with(&self.transcript_prefix());
+            if writable {
+                return Err(SettingsError {
+                    variable: "RULES_URI",
+                    reason: format!(
+                        "'{uri}' is under the transcript prefix, where every instance may write: \
+                         keep the rule pack where only administrators can"
+                    ),
+                });
+            }
+        }
+        Ok(Some(uri))
+    }
+
     /// What every function that judges and publishes shares.
     pub fn common(&self) -> Result<Common, SettingsError> {
         Ok(Common {
             audit_bucket: self.audit_bucket()?,
             findings_event_bus: self.text("FINDINGS_EVENT_BUS").unwrap_or_else(|| "default".into()),
-            rules_uri: self.text("RULES_URI"),
+            rules_uri: self.rules_uri()?,
             redaction_key_parameter: self.text("REDACTION_KEY_PARAMETER"),
         })
     }
@@ -306,6 +327,17 @@ mod tests {
         assert_eq!(e.unwrap_err().variable, "REQUIRED_TAG");
         let e = ProvisionerSettings::read(env(&[("SKIP_TLS_BUCKET_POLICY", "yes")]));
         assert_eq!(e.unwrap_err().variable, "SKIP_TLS_BUCKET_POLICY");
+        // A rule pack where every instance may write decides nothing.
+        for writable in ["s3://logs/session-logs/rules.toml", "s3://logs/session-logs/x/r.toml"] {
+            let e = ReportSettings::read(env(&[("AUDIT_BUCKET", "logs"), ("RULES_URI", writable)]));
+            let e = e.unwrap_err();
+            assert_eq!(e.variable, "RULES_URI");
+            assert!(e.reason.contains("every instance may write"), "{}", e.reason);
+        }
+        for fine in ["s3://logs/config/rules.toml", "s3://admin/session-logs/rules.toml"] {
+            let ok = ReportSettings::read(env(&[("AUDIT_BUCKET", "logs"), ("RULES_URI", fine)]));
+            assert!(ok.is_ok(), "{fine}");
+        }
     }
 
     #[test]

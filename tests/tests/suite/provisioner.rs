@@ -585,6 +585,20 @@ async fn the_log_bucket_locks_every_version_and_delete_keeps_them() {
     let kept = c.s3.get_object().bucket(&bucket).key(key).version_id(&version).send().await;
     assert!(kept.is_ok(), "the locked version and its bucket are kept");
     assert!(live_instances(&c).await.is_empty(), "the rest of the access path is gone");
+    // The key the locked versions are encrypted with is kept usable, not scheduled for
+    // deletion (seven days later the evidence could not be decrypted).
+    let key_arn = response_key(&c, &bucket).await;
+    let key = c.kms.describe_key().key_id(&key_arn).send().await.unwrap();
+    let state = key.key_metadata().unwrap().key_state().unwrap().as_str().to_string();
+    assert_eq!(state, "Enabled", "{key:?}");
+}
+
+/// The KMS key the bucket encrypts with by default.
+async fn response_key(c: &Clients, bucket: &str) -> String {
+    let enc = c.s3.get_bucket_encryption().bucket(bucket).send().await.unwrap();
+    let rule = &enc.server_side_encryption_configuration().unwrap().rules()[0];
+    let default = rule.apply_server_side_encryption_by_default().unwrap();
+    default.kms_master_key_id().unwrap().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -242,7 +242,8 @@ impl<'a> Provisioner<'a> {
     // ---- Delete and rollback -----------------------------------------------------------------
 
     /// Delete: tolerant of anything already gone. With `RetainLogs` (the default) the bucket,
-    /// log group and key stay; everything else goes.
+    /// log group and key stay; everything else goes. Without it, the key still stays while the
+    /// bucket does (locked versions are kept, and they are encrypted with it).
     pub async fn delete(&self, p: &Properties, physical: &str) -> Result<(), String> {
         let Some(prefix) = prefix_of(physical) else {
             return Ok(()); // not ours (e.g. the ID of a Create that failed before making anything)
@@ -272,16 +273,33 @@ impl<'a> Provisioner<'a> {
         ]);
         if !p.retain_logs {
             steps.extend([Made::Bucket(n.bucket.clone()), Made::LogGroup(n.log_group.clone())]);
-            if p.kms_key_arn.is_none() {
-                if let Ok(key) = self.c.kms.describe_key().key_id(&n.key_alias).send().await {
-                    if let Some(id) = key.key_metadata().map(|m| m.key_id().to_string()) {
-                        steps.extend([Made::Alias(n.key_alias.clone()), Made::Key(id)]);
-                    }
-                }
-            }
         }
         for step in steps {
             self.forget(step).await.map_err(|e| e.to_string())?;
+        }
+        if !p.retain_logs && p.kms_key_arn.is_none() {
+            // Versions under Object Lock outlive the stack, with their bucket: they are
+            // encrypted with the key, so the key stays while the bucket does (scheduling its
+            // deletion would make the locked evidence unreadable in seven days).
+            let listed = self.c.s3.list_object_versions().bucket(&n.bucket).max_keys(1);
+            // Only a bucket S3 says is gone lets the key go; any other answer keeps it.
+            let bucket_kept = match listed.send().await.map_err(AwsError::from) {
+                Ok(_) => true,
+                Err(e) => !e.is(&["NoSuchBucket"]),
+            };
+            if bucket_kept {
+                tracing::warn!(
+                    bucket = %n.bucket,
+                    key = %n.key_alias,
+                    "the key is kept: the bucket keeps locked versions encrypted with it"
+                );
+            } else if let Ok(key) = self.c.kms.describe_key().key_id(&n.key_alias).send().await {
+                if let Some(id) = key.key_metadata().map(|m| m.key_id().to_string()) {
+                    for step in [Made::Alias(n.key_alias.clone()), Made::Key(id)] {
+                        self.forget(step).await.map_err(|e| e.to_string())?;
+                    }
+                }
+            }
         }
         Ok(())
     }
