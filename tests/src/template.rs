@@ -146,6 +146,9 @@ impl Stack {
                         json!(self.resolve(&l[0]) == self.resolve(&l[1]))
                     }
                     "!Not" => json!(self.resolve(&list(arg)[0]) != json!(true)),
+                    "!And" => json!(list(arg).iter().all(|c| self.resolve(c) == json!(true))),
+                    // Conditions are read in order: one names only those above it.
+                    "!Condition" => json!(self.conditions[arg.as_str().unwrap()]),
                     other => panic!("intrinsic {other} not resolved by this test"),
                 }
             }

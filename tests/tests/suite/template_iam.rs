@@ -290,3 +290,61 @@ fn the_stream_is_subscribed_read_by_the_report_and_shown_on_a_dashboard() {
     }
     assert!(metrics.contains("FindingsHigh") && metrics.contains("TranscriptsMissing"));
 }
+
+/// An alarm nobody is told of protects nothing: with or without `AlarmTopicArn`, every alarm
+/// notifies a topic (the stack's own `AlarmTopic`, made exactly when none is given).
+#[test]
+fn every_alarm_reaches_a_topic_whatever_the_parameters() {
+    let ops = "arn:aws:sns:us-east-1:123456789012:ops";
+    for given in [None, Some(ops)] {
+        let stack =
+            Stack::new(&given.map(|arn| ("AlarmTopicArn", arn)).into_iter().collect::<Vec<_>>());
+        let resources = stack.template["Resources"].as_mapping().unwrap();
+        let made = resources.get("AlarmTopic").unwrap()["Condition"].as_str().unwrap();
+        let made = stack.resolve(&stack.template["Conditions"][made]) == json!(true);
+        assert_eq!(made, given.is_none(), "the stack's topic exactly when none is given");
+        let alarms: Vec<String> = resources
+            .iter()
+            .filter(|(_, r)| r["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
+            .map(|(k, _)| k.as_str().unwrap().to_string())
+            .collect();
+        assert!(alarms.len() >= 10, "{alarms:?}");
+        for alarm in &alarms {
+            let actions = &stack.properties(alarm)["AlarmActions"];
+            let actions = actions.as_array().unwrap_or_else(|| panic!("{alarm}: no actions"));
+            assert_eq!(actions.len(), 1, "{alarm}: {actions:?}");
+            match given {
+                Some(arn) => assert_eq!(actions[0], json!(arn), "{alarm}"),
+                // `!Ref AlarmTopic`: a resource, resolved by this reader to its (unknown) ARN.
+                None => {
+                    let raw = &resources.get(alarm.as_str()).unwrap()["Properties"]["AlarmActions"];
+                    let text = serde_yaml::to_string(raw).unwrap();
+                    assert!(
+                        text.contains("AlarmTopic") && !text.contains("NoValue"),
+                        "{alarm}: {text}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The two functions the instance role can trigger (uploads, log events) get reserved
+/// concurrency when `TriggeredConcurrency` is set, capping a flood; none by default (an
+/// account with 10 unreserved executions cannot reserve any, and the deploy would fail).
+#[test]
+fn triggered_functions_are_capped_when_asked() {
+    let triggered = ["SessionReportFunction", "SessionStreamFunction"];
+    let stack = Stack::new(&[("TriggeredConcurrency", "50")]);
+    for f in stack.functions() {
+        let reserved = &stack.properties(&f)["ReservedConcurrentExecutions"];
+        match triggered.contains(&f.as_str()) {
+            true => assert_eq!(reserved, &json!("50"), "{f}"),
+            false => assert!(reserved.is_null(), "{f}: {reserved}"),
+        }
+    }
+    let default = Stack::new(&[]);
+    for f in triggered {
+        assert!(default.properties(f)["ReservedConcurrentExecutions"].is_null(), "{f}");
+    }
+}
