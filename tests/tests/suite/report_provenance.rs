@@ -97,6 +97,19 @@ async fn an_upload_that_names_no_uploader_says_so_in_its_status() {
     let reason = report.status_reason.unwrap_or_default();
     assert!(reason.contains("uploader not established"), "{reason}");
     assert_eq!(report.source.uploaded_by, None);
+
+    // A write event that names its writer but no version: the object read might be a later
+    // writer's, so the writer is not taken as the uploader of what is read.
+    let session = "carl-0a1b2c3d4e5f60718";
+    env.put_record(&record(session, "2026-11-24T09:00:00Z", |_| {})).await;
+    let key = format!("session-logs/{session}.log");
+    let (v, _) = env.upload(&key, bytes("recorded/al2023_sh_narrow_wrap.log")).await;
+    let mut event = cloudtrail(&key, &v, BOBS_INSTANCE, true, "2026-11-24T10:00:00Z");
+    event["detail"]["responseElements"].as_object_mut().unwrap().remove("x-amz-version-id");
+    run(&reporter, &event).await.unwrap();
+    let report = env.report(&keys::report(DAY, session, "json").unwrap()).await;
+    let reason = report.status_reason.unwrap_or_default();
+    assert!(reason.contains("names no version"), "{reason}");
 }
 
 #[tokio::test]

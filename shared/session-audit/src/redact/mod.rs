@@ -245,6 +245,12 @@ mod tests {
             ("mysql -uroot -pMyPw789 db", "MyPw789"),
             ("psql postgresql://app:PgUrlPw@db:5432/app", "PgUrlPw"),
         ];
+        // Clients the table never named: the `login` model, not a list of programs.
+        let cases = cases.into_iter().chain([
+            ("nerdctl login -u bob -p NerdPw1 ghcr.io", "NerdPw1"),
+            ("helm registry login -u x -p HelmPw2 registry.example.com", "HelmPw2"),
+            ("finch login --username bob -p 'Finch Pw3' ecr", "Finch Pw3"),
+        ]);
         for (text, secret) in cases {
             let out = r(text);
             assert!(!out.contains(secret), "{text} → {out}");
@@ -276,6 +282,8 @@ mod tests {
             "grep aws_secret_access_key ~/.aws/credentials",
             "echo hello | sudo tee /etc/motd",
             "openssl enc -pass env:PASSPHRASE -in f",
+            "docker login -u bob --password-stdin registry.example.com",
+            "sudo login -p -f bob",
         ] {
             assert!(matches!(red.redact(text), Cow::Borrowed(_)), "{text}");
         }

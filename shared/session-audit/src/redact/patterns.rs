@@ -178,7 +178,8 @@ pub(super) const PATTERNS: &[Pattern] = &[
     Pattern {
         kind: "password-option",
         group: 1,
-        source: r#"\b(?:docker|podman|buildah|skopeo|helm|az|oras)\b[^|;&\n]*?\blogin\b[^|;&\n]*?\s-p[ \t]*("[^"]*"|'[^']*'|[^\s;&|]+)"#,
+        // Any client's `login` subcommand (docker, podman, nerdctl, helm registry, az, oras, …).
+        source: r#"\blogin\b[^|;&\n]*?\s-p[ \t]*("[^"]*"|'[^']*'|[^\s;&|-][^\s;&|]*)"#,
     },
     Pattern {
         kind: "password-option",

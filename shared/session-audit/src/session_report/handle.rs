@@ -115,6 +115,30 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
         })
     }
 
+    /// The Markdown key of this version's complete report, wherever it was filed (the
+    /// session's slot, or beside it as replaced or untrusted).
+    async fn already_reported(
+        &self,
+        upload: &Upload,
+        (date, session): (Date, &str),
+    ) -> Result<Option<String>, ReportError> {
+        let tag = version_tag(upload);
+        let places = [
+            keys::report(date, session, "md"),
+            keys::beside_report(Beside::Replaced, date, session, &tag, "md"),
+            keys::beside_report(Beside::Untrusted, date, session, &tag, "md"),
+        ];
+        for key in places {
+            let key = key.map_err(|e| ReportError::Malformed(e.to_string()))?;
+            let head = self.store.head(&key).await;
+            let head = head.map_err(failed(&self.store.uri(&upload.key), "checking the report"))?;
+            if head.is_some_and(|m| reports(&m, upload)) {
+                return Ok(Some(key));
+            }
+        }
+        Ok(None)
+    }
+
     /// Where this version's report goes: the session's slot, or beside it.
     async fn file(
         &self,
@@ -177,9 +201,22 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
             .filing(session, upload)
             .await
             .map_err(failed(&transcript, "reading the record"))?;
+        // A redelivery ends here, before the stream is read.
+        if let Some(md_key) = self.already_reported(upload, (date, session)).await? {
+            tracing::info!(key = %upload.key, md_key, "duplicate delivery");
+            return Ok(Some((Outcome::Duplicate { md_key }, None)));
+        }
         let stream = self.read_stream(session, record.as_ref()).await?;
         let stream_last = stream.as_ref().and_then(|s| s.last_time());
-        let provenance = provenance::judge(upload.uploader.as_ref(), record.as_ref(), stream_last);
+        let provenance = match (&upload.uploader, &upload.version_id) {
+            // The writer is named, but not the version written: what is read could be anyone's.
+            (Some(_), None) => Provenance::NotEstablished {
+                why: "uploader not established: the write event names no version, so the \
+                      object read may not be the one its writer wrote"
+                    .into(),
+            },
+            _ => provenance::judge(upload.uploader.as_ref(), record.as_ref(), stream_last),
+        };
         let (json_key, md_key, holder, replaced, displaced) =
             match self.file(upload, (date, session), &provenance).await? {
                 Filing::Duplicate(md_key) => {
