@@ -245,6 +245,8 @@ pub fn needed(call: &Call, facts: &Facts) -> Vec<Needed> {
         "ssm" => ssm(call, facts),
         "logs" => logs(call),
         "events" => events(call),
+        "cloudformation" => cloudformation(call),
+        "secretsmanager" => secretsmanager(call),
         other => panic!("no IAM mapping for service {other} ({}): add it", call.operation),
     };
     let name = describe(call);
@@ -634,12 +636,20 @@ fn logs(call: &Call) -> Vec<Request> {
             let name = str_of(&body["logGroupName"]);
             group(&format!("{name}:log-stream:{}", str_of(&body["logStreamName"])))
         }
+        "PutDataProtectionPolicy" | "GetDataProtectionPolicy" => {
+            group(&str_of(&body["logGroupIdentifier"]))
+        }
         _ => match body["resourceArn"].as_str() {
             Some(a) => a.trim_end_matches(":*").to_string(),
             None => group(&str_of(&body["logGroupName"])),
         },
     };
     let mut out = vec![Request::new(&format!("logs:{op}"), &resource)];
+    // Reading masked data in the clear is its own permission, on the log group (CloudWatch
+    // Logs API Reference, GetLogEvents `unmask`: "requires the logs:Unmask permission").
+    if op == "GetLogEvents" && body["unmask"] == json!(true) {
+        out.push(Request::new("logs:Unmask", &group(&str_of(&body["logGroupName"]))));
+    }
     // A log group created with tags needs logs:TagResource as well (CloudWatch Logs API
     // Reference, CreateLogGroup: "To assign tags when you create a log group, you must have
     // either the logs:TagResource or logs:TagLogGroup permission"; TagLogGroup is deprecated).
@@ -667,6 +677,26 @@ fn events(call: &Call) -> Vec<Request> {
     match call.operation.as_str() {
         "PutEvents" => buses.iter().map(|b| Request::new("events:PutEvents", b)).collect(),
         other => panic!("no IAM mapping for events {other}: add it"),
+    }
+}
+
+fn secretsmanager(call: &Call) -> Vec<Request> {
+    // A secret is named by ARN (the full one CloudFormation's Ref gives).
+    let secret = str_of(&call.body["SecretId"]);
+    match call.operation.as_str() {
+        "GetSecretValue" => vec![Request::new("secretsmanager:GetSecretValue", &secret)],
+        other => panic!("no IAM mapping for secretsmanager {other}: add it"),
+    }
+}
+
+fn cloudformation(call: &Call) -> Vec<Request> {
+    // The stack is named by its ARN (the request's StackId), the resource type `stack`.
+    let stack = call.params.get("StackName").cloned().unwrap_or_default();
+    match call.operation.as_str() {
+        "DescribeStackResource" => {
+            vec![Request::new("cloudformation:DescribeStackResource", &stack)]
+        }
+        other => panic!("no IAM mapping for cloudformation {other}: add it"),
     }
 }
 

@@ -5,7 +5,9 @@
 //!   so tests never share state.
 //! * The proxy forwards every request to moto and adds what the emulator lacks or what a test
 //!   needs: it captures CloudFormation responses PUT to `/cfn-response/…`, answers
-//!   `DescribeInstanceInformation` (not implemented by moto) as a small double, refuses to
+//!   `DescribeInstanceInformation` (not implemented by moto), CloudFormation's
+//!   `DescribeStackResource` for custom resources and CloudWatch Logs' data-protection policies
+//!   ([`crate::doubles`]) as small doubles, refuses to
 //!   delete a managed policy still attached to someone (IAM's `DeleteConflict`, which moto
 //!   does not model), and can make
 //!   one operation fail, so failure paths run against the emulator rather than mocks of our
@@ -50,6 +52,10 @@ struct ProxyState {
     calls: Vec<Call>,
     /// Session token -> (template logical ID, deployment parameters).
     principals: std::collections::BTreeMap<String, (String, Vec<(String, String)>)>,
+    /// What CloudFormation reports of custom resources (see [`crate::doubles`]).
+    stack_resources: crate::doubles::Resources,
+    /// Data-protection policies of log groups (see [`crate::doubles`]).
+    data_protection: crate::doubles::DataProtection,
 }
 
 /// A running emulator. Dropping it stops the server.
@@ -170,6 +176,29 @@ impl LocalAws {
     /// The most requests the emulator was answering at once since the last call (then reset).
     pub fn take_max_in_flight(&self) -> u32 {
         std::mem::take(&mut self.state.lock().expect("state").max_in_flight)
+    }
+
+    /// Play CloudFormation: from now on it reports `logical_id` of `stack_id` as `status`
+    /// (`CREATE_IN_PROGRESS`, …) with `physical_id` (see [`crate::doubles`]).
+    pub fn stack_resource(
+        &self,
+        stack_id: &str,
+        logical_id: &str,
+        status: &str,
+        physical_id: Option<&str>,
+    ) {
+        let resource = crate::doubles::Resource {
+            resource_type: session_audit_aws::provisioner::RESOURCE_TYPE.to_string(),
+            status: status.to_string(),
+            physical_id: physical_id.map(str::to_string),
+        };
+        let key = (stack_id.to_string(), logical_id.to_string());
+        self.state.lock().expect("state").stack_resources.insert(key, resource);
+    }
+
+    /// Where the emulator's response server is (`EMULATOR_RESPONSE_ORIGIN`).
+    pub fn response_origin(&self) -> String {
+        self.endpoint()
     }
 
     pub fn registration_online_after(&self, polls: u32) {
@@ -490,6 +519,29 @@ fn serve(
             let body = describe_instance_information(&request, state);
             answered(200, body.as_bytes());
             reply(&mut writer, "200 OK", "application/x-amz-json-1.1", body.as_bytes())?;
+            continue;
+        }
+        if operation == "DescribeStackResource" {
+            let params = state.lock().expect("state").calls[index].params.clone();
+            let (status, body) = {
+                let s = state.lock().expect("state");
+                crate::doubles::describe_stack_resource(&params, &s.stack_resources)
+            };
+            answered(status, body.as_bytes());
+            let line = if status == 200 { "200 OK" } else { "400 Bad Request" };
+            reply(&mut writer, line, "text/xml", body.as_bytes())?;
+            continue;
+        }
+        if operation == "PutDataProtectionPolicy" || operation == "GetDataProtectionPolicy" {
+            let asked: serde_json::Value =
+                serde_json::from_slice(&request.body).unwrap_or_default();
+            let (status, body) = {
+                let mut s = state.lock().expect("state");
+                crate::doubles::data_protection(&operation, &asked, &mut s.data_protection)
+            };
+            answered(status, body.as_bytes());
+            let line = if status == 200 { "200 OK" } else { "400 Bad Request" };
+            reply(&mut writer, line, "application/x-amz-json-1.1", body.as_bytes())?;
             continue;
         }
         if let Some(conflict) = policy_attachments(&request, &operation, state) {

@@ -30,7 +30,7 @@ use crate::findings_capture::{captured_events, route_to_log};
 use crate::local_aws::LocalAws;
 use crate::runtime_api::{deployed_env, emulator_env, function_binary, LambdaProcess};
 
-const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/session-audit-local/5b6c7d8e-0000-4000-8000-000000000001";
+use crate::template::STACK;
 
 /// What a run produced, for the caller to print or check.
 #[derive(Debug)]
@@ -61,7 +61,11 @@ fn fixture_json(name: &str) -> Value {
     serde_json::from_str(&text).expect("fixture JSON")
 }
 
+/// A request as CloudFormation sends it, with CloudFormation (the proxy's double) reporting the
+/// resource in progress meanwhile, as the provisioner checks.
 fn cfn_request(aws: &LocalAws, kind: &str, properties: &Value, physical: Option<&str>) -> Value {
+    let status = if kind == "Create" { "CREATE_IN_PROGRESS" } else { "DELETE_IN_PROGRESS" };
+    aws.stack_resource(STACK, "AccessPath", status, physical);
     let mut r = fixture_json(match kind {
         "Create" => "cfn_custom_resource_create-request.json",
         _ => "cfn_custom_resource_delete-request.json",
@@ -149,6 +153,9 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
     // all object calls: this documented switch leaves it out locally (never set in AWS).
     env.push(("SKIP_TLS_BUCKET_POLICY", "true".into()));
     env.push(("STACK_ID", STACK.into()));
+    // Responses go only to CloudFormation's response bucket, and locally to the emulator's
+    // response server: the documented switch, never set in AWS.
+    env.push(("EMULATOR_RESPONSE_ORIGIN", aws.response_origin()));
     let mut provisioner = LambdaProcess::start(
         &binaries[0],
         &deployed_env(&aws, "ProvisionerFunction", env, &[("NamePrefix", "local-demo")]),

@@ -10,7 +10,11 @@ use serde_yaml::Value as Yaml;
 
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
-pub const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/sa/0000";
+pub const STACK: &str =
+    "arn:aws:cloudformation:us-east-1:123456789012:stack/sa/6a1f0e60-0000-4000-8000-000000000001";
+/// The redaction key secret the test stack generated (`!Ref RedactionKeySecret`).
+pub const REDACTION_SECRET: &str =
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:sa-redaction-key-AbCdEf";
 /// The provisioner's outputs in the test stack, unless a test names others.
 pub const BUCKET: &str = "session-audit-logs-123456789012-us-east-1";
 pub const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/provisioned";
@@ -46,11 +50,13 @@ impl Stack {
             ("AccessPath.BucketName", BUCKET),
             ("AccessPath.KmsKeyArn", KEY),
             ("AccessPath.LogGroupName", LOG_GROUP),
+            ("RedactionKeySecret", REDACTION_SECRET),
         ]
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .into();
         for (k, v) in overrides {
-            let known = if k.contains('.') { &mut attributes } else { &mut params };
+            let resource = k.contains('.') || attributes.contains_key(*k);
+            let known = if resource { &mut attributes } else { &mut params };
             assert!(known.contains_key(*k), "no parameter {k}");
             known.insert(k.to_string(), v.to_string());
         }
@@ -180,7 +186,7 @@ impl Stack {
 
     /// The template parameters a function's `environment` says it was deployed with: the
     /// inverse of its `Environment.Variables` (`!Ref P` gives P; `RULES_URI` gives
-    /// `RulesObject`), so a test that runs a function with some environment is checked
+    /// `RulesObject` and `RulesObjectVersion`), so a test that runs a function with some environment is checked
     /// against the policy that deployment would have.
     pub fn parameters_from_environment(
         &self,
@@ -199,9 +205,16 @@ impl Stack {
                 ("!GetAtt", Yaml::String(a)) if self.attributes.contains_key(a) => {
                     out.push((a.clone(), value.clone()))
                 }
+                ("!If", _) if *name == "REDACTION_KEY_SECRET" && !value.is_empty() => {
+                    out.push(("RedactionKeySecret".into(), value.clone()));
+                }
                 ("!If", _) if *name == "RULES_URI" => {
-                    if let Some(object) = value.strip_prefix("s3://") {
-                        out.push(("RulesObject".into(), object.to_string()));
+                    use session_audit::settings::RulesLocation;
+                    if let Ok(RulesLocation::S3 { bucket, key, version }) =
+                        RulesLocation::parse(value)
+                    {
+                        out.push(("RulesObject".into(), format!("{bucket}/{key}")));
+                        out.push(("RulesObjectVersion".into(), version.unwrap_or_default()));
                     }
                 }
                 _ => {}

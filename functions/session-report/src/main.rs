@@ -27,7 +27,7 @@ async fn main() -> Result<(), Error> {
     let clients = Clients::new(&sdk);
     let common = &settings.common;
     let rules = settings::rule_pack(&clients, common.rules_uri.as_deref()).await?;
-    let redactor = settings::redactor(&clients, common.redaction_key_parameter.as_deref()).await?;
+    let redactor = settings::redactor(&clients, &common.redaction_key).await?;
     let reporter = session_report(&clients, settings, Analyzer::new(rules, redactor));
     let reporter = &reporter;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| handle(reporter, event))).await

@@ -26,7 +26,7 @@ async fn main() -> Result<(), Error> {
     let clients = Clients::new(&sdk);
     let common = &settings.common;
     let pack = settings::rule_pack(&clients, common.rules_uri.as_deref()).await?;
-    let redactor = settings::redactor(&clients, common.redaction_key_parameter.as_deref()).await?;
+    let redactor = settings::redactor(&clients, &common.redaction_key).await?;
     let audit = session_start(&clients, settings, pack, redactor);
     let audit = &audit;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| handle(audit, event))).await

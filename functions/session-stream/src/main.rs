@@ -30,7 +30,7 @@ async fn main() -> Result<(), Error> {
     let clients = Clients::new(&sdk);
     let common = &settings.common;
     let rules = settings::rule_pack(&clients, common.rules_uri.as_deref()).await?;
-    let redactor = settings::redactor(&clients, common.redaction_key_parameter.as_deref()).await?;
+    let redactor = settings::redactor(&clients, &common.redaction_key).await?;
     let stream = session_stream(&clients, settings, Analyzer::new(rules, redactor));
     let stream = &stream;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| handle(stream, event))).await

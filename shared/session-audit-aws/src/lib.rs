@@ -38,6 +38,8 @@ pub struct Clients {
     pub ssm: aws_sdk_ssm::Client,
     /// EventBridge: finding events.
     pub events: aws_sdk_eventbridge::Client,
+    /// Secrets Manager: the redaction key the stack generated.
+    pub secrets: aws_sdk_secretsmanager::Client,
 }
 
 /// `S3_FORCE_PATH_STYLE=true` addresses buckets as `endpoint/bucket/key`, which the local
@@ -63,6 +65,7 @@ impl Clients {
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
             ssm: aws_sdk_ssm::Client::new(config),
             events: aws_sdk_eventbridge::Client::new(config),
+            secrets: aws_sdk_secretsmanager::Client::new(config),
         }
     }
 }

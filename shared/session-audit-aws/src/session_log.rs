@@ -31,6 +31,10 @@ impl SessionLog for CloudWatchLog {
             .get_log_events()
             .log_group_name(group)
             .log_stream_name(session_id)
+            // The group masks credentials (its data-protection policy); the comparison with
+            // the S3 transcript needs what the agent sent, and every stored field is redacted
+            // by our own redactor afterwards.
+            .unmask(true)
             .start_from_head(true)
             .set_next_token(token.clone())
             .send()

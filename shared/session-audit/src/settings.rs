@@ -82,8 +82,10 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
     /// prefix (the instance role may put any object there, and a pack decides what is found).
     pub fn rules_uri(&self) -> Result<Option<String>, SettingsError> {
         let Some(uri) = self.text("RULES_URI") else { return Ok(None) };
-        if let Some((bucket, key)) = uri.strip_prefix("s3://").and_then(|p| p.split_once('/')) {
-            let writable = bucket == self.audit_bucket()?
+        let location = RulesLocation::parse(&uri)
+            .map_err(|reason| SettingsError { variable: "RULES_URI", reason })?;
+        if let RulesLocation::S3 { bucket, key, .. } = &location {
+            let writable = *bucket == self.audit_bucket()?
                 && !key.starts_with(crate::keys::AUDIT_PREFIX)
                 && key.starts_with(&self.transcript_prefix());
             if writable {
@@ -99,13 +101,28 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
         Ok(Some(uri))
     }
 
+    /// Where the redaction key is: `REDACTION_KEY_PARAMETER` (an SSM SecureString the deployer
+    /// made) or `REDACTION_KEY_SECRET` (the Secrets Manager secret the stack generates when no
+    /// parameter is given); both set is an error, neither is the built-in key.
+    pub fn redaction_key(&self) -> Result<RedactionKeySource, SettingsError> {
+        match (self.text("REDACTION_KEY_PARAMETER"), self.text("REDACTION_KEY_SECRET")) {
+            (Some(_), Some(_)) => Err(SettingsError {
+                variable: "REDACTION_KEY_SECRET",
+                reason: "set with REDACTION_KEY_PARAMETER: name one place for the key".into(),
+            }),
+            (Some(name), None) => Ok(RedactionKeySource::Parameter(name)),
+            (None, Some(arn)) => Ok(RedactionKeySource::Secret(arn)),
+            (None, None) => Ok(RedactionKeySource::BuiltIn),
+        }
+    }
+
     /// What every function that judges and publishes shares.
     pub fn common(&self) -> Result<Common, SettingsError> {
         Ok(Common {
             audit_bucket: self.audit_bucket()?,
             findings_event_bus: self.text("FINDINGS_EVENT_BUS").unwrap_or_else(|| "default".into()),
             rules_uri: self.rules_uri()?,
-            redaction_key_parameter: self.text("REDACTION_KEY_PARAMETER"),
+            redaction_key: self.redaction_key()?,
         })
     }
 
@@ -158,6 +175,59 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
     }
 }
 
+/// Where the HMAC redaction key comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedactionKeySource {
+    /// No key configured: the built-in one, which every report then flags (tokens of a public
+    /// key can be recomputed offline). The template never deploys this.
+    BuiltIn,
+    /// `REDACTION_KEY_PARAMETER`: an SSM SecureString name.
+    Parameter(String),
+    /// `REDACTION_KEY_SECRET`: a Secrets Manager secret ARN (the stack's generated key).
+    Secret(String),
+}
+
+/// Where a rule pack is: `s3://bucket/key[?versionId=V]` or a file path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RulesLocation {
+    /// An S3 object, at a pinned version when `version` is given (what the template deploys:
+    /// replacing the object then cannot change what is found).
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// The key (S3 keys may hold `?`; only a trailing `?versionId=` is the version).
+        key: String,
+        /// The S3 version ID.
+        version: Option<String>,
+    },
+    /// A file (the CLI, local runs).
+    File(String),
+}
+
+impl RulesLocation {
+    /// Parse a `RULES_URI`; an `s3://` URI without bucket or key, or with an empty version,
+    /// is an error saying what is expected.
+    pub fn parse(uri: &str) -> Result<Self, String> {
+        let Some(path) = uri.strip_prefix("s3://") else {
+            return Ok(RulesLocation::File(uri.to_string()));
+        };
+        let (object, version) = match path.rsplit_once("?versionId=") {
+            Some((object, version)) => (object, Some(version.to_string())),
+            None => (path, None),
+        };
+        let expected =
+            || format!("'{uri}': expected s3://bucket/key or s3://bucket/key?versionId=V");
+        let (bucket, key) = object
+            .split_once('/')
+            .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+            .ok_or_else(expected)?;
+        if version.as_deref().is_some_and(str::is_empty) {
+            return Err(expected());
+        }
+        Ok(RulesLocation::S3 { bucket: bucket.to_string(), key: key.to_string(), version })
+    }
+}
+
 /// What every function that judges and publishes reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Common {
@@ -165,10 +235,11 @@ pub struct Common {
     pub audit_bucket: String,
     /// `FINDINGS_EVENT_BUS` (`default`): where finding events go.
     pub findings_event_bus: String,
-    /// `RULES_URI`: a user rule pack, `s3://bucket/key` or a file path.
+    /// `RULES_URI`: a user rule pack, `s3://bucket/key?versionId=V` (the template always pins
+    /// a version), `s3://bucket/key` or a file path; see [`RulesLocation`].
     pub rules_uri: Option<String>,
-    /// `REDACTION_KEY_PARAMETER`: the SSM SecureString holding the redaction key.
-    pub redaction_key_parameter: Option<String>,
+    /// Where the redaction key is read from at cold start.
+    pub redaction_key: RedactionKeySource,
 }
 
 /// The session-start function's settings.
@@ -260,6 +331,10 @@ pub struct ProvisionerSettings {
     /// `SKIP_TLS_BUCKET_POLICY` (`false`): leave out the TLS-only bucket policy, for the local
     /// emulator only (it treats every request as plain HTTP). Never set in AWS.
     pub skip_tls_bucket_policy: bool,
+    /// `EMULATOR_RESPONSE_ORIGIN` (unset): a loopback origin (`http://127.0.0.1:<port>`) whose
+    /// URLs may receive CloudFormation responses besides CloudFormation's own response bucket;
+    /// the local response server of the emulator. Never set in AWS; nothing else is accepted.
+    pub emulator_response_origin: Option<String>,
 }
 
 impl ProvisionerSettings {
@@ -275,8 +350,31 @@ impl ProvisionerSettings {
                 return Err(SettingsError { variable: SKIP, reason });
             }
         };
-        Ok(ProvisionerSettings { stack_id: v.text("STACK_ID"), skip_tls_bucket_policy: skip })
+        const ORIGIN: &str = "EMULATOR_RESPONSE_ORIGIN";
+        let origin = v.text(ORIGIN);
+        if let Some(origin) = &origin {
+            if !is_loopback_origin(origin) {
+                let reason = format!(
+                    "'{origin}': expected http://127.0.0.1:<port>, http://localhost:<port> or \
+                     http://[::1]:<port> (the emulator's response server, never a remote host)"
+                );
+                return Err(SettingsError { variable: ORIGIN, reason });
+            }
+        }
+        Ok(ProvisionerSettings {
+            stack_id: v.text("STACK_ID"),
+            skip_tls_bucket_policy: skip,
+            emulator_response_origin: origin,
+        })
     }
+}
+
+/// `http://<loopback host>:<port>` and nothing more (no path, user or other host).
+fn is_loopback_origin(origin: &str) -> bool {
+    let Some(rest) = origin.strip_prefix("http://") else { return false };
+    ["127.0.0.1:", "localhost:", "[::1]:"].iter().any(|host| {
+        rest.strip_prefix(host).is_some_and(|port| !port.is_empty() && port.parse::<u16>().is_ok())
+    })
 }
 
 #[cfg(test)]
@@ -369,7 +467,49 @@ mod tests {
         ]));
         assert_eq!(
             p.unwrap(),
-            ProvisionerSettings { stack_id: Some("arn:s".into()), skip_tls_bucket_policy: true }
+            ProvisionerSettings {
+                stack_id: Some("arn:s".into()),
+                skip_tls_bucket_policy: true,
+                emulator_response_origin: None,
+            }
         );
+    }
+
+    #[test]
+    fn the_redaction_key_comes_from_one_place() {
+        let common = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("AUDIT_BUCKET", "b")];
+            all.extend_from_slice(pairs);
+            ReportSettings::read(env(&all)).map(|s| s.common.redaction_key)
+        };
+        assert_eq!(common(&[]).unwrap(), RedactionKeySource::BuiltIn);
+        assert_eq!(
+            common(&[("REDACTION_KEY_PARAMETER", "/k")]).unwrap(),
+            RedactionKeySource::Parameter("/k".into())
+        );
+        assert_eq!(
+            common(&[("REDACTION_KEY_SECRET", "arn:s")]).unwrap(),
+            RedactionKeySource::Secret("arn:s".into())
+        );
+        let both = common(&[("REDACTION_KEY_PARAMETER", "/k"), ("REDACTION_KEY_SECRET", "arn:s")]);
+        assert_eq!(both.unwrap_err().variable, "REDACTION_KEY_SECRET");
+    }
+
+    #[test]
+    fn the_emulator_response_origin_is_a_loopback_origin_or_refused() {
+        for origin in ["http://127.0.0.1:4566", "http://localhost:9", "http://[::1]:80"] {
+            let p = ProvisionerSettings::read(env(&[("EMULATOR_RESPONSE_ORIGIN", origin)]));
+            assert_eq!(p.unwrap().emulator_response_origin.as_deref(), Some(origin));
+        }
+        for origin in [
+            "https://attacker.example",
+            "http://127.0.0.1.evil.example:80",
+            "http://127.0.0.1:80/path",
+            "http://127.0.0.1",
+            "http://user@127.0.0.1:80",
+        ] {
+            let e = ProvisionerSettings::read(env(&[("EMULATOR_RESPONSE_ORIGIN", origin)]));
+            assert_eq!(e.unwrap_err().variable, "EMULATOR_RESPONSE_ORIGIN", "{origin}");
+        }
     }
 }

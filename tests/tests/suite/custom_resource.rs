@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest as Request;
 use serde_json::{json, Value};
-use session_audit_aws::custom_resource::{respond_always, Outcome, DEADLINE_MARGIN};
+use session_audit_aws::custom_resource::{respond_always, Outcome, ResponseHosts, DEADLINE_MARGIN};
 use session_audit_tests::local_aws::LocalAws;
 
 fn request(aws: &LocalAws, name: &str) -> Request {
@@ -20,6 +20,11 @@ fn request(aws: &LocalAws, name: &str) -> Request {
     .unwrap()
 }
 
+/// CloudFormation's response bucket, and the emulator's response server (the local switch).
+fn hosts(aws: &LocalAws) -> ResponseHosts {
+    ResponseHosts::new("us-east-1", Some(aws.response_origin()))
+}
+
 fn last(aws: &LocalAws) -> Value {
     serde_json::from_slice(&aws.responses().last().expect("a response").body).unwrap()
 }
@@ -29,13 +34,14 @@ async fn a_panic_still_answers_failed() {
     let aws = LocalAws::start();
     let http = reqwest::Client::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let (_, result, sent) = respond_always(request(&aws, "panic"), deadline, &http, |_| async {
-        if std::hint::black_box(true) {
-            panic!("boom in a step");
-        }
-        Ok(Outcome { physical_id: String::new(), data: Default::default() })
-    })
-    .await;
+    let (_, result, sent) =
+        respond_always(request(&aws, "panic"), deadline, &http, &hosts(&aws), |_| async {
+            if std::hint::black_box(true) {
+                panic!("boom in a step");
+            }
+            Ok(Outcome { physical_id: String::new(), data: Default::default() })
+        })
+        .await;
     sent.unwrap();
     assert!(result.is_err());
     let v = last(&aws);
@@ -51,11 +57,12 @@ async fn the_deadline_answers_before_lambda_kills_the_function() {
     // Less time left than the margin: the answer comes with a quarter of it to spare.
     let deadline = started + Duration::from_secs(1);
     assert!(Duration::from_secs(1) < DEADLINE_MARGIN);
-    let (_, _, sent) = respond_always(request(&aws, "slow"), deadline, &http, |_| async {
-        tokio::time::sleep(Duration::from_secs(3600)).await;
-        Ok(Outcome { physical_id: "never".into(), data: Default::default() })
-    })
-    .await;
+    let (_, _, sent) =
+        respond_always(request(&aws, "slow"), deadline, &http, &hosts(&aws), |_| async {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            Ok(Outcome { physical_id: "never".into(), data: Default::default() })
+        })
+        .await;
     sent.unwrap();
     let answered = started.elapsed();
     assert!(

@@ -7,12 +7,11 @@ use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceReques
 use serde_json::{json, Value};
 use session_audit::provisioner::policies;
 use session_audit::provisioner::{Names, Place, Properties, PREFERENCES_DOCUMENT};
-use session_audit_aws::custom_resource::{respond_always, MAX_RESPONSE_BYTES};
+use session_audit_aws::custom_resource::{respond_always, ResponseHosts, MAX_RESPONSE_BYTES};
 use session_audit_aws::provisioner::{handle_request, physical_id, Options};
 use session_audit_aws::Clients;
 use session_audit_tests::local_aws::LocalAws;
-
-const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/sa-test/6a1f0e60-0000-4000-8000-000000000001";
+use session_audit_tests::template::STACK;
 
 fn public_fixture(name: &str) -> Value {
     let text = std::fs::read_to_string(session_audit_tests::fixture(&format!("public/{name}")))
@@ -25,8 +24,18 @@ struct Env {
     config: aws_config::SdkConfig,
     clients: Clients,
     http: reqwest::Client,
+    hosts: ResponseHosts,
     options: Options,
     n: u32,
+}
+
+/// What CloudFormation reports of the resource while it has `request` out.
+fn in_progress(request: &Request) -> &'static str {
+    match request {
+        Request::Create(_) => "CREATE_IN_PROGRESS",
+        Request::Update(_) => "UPDATE_IN_PROGRESS",
+        _ => "DELETE_IN_PROGRESS",
+    }
 }
 
 impl Env {
@@ -42,7 +51,10 @@ impl Env {
             poll_interval: Duration::from_millis(50),
             profile_propagation: Duration::from_secs(2),
         };
-        Env { aws, config, clients, http: reqwest::Client::new(), options, n: 0 }
+        // The emulator's response server is the one origin besides CloudFormation's bucket
+        // (the documented EMULATOR_RESPONSE_ORIGIN switch).
+        let hosts = ResponseHosts::new("us-east-1", Some(aws.response_origin()));
+        Env { aws, config, clients, http: reqwest::Client::new(), hosts, options, n: 0 }
     }
 
     /// A request shaped like the public fixture, aimed at this emulator.
@@ -72,25 +84,45 @@ impl Env {
         serde_json::from_value(r).expect("request")
     }
 
-    /// Run a request as the Lambda does and return the response CloudFormation received.
+    /// Run a request as the Lambda does, with CloudFormation reporting the resource in
+    /// progress as it does for requests it sent, and return the response it received.
     async fn run(&self, request: Request) -> Value {
-        let before = self.aws.responses().len();
-        // The provisioner's policy is scoped to the stack's NamePrefix.
         let asked = serde_json::to_value(&request).unwrap();
+        let held = asked["PhysicalResourceId"].as_str().map(str::to_string);
+        let status = in_progress(&request);
+        self.run_while(request, status, held.as_deref()).await
+    }
+
+    /// Send `request` as the Lambda does, with CloudFormation reporting the resource as
+    /// `status` holding the physical ID `held`: what sending the response gave.
+    async fn serve(
+        &self,
+        request: Request,
+        status: &str,
+        held: Option<&str>,
+    ) -> Result<(), String> {
+        let asked = serde_json::to_value(&request).unwrap();
+        let (stack, logical) = (asked["StackId"].as_str(), asked["LogicalResourceId"].as_str());
+        self.aws.stack_resource(stack.unwrap(), logical.unwrap(), status, held);
+        // The provisioner's policy is scoped to the stack's NamePrefix.
         let prefix = asked["ResourceProperties"]["NamePrefix"].as_str().unwrap_or("session-audit");
-        let clients = self.aws.clients_as(
-            &self.config,
-            "ProvisionerFunction",
-            &[],
-            &[("NamePrefix", prefix)],
-        );
+        let token = self.aws.deploy("ProvisionerFunction", &[], &[("NamePrefix", prefix)]);
+        let config = LocalAws::config_as(&self.config, &token);
+        let clients = Clients::with_path_style(&config, true);
+        let cloudformation = aws_sdk_cloudformation::Client::new(&config);
         let options = self.options.clone();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
-        let (_, _, sent) = respond_always(request, deadline, &self.http, move |r| {
-            handle_request(r, clients, options)
+        let (_, _, sent) = respond_always(request, deadline, &self.http, &self.hosts, move |r| {
+            handle_request(r, clients, cloudformation, options)
         })
         .await;
-        sent.expect("response delivered");
+        sent
+    }
+
+    /// [`Env::run`] with CloudFormation reporting the resource as `status` holding `held`.
+    async fn run_while(&self, request: Request, status: &str, held: Option<&str>) -> Value {
+        let before = self.aws.responses().len();
+        self.serve(request, status, held).await.expect("response delivered");
         let responses = self.aws.responses();
         assert_eq!(responses.len(), before + 1, "exactly one response per request");
         let captured = responses.last().unwrap();
@@ -304,6 +336,16 @@ async fn create_update_delete_lifecycle_checked_through_the_api() {
     let group = &groups.log_groups()[0];
     assert_eq!(group.kms_key_id(), Some(key_arn.as_str()));
     assert_eq!(group.retention_in_days(), Some(30));
+    // Credentials in the stream are masked for every reader without logs:Unmask.
+    let protection =
+        c.logs.get_data_protection_policy().log_group_identifier(&n.log_group).send().await;
+    let protection: Value =
+        serde_json::from_str(protection.unwrap().policy_document().unwrap()).unwrap();
+    assert_eq!(protection, policies::data_protection_policy(&place));
+    let masked = protection["Statement"][1]["DataIdentifier"].to_string();
+    for id in policies::MASKED_IDENTIFIERS {
+        assert!(masked.contains(&format!("data-identifier/{id}")), "{id} masked");
+    }
 
     // IAM: trust, managed core policy, the inline policy's actual JSON, the profile.
     let role = c.iam.get_role().role_name(&n.role).send().await.unwrap();
@@ -668,11 +710,12 @@ async fn tls_policy_denies_plain_http() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_fixtures_drive_the_handler() {
-    let mut env = Env::start().await;
+    let env = Env::start().await;
     // The fixtures' own properties (Key1..Key3) are not ours: ignored, defaults apply.
     let mut create = public_fixture("cfn_custom_resource_create-request.json");
-    // The provisioner serves the fixtures' stack, as the template's STACK_ID makes it do.
-    env.options.stack_id = create["StackId"].as_str().map(str::to_string);
+    // The fixtures' stack is another account's: the requests are aimed at this one (the
+    // provisioner serves only its own, and asks CloudFormation about it).
+    create["StackId"] = json!(STACK);
     create["ResponseURL"] = json!(env.aws.response_url("fixture-create"));
     let response = env.run(serde_json::from_value(create).unwrap()).await;
     assert_eq!(response["Status"], "SUCCESS", "{response}");
@@ -681,11 +724,13 @@ async fn public_fixtures_drive_the_handler() {
     let physical = response["PhysicalResourceId"].as_str().unwrap().to_string();
     let mut update = public_fixture("cfn_custom_resource_update-request.json");
     update["ResponseURL"] = json!(env.aws.response_url("fixture-update"));
+    update["StackId"] = json!(STACK);
     update["PhysicalResourceId"] = json!(physical);
     assert_eq!(env.run(serde_json::from_value(update).unwrap()).await["Status"], "SUCCESS");
     // The fixture's Delete names a physical ID that is not ours: nothing to do, SUCCESS.
     let mut delete = public_fixture("cfn_custom_resource_delete-request.json");
     delete["ResponseURL"] = json!(env.aws.response_url("fixture-delete"));
+    delete["StackId"] = json!(STACK);
     let response = env.run(serde_json::from_value(delete).unwrap()).await;
     assert_eq!(response["Status"], "SUCCESS");
     assert_eq!(
@@ -812,7 +857,8 @@ async fn a_delete_naming_another_stack_is_refused_and_touches_nothing() {
     assert_eq!(created["Status"], "SUCCESS", "{created}");
     let physical = created["PhysicalResourceId"].as_str().unwrap().to_string();
     let bucket = created["Data"]["BucketName"].as_str().unwrap().to_string();
-    let other = STACK.replace("stack/sa-test/", "stack/someone-else/");
+    let other = STACK.replace("stack/sa/", "stack/someone-else/");
+    assert_ne!(other, STACK);
     for stack in [other.as_str(), "not-a-stack"] {
         let mut forged: Value = public_fixture("cfn_custom_resource_delete-request.json");
         forged["ResponseURL"] = json!(env.aws.response_url("forged"));
@@ -834,7 +880,8 @@ async fn a_delete_naming_another_stack_is_refused_and_touches_nothing() {
     let mut blind = env.options.clone();
     blind.stack_id = None;
     let r = env.request("Delete", p.clone(), Some(&physical), None);
-    let reason = handle_request(r, env.clients.clone(), blind).await.unwrap_err();
+    let cloudformation = aws_sdk_cloudformation::Client::new(&env.config);
+    let reason = handle_request(r, env.clients.clone(), cloudformation, blind).await.unwrap_err();
     assert!(reason.contains("STACK_ID"), "{reason}");
     assert_eq!(live_instances(&env.clients).await.len(), 1);
 }
@@ -873,4 +920,70 @@ async fn delete_detaches_the_user_policy_from_people_and_can_run_twice() {
     let attached = iam.list_attached_user_policies().user_name("ana").send().await.unwrap();
     assert!(attached.attached_policies().is_empty(), "detached from the user");
     assert!(iam.get_user().user_name("ana").send().await.is_ok(), "the person is untouched");
+}
+
+/// The stack's ID is easy to read, so a request naming it proves nothing: a Delete or Update
+/// forged with it, while CloudFormation has no operation on the resource, changes nothing;
+/// one with a ResponseURL outside CloudFormation's response bucket gets no response at all;
+/// and the Delete's own RetainLogs is never what decides whether the audit data goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_cloudformation_did_not_send_change_nothing() {
+    let mut env = Env::start().await;
+    let created = {
+        let r = env.request("Create", props(&[]), None, None);
+        env.run(r).await
+    };
+    assert_eq!(created["Status"], "SUCCESS", "{created}");
+    let physical = created["PhysicalResourceId"].as_str().unwrap().to_string();
+    let bucket = created["Data"]["BucketName"].as_str().unwrap().to_string();
+    let (n, place) = env.names("sa-test");
+    let policy_before = default_user_policy(&env.clients, &n, &place).await;
+    let prefs_before = document_json(&env.clients, None).await;
+    let destroy = props(&[("RetainLogs", "false")]);
+
+    // 1. A ResponseURL elsewhere: no work, and nothing is sent there or anywhere.
+    let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    elsewhere.set_nonblocking(true).unwrap();
+    let responses = env.aws.responses().len();
+    let mut forged = env.request("Delete", destroy.clone(), Some(&physical), None);
+    if let Request::Delete(d) = &mut forged {
+        d.response_url = format!("http://{}/collect", elsewhere.local_addr().unwrap());
+    }
+    let refused = env.serve(forged, "DELETE_IN_PROGRESS", Some(&physical)).await.unwrap_err();
+    assert!(refused.contains("no response was sent"), "{refused}");
+    assert!(elsewhere.accept().is_err(), "nothing connected to the forged ResponseURL");
+    assert_eq!(env.aws.responses().len(), responses, "no response anywhere");
+
+    // 2. A Delete and an Update while CloudFormation reports the Create complete: refused.
+    let forged = env.request("Delete", destroy.clone(), Some(&physical), None);
+    let response = env.run_while(forged, "CREATE_COMPLETE", Some(&physical)).await;
+    assert_eq!(response["Status"], "FAILED", "{response}");
+    let reason = response["Reason"].as_str().unwrap();
+    assert!(reason.contains("CREATE_COMPLETE") && reason.contains("nothing was changed"));
+    let looser = props(&[("AccessTagValue", "anyone"), ("EnforceTls", "false")]);
+    let forged = env.request("Update", looser, Some(&physical), Some(props(&[])));
+    let response = env.run_while(forged, "UPDATE_COMPLETE", Some(&physical)).await;
+    assert_eq!(response["Status"], "FAILED", "{response}");
+    // 3. A Delete of our physical ID while CloudFormation deletes another one: refused.
+    let forged = env.request("Delete", destroy.clone(), Some(&physical), None);
+    let response = env.run_while(forged, "DELETE_IN_PROGRESS", Some("session-audit:x")).await;
+    assert_eq!(response["Status"], "FAILED", "{response}");
+    assert!(response["Reason"].as_str().unwrap().contains("not session-audit:"), "{response}");
+
+    let clients = env.clients.clone();
+    let c = &clients;
+    assert_eq!(default_user_policy(c, &n, &place).await, policy_before, "policy unchanged");
+    assert_eq!(document_json(c, None).await, prefs_before, "preferences unchanged");
+    assert_eq!(live_instances(c).await.len(), 1, "instance kept");
+
+    // 4. CloudFormation's own Delete, carrying RetainLogs=false: the Create recorded the
+    // default (retain), and that is what counts. The access path goes, the audit data stays.
+    let delete = env.request("Delete", destroy, Some(&physical), None);
+    let response = env.run(delete).await;
+    assert_eq!(response["Status"], "SUCCESS", "{response}");
+    assert!(live_instances(c).await.is_empty(), "the instance went");
+    assert!(c.s3.head_bucket().bucket(&bucket).send().await.is_ok(), "bucket retained");
+    assert!(customer_keys(c).await.iter().all(|k| k.deletion_date().is_none()), "key kept");
+    let groups = c.logs.describe_log_groups().log_group_name_prefix(&n.log_group).send();
+    assert!(!groups.await.unwrap().log_groups().is_empty(), "log group retained");
 }

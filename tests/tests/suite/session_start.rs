@@ -13,6 +13,7 @@ use session_audit::redact::Redactor;
 use session_audit::rules::RulePack;
 use session_audit::session::{DeniedRecord, SessionRecord, DEFAULT_DOCUMENT};
 use session_audit::session_start::{Outcome, StartError};
+use session_audit::settings::RedactionKeySource;
 use session_audit::settings::StartSettings;
 use session_audit_aws::session_start::{session_start, AwsSessionStart as SessionStart};
 use session_audit_aws::Clients;
@@ -614,15 +615,22 @@ async fn the_user_rule_pack_and_the_redaction_key_are_loaded_from_where_they_are
     use session_audit_aws::settings;
     let env = Env::start().await;
     let pack = "disable = [\"SA-SES-NO-MFA\"]\n[[rule]]\nid = \"SA-SES-OFF-HOURS\"\ntitle = \"Night access\"\nseverity = \"high\"\non = \"session\"\ncondition = \"off_hours\"\n";
-    env.clients
-        .s3
-        .put_object()
-        .bucket(BUCKET)
-        .key("config/rules.toml")
-        .body(pack.as_bytes().to_vec().into())
-        .send()
-        .await
-        .unwrap();
+    // The pack lives in a versioned bucket of its own and is read at the version deployed: a
+    // later object at the same key (here one that switches the off-hours rule off) is not read.
+    let admin = "rules-admin";
+    env.clients.s3.create_bucket().bucket(admin).send().await.unwrap();
+    let on = aws_sdk_s3::types::VersioningConfiguration::builder()
+        .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+        .build();
+    let versioning = env.clients.s3.put_bucket_versioning().bucket(admin);
+    versioning.versioning_configuration(on).send().await.unwrap();
+    let mut versions = Vec::new();
+    for body in [pack, "disable = [\"SA-SES-NO-MFA\", \"SA-SES-OFF-HOURS\"]\n"] {
+        let put = env.clients.s3.put_object().bucket(admin).key("config/rules.toml");
+        let put = put.body(body.as_bytes().to_vec().into()).send().await.unwrap();
+        versions.push(put.version_id().unwrap().to_string());
+    }
+    let pinned = format!("s3://{admin}/config/rules.toml?versionId={}", versions[0]);
     // Loaded as the function deployed with both settings (the key under a customer key), so the
     // least-privilege proof checks the conditional grants; the failures below are the
     // harness's (under that policy other keys would be AccessDenied, not missing).
@@ -632,16 +640,23 @@ async fn the_user_rule_pack_and_the_redaction_key_are_loaded_from_where_they_are
         &env.config,
         "SessionStartFunction",
         &[
-            ("RULES_URI", format!("s3://{BUCKET}/config/rules.toml")),
+            ("RULES_URI", pinned.clone()),
             ("REDACTION_KEY_PARAMETER", "/session-audit/redaction-key".into()),
         ],
         &[("RedactionKeyKmsKeyArn", &redaction_key)],
     );
-    let rules = settings::rule_pack(&function, Some(&format!("s3://{BUCKET}/config/rules.toml")))
-        .await
-        .unwrap();
+    let rules = settings::rule_pack(&function, Some(&pinned)).await.unwrap();
     assert!(rules.get("SA-SES-NO-MFA").is_none(), "disabled by the user pack");
-    assert_eq!(rules.get("SA-SES-OFF-HOURS").unwrap().severity, session_audit::Severity::High);
+    assert_eq!(
+        rules.get("SA-SES-OFF-HOURS").unwrap().severity,
+        session_audit::Severity::High,
+        "the pinned version, not the newer object"
+    );
+    let gone =
+        format!("s3://{admin}/config/rules.toml?versionId=3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY");
+    let gone = settings::rule_pack(&env.clients, Some(&gone)).await.unwrap_err();
+    assert!(gone.starts_with("RULES_URI"), "{gone}");
+    assert!(settings::rule_pack(&env.clients, Some("s3://b/k?versionId=")).await.is_err());
     let missing = settings::rule_pack(&env.clients, Some(&format!("s3://{BUCKET}/nope.toml")))
         .await
         .unwrap_err();
@@ -665,15 +680,33 @@ async fn the_user_rule_pack_and_the_redaction_key_are_loaded_from_where_they_are
         .send()
         .await
         .unwrap();
-    let keyed = settings::redactor(&function, Some("/session-audit/redaction-key")).await.unwrap();
+    let parameter = RedactionKeySource::Parameter("/session-audit/redaction-key".into());
+    let keyed = settings::redactor(&function, &parameter).await.unwrap();
     assert!(!keyed.uses_default_key());
     assert_eq!(keyed.token("password", "x"), Redactor::new(Some(b"k3y")).token("password", "x"));
-    let absent = settings::redactor(&env.clients, Some("/nope")).await.unwrap_err();
+    let absent = RedactionKeySource::Parameter("/nope".into());
+    let absent = settings::redactor(&env.clients, &absent).await.unwrap_err();
     assert!(
         absent.contains("REDACTION_KEY_PARAMETER") && absent.contains("ParameterNotFound"),
         "{absent}"
     );
-    assert!(settings::redactor(&env.clients, None).await.unwrap().uses_default_key());
+    let builtin = settings::redactor(&env.clients, &RedactionKeySource::BuiltIn).await.unwrap();
+    assert!(builtin.uses_default_key());
+
+    // Deployed without a parameter, the stack generates a secret and the function reads it
+    // (its only Secrets Manager grant, checked by the least-privilege proof).
+    let secret = env.clients.secrets.create_secret().name("sa-redaction-key");
+    let secret = secret.secret_string("g3nerated").send().await.unwrap();
+    let arn = secret.arn().unwrap().to_string();
+    let function = env.aws.clients_as(
+        &env.config,
+        "SessionStartFunction",
+        &[("REDACTION_KEY_SECRET", arn.clone())],
+        &[],
+    );
+    let generated = settings::redactor(&function, &RedactionKeySource::Secret(arn)).await.unwrap();
+    assert!(!generated.uses_default_key());
+    assert_eq!(generated.token("p", "x"), Redactor::new(Some(b"g3nerated")).token("p", "x"));
 }
 
 #[tokio::test]

@@ -114,10 +114,36 @@ fn the_provisioner_changes_only_instances_it_tagged() {
 }
 
 #[test]
-fn the_provisioner_knows_its_stack() {
+fn the_provisioner_knows_its_stack_and_may_ask_cloudformation_about_it_only() {
     let stack = Stack::new(&[]);
     let env = &stack.properties("ProvisionerFunction")["Environment"]["Variables"];
     assert_eq!(env["STACK_ID"], STACK);
+    assert!(env.get("EMULATOR_RESPONSE_ORIGIN").is_none(), "the emulator switch is never deployed");
+    let p = stack.policies("ProvisionerFunction");
+    assert!(allowed(&p, Request::new("cloudformation:DescribeStackResource", STACK)));
+    let other = STACK.replace("stack/sa/", "stack/other/");
+    assert!(!allowed(&p, Request::new("cloudformation:DescribeStackResource", &other)));
+    let resource = &stack.template["Resources"]["AccessPath"]["Type"];
+    assert_eq!(resource.as_str(), Some(session_audit_aws::provisioner::RESOURCE_TYPE));
+}
+
+#[test]
+fn a_rule_pack_is_read_at_its_pinned_version_only() {
+    let stack = Stack::new(&[("RulesObject", "admin/rules.toml"), ("RulesObjectVersion", "v1")]);
+    for f in stack.functions().into_iter().filter(|f| f != "ProvisionerFunction") {
+        let env = &stack.properties(&f)["Environment"]["Variables"];
+        assert_eq!(env["RULES_URI"], "s3://admin/rules.toml?versionId=v1", "{f}");
+        let p = stack.policies(&f);
+        let object = "arn:aws:s3:::admin/rules.toml";
+        assert!(allowed(&p, Request::new("s3:GetObjectVersion", object)), "{f}");
+        assert!(!allowed(&p, Request::new("s3:GetObject", object)), "{f}: the latest object");
+    }
+    // CloudFormation refuses a pack without a version (the template's Rules section).
+    let rule = &stack.template["Rules"]["RulePackPinned"];
+    let asserted = format!("{:?}", rule["Assertions"][0]["Assert"]);
+    assert!(asserted.contains("RulesObjectVersion"), "{asserted}");
+    let condition = format!("{:?}", rule["RuleCondition"]);
+    assert!(condition.contains("RulesObject"), "{condition}");
 }
 
 #[test]
@@ -141,6 +167,37 @@ fn the_redaction_key_parameter_arn_is_right_with_or_without_a_leading_slash() {
         Request::new("kms:Decrypt", cmk).with("kms:ViaService", "ssm.us-east-1.amazonaws.com");
     assert!(allowed(&p, via_ssm), "the SecureString's customer key, through SSM");
     assert!(!allowed(&p, Request::new("kms:Decrypt", cmk)), "not directly");
+}
+
+#[test]
+fn without_a_key_parameter_every_redacting_function_reads_the_generated_secret_only() {
+    use session_audit_tests::template::REDACTION_SECRET;
+    let redacting = ["SessionStartFunction", "SessionReportFunction", "SessionStreamFunction"];
+    let stack = Stack::new(&[]);
+    assert!(stack.template["Resources"]["RedactionKeySecret"].is_mapping());
+    for f in redacting {
+        let env = &stack.properties(f)["Environment"]["Variables"];
+        assert_eq!(env["REDACTION_KEY_SECRET"], REDACTION_SECRET, "{f}");
+        assert!(env.get("REDACTION_KEY_PARAMETER").is_none_or(|v| v == ""), "{f}");
+        let p = stack.policies(f);
+        assert!(allowed(&p, Request::new("secretsmanager:GetSecretValue", REDACTION_SECRET)));
+        let other = "arn:aws:secretsmanager:us-east-1:123456789012:secret:other-AbCdEf";
+        assert!(!allowed(&p, Request::new("secretsmanager:GetSecretValue", other)), "{f}");
+    }
+    // Given a parameter, the stack makes no secret and grants none.
+    let stack = Stack::new(&[("RedactionKeyParameter", "/sa/k")]);
+    for f in redacting {
+        let env = &stack.properties(f)["Environment"]["Variables"];
+        assert_eq!(env["REDACTION_KEY_SECRET"], "", "{f}");
+        let p = stack.policies(f);
+        assert!(!allowed(&p, Request::new("secretsmanager:GetSecretValue", REDACTION_SECRET)));
+    }
+    // No function but the three may read it, and nothing on an instance can (no grant there).
+    let stack = Stack::new(&[]);
+    for f in ["ProvisionerFunction", "AccessSummaryFunction"] {
+        let p = stack.policies(f);
+        assert!(!allowed(&p, Request::new("secretsmanager:GetSecretValue", REDACTION_SECRET)));
+    }
 }
 
 /// The template's `AllowedPattern` for `name`, as a regex.

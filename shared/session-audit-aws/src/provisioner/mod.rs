@@ -17,6 +17,7 @@ mod iam;
 mod preferences;
 mod storage;
 
+use crate::custom_resource::genuine::{confirm_with, StackResources};
 use crate::custom_resource::Outcome;
 use crate::{AwsError, Clients};
 use session_audit::provisioner::policies;
@@ -24,6 +25,12 @@ use session_audit::provisioner::{Names, Place, Properties, PREFERENCES_DOCUMENT}
 
 /// Every resource made is tagged with its custom resource's physical ID.
 pub const TAG_RESOURCE: &str = "session-audit:resource";
+/// The `RetainLogs` choice of the last Create or Update, on the bucket: a Delete deletes the
+/// audit data only when this says `false` (never on the Delete request's word, which anyone
+/// able to invoke the function could write).
+pub const TAG_RETAIN: &str = "session-audit:retain-on-delete";
+/// The custom resource type the template declares; CloudFormation must report it in progress.
+pub const RESOURCE_TYPE: &str = "Custom::SessionAuditAccessPath";
 /// The `AmiParameter` an instance was launched from: a newer AMI behind the same parameter
 /// does not replace a running instance on Update; a different parameter does.
 pub const TAG_AMI_SOURCE: &str = "session-audit:ami-source";
@@ -241,15 +248,17 @@ impl<'a> Provisioner<'a> {
 
     // ---- Delete and rollback -----------------------------------------------------------------
 
-    /// Delete: tolerant of anything already gone. With `RetainLogs` (the default) the bucket,
-    /// log group and key stay; everything else goes. Without it, the key still stays while the
-    /// bucket does (locked versions are kept, and they are encrypted with it).
-    pub async fn delete(&self, p: &Properties, physical: &str) -> Result<(), String> {
+    /// Delete: tolerant of anything already gone. The bucket, log group and key stay unless
+    /// the last Create or Update recorded `RetainLogs=false` ([`TAG_RETAIN`]); everything else
+    /// goes. Even then the key stays while the bucket does (locked versions are kept, and they
+    /// are encrypted with it).
+    pub async fn delete(&self, physical: &str) -> Result<(), String> {
         let Some(prefix) = prefix_of(physical) else {
             return Ok(()); // not ours (e.g. the ID of a Create that failed before making anything)
         };
         let names = Names::new(prefix, &self.place);
         let n = &names;
+        let retain_logs = self.recorded_retain_logs(n, physical).await;
         self.restore_preferences(physical).await.map_err(|e| e.to_string())?;
         let instances: Vec<String> = self
             .our_instances(physical)
@@ -271,13 +280,13 @@ impl<'a> Provisioner<'a> {
             Made::Profile(n.instance_profile.clone()),
             Made::Role(n.role.clone()),
         ]);
-        if !p.retain_logs {
+        if !retain_logs {
             steps.extend([Made::Bucket(n.bucket.clone()), Made::LogGroup(n.log_group.clone())]);
         }
         for step in steps {
             self.forget(step).await.map_err(|e| e.to_string())?;
         }
-        if !p.retain_logs && p.kms_key_arn.is_none() {
+        if !retain_logs {
             // Versions under Object Lock outlive the stack, with their bucket: they are
             // encrypted with the key, so the key stays while the bucket does (scheduling its
             // deletion would make the locked evidence unreadable in seven days).
@@ -293,15 +302,41 @@ impl<'a> Provisioner<'a> {
                     key = %n.key_alias,
                     "the key is kept: the bucket keeps locked versions encrypted with it"
                 );
-            } else if let Ok(key) = self.c.kms.describe_key().key_id(&n.key_alias).send().await {
-                if let Some(id) = key.key_metadata().map(|m| m.key_id().to_string()) {
-                    for step in [Made::Alias(n.key_alias.clone()), Made::Key(id)] {
-                        self.forget(step).await.map_err(|e| e.to_string())?;
-                    }
+            } else if let Some(id) = self.our_key(n, physical).await {
+                // Only the key this resource made (a KmsKeyArn given instead has no alias of
+                // ours, and a key under our alias without our tag is someone else's).
+                for step in [Made::Alias(n.key_alias.clone()), Made::Key(id)] {
+                    self.forget(step).await.map_err(|e| e.to_string())?;
                 }
             }
         }
         Ok(())
+    }
+
+    /// What the last Create or Update recorded for `RetainLogs`: `false` only when the bucket
+    /// is ours and its tag says so; a missing bucket, tag or answer retains.
+    async fn recorded_retain_logs(&self, n: &Names, physical: &str) -> bool {
+        let tags = match self.c.s3.get_bucket_tagging().bucket(&n.bucket).send().await {
+            Ok(tags) => tags,
+            Err(e) => {
+                let e = AwsError::from(e);
+                tracing::warn!(bucket = %n.bucket, error = %e, "no recorded RetainLogs: retained");
+                return true;
+            }
+        };
+        let tag = |key: &str| tags.tag_set().iter().find(|t| t.key() == key).map(|t| t.value());
+        !(tag(TAG_RESOURCE) == Some(physical) && tag(TAG_RETAIN) == Some("false"))
+    }
+
+    /// The key behind our alias, when it carries this resource's tag.
+    async fn our_key(&self, n: &Names, physical: &str) -> Option<String> {
+        let key = self.c.kms.describe_key().key_id(&n.key_alias).send().await.ok()?;
+        let id = key.key_metadata()?.key_id().to_string();
+        let tags = self.c.kms.list_resource_tags().key_id(&id).send().await.ok()?;
+        tags.tags()
+            .iter()
+            .any(|t| t.tag_key() == TAG_RESOURCE && t.tag_value() == physical)
+            .then_some(id)
     }
 
     /// Undo what a failed request made, newest first. Returns what could not be removed.
@@ -456,10 +491,12 @@ pub fn own_stack(own: Option<&str>, requested: &str) -> Result<(), String> {
     }
 }
 
-/// Serve one CloudFormation request: the stack checked first, then Create, Update or Delete.
+/// Serve one CloudFormation request: the stack checked first, then whether CloudFormation
+/// really has this resource's operation in progress (`stack`), then Create, Update or Delete.
 pub async fn handle_request(
     request: aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest,
     clients: Clients,
+    stack: impl StackResources,
     options: Options,
 ) -> Result<Outcome, String> {
     use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest as Request;
@@ -474,7 +511,11 @@ pub async fn handle_request(
     };
     // Anyone allowed to invoke the function could send a request naming another stack (a
     // Delete with RetainLogs=false would remove the audit trail): only our own is served.
-    own_stack(options.stack_id.as_deref(), &crate::custom_resource::meta(&request).stack_id)?;
+    let meta = crate::custom_resource::meta(&request);
+    own_stack(options.stack_id.as_deref(), &meta.stack_id)?;
+    // Naming our stack is easy (its ID is public to anyone who can describe it): CloudFormation
+    // itself must have this resource's operation under way.
+    confirm_with(&stack, &meta, RESOURCE_TYPE).await?;
     match request {
         Request::Create(r) => {
             let props =
@@ -502,15 +543,10 @@ pub async fn handle_request(
             Provisioner::new(&clients, place, options).ensure(&props, &r.request_id).await
         }
         Request::Delete(r) => {
-            // Never block a stack's deletion on a property it can no longer change: invalid
-            // properties fall back to the safe defaults (which retain the audit data).
-            let props = Properties::parse(&as_map(&r.resource_properties))
-                .or_else(|_| Properties::parse(&HashMap::new()))
-                .map_err(|e| e.to_string())?;
+            // The Delete's properties are not read: what it may destroy was recorded by the
+            // Create or Update that CloudFormation last confirmed (see `TAG_RETAIN`).
             let place = place_of(&r.stack_id)?;
-            Provisioner::new(&clients, place, options)
-                .delete(&props, &r.physical_resource_id)
-                .await?;
+            Provisioner::new(&clients, place, options).delete(&r.physical_resource_id).await?;
             Ok(Outcome { physical_id: r.physical_resource_id, data: HashMap::new() })
         }
         _ => Err("unknown RequestType".to_string()),

@@ -120,14 +120,14 @@ impl Provisioner<'_> {
             }
             Err(e) => return Err(StepError::aws("s3:GetBucketTagging", e)),
         }
+        // The RetainLogs choice is recorded here for the Delete (which never trusts its own
+        // request's properties), with the tag that makes the bucket ours.
+        let tag = |key: &str, value: &str| {
+            s3::Tag::builder().key(key).value(value).build().map_err(at("s3:PutBucketTagging"))
+        };
         let tagging = s3::Tagging::builder()
-            .tag_set(
-                s3::Tag::builder()
-                    .key(TAG_RESOURCE)
-                    .value(id)
-                    .build()
-                    .map_err(at("s3:PutBucketTagging"))?,
-            )
+            .tag_set(tag(TAG_RESOURCE, id)?)
+            .tag_set(tag(TAG_RETAIN, if p.retain_logs { "true" } else { "false" })?)
             .build()
             .map_err(at("s3:PutBucketTagging"))?;
         s3c.put_bucket_tagging()
@@ -281,6 +281,14 @@ impl Provisioner<'_> {
             }
             Err(e) => return Err(StepError::aws("logs:CreateLogGroup", e)),
         }
+        // Credentials the stream carries are masked wherever the group is read from, except
+        // by a reader granted logs:Unmask (session-report, to compare the channels).
+        logs.put_data_protection_policy()
+            .log_group_identifier(&n.log_group)
+            .policy_document(policies::data_protection_policy(&self.place).to_string())
+            .send()
+            .await
+            .step("logs:PutDataProtectionPolicy")?;
         let days = i32::try_from(p.log_retention_days).unwrap_or(30);
         logs.put_retention_policy()
             .log_group_name(&n.log_group)

@@ -127,6 +127,40 @@ pub fn key_policy(n: &Names, place: &Place) -> Value {
     })
 }
 
+/// The CloudWatch Logs managed data identifiers the transcript log group masks: credentials
+/// (the kinds a shell session prints or types), no device or personal identifiers, which an
+/// audit needs to read (an IP address in `nc 10.0.0.5 4444` is evidence, not a secret).
+pub const MASKED_IDENTIFIERS: [&str; 5] =
+    ["AwsSecretKey", "OpenSshPrivateKey", "PgpPrivateKey", "PkcsPrivateKey", "PuttyPrivateKey"];
+
+/// The transcript log group's data-protection policy: credentials the stream carries are
+/// masked at every egress (console, Insights, subscription filters), so a reader without
+/// `logs:Unmask` never sees them; session-report reads unmasked (with `logs:Unmask`) to compare
+/// the stream with the S3 transcript byte for byte.
+pub fn data_protection_policy(place: &Place) -> Value {
+    let identifiers: Vec<String> = MASKED_IDENTIFIERS
+        .iter()
+        .map(|id| format!("arn:{}:dataprotection::aws:data-identifier/{id}", place.partition))
+        .collect();
+    json!({
+        "Name": "session-audit-transcripts",
+        "Description": "Session Audit: mask credentials in Session Manager session streams",
+        "Version": "2021-06-01",
+        "Statement": [
+            {
+                "Sid": "audit",
+                "DataIdentifier": identifiers,
+                "Operation": {"Audit": {"FindingsDestination": {}}}
+            },
+            {
+                "Sid": "redact",
+                "DataIdentifier": identifiers,
+                "Operation": {"Deidentify": {"MaskConfig": {}}}
+            }
+        ]
+    })
+}
+
 /// S7: deny every request to the bucket that does not use TLS.
 pub fn bucket_tls_policy(n: &Names, place: &Place) -> Value {
     let bucket = n.bucket_arn(place);

@@ -13,6 +13,9 @@ use aws_lambda_events::event::cloudformation::{
 };
 use tokio::time::Instant;
 
+pub mod genuine;
+pub use genuine::ResponseHosts;
+
 /// CloudFormation rejects response bodies over 4096 bytes.
 pub const MAX_RESPONSE_BYTES: usize = 4096;
 /// Respond this long before the Lambda deadline if the work has not finished (or a quarter of
@@ -174,11 +177,13 @@ pub async fn send_response(http: &reqwest::Client, url: &str, body: Vec<u8>) -> 
 }
 
 /// Run `work` for `request` and always respond: its result, its panic, or a timeout shortly
-/// before `deadline`. Returns what was sent.
+/// before `deadline`. Returns what was sent. A `ResponseURL` outside `hosts` gets neither work
+/// nor a response (the third value says why): such a request is not CloudFormation's.
 pub async fn respond_always<F, Fut>(
     request: Request,
     deadline: Instant,
     http: &reqwest::Client,
+    hosts: &ResponseHosts,
     work: F,
 ) -> (Meta, Result<Outcome, String>, Result<(), String>)
 where
@@ -186,6 +191,9 @@ where
     Fut: Future<Output = Result<Outcome, String>> + Send + 'static,
 {
     let meta = meta(&request);
+    if let Err(refused) = hosts.check(&meta.response_url) {
+        return (meta, Err(refused.clone()), Err(refused));
+    }
     let task = tokio::spawn(work(request));
     let abort = task.abort_handle();
     // A function configured with less time than the margin still gets three quarters of it.

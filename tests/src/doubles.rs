@@ -1,0 +1,112 @@
+//! Small doubles for what moto lacks, answered by the harness proxy ([`crate::local_aws`]).
+//!
+//! * **CloudFormation's side of a custom resource.** moto completes its own stack operations at
+//!   once and never shows a resource `*_IN_PROGRESS`, so a test (playing CloudFormation) says
+//!   what CloudFormation would report while it has a request out
+//!   ([`crate::local_aws::LocalAws::stack_resource`]) and the proxy answers
+//!   `DescribeStackResource` with it, in the service's XML. A resource nobody registered gets
+//!   CloudFormation's `ValidationError`.
+//! * **CloudWatch Logs data-protection policies** (`PutDataProtectionPolicy`,
+//!   `GetDataProtectionPolicy`), kept per log group and checked for the shape the service
+//!   requires (an Audit and a Deidentify statement over the same identifiers). Masking itself
+//!   is not emulated: what the stream carries reaches readers as sent.
+
+use std::collections::BTreeMap;
+
+/// What CloudFormation reports of one resource.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub resource_type: String,
+    pub status: String,
+    pub physical_id: Option<String>,
+}
+
+/// (stack ID, logical ID) -> what CloudFormation reports.
+pub type Resources = BTreeMap<(String, String), Resource>;
+
+/// Log group name -> its data-protection policy document.
+pub type DataProtection = BTreeMap<String, String>;
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The answer to `DescribeStackResource` with the form parameters `params`: status and body.
+pub fn describe_stack_resource(
+    params: &BTreeMap<String, String>,
+    resources: &Resources,
+) -> (u16, String) {
+    let stack = params.get("StackName").cloned().unwrap_or_default();
+    let logical = params.get("LogicalResourceId").cloned().unwrap_or_default();
+    let Some(r) = resources.get(&(stack.clone(), logical.clone())) else {
+        let body = format!(
+            "<ErrorResponse xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\"><Error>\
+             <Type>Sender</Type><Code>ValidationError</Code><Message>Resource {} does not exist \
+             for stack {}</Message></Error><RequestId>double</RequestId></ErrorResponse>",
+            xml_escape(&logical),
+            xml_escape(&stack)
+        );
+        return (400, body);
+    };
+    let physical = r
+        .physical_id
+        .as_deref()
+        .map(|p| format!("<PhysicalResourceId>{}</PhysicalResourceId>", xml_escape(p)))
+        .unwrap_or_default();
+    let body = format!(
+        "<DescribeStackResourceResponse xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\">\
+         <DescribeStackResourceResult><StackResourceDetail><StackId>{stack}</StackId>\
+         <LogicalResourceId>{logical}</LogicalResourceId>{physical}\
+         <ResourceType>{kind}</ResourceType>\
+         <LastUpdatedTimestamp>2026-01-01T00:00:00Z</LastUpdatedTimestamp>\
+         <ResourceStatus>{status}</ResourceStatus></StackResourceDetail>\
+         </DescribeStackResourceResult><ResponseMetadata><RequestId>double</RequestId>\
+         </ResponseMetadata></DescribeStackResourceResponse>",
+        stack = xml_escape(&stack),
+        logical = xml_escape(&logical),
+        kind = xml_escape(&r.resource_type),
+        status = xml_escape(&r.status),
+    );
+    (200, body)
+}
+
+/// The service's JSON error.
+fn logs_error(code: &str, message: &str) -> (u16, String) {
+    (400, serde_json::json!({"__type": code, "message": message}).to_string())
+}
+
+/// `PutDataProtectionPolicy` / `GetDataProtectionPolicy` with the JSON `body`.
+pub fn data_protection(
+    operation: &str,
+    body: &serde_json::Value,
+    policies: &mut DataProtection,
+) -> (u16, String) {
+    let group = body["logGroupIdentifier"].as_str().unwrap_or_default();
+    let group = group.rsplit(":log-group:").next().unwrap_or(group).trim_end_matches(":*");
+    let answer = |text: &str| {
+        let answer = serde_json::json!({
+            "logGroupIdentifier": group, "policyDocument": text, "lastUpdatedTime": 0
+        });
+        (200, answer.to_string())
+    };
+    if operation == "GetDataProtectionPolicy" {
+        return match policies.get(group) {
+            Some(text) => answer(text),
+            None => logs_error("ResourceNotFoundException", "no data protection policy"),
+        };
+    }
+    let text = body["policyDocument"].as_str().unwrap_or_default();
+    let doc: serde_json::Value = match serde_json::from_str(text) {
+        Ok(doc) => doc,
+        Err(e) => return logs_error("InvalidParameterException", &e.to_string()),
+    };
+    let statements = doc["Statement"].as_array().cloned().unwrap_or_default();
+    let has = |op: &str| statements.iter().any(|s| s["Operation"].get(op).is_some());
+    let same = statements.windows(2).all(|w| w[0]["DataIdentifier"] == w[1]["DataIdentifier"]);
+    if statements.len() != 2 || !has("Audit") || !has("Deidentify") || !same {
+        let why = "the policy needs an Audit and a Deidentify statement over the same identifiers";
+        return logs_error("InvalidParameterException", why);
+    }
+    policies.insert(group.to_string(), text.to_string());
+    answer(text)
+}
