@@ -6,6 +6,7 @@ mod events;
 mod inputs;
 mod progress;
 mod summarize;
+mod verify;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
@@ -39,6 +40,8 @@ enum Cmd {
     Events(events::EventsArgs),
     /// Access patterns and transcript completeness from records and reports (as the access-summary function).
     Summarize(summarize::SummarizeArgs),
+    /// Check a bucket export against its signed digest chain, offline (exit 1 names what is wrong).
+    Verify(verify::VerifyArgs),
 }
 
 #[derive(clap::Args)]
@@ -103,6 +106,7 @@ fn main() -> ExitCode {
         Cmd::Analyze(args) => analyze(args),
         Cmd::Events(args) => events::run(args).map(ExitCode::from).map_err(Fatal),
         Cmd::Summarize(args) => summarize::run(args).map(ExitCode::from).map_err(Fatal),
+        Cmd::Verify(args) => verify::run(args).map(ExitCode::from).map_err(Fatal),
     };
     match result {
         Ok(code) => code,

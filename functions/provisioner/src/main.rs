@@ -7,16 +7,11 @@ use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceReques
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use serde_json::Value;
 use session_audit::settings::ProvisionerSettings;
-use session_audit_aws::custom_resource::{respond_always, ResponseHosts};
-use session_audit_aws::provisioner::{handle_request, Options};
-use session_audit_aws::Clients;
+use session_audit_aws::provisioner::Service;
 
 struct Shared {
-    clients: Clients,
-    cloudformation: aws_sdk_cloudformation::Client,
+    service: Service,
     http: reqwest::Client,
-    hosts: ResponseHosts,
-    options: Options,
 }
 
 #[tokio::main]
@@ -25,14 +20,9 @@ async fn main() -> Result<(), Error> {
     // A configuration error stops the cold start with a message naming the variable.
     let settings = ProvisionerSettings::read(|k| std::env::var(k).ok())?;
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    // Responses go only to CloudFormation's response bucket of the function's own region.
-    let region = config.region().map(|r| r.as_ref().to_string()).unwrap_or_default();
     let shared = Shared {
-        clients: Clients::new(&config),
-        cloudformation: aws_sdk_cloudformation::Client::new(&config),
+        service: Service::new(&config, settings),
         http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?,
-        hosts: ResponseHosts::new(&region, settings.emulator_response_origin.clone()),
-        options: Options::new(settings),
     };
     let shared = &shared;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| handle(shared, event))).await
@@ -51,14 +41,7 @@ async fn handle(shared: &Shared, event: LambdaEvent<Value>) -> Result<Value, Dia
     let remaining =
         event.context.deadline().duration_since(std::time::SystemTime::now()).unwrap_or_default();
     let deadline = tokio::time::Instant::now() + remaining;
-    let clients = shared.clients.clone();
-    let cloudformation = shared.cloudformation.clone();
-    let options = shared.options.clone();
-    let (meta, result, sent) =
-        respond_always(request, deadline, &shared.http, &shared.hosts, move |r| {
-            handle_request(r, clients, cloudformation, options)
-        })
-        .await;
+    let (meta, result, sent) = shared.service.respond(request, deadline, &shared.http).await;
     match &result {
         Ok(o) => tracing::info!(request = meta.request_type, id = %o.physical_id, "succeeded"),
         Err(reason) => tracing::error!(request = meta.request_type, %reason, "failed"),

@@ -241,6 +241,47 @@ pub fn summary(kind: &str, label: &str, ext: &str) -> String {
     format!("audit/summaries/{kind}/{label}.{ext}")
 }
 
+/// `audit/digests/`: the signed digest chain (digests never list this prefix).
+pub const DIGEST_PREFIX: &str = "audit/digests/";
+
+/// `audit/digests/<YYYY>/<MM>/<DD>/<HH>.json`: the digest of the hour that starts at `start`.
+pub fn digest(start: jiff::Timestamp) -> String {
+    format!("{DIGEST_PREFIX}{}.json", start.strftime("%Y/%m/%d/%H"))
+}
+
+/// Whether `key` is a digest [`digest`] built (not its sidecar, manifest or the head).
+pub fn is_digest(key: &str) -> bool {
+    let Some(rest) = key.strip_prefix(DIGEST_PREFIX).and_then(|k| k.strip_suffix(".json")) else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('/').collect();
+    parts.len() == 4
+        && parts
+            .iter()
+            .zip([4, 2, 2, 2])
+            .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The signature sidecar beside a digest: `<HH>.sig.json`.
+pub fn digest_signature(digest_key: &str) -> String {
+    format!("{}.sig.json", digest_key.trim_end_matches(".json"))
+}
+
+/// The `sha256sum -c` manifest beside a digest: `<HH>.sha256`.
+pub fn digest_manifest(digest_key: &str) -> String {
+    format!("{}.sha256", digest_key.trim_end_matches(".json"))
+}
+
+/// `audit/digests/head.json`: the newest digest's link, where the next run goes on from.
+pub fn digest_head() -> String {
+    format!("{DIGEST_PREFIX}head.json")
+}
+
+/// `audit/digests/public-keys/<fingerprint>.pem`: a signing key's public half.
+pub fn digest_public_key(fingerprint: &str) -> String {
+    format!("{DIGEST_PREFIX}public-keys/{fingerprint}.pem")
+}
+
 /// Whether `key` is under the audit prefix (the report function never reacts to these).
 pub fn is_audit(key: &str) -> bool {
     key.starts_with(AUDIT_PREFIX)

@@ -53,6 +53,7 @@ macro_rules! message_error {
 
 pub mod access_summary;
 pub mod analysis;
+pub mod digest;
 pub mod finding;
 pub mod keys;
 pub mod live;

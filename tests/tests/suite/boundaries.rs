@@ -135,7 +135,7 @@ const ENGINE_LAYERS: &[&[&str]] = &[
     // The domain the use cases share.
     &["session", "provenance", "live", "summary", "upload", "publish", "analysis"],
     // Transcripts in, judged and redacted; the report and the key layout.
-    &["transcript", "rules", "redact", "report", "keys"],
+    &["transcript", "rules", "redact", "report", "digest", "keys"],
     // The vocabulary every layer speaks.
     &["finding"],
 ];

@@ -476,6 +476,45 @@ impl<'a> Provisioner<'a> {
     }
 }
 
+/// What the provisioner Lambda builds once at cold start and every request borrows.
+#[derive(Debug, Clone)]
+pub struct Service {
+    clients: Clients,
+    cloudformation: aws_sdk_cloudformation::Client,
+    hosts: crate::custom_resource::ResponseHosts,
+    options: Options,
+}
+
+impl Service {
+    /// The clients from `config`; responses only to CloudFormation's response bucket of the
+    /// function's own Region (and the emulator's origin, when the settings name one).
+    pub fn new(config: &aws_config::SdkConfig, settings: ProvisionerSettings) -> Self {
+        let region = config.region().map(|r| r.as_ref().to_string()).unwrap_or_default();
+        let origin = settings.emulator_response_origin.clone();
+        Service {
+            clients: Clients::new(config),
+            cloudformation: aws_sdk_cloudformation::Client::new(config),
+            hosts: crate::custom_resource::ResponseHosts::new(&region, origin),
+            options: Options::new(settings),
+        }
+    }
+
+    /// Serve `request` and answer it (see [`crate::custom_resource::respond_always`]).
+    pub async fn respond(
+        &self,
+        request: aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest,
+        deadline: tokio::time::Instant,
+        http: &reqwest::Client,
+    ) -> (crate::custom_resource::Meta, Result<Outcome, String>, Result<(), String>) {
+        let (clients, cloudformation) = (self.clients.clone(), self.cloudformation.clone());
+        let options = self.options.clone();
+        crate::custom_resource::respond_always(request, deadline, http, &self.hosts, move |r| {
+            handle_request(r, clients, cloudformation, options)
+        })
+        .await
+    }
+}
+
 /// One custom-resource request, start to finish (without the response; see
 /// [`crate::custom_resource::respond_always`]).
 /// `Ok` when `requested` is the stack this provisioner belongs to.
