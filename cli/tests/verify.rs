@@ -33,7 +33,10 @@ fn signed_export(root: &Path) -> PathBuf {
         let mut entries = Vec::new();
         for (key, body) in [
             (format!("session-logs/s{h}.log"), format!("transcript {h}")),
-            (format!("audit/reports/dt=2026-12-05/s{h}.json"), format!("{{\"report\":{h}}}")),
+            (
+                keys::report("2026-12-05", &format!("s{h}"), "json").unwrap(),
+                format!("{{\"report\":{h}}}"),
+            ),
         ] {
             put(root, &key, body.as_bytes());
             entries.push(Entry {

@@ -58,7 +58,7 @@ fn three_hours() -> Mem {
         let mut entries = Vec::new();
         let files = [
             (format!("session-logs/s{i}.log"), format!("transcript {i}")),
-            (format!("audit/reports/dt=2026-12-05/s{i}.json"), format!("report {i}")),
+            (keys::report("2026-12-05", &format!("s{i}"), "json").unwrap(), format!("report {i}")),
             ("audit/live/s.json".to_string(), format!("live state after hour {i}")),
         ];
         for (n, (key, body)) in files.into_iter().enumerate() {
