@@ -698,15 +698,15 @@ async fn the_user_rule_pack_and_the_redaction_key_are_loaded_from_where_they_are
     let secret = env.clients.secrets.create_secret().name("sa-redaction-key");
     let secret = secret.secret_string("g3nerated").send().await.unwrap();
     let arn = secret.arn().unwrap().to_string();
-    let function = env.aws.clients_as(
-        &env.config,
-        "SessionStartFunction",
-        &[("REDACTION_KEY_SECRET", arn.clone())],
-        &[],
-    );
-    let generated = settings::redactor(&function, &RedactionKeySource::Secret(arn)).await.unwrap();
-    assert!(!generated.uses_default_key());
-    assert_eq!(generated.token("p", "x"), Redactor::new(Some(b"g3nerated")).token("p", "x"));
+    // Each of the three redacting functions, as deployed, reads it at cold start.
+    for name in ["SessionStartFunction", "SessionReportFunction", "SessionStreamFunction"] {
+        let function =
+            env.aws.clients_as(&env.config, name, &[("REDACTION_KEY_SECRET", arn.clone())], &[]);
+        let source = RedactionKeySource::Secret(arn.clone());
+        let generated = settings::redactor(&function, &source).await.unwrap();
+        assert!(!generated.uses_default_key(), "{name}");
+        assert_eq!(generated.token("p", "x"), Redactor::new(Some(b"g3nerated")).token("p", "x"));
+    }
 }
 
 #[tokio::test]
