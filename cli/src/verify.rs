@@ -31,8 +31,12 @@ struct DirExport(PathBuf);
 impl DirExport {
     fn walk(&self, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
         for entry in std::fs::read_dir(dir)? {
-            let path = entry?.path();
-            if path.is_dir() {
+            let entry = entry?;
+            let path = entry.path();
+            // The entry's own type: a symlinked folder is not followed (no loops, nothing
+            // outside the export is walked).
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
                 self.walk(&path, out)?;
             } else if let Ok(rel) = path.strip_prefix(&self.0) {
                 let key: Vec<String> = rel
@@ -55,6 +59,14 @@ impl Export for DirExport {
         out
     }
     fn read(&self, key: &str) -> Option<Vec<u8>> {
+        // Keys come from digests, and S3 keys may hold `..` or start with `/`: such a key is
+        // never a path below the export, so it reads as absent (and is reported missing).
+        let below = std::path::Path::new(key)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !below {
+            return None;
+        }
         std::fs::read(self.0.join(key)).ok()
     }
 }

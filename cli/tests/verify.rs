@@ -128,3 +128,44 @@ fn the_manifests_check_with_sha256sum_and_bad_keys_are_usage_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a P-256 public key"));
 }
+
+#[test]
+fn a_digest_key_that_climbs_out_of_the_export_is_never_read() {
+    // S3 keys may hold `..`: a signed digest listing one must not make verify read a file
+    // outside the export (here a secret beside it); the key is reported missing.
+    let root = export_dir("climb");
+    let outside = root.with_extension("secret");
+    std::fs::write(&outside, b"outside").unwrap();
+    let signer = SigningKey::from_bytes(&[5; 32].into()).unwrap();
+    let public = PublicKey::from_verifying_key(*signer.verifying_key()).unwrap();
+    let name = outside.file_name().unwrap().to_string_lossy().to_string();
+    let entry = Entry {
+        key: format!("session-logs/../../{name}"),
+        version_id: None,
+        last_modified: "2026-12-05T08:30:00Z".into(),
+        sha256: sha256_hex(b"outside"),
+        size: 7,
+        delete_marker: false,
+    };
+    let digest = Digest::new(
+        "bucket",
+        "2026-12-05T08:00:00Z",
+        "2026-12-05T09:00:00Z",
+        vec![entry],
+        vec![],
+        None,
+    );
+    let sealed = seal(&digest, "k", &public, |m| {
+        let s: Signature = signer.sign(m);
+        Ok::<_, ()>(s.to_der().as_bytes().to_vec())
+    })
+    .unwrap();
+    put(&root, &sealed.key, &sealed.bytes);
+    put(&root, &keys::digest_signature(&sealed.key), &serde_json::to_vec(&sealed.sidecar).unwrap());
+    let pem = root.with_extension("pem");
+    std::fs::write(&pem, public.to_pem()).unwrap();
+    let out = verify(&root, &pem, &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("object missing session-logs/../../"), "{text}");
+}
