@@ -406,6 +406,19 @@ fn kms(call: &Call, facts: &Facts) -> Vec<Request> {
             out.extend(target.map(|k| tagged(&action, &k)));
             out
         }
+        "Sign" => {
+            // The conditions a key policy or IAM policy may set on what is signed (Service
+            // Authorization Reference, KMS: kms:SigningAlgorithm, kms:MessageType; RAW when
+            // the request names none).
+            let message = body["MessageType"].as_str().unwrap_or("RAW");
+            let key = facts.key_arn(&str_of(&body["KeyId"]));
+            let sign = |k: String| {
+                tagged("kms:Sign", &k)
+                    .with("kms:SigningAlgorithm", &str_of(&body["SigningAlgorithm"]))
+                    .with("kms:MessageType", message)
+            };
+            key.map(sign).into_iter().collect()
+        }
         op => {
             let named = str_of(&body["KeyId"]);
             // An alias that names no key is not found before anything is authorized.

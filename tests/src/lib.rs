@@ -4,6 +4,7 @@
 
 #[path = "../../shared/session-audit/benches/counting_alloc.rs"]
 pub mod counting_alloc;
+pub mod digest_chain;
 pub mod doubles;
 pub mod findings_capture;
 mod http;

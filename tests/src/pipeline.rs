@@ -1,5 +1,5 @@
 //! The whole pipeline on one machine, with no AWS account: the local emulator (moto) stands in
-//! for AWS, and the five functions run as their real binaries behind a Lambda Runtime API
+//! for AWS, and the six functions run as their real binaries behind a Lambda Runtime API
 //! double, so `main`, configuration and event decoding run exactly as in Lambda.
 //!
 //! Steps:
@@ -12,7 +12,10 @@
 //! 4. real-format transcripts (one with risky commands) are uploaded into the bucket the
 //!    provisioner made and their `Object Created` events delivered to session-report;
 //! 5. access-summary summarises the day;
-//! 6. the provisioner handles Delete and the audit data is shown to be kept.
+//! 6. audit-digest, started before the sessions, extends its signed chain over them as hourly
+//!    runs would, and `session-audit verify` checks the exported bucket offline
+//!    ([`crate::digest_chain`]);
+//! 7. the provisioner handles Delete and the audit data is shown to be kept.
 //!
 //! Used by `make demo` (src/bin/local-pipeline.rs) and by tests/tests/suite/pipeline.rs, which
 //! asserts what it leaves behind.
@@ -50,6 +53,8 @@ pub struct Outcome {
     pub summary_keys: Vec<String>,
     pub summary_markdown: String,
     pub summary: Value,
+    /// The digest chain over the whole run, verified offline.
+    pub chain: crate::digest_chain::ChainOutcome,
     /// `audit/` objects still in the bucket after Delete.
     pub kept_after_delete: Vec<String>,
     pub seconds: f64,
@@ -132,7 +137,7 @@ impl Progress {
 /// that receives a copy of every `audit/` object (the emulator keeps nothing after the run).
 pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
     let mut p = Progress { step: 0, started: Instant::now(), quiet };
-    p.say("starting the local AWS emulator (moto on 127.0.0.1) and building the five functions");
+    p.say("starting the local AWS emulator (moto on 127.0.0.1) and building the six functions");
     let aws = LocalAws::start();
     let binaries =
         ["provisioner", "session-start", "session-report", "session-stream", "access-summary"]
@@ -177,6 +182,9 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
         "bucket {bucket}, log group {}, instance {instance_id}",
         data["LogGroupName"].as_str().unwrap_or("?")
     ));
+
+    p.say("audit-digest: the signed chain starts (the stack's KMS signing key, the real binary)");
+    let chain = crate::digest_chain::Chain::start(&aws, &clients, &base_env, &bucket).await;
 
     // Every event on today's UTC date, spaced over the last hour (or seconds after midnight).
     let now = Timestamp::now();
@@ -362,6 +370,18 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
     let summary: Value =
         serde_json::from_slice(&get(summary_keys[0].clone()).await.expect("summary JSON")).unwrap();
 
+    p.say("audit-digest: three hours later, every version since digested, signed and verified offline");
+    let export = std::env::temp_dir().join(format!("digest-export-{}", std::process::id()));
+    let chain = chain.extend_and_verify(&clients, 3, &export).await;
+    let _ = std::fs::remove_dir_all(&export);
+    p.detail(&format!(
+        "{} digests; session-audit verify: exit {} (ok: {}), after editing a report: exit {}",
+        chain.verify.0["digests"].as_array().map_or(0, Vec::len),
+        chain.verify.1,
+        chain.verify.0["ok"],
+        chain.tampered.1
+    ));
+
     p.say("provisioner: CloudFormation Delete (RetainLogs=true keeps the audit trail)");
     let physical = create["PhysicalResourceId"].as_str().unwrap().to_string();
     provisioner
@@ -412,6 +432,7 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
         summary_keys,
         summary_markdown,
         summary,
+        chain,
         kept_after_delete,
         instance_state_after_delete,
         seconds: p.started.elapsed().as_secs_f64(),

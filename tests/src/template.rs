@@ -15,6 +15,8 @@ pub const STACK: &str =
 /// The redaction key secret the test stack generated (`!Ref RedactionKeySecret`).
 pub const REDACTION_SECRET: &str =
     "arn:aws:secretsmanager:us-east-1:123456789012:secret:sa-redaction-key-AbCdEf";
+/// The digest signing key the test stack made (`!GetAtt DigestSigningKey.Arn`).
+pub const DIGEST_KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/digest-signing";
 /// The provisioner's outputs in the test stack, unless a test names others.
 pub const BUCKET: &str = "session-audit-logs-123456789012-us-east-1";
 pub const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/provisioned";
@@ -51,6 +53,7 @@ impl Stack {
             ("AccessPath.KmsKeyArn", KEY),
             ("AccessPath.LogGroupName", LOG_GROUP),
             ("RedactionKeySecret", REDACTION_SECRET),
+            ("DigestSigningKey.Arn", DIGEST_KEY),
         ]
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .into();

@@ -6,6 +6,7 @@
 //! engine never depends on this crate (Cargo enforces it).
 
 pub mod access_summary;
+pub mod audit_digest;
 pub mod custom_resource;
 pub mod eventbridge;
 pub mod provisioner;
@@ -117,6 +118,8 @@ pub fn diagnostic<E: Failure>(e: E) -> lambda_runtime::Diagnostic {
         FailureKind::MalformedEvent => "MalformedEvent",
         FailureKind::Store => "S3Error",
         FailureKind::Sink => "EventBridgeError",
+        FailureKind::Signer => "KmsError",
+        FailureKind::Evidence => "EvidenceTampered",
     };
     tracing::error!(error_type, error = %e, "invocation failed");
     lambda_runtime::Diagnostic { error_type: error_type.into(), error_message: e.to_string() }

@@ -4,7 +4,8 @@
 
 use aws_sdk_s3::primitives::ByteStream;
 use session_audit::ports::store::{
-    Attributes, AuditStore, Body, Condition, Entry, Object, ObjectInfo, Payload, StoreError,
+    Attributes, AuditStore, Body, Condition, Entry, ListedVersion, Object, ObjectInfo, Payload,
+    StoreError, VersionListing,
 };
 
 use crate::AwsError;
@@ -216,5 +217,77 @@ impl AuditStore for S3Store {
             Err(e) if e.is(&MISSING) => Ok(()),
             Err(e) => Err(self.error("HeadObject", key, e)),
         }
+    }
+}
+
+/// S3's time as the engine's.
+fn timestamp(t: &aws_sdk_s3::primitives::DateTime) -> Option<jiff::Timestamp> {
+    jiff::Timestamp::new(t.secs(), t.subsec_nanos() as i32).ok()
+}
+
+impl VersionListing for S3Store {
+    async fn versions_since(
+        &self,
+        since: Option<jiff::Timestamp>,
+        skip: &str,
+    ) -> Result<Vec<ListedVersion>, StoreError> {
+        // The whole bucket, page by page (no paginator for ListObjectVersions in the SDK); only
+        // what is recent enough is kept, so memory follows the window, not the bucket.
+        let mut listed = Vec::new();
+        let mut markers: (Option<String>, Option<String>) = (None, None);
+        let keep = |key: &str, at: Option<jiff::Timestamp>| {
+            at.filter(|t| !key.starts_with(skip) && since.is_none_or(|s| *t >= s))
+        };
+        loop {
+            let page = self
+                .s3
+                .list_object_versions()
+                .bucket(&self.bucket)
+                .set_key_marker(markers.0.take())
+                .set_version_id_marker(markers.1.take())
+                .send()
+                .await
+                .map_err(|e| self.error("ListObjectVersions", "", e.into()))?;
+            for v in page.versions() {
+                let key = v.key().unwrap_or_default();
+                if let Some(at) = keep(key, v.last_modified().and_then(timestamp)) {
+                    let version = ListedVersion {
+                        key: key.to_string(),
+                        version_id: v.version_id().map(str::to_string),
+                        last_modified: at,
+                        size: v.size().and_then(|n| u64::try_from(n).ok()).unwrap_or_default(),
+                        delete_marker: false,
+                    };
+                    listed.push((version, v.is_latest() == Some(true)));
+                }
+            }
+            for m in page.delete_markers() {
+                let key = m.key().unwrap_or_default();
+                if let Some(at) = keep(key, m.last_modified().and_then(timestamp)) {
+                    let marker = ListedVersion {
+                        key: key.to_string(),
+                        version_id: m.version_id().map(str::to_string),
+                        last_modified: at,
+                        size: 0,
+                        delete_marker: true,
+                    };
+                    listed.push((marker, m.is_latest() == Some(true)));
+                }
+            }
+            if page.is_truncated() != Some(true) {
+                break;
+            }
+            markers = (
+                page.next_key_marker().map(str::to_string),
+                page.next_version_id_marker().map(str::to_string),
+            );
+        }
+        // S3 lists each key's versions newest first, delete markers apart; the current one
+        // (`IsLatest`) is the newest of any that share its millisecond.
+        listed.reverse();
+        listed.sort_by(|(a, a_latest), (b, b_latest)| {
+            (&a.key, a.last_modified, a_latest).cmp(&(&b.key, b.last_modified, b_latest))
+        });
+        Ok(listed.into_iter().map(|(v, _)| v).collect())
     }
 }

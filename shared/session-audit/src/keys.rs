@@ -244,32 +244,35 @@ pub fn summary(kind: &str, label: &str, ext: &str) -> String {
 /// `audit/digests/`: the signed digest chain (digests never list this prefix).
 pub const DIGEST_PREFIX: &str = "audit/digests/";
 
-/// `audit/digests/<YYYY>/<MM>/<DD>/<HH>.json`: the digest of the hour that starts at `start`.
+/// `audit/digests/dt=<YYYY-MM-DD>/<YYYYMMDD>T<HH>.json`: the digest of the hour that starts at
+/// `start` (docs/DESIGN.md §3).
 pub fn digest(start: jiff::Timestamp) -> String {
-    format!("{DIGEST_PREFIX}{}.json", start.strftime("%Y/%m/%d/%H"))
+    format!("{DIGEST_PREFIX}{}.json", start.strftime("dt=%Y-%m-%d/%Y%m%dT%H"))
 }
 
 /// Whether `key` is a digest [`digest`] built (not its sidecar, manifest or the head).
 pub fn is_digest(key: &str) -> bool {
-    let Some(rest) = key.strip_prefix(DIGEST_PREFIX).and_then(|k| k.strip_suffix(".json")) else {
+    let Some(hour) = key.strip_suffix(".json").and_then(|k| k.rsplit('/').next()) else {
         return false;
     };
-    let parts: Vec<&str> = rest.split('/').collect();
-    parts.len() == 4
-        && parts
-            .iter()
-            .zip([4, 2, 2, 2])
-            .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_digit()))
+    let digits = |r: std::ops::Range<usize>| {
+        hour.get(r).is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if hour.len() != 11 || hour.as_bytes()[8] != b'T' || !digits(0..8) || !digits(9..11) {
+        return false;
+    }
+    let text = format!("{}-{}-{}T{}:00:00Z", &hour[0..4], &hour[4..6], &hour[6..8], &hour[9..11]);
+    text.parse::<jiff::Timestamp>().is_ok_and(|start| digest(start) == key)
 }
 
-/// The signature sidecar beside a digest: `<HH>.sig.json`.
+/// The signature sidecar beside a digest: `<YYYYMMDD>T<HH>.sig.json`.
 pub fn digest_signature(digest_key: &str) -> String {
     format!("{}.sig.json", digest_key.trim_end_matches(".json"))
 }
 
-/// The `sha256sum -c` manifest beside a digest: `<HH>.sha256`.
+/// The `sha256sum -c` manifest beside a digest: `<YYYYMMDD>T<HH>.sha256sum`.
 pub fn digest_manifest(digest_key: &str) -> String {
-    format!("{}.sha256", digest_key.trim_end_matches(".json"))
+    format!("{}.sha256sum", digest_key.trim_end_matches(".json"))
 }
 
 /// `audit/digests/head.json`: the newest digest's link, where the next run goes on from.
@@ -277,9 +280,13 @@ pub fn digest_head() -> String {
     format!("{DIGEST_PREFIX}head.json")
 }
 
-/// `audit/digests/public-keys/<fingerprint>.pem`: a signing key's public half.
-pub fn digest_public_key(fingerprint: &str) -> String {
-    format!("{DIGEST_PREFIX}public-keys/{fingerprint}.pem")
+/// `audit/digests/public-keys/<key-id>.pem`: a signing key's public half, named by the KMS key
+/// ID (the last part of `key_id`, an ARN); a name KMS would not give is replaced by the key's
+/// `fingerprint`, so a key ID can never lead out of the folder.
+pub fn digest_public_key(key_id: &str, fingerprint: &str) -> String {
+    let id = key_id.rsplit('/').next().unwrap_or_default();
+    let plain = !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    format!("{DIGEST_PREFIX}public-keys/{}.pem", if plain { id } else { fingerprint })
 }
 
 /// Whether `key` is under the audit prefix (the report function never reacts to these).
@@ -365,5 +372,31 @@ mod tests {
         assert_eq!(parse_beside(&apart), Some((Beside::Untrusted, "s-1", "v2", "md")));
         assert_eq!(parse_replaced(&apart), None, "an untrusted upload is not a replacement");
         assert_eq!(parse_beside("audit/reports/dt=2026-11-24/other/s-1/v2.md"), None);
+    }
+
+    #[test]
+    fn digests_are_filed_by_day_and_hour_and_only_those_are_digests() {
+        let start: jiff::Timestamp = "2026-12-05T14:00:00Z".parse().unwrap();
+        let key = digest(start);
+        assert_eq!(key, "audit/digests/dt=2026-12-05/20261205T14.json");
+        assert!(is_digest(&key));
+        assert_eq!(digest_signature(&key), "audit/digests/dt=2026-12-05/20261205T14.sig.json");
+        assert_eq!(digest_manifest(&key), "audit/digests/dt=2026-12-05/20261205T14.sha256sum");
+        for not in [
+            digest_signature(&key),
+            digest_head(),
+            "audit/digests/dt=2026-12-06/20261205T14.json".into(),
+            "audit/digests/dt=2026-12-05/20261205T24.json".into(),
+            "audit/digests/dt=2026-12-05/20261205X14.json".into(),
+            "audit/reports/dt=2026-12-05/20261205T14.json".into(),
+            "audit/digests/x/dt=2026-12-05/20261205T14.json".into(),
+        ] {
+            assert!(!is_digest(&not), "{not}");
+        }
+        let arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let pem = "audit/digests/public-keys/1234abcd-12ab-34cd-56ef-1234567890ab.pem";
+        assert_eq!(digest_public_key(arn, "f"), pem);
+        assert_eq!(digest_public_key("key/..", "f"), "audit/digests/public-keys/f.pem");
+        assert_eq!(digest_public_key("", "f"), "audit/digests/public-keys/f.pem");
     }
 }

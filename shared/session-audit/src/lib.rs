@@ -53,6 +53,7 @@ macro_rules! message_error {
 
 pub mod access_summary;
 pub mod analysis;
+pub mod audit_digest;
 pub mod digest;
 pub mod finding;
 pub mod keys;
@@ -88,6 +89,11 @@ pub enum FailureKind {
     Store,
     /// The findings sink failed (EventBridge in AWS).
     Sink,
+    /// The signer failed (KMS in AWS).
+    Signer,
+    /// Evidence in the store is not what the pipeline wrote (a digest chain it cannot
+    /// continue); nothing is written over it.
+    Evidence,
 }
 
 /// An error that knows its [`FailureKind`].

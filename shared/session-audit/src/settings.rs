@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use crate::access_summary::SummaryOptions;
+use crate::audit_digest::DigestOptions;
 use crate::session::findings::{BusinessHours, StartConfig};
 use crate::session_report::ReportOptions;
 use crate::upload::normalise_prefix;
@@ -173,6 +174,16 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
             grace_minutes: self.grace_minutes()?,
         })
     }
+
+    /// The digest chain's options.
+    pub fn digest_options(&self) -> Result<DigestOptions, SettingsError> {
+        let d = DigestOptions::default();
+        Ok(DigestOptions {
+            settle_minutes: self.number("DIGEST_SETTLE_MINUTES", d.settle_minutes)?.min(59),
+            max_hours: self.number("DIGEST_MAX_HOURS", d.max_hours)?.clamp(1, 24 * 31),
+            backfill_hours: self.number("DIGEST_BACKFILL_HOURS", d.backfill_hours)?.min(24 * 31),
+        })
+    }
 }
 
 /// Where the HMAC redaction key comes from.
@@ -319,6 +330,29 @@ impl SummarySettings {
     pub fn read(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let v = Variables(get);
         Ok(SummarySettings { common: v.common()?, options: v.summary_options()? })
+    }
+}
+
+/// The audit-digest function's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestSettings {
+    /// `AUDIT_BUCKET` (required): the bucket whose versions the digests list.
+    pub audit_bucket: String,
+    /// `DIGEST_SIGNING_KEY` (required): the KMS key (ARN) that signs the digests.
+    pub signing_key: String,
+    /// The chain's options.
+    pub options: DigestOptions,
+}
+
+impl DigestSettings {
+    /// Read from `get` (the process environment in the function).
+    pub fn read(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let v = Variables(get);
+        Ok(DigestSettings {
+            audit_bucket: v.audit_bucket()?,
+            signing_key: v.required("DIGEST_SIGNING_KEY", "the KMS key that signs digests")?,
+            options: v.digest_options()?,
+        })
     }
 }
 

@@ -127,6 +127,7 @@ const ENGINE_LAYERS: &[&[&str]] = &[
         "session_stream",
         "session_report",
         "access_summary",
+        "audit_digest",
         "provisioner",
         "settings",
     ],

@@ -1,5 +1,5 @@
 //! The README's first command, as a test: the whole pipeline against the emulator with the
-//! five functions as real binaries (src/pipeline.rs), and what it leaves behind checked.
+//! six functions as real binaries (src/pipeline.rs), and what it leaves behind checked.
 
 use serde_json::Value;
 use session_audit::keys;
@@ -115,5 +115,44 @@ async fn the_whole_pipeline_runs_locally_and_keeps_the_audit_trail() {
         assert!(o.kept_after_delete.contains(key), "{key} kept");
         assert!(dir.join(key).exists());
     }
+
+    // audit-digest: the first run started the chain; three hours later every version since
+    // (transcripts, records, reports, live states, summaries) is in signed, linked digests,
+    // and the exported bucket verifies offline with the published key; an edited report does
+    // not.
+    let [first, later] = &o.chain.runs;
+    assert_eq!(first["digests"].as_array().map(Vec::len), Some(1), "{first}");
+    assert_eq!(later["digests"].as_array().map(Vec::len), Some(3), "{later}");
+    assert_eq!(later["vanished"], serde_json::json!([]), "{later}");
+    assert!(
+        later["objects"].as_u64().unwrap() + later["backfill"].as_u64().unwrap() > 10,
+        "{later}"
+    );
+    let (verdict, exit) = &o.chain.verify;
+    assert_eq!(*exit, 0, "{verdict:#}");
+    assert_eq!(verdict["ok"], true);
+    let digests = verdict["digests"].as_array().unwrap();
+    assert_eq!(digests.len(), 4, "{verdict:#}");
+    assert!(digests.iter().all(|d| d["status"] == "valid"), "{verdict:#}");
+    let objects = verdict["objects"].as_array().unwrap();
+    for key in o.report_keys.iter().chain(&o.summary_keys) {
+        let checked = objects.iter().find(|c| c["key"] == key.as_str());
+        assert_eq!(checked.map(|c| &c["status"]), Some(&serde_json::json!("valid")), "{key}");
+    }
+    assert!(objects.iter().any(|c| c["key"].as_str().unwrap().starts_with("session-logs/")));
+    let (verdict, exit) = &o.chain.tampered;
+    assert_eq!(*exit, 1, "{verdict:#}");
+    let changed: Vec<(&str, &str)> = verdict["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] != "valid")
+        .map(|c| (c["key"].as_str().unwrap(), c["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(
+        changed[0].0.starts_with("audit/reports/") && changed[0].1 == "modified",
+        "{changed:?}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -351,6 +351,7 @@ async fn a_transcript_past_the_size_cap_is_reported_truncated_up_to_it() {
     let report = env.report(json_key).await;
     let reason = report.status_reason.clone().unwrap_or_default();
     assert!(reason.contains("MAX_TRANSCRIPT_MIB (1 MiB): read up to byte 1048576"), "{reason}");
+    assert_eq!(report.source.sha256, None, "a cut transcript's hash would name no version");
     let whole = analyzer().analyze_bytes(&risky, Input::default());
     let texts = |r: &Report| r.commands.iter().map(|c| c.command.clone()).collect::<Vec<_>>();
     assert_eq!(texts(&report), texts(&whole), "every command before the cap");

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 use session_audit_tests::iam_policy::{evaluate, granted_actions, Request};
-use session_audit_tests::template::{Stack, ACCOUNT, STACK};
+use session_audit_tests::template::{Stack, ACCOUNT, BUCKET, DIGEST_KEY, KEY, STACK};
 
 const OURS: &str = "session-audit:123456789012:us-east-1:session-audit";
 const TAG: &str = "aws:ResourceTag/session-audit:resource";
@@ -17,7 +17,7 @@ fn allowed(policies: &[Value], req: Request) -> bool {
 #[test]
 fn no_function_is_granted_a_wildcard_action() {
     let stack = Stack::new(&[("RulesObject", "b/rules.toml"), ("RedactionKeyParameter", "k")]);
-    assert_eq!(stack.functions().len(), 5);
+    assert_eq!(stack.functions().len(), 6);
     for f in stack.functions() {
         for action in granted_actions(&stack.policies(&f)) {
             assert!(!action.contains('*'), "{f} grants {action}");
@@ -130,7 +130,9 @@ fn the_provisioner_knows_its_stack_and_may_ask_cloudformation_about_it_only() {
 #[test]
 fn a_rule_pack_is_read_at_its_pinned_version_only() {
     let stack = Stack::new(&[("RulesObject", "admin/rules.toml"), ("RulesObjectVersion", "v1")]);
-    for f in stack.functions().into_iter().filter(|f| f != "ProvisionerFunction") {
+    // Every function that judges: the provisioner and the digest chain read no rules.
+    let judges = |f: &String| f != "ProvisionerFunction" && f != "AuditDigestFunction";
+    for f in stack.functions().into_iter().filter(judges) {
         let env = &stack.properties(&f)["Environment"]["Variables"];
         assert_eq!(env["RULES_URI"], "s3://admin/rules.toml?versionId=v1", "{f}");
         let p = stack.policies(&f);
@@ -404,4 +406,39 @@ fn triggered_functions_are_capped_when_asked() {
     for f in triggered {
         assert!(default.properties(f)["ReservedConcurrentExecutions"].is_null(), "{f}");
     }
+}
+
+#[test]
+fn only_the_digest_function_writes_or_signs_the_chain_and_nothing_else() {
+    let stack = Stack::new(&[]);
+    let object = |key: &str| format!("arn:aws:s3:::{BUCKET}/{key}");
+    let digest = object("audit/digests/dt=2026-12-05/20261205T14.json");
+    let sign = |key: &str, algorithm: &str, message: &str| {
+        Request::new("kms:Sign", key)
+            .with("kms:SigningAlgorithm", algorithm)
+            .with("kms:MessageType", message)
+    };
+    for f in stack.functions() {
+        let p = stack.policies(&f);
+        let ours = f == "AuditDigestFunction";
+        assert_eq!(allowed(&p, Request::new("s3:PutObject", &digest)), ours, "{f} writes digests");
+        assert_eq!(allowed(&p, sign(DIGEST_KEY, "ECDSA_SHA_256", "RAW")), ours, "{f} signs");
+    }
+    let p = stack.policies("AuditDigestFunction");
+    // A pre-hashed message would let a caller sign a hash of anything; another algorithm,
+    // another key, or a write outside the chain is refused.
+    assert!(!allowed(&p, sign(DIGEST_KEY, "ECDSA_SHA_256", "DIGEST")));
+    assert!(!allowed(&p, sign(DIGEST_KEY, "ECDSA_SHA_384", "RAW")));
+    assert!(!allowed(&p, sign(KEY, "ECDSA_SHA_256", "RAW")));
+    for key in ["audit/reports/dt=2026-12-05/s.json", "session-logs/s.log", "audit/digest"] {
+        assert!(!allowed(&p, Request::new("s3:PutObject", &object(key))), "{key}");
+    }
+    assert!(allowed(&p, Request::new("s3:GetObjectVersion", &object("session-logs/s.log"))));
+    assert!(!allowed(&p, Request::new("s3:DeleteObjectVersion", &digest)));
+    let key = &stack.template["Resources"]["DigestSigningKey"];
+    assert_eq!(key["Properties"]["KeySpec"].as_str(), Some("ECC_NIST_P256"));
+    assert_eq!(key["Properties"]["KeyUsage"].as_str(), Some("SIGN_VERIFY"));
+    assert_eq!(key["DeletionPolicy"].as_str(), Some("Retain"), "old digests keep their key");
+    let env = &stack.properties("AuditDigestFunction")["Environment"]["Variables"];
+    assert_eq!(env["DIGEST_SIGNING_KEY"], json!(DIGEST_KEY), "the stack's key");
 }

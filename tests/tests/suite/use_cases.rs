@@ -203,6 +203,7 @@ fn session_report_over_memory_reports_once_per_transcript_version() {
     let reporter = reporter();
     let key = "session-logs/alice-0123456789abcdef0.log";
     let transcript = std::fs::read(fixture("recorded/al2023_sh_risky.log")).unwrap();
+    let sha256 = session_audit::digest::sha256_hex(&transcript);
     let text = Attributes::of("text/plain");
     block_on(reporter.store.put(key, Payload::Bytes(transcript), &text, &Condition::Always))
         .unwrap();
@@ -217,6 +218,7 @@ fn session_report_over_memory_reports_once_per_transcript_version() {
     let stored = block_on(reporter.store.get(json_key, None)).unwrap().unwrap();
     let report: Report = serde_json::from_slice(&stored.bytes).unwrap();
     assert_eq!(report.source.version_id.as_deref(), Some("v1"));
+    assert_eq!(report.source.sha256, Some(sha256), "the hash the digests list for it");
     assert!(report.commands.iter().any(|c| c.command == "history -c"));
     let marker = block_on(reporter.store.head(md_key)).unwrap().unwrap();
     assert_eq!(marker.metadata.get("source-version").map(String::as_str), Some("v1"));

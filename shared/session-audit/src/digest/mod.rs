@@ -30,14 +30,14 @@ pub const SIGNATURE_SCHEMA: &str = "session-audit/digest-signature/1";
 pub const ALGORITHM: &str = "ECDSA_SHA_256";
 
 /// One object version the bucket received.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     /// The object key.
     pub key: String,
     /// The S3 version ID (`None` in an unversioned bucket).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_id: Option<String>,
-    /// When S3 recorded the version (RFC 3339, UTC).
+    /// When S3 recorded the version ([`time`]: RFC 3339, UTC, milliseconds).
     pub last_modified: String,
     /// Hex SHA-256 of the content; empty for a delete marker.
     pub sha256: String,
@@ -46,6 +46,20 @@ pub struct Entry {
     /// A delete marker: the key was deleted at `last_modified`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub delete_marker: bool,
+}
+
+impl Entry {
+    /// The canonical order: by key, then time (times are [`time`]'s fixed width, so text order
+    /// is time order).
+    fn order(&self) -> (&str, &str) {
+        (&self.key, &self.last_modified)
+    }
+}
+
+/// A version's time as entries record it: RFC 3339 UTC with milliseconds (S3's precision),
+/// fixed width so that comparing the text compares the times.
+pub fn time(t: jiff::Timestamp) -> String {
+    format!("{}.{:03}Z", t.strftime("%Y-%m-%dT%H:%M:%S"), t.subsec_millisecond())
 }
 
 /// The previous digest, as the next one names it.
@@ -70,7 +84,8 @@ pub struct Digest {
     pub start: String,
     /// The hour's end (exclusive).
     pub end: String,
-    /// The versions written in `[start, end)`, by key, time and version.
+    /// The versions written in `[start, end)`, by key and time; versions of one key in the
+    /// same millisecond in the store's order of writes.
     pub objects: Vec<Entry>,
     /// Versions written before `start` that no earlier digest lists.
     pub backfill: Vec<Entry>,
@@ -117,8 +132,10 @@ impl Digest {
         mut backfill: Vec<Entry>,
         previous: Option<Link>,
     ) -> Self {
-        objects.sort();
-        backfill.sort();
+        // By key, then time; a stable sort keeps the store's order of writes for versions of
+        // one key in the same millisecond, so the last listed is the newest.
+        objects.sort_by(|a, b| a.order().cmp(&b.order()));
+        backfill.sort_by(|a, b| a.order().cmp(&b.order()));
         Digest {
             schema: SCHEMA.into(),
             bucket: bucket.into(),
@@ -142,7 +159,8 @@ impl Digest {
     pub fn parse(bytes: &[u8]) -> Result<Self, DigestError> {
         let digest: Digest =
             serde_json::from_slice(bytes).map_err(|e| DigestError::Unreadable(e.to_string()))?;
-        let sorted = digest.objects.is_sorted() && digest.backfill.is_sorted();
+        let sorted = digest.objects.is_sorted_by_key(Entry::order)
+            && digest.backfill.is_sorted_by_key(Entry::order);
         if digest.schema != SCHEMA || !sorted || digest.to_bytes() != bytes {
             return Err(DigestError::NotCanonical);
         }
@@ -223,6 +241,51 @@ pub struct Sealed {
     pub link: Link,
 }
 
+/// A digest laid out for signing: everything of [`Sealed`] but the signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsigned {
+    /// Where it goes ([`crate::keys::digest`] of its start).
+    pub key: String,
+    /// Its canonical bytes.
+    pub bytes: Vec<u8>,
+    /// Hex SHA-256 of the bytes.
+    pub sha256: String,
+    /// What is signed ([`signing_string`]).
+    pub signing_string: String,
+    /// Its `sha256sum -c` manifest.
+    pub manifest: String,
+}
+
+impl Unsigned {
+    /// `digest`'s key, bytes, hash, manifest and the string to sign.
+    pub fn of(digest: &Digest) -> Self {
+        let start = digest.start.parse::<jiff::Timestamp>().unwrap_or_default();
+        let key = crate::keys::digest(start);
+        let bytes = digest.to_bytes();
+        let sha256 = sha256_hex(&bytes);
+        let previous = digest.previous.as_ref().map(|p| p.signature.as_str());
+        let signing_string = signing_string(&digest.bucket, &key, &digest.end, &sha256, previous);
+        Unsigned { key, manifest: digest.manifest(), bytes, sha256, signing_string }
+    }
+
+    /// Sealed with `signature` (DER) of [`Unsigned::signing_string`] by `key_id`, whose public
+    /// half is `public_key`.
+    pub fn sealed(self, key_id: &str, public_key: &PublicKey, signature: &[u8]) -> Sealed {
+        let signature = hex(signature);
+        let sidecar = Sidecar {
+            schema: SIGNATURE_SCHEMA.into(),
+            algorithm: ALGORITHM.into(),
+            key_id: key_id.into(),
+            public_key_sha256: public_key.fingerprint(),
+            digest_sha256: self.sha256.clone(),
+            signing_string: self.signing_string,
+            signature: signature.clone(),
+        };
+        let link = Link { key: self.key.clone(), sha256: self.sha256, signature };
+        Sealed { key: self.key, manifest: self.manifest, bytes: self.bytes, sidecar, link }
+    }
+}
+
 /// Sign `digest` with `sign` (a DER ECDSA P-256 signature of the message, as KMS's Sign with
 /// `ECDSA_SHA_256` returns it) under `key_id`, whose public half is `public_key`.
 pub fn seal<E>(
@@ -231,24 +294,9 @@ pub fn seal<E>(
     public_key: &PublicKey,
     sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, E>,
 ) -> Result<Sealed, E> {
-    let start = digest.start.parse::<jiff::Timestamp>().unwrap_or_default();
-    let key = crate::keys::digest(start);
-    let bytes = digest.to_bytes();
-    let sha256 = sha256_hex(&bytes);
-    let previous = digest.previous.as_ref().map(|p| p.signature.as_str());
-    let text = signing_string(&digest.bucket, &key, &digest.end, &sha256, previous);
-    let signature = hex(&sign(text.as_bytes())?);
-    let sidecar = Sidecar {
-        schema: SIGNATURE_SCHEMA.into(),
-        algorithm: ALGORITHM.into(),
-        key_id: key_id.into(),
-        public_key_sha256: public_key.fingerprint(),
-        digest_sha256: sha256.clone(),
-        signing_string: text,
-        signature: signature.clone(),
-    };
-    let link = Link { key: key.clone(), sha256, signature };
-    Ok(Sealed { key, manifest: digest.manifest(), bytes, sidecar, link })
+    let unsigned = Unsigned::of(digest);
+    let signature = sign(unsigned.signing_string.as_bytes())?;
+    Ok(unsigned.sealed(key_id, public_key, &signature))
 }
 
 #[cfg(test)]

@@ -92,9 +92,9 @@ fn wrong(v: &Verification) -> Vec<(String, ObjectStatus)> {
         .collect()
 }
 
-const H10: &str = "audit/digests/2026/12/05/10.json";
-const H11: &str = "audit/digests/2026/12/05/11.json";
-const H12: &str = "audit/digests/2026/12/05/12.json";
+const H10: &str = "audit/digests/dt=2026-12-05/20261205T10.json";
+const H11: &str = "audit/digests/dt=2026-12-05/20261205T11.json";
+const H12: &str = "audit/digests/dt=2026-12-05/20261205T12.json";
 
 #[test]
 fn an_untouched_export_verifies() {
@@ -228,7 +228,7 @@ fn a_digest_moved_to_another_hour_or_unsigned_is_named() {
     let empty =
         Digest::new("b", &hour(13).to_string(), &hour(14).to_string(), vec![], vec![], None);
     let bytes = empty.to_bytes();
-    export.0.insert("audit/digests/2026/12/05/09.json".into(), bytes);
+    export.0.insert("audit/digests/dt=2026-12-05/20261205T09.json".into(), bytes);
     let v = verify(&export, &[public(7)], None);
     assert_eq!(digests(&v).last().unwrap().1, DigestStatus::Orphan, "{v:#?}");
 }

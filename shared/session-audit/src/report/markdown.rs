@@ -102,6 +102,9 @@ fn report(r: &Report, omitted: u64) -> String {
     if let Some(by) = &s.uploaded_by {
         let _ = writeln!(md, "| Uploaded by | {} |", code_cell(by));
     }
+    if let Some(sha256) = &s.sha256 {
+        let _ = writeln!(md, "| Transcript SHA-256 | {} |", code_cell(sha256));
+    }
 
     let _ = writeln!(md, "\n## Findings\n");
     if r.findings.is_empty() {

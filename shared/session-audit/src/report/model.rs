@@ -69,6 +69,10 @@ pub struct Source {
     /// (the session's instance role session, for a transcript that is evidence).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uploaded_by: Option<String>,
+    /// Hex SHA-256 of the whole transcript version the report was made from (as the signed
+    /// digests list it); absent when the transcript was cut or not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// One command, as stored (redacted).

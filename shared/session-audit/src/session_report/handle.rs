@@ -6,6 +6,7 @@ use std::io::BufWriter;
 
 use jiff::civil::Date;
 use serde_json::Value;
+use sha2::{Digest as _, Sha256};
 
 use super::channels::Joined;
 use super::replaced::{version_tag, Replaced};
@@ -257,6 +258,7 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
             source.etag = info.etag.map(|e| e.trim_matches('"').to_string()).or(source.etag);
             uploaded_at = info.last_modified.or(uploaded_at);
             let (mut read, cap) = (0u64, self.options.max_transcript_bytes());
+            let mut hash = Sha256::new();
             // A broken download is an error (retried), never a "truncated" report.
             while let Some(chunk) =
                 body.next_chunk().await.map_err(failed(&transcript, "reading the transcript"))?
@@ -265,6 +267,7 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
                 // report says where it stopped, and the summary counts it as truncated.
                 let room = usize::try_from(cap - read).unwrap_or(usize::MAX).min(chunk.len());
                 analysis.feed(&chunk[..room]).map_err(|e| local(e.to_string()))?;
+                hash.update(&chunk[..room]);
                 read += room as u64;
                 if room < chunk.len() || (read == cap && info.length.is_some_and(|n| n > cap)) {
                     cut = Some(format!(
@@ -279,6 +282,9 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
             }
             if let Some(expected) = info.length.filter(|n| *n != read && cut.is_none()) {
                 return Err(local(format!("read {read} of {expected} bytes")));
+            }
+            if cut.is_none() {
+                source.sha256 = Some(crate::digest::hex(&hash.finalize()));
             }
         }
         let input = Input { source, session_id: Some(session.to_string()), cut };

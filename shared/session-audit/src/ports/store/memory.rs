@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use super::{
-    content_etag, Attributes, AuditStore, Condition, Entry, InMemoryBody, Object, ObjectInfo,
-    Payload, StoreError,
+    content_etag, Attributes, AuditStore, Condition, Entry, InMemoryBody, ListedVersion, Object,
+    ObjectInfo, Payload, StoreError, VersionListing,
 };
 
 /// One stored version.
@@ -13,6 +13,7 @@ use super::{
 struct Version {
     object: Object,
     metadata: BTreeMap<String, String>,
+    written: jiff::Timestamp,
 }
 
 impl Version {
@@ -31,9 +32,16 @@ impl Version {
 #[derive(Debug, Default)]
 pub struct MemStore {
     objects: Mutex<BTreeMap<String, Vec<Version>>>,
+    /// The time writes are recorded at ([`MemStore::set_time`]).
+    clock: Mutex<jiff::Timestamp>,
 }
 
 impl MemStore {
+    /// Record the writes from now on at `time` (S3's LastModified), for the digests.
+    pub fn set_time(&self, time: jiff::Timestamp) {
+        *self.clock.lock().expect("clock lock") = time;
+    }
+
     /// Every current object, in key order.
     pub fn snapshot(&self) -> Vec<(String, Vec<u8>)> {
         let objects = self.objects.lock().expect("store lock");
@@ -97,7 +105,8 @@ impl AuditStore for MemStore {
         if ok {
             let version = Some(format!("v{}", versions.len() + 1));
             let object = Object { etag: content_etag(&body), bytes: body, version };
-            versions.push(Version { object, metadata: attributes.metadata.clone() });
+            let written = *self.clock.lock().expect("clock lock");
+            versions.push(Version { object, metadata: attributes.metadata.clone(), written });
         }
         Ok(ok)
     }
@@ -126,5 +135,25 @@ impl AuditStore for MemStore {
             objects.remove(key);
         }
         Ok(())
+    }
+}
+
+impl VersionListing for MemStore {
+    async fn versions_since(
+        &self,
+        since: Option<jiff::Timestamp>,
+        skip: &str,
+    ) -> Result<Vec<ListedVersion>, StoreError> {
+        let objects = self.objects.lock().expect("store lock");
+        let listed = objects.iter().filter(|(k, _)| !k.starts_with(skip)).flat_map(|(k, vs)| {
+            vs.iter().map(move |v| ListedVersion {
+                key: k.clone(),
+                version_id: v.object.version.clone(),
+                last_modified: v.written,
+                size: v.object.bytes.len() as u64,
+                delete_marker: false,
+            })
+        });
+        Ok(listed.filter(|v| since.is_none_or(|s| v.last_modified >= s)).collect())
     }
 }

@@ -203,6 +203,33 @@ pub trait AuditStore: Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// One version of an object, or a delete marker, as a listing of the whole bucket gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedVersion {
+    /// The object's key.
+    pub key: String,
+    /// Its version ID (`None` where the store keeps no versions).
+    pub version_id: Option<String>,
+    /// When the store recorded it.
+    pub last_modified: jiff::Timestamp,
+    /// Bytes (0 for a delete marker).
+    pub size: u64,
+    /// A delete marker: the key was deleted then.
+    pub delete_marker: bool,
+}
+
+/// Every version a store holds, with the store's time of each: what the digests list.
+pub trait VersionListing: Sync {
+    /// The versions and delete markers recorded at or after `since` (all of them when `None`),
+    /// except those under `skip`; the versions of each key oldest first, in the store's order
+    /// of writes (which decides between versions recorded in the same millisecond).
+    fn versions_since(
+        &self,
+        since: Option<jiff::Timestamp>,
+        skip: &str,
+    ) -> impl Future<Output = Result<Vec<ListedVersion>, StoreError>> + Send;
+}
+
 /// One stored JSON object: the parsed value (or why it did not parse) and its ETag.
 #[derive(Debug)]
 pub struct Stored<T> {
