@@ -235,3 +235,26 @@ fn the_event_may_name_the_time_and_nothing_else_is_read() {
     assert_eq!(crate::Failure::kind(&bad), crate::FailureKind::MalformedEvent);
     assert_eq!(hour_of(at("10:59:59")), at("10:00:00"));
 }
+
+#[test]
+fn a_new_signing_key_goes_on_with_the_chain_and_both_keys_are_needed_to_verify_it() {
+    let mut c = chain(DigestOptions::default());
+    write(&c, "12:20:00", "session-logs/a.log", "a");
+    run(&c, "13:15:00");
+    let old = public(&c);
+    c.signer = KeySigner::from_seed("arn:aws:kms:us-east-1:123456789012:key/rotated", 8);
+    write(&c, "13:20:00", "session-logs/b.log", "b");
+    let produced = run(&c, "14:15:00");
+    let new = public(&c);
+    assert_ne!(old, new);
+    let published = keys::digest_public_key("key/rotated", "");
+    assert_eq!(produced.public_key, published);
+    let pem = keys::digest_public_key("key/digest", "");
+    assert!(block_on(c.store.get(&pem, None)).unwrap().is_some(), "the old key stays published");
+    let export = Snapshot(c.store.snapshot());
+    let both = verify(&export, &[old, new.clone()], None);
+    assert!(both.ok, "{both:#?}");
+    let only_new = verify(&export, &[new], None);
+    let statuses: Vec<DigestStatus> = only_new.digests.iter().map(|d| d.status).collect();
+    assert_eq!(statuses, [DigestStatus::Valid, DigestStatus::UnknownKey], "{only_new:#?}");
+}
