@@ -75,3 +75,45 @@ pub async fn captured_events(aws: &LocalAws, group: &str) -> Vec<Value> {
         })
         .collect()
 }
+
+/// The product the emulated stack imports as with `SecurityHub=Enabled` (the template's
+/// `SECURITY_HUB_PRODUCT` for account 123456789012 in us-east-1).
+pub const SECURITY_HUB_PRODUCT: &str =
+    "arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default";
+
+/// Every finding Security Hub holds, as GetFindings returns it (every page), each checked to be
+/// ASFF Security Hub would accept.
+pub async fn security_hub_findings(aws: &LocalAws) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut body = json!({"MaxResults": 100});
+        if let Some(t) = &token {
+            body["NextToken"] = json!(t);
+        }
+        let answer = reqwest::Client::new()
+            .post(format!("{}/findings", aws.endpoint()))
+            .header("Content-Type", "application/json")
+            .header("Authorization", "AWS4-HMAC-SHA256 Credential=testing/20261205/us-east-1/securityhub/aws4_request, SignedHeaders=host, Signature=0")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("GetFindings")
+            .text()
+            .await
+            .expect("GetFindings body");
+        let answer: Value = serde_json::from_str(&answer).expect("GetFindings JSON");
+        out.extend(answer["Findings"].as_array().expect("Findings").iter().cloned());
+        token = answer["NextToken"].as_str().filter(|t| !t.is_empty()).map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    for f in &out {
+        let asff: session_audit::asff::AsffFinding = serde_json::from_value(f.clone())
+            .unwrap_or_else(|e| panic!("not the ASFF we send ({e}): {f}"));
+        let problems = session_audit::asff::problems(&asff);
+        assert!(problems.is_empty(), "{problems:?}: {f}");
+    }
+    out
+}

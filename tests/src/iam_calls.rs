@@ -247,6 +247,7 @@ pub fn needed(call: &Call, facts: &Facts) -> Vec<Needed> {
         "events" => events(call),
         "cloudformation" => cloudformation(call),
         "secretsmanager" => secretsmanager(call),
+        "securityhub" => securityhub(call),
         other => panic!("no IAM mapping for service {other} ({}): add it", call.operation),
     };
     let name = describe(call);
@@ -699,6 +700,22 @@ fn secretsmanager(call: &Call) -> Vec<Request> {
     match call.operation.as_str() {
         "GetSecretValue" => vec![Request::new("secretsmanager:GetSecretValue", &secret)],
         other => panic!("no IAM mapping for secretsmanager {other}: add it"),
+    }
+}
+
+fn securityhub(call: &Call) -> Vec<Request> {
+    match call.operation.as_str() {
+        // Authorized on the product each finding is imported as.
+        "BatchImportFindings" => {
+            let findings = call.body["Findings"].as_array().cloned().unwrap_or_default();
+            let mut products: Vec<String> =
+                findings.iter().map(|f| str_of(&f["ProductArn"])).collect();
+            products.sort();
+            products.dedup();
+            products.iter().map(|p| Request::new("securityhub:BatchImportFindings", p)).collect()
+        }
+        "GetFindings" => vec![Request::new("securityhub:GetFindings", "*")],
+        other => panic!("no IAM mapping for securityhub {other}: add it"),
     }
 }
 

@@ -324,6 +324,9 @@ impl Drop for LocalAws {
 impl HttpRequest {
     /// The AWS operation name, whatever the protocol.
     fn operation(&self) -> String {
+        if self.signed_for() == "securityhub" {
+            return securityhub_operation(&self.method, &self.path);
+        }
         if let Some(target) = self.header("x-amz-target") {
             return target.rsplit('.').next().unwrap_or(target).to_string();
         }
@@ -339,11 +342,16 @@ impl HttpRequest {
 }
 
 impl HttpRequest {
+    /// The service the request was signed for (its SigV4 credential scope).
+    fn signed_for(&self) -> &str {
+        let scope = self.header("authorization").and_then(|a| a.split("Credential=").nth(1));
+        scope.and_then(|c| c.split('/').nth(3)).unwrap_or("")
+    }
+
     /// What authorization needs to know of this request (see [`crate::iam_calls`]).
     fn call(&self, operation: &str) -> Call {
         let principal = self.header("x-amz-security-token").map(str::to_string);
-        let scope = self.header("authorization").and_then(|a| a.split("Credential=").nth(1));
-        let service = scope.and_then(|c| c.split('/').nth(3)).unwrap_or("").to_string();
+        let service = self.signed_for().to_string();
         let (path, query) = self.path.split_once('?').unwrap_or((&self.path, ""));
         let decode = |v: &str| {
             let v = v.replace('+', " ");
@@ -374,7 +382,9 @@ impl HttpRequest {
                 .collect();
             values
         };
-        let body = if self.header("x-amz-target").is_some() && small {
+        // JSON protocols: named by header (awsJson) or by path (Security Hub's REST-JSON).
+        let json = self.header("x-amz-target").is_some() || service == "securityhub";
+        let body = if json && small {
             serde_json::from_slice(&self.body).unwrap_or_default()
         } else if service == "s3" && operation == "DeleteObjects" {
             let objects: Vec<serde_json::Value> = xml("Object")
@@ -411,6 +421,16 @@ impl HttpRequest {
             status: 0,
             answer: serde_json::Value::Null,
         }
+    }
+}
+
+/// Security Hub's REST-JSON operations the functions and tests use, by method and path.
+fn securityhub_operation(method: &str, path: &str) -> String {
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    match (method, path) {
+        ("POST", "/findings/import") => "BatchImportFindings".into(),
+        ("POST", "/findings") => "GetFindings".into(),
+        _ => format!("securityhub {method} {path}"),
     }
 }
 
@@ -452,7 +472,7 @@ fn s3_operation(method: &str, path: &str) -> String {
 
 fn injected_error(request: &HttpRequest, operation: &str) -> (String, Vec<u8>) {
     let message = format!("{operation} rejected by the test harness");
-    if request.header("x-amz-target").is_some() {
+    if request.header("x-amz-target").is_some() || request.signed_for() == "securityhub" {
         let body = format!("{{\"__type\":\"InjectedFailure\",\"message\":\"{message}\"}}");
         return ("application/x-amz-json-1.1".into(), body.into_bytes());
     }

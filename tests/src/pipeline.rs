@@ -29,7 +29,10 @@ use serde_json::{json, Value};
 use session_audit::keys;
 use session_audit_aws::Clients;
 
-use crate::findings_capture::{captured_events, route_to_log};
+use crate::findings_capture::{
+    captured_events, captured_findings, route_findings_to_log, route_to_log, security_hub_findings,
+    SECURITY_HUB_PRODUCT,
+};
 use crate::local_aws::LocalAws;
 use crate::runtime_api::{deployed_env, emulator_env, function_binary, LambdaProcess};
 
@@ -55,6 +58,10 @@ pub struct Outcome {
     pub summary: Value,
     /// The digest chain over the whole run, verified offline.
     pub chain: crate::digest_chain::ChainOutcome,
+    /// Every finding event's `detail` EventBridge delivered.
+    pub published: Vec<Value>,
+    /// Every finding Security Hub holds (GetFindings), each valid ASFF.
+    pub security_hub: Vec<Value>,
     /// `audit/` objects still in the bucket after Delete.
     pub kept_after_delete: Vec<String>,
     pub seconds: f64,
@@ -143,7 +150,10 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
         ["provisioner", "session-start", "session-report", "session-stream", "access-summary"]
             .map(function_binary);
     let clients = Clients::with_path_style(&aws.sdk_config().await, true);
-    let base_env = emulator_env(&aws);
+    let mut base_env = emulator_env(&aws);
+    // The stack as deployed with SecurityHub=Enabled: every finding also imported as ASFF.
+    base_env.push(("SECURITY_HUB_PRODUCT", SECURITY_HUB_PRODUCT.into()));
+    route_findings_to_log(&clients).await;
     p.detail(&format!(
         "emulator at {}, functions in {}",
         aws.endpoint(),
@@ -382,6 +392,17 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
         chain.tampered.1
     ));
 
+    let published = captured_findings(&aws).await;
+    let security_hub = security_hub_findings(&aws).await;
+    let imports = aws.operations().iter().filter(|o| *o == "BatchImportFindings").count();
+    p.say("where the findings went");
+    p.detail(&format!(
+        "{} finding events on EventBridge (source session-audit); {} findings in Security Hub \
+         (ASFF, {imports} BatchImportFindings calls; re-imports update, never duplicate)",
+        published.len(),
+        security_hub.len()
+    ));
+
     p.say("provisioner: CloudFormation Delete (RetainLogs=true keeps the audit trail)");
     let physical = create["PhysicalResourceId"].as_str().unwrap().to_string();
     provisioner
@@ -433,6 +454,8 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
         summary_markdown,
         summary,
         chain,
+        published,
+        security_hub,
         kept_after_delete,
         instance_state_after_delete,
         seconds: p.started.elapsed().as_secs_f64(),

@@ -211,6 +211,9 @@ impl Stack {
                 ("!If", _) if *name == "REDACTION_KEY_SECRET" && !value.is_empty() => {
                     out.push(("RedactionKeySecret".into(), value.clone()));
                 }
+                ("!If", _) if *name == "SECURITY_HUB_PRODUCT" && !value.is_empty() => {
+                    out.push(("SecurityHub".into(), "Enabled".into()));
+                }
                 ("!If", _) if *name == "RULES_URI" => {
                     use session_audit::settings::RulesLocation;
                     if let Ok(RulesLocation::S3 { bucket, key, version }) =

@@ -1,5 +1,6 @@
 //! Session Audit's AWS side: thin adapters over the AWS SDK that plug into the engine's seams
-//! (the S3 [`s3_store::S3Store`], the EventBridge [`eventbridge::EventBridgeSink`], the EC2/SSM
+//! (the S3 [`s3_store::S3Store`], the findings sink [`findings::FindingsOut`] (EventBridge, and
+//! Security Hub when turned on), the EC2/SSM
 //! lookups of the start audit), the custom-resource protocol and the provisioner's steps, the
 //! settings the functions read from the environment and SSM, and the Lambda error contract.
 //! Everything here is exercised against the local emulator (moto) by the tests crate; the
@@ -9,8 +10,10 @@ pub mod access_summary;
 pub mod audit_digest;
 pub mod custom_resource;
 pub mod eventbridge;
+pub mod findings;
 pub mod provisioner;
 pub mod s3_store;
+pub mod security_hub;
 pub mod session_log;
 pub mod session_report;
 pub mod session_start;
@@ -41,6 +44,8 @@ pub struct Clients {
     pub events: aws_sdk_eventbridge::Client,
     /// Secrets Manager: the redaction key the stack generated.
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// Security Hub: findings imported when the stack turns it on.
+    pub securityhub: aws_sdk_securityhub::Client,
 }
 
 /// `S3_FORCE_PATH_STYLE=true` addresses buckets as `endpoint/bucket/key`, which the local
@@ -67,6 +72,7 @@ impl Clients {
             ssm: aws_sdk_ssm::Client::new(config),
             events: aws_sdk_eventbridge::Client::new(config),
             secrets: aws_sdk_secretsmanager::Client::new(config),
+            securityhub: aws_sdk_securityhub::Client::new(config),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The live session stream as the function runs it: the engine's use case
-//! ([`session_audit::session_stream`]) over the log bucket and EventBridge, fed by a CloudWatch Logs
+//! ([`session_audit::session_stream`]) over the log bucket and the findings sinks, fed by a CloudWatch Logs
 //! subscription.
 
 use aws_lambda_events::event::cloudwatch_logs::LogsEvent;
@@ -8,12 +8,12 @@ use session_audit::live::{Batch, LogEvent};
 use session_audit::session_stream::SessionStream;
 use session_audit::settings::StreamSettings;
 
-use crate::eventbridge::EventBridgeSink;
+use crate::findings::FindingsOut;
 use crate::s3_store::S3Store;
 use crate::Clients;
 
-/// The session stream as the function runs it: over S3 and EventBridge.
-pub type AwsSessionStream = SessionStream<S3Store, EventBridgeSink>;
+/// The session stream as the function runs it: over S3 and the findings sinks.
+pub type AwsSessionStream = SessionStream<S3Store, FindingsOut>;
 
 /// The stream use case over the settings' bucket, publishing to their event bus.
 pub fn session_stream(
@@ -23,8 +23,8 @@ pub fn session_stream(
 ) -> AwsSessionStream {
     let common = settings.common;
     SessionStream {
-        store: S3Store::new(clients.s3.clone(), common.audit_bucket),
-        sink: EventBridgeSink { events: clients.events.clone(), bus: common.findings_event_bus },
+        store: S3Store::new(clients.s3.clone(), common.audit_bucket.clone()),
+        sink: FindingsOut::new(clients, &common, "session-stream"),
         analyzer,
     }
 }

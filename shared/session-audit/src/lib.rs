@@ -53,6 +53,7 @@ macro_rules! message_error {
 
 pub mod access_summary;
 pub mod analysis;
+pub mod asff;
 pub mod audit_digest;
 pub mod digest;
 pub mod finding;

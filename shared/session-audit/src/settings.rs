@@ -124,7 +124,17 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
             findings_event_bus: self.text("FINDINGS_EVENT_BUS").unwrap_or_else(|| "default".into()),
             rules_uri: self.rules_uri()?,
             redaction_key: self.redaction_key()?,
+            security_hub: self.security_hub()?,
         })
+    }
+
+    /// `SECURITY_HUB_PRODUCT`: the product findings are also imported as (the account's default
+    /// custom-integration product ARN); unset or empty, findings go to EventBridge only.
+    pub fn security_hub(&self) -> Result<Option<crate::asff::Product>, SettingsError> {
+        self.text("SECURITY_HUB_PRODUCT")
+            .map(|arn| crate::asff::Product::parse(&arn))
+            .transpose()
+            .map_err(|e| SettingsError { variable: "SECURITY_HUB_PRODUCT", reason: e.0 })
     }
 
     /// The session-start audit's findings configuration.
@@ -251,6 +261,8 @@ pub struct Common {
     pub rules_uri: Option<String>,
     /// Where the redaction key is read from at cold start.
     pub redaction_key: RedactionKeySource,
+    /// `SECURITY_HUB_PRODUCT`: findings also imported into Security Hub as this product.
+    pub security_hub: Option<crate::asff::Product>,
 }
 
 /// The session-start function's settings.

@@ -13,7 +13,9 @@ use session_audit::settings::SummarySettings;
 use session_audit::summary::{Coverage, Summary};
 use session_audit_aws::access_summary::{access_summary, AwsAccessSummary};
 use session_audit_aws::Clients;
-use session_audit_tests::findings_capture::{captured_findings, route_findings_to_log};
+use session_audit_tests::findings_capture::{
+    captured_findings, route_findings_to_log, security_hub_findings, SECURITY_HUB_PRODUCT,
+};
 use session_audit_tests::local_aws::LocalAws;
 use session_audit_tests::runtime_api::{
     deployed_env, emulator_env, function_binary, LambdaProcess,
@@ -452,14 +454,26 @@ async fn missing_transcript_findings_go_out_ten_per_put_events() {
         );
         env.put(&r.key().unwrap(), serde_json::to_vec(&r).unwrap()).await;
     }
-    let summarizer = env.summarizer(&[]);
+    // With SecurityHub=Enabled: the same findings imported, one request for the twelve.
+    let summarizer = env.summarizer(&[("SECURITY_HUB_PRODUCT", SECURITY_HUB_PRODUCT)]);
     let before = env.aws.operations().iter().filter(|o| *o == "PutEvents").count();
     let event = json!({"kind": "daily", "period": "2026-11-10", "as_of": AS_OF});
     let written = summarizer.handle(&event, &mut Metrics::default()).await.unwrap();
     assert_eq!(written.summary.completeness.counts.get(&Coverage::Missing), Some(&12));
     let calls = env.aws.operations().iter().filter(|o| *o == "PutEvents").count() - before;
     assert_eq!(calls, 2, "12 findings in two PutEvents calls");
-    assert_eq!(captured_findings(&env.aws).await.len(), 12, "every one published");
+    let published = captured_findings(&env.aws).await;
+    assert_eq!(published.len(), 12, "every one published");
+    let imports = env.aws.operations().iter().filter(|o| *o == "BatchImportFindings").count();
+    assert_eq!(imports, 1, "12 findings in one BatchImportFindings call");
+    let hub = security_hub_findings(&env.aws).await;
+    let mut ids: Vec<&str> = hub.iter().map(|f| f["Id"].as_str().unwrap()).collect();
+    let mut sent: Vec<&str> = published.iter().map(|f| f["finding_id"].as_str().unwrap()).collect();
+    ids.sort();
+    sent.sort();
+    assert_eq!(ids, sent, "each event's finding in Security Hub, once");
+    assert!(hub.iter().all(|f| f["GeneratorId"] == "SA-SES-TRANSCRIPT-MISSING"));
+    assert!(hub.iter().all(|f| f["ProductFields"]["session-audit/stage"] == "summary"));
 }
 
 /// At scale a week is about 1.4 million GETs if every object is read again; the weekly run

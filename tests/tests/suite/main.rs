@@ -11,6 +11,7 @@ mod module_graph;
 mod pipeline;
 mod provisioner;
 mod report_provenance;
+mod security_hub;
 mod session_report;
 mod session_start;
 mod session_stream;

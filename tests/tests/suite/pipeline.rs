@@ -154,5 +154,33 @@ async fn the_whole_pipeline_runs_locally_and_keeps_the_audit_trail() {
         changed[0].0.starts_with("audit/reports/") && changed[0].1 == "modified",
         "{changed:?}"
     );
+
+    // Security Hub (SecurityHub=Enabled): every finding published on EventBridge is in
+    // Security Hub exactly once, as valid ASFF (checked as read), whichever stage raised it.
+    let mut sent: Vec<&str> =
+        o.published.iter().map(|d| d["finding_id"].as_str().unwrap()).collect();
+    sent.sort();
+    sent.dedup();
+    let mut held: Vec<&str> = o.security_hub.iter().map(|f| f["Id"].as_str().unwrap()).collect();
+    held.sort();
+    assert_eq!(held, sent, "each published finding once in Security Hub");
+    let stages: std::collections::BTreeSet<&str> = o
+        .security_hub
+        .iter()
+        .map(|f| f["ProductFields"]["session-audit/stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, ["live", "report", "start"].into_iter().collect());
+    let alice_root = o
+        .security_hub
+        .iter()
+        .find(|f| {
+            f["GeneratorId"] == "SA-CMD-010"
+                && f["ProductFields"]["session-audit/stage"] == "report"
+        })
+        .expect("alice's /etc/shadow read, from her report");
+    assert_eq!(alice_root["Resources"][0]["Type"], "AwsEc2Instance");
+    assert!(alice_root["Resources"][0]["Id"].as_str().unwrap().ends_with(&o.instance_id));
+    assert_eq!(alice_root["Resources"][1]["Id"], "arn:aws:iam::123456789012:role/Admin");
+    assert_eq!(alice_root["Severity"]["Label"], "HIGH");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -28,7 +28,7 @@ const KEY: &[u8] = b"report-test-key";
 
 pub(crate) struct Env {
     pub(crate) aws: LocalAws,
-    config: aws_config::SdkConfig,
+    pub(crate) config: aws_config::SdkConfig,
     pub(crate) clients: Clients,
 }
 

@@ -442,3 +442,38 @@ fn only_the_digest_function_writes_or_signs_the_chain_and_nothing_else() {
     let env = &stack.properties("AuditDigestFunction")["Environment"]["Variables"];
     assert_eq!(env["DIGEST_SIGNING_KEY"], json!(DIGEST_KEY), "the stack's key");
 }
+
+#[test]
+fn security_hub_is_off_by_default_and_on_imports_as_this_accounts_product_only() {
+    const PRODUCT: &str = "arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default";
+    let publishing = [
+        "SessionStartFunction",
+        "SessionReportFunction",
+        "SessionStreamFunction",
+        "AccessSummaryFunction",
+    ];
+    let import = |p: &str| Request::new("securityhub:BatchImportFindings", p);
+    let off = Stack::new(&[]);
+    for f in off.functions() {
+        let p = off.policies(&f);
+        assert!(!allowed(&p, import(PRODUCT)), "{f}: no Security Hub grant by default");
+        let env = &off.properties(&f)["Environment"]["Variables"];
+        assert!(env.get("SECURITY_HUB_PRODUCT").is_none_or(|v| v == ""), "{f}");
+    }
+    let on = Stack::new(&[("SecurityHub", "Enabled")]);
+    for f in on.functions() {
+        let p = on.policies(&f);
+        let publishes = publishing.contains(&f.as_str());
+        assert_eq!(allowed(&p, import(PRODUCT)), publishes, "{f}");
+        if publishes {
+            let env = &on.properties(&f)["Environment"]["Variables"];
+            assert_eq!(env["SECURITY_HUB_PRODUCT"], PRODUCT, "{f}");
+            let parsed =
+                session_audit::asff::Product::parse(env["SECURITY_HUB_PRODUCT"].as_str().unwrap());
+            assert!(parsed.is_ok(), "{f}: the function accepts what the template gives");
+            let partner = "arn:aws:securityhub:us-east-1::product/crowdstrike/crowdstrike-falcon";
+            assert!(!allowed(&p, import(partner)), "{f}: never as another product");
+            assert!(!allowed(&p, Request::new("securityhub:BatchUpdateFindings", "*")), "{f}");
+        }
+    }
+}

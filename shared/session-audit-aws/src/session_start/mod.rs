@@ -1,6 +1,6 @@
 //! The session-start audit's AWS side: its settings and the lookups it makes in EC2 and SSM.
 //! The audit itself is the engine's [`session_audit::session_start::SessionStart`], run over
-//! the S3 store and the EventBridge sink.
+//! the S3 store and the findings sinks (EventBridge, Security Hub).
 
 mod lookups;
 
@@ -11,7 +11,7 @@ use session_audit::session::Event;
 use session_audit::session_start::{Lookups, SessionStart};
 use session_audit::settings::StartSettings;
 
-use crate::eventbridge::EventBridgeSink;
+use crate::findings::FindingsOut;
 use crate::s3_store::S3Store;
 use crate::Clients;
 
@@ -34,9 +34,9 @@ impl Lookups for AwsLookups {
 }
 
 /// The session-start audit as the function runs it.
-pub type AwsSessionStart = SessionStart<S3Store, AwsLookups, EventBridgeSink>;
+pub type AwsSessionStart = SessionStart<S3Store, AwsLookups, FindingsOut>;
 
-/// The audit over the log bucket, EventBridge and AWS lookups.
+/// The audit over the log bucket, the findings sinks and AWS lookups.
 pub fn session_start(
     clients: &Clients,
     settings: StartSettings,
@@ -45,17 +45,14 @@ pub fn session_start(
 ) -> AwsSessionStart {
     let config = settings.config;
     SessionStart {
-        store: S3Store::new(clients.s3.clone(), settings.common.audit_bucket),
+        store: S3Store::new(clients.s3.clone(), settings.common.audit_bucket.clone()),
         lookups: AwsLookups {
             clients: clients.clone(),
             cache: lookups::Cache::new(settings.cache_ttl),
             config: config.clone(),
             region: settings.region,
         },
-        sink: EventBridgeSink {
-            events: clients.events.clone(),
-            bus: settings.common.findings_event_bus,
-        },
+        sink: FindingsOut::new(clients, &settings.common, "session-start"),
         config,
         pack,
         redactor,

@@ -47,6 +47,17 @@ pub trait FindingsSink: Sync {
             Ok(())
         }
     }
+
+    /// Withdraw findings published before that no longer stand (the session was later found
+    /// fine): a sink that keeps findings (Security Hub) marks them archived; an event stream
+    /// has nothing to take back, so by default this does nothing.
+    fn withdraw(
+        &self,
+        items: &[(Finding, FindingContext)],
+    ) -> impl Future<Output = Result<(), SinkError>> + Send {
+        let _ = items;
+        async { Ok(()) }
+    }
 }
 
 /// Keeps every finding event's detail, in order.
@@ -54,6 +65,8 @@ pub trait FindingsSink: Sync {
 pub struct MemSink {
     /// Every finding event published, as its `detail`.
     pub events: Mutex<Vec<Value>>,
+    /// The `finding_id` of every finding withdrawn.
+    pub withdrawn: Mutex<Vec<String>>,
 }
 
 impl MemSink {
@@ -67,6 +80,14 @@ impl FindingsSink for MemSink {
     async fn publish(&self, findings: &[Finding], ctx: &FindingContext) -> Result<(), SinkError> {
         let mut events = self.events.lock().expect("sink lock");
         events.extend(findings.iter().map(|f| finding_detail(f, ctx)));
+        Ok(())
+    }
+
+    async fn withdraw(&self, items: &[(Finding, FindingContext)]) -> Result<(), SinkError> {
+        let mut withdrawn = self.withdrawn.lock().expect("sink lock");
+        withdrawn.extend(
+            items.iter().map(|(f, c)| crate::publish::finding_id(&c.origin_id, &f.rule_id)),
+        );
         Ok(())
     }
 }

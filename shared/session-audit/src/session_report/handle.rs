@@ -310,6 +310,7 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
             ));
         }
         let carried = record.as_ref().map_or(0, |r| r.findings.len());
+        let uploaded_at_kept = uploaded_at.clone();
         let facts = JoinFacts {
             uploaded_at,
             first_prompt: capped.kept.first().map(|c| c.prompt.as_str()),
@@ -350,6 +351,11 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
             (attributes("application/json"), attributes("text/markdown; charset=utf-8"));
         let origin = origin(upload, report.source.etag.as_deref());
         let ctx = self.context(&report, record.as_ref(), &origin, &json_key);
+        let in_slot = matches!(holder, Holder::Transcript(..)) && replaced.is_none();
+        let withdrawn = record.as_ref().filter(|_| in_slot).and_then(|r| {
+            let uri = self.store.uri(&json_key);
+            self.missing_withdrawn(r, uploaded_at_kept.as_deref(), &provenance, uri)
+        });
         let to = Written {
             transcript: &transcript,
             json_key,
@@ -359,6 +365,13 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
             holder,
         };
         let stored = self.store_report(report, (json, capped), to, ctx, carried, metrics).await?;
+        if let (Some(_), Some(item)) = (&stored, withdrawn) {
+            self.sink
+                .withdraw(std::slice::from_ref(&item))
+                .await
+                .map_err(|error| ReportError::Sink { transcript: transcript.clone(), error })?;
+            metrics.add("FindingsWithdrawn", 1.0);
+        }
         Ok(stored.map(|outcome| (outcome, displaced)))
     }
 }

@@ -13,6 +13,7 @@
 pub mod channels;
 mod handle;
 pub mod join;
+mod late;
 mod replaced;
 mod slot;
 mod stream;
