@@ -16,6 +16,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use session_audit::analysis::{Analyzer, Input};
 use session_audit::finding::Severity;
+use session_audit::ocsf::{OcsfLines, SessionFacts};
+use session_audit::publish::FindingContext;
 use session_audit::redact::Redactor;
 use session_audit::report::{CappedCommands, JsonReportWriter, Report, Source};
 
@@ -74,6 +76,9 @@ enum OutFormat {
     Jsonl,
     /// Markdown for people.
     Md,
+    /// OCSF 1.1.0 events, one per line: Process Activity per command, Detection Finding per
+    /// finding (what the stack writes to Security Lake, as JSON).
+    Ocsf,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -235,6 +240,29 @@ fn report_to(
             writer.finish(&report.tail()).map_err(|e| e.to_string())?;
             Ok(report)
         }
+        OutFormat::Ocsf => {
+            let session_id = meta.session_id.clone().unwrap_or_else(|| "stdin".into());
+            let now = jiff::Timestamp::now().as_millisecond();
+            let facts = SessionFacts { session_id, ..SessionFacts::default() };
+            let lines = OcsfLines::new(&mut *out, facts, now);
+            let (report, lines) =
+                analyzer.analyze(reader, meta, lines).map_err(|e| e.to_string())?;
+            let ctx = FindingContext {
+                origin_id: report.session_id.clone(),
+                session_id: Some(report.session_id.clone()),
+                time: report.ended_at.clone().unwrap_or_default(),
+                record: report
+                    .source
+                    .path
+                    .clone()
+                    .or(report.source.key.clone())
+                    .unwrap_or_default(),
+                stage: "offline",
+                ..FindingContext::default()
+            };
+            lines.finish(&report, &ctx).map_err(|e| e.to_string())?;
+            Ok(report)
+        }
     }
 }
 
@@ -247,7 +275,11 @@ fn report_to_dir(
     summary: &mut impl Write,
     names: &mut std::collections::HashSet<String>,
 ) -> Result<Report, String> {
-    let ext = if format == OutFormat::Md { "md" } else { "json" };
+    let ext = match format {
+        OutFormat::Md => "md",
+        OutFormat::Ocsf => "ocsf.jsonl",
+        OutFormat::Json | OutFormat::Jsonl => "json",
+    };
     let name = unique_name(&safe_name(meta.session_id.as_deref().unwrap_or("stdin")), ext, names);
     let path = dir.join(&name);
     // Written under a temporary name and renamed when complete: a failed analysis never

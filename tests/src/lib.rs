@@ -13,6 +13,7 @@ pub mod iam_policy;
 pub mod least_privilege;
 pub mod live_stream;
 pub mod local_aws;
+pub mod ocsf_schema;
 pub mod pipeline;
 pub mod runtime_api;
 pub mod synthetic_week;

@@ -59,6 +59,7 @@ pub mod digest;
 pub mod finding;
 pub mod keys;
 pub mod live;
+pub mod ocsf;
 pub mod ports;
 pub mod provenance;
 pub mod provisioner;

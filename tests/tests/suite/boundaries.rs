@@ -134,7 +134,7 @@ const ENGINE_LAYERS: &[&[&str]] = &[
     // The seams the use cases write through.
     &["ports"],
     // The domain the use cases share.
-    &["session", "provenance", "live", "summary", "upload", "publish", "asff", "analysis"],
+    &["session", "provenance", "live", "summary", "upload", "publish", "asff", "ocsf", "analysis"],
     // Transcripts in, judged and redacted; the report and the key layout.
     &["transcript", "rules", "redact", "report", "digest", "keys"],
     // The vocabulary every layer speaks.

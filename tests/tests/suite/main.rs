@@ -8,6 +8,7 @@ mod boundaries;
 mod custom_resource;
 mod docs;
 mod module_graph;
+mod ocsf;
 mod pipeline;
 mod provisioner;
 mod report_provenance;

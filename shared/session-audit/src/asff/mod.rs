@@ -16,6 +16,7 @@ mod limits;
 mod types;
 
 pub use limits::{batches, problems, MAX_BATCH_BYTES, MAX_BATCH_FINDINGS};
+pub use types::types as finding_types;
 
 /// The only ASFF schema version there is.
 pub const SCHEMA_VERSION: &str = "2018-10-08";
