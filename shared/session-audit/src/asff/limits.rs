@@ -6,7 +6,8 @@
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
-use super::{is_account, types, AsffFinding, Product};
+use super::model::{is_account, AsffFinding, Product, SCHEMA_VERSION};
+use super::types;
 
 /// Findings per BatchImportFindings request.
 pub const MAX_BATCH_FINDINGS: usize = 100;
@@ -57,7 +58,7 @@ pub fn problems(f: &AsffFinding) -> Vec<String> {
         }
     };
     let chars = |s: &str| s.chars().count();
-    check(f.schema_version == super::SCHEMA_VERSION, "SchemaVersion is not 2018-10-08");
+    check(f.schema_version == SCHEMA_VERSION, "SchemaVersion is not 2018-10-08");
     check(!f.id.is_empty() && chars(&f.id) <= ID_CHARS, "Id empty or over 512 characters");
     check(Product::parse(&f.product_arn).is_ok(), "ProductArn is not a default product ARN");
     check(
