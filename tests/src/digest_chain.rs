@@ -63,6 +63,12 @@ impl Chain {
         Chain { process, bucket: bucket.to_string(), now, first }
     }
 
+    /// Run again as the schedule would `hours` after the start; the function's answer.
+    pub fn advance(&mut self, hours: i64) -> Value {
+        let later = self.now + SignedDuration::from_hours(hours);
+        self.process.invoke(&json!({"as_of": later.to_string()})).expect("digests")
+    }
+
     /// Run again as the schedule would `hours` later, export the bucket to `dir` and verify it.
     pub async fn extend_and_verify(
         mut self,

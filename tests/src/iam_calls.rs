@@ -248,6 +248,7 @@ pub fn needed(call: &Call, facts: &Facts) -> Vec<Needed> {
         "cloudformation" => cloudformation(call),
         "secretsmanager" => secretsmanager(call),
         "securityhub" => securityhub(call),
+        "sts" => sts(call),
         other => panic!("no IAM mapping for service {other} ({}): add it", call.operation),
     };
     let name = describe(call);
@@ -700,6 +701,14 @@ fn secretsmanager(call: &Call) -> Vec<Request> {
     match call.operation.as_str() {
         "GetSecretValue" => vec![Request::new("secretsmanager:GetSecretValue", &secret)],
         other => panic!("no IAM mapping for secretsmanager {other}: add it"),
+    }
+}
+
+fn sts(call: &Call) -> Vec<Request> {
+    let role = call.params.get("RoleArn").cloned().unwrap_or_default();
+    match call.operation.as_str() {
+        "AssumeRole" => vec![Request::new("sts:AssumeRole", &role)],
+        other => panic!("no IAM mapping for sts {other}: add it"),
     }
 }
 

@@ -1,5 +1,5 @@
 //! The whole pipeline on one machine, with no AWS account: the local emulator (moto) stands in
-//! for AWS, and the six functions run as their real binaries behind a Lambda Runtime API
+//! for AWS, and the seven functions run as their real binaries behind a Lambda Runtime API
 //! double, so `main`, configuration and event decoding run exactly as in Lambda.
 //!
 //! Steps:
@@ -62,6 +62,8 @@ pub struct Outcome {
     pub published: Vec<Value>,
     /// Every finding Security Hub holds (GetFindings), each valid ASFF.
     pub security_hub: Vec<Value>,
+    /// lake-export's answer, and every OCSF Parquet object it wrote with its events read back.
+    pub lake: (Value, Vec<(String, Vec<Value>)>),
     /// `audit/` objects still in the bucket after Delete.
     pub kept_after_delete: Vec<String>,
     pub seconds: f64,
@@ -144,7 +146,7 @@ impl Progress {
 /// that receives a copy of every `audit/` object (the emulator keeps nothing after the run).
 pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
     let mut p = Progress { step: 0, started: Instant::now(), quiet };
-    p.say("starting the local AWS emulator (moto on 127.0.0.1) and building the six functions");
+    p.say("starting the local AWS emulator (moto on 127.0.0.1) and building the seven functions");
     let aws = LocalAws::start();
     let binaries =
         ["provisioner", "session-start", "session-report", "session-stream", "access-summary"]
@@ -392,6 +394,29 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
         chain.tampered.1
     ));
 
+    p.say("lake-export: the digested hours' reports as OCSF events, Parquet in Security Lake's layout (no Security Lake here: the log bucket's ocsf/)");
+    let mut env = base_env.clone();
+    env.push(("AUDIT_BUCKET", bucket.clone()));
+    let mut lake_fn = LambdaProcess::start(
+        &function_binary("lake-export"),
+        &deployed_env(&aws, "LakeExportFunction", env, &[]),
+    );
+    let lake_answer = lake_fn.invoke(&json!({})).expect("lake export");
+    let mut lake = Vec::new();
+    let listed = clients.s3.list_objects_v2().bucket(&bucket).prefix("ocsf/").send().await;
+    for key in listed.expect("ocsf/ listed").contents().iter().filter_map(|o| o.key()) {
+        let bytes = get(key.to_string()).await.expect("a Parquet object");
+        let events = session_audit_lake::decode(bytes).expect("Parquet that reads back");
+        lake.push((key.to_string(), events));
+    }
+    p.detail(&format!(
+        "{} OCSF events in {} Parquet objects ({} report versions from {} digested hours)",
+        lake.iter().map(|(_, e)| e.len()).sum::<usize>(),
+        lake.len(),
+        lake_answer["reports"],
+        lake_answer["hours"].as_array().map_or(0, Vec::len),
+    ));
+
     let published = captured_findings(&aws).await;
     let security_hub = security_hub_findings(&aws).await;
     let imports = aws.operations().iter().filter(|o| *o == "BatchImportFindings").count();
@@ -438,7 +463,7 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
             std::fs::write(&path, get(key.clone()).await.expect("kept object")).expect("copy");
         }
     }
-    drop((provisioner, start, stream, report, summary_fn));
+    drop((provisioner, start, stream, report, summary_fn, lake_fn));
     drop(aws);
     Outcome {
         bucket,
@@ -456,6 +481,7 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
         chain,
         published,
         security_hub,
+        lake: (lake_answer, lake),
         kept_after_delete,
         instance_state_after_delete,
         seconds: p.started.elapsed().as_secs_f64(),

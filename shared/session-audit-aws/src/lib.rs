@@ -11,6 +11,7 @@ pub mod audit_digest;
 pub mod custom_resource;
 pub mod eventbridge;
 pub mod findings;
+pub mod lake;
 pub mod provisioner;
 pub mod s3_store;
 pub mod security_hub;
@@ -46,6 +47,8 @@ pub struct Clients {
     pub secrets: aws_sdk_secretsmanager::Client,
     /// Security Hub: findings imported when the stack turns it on.
     pub securityhub: aws_sdk_securityhub::Client,
+    /// Whether S3 is addressed path-style (the emulator), for clients made later.
+    pub s3_path_style: bool,
 }
 
 /// `S3_FORCE_PATH_STYLE=true` addresses buckets as `endpoint/bucket/key`, which the local
@@ -61,10 +64,8 @@ impl Clients {
 
     /// As [`Clients::new`], with S3 path-style addressing chosen explicitly.
     pub fn with_path_style(config: &aws_config::SdkConfig, path_style: bool) -> Self {
-        let s3_config =
-            aws_sdk_s3::config::Builder::from(config).force_path_style(path_style).build();
         Clients {
-            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            s3: Clients::s3_client(config, path_style),
             ec2: aws_sdk_ec2::Client::new(config),
             iam: aws_sdk_iam::Client::new(config),
             kms: aws_sdk_kms::Client::new(config),
@@ -73,7 +74,15 @@ impl Clients {
             events: aws_sdk_eventbridge::Client::new(config),
             secrets: aws_sdk_secretsmanager::Client::new(config),
             securityhub: aws_sdk_securityhub::Client::new(config),
+            s3_path_style: path_style,
         }
+    }
+
+    /// An S3 client from `config` (path-style addressing when asked).
+    pub fn s3_client(config: &aws_config::SdkConfig, path_style: bool) -> aws_sdk_s3::Client {
+        let s3_config =
+            aws_sdk_s3::config::Builder::from(config).force_path_style(path_style).build();
+        aws_sdk_s3::Client::from_conf(s3_config)
     }
 }
 
@@ -126,6 +135,7 @@ pub fn diagnostic<E: Failure>(e: E) -> lambda_runtime::Diagnostic {
         FailureKind::Sink => "EventBridgeError",
         FailureKind::Signer => "KmsError",
         FailureKind::Evidence => "EvidenceTampered",
+        FailureKind::Lake => "SecurityLakeError",
     };
     tracing::error!(error_type, error = %e, "invocation failed");
     lambda_runtime::Diagnostic { error_type: error_type.into(), error_message: e.to_string() }

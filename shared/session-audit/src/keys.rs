@@ -280,6 +280,11 @@ pub fn digest_head() -> String {
     format!("{DIGEST_PREFIX}head.json")
 }
 
+/// `audit/exports/lake.json`: the hour the Security Lake export goes on from.
+pub fn lake_cursor() -> String {
+    format!("{AUDIT_PREFIX}exports/lake.json")
+}
+
 /// `audit/digests/public-keys/<key-id>.pem`: a signing key's public half, named by the KMS key
 /// ID (the last part of `key_id`, an ARN); a name KMS would not give is replaced by the key's
 /// `fingerprint`, so a key ID can never lead out of the folder.

@@ -58,6 +58,7 @@ pub mod audit_digest;
 pub mod digest;
 pub mod finding;
 pub mod keys;
+pub mod lake_export;
 pub mod live;
 pub mod ocsf;
 pub mod ports;
@@ -96,6 +97,8 @@ pub enum FailureKind {
     /// Evidence in the store is not what the pipeline wrote (a digest chain it cannot
     /// continue); nothing is written over it.
     Evidence,
+    /// The OCSF lake refused objects (Security Lake's bucket in AWS).
+    Lake,
 }
 
 /// An error that knows its [`FailureKind`].

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use crate::access_summary::SummaryOptions;
 use crate::audit_digest::DigestOptions;
+use crate::lake_export::LakeOptions;
+use crate::ocsf::Class;
 use crate::session::findings::{BusinessHours, StartConfig};
 use crate::session_report::ReportOptions;
 use crate::upload::normalise_prefix;
@@ -192,6 +194,93 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
             settle_minutes: self.number("DIGEST_SETTLE_MINUTES", d.settle_minutes)?.min(59),
             max_hours: self.number("DIGEST_MAX_HOURS", d.max_hours)?.clamp(1, 24 * 31),
             backfill_hours: self.number("DIGEST_BACKFILL_HOURS", d.backfill_hours)?.min(24 * 31),
+        })
+    }
+
+    /// The Security Lake export's options.
+    pub fn lake_options(&self) -> Result<LakeOptions, SettingsError> {
+        let d = LakeOptions::default();
+        Ok(LakeOptions {
+            max_hours: self.number("LAKE_MAX_HOURS", d.max_hours)?.clamp(1, 24 * 31),
+            backfill_hours: self.number("LAKE_BACKFILL_HOURS", d.backfill_hours)?.min(24 * 31),
+            max_report_mib: self.number("LAKE_MAX_REPORT_MIB", d.max_report_mib)?.max(1),
+        })
+    }
+
+    /// Where the export writes: `SECURITY_LAKE_BUCKET` with the three classes' provider roles
+    /// and the external ID, all or none.
+    pub fn lake_target(&self) -> Result<LakeTarget, SettingsError> {
+        const ROLES: [(Class, &str); 3] = [
+            (Class::ProcessActivity, "SECURITY_LAKE_PROCESS_ROLE"),
+            (Class::DetectionFinding, "SECURITY_LAKE_FINDING_ROLE"),
+            (Class::Authentication, "SECURITY_LAKE_AUTH_ROLE"),
+        ];
+        let Some(bucket) = self.text("SECURITY_LAKE_BUCKET") else {
+            if let Some((_, name)) = ROLES.iter().find(|(_, n)| self.text(n).is_some()) {
+                return Err(SettingsError {
+                    variable: name,
+                    reason: "set without SECURITY_LAKE_BUCKET: name the lake's bucket too".into(),
+                });
+            }
+            return Ok(LakeTarget::AuditBucket);
+        };
+        let mut roles = Vec::new();
+        for (class, name) in ROLES {
+            let role = self.required(name, "the custom source's provider role ARN")?;
+            let shaped = role.starts_with("arn:")
+                && role.split(':').nth(2) == Some("iam")
+                && role.split(':').nth(5).is_some_and(|r| r.starts_with("role/"));
+            if !shaped {
+                return Err(SettingsError {
+                    variable: name,
+                    reason: format!(
+                        "'{role}': expected arn:<partition>:iam::<account>:role/<name>"
+                    ),
+                });
+            }
+            roles.push((class, role));
+        }
+        let external_id =
+            self.required("SECURITY_LAKE_EXTERNAL_ID", "the custom sources' external ID")?;
+        Ok(LakeTarget::SecurityLake { bucket, roles, external_id })
+    }
+}
+
+/// Where the Security Lake export writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LakeTarget {
+    /// No Security Lake configured: the audit bucket, under `ocsf/`, in the same layout.
+    AuditBucket,
+    /// A Security Lake bucket, each class through its custom source's provider role.
+    SecurityLake {
+        /// `SECURITY_LAKE_BUCKET`.
+        bucket: String,
+        /// Each class's provider role (`SECURITY_LAKE_{PROCESS,FINDING,AUTH}_ROLE`).
+        roles: Vec<(Class, String)>,
+        /// `SECURITY_LAKE_EXTERNAL_ID`.
+        external_id: String,
+    },
+}
+
+/// The lake-export function's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LakeSettings {
+    /// `AUDIT_BUCKET` (required): the digests and reports read, the cursor kept.
+    pub audit_bucket: String,
+    /// Where the objects go.
+    pub target: LakeTarget,
+    /// The export's options.
+    pub options: LakeOptions,
+}
+
+impl LakeSettings {
+    /// Read from `get` (the process environment in the function).
+    pub fn read(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let v = Variables(get);
+        Ok(LakeSettings {
+            audit_bucket: v.audit_bucket()?,
+            target: v.lake_target()?,
+            options: v.lake_options()?,
         })
     }
 }
@@ -429,6 +518,43 @@ mod tests {
 
     fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
         move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn the_lake_is_the_log_bucket_unless_all_of_security_lake_is_named() {
+        let s = LakeSettings::read(env(&[("AUDIT_BUCKET", "b")])).unwrap();
+        assert_eq!(s.target, LakeTarget::AuditBucket);
+        assert_eq!(s.options, LakeOptions::default());
+        let role = |n: &str| format!("arn:aws:iam::123456789012:role/{n}");
+        let (p, f, a) = (role("p"), role("f"), role("a"));
+        let all = [
+            ("AUDIT_BUCKET", "b"),
+            ("SECURITY_LAKE_BUCKET", "lake"),
+            ("SECURITY_LAKE_PROCESS_ROLE", p.as_str()),
+            ("SECURITY_LAKE_FINDING_ROLE", f.as_str()),
+            ("SECURITY_LAKE_AUTH_ROLE", a.as_str()),
+            ("SECURITY_LAKE_EXTERNAL_ID", "x"),
+        ];
+        let s = LakeSettings::read(env(&all)).unwrap();
+        let LakeTarget::SecurityLake { bucket, roles, external_id } = s.target else {
+            panic!("Security Lake")
+        };
+        assert_eq!((bucket.as_str(), roles.len(), external_id.as_str()), ("lake", 3, "x"));
+        for missing in 2..all.len() {
+            let some: Vec<_> =
+                all.iter().enumerate().filter(|(i, _)| *i != missing).map(|(_, p)| *p).collect();
+            let e = LakeSettings::read(env(&some)).unwrap_err();
+            assert_eq!(e.variable, all[missing].0, "the missing one is named");
+        }
+        let e = LakeSettings::read(env(&[("AUDIT_BUCKET", "b"), ("SECURITY_LAKE_AUTH_ROLE", &a)]))
+            .unwrap_err();
+        assert_eq!(e.variable, "SECURITY_LAKE_AUTH_ROLE", "a role without the lake's bucket");
+        let mut bad = all;
+        bad[3] = ("SECURITY_LAKE_FINDING_ROLE", "arn:aws:iam::123456789012:user/x");
+        assert_eq!(
+            LakeSettings::read(env(&bad)).unwrap_err().variable,
+            "SECURITY_LAKE_FINDING_ROLE"
+        );
     }
 
     #[test]

@@ -128,6 +128,7 @@ const ENGINE_LAYERS: &[&[&str]] = &[
         "session_report",
         "access_summary",
         "audit_digest",
+        "lake_export",
         "provisioner",
         "settings",
     ],

@@ -7,6 +7,7 @@ mod bad_ids;
 mod boundaries;
 mod custom_resource;
 mod docs;
+mod lake_export;
 mod module_graph;
 mod ocsf;
 mod pipeline;

@@ -182,5 +182,46 @@ async fn the_whole_pipeline_runs_locally_and_keeps_the_audit_trail() {
     assert!(alice_root["Resources"][0]["Id"].as_str().unwrap().ends_with(&o.instance_id));
     assert_eq!(alice_root["Resources"][1]["Id"], "arn:aws:iam::123456789012:role/Admin");
     assert_eq!(alice_root["Severity"]["Label"], "HIGH");
+
+    // lake-export: the digested reports as OCSF 1.1.0, Parquet in Security Lake's layout, one
+    // class per source; every event valid; alice's and carol's commands and logons all there.
+    let (answer, lake) = &o.lake;
+    assert!(
+        answer["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s.as_str().unwrap().contains("no digest")),
+        "{answer}"
+    );
+    assert_eq!(answer["reports"], 2, "alice's and carol's reports: {answer}");
+    let layout = fancy_regex::Regex::new(
+        r"^ocsf/ext/session-audit-(process|finding|auth)/region=us-east-1/accountId=123456789012/eventDay=\d{8}/session-audit-\d{8}T\d{2}\.parquet$",
+    )
+    .unwrap();
+    let mut classes = std::collections::BTreeMap::new();
+    for (key, events) in lake {
+        assert!(layout.is_match(key).unwrap(), "{key}");
+        for e in events {
+            let problems = session_audit_tests::ocsf_schema::problems(e);
+            assert!(problems.is_empty(), "{key}: {problems:?}");
+            *classes.entry(e["class_uid"].as_u64().unwrap()).or_insert(0) += 1;
+        }
+    }
+    let commands = report.commands.len() + carol_report.commands.len();
+    assert_eq!(classes.get(&1007), Some(&commands), "a Process Activity per command");
+    assert_eq!(classes.get(&3002), Some(&4), "two Logons, two Logoffs");
+    let lake_findings: std::collections::BTreeSet<&str> = lake
+        .iter()
+        .flat_map(|(_, e)| e)
+        .filter_map(|e| e["finding_info"]["uid"].as_str())
+        .collect();
+    let reported: std::collections::BTreeSet<&str> = o
+        .published
+        .iter()
+        .filter(|d| d["stage"] == "report")
+        .map(|d| d["finding_id"].as_str().unwrap())
+        .collect();
+    assert!(reported.is_subset(&lake_findings), "the report's findings, under the same IDs");
     std::fs::remove_dir_all(&dir).unwrap();
 }

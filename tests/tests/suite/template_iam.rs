@@ -17,7 +17,7 @@ fn allowed(policies: &[Value], req: Request) -> bool {
 #[test]
 fn no_function_is_granted_a_wildcard_action() {
     let stack = Stack::new(&[("RulesObject", "b/rules.toml"), ("RedactionKeyParameter", "k")]);
-    assert_eq!(stack.functions().len(), 6);
+    assert_eq!(stack.functions().len(), 7);
     for f in stack.functions() {
         for action in granted_actions(&stack.policies(&f)) {
             assert!(!action.contains('*'), "{f} grants {action}");
@@ -130,8 +130,11 @@ fn the_provisioner_knows_its_stack_and_may_ask_cloudformation_about_it_only() {
 #[test]
 fn a_rule_pack_is_read_at_its_pinned_version_only() {
     let stack = Stack::new(&[("RulesObject", "admin/rules.toml"), ("RulesObjectVersion", "v1")]);
-    // Every function that judges: the provisioner and the digest chain read no rules.
-    let judges = |f: &String| f != "ProvisionerFunction" && f != "AuditDigestFunction";
+    // Every function that judges: the provisioner, the digest chain and the lake export read
+    // no rules.
+    let judges = |f: &String| {
+        !["ProvisionerFunction", "AuditDigestFunction", "LakeExportFunction"].contains(&f.as_str())
+    };
     for f in stack.functions().into_iter().filter(judges) {
         let env = &stack.properties(&f)["Environment"]["Variables"];
         assert_eq!(env["RULES_URI"], "s3://admin/rules.toml?versionId=v1", "{f}");
@@ -475,5 +478,69 @@ fn security_hub_is_off_by_default_and_on_imports_as_this_accounts_product_only()
             assert!(!allowed(&p, import(partner)), "{f}: never as another product");
             assert!(!allowed(&p, Request::new("securityhub:BatchUpdateFindings", "*")), "{f}");
         }
+    }
+}
+
+#[test]
+fn the_lake_export_writes_only_ocsf_objects_or_only_through_the_custom_sources_roles() {
+    use session_audit_tests::template::BUCKET;
+    let object = |k: &str| format!("arn:aws:s3:::{BUCKET}/{k}");
+    let roles = [
+        ("SecurityLakeProcessRoleArn", "arn:aws:iam::123456789012:role/sl-process"),
+        ("SecurityLakeFindingRoleArn", "arn:aws:iam::123456789012:role/sl-finding"),
+        ("SecurityLakeAuthRoleArn", "arn:aws:iam::123456789012:role/sl-auth"),
+    ];
+    let off = Stack::new(&[]);
+    let p = off.policies("LakeExportFunction");
+    assert!(allowed(&p, Request::new("s3:PutObject", &object("ocsf/ext/x/y.parquet"))));
+    assert!(allowed(
+        &p,
+        Request::new("s3:GetObjectVersion", &object("audit/reports/dt=2026-12-05/a.json"))
+    ));
+    for k in [
+        "audit/reports/a.json",
+        "audit/digests/h.json",
+        "session-logs/a.log",
+        "audit/sessions/a.json",
+    ] {
+        assert!(!allowed(&p, Request::new("s3:PutObject", &object(k))), "never writes {k}");
+    }
+    assert!(
+        !allowed(&p, Request::new("s3:GetObjectVersion", &object("session-logs/a.log"))),
+        "no transcript"
+    );
+    assert!(!allowed(&p, Request::new("sts:AssumeRole", roles[0].1)));
+    let mut params: Vec<(&str, &str)> = roles.to_vec();
+    params.push(("SecurityLakeBucket", "aws-security-data-lake-us-east-1-abc"));
+    params.push(("SecurityLakeExternalId", "ext-1"));
+    let on = Stack::new(&params);
+    let p = on.policies("LakeExportFunction");
+    for (_, role) in roles {
+        assert!(allowed(&p, Request::new("sts:AssumeRole", role)), "{role}");
+    }
+    assert!(!allowed(&p, Request::new("sts:AssumeRole", "arn:aws:iam::123456789012:role/Admin")));
+    assert!(
+        !allowed(&p, Request::new("s3:PutObject", &object("ocsf/ext/x/y.parquet"))),
+        "the lake only"
+    );
+    let env = &on.properties("LakeExportFunction")["Environment"]["Variables"];
+    let read = |k: &str| env[k].as_str().map(str::to_string);
+    let settings = session_audit::settings::LakeSettings::read(|k| read(k)).unwrap();
+    assert!(matches!(settings.target, session_audit::settings::LakeTarget::SecurityLake { .. }));
+    // A bucket without the roles: the template's rule refuses the deploy.
+    let rule = format!("{:?}", on.template["Rules"]["SecurityLakeComplete"]);
+    for name in [
+        "SecurityLakeProcessRoleArn",
+        "SecurityLakeFindingRoleArn",
+        "SecurityLakeAuthRoleArn",
+        "SecurityLakeExternalId",
+    ] {
+        assert!(rule.contains(name), "{name}");
+    }
+    // No other function may write OCSF objects or assume a role.
+    for f in on.functions().into_iter().filter(|f| f != "LakeExportFunction") {
+        let p = on.policies(&f);
+        assert!(!allowed(&p, Request::new("sts:AssumeRole", roles[0].1)), "{f}");
+        assert!(!allowed(&p, Request::new("s3:PutObject", &object("ocsf/ext/x/y.parquet"))), "{f}");
     }
 }
