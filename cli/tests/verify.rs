@@ -169,3 +169,48 @@ fn a_digest_key_that_climbs_out_of_the_export_is_never_read() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("object missing session-logs/../../"), "{text}");
 }
+
+#[test]
+fn keys_with_backslashes_and_line_breaks_check_with_sha256sum() {
+    // S3 allows both in a key; the manifest escapes them as GNU sha256sum does.
+    let root = export_dir("escaped");
+    let keys = ["session-logs/a\\b.log", "session-logs/two\nlines.log", "session-logs/plain.log"];
+    let mut entries = Vec::new();
+    for (n, key) in keys.iter().enumerate() {
+        let body = format!("body {n}");
+        put(&root, key, body.as_bytes());
+        entries.push(Entry {
+            key: key.to_string(),
+            version_id: None,
+            last_modified: format!("2026-12-05T08:3{n}:00.000Z"),
+            sha256: sha256_hex(body.as_bytes()),
+            size: body.len() as u64,
+            delete_marker: false,
+        });
+    }
+    let digest = Digest::new(
+        "bucket",
+        "2026-12-05T08:00:00Z",
+        "2026-12-05T09:00:00Z",
+        entries,
+        vec![],
+        None,
+    );
+    std::fs::write(root.join("manifest.sha256sum"), digest.manifest()).unwrap();
+    let check = || {
+        Command::new("sha256sum")
+            .args(["-c", "manifest.sha256sum"])
+            .current_dir(&root)
+            .output()
+            .unwrap()
+    };
+    let out = check();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    put(&root, keys[1], b"edited");
+    assert!(!check().status.success(), "the edited file with a line break in its name is caught");
+}

@@ -204,6 +204,7 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
             max_hours: self.number("LAKE_MAX_HOURS", d.max_hours)?.clamp(1, 24 * 31),
             backfill_hours: self.number("LAKE_BACKFILL_HOURS", d.backfill_hours)?.min(24 * 31),
             max_report_mib: self.number("LAKE_MAX_REPORT_MIB", d.max_report_mib)?.max(1),
+            part_events: self.number("LAKE_PART_EVENTS", d.part_events as u64)?.max(1) as usize,
         })
     }
 

@@ -185,8 +185,20 @@ impl Digest {
         }
         last.values()
             .filter(|e| !e.delete_marker)
-            .map(|e| format!("{}  {}\n", e.sha256, e.key))
+            .map(|e| manifest_line(&e.sha256, &e.key))
             .collect()
+    }
+}
+
+/// One `sha256sum` line. A key with a backslash or a line break (S3 allows both) is written
+/// as GNU `sha256sum` writes such a name: the line starts with `\` and the name has `\\` and
+/// `\n` for them, so `sha256sum -c` reads back the key and not a broken line.
+fn manifest_line(sha256: &str, key: &str) -> String {
+    if key.contains(['\\', '\n']) {
+        let escaped = key.replace('\\', "\\\\").replace('\n', "\\n");
+        format!("\\{sha256}  {escaped}\n")
+    } else {
+        format!("{sha256}  {key}\n")
     }
 }
 

@@ -52,11 +52,14 @@ pub struct LakeOptions {
     /// `LAKE_MAX_REPORT_MIB` (`256`): a report larger than this is skipped and named (its
     /// events would have to be held in memory to encode).
     pub max_report_mib: u64,
+    /// `LAKE_PART_EVENTS` (`20000`): events per write; a busy hour is written in parts, so
+    /// memory stays bounded by this many events plus one report's, whatever the hour holds.
+    pub part_events: usize,
 }
 
 impl Default for LakeOptions {
     fn default() -> Self {
-        LakeOptions { max_hours: 24, backfill_hours: 24, max_report_mib: 256 }
+        LakeOptions { max_hours: 24, backfill_hours: 24, max_report_mib: 256, part_events: 20_000 }
     }
 }
 
@@ -176,15 +179,35 @@ impl<S: AuditStore, W: LakeWriter> LakeExport<S, W> {
         let digest =
             digest.value.map_err(|e| ExportError::Unreadable(format!("digest {label}: {e}")))?;
         let mut events: Vec<Value> = Vec::new();
+        let mut part = 0;
+        // The digest's order is canonical, so a retried hour cuts the same parts.
         for entry in digest.objects.iter().chain(&digest.backfill) {
             if let Some(mut e) = self.report_events(entry, out).await? {
                 events.append(&mut e);
             }
+            if events.len() >= self.options.part_events {
+                self.write_part(&label, part, std::mem::take(&mut events), out).await?;
+                part += 1;
+            }
         }
-        if events.is_empty() {
-            return Ok(());
+        if !events.is_empty() {
+            self.write_part(&label, part, events, out).await?;
         }
-        let name = format!("session-audit-{label}");
+        Ok(())
+    }
+
+    /// One part of an hour: `session-audit-<hour>` for the first, `-<n>` after it.
+    async fn write_part(
+        &self,
+        label: &str,
+        part: usize,
+        events: Vec<Value>,
+        out: &mut Exported,
+    ) -> Result<(), ExportError> {
+        let name = match part {
+            0 => format!("session-audit-{label}"),
+            n => format!("session-audit-{label}-{n}"),
+        };
         out.events += events.len();
         out.objects.extend(self.lake.write(&events, &name).await?);
         Ok(())

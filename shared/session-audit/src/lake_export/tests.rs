@@ -169,3 +169,31 @@ fn a_retried_hour_overwrites_its_own_objects() {
     let written = x.lake.written.lock().unwrap();
     assert_eq!(written.len(), 1, "one copy of the hour");
 }
+
+#[test]
+fn a_busy_hour_is_written_in_parts_and_a_retry_cuts_the_same_ones() {
+    let store = MemStore::default();
+    for (n, who) in ["ana", "bob", "cid"].iter().enumerate() {
+        let id = format!("{who}-0a1b2c3d4e5f60718");
+        let key = keys::report("2026-12-05", &id, "json").unwrap();
+        put(&store, &format!("10:3{n}:00"), &key, report(&id));
+    }
+    let store = digested(store, "11:15:00");
+    let options = LakeOptions { backfill_hours: 1, part_events: 6, ..LakeOptions::default() };
+    let x = export(store, options);
+    let out = block_on(x.run()).unwrap();
+    let written = x.lake.written.lock().unwrap().clone();
+    let names: Vec<&str> = written.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["session-audit-20261205T10", "session-audit-20261205T10-1"]);
+    assert_eq!(written.iter().map(|(_, e)| e.len()).sum::<usize>(), 12, "4 events x 3 reports");
+    assert_eq!(out.events, 12);
+    let cursor = keys::lake_cursor();
+    let back = b"{\"schema\":\"session-audit/lake-cursor/1\",\"next\":\"2026-12-05T10:00:00Z\"}\n";
+    let a = Attributes::of("application/json");
+    block_on(x.store.put(&cursor, Payload::Bytes(back.to_vec()), &a, &Condition::Always)).unwrap();
+    block_on(x.run()).unwrap();
+    let again: Vec<(String, usize)> =
+        x.lake.written.lock().unwrap().iter().map(|(n, e)| (n.clone(), e.len())).collect();
+    let before: Vec<(String, usize)> = written.iter().map(|(n, e)| (n.clone(), e.len())).collect();
+    assert_eq!(again, before, "the same parts, overwritten");
+}

@@ -30,8 +30,7 @@ impl<W: Write> OcsfLines<W> {
     /// The report's Logon/Logoff (when its caller and times are known) and its findings
     /// (raised where `ctx` says); the writer back.
     pub fn finish(mut self, report: &Report, ctx: &FindingContext) -> io::Result<W> {
-        let facts =
-            SessionFacts { product_version: report.generator.clone(), ..SessionFacts::of(report) };
+        let facts = SessionFacts::of(report);
         for logon in [true, false] {
             if let Some(e) = session_event(&facts, logon) {
                 self.line(&e)?;

@@ -316,7 +316,7 @@ pub fn finding_event(f: &Finding, ctx: &FindingContext, now_ms: i64, closed: boo
         uid: id.clone(),
         region: Some(ctx.region.as_str()).filter(|r| !r.is_empty()),
         account: ctx.account.as_deref(),
-        product_version: env!("CARGO_PKG_VERSION"),
+        product_version: "",
     };
     let activity = if closed { (3, "Close") } else { (1, "Create") };
     let mut e = base(Class::DetectionFinding, activity, f.severity, time, &facts);
