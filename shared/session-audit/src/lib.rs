@@ -55,6 +55,7 @@ pub mod access_summary;
 pub mod analysis;
 pub mod asff;
 pub mod audit_digest;
+pub mod config_evaluation;
 pub mod digest;
 pub mod finding;
 pub mod keys;

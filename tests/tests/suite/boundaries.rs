@@ -135,7 +135,18 @@ const ENGINE_LAYERS: &[&[&str]] = &[
     // The seams the use cases write through.
     &["ports"],
     // The domain the use cases share.
-    &["session", "provenance", "live", "summary", "upload", "publish", "asff", "ocsf", "analysis"],
+    &[
+        "session",
+        "provenance",
+        "live",
+        "summary",
+        "upload",
+        "publish",
+        "asff",
+        "ocsf",
+        "config_evaluation",
+        "analysis",
+    ],
     // Transcripts in, judged and redacted; the report and the key layout.
     &["transcript", "rules", "redact", "report", "digest", "keys"],
     // The vocabulary every layer speaks.

@@ -230,6 +230,25 @@ mod tests {
     }
 
     #[test]
+    fn the_config_rule_finds_the_stacks_own_preferences_compliant() {
+        use crate::config_evaluation::{evaluate_preferences, Compliance, PreferencesExpected};
+        let (p, n, _) = setup();
+        let env = [
+            ("AUDIT_BUCKET", n.bucket.clone()),
+            ("TRANSCRIPT_PREFIX", p.transcript_prefix.clone()),
+        ];
+        let get = |k: &str| env.iter().find(|(name, _)| *name == k).map(|(_, v)| v.clone());
+        let expected = PreferencesExpected {
+            start: crate::settings::Variables(get).start_config().unwrap(),
+            max_session_minutes: u64::from(p.session_duration_minutes()),
+            idle_minutes: 20,
+            require_kms: false,
+        };
+        let e = evaluate_preferences("123456789012", &preferences_document(&p, &n), &expected);
+        assert_eq!(e.compliance, Compliance::Compliant, "{}", e.annotation);
+    }
+
+    #[test]
     fn preferences_end_sessions_within_what_the_audit_follows() {
         let with = |m: &str| {
             let props = HashMap::from([("MaxSessionMinutes".to_string(), Value::from(m))]);
