@@ -39,6 +39,17 @@ pub struct FindingContext {
     pub stage: &'static str,
 }
 
+/// The origin of a transcript version's findings: `s3://bucket/key#<version or ETag>`.
+/// session-report publishes under it and lake-export files the same IDs, so one function makes it.
+pub fn transcript_origin(bucket: &str, key: &str, at: &str) -> String {
+    format!("s3://{bucket}/{key}#{at}")
+}
+
+/// The origin of the findings of a report made from a session's stream alone.
+pub fn stream_origin(log_group: &str, session_id: &str) -> String {
+    format!("stream:{log_group}/{session_id}")
+}
+
 /// A finding event's `finding_id`: its origin and rule, the same on every retry.
 pub fn finding_id(origin_id: &str, rule_id: &str) -> String {
     format!("{origin_id}:{rule_id}")

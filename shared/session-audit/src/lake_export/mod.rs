@@ -22,7 +22,7 @@ use crate::keys::{self, Filed};
 use crate::ocsf::{finding_event, report_events};
 use crate::ports::lake::{LakeWriteError, LakeWriter};
 use crate::ports::store::{get_json, put_json, AuditStore, Condition, StoreError};
-use crate::publish::FindingContext;
+use crate::publish::{stream_origin, transcript_origin, FindingContext};
 use crate::report::Report;
 use crate::{Failure, FailureKind};
 
@@ -262,10 +262,9 @@ fn context(report: &Report, uri: &str) -> FindingContext {
     let s = &report.source;
     let origin = match (&s.bucket, &s.key) {
         (Some(b), Some(k)) => {
-            let at = s.version_id.as_deref().or(s.etag.as_deref()).unwrap_or("");
-            format!("s3://{b}/{k}#{at}")
+            transcript_origin(b, k, s.version_id.as_deref().or(s.etag.as_deref()).unwrap_or(""))
         }
-        _ => format!("stream:{}/{}", s.log_group.as_deref().unwrap_or(""), report.session_id),
+        _ => stream_origin(s.log_group.as_deref().unwrap_or(""), &report.session_id),
     };
     let text =
         |v: &Option<Value>, k: &str| v.as_ref().and_then(|v| v[k].as_str()).map(str::to_string);

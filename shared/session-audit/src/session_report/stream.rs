@@ -301,7 +301,7 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
         };
         let attributes =
             (attributes("application/json"), attributes("text/markdown; charset=utf-8"));
-        let origin = format!("stream:{}/{session}", log_group.as_deref().unwrap_or(""));
+        let origin = crate::publish::stream_origin(log_group.as_deref().unwrap_or(""), session);
         let ctx = self.context(&report, record.as_ref(), &origin, &json_key);
         let holder = Holder::Stream(Condition::Absent);
         let to = Written { transcript: &uri, json_key, md_key, spool: &spool, attributes, holder };

@@ -401,7 +401,7 @@ pub(super) enum Holder<'a> {
 /// rule ID it makes `finding_id`, stable across redeliveries).
 pub(super) fn origin(u: &Upload, etag: Option<&str>) -> String {
     let at = u.version_id.as_deref().or(etag).unwrap_or("");
-    format!("s3://{}/{}#{at}", u.bucket, u.key)
+    crate::publish::transcript_origin(&u.bucket, &u.key, at)
 }
 
 /// A stored report's attributes: its content type and the transcript it came from.
