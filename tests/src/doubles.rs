@@ -10,6 +10,10 @@
 //!   `GetDataProtectionPolicy`), kept per log group and checked for the shape the service
 //!   requires (an Audit and a Deidentify statement over the same identifiers). Masking itself
 //!   is not emulated: what the stream carries reaches readers as sent.
+//! * **Config's PutEvaluations** (moto implements it for `TestMode` only, keeping nothing): the
+//!   proxy ([`crate::local_aws`]) keeps each request as sent and answers that none failed, so
+//!   a test reads back exactly what the rule told Config. Config's own checks of a result
+//!   token (that it belongs to the invocation) are not emulated.
 
 use std::collections::BTreeMap;
 

@@ -249,6 +249,7 @@ pub fn needed(call: &Call, facts: &Facts) -> Vec<Needed> {
         "secretsmanager" => secretsmanager(call),
         "securityhub" => securityhub(call),
         "sts" => sts(call),
+        "config" => config(call),
         other => panic!("no IAM mapping for service {other} ({}): add it", call.operation),
     };
     let name = describe(call);
@@ -701,6 +702,14 @@ fn secretsmanager(call: &Call) -> Vec<Request> {
     match call.operation.as_str() {
         "GetSecretValue" => vec![Request::new("secretsmanager:GetSecretValue", &secret)],
         other => panic!("no IAM mapping for secretsmanager {other}: add it"),
+    }
+}
+
+fn config(call: &Call) -> Vec<Request> {
+    match call.operation.as_str() {
+        // No resource-level permissions (IAM's service authorization reference).
+        "PutEvaluations" => vec![Request::new("config:PutEvaluations", "*")],
+        other => panic!("no IAM mapping for config {other}: add it"),
     }
 }
 

@@ -2,6 +2,7 @@
 //! Runtime API double that runs the functions' real binaries. (The engine's own tests live in
 //! the engine crate and build without the SDK.)
 
+pub mod compliance;
 #[path = "../../shared/session-audit/benches/counting_alloc.rs"]
 pub mod counting_alloc;
 pub mod digest_chain;

@@ -5,7 +5,8 @@
 //!   so tests never share state.
 //! * The proxy forwards every request to moto and adds what the emulator lacks or what a test
 //!   needs: it captures CloudFormation responses PUT to `/cfn-response/…`, answers
-//!   `DescribeInstanceInformation` (not implemented by moto), CloudFormation's
+//!   `DescribeInstanceInformation` (not implemented by moto), Config's `PutEvaluations` (moto
+//!   answers only test-mode requests and keeps nothing), CloudFormation's
 //!   `DescribeStackResource` for custom resources and CloudWatch Logs' data-protection policies
 //!   ([`crate::doubles`]) as small doubles, refuses to
 //!   delete a managed policy still attached to someone (IAM's `DeleteConflict`, which moto
@@ -43,6 +44,10 @@ struct ProxyState {
     responses: Vec<CapturedResponse>,
     registration_polls: u32,
     online_after: Option<u32>,
+    /// Every PutEvaluations request, as sent (see [`crate::doubles`]).
+    evaluations: Vec<serde_json::Value>,
+    /// Instances the DescribeInstanceInformation double never reports.
+    unmanaged: std::collections::BTreeSet<String>,
     seen: Vec<String>,
     in_flight: u32,
     max_in_flight: u32,
@@ -203,6 +208,17 @@ impl LocalAws {
 
     pub fn registration_online_after(&self, polls: u32) {
         self.state.lock().expect("state").online_after = Some(polls);
+    }
+
+    /// Every PutEvaluations request the Config double received, as sent.
+    pub fn evaluations(&self) -> Vec<serde_json::Value> {
+        self.state.lock().expect("state").evaluations.clone()
+    }
+
+    /// The DescribeInstanceInformation double never reports `instance` (its SSM Agent never
+    /// registered).
+    pub fn unmanaged(&self, instance: &str) {
+        self.state.lock().expect("state").unmanaged.insert(instance.to_string());
     }
 
     /// SDK configuration for this emulator: dummy credentials, us-east-1.
@@ -541,6 +557,16 @@ fn serve(
             reply(&mut writer, "200 OK", "application/x-amz-json-1.1", body.as_bytes())?;
             continue;
         }
+        if operation == "PutEvaluations" {
+            // moto keeps no evaluations (it answers only TestMode requests): kept here.
+            let asked: serde_json::Value =
+                serde_json::from_slice(&request.body).unwrap_or_default();
+            state.lock().expect("state").evaluations.push(asked);
+            let body = br#"{"FailedEvaluations":[]}"#;
+            answered(200, body);
+            reply(&mut writer, "200 OK", "application/x-amz-json-1.1", body)?;
+            continue;
+        }
         if operation == "DescribeStackResource" {
             let params = state.lock().expect("state").calls[index].params.clone();
             let (status, body) = {
@@ -633,18 +659,25 @@ fn policy_attachments(
     }
 }
 
-/// The double: the instance asked about is `Online` once enough polls have been made.
+/// The double: every instance asked about (the `InstanceIds` filter's values) is `Online` once
+/// enough polls have been made, except those a test said are not managed.
 fn describe_instance_information(request: &HttpRequest, state: &Mutex<ProxyState>) -> String {
     let asked: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
-    let instance = asked["Filters"][0]["Values"][0].as_str().unwrap_or("").to_string();
+    let filters = asked["Filters"].as_array().cloned().unwrap_or_default();
+    let asked_for: Vec<String> = filters
+        .iter()
+        .filter(|f| f["Key"] == "InstanceIds")
+        .flat_map(|f| f["Values"].as_array().cloned().unwrap_or_default())
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
     let mut s = state.lock().expect("state");
     s.registration_polls += 1;
     let online = s.online_after.is_some_and(|n| s.registration_polls >= n);
-    let list = if online {
-        serde_json::json!([{"InstanceId": instance, "PingStatus": "Online", "AgentVersion": "3.3.1957.0", "PlatformType": "Linux"}])
-    } else {
-        serde_json::json!([])
-    };
+    let list: Vec<serde_json::Value> = asked_for
+        .iter()
+        .filter(|i| online && !s.unmanaged.contains(*i))
+        .map(|i| serde_json::json!({"InstanceId": i, "PingStatus": "Online", "AgentVersion": "3.3.1957.0", "PlatformType": "Linux"}))
+        .collect();
     serde_json::json!({"InstanceInformationList": list}).to_string()
 }
 

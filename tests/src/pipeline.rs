@@ -1,5 +1,5 @@
 //! The whole pipeline on one machine, with no AWS account: the local emulator (moto) stands in
-//! for AWS, and the seven functions run as their real binaries behind a Lambda Runtime API
+//! for AWS, and the nine functions run as their real binaries behind a Lambda Runtime API
 //! double, so `main`, configuration and event decoding run exactly as in Lambda.
 //!
 //! Steps:
@@ -15,7 +15,10 @@
 //! 6. audit-digest, started before the sessions, extends its signed chain over them as hourly
 //!    runs would, and `session-audit verify` checks the exported bucket offline
 //!    ([`crate::digest_chain`]);
-//! 7. the provisioner handles Delete and the audit data is shown to be kept.
+//! 7. lake-export files the digested reports as OCSF; config-rule judges the instances and the
+//!    preferences as Config's daily run asks; guardduty-correlation ties two GuardDuty findings
+//!    to the sessions on their instances ([`crate::compliance`]);
+//! 8. the provisioner handles Delete and the audit data is shown to be kept.
 //!
 //! Used by `make demo` (src/bin/local-pipeline.rs) and by tests/tests/suite/pipeline.rs, which
 //! asserts what it leaves behind.
@@ -64,6 +67,8 @@ pub struct Outcome {
     pub security_hub: Vec<Value>,
     /// lake-export's answer, and every OCSF Parquet object it wrote with its events read back.
     pub lake: (Value, Vec<(String, Vec<Value>)>),
+    /// The Config rule's verdicts and the GuardDuty correlations.
+    pub compliance: crate::compliance::ComplianceOutcome,
     /// `audit/` objects still in the bucket after Delete.
     pub kept_after_delete: Vec<String>,
     pub seconds: f64,
@@ -146,7 +151,7 @@ impl Progress {
 /// that receives a copy of every `audit/` object (the emulator keeps nothing after the run).
 pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
     let mut p = Progress { step: 0, started: Instant::now(), quiet };
-    p.say("starting the local AWS emulator (moto on 127.0.0.1) and building the seven functions");
+    p.say("starting the local AWS emulator (moto on 127.0.0.1) and building the nine functions");
     let aws = LocalAws::start();
     let binaries =
         ["provisioner", "session-start", "session-report", "session-stream", "access-summary"]
@@ -417,6 +422,33 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
         lake_answer["hours"].as_array().map_or(0, Vec::len),
     ));
 
+    p.say("config-rule: Config's daily run judges each instance (the stack's, and one left open the old way) and the preferences");
+    let alice_open = at(0);
+    let compliance =
+        crate::compliance::run(&aws, &clients, &base_env, &bucket, &instance_id, alice_open).await;
+    for (resource, verdict, why) in &compliance.verdicts {
+        p.detail(&format!("{resource}: {verdict} ({why})"));
+    }
+    p.say("guardduty-correlation: two GuardDuty findings, one during alice's session, one on the open instance");
+    for c in &compliance.correlations {
+        let named: Vec<&str> = c["sessions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s["session_id"].as_str())
+            .collect();
+        p.detail(&format!(
+            "{} on {}: {}",
+            c["finding"]["type"].as_str().unwrap_or("?"),
+            c["finding"]["instance_id"].as_str().unwrap_or("?"),
+            if named.is_empty() {
+                "no Session Manager session there".to_string()
+            } else {
+                format!("sessions {}", named.join(", "))
+            }
+        ));
+    }
+
     let published = captured_findings(&aws).await;
     let security_hub = security_hub_findings(&aws).await;
     let imports = aws.operations().iter().filter(|o| *o == "BatchImportFindings").count();
@@ -482,6 +514,7 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
         published,
         security_hub,
         lake: (lake_answer, lake),
+        compliance,
         kept_after_delete,
         instance_state_after_delete,
         seconds: p.started.elapsed().as_secs_f64(),

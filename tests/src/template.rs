@@ -229,6 +229,15 @@ impl Stack {
         out
     }
 
+    /// Whether the resource `logical` is made by this stack (its `Condition` holds, or it has
+    /// none).
+    pub fn makes(&self, logical: &str) -> bool {
+        match self.template["Resources"][logical]["Condition"].as_str() {
+            Some(condition) => self.conditions[condition],
+            None => self.template["Resources"].as_mapping().unwrap().contains_key(logical),
+        }
+    }
+
     pub fn functions(&self) -> Vec<String> {
         let resources = self.template["Resources"].as_mapping().unwrap();
         resources

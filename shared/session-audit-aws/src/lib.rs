@@ -8,9 +8,11 @@
 
 pub mod access_summary;
 pub mod audit_digest;
+pub mod config_rule;
 pub mod custom_resource;
 pub mod eventbridge;
 pub mod findings;
+pub mod guardduty;
 pub mod lake;
 pub mod provisioner;
 pub mod s3_store;
@@ -136,6 +138,7 @@ pub fn diagnostic<E: Failure>(e: E) -> lambda_runtime::Diagnostic {
         FailureKind::Signer => "KmsError",
         FailureKind::Evidence => "EvidenceTampered",
         FailureKind::Lake => "SecurityLakeError",
+        FailureKind::Lookup => "ServiceError",
     };
     tracing::error!(error_type, error = %e, "invocation failed");
     lambda_runtime::Diagnostic { error_type: error_type.into(), error_message: e.to_string() }

@@ -87,6 +87,9 @@ pub enum Filed {
     Denied,
     /// `audit/reports/`: one report per session ID (JSON and Markdown).
     Report,
+    /// `audit/guardduty/`: one correlation per GuardDuty finding ID, filed on the day
+    /// GuardDuty last saw the activity.
+    GuardDuty,
 }
 
 impl Filed {
@@ -95,6 +98,7 @@ impl Filed {
             Filed::Session => "sessions",
             Filed::Denied => "denied",
             Filed::Report => "reports",
+            Filed::GuardDuty => "guardduty",
         }
     }
 
@@ -102,6 +106,7 @@ impl Filed {
         match self {
             Filed::Denied => "event ID",
             Filed::Session | Filed::Report => "session ID",
+            Filed::GuardDuty => "GuardDuty finding ID",
         }
     }
 
@@ -127,6 +132,31 @@ impl Filed {
         check_id(self.id_name(), id).ok()?;
         Some((id, ext))
     }
+}
+
+/// `audit/guardduty/dt=<day>/<findingId>.json`: a GuardDuty finding tied to the sessions on
+/// its instance.
+pub fn guardduty_correlation(day: impl Display, finding_id: &str) -> Result<String, BadId> {
+    Filed::GuardDuty.key(day, finding_id, "json")
+}
+
+/// What the Config rule judges, each kind in its own folder under `audit/config/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Judged {
+    /// An EC2 instance (`instances/<instanceId>`).
+    Instance,
+    /// An account's Session Manager preferences in one region (`accounts/<account>.<region>`).
+    Account,
+}
+
+/// `audit/config/<instances|accounts>/<id>.json`: the Config rule's latest verdict on one
+/// resource (the bucket keeps every earlier one as a version, and the digests list each).
+pub fn config_verdict(kind: Judged, id: &str) -> Result<String, BadId> {
+    let folder = match kind {
+        Judged::Instance => "instances",
+        Judged::Account => "accounts",
+    };
+    Ok(format!("{AUDIT_PREFIX}config/{folder}/{}.json", check_id("resource ID", id)?))
 }
 
 /// `audit/sessions/dt=<day>/<sessionId>.json`.

@@ -56,8 +56,11 @@ pub mod analysis;
 pub mod asff;
 pub mod audit_digest;
 pub mod config_evaluation;
+pub mod config_rule;
 pub mod digest;
 pub mod finding;
+pub mod guardduty;
+pub mod guardduty_correlation;
 pub mod keys;
 pub mod lake_export;
 pub mod live;
@@ -100,6 +103,9 @@ pub enum FailureKind {
     Evidence,
     /// The OCSF lake refused objects (Security Lake's bucket in AWS).
     Lake,
+    /// Another service the use case looks facts up in or answers failed (EC2, SSM, IAM, and
+    /// Config's PutEvaluations for the Config rule).
+    Lookup,
 }
 
 /// An error that knows its [`FailureKind`].

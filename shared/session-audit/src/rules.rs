@@ -45,6 +45,9 @@ pub const SESSION_CONDITIONS: &[&str] = &[
     "channels_disagree",
     "untrusted_upload",
     "stream_stopped",
+    "config_instance_noncompliant",
+    "config_preferences_noncompliant",
+    "guardduty_finding",
 ];
 
 /// A rule ready to evaluate.

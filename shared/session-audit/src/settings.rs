@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use crate::access_summary::SummaryOptions;
 use crate::audit_digest::DigestOptions;
+use crate::config_evaluation::PreferencesExpected;
+use crate::config_rule::RuleOptions;
+use crate::guardduty_correlation::CorrelationOptions;
 use crate::lake_export::LakeOptions;
 use crate::ocsf::Class;
 use crate::session::findings::{BusinessHours, StartConfig};
@@ -55,6 +58,26 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
                 reason: format!("'{s}': expected a whole number"),
             }),
         }
+    }
+
+    /// A yes/no variable: `true`/`1` or `false`/`0`; unset takes `default`.
+    fn flag(&self, variable: &'static str, default: bool) -> Result<bool, SettingsError> {
+        match self.text(variable).as_deref() {
+            None => Ok(default),
+            Some("false" | "0") => Ok(false),
+            Some("true" | "1") => Ok(true),
+            Some(other) => Err(SettingsError {
+                variable,
+                reason: format!("'{other}': expected true or false"),
+            }),
+        }
+    }
+
+    /// `MAX_SESSION_MINUTES` (`480`): the longest session the preferences allow; `0` is the
+    /// longest there is (1440), as the provisioner writes it.
+    fn max_session_minutes(&self) -> Result<u64, SettingsError> {
+        let minutes = self.number("MAX_SESSION_MINUTES", 480)?;
+        Ok(if minutes == 0 { u64::from(crate::session::LONGEST_SESSION_MINUTES) } else { minutes })
     }
 
     /// `AUDIT_BUCKET` (required): the log bucket.
@@ -458,6 +481,73 @@ impl DigestSettings {
     }
 }
 
+/// The config-rule function's settings.
+#[derive(Debug, Clone)]
+pub struct ConfigRuleSettings {
+    /// What every publishing function reads.
+    pub common: Common,
+    /// What the rule holds instances and preferences to.
+    pub options: RuleOptions,
+}
+
+impl ConfigRuleSettings {
+    /// Read from `get` (the process environment in the function).
+    pub fn read(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let v = Variables(get);
+        const SCOPE: &str = "CONFIG_SCOPE_TAG";
+        let scope_tag = match v.text(SCOPE) {
+            None => None,
+            Some(tag) => match tag.split_once('=') {
+                Some((k, val)) if !k.trim().is_empty() => {
+                    Some((k.trim().to_string(), val.trim().to_string()))
+                }
+                _ => {
+                    let reason = format!("'{tag}': expected Key=Value");
+                    return Err(SettingsError { variable: SCOPE, reason });
+                }
+            },
+        };
+        Ok(ConfigRuleSettings {
+            common: v.common()?,
+            options: RuleOptions {
+                expected: PreferencesExpected {
+                    start: v.start_config()?,
+                    max_session_minutes: v.max_session_minutes()?,
+                    idle_minutes: v.number("IDLE_SESSION_MINUTES", 20)?,
+                    require_kms: v.flag("CONFIG_REQUIRE_KMS", false)?,
+                },
+                scope_tag,
+                region: v.required("AWS_REGION", "the function's region, set by Lambda")?,
+            },
+        })
+    }
+}
+
+/// The guardduty-correlation function's settings.
+#[derive(Debug, Clone)]
+pub struct GuardDutySettings {
+    /// What every publishing function reads.
+    pub common: Common,
+    /// How sessions are searched.
+    pub options: CorrelationOptions,
+}
+
+impl GuardDutySettings {
+    /// Read from `get` (the process environment in the function).
+    pub fn read(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let v = Variables(get);
+        let margin = v.number("GUARDDUTY_WINDOW_MINUTES", 60)?.clamp(1, 24 * 60);
+        Ok(GuardDutySettings {
+            common: v.common()?,
+            options: CorrelationOptions {
+                margin: jiff::SignedDuration::from_mins(margin as i64),
+                longest_session: jiff::SignedDuration::from_mins(v.max_session_minutes()? as i64),
+                account: v.text("ACCOUNT_ID"),
+            },
+        })
+    }
+}
+
 /// The provisioner's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProvisionerSettings {
@@ -477,15 +567,7 @@ impl ProvisionerSettings {
     /// Read from `get` (the process environment in the function).
     pub fn read(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let v = Variables(get);
-        const SKIP: &str = "SKIP_TLS_BUCKET_POLICY";
-        let skip = match v.text(SKIP).as_deref() {
-            None | Some("false" | "0") => false,
-            Some("true" | "1") => true,
-            Some(other) => {
-                let reason = format!("'{other}': expected true or false");
-                return Err(SettingsError { variable: SKIP, reason });
-            }
-        };
+        let skip = v.flag("SKIP_TLS_BUCKET_POLICY", false)?;
         const ORIGIN: &str = "EMULATOR_RESPONSE_ORIGIN";
         let origin = v.text(ORIGIN);
         if let Some(origin) = &origin {
@@ -684,5 +766,45 @@ mod tests {
             let e = ProvisionerSettings::read(env(&[("EMULATOR_RESPONSE_ORIGIN", origin)]));
             assert_eq!(e.unwrap_err().variable, "EMULATOR_RESPONSE_ORIGIN", "{origin}");
         }
+    }
+
+    #[test]
+    fn the_config_rule_holds_to_the_stack_s_session_times_and_an_optional_scope() {
+        let base = [("AUDIT_BUCKET", "b"), ("AWS_REGION", "eu-west-1")];
+        let s = ConfigRuleSettings::read(env(&base)).unwrap();
+        let e = &s.options.expected;
+        assert_eq!((e.max_session_minutes, e.idle_minutes, e.require_kms), (480, 20, false));
+        assert_eq!((s.options.scope_tag, s.options.region.as_str()), (None, "eu-west-1"));
+        let more = [
+            base[0],
+            base[1],
+            ("MAX_SESSION_MINUTES", "0"),
+            ("CONFIG_REQUIRE_KMS", "true"),
+            ("CONFIG_SCOPE_TAG", "Team = payments"),
+        ];
+        let s = ConfigRuleSettings::read(env(&more)).unwrap();
+        assert_eq!(s.options.expected.max_session_minutes, 1440, "0 is the longest, as written");
+        assert!(s.options.expected.require_kms);
+        assert_eq!(s.options.scope_tag, Some(("Team".into(), "payments".into())));
+        for (variable, bad) in [("CONFIG_SCOPE_TAG", "payments"), ("CONFIG_REQUIRE_KMS", "yes")] {
+            let e = ConfigRuleSettings::read(env(&[base[0], base[1], (variable, bad)]));
+            assert_eq!(e.unwrap_err().variable, variable);
+        }
+        assert_eq!(ConfigRuleSettings::read(env(&base[..1])).unwrap_err().variable, "AWS_REGION");
+    }
+
+    #[test]
+    fn the_guardduty_window_is_bounded() {
+        let s = GuardDutySettings::read(env(&[("AUDIT_BUCKET", "b")])).unwrap();
+        assert_eq!(s.options.margin, jiff::SignedDuration::from_mins(60));
+        assert_eq!(s.options.longest_session, jiff::SignedDuration::from_mins(480));
+        let s = GuardDutySettings::read(env(&[
+            ("AUDIT_BUCKET", "b"),
+            ("GUARDDUTY_WINDOW_MINUTES", "100000"),
+            ("ACCOUNT_ID", "123456789012"),
+        ]))
+        .unwrap();
+        assert_eq!(s.options.margin, jiff::SignedDuration::from_hours(24));
+        assert_eq!(s.options.account.as_deref(), Some("123456789012"));
     }
 }

@@ -129,6 +129,8 @@ const ENGINE_LAYERS: &[&[&str]] = &[
         "access_summary",
         "audit_digest",
         "lake_export",
+        "config_rule",
+        "guardduty_correlation",
         "provisioner",
         "settings",
     ],
@@ -145,6 +147,7 @@ const ENGINE_LAYERS: &[&[&str]] = &[
         "asff",
         "ocsf",
         "config_evaluation",
+        "guardduty",
         "analysis",
     ],
     // Transcripts in, judged and redacted; the report and the key layout.

@@ -5,6 +5,7 @@
 mod access_summary;
 mod bad_ids;
 mod boundaries;
+mod config_rule;
 mod custom_resource;
 mod docs;
 mod lake_export;

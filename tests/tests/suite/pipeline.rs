@@ -1,5 +1,5 @@
 //! The README's first command, as a test: the whole pipeline against the emulator with the
-//! six functions as real binaries (src/pipeline.rs), and what it leaves behind checked.
+//! nine functions as real binaries (src/pipeline.rs), and what it leaves behind checked.
 
 use serde_json::Value;
 use session_audit::keys;
@@ -169,7 +169,8 @@ async fn the_whole_pipeline_runs_locally_and_keeps_the_audit_trail() {
         .iter()
         .map(|f| f["ProductFields"]["session-audit/stage"].as_str().unwrap())
         .collect();
-    assert_eq!(stages, ["live", "report", "start"].into_iter().collect());
+    let all = ["config", "guardduty", "live", "report", "start"];
+    assert_eq!(stages, all.into_iter().collect());
     let alice_root = o
         .security_hub
         .iter()
@@ -223,5 +224,48 @@ async fn the_whole_pipeline_runs_locally_and_keeps_the_audit_trail() {
         .map(|d| d["finding_id"].as_str().unwrap())
         .collect();
     assert!(reported.is_subset(&lake_findings), "the report's findings, under the same IDs");
+
+    // config-rule: the stack's own instance and preferences keep the access path; the one left
+    // open is non-compliant for each reason, filed, and raised where every finding goes.
+    let c = &o.compliance;
+    let verdict = |id: &str| c.verdicts.iter().find(|v| v.0 == id).cloned().expect(id);
+    assert_eq!(verdict(&o.instance_id).1, "COMPLIANT", "{:?}", verdict(&o.instance_id));
+    assert_eq!(verdict("123456789012").1, "COMPLIANT", "{:?}", verdict("123456789012"));
+    let (_, open_verdict, why) = verdict(&c.open_instance);
+    assert_eq!(open_verdict, "NON_COMPLIANT");
+    for words in ["not online", "opens SSH (22) to 0.0.0.0/0", "IMDSv1", "no instance profile"] {
+        assert!(why.contains(words), "{words}: {why}");
+    }
+    let config_key = keys::config_verdict(keys::Judged::Instance, &c.open_instance).unwrap();
+    assert!(o.kept_after_delete.contains(&config_key), "{config_key} filed");
+    let raised = |rule: &str, target: &str| {
+        o.published.iter().find(|d| d["rule_id"] == rule && d["target"] == target).cloned()
+    };
+    assert!(raised("SA-CFG-INSTANCE", &c.open_instance).is_some(), "the open instance's finding");
+    assert!(raised("SA-CFG-INSTANCE", &o.instance_id).is_none(), "nothing on a compliant one");
+
+    // guardduty-correlation: the finding during alice's session names her session, her and
+    // her report; the one on the open instance says no session was there.
+    let [during, outside] = &c.correlations[..] else { panic!("two correlations") };
+    let named = &during["sessions"][0];
+    assert_eq!(named["session_id"], alice.as_str(), "{during}");
+    assert_eq!(named["during"], true);
+    let alice_report = keys::report(&o.day, alice, "json").unwrap();
+    assert_eq!(named["report"], alice_report.as_str());
+    assert!(o.kept_after_delete.contains(&alice_report));
+    let gd = raised("SA-SES-GUARDDUTY", &o.instance_id).expect("published");
+    assert_eq!(gd["severity"], "high", "GuardDuty's 8 is high");
+    let evidence = gd["evidence"].as_str().unwrap();
+    assert!(evidence.contains(alice.as_str()) && evidence.contains(&alice_report), "{evidence}");
+    assert_eq!(outside["sessions"], serde_json::json!([]));
+    let gd = raised("SA-SES-GUARDDUTY", &c.open_instance).expect("published");
+    assert!(gd["evidence"].as_str().unwrap().contains("did not come through Session Manager"));
+    for correlation in &c.correlations {
+        let id = correlation["finding"]["id"].as_str().unwrap();
+        assert!(o
+            .kept_after_delete
+            .iter()
+            .any(|k| k.starts_with("audit/guardduty/dt=") && k.ends_with(&format!("{id}.json"))));
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }

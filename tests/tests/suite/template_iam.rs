@@ -17,7 +17,7 @@ fn allowed(policies: &[Value], req: Request) -> bool {
 #[test]
 fn no_function_is_granted_a_wildcard_action() {
     let stack = Stack::new(&[("RulesObject", "b/rules.toml"), ("RedactionKeyParameter", "k")]);
-    assert_eq!(stack.functions().len(), 7);
+    assert_eq!(stack.functions().len(), 9);
     for f in stack.functions() {
         for action in granted_actions(&stack.policies(&f)) {
             assert!(!action.contains('*'), "{f} grants {action}");
@@ -454,6 +454,8 @@ fn security_hub_is_off_by_default_and_on_imports_as_this_accounts_product_only()
         "SessionReportFunction",
         "SessionStreamFunction",
         "AccessSummaryFunction",
+        "ConfigRuleFunction",
+        "GuardDutyCorrelationFunction",
     ];
     let import = |p: &str| Request::new("securityhub:BatchImportFindings", p);
     let off = Stack::new(&[]);
@@ -543,4 +545,58 @@ fn the_lake_export_writes_only_ocsf_objects_or_only_through_the_custom_sources_r
         assert!(!allowed(&p, Request::new("sts:AssumeRole", roles[0].1)), "{f}");
         assert!(!allowed(&p, Request::new("s3:PutObject", &object("ocsf/ext/x/y.parquet"))), "{f}");
     }
+}
+
+#[test]
+fn the_config_rule_only_reads_and_judges_and_the_correlation_only_files_its_own() {
+    let stack = Stack::new(&[]);
+    let object = |key: &str| format!("arn:aws:s3:::{BUCKET}/{key}");
+    let p = stack.policies("ConfigRuleFunction");
+    let verdict = object("audit/config/instances/i-0123456789abcdef0.json");
+    assert!(allowed(&p, Request::new("s3:PutObject", &verdict)));
+    assert!(allowed(&p, Request::new("config:PutEvaluations", "*")));
+    let preferences = "arn:aws:ssm:us-east-1:123456789012:document/SSM-SessionManagerRunShell";
+    assert!(allowed(&p, Request::new("ssm:GetDocument", preferences)));
+    let other_document = "arn:aws:ssm:us-east-1:123456789012:document/Acme-Shell";
+    assert!(!allowed(&p, Request::new("ssm:GetDocument", other_document)));
+    let instance = "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0";
+    // It judges; it never changes what it judges, nor Config's own setup.
+    for (action, resource) in [
+        ("ec2:ModifyInstanceMetadataOptions", instance),
+        ("ec2:RevokeSecurityGroupIngress", "*"),
+        ("ssm:UpdateDocument", preferences),
+        ("iam:AttachRolePolicy", "arn:aws:iam::123456789012:role/web"),
+        ("config:DeleteConfigRule", "*"),
+        ("config:DeleteEvaluationResults", "*"),
+        ("s3:PutObject", &object("audit/reports/dt=2026-12-05/s.json")),
+        ("s3:DeleteObject", &verdict),
+    ] {
+        assert!(!allowed(&p, Request::new(action, resource)), "{action} {resource}");
+    }
+    let p = stack.policies("GuardDutyCorrelationFunction");
+    let record = object("audit/sessions/dt=2026-12-05/alice-0a1b2c3d4e5f60718.json");
+    let correlation = object("audit/guardduty/dt=2026-12-05/16afba5c5c43e07c9e3e5e2e544e95df.json");
+    assert!(allowed(&p, Request::new("s3:GetObject", &record)));
+    assert!(allowed(&p, Request::new("s3:PutObject", &correlation)));
+    assert!(!allowed(&p, Request::new("s3:PutObject", &record)), "records are session-start's");
+    assert!(!allowed(&p, Request::new("s3:GetObject", &object("session-logs/s.log"))));
+    for f in stack.functions() {
+        let writes = allowed(&stack.policies(&f), Request::new("s3:PutObject", &correlation));
+        assert_eq!(writes, f == "GuardDutyCorrelationFunction", "{f} files correlations");
+        let writes = allowed(&stack.policies(&f), Request::new("s3:PutObject", &verdict));
+        assert_eq!(writes, f == "ConfigRuleFunction", "{f} files verdicts");
+    }
+    // The rule, and Config's permission to call the function, only where Config is recorded;
+    // the permission for this account's Config alone.
+    assert!(stack.makes("AccessPathConfigRule") && stack.makes("ConfigRuleInvokePermission"));
+    let off = Stack::new(&[("ConfigRule", "Disabled")]);
+    assert!(!off.makes("AccessPathConfigRule") && !off.makes("ConfigRuleInvokePermission"));
+    assert!(off.makes("ConfigRuleFunction"));
+    let permission = stack.properties("ConfigRuleInvokePermission");
+    assert_eq!(permission["Principal"], "config.amazonaws.com");
+    assert_eq!(permission["SourceAccount"], ACCOUNT);
+    let rule = stack.properties("AccessPathConfigRule");
+    assert_eq!(rule["Source"]["Owner"], "CUSTOM_LAMBDA");
+    let kinds = &rule["Scope"]["ComplianceResourceTypes"];
+    assert_eq!(kinds, &json!(["AWS::EC2::Instance", "AWS::EC2::SecurityGroup"]));
 }

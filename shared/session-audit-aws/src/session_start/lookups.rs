@@ -117,7 +117,7 @@ async fn target_tags(
 }
 
 /// A document's content as JSON (SSM converts YAML documents).
-async fn document(clients: &Clients, name: &str) -> Result<Value, AwsError> {
+pub(crate) async fn document(clients: &Clients, name: &str) -> Result<Value, AwsError> {
     let out =
         clients.ssm.get_document().name(name).document_format(DocumentFormat::Json).send().await?;
     let content = out.content().unwrap_or_default();

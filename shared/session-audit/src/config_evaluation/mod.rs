@@ -1,7 +1,10 @@
 //! AWS Config evaluations (the pure part of the Config rule): whether each instance and the
 //! account's Session Manager preferences keep the audit's access path, each verdict with an
 //! annotation that says what is wrong in words. The facts (EC2, SSM, IAM) are gathered at the
-//! edge; the Config rule function that sends these with PutEvaluations is still to come.
+//! edge ([`crate::ports::compliance`]); the config-rule use case ([`crate::config_rule`]) puts
+//! the verdicts and raises findings for those that fail.
+
+pub mod invocation;
 
 use serde_json::Value;
 
@@ -67,6 +70,10 @@ pub struct InstanceFacts {
     pub state: String,
     /// Online in Systems Manager's inventory (`PingStatus = Online`).
     pub managed_online: bool,
+    /// Its security groups.
+    pub groups: Vec<String>,
+    /// Its tags.
+    pub tags: Vec<(String, String)>,
     /// Its security groups' inbound rules.
     pub ingress: Vec<Ingress>,
     /// `HttpTokens = required` (IMDSv2 only).
@@ -167,6 +174,16 @@ pub fn evaluate_preferences(
     content: &Value,
     expected: &PreferencesExpected,
 ) -> Evaluation {
+    if content.is_null() {
+        return Evaluation {
+            resource_type: "AWS::::Account",
+            resource_id: account.to_string(),
+            compliance: Compliance::NonCompliant,
+            annotation: "no SSM-SessionManagerRunShell preferences document: Session Manager \
+                         runs on its defaults and keeps no transcript"
+                .to_string(),
+        };
+    }
     let inputs = &content["inputs"];
     let text = |name: &str| inputs[name].as_str().unwrap_or_default().trim().to_string();
     let minutes = |name: &str| text(name).parse::<u64>().ok();

@@ -7,6 +7,8 @@ fn instance() -> InstanceFacts {
         instance_id: "i-0123456789abcdef0".into(),
         state: "running".into(),
         managed_online: true,
+        groups: vec!["sg-1".into()],
+        tags: Vec::new(),
         ingress: vec![Ingress {
             group_id: "sg-1".into(),
             protocol: "tcp".into(),

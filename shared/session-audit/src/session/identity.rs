@@ -86,7 +86,8 @@ fn issued_at(v: Option<&Value>) -> Option<String> {
     }
 }
 
-fn is_instance_id(s: &str) -> bool {
+/// Whether `s` is shaped as an EC2 instance ID (`i-` and 8 or 17 hex digits).
+pub fn is_instance_id(s: &str) -> bool {
     s.strip_prefix("i-")
         .is_some_and(|h| (8..=17).contains(&h.len()) && h.chars().all(|c| c.is_ascii_hexdigit()))
 }
