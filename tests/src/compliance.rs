@@ -40,15 +40,20 @@ pub fn guardduty_event(id: &str, instance: &str, first: Timestamp, last: Timesta
     e
 }
 
+/// An inbound rule: tcp `port` from `cidr`.
+pub fn inbound(port: i32, cidr: &str) -> IpPermission {
+    IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(port)
+        .to_port(port)
+        .ip_ranges(IpRange::builder().cidr_ip(cidr).build())
+        .build()
+}
+
 async fn open_instance(clients: &Clients) -> String {
     let sg = clients.ec2.create_security_group().group_name("legacy-ssh").description("ssh");
     let sg = sg.send().await.expect("group").group_id().unwrap().to_string();
-    let ssh = IpPermission::builder()
-        .ip_protocol("tcp")
-        .from_port(22)
-        .to_port(22)
-        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-        .build();
+    let ssh = inbound(22, "0.0.0.0/0");
     let ingress = clients.ec2.authorize_security_group_ingress().group_id(&sg).ip_permissions(ssh);
     ingress.send().await.expect("ingress");
     let imds = InstanceMetadataOptionsRequest::builder().http_tokens(HttpTokensState::Optional);

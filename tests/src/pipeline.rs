@@ -11,13 +11,13 @@
 //!    yet, a denied attempt) and TerminateSessions;
 //! 4. real-format transcripts (one with risky commands) are uploaded into the bucket the
 //!    provisioner made and their `Object Created` events delivered to session-report;
-//! 5. access-summary summarises the day;
+//! 5. config-rule judges the instances and the preferences as Config's daily run asks, and
+//!    guardduty-correlation ties two GuardDuty findings to the sessions on their instances
+//!    ([`crate::compliance`]); access-summary summarises the day, those findings included;
 //! 6. audit-digest, started before the sessions, extends its signed chain over them as hourly
 //!    runs would, and `session-audit verify` checks the exported bucket offline
 //!    ([`crate::digest_chain`]);
-//! 7. lake-export files the digested reports as OCSF; config-rule judges the instances and the
-//!    preferences as Config's daily run asks; guardduty-correlation ties two GuardDuty findings
-//!    to the sessions on their instances ([`crate::compliance`]);
+//! 7. lake-export files the digested reports as OCSF;
 //! 8. the provisioner handles Delete and the audit data is shown to be kept.
 //!
 //! Used by `make demo` (src/bin/local-pipeline.rs) and by tests/tests/suite/pipeline.rs, which
@@ -354,6 +354,33 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
         report_keys.push(keys::report(&day, session, "md").expect("a valid session ID"));
     }
 
+    p.say("config-rule: Config's daily run judges each instance (the stack's, and one left open the old way) and the preferences");
+    let alice_open = at(0);
+    let compliance =
+        crate::compliance::run(&aws, &clients, &base_env, &bucket, &instance_id, alice_open).await;
+    for (resource, verdict, why) in &compliance.verdicts {
+        p.detail(&format!("{resource}: {verdict} ({why})"));
+    }
+    p.say("guardduty-correlation: two GuardDuty findings, one during alice's session, one on the open instance");
+    for c in &compliance.correlations {
+        let named: Vec<&str> = c["sessions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s["session_id"].as_str())
+            .collect();
+        p.detail(&format!(
+            "{} on {}: {}",
+            c["finding"]["type"].as_str().unwrap_or("?"),
+            c["finding"]["instance_id"].as_str().unwrap_or("?"),
+            if named.is_empty() {
+                "no Session Manager session there".to_string()
+            } else {
+                format!("sessions {}", named.join(", "))
+            }
+        ));
+    }
+
     p.say(&format!("access-summary: the daily summary of {day}"));
     let mut env = base_env.clone();
     env.push(("AUDIT_BUCKET", bucket.clone()));
@@ -421,33 +448,6 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
         lake_answer["reports"],
         lake_answer["hours"].as_array().map_or(0, Vec::len),
     ));
-
-    p.say("config-rule: Config's daily run judges each instance (the stack's, and one left open the old way) and the preferences");
-    let alice_open = at(0);
-    let compliance =
-        crate::compliance::run(&aws, &clients, &base_env, &bucket, &instance_id, alice_open).await;
-    for (resource, verdict, why) in &compliance.verdicts {
-        p.detail(&format!("{resource}: {verdict} ({why})"));
-    }
-    p.say("guardduty-correlation: two GuardDuty findings, one during alice's session, one on the open instance");
-    for c in &compliance.correlations {
-        let named: Vec<&str> = c["sessions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|s| s["session_id"].as_str())
-            .collect();
-        p.detail(&format!(
-            "{} on {}: {}",
-            c["finding"]["type"].as_str().unwrap_or("?"),
-            c["finding"]["instance_id"].as_str().unwrap_or("?"),
-            if named.is_empty() {
-                "no Session Manager session there".to_string()
-            } else {
-                format!("sessions {}", named.join(", "))
-            }
-        ));
-    }
 
     let published = captured_findings(&aws).await;
     let security_hub = security_hub_findings(&aws).await;

@@ -379,7 +379,8 @@ struct DayPart {
     tallies: Tallies,
 }
 
-/// What is filed under one `dt=` day: session records, reports, denied attempts.
+/// What is filed under one `dt=` day: session records, reports, denied attempts, GuardDuty
+/// correlations.
 pub struct DayListing {
     /// The day listed.
     pub day: Date,
@@ -389,6 +390,8 @@ pub struct DayListing {
     /// and uploads that are not the session's evidence.
     beside: Vec<(Beside, String)>,
     denied: Vec<String>,
+    /// GuardDuty findings' correlations filed that day.
+    guardduty: Vec<String>,
     /// A digest of every key and ETag listed: equal only if no object was added, removed or
     /// changed in place.
     pub fingerprint: String,
@@ -400,7 +403,7 @@ impl DayListing {
         use sha2::Digest;
         let mut digest = sha2::Sha256::new();
         let mut lists = Vec::new();
-        for kind in [Filed::Session, Filed::Report, Filed::Denied] {
+        for kind in [Filed::Session, Filed::Report, Filed::Denied, Filed::GuardDuty] {
             let entries = store.list(&kind.day_prefix(day)).await?;
             for e in &entries {
                 digest.update(e.key.as_bytes());
@@ -412,7 +415,8 @@ impl DayListing {
             lists.push(json.collect::<Vec<_>>());
         }
         let fingerprint = digest.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        let [sessions, all_reports, denied] = <[Vec<String>; 3]>::try_from(lists).expect("three");
+        let [sessions, all_reports, denied, guardduty] =
+            <[Vec<String>; 4]>::try_from(lists).expect("four");
         let (mut beside, mut reports) = (Vec::new(), Vec::new());
         for key in all_reports {
             match crate::keys::parse_beside(&key) {
@@ -420,7 +424,7 @@ impl DayListing {
                 None => reports.push(key),
             }
         }
-        Ok(DayListing { day, sessions, reports, beside, denied, fingerprint })
+        Ok(DayListing { day, sessions, reports, beside, denied, guardduty, fingerprint })
     }
 }
 
@@ -529,6 +533,20 @@ pub async fn fold_listed(
         });
         if let Some(d) = attempt {
             seen.denied += u64::from(agg.denied(&d));
+        }
+    }
+    let mut correlations = stream::iter(listing.guardduty.clone())
+        .map(|key| fetch(Some(key)))
+        .buffered(concurrency.max(1));
+    while let Some(read) = correlations.next().await {
+        let read = read?;
+        let uri = read.as_ref().map(|(key, _)| store.uri(key)).unwrap_or_default();
+        let correlation = readable(store, read, agg, |b, _| {
+            serde_json::from_slice::<crate::guardduty::Correlation>(&b)
+                .map_err(|e| format!("not a GuardDuty correlation: {e}"))
+        });
+        if let Some(c) = correlation {
+            agg.guardduty(&c, uri);
         }
     }
     Ok(seen)

@@ -4,14 +4,14 @@
 //! double), filed under `audit/config/` and published as findings read back.
 
 use aws_sdk_ec2::types::{
-    HttpTokensState, IamInstanceProfileSpecification, InstanceMetadataOptionsRequest, IpPermission,
-    IpRange,
+    HttpTokensState, IamInstanceProfileSpecification, InstanceMetadataOptionsRequest,
 };
 use aws_sdk_ssm::types::{DocumentFormat, DocumentType};
 use serde_json::{json, Value};
 use session_audit::keys::{config_verdict, Judged};
 use session_audit::session::DEFAULT_DOCUMENT;
 use session_audit_aws::Clients;
+use session_audit_tests::compliance::inbound;
 use session_audit_tests::findings_capture::{captured_findings, route_findings_to_log};
 use session_audit_tests::local_aws::LocalAws;
 use session_audit_tests::runtime_api::{
@@ -25,12 +25,7 @@ const ACCOUNT: &str = "123456789012";
 async fn group(c: &Clients, name: &str, port: i32, cidr: &str) -> String {
     let id = c.ec2.create_security_group().group_name(name).description(name).send().await.unwrap();
     let id = id.group_id().unwrap().to_string();
-    let rule = IpPermission::builder()
-        .ip_protocol("tcp")
-        .from_port(port)
-        .to_port(port)
-        .ip_ranges(IpRange::builder().cidr_ip(cidr).build())
-        .build();
+    let rule = inbound(port, cidr);
     c.ec2
         .authorize_security_group_ingress()
         .group_id(&id)
@@ -200,12 +195,7 @@ async fn each_instance_and_the_preferences_are_judged_and_a_fixed_port_is_seen_o
 
     // SSH closed: Config reports the group's change; the instance is judged again, still
     // non-compliant for the rest, and its finding says so in the new words.
-    let ssh = IpPermission::builder()
-        .ip_protocol("tcp")
-        .from_port(22)
-        .to_port(22)
-        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-        .build();
+    let ssh = inbound(22, "0.0.0.0/0");
     c.ec2.revoke_security_group_ingress().group_id(&open).ip_permissions(ssh).send().await.unwrap();
     let change = json!({"messageType": "ConfigurationItemChangeNotification", "configurationItem": {
         "resourceType": "AWS::EC2::SecurityGroup", "resourceId": open, "awsAccountId": ACCOUNT,

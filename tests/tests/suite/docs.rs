@@ -92,6 +92,11 @@ fn the_readme_is_a_front_door_and_every_link_resolves() {
     let mut checked = 0;
     for page in markdown_pages() {
         let text = std::fs::read_to_string(&page).unwrap();
+        // An unclosed code fence hides the rest of the page (and its links) in one code block.
+        let fences = text.lines().filter(|l| l.starts_with("```")).count();
+        if fences % 2 == 1 {
+            problems.push(format!("{}: a code fence is never closed", page.display()));
+        }
         for target in links(&text) {
             checked += 1;
             if let Some(p) = broken(&page, &target) {

@@ -260,6 +260,17 @@ async fn the_whole_pipeline_runs_locally_and_keeps_the_audit_trail() {
     assert_eq!(outside["sessions"], serde_json::json!([]));
     let gd = raised("SA-SES-GUARDDUTY", &c.open_instance).expect("published");
     assert!(gd["evidence"].as_str().unwrap().contains("did not come through Session Manager"));
+    // The day's summary lists both GuardDuty findings, alice's session beside the first.
+    let listed = &o.summary["guardduty"];
+    assert_eq!(listed["total"], 2, "{listed}");
+    let first = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["instance"] == o.instance_id.as_str());
+    let first = first.expect("the provisioned instance's finding");
+    assert!(first["sessions"][0].as_str().unwrap().contains(alice.as_str()), "{first}");
+    assert!(o.summary_markdown.contains("## GuardDuty findings on instances (2)"));
     for correlation in &c.correlations {
         let id = correlation["finding"]["id"].as_str().unwrap();
         assert!(o

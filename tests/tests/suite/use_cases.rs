@@ -418,3 +418,68 @@ fn a_streamed_session_without_a_transcript_is_reported_from_its_stream() {
     assert!(report.commands.iter().all(|c| c.time.is_some()), "timed by the stream");
     assert_eq!(summarise().completeness.stream_only.total, 0);
 }
+
+/// A GuardDuty finding correlated during the week (by the guardduty-correlation use case, over
+/// the same store) is listed in the week's summary with the session it names, in the JSON and
+/// the Markdown, and the week merged from daily parts still equals the week read again.
+#[test]
+fn a_guardduty_correlation_of_the_week_is_in_its_summary() {
+    use session_audit::guardduty_correlation::{CorrelationOptions, GuardDutyCorrelation};
+    use session_audit::ports::store::AuditStore;
+    let instance = "i-0123456789abcdef0";
+    let erin = synthetic_week::record(
+        "s-erin-1",
+        "erin",
+        instance,
+        "2026-11-13T10:00:00Z",
+        Some("2026-11-13T10:40:00Z"),
+        "SSM-SessionManagerRunShell",
+    );
+    let mut objects = synthetic_week::objects();
+    objects.push((erin.key().unwrap(), serde_json::to_vec(&erin).unwrap()));
+    let text = std::fs::read_to_string(fixture("guardduty/ec2-finding.json")).unwrap();
+    let mut finding: Value = serde_json::from_str(&text).unwrap();
+    finding["detail"]["accountId"] = json!("111122223333");
+    finding["detail"]["resource"]["instanceDetails"]["instanceId"] = json!(instance);
+    finding["detail"]["service"]["eventFirstSeen"] = json!("2026-11-13T10:20:00Z");
+    finding["detail"]["service"]["eventLastSeen"] = json!("2026-11-13T10:21:00Z");
+    // Correlated over the week's records, then filed with the week's other objects.
+    let correlate = GuardDutyCorrelation {
+        store: summariser_over(&objects).store,
+        sink: MemSink::default(),
+        pack: RulePack::builtin(),
+        options: CorrelationOptions {
+            margin: jiff::SignedDuration::from_mins(60),
+            longest_session: jiff::SignedDuration::from_mins(480),
+            account: None,
+        },
+    };
+    let out = block_on(correlate.handle(&finding, AS_OF.parse().unwrap())).unwrap();
+    assert_eq!(out.sessions, ["s-erin-1"]);
+    let filed = block_on(correlate.store.get(&out.key, None)).unwrap().unwrap();
+    objects.push((out.key.clone(), filed.bytes));
+    let (merged, fresh) = (summariser_over(&objects), summariser_over(&objects));
+    let weekly = json!({"kind": "weekly", "period": WEEK, "as_of": AS_OF});
+    let run = |s: &AccessSummary<MemStore, MemSink>, event: &Value| {
+        block_on(s.handle(event, &mut Metrics::default())).unwrap()
+    };
+    for day in 9..=15 {
+        run(
+            &merged,
+            &json!({"kind": "daily", "period": format!("2026-11-{day:02}"), "as_of": AS_OF}),
+        );
+    }
+    let (from_parts, read_again) = (run(&merged, &weekly), run(&fresh, &weekly));
+    let listed = &read_again.summary.guardduty;
+    assert_eq!(listed.total, 1);
+    let t = &listed.items[0];
+    assert_eq!((t.instance.as_str(), t.severity), (instance, session_audit::Severity::High));
+    assert_eq!(t.sessions, ["erin (s-erin-1, open)"]);
+    let md = session_audit::summary::markdown::render(&read_again.summary);
+    assert!(md.contains("## GuardDuty findings on instances (1)"), "{md}");
+    assert!(md.contains(r"erin \(s-erin-1, open\)"), "{md}");
+    assert_eq!(
+        serde_json::to_value(&from_parts.summary).unwrap(),
+        serde_json::to_value(&read_again.summary).unwrap()
+    );
+}

@@ -312,4 +312,4 @@ impl Correlation {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

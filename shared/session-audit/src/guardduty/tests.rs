@@ -9,7 +9,14 @@ fn event(text: &str) -> Value {
     serde_json::from_str(text).unwrap()
 }
 
-fn record(id: &str, target: &str, start: &str, end: Option<&str>, person: &str) -> SessionRecord {
+/// A session record of `person` on `target` (the correlation's tests file these too).
+pub(crate) fn record(
+    id: &str,
+    target: &str,
+    start: &str,
+    end: Option<&str>,
+    person: &str,
+) -> SessionRecord {
     let mut identity =
         Identity::from_arn(&format!("arn:aws:sts::123456789012:assumed-role/Admin/{person}"));
     identity.person = Some(person.to_string());

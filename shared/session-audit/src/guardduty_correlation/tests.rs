@@ -2,8 +2,6 @@ use super::*;
 use crate::guardduty::CORRELATION_SCHEMA;
 use crate::ports::sink::MemSink;
 use crate::ports::store::{block_on, put_json, MemStore};
-use crate::session::identity::Identity;
-use crate::session::SESSION_SCHEMA;
 
 const EC2: &str = include_str!("../../../../tests/fixtures/guardduty/ec2-finding.json");
 const INSTANCE: &str = "i-0123456789abcdef0";
@@ -22,27 +20,9 @@ fn correlation(store: MemStore) -> GuardDutyCorrelation<MemStore, MemSink> {
 }
 
 fn file(store: &MemStore, id: &str, target: &str, start: &str, end: Option<&str>) {
-    let mut identity =
-        Identity::from_arn(&format!("arn:aws:sts::123456789012:assumed-role/Admin/{id}"));
-    identity.person = Some(format!("{id}@example.com"));
-    let record = SessionRecord {
-        schema: SESSION_SCHEMA.into(),
-        session_id: format!("{id}-0a1b2c3d4e5f60718"),
-        event_id: format!("e-{id}"),
-        started_at: start.into(),
-        region: "us-east-1".into(),
-        account: Some("123456789012".into()),
-        identity,
-        target: Some(target.into()),
-        document: "SSM-SessionManagerRunShell".into(),
-        session_type: None,
-        reason: None,
-        terminated_at: end.map(str::to_string),
-        events: Vec::new(),
-        warnings: Vec::new(),
-        findings: Vec::new(),
-        findings_sent: false,
-    };
+    let session = format!("{id}-0a1b2c3d4e5f60718");
+    let person = format!("{id}@example.com");
+    let record = crate::guardduty::tests::record(&session, target, start, end, &person);
     block_on(put_json(store, &record.key().unwrap(), &record, &Condition::Always)).unwrap();
 }
 

@@ -219,6 +219,7 @@ impl Aggregator {
                 commands_privileged: 0,
                 findings: BTreeMap::new(),
                 corrupt: Listed::default(),
+                guardduty: Listed::default(),
             },
         }
     }
@@ -444,6 +445,28 @@ impl Aggregator {
         }
     }
 
+    /// A GuardDuty finding's correlation filed in the period (`record`: where).
+    pub fn guardduty(&mut self, c: &crate::guardduty::Correlation, record: String) {
+        let sessions = c
+            .sessions
+            .iter()
+            .map(|s| {
+                let who = s.person.as_deref().unwrap_or(&s.principal);
+                let open = if s.during { ", open" } else { "" };
+                format!("{who} ({}{open})", s.session_id)
+            })
+            .collect();
+        self.t.guardduty.push(super::ThreatSeen {
+            finding_id: c.finding.id.clone(),
+            finding_type: c.finding.finding_type.clone(),
+            severity: c.finding.severity_band(),
+            instance: c.finding.instance_id.clone(),
+            last_seen: c.finding.last_seen.to_string(),
+            sessions,
+            record,
+        });
+    }
+
     /// An input that could not be read (counted and listed, never fatal).
     pub fn corrupt(&mut self, source: impl Into<String>, error: impl Into<String>) {
         self.t.corrupt.push(Corrupt { source: source.into(), error: error.into() });
@@ -548,6 +571,7 @@ impl Aggregator {
             findings,
             documents: counts(&self.t.documents),
             corrupt: self.t.corrupt,
+            guardduty: self.t.guardduty,
             known_pairs: known_pairs.into_iter().collect(),
             generator: format!("session-audit {}", env!("CARGO_PKG_VERSION")),
         }

@@ -286,6 +286,25 @@ pub fn render(s: &Summary) -> String {
         let _ = write!(out, "<tr><td>{}</td><td>{}</td></tr>", escape(&c.name), c.count);
     }
     out.push_str("</table>");
+    if s.guardduty.total > 0 {
+        let _ = write!(
+            out,
+            "<h2>GuardDuty findings on instances ({})</h2><table><tr><th>Finding</th><th>Severity</th><th>Instance</th><th>Last seen</th><th>Sessions there</th></tr>",
+            s.guardduty.total
+        );
+        for t in &s.guardduty.items {
+            let _ = write!(
+                out,
+                "<tr><td><code>{}</code></td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                escape(&t.finding_type),
+                t.severity,
+                escape(&t.instance),
+                escape(&t.last_seen),
+                escape(&t.sessions_text())
+            );
+        }
+        out.push_str("</table>");
+    }
     if s.corrupt.total > 0 {
         let _ = write!(
             out,

@@ -225,6 +225,26 @@ pub fn render(s: &Summary) -> String {
     }
     ranking(&mut md, "Sessions by document", "Document (session type)", &s.documents);
 
+    if s.guardduty.total > 0 {
+        let _ = writeln!(
+            md,
+            "\n## GuardDuty findings on instances ({})\n\n| Finding | Severity | Instance | Last seen | Sessions there |\n|---|---|---|---|---|",
+            s.guardduty.total
+        );
+        for t in &s.guardduty.items {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} |",
+                code_cell(&t.finding_type),
+                t.severity,
+                code_cell(&t.instance),
+                t.last_seen,
+                text_cell(&t.sessions_text())
+            );
+        }
+        cut_note(&mut md, s.guardduty.total, s.guardduty.items.len());
+    }
+
     if s.corrupt.total > 0 {
         let _ = writeln!(
             md,

@@ -302,6 +302,37 @@ pub struct SessionRef {
     pub detail: Option<String>,
 }
 
+/// A GuardDuty finding on an instance, as the summary lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreatSeen {
+    /// GuardDuty's finding ID.
+    pub finding_id: String,
+    /// Its type (`Backdoor:EC2/C&CActivity.B!DNS`, …).
+    pub finding_type: String,
+    /// GuardDuty's severity band.
+    pub severity: Severity,
+    /// The instance.
+    pub instance: String,
+    /// When GuardDuty last saw the activity.
+    pub last_seen: String,
+    /// The sessions on the instance around it (`person (session ID)`, `, open` when it was
+    /// open during the activity); empty: no Session Manager session was there.
+    pub sessions: Vec<String>,
+    /// The correlation object.
+    pub record: String,
+}
+
+impl ThreatSeen {
+    /// The sessions, in words, for a table cell.
+    pub fn sessions_text(&self) -> String {
+        if self.sessions.is_empty() {
+            "none: not through Session Manager".to_string()
+        } else {
+            self.sessions.join("; ")
+        }
+    }
+}
+
 /// An input that could not be read, with why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Corrupt {
@@ -508,6 +539,10 @@ pub struct Summary {
     pub documents: Vec<Count>,
     /// Inputs that could not be read, with why.
     pub corrupt: Listed<Corrupt>,
+    /// GuardDuty findings on instances filed in the period, each with the sessions on the
+    /// instance around it (guardduty-correlation).
+    #[serde(default)]
+    pub guardduty: Listed<ThreatSeen>,
     /// Every person → instance pair seen up to this period (this period's and the baseline's):
     /// the next summary's baseline.
     pub known_pairs: Vec<Pair>,

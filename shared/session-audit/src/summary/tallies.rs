@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use super::commands::CommandCounter;
-use super::{Completeness, Corrupt, Coverage, FindingCount, Listed, Pair, SessionRef};
+use super::{Completeness, Corrupt, Coverage, FindingCount, Listed, Pair, SessionRef, ThreatSeen};
 use crate::finding::Severity;
 
 /// Durations are kept per minute up to a day; longer sessions share the last bucket (the
@@ -48,6 +48,8 @@ pub struct Tallies {
     #[serde(with = "entries")]
     pub(super) findings: BTreeMap<(Severity, String), FindingCount>,
     pub(super) corrupt: Listed<Corrupt>,
+    #[serde(default)]
+    pub(super) guardduty: Listed<ThreatSeen>,
 }
 
 impl Tallies {
@@ -123,6 +125,7 @@ impl Tallies {
             }
         }
         self.corrupt.merge(other.corrupt);
+        self.guardduty.merge(other.guardduty);
     }
 }
 
