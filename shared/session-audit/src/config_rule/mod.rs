@@ -251,12 +251,17 @@ where
     /// File each verdict that changed, after publishing its finding (or withdrawing the one
     /// its earlier verdict raised): a filed verdict means its finding went out.
     async fn file(&self, verdicts: &[Verdict], out: &mut Answered) -> Result<(), ConfigRuleError> {
-        let filed: Vec<(String, Option<Verdict>)> = stream::iter(verdicts.iter())
-            .filter_map(|v| async move { self.key(v).transpose() })
-            .map(|key| async move {
-                let key = key?;
+        // Each verdict with the key it is filed under (a security group's is not filed).
+        let mut keyed = Vec::new();
+        for v in verdicts {
+            if let Some(key) = self.key(v)? {
+                keyed.push((v, key));
+            }
+        }
+        let filed: Vec<(&Verdict, String, Option<Verdict>)> = stream::iter(keyed)
+            .map(|(v, key)| async move {
                 let before = get_json::<Verdict>(&self.store, &key).await?;
-                Ok::<_, ConfigRuleError>((key, before.and_then(|b| b.value.ok())))
+                Ok::<_, ConfigRuleError>((v, key, before.and_then(|b| b.value.ok())))
             })
             .buffered(CONCURRENCY)
             .try_collect()
@@ -264,8 +269,7 @@ where
         let mut raise = Vec::new();
         let mut withdraw = Vec::new();
         let mut writes = Vec::new();
-        let keyed = verdicts.iter().filter(|v| self.key(v).ok().flatten().is_some());
-        for (v, (key, before)) in keyed.zip(filed) {
+        for (v, key, before) in filed {
             let same = before.as_ref().is_some_and(|b| {
                 (b.compliance.as_str(), b.annotation.as_str())
                     == (v.compliance.as_str(), v.annotation.as_str())

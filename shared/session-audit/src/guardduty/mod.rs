@@ -14,6 +14,11 @@ use crate::session::SessionRecord;
 /// Schema of a correlation object (`audit/guardduty/dt=<day>/<finding id>.json`).
 pub const CORRELATION_SCHEMA: &str = "session-audit/guardduty-correlation/v1";
 
+/// Sessions the finding's evidence names one by one; the rest are counted (the correlation
+/// object lists them all). Whoever may start sessions could start thousands on one instance:
+/// unbounded, the evidence would outgrow an event and the finding would never be sent.
+pub const MAX_NAMED: usize = 20;
+
 /// The longest stretch of a finding's activity searched: a finding GuardDuty keeps updating
 /// (its `count` grows) can span weeks; the sessions of its last week are the ones asked about.
 pub const MAX_SPAN_DAYS: i64 = 7;
@@ -287,6 +292,7 @@ impl Correlation {
             let named: Vec<String> = self
                 .sessions
                 .iter()
+                .take(MAX_NAMED)
                 .map(|s| {
                     format!(
                         "{} by {} from {}{} ({}; report {})",
@@ -300,6 +306,9 @@ impl Correlation {
                 })
                 .collect();
             text.push_str(&format!(": sessions {}", named.join("; ")));
+            if let Some(more) = self.sessions.len().checked_sub(MAX_NAMED).filter(|n| *n > 0) {
+                text.push_str(&format!("; and {more} more (all in the correlation object)"));
+            }
         }
         if self.window.clipped {
             text.push_str(&format!(" (only its last {MAX_SPAN_DAYS} days searched)"));

@@ -184,3 +184,21 @@ fn a_long_running_finding_searches_its_last_week_and_the_days_it_needs() {
         .evidence()
         .contains("only its last 7 days searched"));
 }
+
+#[test]
+fn a_flood_of_sessions_is_counted_not_spelled_out() {
+    // Someone starts hundreds of sessions on the instance to make the finding too large to send.
+    let f = GuardDutyFinding::parse(&event(EC2)).unwrap();
+    let window = Window::around(&f, HOUR);
+    let records: Vec<SessionRecord> = (0..500)
+        .map(|n| {
+            let id = format!("flood-{n:017}");
+            record(&id, &f.instance_id, "2026-11-24T10:05:00Z", None, "mallory")
+        })
+        .collect();
+    let c = Correlation::of(f, window, &keyed(records), DAY, Timestamp::UNIX_EPOCH);
+    assert_eq!(c.sessions.len(), 500, "the correlation object keeps every one");
+    let evidence = c.evidence();
+    assert!(evidence.contains("and 480 more (all in the correlation object)"), "{evidence}");
+    assert!(evidence.len() < 8 * 1024, "{} bytes", evidence.len());
+}

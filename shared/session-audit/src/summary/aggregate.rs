@@ -447,15 +447,21 @@ impl Aggregator {
 
     /// A GuardDuty finding's correlation filed in the period (`record`: where).
     pub fn guardduty(&mut self, c: &crate::guardduty::Correlation, record: String) {
-        let sessions = c
+        let mut sessions: Vec<String> = c
             .sessions
             .iter()
+            .take(crate::guardduty::MAX_NAMED)
             .map(|s| {
                 let who = s.person.as_deref().unwrap_or(&s.principal);
                 let open = if s.during { ", open" } else { "" };
                 format!("{who} ({}{open})", s.session_id)
             })
             .collect();
+        if let Some(more) = c.sessions.len().checked_sub(crate::guardduty::MAX_NAMED) {
+            if more > 0 {
+                sessions.push(format!("and {more} more"));
+            }
+        }
         self.t.guardduty.push(super::ThreatSeen {
             finding_id: c.finding.id.clone(),
             finding_type: c.finding.finding_type.clone(),
