@@ -114,3 +114,87 @@ pub fn data_protection(
     policies.insert(group.to_string(), text.to_string());
     answer(text)
 }
+
+/// Change Calendar name -> its iCalendar text, kept from the CreateDocument and UpdateDocument
+/// requests the proxy rewrote (see [`change_calendar_write`]).
+pub type Calendars = BTreeMap<String, String>;
+
+/// **Change Calendars.** moto refuses `DocumentFormat: TEXT`, which Change Calendar documents
+/// must use: the proxy keeps the calendar's text and forwards the document to moto as JSON
+/// (`{"schemaVersion": "2.0", "changeCalendar": text}`, the one key moto requires), so describing, tagging and deleting it are moto's; the new
+/// body, or `None` when the request is not a calendar write.
+pub fn change_calendar_write(
+    operation: &str,
+    body: &[u8],
+    calendars: &mut Calendars,
+) -> Option<Vec<u8>> {
+    if operation != "CreateDocument" && operation != "UpdateDocument" {
+        return None;
+    }
+    let mut asked: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let name = asked["Name"].as_str()?.to_string();
+    if asked["DocumentFormat"] != "TEXT" {
+        return None;
+    }
+    let text = asked["Content"].as_str()?.to_string();
+    calendars.insert(name, text.clone());
+    asked["DocumentFormat"] = "JSON".into();
+    asked["Content"] =
+        serde_json::json!({"schemaVersion": "2.0", "changeCalendar": text}).to_string().into();
+    Some(asked.to_string().into_bytes())
+}
+
+/// `GetCalendarState` (moto lacks it), answered from the calendar text the stack wrote: OPEN
+/// inside the window its `X-SESSION-AUDIT-WINDOW` line states (the same window its VEVENT
+/// encodes, checked by the engine's tests), CLOSED outside it; `AtTime` defaults to now.
+pub fn get_calendar_state(asked: &serde_json::Value, calendars: &Calendars) -> (u16, String) {
+    use session_audit::provisioner::access::calendar_window;
+    use session_audit::session::findings::BusinessHours;
+    let name = asked["CalendarNames"][0].as_str().unwrap_or_default();
+    let short = name.rsplit('/').next().unwrap_or(name);
+    let Some(window) = calendars.get(short).and_then(|c| calendar_window(c)) else {
+        let body = serde_json::json!({"__type": "InvalidDocument", "message": format!("calendar {name} not found")});
+        return (400, body.to_string());
+    };
+    let at = asked["AtTime"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| jiff::Timestamp::now().to_string());
+    let open = BusinessHours::parse(window).ok().and_then(|w| w.contains(&at));
+    let state = if open == Some(true) { "OPEN" } else { "CLOSED" };
+    (200, serde_json::json!({"State": state, "AtTime": at}).to_string())
+}
+
+/// **Automation executions of the approval runbook** (moto has no Automation): the test says
+/// what SSM would show of each execution (its parameters and `approve` step) with
+/// [`crate::local_aws::LocalAws::automation`]; `DescribeAutomationExecutions` lists those of
+/// the document named by the `DocumentNamePrefix` filter, `GetAutomationExecution` returns one.
+pub fn automation(
+    operation: &str,
+    asked: &serde_json::Value,
+    executions: &[serde_json::Value],
+) -> (u16, String) {
+    if operation == "GetAutomationExecution" {
+        let id = asked["AutomationExecutionId"].as_str().unwrap_or_default();
+        return match executions.iter().find(|e| e["AutomationExecutionId"] == id) {
+            Some(e) => (200, serde_json::json!({"AutomationExecution": e}).to_string()),
+            None => (400, serde_json::json!({"__type": "AutomationExecutionNotFoundException", "message": id}).to_string()),
+        };
+    }
+    let filters = asked["Filters"].as_array().cloned().unwrap_or_default();
+    let prefix = filters
+        .iter()
+        .find(|f| f["Key"] == "DocumentNamePrefix")
+        .and_then(|f| f["Values"][0].as_str())
+        .unwrap_or_default()
+        .to_string();
+    let list: Vec<serde_json::Value> = executions
+        .iter()
+        .filter(|e| e["DocumentName"].as_str().is_some_and(|d| d.starts_with(&prefix)))
+        .map(|e| {
+            serde_json::json!({"AutomationExecutionId": e["AutomationExecutionId"], "DocumentName": e["DocumentName"],
+                "AutomationExecutionStatus": e["AutomationExecutionStatus"], "ExecutionStartTime": e["ExecutionStartTime"]})
+        })
+        .collect();
+    (200, serde_json::json!({"AutomationExecutionMetadataList": list}).to_string())
+}

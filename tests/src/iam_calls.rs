@@ -605,7 +605,18 @@ fn ssm(call: &Call, facts: &Facts) -> Vec<Request> {
     let action = format!("ssm:{op}");
     let name = str_of(&body["Name"]);
     let resource = match op {
-        "DescribeInstanceInformation" => "*".to_string(),
+        "DescribeInstanceInformation" | "DescribeAutomationExecutions" => "*".to_string(),
+        "GetAutomationExecution" => {
+            arn("ssm", &format!("automation-execution/{}", str_of(&body["AutomationExecutionId"])))
+        }
+        "GetCalendarState" => {
+            let calendar = body["CalendarNames"][0].as_str().unwrap_or_default();
+            if calendar.starts_with("arn:") {
+                calendar.to_string()
+            } else {
+                arn("ssm", &format!("document/{calendar}"))
+            }
+        }
         "GetParameter" | "GetParameters" => {
             let name = name.trim_start_matches('/');
             if name.starts_with("aws/service/") {
@@ -631,6 +642,10 @@ fn ssm(call: &Call, facts: &Facts) -> Vec<Request> {
         other => panic!("no IAM mapping for ssm {other}: add it"),
     };
     let mut out = vec![Request::new(&action, &resource)];
+    // Tags given on CreateDocument are added with the caller's ssm:AddTagsToResource.
+    if op == "CreateDocument" && body["Tags"].as_array().is_some_and(|t| !t.is_empty()) {
+        out.push(Request::new("ssm:AddTagsToResource", &resource));
+    }
     // A SecureString under a customer key: SSM decrypts with the caller's permission
     // (Systems Manager User Guide, "How Parameter Store uses AWS KMS").
     let key = facts.parameter_keys.get(&name);

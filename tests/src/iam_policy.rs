@@ -1,8 +1,9 @@
 //! A small IAM policy evaluator for the tests: identity policies (JSON, as the template grants
 //! them) against one request — an action, a resource ARN and the request's condition keys.
 //! Action and resource wildcards (`*`, `?`), `Deny` over `Allow`, and the condition operators
-//! the template uses (`StringEquals`, `StringLike`, `StringEqualsIfExists`, `ArnEquals`,
-//! `ArnLike`, `Bool`, `Null`). An operator it does not know fails the test that meets it rather
+//! the template and the user policy use (`StringEquals`, `StringNotEquals`, `StringLike`,
+//! `StringEqualsIfExists`, `ArnEquals`, `ArnLike`, `Bool`, `BoolIfExists`, `Null`), with policy
+//! variables (`${aws:username}`) in condition values taken from the request. An operator it does not know fails the test that meets it rather
 //! than being guessed. What it cannot prove (key policies, SCPs, permission boundaries,
 //! session policies) is AWS's; the README says so.
 
@@ -88,7 +89,15 @@ fn conditions_hold(conditions: &Value, req: &Request) -> bool {
     let Some(ops) = conditions.as_object() else { return true };
     ops.iter().all(|(op, keys)| {
         keys.as_object().expect("condition block").iter().all(|(key, wanted)| {
-            let wanted = strings(wanted);
+            // Policy variables in values (`${aws:username}`) take the request's value of that
+            // key; a variable the request lacks matches nothing.
+            let wanted: Vec<String> = strings(wanted)
+                .into_iter()
+                .filter_map(|w| match w.strip_prefix("${").and_then(|v| v.strip_suffix('}')) {
+                    Some(var) => req.context.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone()),
+                    None => Some(w),
+                })
+                .collect();
             let have: Vec<&str> = req
                 .context
                 .iter()
@@ -102,6 +111,9 @@ fn conditions_hold(conditions: &Value, req: &Request) -> bool {
                 "StringEquals" | "ArnEquals" | "Bool" => any(&|w, h| w == h),
                 "StringLike" | "ArnLike" => any(&|w, h| glob(w, h)),
                 "StringEqualsIfExists" => have.is_empty() || any(&|w, h| w == h),
+                "BoolIfExists" => have.is_empty() || any(&|w, h| w == h),
+                // Negated: true when the key is absent, or no value equals any wanted one.
+                "StringNotEquals" => !any(&|w, h| w == h),
                 "Null" => wanted.iter().all(|w| (w == "true") == have.is_empty()),
                 other => panic!("condition operator {other} is not evaluated by this test"),
             }

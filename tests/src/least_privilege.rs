@@ -102,3 +102,135 @@ pub fn write(deployments: &[Deployment]) {
     let path = dir.join(format!("{name}.{}.{n}.json", std::process::id()));
     std::fs::write(path, serde_json::to_vec(deployments).expect("json")).expect("write iam-calls");
 }
+
+/// The user policy's proof (issue 30), which `iam-proof` prints: the policy the provisioner
+/// writes for a stack with remote destinations and approvers, evaluated for StartSession with
+/// every document (only the stack's allowed), on instances by tags (a protected one only while
+/// an approval tags it for the caller), and for asking an approval (the stack's runbook, its
+/// role passed to Systems Manager only). Returns a one-line account, or every wrong decision.
+pub fn user_policy_proof() -> Result<String, Vec<String>> {
+    use crate::iam_policy::Request;
+    use session_audit::provisioner::{policies, Names, Place, Properties};
+    let props: std::collections::HashMap<String, Value> = [
+        ("NamePrefix", "sa"),
+        ("RemoteDestinations", "db.internal:5432"),
+        ("Approvers", "arn:aws:iam::123456789012:user/bob"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), Value::from(*v)))
+    .collect();
+    let p = Properties::parse(&props).expect("properties");
+    let place = Place::from_stack_id(crate::template::STACK).expect("stack ID");
+    let n = Names::new(&p.name_prefix, &place);
+    let policy = policies::user_policy(&p, &place);
+    let arn = |service: &str, resource: &str| {
+        format!("arn:aws:{service}:us-east-1:123456789012:{resource}")
+    };
+    let start = |resource: String, context: &[(&str, &str)]| {
+        context.iter().fold(Request::new("ssm:StartSession", &resource), |r, (k, v)| r.with(k, v))
+    };
+    let mut cases: Vec<(String, Request, bool)> = Vec::new();
+    for d in p.catalog.allowed() {
+        cases.push((
+            format!("document {d}"),
+            start(arn("ssm", &format!("document/{d}")), &[]),
+            true,
+        ));
+    }
+    for d in [
+        "AWS-StartPortForwardingSession",
+        "AWS-StartPortForwardingSessionToRemoteHost",
+        "AWS-StartSSHSession",
+        "AWS-StartInteractiveCommand",
+        "AWS-StartNonInteractiveCommand",
+        "sa-Other",
+        "other-Shell",
+    ] {
+        let resource = if d.starts_with("AWS-") {
+            format!("arn:aws:ssm:us-east-1::document/{d}")
+        } else {
+            arn("ssm", &format!("document/{d}"))
+        };
+        cases.push((format!("document {d}"), start(resource, &[]), false));
+    }
+    let instance = arn("ec2", "instance/i-0abc");
+    let tag = ("ssm:resourceTag/Purpose", "SessionManagerTesting");
+    let protected = ("ssm:resourceTag/Protected", "true");
+    let approved = ("ssm:resourceTag/SessionAuditApprovedFor", "ana");
+    for (what, context, allowed) in [
+        ("tagged instance", vec![tag], true),
+        ("untagged instance", vec![], false),
+        ("protected, no approval", vec![tag, protected, ("aws:username", "ana")], false),
+        (
+            "protected, approved for the caller",
+            vec![tag, protected, approved, ("aws:username", "ana")],
+            true,
+        ),
+        (
+            "protected, approved for a role session",
+            vec![
+                tag,
+                protected,
+                ("ssm:resourceTag/SessionAuditApprovedFor", "AROAX:ana"),
+                ("aws:userid", "AROAX:ana"),
+            ],
+            true,
+        ),
+        (
+            "protected, approved for someone else",
+            vec![tag, protected, approved, ("aws:username", "carl")],
+            false,
+        ),
+        (
+            "approved but not access-tagged",
+            vec![protected, approved, ("aws:username", "ana")],
+            false,
+        ),
+    ] {
+        cases.push((what.to_string(), start(instance.clone(), &context), allowed));
+    }
+    let runbook = arn("ssm", &format!("automation-definition/{}:$DEFAULT", n.approval_runbook));
+    cases.push((
+        "start the approval runbook".into(),
+        Request::new("ssm:StartAutomationExecution", &runbook),
+        true,
+    ));
+    let other = arn("ssm", "automation-definition/AWS-RestartEC2Instance:$DEFAULT");
+    cases.push((
+        "start another runbook".into(),
+        Request::new("ssm:StartAutomationExecution", &other),
+        false,
+    ));
+    let role = format!("arn:aws:iam::123456789012:role/{}", n.approval_role);
+    let pass =
+        |service: &str| Request::new("iam:PassRole", &role).with("iam:PassedToService", service);
+    cases.push((
+        "pass the approval role to Systems Manager".into(),
+        pass("ssm.amazonaws.com"),
+        true,
+    ));
+    cases.push(("pass the approval role to EC2".into(), pass("ec2.amazonaws.com"), false));
+    cases.push((
+        "tag an instance".into(),
+        Request::new("ec2:CreateTags", &instance).with(approved.0, approved.1),
+        false,
+    ));
+    let wrong: Vec<String> = cases
+        .iter()
+        .filter_map(|(what, req, allowed)| {
+            let decision = evaluate(std::slice::from_ref(&policy), req);
+            (decision.allowed() != *allowed).then(|| {
+                format!(
+                    "  user policy: {what}: expected {}, got {decision:?}",
+                    if *allowed { "allowed" } else { "denied" }
+                )
+            })
+        })
+        .collect();
+    if wrong.is_empty() {
+        let allowed = cases.iter().filter(|(_, _, a)| *a).count();
+        Ok(format!("user policy: {} requests, {allowed} allowed as designed, {} refused (other documents, untagged or unapproved protected instances, other runbooks, the approval tag)", cases.len(), cases.len() - allowed))
+    } else {
+        Err(wrong)
+    }
+}

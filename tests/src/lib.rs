@@ -17,6 +17,7 @@ pub mod local_aws;
 pub mod ocsf_schema;
 pub mod pipeline;
 pub mod runtime_api;
+pub mod sanctioned_access;
 pub mod synthetic_week;
 pub mod template;
 

@@ -61,6 +61,10 @@ struct ProxyState {
     stack_resources: crate::doubles::Resources,
     /// Data-protection policies of log groups (see [`crate::doubles`]).
     data_protection: crate::doubles::DataProtection,
+    /// Change Calendars' text (see [`crate::doubles::change_calendar_write`]).
+    calendars: crate::doubles::Calendars,
+    /// Automation executions the test made up (see [`crate::doubles::automation`]).
+    automations: Vec<serde_json::Value>,
 }
 
 /// A running emulator. Dropping it stops the server.
@@ -219,6 +223,17 @@ impl LocalAws {
     /// registered).
     pub fn unmanaged(&self, instance: &str) {
         self.state.lock().expect("state").unmanaged.insert(instance.to_string());
+    }
+
+    /// An Automation execution as `GetAutomationExecution` shows it (the approval runbook's
+    /// run), for the automation double ([`crate::doubles::automation`]).
+    pub fn automation(&self, execution: serde_json::Value) {
+        self.state.lock().expect("state").automations.push(execution);
+    }
+
+    /// The iCalendar text of a Change Calendar written through the emulator.
+    pub fn calendar(&self, name: &str) -> Option<String> {
+        self.state.lock().expect("state").calendars.get(name).cloned()
     }
 
     /// SDK configuration for this emulator: dummy credentials, us-east-1.
@@ -557,6 +572,42 @@ fn serve(
             reply(&mut writer, "200 OK", "application/x-amz-json-1.1", body.as_bytes())?;
             continue;
         }
+        if operation == "GetCalendarState"
+            || operation == "DescribeAutomationExecutions"
+            || operation == "GetAutomationExecution"
+        {
+            let asked: serde_json::Value =
+                serde_json::from_slice(&request.body).unwrap_or_default();
+            let (status, body) = {
+                let s = state.lock().expect("state");
+                if operation == "GetCalendarState" {
+                    crate::doubles::get_calendar_state(&asked, &s.calendars)
+                } else {
+                    crate::doubles::automation(&operation, &asked, &s.automations)
+                }
+            };
+            answered(status, body.as_bytes());
+            let line = if status == 200 { "200 OK" } else { "400 Bad Request" };
+            reply(&mut writer, line, "application/x-amz-json-1.1", body.as_bytes())?;
+            continue;
+        }
+        let rewritten = {
+            let mut s = state.lock().expect("state");
+            crate::doubles::change_calendar_write(&operation, &request.body, &mut s.calendars)
+        };
+        let request = match rewritten {
+            None => request,
+            Some(body) => {
+                let mut r = request;
+                for (k, v) in r.headers.iter_mut() {
+                    if k.eq_ignore_ascii_case("content-length") {
+                        *v = body.len().to_string();
+                    }
+                }
+                r.body = body;
+                r
+            }
+        };
         if operation == "PutEvaluations" {
             // moto keeps no evaluations (it answers only TestMode requests): kept here.
             let asked: serde_json::Value =

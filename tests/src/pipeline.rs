@@ -69,6 +69,8 @@ pub struct Outcome {
     pub lake: (Value, Vec<(String, Vec<Value>)>),
     /// The Config rule's verdicts and the GuardDuty correlations.
     pub compliance: crate::compliance::ComplianceOutcome,
+    /// The sanctioned-access step's records ([`crate::sanctioned_access`]).
+    pub sanctioned: crate::sanctioned_access::SanctionedOutcome,
     /// `audit/` objects still in the bucket after Delete.
     pub kept_after_delete: Vec<String>,
     pub seconds: f64,
@@ -102,7 +104,7 @@ fn cfn_request(aws: &LocalAws, kind: &str, properties: &Value, physical: Option<
 }
 
 /// A CloudTrail session call as EventBridge delivers it.
-fn cloudtrail(
+pub(crate) fn cloudtrail(
     n: u32,
     name: &str,
     at: Timestamp,
@@ -182,8 +184,11 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
         &binaries[0],
         &deployed_env(&aws, "ProvisionerFunction", env, &[("NamePrefix", "local-demo")]),
     );
-    let properties = json!({"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:provisioner",
+    let mut properties = json!({"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:provisioner",
         "NamePrefix": "local-demo", "RetainLogs": "true", "WaitForRegistration": "false"});
+    for (k, v) in crate::sanctioned_access::properties() {
+        properties[k] = json!(v);
+    }
     provisioner
         .invoke(&cfn_request(&aws, "Create", &properties, None))
         .expect("provisioner answered");
@@ -198,6 +203,11 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
     p.detail(&format!(
         "bucket {bucket}, log group {}, instance {instance_id}",
         data["LogGroupName"].as_str().unwrap_or("?")
+    ));
+    p.detail(&format!(
+        "Session documents {}; Change Calendar {}",
+        data["SessionDocuments"].as_str().unwrap_or("?"),
+        data["ChangeCalendar"].as_str().unwrap_or("?")
     ));
 
     p.say("audit-digest: the signed chain starts (the stack's KMS signing key, the real binary)");
@@ -381,6 +391,22 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
         ));
     }
 
+    p.say("session-start with the stack's documents, change window and approvals: a DB port forward, a task, an unsanctioned document, three sessions to a protected instance");
+    let calendar = data["ChangeCalendar"].as_str().unwrap_or_default().to_string();
+    let sanctioned = crate::sanctioned_access::run(
+        &aws,
+        &clients,
+        &base_env,
+        crate::sanctioned_access::Provisioned {
+            bucket: &bucket,
+            prefix: "local-demo",
+            instance_id: &instance_id,
+            calendar: &calendar,
+        },
+        |line| p.detail(&line),
+    )
+    .await;
+
     p.say(&format!("access-summary: the daily summary of {day}"));
     let mut env = base_env.clone();
     env.push(("AUDIT_BUCKET", bucket.clone()));
@@ -515,6 +541,7 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
         security_hub,
         lake: (lake_answer, lake),
         compliance,
+        sanctioned,
         kept_after_delete,
         instance_state_after_delete,
         seconds: p.started.elapsed().as_secs_f64(),

@@ -54,6 +54,7 @@ impl Stack {
             ("AccessPath.LogGroupName", LOG_GROUP),
             ("RedactionKeySecret", REDACTION_SECRET),
             ("DigestSigningKey.Arn", DIGEST_KEY),
+            ("AccessPath.ChangeCalendar", "session-audit-ChangeWindows"),
         ]
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .into();
@@ -210,6 +211,16 @@ impl Stack {
                 }
                 ("!If", _) if *name == "REDACTION_KEY_SECRET" && !value.is_empty() => {
                     out.push(("RedactionKeySecret".into(), value.clone()));
+                }
+                ("!If", _) if *name == "PROTECTED_TAG" => {
+                    let tag = if value.is_empty() { "none" } else { value.as_str() };
+                    out.push(("ProtectedTag".into(), tag.into()));
+                }
+                ("!If", _) if *name == "APPROVAL_RUNBOOK" && !value.is_empty() => {
+                    out.push((
+                        "Approvers".into(),
+                        "arn:aws:iam::123456789012:user/approver".into(),
+                    ));
                 }
                 ("!If", _) if *name == "SECURITY_HUB_PRODUCT" && !value.is_empty() => {
                     out.push(("SecurityHub".into(), "Enabled".into()));

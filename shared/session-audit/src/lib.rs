@@ -51,6 +51,7 @@ macro_rules! message_error {
     };
 }
 
+pub mod access;
 pub mod access_summary;
 pub mod analysis;
 pub mod asff;

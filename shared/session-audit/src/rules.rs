@@ -48,6 +48,10 @@ pub const SESSION_CONDITIONS: &[&str] = &[
     "config_instance_noncompliant",
     "config_preferences_noncompliant",
     "guardduty_finding",
+    "document_not_allowed",
+    "document_parameters_refused",
+    "outside_change_window",
+    "protected_without_approval",
 ];
 
 /// A rule ready to evaluate.

@@ -22,7 +22,7 @@ use crate::ports::store::{get_json, put_json, AuditStore, Condition, StoreError,
 use crate::publish::{FindingContext, Metrics};
 use crate::redact::Redactor;
 use crate::rules::RulePack;
-use crate::session::findings::{evaluate, Facts, StartConfig};
+use crate::session::findings::{evaluate, AccessFacts, Facts, StartConfig};
 use crate::session::{
     records, Action, DeniedRecord, Event, SessionRecord, Skip, SESSION_SPAN_DAYS,
 };
@@ -254,6 +254,9 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
         for text in [&mut event.reason, &mut event.error_message].into_iter().flatten() {
             *text = self.redactor.redact(text).into_owned();
         }
+        for text in event.parameters.values_mut().flatten() {
+            *text = self.redactor.redact(text).into_owned();
+        }
         event
     }
 
@@ -287,12 +290,14 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
                     reason: format!("{:?} without a session ID", event.action),
                 });
             };
-            let (findings, warnings, session_type) = if event.action == Action::StartSession {
+            let (findings, warnings, session_type, access) = if event.action == Action::StartSession
+            {
                 let (facts, warnings) = self.lookups.facts(event).await;
                 let findings = evaluate(&self.pack, &self.config, event, &facts);
-                (findings, warnings, facts.session_type)
+                let access = AccessFacts::of(&self.config, event, &facts);
+                (findings, warnings, facts.session_type, access)
             } else {
-                (Vec::new(), Vec::new(), None)
+                (Vec::new(), Vec::new(), None, AccessFacts::default())
             };
             for w in &warnings {
                 tracing::warn!(event_id = %event.event_id, warning = %w, "lookup failed");
@@ -305,6 +310,7 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
                 findings: &findings,
                 warnings: &warnings,
                 session_type,
+                access,
             };
             let (key, fresh) = self.write_session(update).await?;
             if fresh && event.action == Action::StartSession {
@@ -361,6 +367,12 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
             merged.warnings.extend(u.warnings.iter().cloned());
             if merged.session_type.is_none() {
                 merged.session_type = u.session_type.clone();
+            }
+            if event.action == Action::StartSession {
+                let AccessFacts { access, change_window, approval } = u.access.clone();
+                merged.access = merged.access.take().or(access);
+                merged.change_window = merged.change_window.take().or(change_window);
+                merged.approval = merged.approval.take().or(approval);
             }
             let key = merged.key().map_err(malformed(u.event))?;
             let condition = match &read_at {
@@ -472,4 +484,5 @@ struct Update<'a> {
     findings: &'a [Finding],
     warnings: &'a [String],
     session_type: Option<String>,
+    access: AccessFacts,
 }

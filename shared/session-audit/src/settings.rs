@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use crate::access::Catalog;
 use crate::access_summary::SummaryOptions;
 use crate::audit_digest::DigestOptions;
 use crate::config_evaluation::PreferencesExpected;
@@ -170,7 +171,38 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
             variable: TAG,
             reason: format!("'{tag}': expected Key=Value"),
         })?;
+        let documents = match self.text("DOCUMENT_PREFIX") {
+            None => None,
+            Some(prefix) => Some(
+                Catalog::parse(
+                    &prefix,
+                    &self.text("PORT_FORWARD_PORTS").unwrap_or_default(),
+                    &self.text("REMOTE_DESTINATIONS").unwrap_or_default(),
+                    &self.text("TASK_SERVICES").unwrap_or_default(),
+                )
+                .map_err(|e| SettingsError {
+                    variable: "DOCUMENT_PREFIX",
+                    reason: e.to_string(),
+                })?,
+            ),
+        };
+        let protected_tag = match self.text("PROTECTED_TAG") {
+            None => None,
+            Some(tag) => {
+                let (k, v) = tag.split_once('=').ok_or_else(|| SettingsError {
+                    variable: "PROTECTED_TAG",
+                    reason: format!(
+                        "'{tag}': expected Key=Value (or empty: no protected instances)"
+                    ),
+                })?;
+                Some((k.trim().to_string(), v.trim().to_string()))
+            }
+        };
         Ok(StartConfig {
+            documents,
+            protected_tag,
+            change_calendar: self.text("CHANGE_CALENDAR"),
+            approval_runbook: self.text("APPROVAL_RUNBOOK"),
             business_hours: self.business_hours()?.0,
             required_tag: (k.trim().to_string(), v.trim().to_string()),
             allowed_principals: self

@@ -3,6 +3,8 @@
 //! allowed by its function's policy in template.yaml, and every statement and every action of a
 //! statement is needed: dropping it denies a recorded call, which is named. A grant no scenario
 //! exercises must be listed in [`UNEXERCISED`] with the reason the emulator cannot reach it.
+//! Then the user policy the provisioner writes is evaluated for what people may and may not do
+//! with it ([`session_audit_tests::least_privilege::user_policy_proof`]).
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -152,6 +154,13 @@ fn main() -> ExitCode {
                 "{} is listed in UNEXERCISED but a scenario needs it ({call}): unlist it",
                 grant.name()
             )),
+        }
+    }
+    // 3. The user policy people are given lets them use only what the stack sanctions.
+    match session_audit_tests::least_privilege::user_policy_proof() {
+        Ok(line) => println!("  {line}"),
+        Err(wrong) => {
+            failures.push(format!("the user policy decides wrongly:\n{}", wrong.join("\n")))
         }
     }
     if failures.is_empty() {

@@ -139,6 +139,7 @@ const ENGINE_LAYERS: &[&[&str]] = &[
     // The domain the use cases share.
     &[
         "session",
+        "access",
         "provenance",
         "live",
         "summary",

@@ -45,6 +45,38 @@ async fn the_whole_pipeline_runs_locally_and_keeps_the_audit_trail() {
         .map(|f| f["rule_id"].as_str().unwrap())
         .collect();
     assert!(bob_findings.contains(&"SA-SES-UNLOGGED-DOCUMENT"), "{bob_findings:?}");
+    // Sanctioned access: each session judged against the stack's documents, change window and
+    // approvals, and each of those findings published.
+    let record = |user: &str| {
+        o.sanctioned.records.iter().find(|(u, _)| u == user).map(|(_, r)| r.clone()).unwrap()
+    };
+    let rules = |r: &Value| -> Vec<String> {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(record("erin")["access"], "db.internal:5432");
+    assert_eq!(rules(&record("erin")), Vec::<String>::new(), "a sanctioned DB port forward");
+    assert!(record("frank")["access"].as_str().unwrap().contains("systemctl restart nginx"));
+    assert_eq!(rules(&record("judy")), ["SA-SES-DOCUMENT-NOT-ALLOWED", "SA-SES-UNLOGGED-DOCUMENT"]);
+    assert_eq!(rules(&record("grace")), ["SA-SES-CHANGE-WINDOW", "SA-SES-NO-APPROVAL"]);
+    assert_eq!(record("grace")["change_window"], "CLOSED");
+    let heidi = record("heidi");
+    assert!(
+        !rules(&heidi).iter().any(|r| r == "SA-SES-NO-APPROVAL" || r == "SA-SES-CHANGE-WINDOW"),
+        "{heidi}"
+    );
+    assert_eq!(heidi["approval"]["approvers"][0], "arn:aws:iam::123456789012:user/approver");
+    assert!(
+        rules(&record("ivan")).iter().any(|r| r == "SA-SES-NO-APPROVAL"),
+        "not heidi's approval"
+    );
+    for rule in ["SA-SES-DOCUMENT-NOT-ALLOWED", "SA-SES-CHANGE-WINDOW", "SA-SES-NO-APPROVAL"] {
+        assert!(o.published.iter().any(|f| f["rule_id"] == rule), "{rule} published");
+    }
     let denied = read_json(&dir, &keys::denied_attempt(&o.day, &o.denied_event).unwrap());
     assert_eq!(denied["error_code"], "AccessDenied");
 

@@ -365,7 +365,9 @@ async fn create_update_delete_lifecycle_checked_through_the_api() {
         .await
         .unwrap();
     let inline = policy_json(inline.policy_document());
-    let parsed = Properties::parse(&Default::default()).unwrap();
+    let created: std::collections::HashMap<String, Value> =
+        serde_json::from_value(props(&[])).unwrap();
+    let parsed = Properties::parse(&created).unwrap();
     assert_eq!(inline, policies::instance_role_policy(&parsed, &n, &place, &key_arn));
     let profile = c
         .iam
@@ -986,4 +988,100 @@ async fn requests_cloudformation_did_not_send_change_nothing() {
     assert!(customer_keys(c).await.iter().all(|k| k.deletion_date().is_none()), "key kept");
     let groups = c.logs.describe_log_groups().log_group_name_prefix(&n.log_group).send();
     assert!(!groups.await.unwrap().log_groups().is_empty(), "log group retained");
+}
+
+/// Issue 30: the stack's Session documents, Change Calendar and approval runbook are written,
+/// follow an Update, and go with the stack; the user policy allows only them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sanctioned_documents_calendar_and_runbook_are_written_and_removed() {
+    use session_audit::access::schema::check_document;
+    use session_audit_tests::iam_policy::{evaluate, Request as Asked};
+    let mut env = Env::start().await;
+    let c = env.clients.clone();
+    let (n, place) = env.names("sa-test");
+    let wanted = props(&[
+        ("RemoteDestinations", "db.internal:5432,10.0.1.20:3306"),
+        ("Approvers", "arn:aws:iam::123456789012:user/bob"),
+        ("ChangeWindow", "Sat,Sun 02:00-06:00 UTC"),
+    ]);
+    let create = env.request("Create", wanted.clone(), None, None);
+    let response = env.run(create).await;
+    assert_eq!(response["Status"], "SUCCESS", "{response}");
+    let physical = response["PhysicalResourceId"].as_str().unwrap().to_string();
+    let map: std::collections::HashMap<String, Value> =
+        serde_json::from_value(wanted.clone()).unwrap();
+    let p = Properties::parse(&map).unwrap();
+    let inputs = policies::preferences_document(&p, &n)["inputs"].clone();
+    for kind in p.catalog.kinds() {
+        let name = p.catalog.name(kind);
+        let got = c.ssm.get_document().name(&name).send().await.expect(&name);
+        let content: Value = serde_json::from_str(got.content().unwrap()).unwrap();
+        assert_eq!(content, p.catalog.document(kind, &inputs), "{name}");
+        assert_eq!(check_document(&content), Vec::<String>::new(), "{name}");
+    }
+    assert_eq!(response["Data"]["SessionDocuments"].as_str().unwrap().split(',').count(), 7);
+    let calendar = env.aws.calendar(&n.change_calendar).expect("calendar written as TEXT");
+    assert!(calendar.contains("RRULE:FREQ=WEEKLY;BYDAY=SA,SU"), "{calendar}");
+    assert_eq!(response["Data"]["ChangeCalendar"], n.change_calendar.as_str());
+    let runbook = c.ssm.describe_document().name(&n.approval_runbook).send().await.unwrap();
+    assert_eq!(runbook.document().unwrap().document_type().unwrap().as_str(), "Automation");
+    c.iam.get_role().role_name(&n.approval_role).send().await.expect("approval role");
+
+    // The user policy: only the stack's documents; protected instances only when approved.
+    let policy = policies::user_policy(&p, &place);
+    let allows = |resource: &str, context: &[(&str, &str)]| {
+        let mut asked = Asked::new("ssm:StartSession", resource);
+        for (k, v) in context {
+            asked = asked.with(k, v);
+        }
+        evaluate(std::slice::from_ref(&policy), &asked).allowed()
+    };
+    let doc = |name: &str| format!("arn:aws:ssm:us-east-1:123456789012:document/{name}");
+    for name in p.catalog.allowed() {
+        assert!(allows(&doc(&name), &[]), "{name}");
+    }
+    for name in ["AWS-StartPortForwardingSession", "AWS-StartSSHSession", "other-Shell"] {
+        assert!(!allows(&doc(name), &[]), "{name}");
+    }
+    let instance = "arn:aws:ec2:us-east-1:123456789012:instance/i-0abc";
+    let tag = ("ssm:resourceTag/Purpose", "SessionManagerTesting");
+    assert!(allows(instance, &[tag]));
+    assert!(!allows(instance, &[]), "untagged");
+    let protected = ("ssm:resourceTag/Protected", "true");
+    assert!(!allows(instance, &[tag, protected, ("aws:username", "ana")]), "not approved");
+    let approved = ("ssm:resourceTag/SessionAuditApprovedFor", "ana");
+    assert!(allows(instance, &[tag, protected, approved, ("aws:username", "ana")]));
+    assert!(
+        !allows(instance, &[tag, protected, approved, ("aws:username", "carl")]),
+        "someone else's approval"
+    );
+
+    // Update: no destinations, so no remote document; another service, so a new version of the
+    // restart task made its default.
+    let fewer = props(&[
+        ("Approvers", "arn:aws:iam::123456789012:user/bob"),
+        ("TaskServices", "nginx,httpd"),
+    ]);
+    let update = env.request("Update", fewer, Some(&physical), Some(wanted));
+    let response = env.run(update).await;
+    assert_eq!(response["Status"], "SUCCESS", "{response}");
+    let remote = p.catalog.name(session_audit::access::Kind::RemotePortForward);
+    assert!(c.ssm.describe_document().name(&remote).send().await.is_err(), "removed");
+    assert!(c
+        .ssm
+        .describe_document()
+        .name(p.catalog.name(session_audit::access::Kind::TailLog))
+        .send()
+        .await
+        .is_ok());
+
+    // Delete: every document and the approval role go.
+    let delete = env.request("Delete", props(&[]), Some(&physical), None);
+    let response = env.run(delete).await;
+    assert_eq!(response["Status"], "SUCCESS", "{response}");
+    for name in p.catalog.allowed().iter().skip(1).chain([&n.change_calendar, &n.approval_runbook])
+    {
+        assert!(c.ssm.describe_document().name(name).send().await.is_err(), "{name} left behind");
+    }
+    assert!(c.iam.get_role().role_name(&n.approval_role).send().await.is_err());
 }

@@ -771,3 +771,128 @@ async fn every_identity_kind_is_recorded_as_normalised() {
         }
     }
 }
+
+/// Issue 30: sessions judged against the stack's documents, its change window and approvals.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_change_windows_and_approvals_are_enforced_by_the_audit() {
+    use session_audit::access::Catalog;
+    let env = Env::start().await;
+    let catalog = Catalog::parse("sa", "80,443", "db.internal:5432", "nginx").unwrap();
+    for kind in catalog.kinds() {
+        let content = catalog.document(kind, &json!({"s3BucketName": BUCKET}));
+        let create = env.clients.ssm.create_document().name(catalog.name(kind));
+        let create = create.content(content.to_string()).document_type(DocumentType::Session);
+        create.document_format(DocumentFormat::Json).send().await.expect("document");
+    }
+    let window = "Sat 02:00-06:00 UTC";
+    let ics = session_audit::provisioner::access::change_calendar(
+        &session_audit::session::findings::BusinessHours::parse(window).unwrap(),
+        window,
+        "sa",
+    );
+    let calendar = env.clients.ssm.create_document().name("sa-ChangeWindows").content(ics);
+    let calendar = calendar.document_type(DocumentType::ChangeCalendar);
+    calendar.document_format(DocumentFormat::Text).send().await.expect("calendar");
+    let protected = session_audit_tests::sanctioned_access::protected_instance(&env.clients).await;
+    let caller =
+        env.start_event(0, |_| {})["detail"]["userIdentity"]["arn"].as_str().unwrap().to_string();
+    let approval = |id: &str, status: &str, at: &str| {
+        json!({"AutomationExecutionId": id, "DocumentName": "sa-ApproveSession", "AutomationExecutionStatus": "InProgress",
+            "ExecutionStartTime": 1.7e9, "Parameters": {"Requester": [caller], "InstanceId": [protected], "Minutes": ["60"], "Reason": ["CHG-42"]},
+            "StepExecutions": [{"StepName": "approve", "StepStatus": status, "ExecutionEndTime": jiff::Timestamp::from_str(at).unwrap().as_second(),
+                "Outputs": {"ApprovalStatus": ["Approved"], "ApproverDecisions": ["[{\"approver\":\"arn:aws:iam::123456789012:user/bob\"}]"]}}]})
+    };
+    use std::str::FromStr;
+    env.aws.automation(approval("e-approved", "Success", "2026-11-28T02:50:00Z"));
+    env.aws.automation(approval("e-rejected", "Failed", "2026-11-24T08:50:00Z"));
+    let audit = env.audit(&[
+        ("DOCUMENT_PREFIX", "sa"),
+        ("PORT_FORWARD_PORTS", "80,443"),
+        ("REMOTE_DESTINATIONS", "db.internal:5432"),
+        ("TASK_SERVICES", "nginx"),
+        ("PROTECTED_TAG", "Protected=true"),
+        ("CHANGE_CALENDAR", "sa-ChangeWindows"),
+        ("APPROVAL_RUNBOOK", "sa-ApproveSession"),
+    ]);
+    let session = |n: u32, document: &str, parameters: Value, target: &str, time: &str| {
+        env.start_event(n, |v| {
+            let d = &mut v["detail"];
+            d["requestParameters"]["documentName"] = document.into();
+            d["requestParameters"]["parameters"] = parameters;
+            d["requestParameters"]["target"] = target.into();
+            d["eventTime"] = time.into();
+        })
+    };
+    let weekday = "2026-11-24T09:00:00Z";
+    let cases = [
+        (
+            session(
+                1,
+                "sa-RemotePortForward",
+                json!({"host": ["db.internal"], "portNumber": ["5432"], "localPortNumber": ["15432"]}),
+                &env.tagged,
+                weekday,
+            ),
+            vec![],
+            Some("db.internal:5432"),
+        ),
+        (
+            session(2, "sa-RestartService", json!({"service": ["nginx"]}), &env.tagged, weekday),
+            vec![],
+            Some("sudo systemctl restart nginx && systemctl --no-pager status nginx"),
+        ),
+        (
+            session(
+                3,
+                "AWS-StartPortForwardingSession",
+                json!({"portNumber": ["22"]}),
+                &env.tagged,
+                weekday,
+            ),
+            vec!["SA-SES-DOCUMENT-NOT-ALLOWED", "SA-SES-UNLOGGED-DOCUMENT"],
+            None,
+        ),
+        (
+            session(4, "SSM-SessionManagerRunShell", Value::Null, &protected, weekday),
+            vec!["SA-SES-CHANGE-WINDOW", "SA-SES-NO-APPROVAL"],
+            None,
+        ),
+        (
+            session(
+                5,
+                "SSM-SessionManagerRunShell",
+                Value::Null,
+                &protected,
+                "2026-11-28T03:00:00Z",
+            ),
+            vec!["SA-SES-OFF-HOURS"],
+            None,
+        ),
+    ];
+    for (event, expected, access) in &cases {
+        run(&audit, event).await.unwrap();
+        let record = env.record(&session_key(event)).await;
+        assert_eq!(rule_ids(&record), *expected, "{}", record.document);
+        assert_eq!(record.access.as_deref(), *access, "{}", record.document);
+        assert!(record.warnings.is_empty(), "{:?}", record.warnings);
+    }
+    let first = env.record(&session_key(&cases[0].0)).await;
+    assert_eq!(first.parameters["host"], vec!["db.internal"], "parameters recorded");
+    let closed = env.record(&session_key(&cases[3].0)).await;
+    assert_eq!(closed.change_window.as_deref(), Some("CLOSED"));
+    assert!(closed.approval.is_none());
+    let approved = env.record(&session_key(&cases[4].0)).await;
+    assert_eq!(approved.change_window.as_deref(), Some("OPEN"));
+    let a = approved.approval.expect("linked to its approval");
+    assert_eq!((a.execution_id.as_str(), a.minutes), ("e-approved", 60));
+    assert_eq!(a.approvers, vec!["arn:aws:iam::123456789012:user/bob"]);
+    let published: Vec<String> = env
+        .published()
+        .await
+        .iter()
+        .filter_map(|f| f["rule_id"].as_str().map(str::to_string))
+        .collect();
+    for rule in ["SA-SES-DOCUMENT-NOT-ALLOWED", "SA-SES-CHANGE-WINDOW", "SA-SES-NO-APPROVAL"] {
+        assert!(published.iter().any(|r| r == rule), "{rule} published: {published:?}");
+    }
+}

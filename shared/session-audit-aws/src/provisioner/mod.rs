@@ -12,6 +12,7 @@ use std::time::Duration;
 use aws_sdk_ec2::types as ec2;
 use serde_json::Value;
 
+mod access;
 mod compute;
 mod iam;
 mod preferences;
@@ -129,6 +130,7 @@ enum Made {
     Instance(String),
     Document,
     DocumentVersion(String),
+    SessionDocument(String),
 }
 
 #[derive(Default)]
@@ -221,11 +223,12 @@ impl<'a> Provisioner<'a> {
         );
         let ((), (), (), sg_id) = (bucket?, group?, role_policy?, sg?);
         let facts = Facts { key_arn, image_id, subnet_id, policy_arn, sg_id };
-        let (instance, preferences) = tokio::join!(
+        let (instance, preferences, access) = tokio::join!(
             self.ensure_instance(p, n, &id, &facts, request_id, ledger),
             self.ensure_preferences(p, n, &id, ledger),
+            self.ensure_access(p, n, &id, ledger),
         );
-        let (instance_id, doc_version) = (instance?, preferences?);
+        let (instance_id, doc_version, documents) = (instance?, preferences?, access?);
         let mut data = HashMap::from([
             ("BucketName".to_string(), n.bucket.clone()),
             ("LogGroupName".to_string(), n.log_group.clone()),
@@ -237,6 +240,11 @@ impl<'a> Provisioner<'a> {
             ("SecurityGroupId".to_string(), facts.sg_id.clone()),
             ("PreferencesDocumentVersion".to_string(), doc_version),
             ("TranscriptPrefix".to_string(), p.transcript_prefix.clone()),
+            ("SessionDocuments".to_string(), documents.join(",")),
+            (
+                "ChangeCalendar".to_string(),
+                p.change_calendar.clone().unwrap_or_else(|| n.change_calendar.clone()),
+            ),
         ]);
         if p.wait_for_registration {
             let agent =
@@ -260,6 +268,7 @@ impl<'a> Provisioner<'a> {
         let n = &names;
         let retain_logs = self.recorded_retain_logs(n, physical).await;
         self.restore_preferences(physical).await.map_err(|e| e.to_string())?;
+        self.remove_access(prefix, physical).await.map_err(|e| e.to_string())?;
         let instances: Vec<String> = self
             .our_instances(physical)
             .await
@@ -454,6 +463,15 @@ impl<'a> Provisioner<'a> {
                 .ssm
                 .delete_document()
                 .name(PREFERENCES_DOCUMENT)
+                .send()
+                .await
+                .map(|_| ())
+                .step("ssm:DeleteDocument"),
+            Made::SessionDocument(name) => self
+                .c
+                .ssm
+                .delete_document()
+                .name(name)
                 .send()
                 .await
                 .map(|_| ())

@@ -15,6 +15,9 @@ use session_audit::session::findings::{
 };
 use session_audit::session::{Event, DEFAULT_DOCUMENT};
 
+/// A calendar and a minute (`YYYY-MM-DDTHH:MM`).
+pub(super) type CalendarMinute = (String, String);
+
 /// Answers that may be reused for a short while: the preferences and document session types
 /// change rarely, and a burst of sessions should not cost a burst of SSM calls.
 #[derive(Debug)]
@@ -22,14 +25,21 @@ pub(super) struct Cache {
     ttl: Duration,
     preferences: Mutex<Option<(Instant, Result<(), PreferencesDrift>)>>,
     session_types: Mutex<HashMap<String, (Instant, Option<String>)>>,
+    /// (calendar, minute of the session's start) -> the calendar's state then.
+    pub(super) calendar_states: Mutex<HashMap<CalendarMinute, (Instant, Option<String>)>>,
 }
 
 impl Cache {
     pub(super) fn new(ttl: Duration) -> Self {
-        Cache { ttl, preferences: Mutex::new(None), session_types: Mutex::new(HashMap::new()) }
+        Cache {
+            ttl,
+            preferences: Mutex::new(None),
+            session_types: Mutex::new(HashMap::new()),
+            calendar_states: Mutex::new(HashMap::new()),
+        }
     }
 
-    fn fresh<T: Clone>(&self, entry: Option<&(Instant, T)>) -> Option<T> {
+    pub(super) fn fresh<T: Clone>(&self, entry: Option<&(Instant, T)>) -> Option<T> {
         entry.filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, v)| v.clone())
     }
 }
@@ -57,11 +67,21 @@ pub(super) async fn facts(
         preferences(clients, cache, config),
     );
     let mut warnings = Vec::new();
-    let facts = Facts {
+    let mut facts = Facts {
         target_tags: known(tags, &mut warnings),
         session_type: known(session_type, &mut warnings),
         preferences: known(preferences.map(Some), &mut warnings),
+        change_window: None,
+        approval: None,
     };
+    if facts.target_tags.as_ref().is_some_and(|t| config.is_protected(t)) {
+        let (window, approval) = tokio::join!(
+            super::change::calendar_state(clients, cache, config, event),
+            super::change::approval(clients, config, event),
+        );
+        facts.change_window = known(window, &mut warnings);
+        facts.approval = known(approval.map(Some), &mut warnings);
+    }
     (facts, warnings)
 }
 

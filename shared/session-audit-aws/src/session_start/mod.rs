@@ -2,6 +2,7 @@
 //! The audit itself is the engine's [`session_audit::session_start::SessionStart`], run over
 //! the S3 store and the findings sinks (EventBridge, Security Hub).
 
+mod change;
 pub(crate) mod lookups;
 
 use session_audit::redact::Redactor;

@@ -111,6 +111,10 @@ fn stack_preferences() -> (serde_json::Value, PreferencesExpected) {
         allowed_principals: Vec::new(),
         audit_bucket: "audit-bucket".into(),
         transcript_prefix: "session-logs/".into(),
+        documents: None,
+        protected_tag: None,
+        change_calendar: None,
+        approval_runbook: None,
     };
     let expected = PreferencesExpected {
         start,

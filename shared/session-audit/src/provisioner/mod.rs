@@ -1,6 +1,7 @@
 //! The provisioner's domain: its properties, the names it gives resources, and the policy
 //! documents it writes. Pure: no AWS calls (those are in `session_audit_aws::provisioner`).
 
+pub mod access;
 pub mod policies;
 
 use std::collections::HashMap;
@@ -58,6 +59,18 @@ pub struct Properties {
     /// with this default retention in governance mode, so no transcript or report version can
     /// be deleted or overwritten in place within it.
     pub object_lock_days: u32,
+    /// The Session documents (`PortForwardPorts`, `RemoteDestinations`, `TaskServices`).
+    pub catalog: crate::access::Catalog,
+    /// `ProtectedTag` (`Protected=true`; empty: none): instances that need an approval and an
+    /// open change window.
+    pub protected_tag: Option<(String, String)>,
+    /// `ChangeCalendar`: an existing Change Calendar (name or ARN); `None` creates one.
+    pub change_calendar: Option<String>,
+    /// `ChangeWindow` (`Sat 02:00-06:00 UTC`): when the created calendar is open.
+    pub change_window: String,
+    /// `Approvers`: IAM ARNs who may approve sessions to protected instances; empty: no
+    /// approval runbook (protected instances cannot be reached).
+    pub approvers: Vec<String>,
 }
 
 /// A property with a value the provisioner cannot use.
@@ -246,7 +259,64 @@ impl Properties {
                 property: "ObjectLockDays",
                 reason: format!("'{lock}' must be a number of days from 0 (off) to 36500"),
             })?;
+        let catalog = crate::access::Catalog::parse(
+            &name_prefix,
+            &text(props, "PortForwardPorts").unwrap_or_else(|| "80,443".into()),
+            &text(props, "RemoteDestinations").unwrap_or_default(),
+            &text(props, "TaskServices").unwrap_or_else(|| "nginx".into()),
+        )
+        .map_err(|e| PropertyError { property: "PortForwardPorts", reason: e.to_string() })?;
+        let protected_tag = match text(props, "ProtectedTag").as_deref().unwrap_or("Protected=true")
+        {
+            "none" => None,
+            tag => {
+                let (k, v) = tag.split_once('=').ok_or_else(|| PropertyError {
+                    property: "ProtectedTag",
+                    reason: format!("'{tag}' is not Key=Value (or none)"),
+                })?;
+                tag_text("ProtectedTag", k.trim(), 128)?;
+                tag_text("ProtectedTag", v.trim(), 256)?;
+                Some((k.trim().to_string(), v.trim().to_string()))
+            }
+        };
+        let change_window =
+            text(props, "ChangeWindow").unwrap_or_else(|| "Sat 02:00-06:00 UTC".into());
+        crate::session::findings::BusinessHours::parse(&change_window).map_err(|e| {
+            PropertyError { property: "ChangeWindow", reason: format!("'{change_window}': {e}") }
+        })?;
+        let change_calendar = text(props, "ChangeCalendar");
+        if let Some(c) = &change_calendar {
+            let name = c.rsplit('/').next().unwrap_or(c);
+            if name.len() < 3
+                || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || "_.-".contains(ch))
+            {
+                return Err(PropertyError {
+                    property: "ChangeCalendar",
+                    reason: format!("'{c}' is not a Change Calendar name or ARN"),
+                });
+            }
+        }
+        let approvers: Vec<String> = text(props, "Approvers")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        if let Some(bad) =
+            approvers.iter().find(|a| !(a.starts_with("arn:aws") && a.contains(":iam::")))
+        {
+            return Err(PropertyError {
+                property: "Approvers",
+                reason: format!("'{bad}' is not an IAM user or role ARN"),
+            });
+        }
         Ok(Properties {
+            catalog,
+            protected_tag,
+            change_window,
+            change_calendar,
+            approvers,
             object_lock_days,
             name_prefix,
             instance_type,
@@ -310,6 +380,12 @@ pub struct Names {
     pub key_alias: String,
     /// The instance's `Name` tag.
     pub instance: String,
+    /// The Change Calendar the provisioner creates (when none is given).
+    pub change_calendar: String,
+    /// The approval runbook.
+    pub approval_runbook: String,
+    /// The role the approval runbook acts as.
+    pub approval_role: String,
 }
 
 impl Names {
@@ -328,6 +404,9 @@ impl Names {
             security_group: format!("{prefix}-no-ingress"),
             key_alias: format!("alias/{prefix}-session-logs"),
             instance: format!("{prefix}-session-target"),
+            change_calendar: format!("{prefix}-ChangeWindows"),
+            approval_runbook: format!("{prefix}-ApproveSession"),
+            approval_role: format!("{prefix}-session-approval"),
         }
     }
 

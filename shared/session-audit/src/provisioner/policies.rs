@@ -3,7 +3,8 @@
 
 use serde_json::{json, Value};
 
-use super::{Names, Place, Properties, PREFERENCES_DOCUMENT};
+use super::{Names, Place, Properties};
+use crate::access::approval::APPROVED_FOR_TAG;
 
 /// Who may assume the instance role.
 pub fn ec2_trust_policy() -> Value {
@@ -62,43 +63,82 @@ pub fn instance_role_policy(p: &Properties, n: &Names, place: &Place, key_arn: &
     })
 }
 
-/// S4: the ABAC user policy. StartSession on instances carrying the access tag, and on the
-/// session document in its own statement (the tag condition cannot apply to a document);
-/// Terminate and Resume only for the caller's own sessions.
+/// S4: the ABAC user policy. StartSession on instances carrying the access tag (protected
+/// ones only while an approval has tagged them for the caller), and only with the stack's
+/// Session documents, in their own statement (a tag condition cannot apply to a document);
+/// Terminate and Resume only for the caller's own sessions; with approvers, the right to ask
+/// for an approval (start the runbook, as its role).
 pub fn user_policy(p: &Properties, place: &Place) -> Value {
     let arn = |service: &str, resource: &str| {
         format!("arn:{}:{service}:{}:{}:{resource}", place.partition, place.region, place.account)
     };
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "StartSessionOnTaggedInstances",
-                "Effect": "Allow",
-                "Action": ["ssm:StartSession"],
-                "Resource": arn("ec2", "instance/*"),
-                "Condition": {"StringEquals": {format!("ssm:resourceTag/{}", p.access_tag_key): p.access_tag_value}}
-            },
-            {
-                "Sid": "StartSessionWithTheShellDocument",
-                "Effect": "Allow",
-                "Action": ["ssm:StartSession"],
-                "Resource": arn("ssm", &format!("document/{PREFERENCES_DOCUMENT}"))
-            },
-            {
-                "Sid": "ManageOwnSessions",
-                "Effect": "Allow",
-                "Action": ["ssm:TerminateSession", "ssm:ResumeSession"],
-                "Resource": [arn("ssm", "session/${aws:username}-*"), arn("ssm", "session/${aws:userid}-*")]
-            },
-            {
-                "Sid": "ListSessionsAndTargets",
-                "Effect": "Allow",
-                "Action": ["ssm:DescribeSessions", "ssm:GetConnectionStatus", "ssm:DescribeInstanceInformation", "ec2:DescribeInstances"],
-                "Resource": "*"
-            }
-        ]
-    })
+    let n = Names::new(&p.name_prefix, place);
+    let access = format!("ssm:resourceTag/{}", p.access_tag_key);
+    let mut tagged = json!({
+        "Sid": "StartSessionOnTaggedInstances",
+        "Effect": "Allow",
+        "Action": ["ssm:StartSession"],
+        "Resource": arn("ec2", "instance/*"),
+        "Condition": {"StringEquals": {access.clone(): p.access_tag_value}}
+    });
+    let mut statements = Vec::new();
+    if let Some((k, v)) = &p.protected_tag {
+        let protected = format!("ssm:resourceTag/{k}");
+        tagged["Condition"]["StringNotEquals"] = json!({protected.clone(): v});
+        statements.push(tagged);
+        statements.push(json!({
+            "Sid": "StartSessionOnApprovedProtectedInstances",
+            "Effect": "Allow",
+            "Action": ["ssm:StartSession"],
+            "Resource": arn("ec2", "instance/*"),
+            "Condition": {"StringEquals": {
+                access: p.access_tag_value,
+                protected: v,
+                format!("ssm:resourceTag/{APPROVED_FOR_TAG}"): ["${aws:username}", "${aws:userid}"]
+            }}
+        }));
+    } else {
+        statements.push(tagged);
+    }
+    let documents: Vec<String> =
+        p.catalog.allowed().iter().map(|d| arn("ssm", &format!("document/{d}"))).collect();
+    statements.extend([
+        json!({
+            "Sid": "StartSessionWithTheStacksDocuments",
+            "Effect": "Allow",
+            "Action": ["ssm:StartSession"],
+            "Resource": documents,
+            "Condition": {"BoolIfExists": {"ssm:SessionDocumentAccessCheck": "true"}}
+        }),
+        json!({
+            "Sid": "ManageOwnSessions",
+            "Effect": "Allow",
+            "Action": ["ssm:TerminateSession", "ssm:ResumeSession"],
+            "Resource": [arn("ssm", "session/${aws:username}-*"), arn("ssm", "session/${aws:userid}-*")]
+        }),
+        json!({
+            "Sid": "ListSessionsAndTargets",
+            "Effect": "Allow",
+            "Action": ["ssm:DescribeSessions", "ssm:GetConnectionStatus", "ssm:DescribeInstanceInformation", "ec2:DescribeInstances"],
+            "Resource": "*"
+        }),
+    ]);
+    if !p.approvers.is_empty() && p.protected_tag.is_some() {
+        statements.push(json!({
+            "Sid": "AskForAnApproval",
+            "Effect": "Allow",
+            "Action": ["ssm:StartAutomationExecution"],
+            "Resource": arn("ssm", &format!("automation-definition/{}:*", n.approval_runbook))
+        }));
+        statements.push(json!({
+            "Sid": "RunTheApprovalRunbookAsItsRole",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": format!("arn:{}:iam::{}:role/{}", place.partition, place.account, n.approval_role),
+            "Condition": {"StringEquals": {"iam:PassedToService": "ssm.amazonaws.com"}}
+        }));
+    }
+    json!({"Version": "2012-10-17", "Statement": statements})
 }
 
 /// S2: a key CloudWatch Logs may use for this log group only, administered by the account.
@@ -290,21 +330,39 @@ mod tests {
     }
 
     #[test]
-    fn user_policy_scopes_instances_by_tag_and_document_separately() {
+    fn user_policy_scopes_instances_by_tag_and_documents_separately() {
         let (p, _, place) = setup();
         let doc = user_policy(&p, &place);
+        let sid = |name: &str| {
+            doc["Statement"].as_array().unwrap().iter().find(|s| s["Sid"] == name).cloned().unwrap()
+        };
+        let tagged = sid("StartSessionOnTaggedInstances");
         assert_eq!(
-            doc["Statement"][0]["Condition"]["StringEquals"]["ssm:resourceTag/Purpose"],
+            tagged["Condition"]["StringEquals"]["ssm:resourceTag/Purpose"],
             "SessionManagerTesting"
         );
+        assert_eq!(tagged["Condition"]["StringNotEquals"]["ssm:resourceTag/Protected"], "true");
+        let documents = sid("StartSessionWithTheStacksDocuments");
         assert_eq!(
-            doc["Statement"][1]["Resource"],
+            documents["Resource"][0],
             "arn:aws:ssm:us-east-1:123456789012:document/SSM-SessionManagerRunShell"
         );
-        assert!(doc["Statement"][1].get("Condition").is_none());
         assert_eq!(
-            doc["Statement"][2]["Resource"][0],
+            documents["Resource"].as_array().unwrap().len(),
+            5,
+            "default shell + 4 (no destinations)"
+        );
+        assert!(
+            documents.get("Condition").unwrap().get("StringEquals").is_none(),
+            "no tag condition on documents"
+        );
+        assert_eq!(
+            sid("ManageOwnSessions")["Resource"][0],
             "arn:aws:ssm:us-east-1:123456789012:session/${aws:username}-*"
+        );
+        assert!(
+            doc["Statement"].as_array().unwrap().iter().all(|s| s["Sid"] != "AskForAnApproval"),
+            "no approvers, no runbook"
         );
     }
 

@@ -11,6 +11,8 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
 use super::{Event, IdentityKind};
+use crate::access::approval::{Approval, Verdict};
+use crate::access::{Catalog, Use};
 use crate::finding::Finding;
 use crate::rules::RulePack;
 
@@ -98,6 +100,16 @@ impl BusinessHours {
         Some(self.days.contains(&local.weekday()) && t >= self.start && t < self.end)
     }
 
+    /// The days the hours apply on.
+    pub fn days(&self) -> &[Weekday] {
+        &self.days
+    }
+
+    /// When the hours begin and end each of those days (local time).
+    pub fn hours(&self) -> (Time, Time) {
+        (self.start, self.end)
+    }
+
     /// The time zone the hours are in.
     pub fn zone(&self) -> TimeZone {
         self.zone.clone()
@@ -123,6 +135,22 @@ pub struct StartConfig {
     pub audit_bucket: String,
     /// `TRANSCRIPT_PREFIX` (`session-logs/`): where in it (the report function reads only there).
     pub transcript_prefix: String,
+    /// The stack's Session documents (`DOCUMENT_PREFIX` and the allow-lists): a session with
+    /// any other document, or with parameters they refuse, is a finding. `None`: not checked.
+    pub documents: Option<Catalog>,
+    /// `PROTECTED_TAG`, `Key=Value`: instances that need an open change window and an approval.
+    pub protected_tag: Option<(String, String)>,
+    /// `CHANGE_CALENDAR`: the Change Calendar (name or ARN) protected sessions must start in.
+    pub change_calendar: Option<String>,
+    /// `APPROVAL_RUNBOOK`: the Automation runbook whose executions approve protected sessions.
+    pub approval_runbook: Option<String>,
+}
+
+impl StartConfig {
+    /// Whether tags mark their instance as protected.
+    pub fn is_protected(&self, tags: &HashMap<String, String>) -> bool {
+        self.protected_tag.as_ref().is_some_and(|(k, v)| tags.get(k) == Some(v))
+    }
 }
 
 /// What the adapters found out about the session (each `None` when it could not be read; the
@@ -136,6 +164,56 @@ pub struct Facts {
     /// Whether the account's preferences still send transcripts to our bucket, encrypted
     /// (`Err` says how they drifted); see [`check_preferences`].
     pub preferences: Option<Result<(), PreferencesDrift>>,
+    /// For a protected target: the Change Calendar's state when the session started (`OPEN`,
+    /// `CLOSED`).
+    pub change_window: Option<String>,
+    /// For a protected target: the approval that covered the session, or why none did.
+    pub approval: Option<Verdict>,
+}
+
+/// What the record says about the session's access beyond the event: the destination or
+/// command of a sanctioned document, the change window, the approval.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccessFacts {
+    /// Where a port forward went, or the command a task ran.
+    pub access: Option<String>,
+    /// The Change Calendar's state at the start.
+    pub change_window: Option<String>,
+    /// The approval that covered it.
+    pub approval: Option<Approval>,
+}
+
+impl AccessFacts {
+    /// From the configuration, the event and what the adapters found.
+    pub fn of(config: &StartConfig, event: &Event, facts: &Facts) -> Self {
+        let access = config.documents.as_ref().and_then(|c| {
+            match c.judge(event.document_or_default(), &event.parameters) {
+                Use::Sanctioned { detail, .. } => detail,
+                _ => None,
+            }
+        });
+        let approval = match &facts.approval {
+            Some(Verdict::Covered(a)) => Some(a.clone()),
+            _ => None,
+        };
+        AccessFacts { access, change_window: facts.change_window.clone(), approval }
+    }
+}
+
+/// Every name the caller goes by, for matching an approval's `Requester`.
+pub fn caller_names(event: &Event) -> Vec<String> {
+    let id = &event.identity;
+    let mut names: Vec<String> =
+        [Some(&id.principal), id.arn.as_ref(), id.session_name.as_ref(), id.person.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .collect();
+    if let Some(user) = id.arn.as_deref().and_then(|a| a.split_once(":user/")).map(|(_, u)| u) {
+        names.push(user.rsplit('/').next().unwrap_or(user).to_string());
+    }
+    names
 }
 
 /// Whether the content of the `SSM-SessionManagerRunShell` document still sends every session's
@@ -281,7 +359,48 @@ pub fn evaluate(
             );
         }
     }
-    if unlogged_by_design(event.document_or_default(), facts.session_type.as_deref()) {
+    let document = event.document_or_default();
+    let sanctioned = match config
+        .documents
+        .as_ref()
+        .map(|c| (c, c.judge(document, &event.parameters)))
+    {
+        None => false,
+        Some((_, Use::Sanctioned { .. })) => true,
+        Some((c, Use::NotAllowed)) => {
+            raise(
+                "document_not_allowed",
+                format!(
+                    "{document} is not one of the stack's Session documents ({})",
+                    c.allowed().join(", ")
+                ),
+            );
+            false
+        }
+        Some((_, Use::Refused { problems, .. })) => {
+            raise("document_parameters_refused", format!("{document}: {}", problems.join("; ")));
+            false
+        }
+    };
+    if facts.target_tags.as_ref().is_some_and(|t| config.is_protected(t)) {
+        if facts.change_window.as_deref().is_some_and(|s| s != "OPEN") {
+            raise(
+                "outside_change_window",
+                format!(
+                    "{target} is protected and the change calendar {} was {} at {}",
+                    config.change_calendar.as_deref().unwrap_or("?"),
+                    facts.change_window.as_deref().unwrap_or_default(),
+                    event.event_time
+                ),
+            );
+        }
+        if let Some(Verdict::Uncovered(why)) = &facts.approval {
+            raise("protected_without_approval", format!("{who} on protected {target}: {why}"));
+        }
+    }
+    // A sanctioned port forward or task is audited by its record (destination, command), not
+    // by a transcript it was never going to have.
+    if !sanctioned && unlogged_by_design(document, facts.session_type.as_deref()) {
         raise(
             "unlogged_document",
             format!("{} sessions produce no transcript", event.document_or_default()),
@@ -352,7 +471,105 @@ mod tests {
             )])),
             session_type: Some("Standard_Stream".into()),
             preferences: Some(Ok(())),
+            change_window: None,
+            approval: None,
         }
+    }
+
+    const DOCUMENTS: [(&str, &str); 5] = [
+        ("DOCUMENT_PREFIX", "sa"),
+        ("PORT_FORWARD_PORTS", "80,443"),
+        ("REMOTE_DESTINATIONS", "db.internal:5432,10.0.1.20:3306"),
+        ("TASK_SERVICES", "nginx"),
+        ("PROTECTED_TAG", "Protected=true"),
+    ];
+
+    fn with_document(document: &str, parameters: Value) -> Event {
+        event(|v| {
+            v["detail"]["requestParameters"]["documentName"] = document.into();
+            v["detail"]["requestParameters"]["parameters"] = parameters;
+        })
+    }
+
+    #[test]
+    fn only_the_stacks_documents_with_allowed_parameters_pass() {
+        let c = config(&DOCUMENTS);
+        let pack = RulePack::builtin();
+        let port = Facts { session_type: Some("Port".into()), ..tagged() };
+        let run = |e: &Event, f: &Facts| ids(&evaluate(&pack, &c, e, f)).join(",");
+        let db = with_document(
+            "sa-RemotePortForward",
+            serde_json::json!({"host": ["db.internal"], "portNumber": ["5432"], "localPortNumber": ["15432"]}),
+        );
+        assert_eq!(run(&db, &port), "", "sanctioned: no unlogged finding either");
+        assert_eq!(AccessFacts::of(&c, &db, &port).access.as_deref(), Some("db.internal:5432"));
+        let off_list = with_document(
+            "sa-RemotePortForward",
+            serde_json::json!({"host": ["db.internal"], "portNumber": ["3306"]}),
+        );
+        assert_eq!(run(&off_list, &port), "SA-SES-DOCUMENT-PARAMETERS,SA-SES-UNLOGGED-DOCUMENT");
+        let aws = with_document(
+            "AWS-StartPortForwardingSessionToRemoteHost",
+            serde_json::json!({"host": ["10.9.9.9"], "portNumber": ["22"]}),
+        );
+        let raised = evaluate(&pack, &c, &aws, &port);
+        assert_eq!(ids(&raised).join(","), "SA-SES-DOCUMENT-NOT-ALLOWED,SA-SES-UNLOGGED-DOCUMENT");
+        assert!(raised[0].evidence.contains("sa-PortForward"), "{}", raised[0].evidence);
+        let task = with_document("sa-RestartService", serde_json::json!({"service": ["nginx"]}));
+        let cmd = Facts { session_type: Some("NonInteractiveCommands".into()), ..tagged() };
+        assert_eq!(run(&task, &cmd), "");
+        assert_eq!(
+            AccessFacts::of(&c, &task, &cmd).access.as_deref(),
+            Some("sudo systemctl restart nginx && systemctl --no-pager status nginx")
+        );
+        assert_eq!(run(&event(|_| {}), &tagged()), "", "the default shell");
+        let unchecked = config(&[]);
+        assert_eq!(
+            ids(&evaluate(&pack, &unchecked, &aws, &port)),
+            ["SA-SES-UNLOGGED-DOCUMENT"],
+            "no catalog: not checked"
+        );
+    }
+
+    #[test]
+    fn protected_instances_need_an_open_window_and_an_approval() {
+        use crate::access::approval::{Approval, Verdict};
+        let c = config(&DOCUMENTS);
+        let pack = RulePack::builtin();
+        let mut protected = tagged();
+        protected.target_tags.as_mut().unwrap().insert("Protected".into(), "true".into());
+        let approval = Approval {
+            execution_id: "e-1".into(),
+            requester: "ana".into(),
+            approvers: vec!["arn:aws:iam::123456789012:user/bob".into()],
+            approved_at: "2026-11-24T08:50:00Z".into(),
+            minutes: 60,
+            reason: None,
+        };
+        let e = event(|_| {});
+        let run = |f: &Facts| ids(&evaluate(&pack, &c, &e, f)).join(",");
+        let fine = Facts {
+            change_window: Some("OPEN".into()),
+            approval: Some(Verdict::Covered(approval.clone())),
+            ..protected.clone()
+        };
+        assert_eq!(run(&fine), "");
+        assert_eq!(AccessFacts::of(&c, &e, &fine).approval, Some(approval));
+        let closed = Facts { change_window: Some("CLOSED".into()), ..fine.clone() };
+        assert_eq!(run(&closed), "SA-SES-CHANGE-WINDOW");
+        let unapproved =
+            Facts { approval: Some(Verdict::Uncovered("no approval".into())), ..fine.clone() };
+        assert_eq!(run(&unapproved), "SA-SES-NO-APPROVAL");
+        let unprotected = Facts {
+            change_window: Some("CLOSED".into()),
+            approval: Some(Verdict::Uncovered("x".into())),
+            ..tagged()
+        };
+        assert_eq!(
+            run(&unprotected),
+            "",
+            "only protected instances are held to windows and approvals"
+        );
     }
 
     #[test]

@@ -9,6 +9,36 @@ use serde_json::Value;
 
 pub use identity::{Identity, IdentityKind};
 
+use crate::access::approval::Approval;
+use crate::access::Parameters;
+
+/// The longest parameter value a record keeps (a longer one is cut and marked).
+pub const MAX_PARAMETER_CHARS: usize = 1024;
+
+/// CloudTrail's `requestParameters.parameters`: each name's values (a lone value is a list of
+/// one), every value cut at [`MAX_PARAMETER_CHARS`] with a visible mark.
+pub fn parameters(request: &Value) -> Parameters {
+    let cut = |v: &Value| {
+        let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+        match text.char_indices().nth(MAX_PARAMETER_CHARS) {
+            Some((i, _)) => format!("{}…[cut at {MAX_PARAMETER_CHARS} characters]", &text[..i]),
+            None => text,
+        }
+    };
+    let Some(map) = request.get("parameters").and_then(Value::as_object) else {
+        return Parameters::new();
+    };
+    map.iter()
+        .map(|(k, v)| {
+            let values = match v {
+                Value::Array(a) => a.iter().map(cut).collect(),
+                other => vec![cut(other)],
+            };
+            (k.clone(), values)
+        })
+        .collect()
+}
+
 /// The document a StartSession without `documentName` uses.
 pub const DEFAULT_DOCUMENT: &str = "SSM-SessionManagerRunShell";
 /// The `schema` of a session record.
@@ -49,6 +79,9 @@ pub struct Event {
     pub document: Option<String>,
     /// The reason the caller gave (`--reason`).
     pub reason: Option<String>,
+    /// The document parameters the caller passed (`--parameters`), each value cut at
+    /// [`MAX_PARAMETER_CHARS`].
+    pub parameters: Parameters,
     /// The session ID, when the call succeeded.
     pub session_id: Option<String>,
     /// Whether the response carried a stream URL (the session really opened).
@@ -162,6 +195,7 @@ impl Event {
             target: text(&request, "/target"),
             document: text(&request, "/documentName"),
             reason: text(&request, "/reason"),
+            parameters: parameters(&request),
             session_id,
             stream_url_present: response.get("streamUrl").is_some(),
             error_code: text(record, "/errorCode"),
@@ -222,6 +256,19 @@ pub struct SessionRecord {
     /// The reason the caller gave.
     #[serde(default)]
     pub reason: Option<String>,
+    /// The document parameters it was started with (redacted).
+    #[serde(default, skip_serializing_if = "Parameters::is_empty")]
+    pub parameters: Parameters,
+    /// What the session did with the stack's documents: where a port forward went
+    /// (`db.internal:5432`, `localhost:443`) or the command a task ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<String>,
+    /// The Change Calendar's state when a protected session started (`OPEN`, `CLOSED`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_window: Option<String>,
+    /// The approval a protected session ran under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
     /// When it was terminated, if a TerminateSession was seen.
     #[serde(default)]
     pub terminated_at: Option<String>,
@@ -274,6 +321,10 @@ impl SessionRecord {
             document: e.document_or_default().to_string(),
             session_type: None,
             reason: e.reason.clone(),
+            parameters: e.parameters.clone(),
+            access: None,
+            change_window: None,
+            approval: None,
             terminated_at: None,
             events: vec![SessionEvent {
                 action: e.action,

@@ -43,6 +43,8 @@ struct View<'a> {
     session_type: Option<String>,
     started_at: Option<&'a str>,
     ended_at: Option<&'a str>,
+    /// The document parameters the record kept (port forwards name their destination there).
+    parameters: Option<&'a crate::access::Parameters>,
 }
 
 fn identity_name(identity: &Value) -> Option<String> {
@@ -72,6 +74,7 @@ impl<'a> View<'a> {
                     .terminated_at
                     .as_deref()
                     .or_else(|| report.and_then(|p| p.ended_at.as_deref())),
+                parameters: Some(&r.parameters),
             },
             None => {
                 let rep = report?;
@@ -87,9 +90,23 @@ impl<'a> View<'a> {
                     session_type: target("/session_type"),
                     started_at: rep.started_at.as_deref(),
                     ended_at: rep.ended_at.as_deref(),
+                    parameters: None,
                 }
             }
         })
+    }
+
+    /// Where a port-forwarding session went: `host:port`, with the instance it went through
+    /// when the host is another one (`db.internal:5432 via i-0abc`).
+    fn destination(&self) -> String {
+        let one = |name: &str| self.parameters.and_then(|p| p.get(name)?.first().cloned());
+        let Some(port) = one("portNumber") else {
+            return format!("{} (port not recorded)", self.instance);
+        };
+        match one("host").filter(|h| h != "localhost" && *h != self.instance) {
+            Some(host) => format!("{host}:{port} via {}", self.instance),
+            None => format!("{}:{port}", self.instance),
+        }
     }
 
     fn reference(&self, detail: Option<String>) -> SessionRef {
@@ -220,6 +237,7 @@ impl Aggregator {
                 findings: BTreeMap::new(),
                 corrupt: Listed::default(),
                 guardduty: Listed::default(),
+                port_forwards: HashMap::new(),
             },
         }
     }
@@ -291,6 +309,9 @@ impl Aggregator {
             None => view.document.clone(),
         };
         *self.t.documents.entry(document.clone()).or_default() += 1;
+        if !command_access(&view.document, view.session_type.as_deref()) {
+            *self.t.port_forwards.entry(view.destination()).or_default() += 1;
+        }
         if let Some(t) = time(view.started_at) {
             let local = t.to_zoned(self.config.business_hours.zone());
             self.t.heat[local.weekday().to_monday_zero_offset() as usize][local.hour() as usize] +=
@@ -576,6 +597,7 @@ impl Aggregator {
             },
             findings,
             documents: counts(&self.t.documents),
+            port_forwards: counts(&self.t.port_forwards),
             corrupt: self.t.corrupt,
             guardduty: self.t.guardduty,
             known_pairs: known_pairs.into_iter().collect(),
@@ -665,6 +687,33 @@ mod tests {
         assert_eq!(s.completeness.transcripts_without_record.total, 0);
         assert_eq!(s.durations.median_minutes, Some(45));
         assert_eq!(s.headline.percent_full_transcript, Some(100.0));
+    }
+
+    #[test]
+    fn port_forwards_are_listed_by_destination_and_never_missing() {
+        let mut agg = Aggregator::new(week(), config("2026-11-20T00:00:00Z"), &RulePack::builtin());
+        let forward = |id: &str, document: &str, parameters: serde_json::Value| {
+            let mut r = record(id, "2026-11-10T09:00:00Z", None, document, Some("Port"));
+            r.parameters = serde_json::from_value(parameters).unwrap();
+            r
+        };
+        let db = serde_json::json!({"host": ["db.internal"], "portNumber": ["5432"]});
+        agg.session(Some(&forward("a", "sa-RemotePortForward", db.clone())), None);
+        agg.session(Some(&forward("b", "sa-RemotePortForward", db)), None);
+        let web = serde_json::json!({"portNumber": ["443"], "localPortNumber": ["0"]});
+        agg.session(Some(&forward("c", "sa-PortForward", web)), None);
+        let aws = serde_json::json!({"host": ["localhost"], "portNumber": ["22"]});
+        agg.session(Some(&forward("d", "AWS-StartPortForwardingSessionToRemoteHost", aws)), None);
+        let s = agg.finish(None);
+        let listed: Vec<(&str, u64)> =
+            s.port_forwards.iter().map(|c| (c.name.as_str(), c.count)).collect();
+        assert_eq!(listed, [("db.internal:5432 via i-1", 2), ("i-1:22", 1), ("i-1:443", 1)]);
+        assert_eq!(s.completeness.missing.total, 0, "no transcript is expected");
+        assert_eq!(s.completeness.unlogged_by_design.total, 4);
+        let md = markdown::render(&s);
+        let section = md.split("### Port forwarding by destination").nth(1).expect("the section");
+        assert!(section.contains(r"| db\.internal:5432 via i-1 | 2 |"), "{section}");
+        assert!(html::render(&s).contains("<code>db.internal:5432 via i-1</code>"));
     }
 
     #[test]

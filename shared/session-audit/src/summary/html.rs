@@ -286,6 +286,18 @@ pub fn render(s: &Summary) -> String {
         let _ = write!(out, "<tr><td>{}</td><td>{}</td></tr>", escape(&c.name), c.count);
     }
     out.push_str("</table>");
+    if !s.port_forwards.is_empty() {
+        out.push_str("<h2>Port forwarding by destination</h2><table><tr><th>Destination</th><th>Sessions</th></tr>");
+        for c in &s.port_forwards {
+            let _ = write!(
+                out,
+                "<tr><td><code>{}</code></td><td>{}</td></tr>",
+                escape(&c.name),
+                c.count
+            );
+        }
+        out.push_str("</table>");
+    }
     if s.guardduty.total > 0 {
         let _ = write!(
             out,

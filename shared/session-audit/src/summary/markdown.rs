@@ -224,6 +224,9 @@ pub fn render(s: &Summary) -> String {
         }
     }
     ranking(&mut md, "Sessions by document", "Document (session type)", &s.documents);
+    if !s.port_forwards.is_empty() {
+        ranking(&mut md, "Port forwarding by destination", "Destination", &s.port_forwards);
+    }
 
     if s.guardduty.total > 0 {
         let _ = writeln!(

@@ -537,6 +537,10 @@ pub struct Summary {
     pub findings: Vec<FindingCount>,
     /// Sessions per document (session type), most first.
     pub documents: Vec<Count>,
+    /// Port-forwarding sessions per destination (`db.internal:5432 via i-0abc`, `i-0abc:443`),
+    /// most first: they have no transcript by design, their destination is their audit trail.
+    #[serde(default)]
+    pub port_forwards: Vec<Count>,
     /// Inputs that could not be read, with why.
     pub corrupt: Listed<Corrupt>,
     /// GuardDuty findings on instances filed in the period, each with the sessions on the

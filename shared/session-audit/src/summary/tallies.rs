@@ -50,6 +50,10 @@ pub struct Tallies {
     pub(super) corrupt: Listed<Corrupt>,
     #[serde(default)]
     pub(super) guardduty: Listed<ThreatSeen>,
+    /// Port-forwarding sessions per destination (`host:port`, `via <instance>` when the host
+    /// is behind it).
+    #[serde(default)]
+    pub(super) port_forwards: HashMap<String, u64>,
 }
 
 impl Tallies {
@@ -75,6 +79,7 @@ impl Tallies {
         add(&mut self.by_instance, other.by_instance);
         add(&mut self.by_pair, other.by_pair);
         add(&mut self.documents, other.documents);
+        add(&mut self.port_forwards, other.port_forwards);
         for (row, from) in self.heat.iter_mut().zip(other.heat) {
             for (cell, n) in row.iter_mut().zip(from) {
                 *cell += n;
