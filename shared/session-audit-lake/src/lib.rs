@@ -51,11 +51,9 @@ type Partition = (String, String, String);
 /// A partition value from an event: `region=` and `accountId=` take only what AWS would
 /// write there (anything else is `unknown`, never a path of its own).
 fn partition(event: &Value) -> Partition {
-    let region = event["cloud"]["region"].as_str().filter(|r| {
-        !r.is_empty()
-            && r.len() <= 32
-            && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    });
+    let region = event["cloud"]["region"]
+        .as_str()
+        .filter(|r| r.len() <= 32 && session_audit::session::is_region(r));
     let account = event["cloud"]["account"]["uid"]
         .as_str()
         .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()));

@@ -52,6 +52,7 @@ pub const SESSION_CONDITIONS: &[&str] = &[
     "document_parameters_refused",
     "outside_change_window",
     "protected_without_approval",
+    "region_not_allowed",
 ];
 
 /// A rule ready to evaluate.

@@ -198,7 +198,21 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
                 Some((k.trim().to_string(), v.trim().to_string()))
             }
         };
+        let mut allowed_regions = Vec::new();
+        for region in self.text("ALLOWED_REGIONS").unwrap_or_default().split(',').map(str::trim) {
+            if region.is_empty() {
+                continue;
+            }
+            if !crate::session::is_region(region) {
+                return Err(SettingsError {
+                    variable: "ALLOWED_REGIONS",
+                    reason: format!("'{region}' is not an AWS region such as eu-central-1"),
+                });
+            }
+            allowed_regions.push(region.to_string());
+        }
         Ok(StartConfig {
+            allowed_regions,
             documents,
             protected_tag,
             change_calendar: self.text("CHANGE_CALENDAR"),

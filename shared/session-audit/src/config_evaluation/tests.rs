@@ -115,6 +115,7 @@ fn stack_preferences() -> (serde_json::Value, PreferencesExpected) {
         protected_tag: None,
         change_calendar: None,
         approval_runbook: None,
+        allowed_regions: Vec::new(),
     };
     let expected = PreferencesExpected {
         start,

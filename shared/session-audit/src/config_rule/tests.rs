@@ -63,6 +63,7 @@ fn rule(
                     protected_tag: None,
                     change_calendar: None,
                     approval_runbook: None,
+                    allowed_regions: Vec::new(),
                 },
                 max_session_minutes: 480,
                 idle_minutes: 20,

@@ -144,6 +144,8 @@ pub struct StartConfig {
     pub change_calendar: Option<String>,
     /// `APPROVAL_RUNBOOK`: the Automation runbook whose executions approve protected sessions.
     pub approval_runbook: Option<String>,
+    /// `ALLOWED_REGIONS`: the regions sessions may be started in; empty means any.
+    pub allowed_regions: Vec<String>,
 }
 
 impl StartConfig {
@@ -426,6 +428,16 @@ pub fn evaluate(
     if !config.allowed_principals.is_empty() && !allowed(&config.allowed_principals, event) {
         raise("principal_not_allowed", format!("{who} is not in ALLOWED_PRINCIPALS"));
     }
+    if !config.allowed_regions.is_empty() && !config.allowed_regions.contains(&event.region) {
+        let region = if event.region.is_empty() { "an unnamed region" } else { &event.region };
+        raise(
+            "region_not_allowed",
+            format!(
+                "{who} started a session on {target} in {region}, outside ALLOWED_REGIONS ({})",
+                config.allowed_regions.join(", ")
+            ),
+        );
+    }
     out
 }
 
@@ -529,6 +541,29 @@ mod tests {
             ["SA-SES-UNLOGGED-DOCUMENT"],
             "no catalog: not checked"
         );
+    }
+
+    #[test]
+    fn sessions_outside_the_allowed_regions_are_named() {
+        let pack = RulePack::builtin();
+        let c = config(&[("ALLOWED_REGIONS", "eu-central-1, us-east-1")]);
+        let e = event(|v| v["detail"]["awsRegion"] = "ap-southeast-2".into());
+        let raised = evaluate(&pack, &c, &e, &tagged());
+        assert_eq!(ids(&raised), ["SA-SES-REGION-NOT-ALLOWED"]);
+        assert!(raised[0].evidence.contains("ap-southeast-2"), "{}", raised[0].evidence);
+        let home = event(|v| v["detail"]["awsRegion"] = "eu-central-1".into());
+        assert!(evaluate(&pack, &c, &home, &tagged()).is_empty());
+        assert!(evaluate(&pack, &config(&[]), &e, &tagged()).is_empty(), "no list: any region");
+        let bad = |list: &str| {
+            let env = HashMap::from([
+                ("AUDIT_BUCKET".to_string(), "b".to_string()),
+                ("ALLOWED_REGIONS".to_string(), list.to_string()),
+            ]);
+            crate::settings::Variables(|k: &str| env.get(k).cloned()).start_config().unwrap_err()
+        };
+        for list in ["eu-central", "EU-CENTRAL-1", "us-east-1,*"] {
+            assert_eq!(bad(list).variable, "ALLOWED_REGIONS", "{list}");
+        }
     }
 
     #[test]

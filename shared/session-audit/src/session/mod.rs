@@ -118,6 +118,18 @@ pub fn records(input: &Value) -> Vec<(Option<String>, &Value)> {
     vec![(None, input)]
 }
 
+/// Whether `text` has the shape of an AWS region name (`eu-central-1`, `us-gov-west-1`).
+pub fn is_region(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts
+            .iter()
+            .take(parts.len() - 1)
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts.last().is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Whether `id` has the shape of CloudTrail's `eventID`: a UUID (8-4-4-4-12 hex digits).
 pub fn is_cloudtrail_event_id(id: &str) -> bool {
     let groups: Vec<&str> = id.split('-').collect();
@@ -475,6 +487,16 @@ mod tests {
     fn parse(v: &Value) -> Result<Event, Skip> {
         let (account, record) = records(v).into_iter().next().unwrap();
         Event::parse(record, account)
+    }
+
+    #[test]
+    fn region_names_have_aws_shape() {
+        for r in ["eu-central-1", "us-east-1", "us-gov-west-1", "ap-southeast-2"] {
+            assert!(is_region(r), "{r}");
+        }
+        for r in ["eu-central", "EU-CENTRAL-1", "../x-1", "us-east-1a", "e-x-1", "*", ""] {
+            assert!(!is_region(r), "{r}");
+        }
     }
 
     #[test]

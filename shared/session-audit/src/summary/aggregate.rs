@@ -45,6 +45,8 @@ struct View<'a> {
     ended_at: Option<&'a str>,
     /// The document parameters the record kept (port forwards name their destination there).
     parameters: Option<&'a crate::access::Parameters>,
+    /// `account/region` the session was started in, when a record says.
+    place: String,
 }
 
 fn identity_name(identity: &Value) -> Option<String> {
@@ -75,6 +77,11 @@ impl<'a> View<'a> {
                     .as_deref()
                     .or_else(|| report.and_then(|p| p.ended_at.as_deref())),
                 parameters: Some(&r.parameters),
+                place: format!(
+                    "{}/{}",
+                    r.account.as_deref().unwrap_or(UNKNOWN),
+                    if r.region.is_empty() { UNKNOWN } else { &r.region }
+                ),
             },
             None => {
                 let rep = report?;
@@ -91,6 +98,7 @@ impl<'a> View<'a> {
                     started_at: rep.started_at.as_deref(),
                     ended_at: rep.ended_at.as_deref(),
                     parameters: None,
+                    place: format!("{UNKNOWN}/{UNKNOWN}"),
                 }
             }
         })
@@ -238,6 +246,7 @@ impl Aggregator {
                 corrupt: Listed::default(),
                 guardduty: Listed::default(),
                 port_forwards: HashMap::new(),
+                by_place: HashMap::new(),
             },
         }
     }
@@ -302,6 +311,7 @@ impl Aggregator {
         self.t.sessions += 1;
         *self.t.by_person.entry(view.person.clone()).or_default() += 1;
         *self.t.by_instance.entry(view.instance.clone()).or_default() += 1;
+        *self.t.by_place.entry(view.place.clone()).or_default() += 1;
         let pair = Pair { person: view.person.clone(), instance: view.instance.clone() };
         *self.t.by_pair.entry(pair).or_default() += 1;
         let document = match &view.session_type {
@@ -563,6 +573,7 @@ impl Aggregator {
             completeness,
             by_person: counts(&self.t.by_person),
             by_instance: counts(&self.t.by_instance),
+            by_account_region: counts(&self.t.by_place),
             by_pair: ranked(&self.t.by_pair, |p| format!("{}\u{0}{}", p.person, p.instance))
                 .into_iter()
                 .map(|(p, _, count)| PairCount { person: p.person, instance: p.instance, count })
@@ -714,6 +725,32 @@ mod tests {
         let section = md.split("### Port forwarding by destination").nth(1).expect("the section");
         assert!(section.contains(r"| db\.internal:5432 via i-1 | 2 |"), "{section}");
         assert!(html::render(&s).contains("<code>db.internal:5432 via i-1</code>"));
+    }
+
+    #[test]
+    fn sessions_are_counted_per_account_and_region() {
+        let mut agg = Aggregator::new(week(), config("2026-11-20T00:00:00Z"), &RulePack::builtin());
+        let shell = "SSM-SessionManagerRunShell";
+        for (id, account, region) in [
+            ("a", "111111111111", "eu-central-1"),
+            ("b", "111111111111", "eu-central-1"),
+            ("c", "222222222222", "us-east-1"),
+        ] {
+            let mut r =
+                record(id, "2026-11-10T09:00:00Z", Some("2026-11-10T09:30:00Z"), shell, None);
+            (r.account, r.region) = (Some(account.into()), region.into());
+            agg.session(Some(&r), None);
+        }
+        let s = agg.finish(None);
+        let listed: Vec<(&str, u64)> =
+            s.by_account_region.iter().map(|c| (c.name.as_str(), c.count)).collect();
+        assert_eq!(listed, [("111111111111/eu-central-1", 2), ("222222222222/us-east-1", 1)]);
+        assert!(markdown::render(&s).contains("### By account and region"));
+        assert!(html::render(&s).contains("By account and region"));
+        let mut one = Aggregator::new(week(), config("2026-11-20T00:00:00Z"), &RulePack::builtin());
+        one.session(Some(&record("a", "2026-11-10T09:00:00Z", None, shell, None)), None);
+        let s = one.finish(None);
+        assert!(!markdown::render(&s).contains("By account and region"), "one place: no section");
     }
 
     #[test]

@@ -209,6 +209,10 @@ pub fn render(s: &Summary) -> String {
     bars(&mut out, "Sessions by person", &top(&s.by_person), "#1565c0");
     out.push_str("</div><div><h2>By instance</h2>");
     bars(&mut out, "Sessions by instance", &top(&s.by_instance), "#00838f");
+    if s.by_account_region.len() > 1 {
+        out.push_str("</div><div><h2>By account and region</h2>");
+        bars(&mut out, "Sessions by account and region", &top(&s.by_account_region), "#6a1b9a");
+    }
     out.push_str("</div><div><h2>Findings</h2>");
     let findings: Vec<(String, u64)> = s
         .findings

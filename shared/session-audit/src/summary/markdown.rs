@@ -127,6 +127,9 @@ pub fn render(s: &Summary) -> String {
     let _ = writeln!(md, "\n## Who accessed what");
     ranking(&mut md, "By person", "Person", &s.by_person);
     ranking(&mut md, "By instance", "Instance", &s.by_instance);
+    if s.by_account_region.len() > 1 {
+        ranking(&mut md, "By account and region", "Account/region", &s.by_account_region);
+    }
     let _ =
         writeln!(md, "\n### Person × instance\n\n| Person | Instance | Sessions |\n|---|---|---:|");
     for p in s.by_pair.iter().take(TOP_ROWS) {

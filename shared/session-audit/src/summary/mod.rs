@@ -519,6 +519,10 @@ pub struct Summary {
     pub by_person: Vec<Count>,
     /// Sessions per instance, most first.
     pub by_instance: Vec<Count>,
+    /// Sessions per `account/region`, most first (the organization's view; listed in the
+    /// Markdown and HTML when there is more than one).
+    #[serde(default)]
+    pub by_account_region: Vec<Count>,
     /// Sessions per person and instance, most first.
     pub by_pair: Vec<PairCount>,
     /// Pairs not seen before this period.

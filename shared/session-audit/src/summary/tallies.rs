@@ -54,6 +54,9 @@ pub struct Tallies {
     /// is behind it).
     #[serde(default)]
     pub(super) port_forwards: HashMap<String, u64>,
+    /// Sessions per `account/region` (records name both; a report alone, neither).
+    #[serde(default)]
+    pub(super) by_place: HashMap<String, u64>,
 }
 
 impl Tallies {
@@ -80,6 +83,7 @@ impl Tallies {
         add(&mut self.by_pair, other.by_pair);
         add(&mut self.documents, other.documents);
         add(&mut self.port_forwards, other.port_forwards);
+        add(&mut self.by_place, other.by_place);
         for (row, from) in self.heat.iter_mut().zip(other.heat) {
             for (cell, n) in row.iter_mut().zip(from) {
                 *cell += n;
