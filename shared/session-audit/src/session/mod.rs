@@ -490,6 +490,32 @@ mod tests {
     }
 
     #[test]
+    fn hostile_document_parameters_are_kept_cut_and_marked_never_dropped() {
+        let mut v = fixture("cloudtrail_StartSession_IAMUser_cli_customdoc.json");
+        let long = "x".repeat(MAX_PARAMETER_CHARS * 4);
+        v["requestParameters"]["parameters"] = serde_json::json!({
+            "host": ["db.internal"], "command": [long], "portNumber": 5432,
+            "nested": {"a": ["b"]}, "multi": ["ä".repeat(MAX_PARAMETER_CHARS + 1), "y"]
+        });
+        let e = parse(&v).unwrap();
+        let p = &e.parameters;
+        assert_eq!(p["host"], ["db.internal"]);
+        assert_eq!(p["portNumber"], ["5432"], "a lone value is a list of one");
+        assert_eq!(p["nested"], [r#"{"a":["b"]}"#], "not a string: kept as JSON text, not dropped");
+        let cut = &p["command"][0];
+        assert!(
+            cut.starts_with(&"x".repeat(MAX_PARAMETER_CHARS)) && cut.ends_with("characters]"),
+            "{}",
+            &cut[cut.len() - 40..]
+        );
+        assert!(cut.chars().count() < MAX_PARAMETER_CHARS + 40);
+        assert!(p["multi"][0].contains("[cut at"), "cut on a character boundary");
+        assert_eq!(p["multi"][1], "y");
+        v["requestParameters"]["parameters"] = "not an object".into();
+        assert!(parse(&v).unwrap().parameters.is_empty());
+    }
+
+    #[test]
     fn region_names_have_aws_shape() {
         for r in ["eu-central-1", "us-east-1", "us-gov-west-1", "ap-southeast-2"] {
             assert!(is_region(r), "{r}");
