@@ -26,7 +26,7 @@ pub struct EventsArgs {
     /// CloudTrail JSON files, directories, or - for stdin.
     #[arg(required = true)]
     inputs: Vec<String>,
-    /// Write records under DIR as the function lays them out (audit/sessions/dt=…/…json);
+    /// Write records under DIR as the function lays them out (audit/sessions/dt=…/acct=…/region=…/…json);
     /// records already there are merged with, as the function does in the bucket.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -91,6 +91,8 @@ fn audit<S: AuditStore>(
         config,
         pack: RulePack::builtin(),
         redactor: Redactor::new(None),
+        // Offline: nothing is looked up, and every record is filed under its event's place.
+        home: None,
     };
     let mut metrics = Metrics::default();
     let mut keys = BTreeSet::new();

@@ -253,7 +253,7 @@ fn events_back_fills_records_from_cloudtrail_json() {
         .iter()
         .find(|l| l["record"]["session_id"] == "garland.kan.temp-0e34861185201706f")
         .unwrap();
-    assert_eq!(iam["key"], "audit/sessions/dt=2020-05-18/garland.kan.temp-0e34861185201706f.json");
+    assert_eq!(iam["key"], "audit/sessions/dt=2020-05-18/acct=354114410416/region=us-east-1/garland.kan.temp-0e34861185201706f.json");
     assert_eq!(iam["record"]["document"], "SSM-sudo");
     assert_eq!(
         iam["record"]["terminated_at"], "2020-05-18T17:30:00Z",
@@ -274,7 +274,7 @@ fn events_back_fills_records_from_cloudtrail_json() {
     let out = run(&["events", "--out", out_dir.to_str().unwrap(), file.to_str().unwrap()]);
     assert!(out.status.success());
     assert!(out_dir
-        .join("audit/sessions/dt=2020-05-18/garland.kan.temp-0e34861185201706f.json")
+        .join("audit/sessions/dt=2020-05-18/acct=354114410416/region=us-east-1/garland.kan.temp-0e34861185201706f.json")
         .exists());
     assert!(out_dir
         .join("audit/denied/dt=2020-05-18/00000000-0000-4000-8000-0000000000d1.json")

@@ -24,6 +24,11 @@ fn put(root: &Path, key: &str, bytes: &[u8]) {
     std::fs::write(path, bytes).unwrap();
 }
 
+/// Session `id` in the account and region the export is of.
+fn session(id: &str) -> keys::SessionAt {
+    keys::SessionAt::new(keys::Place::new("123456789012", "eu-central-1").unwrap(), id).unwrap()
+}
+
 /// Two signed hours of a transcript and its report; returns the public key's PEM file.
 fn signed_export(root: &Path) -> PathBuf {
     let signer = SigningKey::from_bytes(&[3; 32].into()).unwrap();
@@ -32,9 +37,9 @@ fn signed_export(root: &Path) -> PathBuf {
     for h in [8, 9] {
         let mut entries = Vec::new();
         for (key, body) in [
-            (format!("session-logs/s{h}.log"), format!("transcript {h}")),
+            (format!("session-logs/123456789012/eu-central-1/s{h}.log"), format!("transcript {h}")),
             (
-                keys::report("2026-12-05", &format!("s{h}"), "json").unwrap(),
+                keys::report("2026-12-05", &session(&format!("s{h}")), "json").unwrap(),
                 format!("{{\"report\":{h}}}"),
             ),
         ] {
@@ -90,13 +95,17 @@ fn an_untouched_export_verifies_and_a_tampered_one_names_the_change() {
     assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("VERIFIED: 2/2 digests and 4/4 objects valid"), "{text}");
 
-    put(&root, "audit/reports/dt=2026-12-05/s8.json", b"{\"report\":\"softened\"}");
-    std::fs::remove_file(root.join("session-logs/s9.log")).unwrap();
+    let s8 = keys::report("2026-12-05", &session("s8"), "json").unwrap();
+    put(&root, &s8, b"{\"report\":\"softened\"}");
+    std::fs::remove_file(root.join("session-logs/123456789012/eu-central-1/s9.log")).unwrap();
     let out = verify(&root, &pem, &[]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("object modified audit/reports/dt=2026-12-05/s8.json"), "{text}");
-    assert!(text.contains("object missing session-logs/s9.log"), "{text}");
+    assert!(text.contains(&format!("object modified {s8}")), "{text}");
+    assert!(
+        text.contains("object missing session-logs/123456789012/eu-central-1/s9.log"),
+        "{text}"
+    );
     let json = verify(&root, &pem, &["--json"]);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v["ok"], false);
@@ -118,7 +127,7 @@ fn the_manifests_check_with_sha256sum_and_bad_keys_are_usage_errors() {
     let out =
         Command::new("sha256sum").arg("-c").arg(&manifest).current_dir(&root).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
-    put(&root, "session-logs/s9.log", b"edited");
+    put(&root, "session-logs/123456789012/eu-central-1/s9.log", b"edited");
     let out =
         Command::new("sha256sum").arg("-c").arg(&manifest).current_dir(&root).output().unwrap();
     assert!(!out.status.success(), "sha256sum sees the edit too");

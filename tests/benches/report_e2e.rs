@@ -20,6 +20,7 @@ use session_audit::settings::ReportSettings;
 use session_audit_aws::session_report::session_report;
 use session_audit_aws::Clients;
 use session_audit_tests::counting_alloc::{peak_since, reset_peak, Counting};
+use session_audit_tests::home_setting;
 use session_audit_tests::local_aws::LocalAws;
 
 #[path = "../../shared/session-audit/benches/synthetic.rs"]
@@ -39,7 +40,8 @@ async fn main() {
     let aws = LocalAws::start();
     let clients = Clients::with_path_style(&aws.direct_sdk_config().await, true);
     clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
-    let get = |k: &str| (k == "AUDIT_BUCKET").then(|| BUCKET.to_string());
+    let get =
+        |k: &str| (k == "AUDIT_BUCKET").then(|| BUCKET.to_string()).or_else(|| home_setting(k));
     let settings = ReportSettings::read(get).unwrap();
     let reporter = session_report(&clients, settings, Analyzer::default());
     let dir = std::env::temp_dir().join(format!("report-bench-{}", std::process::id()));

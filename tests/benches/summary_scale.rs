@@ -153,10 +153,19 @@ async fn end_to_end(sessions: u64) {
             .as_str()
             .unwrap()
             .to_string();
-        put(keys::session_record("2026-11-09", &id).unwrap(), record).await;
+        put(
+            keys::session_record("2026-11-09", &session_audit_tests::local_session(&id)).unwrap(),
+            record,
+        )
+        .await;
         objects += 1;
         if let Some(r) = report {
-            put(keys::report("2026-11-09", &id, "json").unwrap(), r).await;
+            put(
+                keys::report("2026-11-09", &session_audit_tests::local_session(&id), "json")
+                    .unwrap(),
+                r,
+            )
+            .await;
             objects += 1;
         }
     }

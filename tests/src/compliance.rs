@@ -108,7 +108,6 @@ pub async fn run(
 
     // The activity is near alice's start; the window is a minute either side.
     env.push(("GUARDDUTY_WINDOW_MINUTES", "1".into()));
-    env.push(("ACCOUNT_ID", "123456789012".into()));
     let mut correlate = LambdaProcess::start(
         &function_binary("guardduty-correlation"),
         &deployed_env(aws, "GuardDutyCorrelationFunction", env, &[]),

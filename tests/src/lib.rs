@@ -23,6 +23,27 @@ pub mod template;
 
 use std::path::PathBuf;
 
+/// The account moto serves when credentials do not name another.
+pub const EMULATOR_ACCOUNT: &str = "123456789012";
+/// The region the emulator's clients and functions run in.
+pub const EMULATOR_REGION: &str = "us-east-1";
+
+/// The functions' own account and region settings (`ACCOUNT_ID`, `AWS_REGION`) as the template
+/// sets them, for a settings reader: the emulator's account and region.
+pub fn home_setting(name: &str) -> Option<String> {
+    match name {
+        "ACCOUNT_ID" => Some(EMULATOR_ACCOUNT.to_string()),
+        "AWS_REGION" => Some(EMULATOR_REGION.to_string()),
+        _ => None,
+    }
+}
+
+/// Session `id` of the emulator's own account and region (where the tests' sessions run).
+pub fn local_session(id: &str) -> session_audit::keys::SessionAt {
+    let place = session_audit::keys::Place::new(EMULATOR_ACCOUNT, EMULATOR_REGION).unwrap();
+    session_audit::keys::SessionAt::new(place, id).expect("a valid session ID")
+}
+
 /// `tests/fixtures/<rel>`.
 pub fn fixture(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel)

@@ -360,8 +360,9 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
             .invoke(&event)
             .unwrap_or_else(|err| panic!("session-report rejected {key}: {err}"));
         p.detail(&format!("{key} -> {}", answer["reported"][0]["outcome"].as_str().unwrap_or("?")));
-        report_keys.push(keys::report(&day, session, "json").expect("a valid session ID"));
-        report_keys.push(keys::report(&day, session, "md").expect("a valid session ID"));
+        let at = crate::local_session(session);
+        report_keys.push(keys::report(&day, &at, "json").expect("a valid session ID"));
+        report_keys.push(keys::report(&day, &at, "md").expect("a valid session ID"));
     }
 
     p.say("config-rule: Config's daily run judges each instance (the stack's, and one left open the old way) and the preferences");

@@ -81,7 +81,8 @@ pub fn emulator_env(aws: &LocalAws) -> Vec<(&'static str, String)> {
         ("AWS_ENDPOINT_URL", aws.endpoint()),
         ("AWS_ACCESS_KEY_ID", "testing".to_string()),
         ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
-        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_REGION", crate::EMULATOR_REGION.to_string()),
+        ("ACCOUNT_ID", crate::EMULATOR_ACCOUNT.to_string()),
         ("S3_FORCE_PATH_STYLE", "true".to_string()),
         ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_string()),
     ]

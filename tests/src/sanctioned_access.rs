@@ -143,7 +143,8 @@ pub async fn run(
             });
         let answer =
             start.invoke(&event).unwrap_or_else(|e| panic!("session-start rejected {user}: {e}"));
-        let key = keys::session_record(&time[..10], &session_id).expect("a valid session ID");
+        let key = keys::session_record(&time[..10], &crate::local_session(&session_id))
+            .expect("a valid session ID");
         let stored =
             clients.s3.get_object().bucket(bucket).key(&key).send().await.expect("the record");
         let record: Value =

@@ -142,7 +142,8 @@ fn report(
     };
     join(&mut r, record, &facts, &pack);
     let day = record.map_or(&uploaded[..10], |r| &r.started_at[..10]);
-    (keys::report(day, id, "json").unwrap(), line(&r))
+    let at = record.and_then(|r| r.at().ok()).unwrap_or_else(|| crate::local_session(id));
+    (keys::report(day, &at, "json").unwrap(), line(&r))
 }
 
 /// One line of JSON, as the functions store records and reports.

@@ -17,6 +17,7 @@ use session_audit_aws::access_summary::access_summary;
 use session_audit_aws::session_report::session_report;
 use session_audit_aws::Clients;
 use session_audit_tests::counting_alloc::{peak_since, reset_peak, Counting};
+use session_audit_tests::home_setting;
 use session_audit_tests::local_aws::LocalAws;
 
 #[path = "../../shared/session-audit/benches/synthetic.rs"]
@@ -50,7 +51,8 @@ async fn a_200_mib_transcript_is_reported_in_bounded_memory() {
     let etag = put.e_tag().unwrap().trim_matches('"').to_string();
     std::fs::remove_file(&path).unwrap();
 
-    let get = |k: &str| (k == "AUDIT_BUCKET").then(|| BUCKET.to_string());
+    let get =
+        |k: &str| (k == "AUDIT_BUCKET").then(|| BUCKET.to_string()).or_else(|| home_setting(k));
     let settings = ReportSettings::read(get).unwrap();
     let reporter = session_report(&clients, settings, Analyzer::default());
     let event = json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:CompleteMultipartUpload",

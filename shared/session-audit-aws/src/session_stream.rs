@@ -26,6 +26,7 @@ pub fn session_stream(
         store: S3Store::new(clients.s3.clone(), common.audit_bucket.clone()),
         sink: FindingsOut::new(clients, &common, "session-stream"),
         analyzer,
+        home: common.home.clone(),
     }
 }
 

@@ -101,6 +101,7 @@ fn main() {
         store: MemStore::default(),
         sink: MemSink::default(),
         analyzer: Analyzer::default(),
+        home: session_audit::keys::Place::new("123456789012", "eu-central-1").ok(),
     };
     for round in 1..=3 {
         let (secs, peak, commands) = run(&stream(), &[batch(events.clone())]);

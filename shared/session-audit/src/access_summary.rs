@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::finding::Finding;
-use crate::keys::{Beside, Filed};
+use crate::keys::{Beside, Filed, Place};
 use crate::ports::sink::{FindingsSink, SinkError};
 use crate::ports::store::spool::Read;
 use crate::ports::store::{Attributes, AuditStore, Condition, Payload, StoreError};
@@ -420,7 +420,7 @@ impl DayListing {
         let (mut beside, mut reports) = (Vec::new(), Vec::new());
         for key in all_reports {
             match crate::keys::parse_beside(&key) {
-                Some((kind, ..)) => beside.push((kind, key)),
+                Some(b) => beside.push((b.beside, key)),
                 None => reports.push(key),
             }
         }
@@ -441,6 +441,34 @@ pub async fn fold_day(
     fold_listed(store, &DayListing::of(store, day).await?, agg, concurrency).await
 }
 
+/// A session's record key and report key, either of which may be missing.
+type Halves = (Option<String>, Option<String>);
+
+/// A session that started before places and was reported after them has its record without a
+/// place and its report under one (or the other way round): the two halves of one ID, each
+/// alone, are one session.
+fn pair_across_layouts(joined: &mut BTreeMap<(String, Option<Place>), Halves>) {
+    let unplaced: Vec<String> =
+        joined.keys().filter(|(_, p)| p.is_none()).map(|(id, _)| id.clone()).collect();
+    for id in unplaced {
+        let placed: Vec<Option<Place>> = joined
+            .range((id.clone(), None)..)
+            .take_while(|((i, _), _)| *i == id)
+            .map(|((_, p), _)| p.clone())
+            .filter(Option::is_some)
+            .collect();
+        let [place] = &placed[..] else { continue };
+        let (old, new) = (&joined[&(id.clone(), None)], &joined[&(id.clone(), place.clone())]);
+        let one_half = |p: &Halves| p.0.is_some() != p.1.is_some();
+        if one_half(old) && one_half(new) && old.0.is_some() != new.0.is_some() {
+            let old = joined.remove(&(id.clone(), None)).unwrap_or_default();
+            let new = joined.entry((id, place.clone())).or_default();
+            new.0 = new.0.take().or(old.0);
+            new.1 = new.1.take().or(old.1);
+        }
+    }
+}
+
 /// [`fold_day`] over a listing already made.
 pub async fn fold_listed(
     store: &impl AuditStore,
@@ -451,23 +479,24 @@ pub async fn fold_listed(
     let sessions = listing.sessions.iter().cloned();
     let reports = listing.reports.iter().cloned();
     let denied = listing.denied.clone();
-    // Session ID -> (record key, report key): the day's join.
-    let mut joined: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
+    // (Session ID, place) -> (record key, report key): the day's join.
+    let mut joined: BTreeMap<(String, Option<Place>), Halves> = BTreeMap::new();
     for (kind, keys) in
         [(Filed::Session, sessions.collect::<Vec<_>>()), (Filed::Report, reports.collect())]
     {
         for key in keys {
-            let Some((id, _)) = kind.parse(&key) else {
+            let Some((place, id, _)) = kind.parse(&key) else {
                 agg.corrupt(store.uri(&key), "not a key of the audit layout");
                 continue;
             };
-            let entry = joined.entry(id.to_string()).or_default();
+            let entry = joined.entry((id.to_string(), place)).or_default();
             match kind {
                 Filed::Report => entry.1 = Some(key),
                 _ => entry.0 = Some(key),
             }
         }
     }
+    pair_across_layouts(&mut joined);
     let mut seen = DaySeen::default();
     let fetch = |key: Option<String>| async move {
         match key {

@@ -30,6 +30,8 @@ pub struct Uploader {
     pub at: String,
     /// `sourceIPAddress`.
     pub source_ip: Option<String>,
+    /// The account whose credentials made the write (`userIdentity.accountId`, else the ARN's).
+    pub account: Option<String>,
 }
 
 impl Uploader {
@@ -44,8 +46,11 @@ impl Uploader {
                 .map(|(_, name)| name.to_string()),
             _ => None,
         };
+        let account = text(identity, "/accountId")
+            .or_else(|| Some(arn.split(':').nth(4)?.to_string()).filter(|a| !a.is_empty()));
         Some(Uploader {
             arn,
+            account,
             role_session,
             ec2_delivered: text(identity, "/sessionContext/ec2RoleDelivery").is_some(),
             at: text(record, "/eventTime").and_then(|t| normalise_time(&t)).unwrap_or_default(),
@@ -95,6 +100,15 @@ pub fn judge(
     let Some(record) = record else {
         return untrusted("no session record: no StartSession for this session was seen".into());
     };
+    // A session ID is unique only within its account, and one bucket takes an organization's
+    // transcripts: an instance of another account is not the session's, whatever its ID.
+    if let (Some(by), Some(of)) = (u.account.as_deref(), record.account.as_deref()) {
+        if by != of {
+            return untrusted(format!(
+                "written by account {by}, not by the session's account {of}"
+            ));
+        }
+    }
     let Some(target) = record.target.as_deref() else {
         return untrusted("the session record names no instance".into());
     };
@@ -169,6 +183,11 @@ mod tests {
         assert!(u.ec2_delivered);
         assert_eq!(u.at, "2020-05-22T08:38:05Z");
         assert_eq!(u.source_ip.as_deref(), Some("1.2.3.4"));
+        assert_eq!(
+            u.account,
+            record().account,
+            "the fixture's instance is of the session's account"
+        );
     }
 
     #[test]
@@ -188,6 +207,10 @@ mod tests {
         let mut other = upload();
         other.role_session = Some("i-0ffffffffffffffff".into());
         assert!(why(judge(Some(&other), Some(&record()), None)).contains("not by the session's"));
+        let mut elsewhere = upload();
+        elsewhere.account = Some("999988887777".into());
+        let why_not = why(judge(Some(&elsewhere), Some(&record()), None));
+        assert!(why_not.contains("not by the session's account"), "{why_not}");
         let mut assumed = upload();
         assumed.ec2_delivered = false;
         assert!(why(judge(Some(&assumed), Some(&record()), None)).contains("ec2RoleDelivery"));

@@ -150,6 +150,9 @@ pub struct SessionStart<S, L, F> {
     pub pack: RulePack,
     /// The redaction applied to every stored field.
     pub redactor: Redactor,
+    /// The hub's own account and region: its sessions' records may be where records were filed
+    /// before places.
+    pub home: crate::keys::Home,
 }
 
 /// A record the audit writes: the findings it carries and whether they went out.
@@ -290,9 +293,17 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
                     reason: format!("{:?} without a session ID", event.action),
                 });
             };
+            // A session ID is unique only within its account: it is filed under its place.
+            let place = event.place().map_err(malformed(event))?;
+            let session = keys::SessionAt::new(place, &session_id).map_err(malformed(event))?;
             let (findings, warnings, session_type, access) = if event.action == Action::StartSession
             {
-                let (facts, warnings) = self.lookups.facts(event).await;
+                let (facts, warnings) = match self.elsewhere(event) {
+                    // The hub's lookups see its own account and region only: another's facts
+                    // are unknown (and unknown facts raise nothing), said on the record.
+                    Some(why) => (Facts::default(), vec![why]),
+                    None => self.lookups.facts(event).await,
+                };
                 let findings = evaluate(&self.pack, &self.config, event, &facts);
                 let access = AccessFacts::of(&self.config, event, &facts);
                 (findings, warnings, facts.session_type, access)
@@ -305,7 +316,7 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
             metrics.add("LookupWarnings", warnings.len() as f64);
             audited.warnings = warnings.clone();
             let update = Update {
-                session_id: &session_id,
+                session: &session,
                 event,
                 findings: &findings,
                 warnings: &warnings,
@@ -336,6 +347,19 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
         Ok(audited)
     }
 
+    /// Why the event's facts cannot be looked up from here: it was made in another account or
+    /// region than the hub's own (`None` where the home is unknown: the CLI's offline replay).
+    fn elsewhere(&self, event: &Event) -> Option<String> {
+        let home = self.home.as_ref()?;
+        let place = event.place().ok()?;
+        (place != *home).then(|| {
+            format!(
+                "not looked up: the session ran in {place}, the audit's lookups see {home} only \
+                 (tags, document type and preferences unknown)"
+            )
+        })
+    }
+
     /// Write a denied record unless it exists. Returns whether it was new.
     async fn write_denied(&self, key: &str, denied: DeniedRecord) -> Result<bool, StoreError> {
         if self.store.get(key, None).await?.is_some() {
@@ -350,7 +374,7 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
     async fn write_session(&self, u: Update<'_>) -> Result<(String, bool), StartError> {
         let event = u.event;
         for _ in 0..WRITE_ATTEMPTS {
-            let found = self.find_session(u.session_id, u.event).await?;
+            let found = self.find_session(u.session, u.event).await?;
             let (existing, read_at) = match found {
                 Some((key, Stored { value: Ok(r), etag })) => (Some(r), Some((key, etag))),
                 Some((key, Stored { value: Err(why), etag })) => {
@@ -397,7 +421,7 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
         }
         Err(store(event, "writing the record")(StoreError {
             op: "conditional write",
-            uri: u.session_id.to_string(),
+            uri: u.session.to_string(),
             code: Some("ConditionalRequestConflict".into()),
             message: format!("the record kept changing under {WRITE_ATTEMPTS} attempts"),
         }))
@@ -409,7 +433,7 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
     /// every session within [`crate::session::LONGEST_SESSION_MINUTES`]).
     async fn find_session(
         &self,
-        session_id: &str,
+        session: &keys::SessionAt,
         event: &Event,
     ) -> Result<Option<(String, Stored<SessionRecord>)>, StartError> {
         let date: Date = event.date().parse().map_err(|_| StartError::Malformed {
@@ -420,11 +444,13 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
         let days = (0..=SESSION_SPAN_DAYS)
             .filter_map(|n| date.checked_add(jiff::Span::new().days(n * step)).ok());
         for date in days {
-            let key = keys::session_record(date, session_id).map_err(malformed(event))?;
-            let stored =
-                get_json(&self.store, &key).await.map_err(store(event, "reading the record"))?;
-            if let Some(stored) = stored {
-                return Ok(Some((key, stored)));
+            for key in keys::session_record_keys(date, session, &self.home) {
+                let stored = get_json(&self.store, &key)
+                    .await
+                    .map_err(store(event, "reading the record"))?;
+                if let Some(stored) = stored {
+                    return Ok(Some((key, stored)));
+                }
             }
         }
         Ok(None)
@@ -479,7 +505,7 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
 
 /// One event's change to a session record.
 struct Update<'a> {
-    session_id: &'a str,
+    session: &'a keys::SessionAt,
     event: &'a Event,
     findings: &'a [Finding],
     warnings: &'a [String],

@@ -100,6 +100,9 @@ pub struct SessionStream<S, F> {
     pub sink: F,
     /// The engine, with its rules and redaction.
     pub analyzer: Analyzer,
+    /// The hub's own account and region: a stream is placed in the account that owns its log
+    /// group, in this region (a log group streams only within its region).
+    pub home: crate::keys::Home,
 }
 
 impl<S: AuditStore, F: FindingsSink> SessionStream<S, F> {
@@ -115,7 +118,10 @@ impl<S: AuditStore, F: FindingsSink> SessionStream<S, F> {
         }
         metrics.add_findings(&[]);
         let session = batch.log_stream.clone();
-        let key = keys::live_state(&session).map_err(|e| StreamError::Malformed(e.to_string()))?;
+        let at = self.place(batch)?;
+        let at = keys::SessionAt::new(at, &session)
+            .map_err(|e| StreamError::Malformed(e.to_string()))?;
+        let key = keys::live_state(&at);
         let store_error = |step, error| StreamError::Store {
             step,
             session: session.clone(),
@@ -143,7 +149,7 @@ impl<S: AuditStore, F: FindingsSink> SessionStream<S, F> {
             let (progress, findings) = advance(&self.analyzer, &mut state, &batch.events, received);
             if state.attributed.is_none() && progress.read > 0 {
                 state.attributed = self
-                    .attribution(&state)
+                    .attribution(&state, &at)
                     .await
                     .map_err(|e| store_error("read the session record", e))?;
             }
@@ -208,12 +214,28 @@ impl<S: AuditStore, F: FindingsSink> SessionStream<S, F> {
 }
 
 impl<S: AuditStore, F: FindingsSink> SessionStream<S, F> {
+    /// Where the batch's session ran: the account that owns the log group (the hub's own when
+    /// the batch does not say), in the function's region.
+    fn place(&self, batch: &Batch) -> Result<keys::Place, StreamError> {
+        let Some(home) = &self.home else {
+            return Err(StreamError::Malformed(
+                "ACCOUNT_ID and AWS_REGION are not set: a stream cannot be placed".into(),
+            ));
+        };
+        let account = batch.owner.as_deref().unwrap_or(home.account());
+        keys::Place::new(account, home.region()).map_err(|e| StreamError::Malformed(e.to_string()))
+    }
+
     /// Who the session's record names, looked for from the day its stream began; `None` until
     /// session-start has written it (CloudTrail may deliver the StartSession after the first
     /// stream events), and for a stream no session was started for.
-    async fn attribution(&self, state: &LiveState) -> Result<Option<Attribution>, StoreError> {
+    async fn attribution(
+        &self,
+        state: &LiveState,
+        session: &keys::SessionAt,
+    ) -> Result<Option<Attribution>, StoreError> {
         let first = state.first_event_time.as_deref().and_then(|t| t.get(..10)?.parse().ok());
-        let (record, _) = find_session_record(&self.store, &state.session_id, first).await?;
+        let (record, _) = find_session_record(&self.store, session, first, &self.home).await?;
         Ok(record.map(|r| Attribution {
             principal: r.identity.arn.clone().unwrap_or(r.identity.principal.clone()),
             person: r.identity.person.clone(),

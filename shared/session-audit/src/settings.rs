@@ -151,6 +151,7 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
             rules_uri: self.rules_uri()?,
             redaction_key: self.redaction_key()?,
             security_hub: self.security_hub()?,
+            home: self.home()?,
         })
     }
 
@@ -242,7 +243,21 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
             work_dir: std::env::temp_dir(),
             max_transcript_mib: self.number("MAX_TRANSCRIPT_MIB", 2048)?.max(1),
             sweep_batch: self.number("SWEEP_BATCH", 500)?.max(1) as usize,
+            home: self.home()?,
         })
+    }
+
+    /// The hub's own place: `ACCOUNT_ID` (the template's `AWS::AccountId`) in `AWS_REGION` (set
+    /// by Lambda). Unset where neither says (the CLI, tests): keys without a place are then
+    /// refused rather than guessed.
+    pub fn home(&self) -> Result<crate::keys::Home, SettingsError> {
+        let (Some(account), Some(region)) = (self.text("ACCOUNT_ID"), self.text("AWS_REGION"))
+        else {
+            return Ok(None);
+        };
+        crate::keys::Place::new(&account, &region)
+            .map(Some)
+            .map_err(|e| SettingsError { variable: "ACCOUNT_ID", reason: e.to_string() })
     }
 
     /// The access summary's options.
@@ -422,6 +437,8 @@ pub struct Common {
     pub redaction_key: RedactionKeySource,
     /// `SECURITY_HUB_PRODUCT`: findings also imported into Security Hub as this product.
     pub security_hub: Option<crate::asff::Product>,
+    /// `ACCOUNT_ID` in `AWS_REGION`: the hub's own place (see [`Variables::home`]).
+    pub home: crate::keys::Home,
 }
 
 /// The session-start function's settings.

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use crate::keys::{is_account, Place};
 use crate::provenance::Uploader;
 use crate::session::text;
 
@@ -162,24 +163,33 @@ fn classic(record: &Value) -> Result<Trigger, BadUploadEvent> {
     }))
 }
 
-/// The session ID of a transcript key (`<prefix><sessionId>.log`), or why the key is not a
-/// transcript: outside the prefix, nested below it (the agent's `<Plugin>/stderr` objects),
-/// or ours (`audit/…`, so the function never reacts to its own writes).
-pub fn session_id(key: &str, prefix: &str) -> Result<String, NotATranscript> {
+/// The place and session ID a transcript key names, or why the key is not a transcript.
+/// Transcripts are `<prefix><sessionId>.log` (the hub's own instances: no place, the hub's is
+/// meant) or `<prefix><account>/<region>/<sessionId>.log` (another account's or region's: what
+/// a spoke's preferences set). Not a transcript: outside the prefix, nested deeper (the agent's
+/// `<Plugin>/stderr` objects), below a folder that is no account/region, or ours (`audit/…`,
+/// so the function never reacts to its own writes).
+pub fn transcript_of(key: &str, prefix: &str) -> Result<(Option<Place>, String), NotATranscript> {
     if key.starts_with("audit/") {
         return Err(format!("{key} is an audit object (our own write)").into());
     }
     let Some(rest) = key.strip_prefix(prefix) else {
         return Err(format!("{key} is outside the transcript prefix {prefix:?}").into());
     };
-    if rest.contains('/') {
-        return Err(format!("{key} is not a transcript (nested below the prefix)").into());
-    }
-    let id = rest.strip_suffix(".log").unwrap_or(rest);
+    let parts: Vec<&str> = rest.split('/').collect();
+    let (place, name) = match parts[..] {
+        [name] => (None, name),
+        [account, region, name] if is_account(account) => match Place::new(account, region) {
+            Ok(place) => (Some(place), name),
+            Err(e) => return Err(format!("{key} is not a transcript: {e}").into()),
+        },
+        _ => return Err(format!("{key} is not a transcript (nested below the prefix)").into()),
+    };
+    let id = name.strip_suffix(".log").unwrap_or(name);
     if id.is_empty() {
         return Err(format!("{key} names no session").into());
     }
-    Ok(id.to_string())
+    Ok((place, id.to_string()))
 }
 
 /// `TRANSCRIPT_PREFIX` as a key prefix: `session-logs` and `session-logs/` both mean the
@@ -250,17 +260,31 @@ mod tests {
         assert_eq!(decode_key(raw), "session-logs/alice@example.com-0a1b2c=.log");
         assert_eq!(decode_key("a+b%2Bc"), "a b+c");
         let prefix = normalise_prefix("session-logs");
-        assert_eq!(session_id(&decode_key(raw), &prefix).unwrap(), "alice@example.com-0a1b2c=");
+        let (place, id) = transcript_of(&decode_key(raw), &prefix).unwrap();
+        assert_eq!((place, id.as_str()), (None, "alice@example.com-0a1b2c="));
     }
 
     #[test]
     fn only_transcripts_directly_under_the_prefix_are_reports() {
         let p = normalise_prefix("session-logs/");
-        assert!(session_id("session-logs/Standard_Stream/stderr", &p).is_err());
-        assert!(session_id("other/x.log", &p).is_err());
-        assert!(session_id("audit/reports/dt=2026-11-24/x.json", &normalise_prefix("")).is_err());
-        assert!(session_id("session-logs/.log", &p).is_err());
-        assert_eq!(session_id("x.log", &normalise_prefix("")).unwrap(), "x");
+        assert!(transcript_of("session-logs/Standard_Stream/stderr", &p).is_err());
+        assert!(transcript_of("other/x.log", &p).is_err());
+        assert!(transcript_of("audit/reports/dt=2026-11-24/x.json", &normalise_prefix("")).is_err());
+        assert!(transcript_of("session-logs/.log", &p).is_err());
+        assert_eq!(transcript_of("x.log", &normalise_prefix("")).unwrap(), (None, "x".into()));
+        // A spoke's (and, since places, the hub's own) transcripts are below their place.
+        let place = Place::new("111122223333", "eu-west-1").unwrap();
+        let spoke = transcript_of("session-logs/111122223333/eu-west-1/ana-0a1b.log", &p);
+        assert_eq!(spoke.unwrap(), (Some(place), "ana-0a1b".into()));
+        for not in [
+            "session-logs/111122223333/eu-west-1/Standard_Stream/stderr",
+            "session-logs/111122223333/../x.log",
+            "session-logs/111122223333/eu-west-1/.log",
+            "session-logs/11112222333/eu-west-1/x.log",
+            "session-logs/111122223333/eu-west-1",
+        ] {
+            assert!(transcript_of(not, &p).is_err(), "{not}");
+        }
     }
 
     #[test]

@@ -297,7 +297,7 @@ async fn daily_runs_chain_baselines_and_empty_days_say_so() {
     assert_eq!(e["severity"], "high");
     assert_eq!(e["principal"], "bob");
     assert_eq!(e["target"], "i-ccc");
-    assert_eq!(e["record"], "s3://audit-bucket/audit/sessions/dt=2026-11-14/s-bob-2.json");
+    assert_eq!(e["record"], "s3://audit-bucket/audit/sessions/dt=2026-11-14/acct=111122223333/region=eu-central-1/s-bob-2.json");
     assert!(
         e["evidence"].as_str().unwrap().contains("no transcript 120 min after termination"),
         "{e}"

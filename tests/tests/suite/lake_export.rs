@@ -59,7 +59,8 @@ async fn each_class_goes_to_the_lake_through_its_own_custom_source_role() {
     report.target = Some(
         json!({"instance_id": "i-0123456789abcdef0", "region": "us-east-1", "account": "123456789012"}),
     );
-    let key = keys::report("2026-12-05", session, "json").unwrap();
+    let key =
+        keys::report("2026-12-05", &session_audit_tests::local_session(session), "json").unwrap();
     let body = ByteStream::from(serde_json::to_vec(&report).unwrap());
     clients.s3.put_object().bucket(BUCKET).key(&key).body(body).send().await.unwrap();
     let mut chain = Chain::start(&aws, &clients, &emulator_env(&aws), BUCKET).await;

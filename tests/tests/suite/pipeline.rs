@@ -31,13 +31,22 @@ async fn the_whole_pipeline_runs_locally_and_keeps_the_audit_trail() {
 
     // session-start: four session records (the denied one is a denied-attempt record).
     for id in [alice, carol, bob, dave] {
-        let record = read_json(&dir, &keys::session_record(&o.day, id).unwrap());
+        let record = read_json(
+            &dir,
+            &keys::session_record(&o.day, &session_audit_tests::local_session(id)).unwrap(),
+        );
         assert_eq!(record["session_id"], id.as_str());
         assert_eq!(record["target"], o.instance_id.as_str());
     }
-    let alice_record = read_json(&dir, &keys::session_record(&o.day, alice).unwrap());
+    let alice_record = read_json(
+        &dir,
+        &keys::session_record(&o.day, &session_audit_tests::local_session(alice)).unwrap(),
+    );
     assert!(alice_record["terminated_at"].is_string(), "TerminateSession merged: {alice_record}");
-    let bob_record = read_json(&dir, &keys::session_record(&o.day, bob).unwrap());
+    let bob_record = read_json(
+        &dir,
+        &keys::session_record(&o.day, &session_audit_tests::local_session(bob)).unwrap(),
+    );
     let bob_findings: Vec<&str> = bob_record["findings"]
         .as_array()
         .unwrap()
@@ -92,13 +101,15 @@ async fn the_whole_pipeline_runs_locally_and_keeps_the_audit_trail() {
     assert!(batches.len() >= 3, "findings arrive from the batches that carried them: {batches:?}");
     assert_eq!(o.live.redelivery["outcome"], "duplicate", "{}", o.live.redelivery);
     assert_eq!(o.live.redelivery["findings"], serde_json::json!([]));
-    let state = read_json(&dir, &keys::live_state(alice).unwrap());
+    let state = read_json(&dir, &keys::live_state(&session_audit_tests::local_session(alice)));
     assert_eq!(state["events"].as_u64(), Some(o.live.batches as u64), "{state}");
 
     // session-report: both transcripts reported, joined with their records.
-    let report: Report =
-        serde_json::from_value(read_json(&dir, &keys::report(&o.day, alice, "json").unwrap()))
-            .unwrap();
+    let report: Report = serde_json::from_value(read_json(
+        &dir,
+        &keys::report(&o.day, &session_audit_tests::local_session(alice), "json").unwrap(),
+    ))
+    .unwrap();
     assert_eq!(report.status, Status::NonCompliant);
     assert!(report.findings.iter().any(|f| f.rule_id == "SA-CMD-010"), "risky commands found");
     // alice streamed: every command carries the stream's time, and the channels agree.
@@ -115,9 +126,11 @@ async fn the_whole_pipeline_runs_locally_and_keeps_the_audit_trail() {
         .unwrap(),
     )
     .unwrap();
-    let carol_report: Report =
-        serde_json::from_value(read_json(&dir, &keys::report(&o.day, carol, "json").unwrap()))
-            .unwrap();
+    let carol_report: Report = serde_json::from_value(read_json(
+        &dir,
+        &keys::report(&o.day, &session_audit_tests::local_session(carol), "json").unwrap(),
+    ))
+    .unwrap();
     let commands: Vec<&str> = carol_report.commands.iter().map(|c| c.command.as_str()).collect();
     let bash: Vec<&str> =
         expected["commands"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
@@ -282,7 +295,8 @@ async fn the_whole_pipeline_runs_locally_and_keeps_the_audit_trail() {
     let named = &during["sessions"][0];
     assert_eq!(named["session_id"], alice.as_str(), "{during}");
     assert_eq!(named["during"], true);
-    let alice_report = keys::report(&o.day, alice, "json").unwrap();
+    let alice_report =
+        keys::report(&o.day, &session_audit_tests::local_session(alice), "json").unwrap();
     assert_eq!(named["report"], alice_report.as_str());
     assert!(o.kept_after_delete.contains(&alice_report));
     let gd = raised("SA-SES-GUARDDUTY", &o.instance_id).expect("published");

@@ -1,6 +1,7 @@
 //! The provisioning custom resource against the local emulator (moto), through the same
 //! request handling and response path the Lambda uses.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest as Request;
@@ -289,7 +290,8 @@ async fn create_update_delete_lifecycle_checked_through_the_api() {
             .unwrap(),
     )
     .unwrap();
-    assert_eq!(key_policy, policies::key_policy(&n, &place));
+    let defaults = Properties::parse(&HashMap::new()).unwrap();
+    assert_eq!(key_policy, policies::key_policy(&defaults, &n, &place));
 
     // S3: SSE-KMS with bucket key, versioning, public access block, tags.
     let enc = c.s3.get_bucket_encryption().bucket(&n.bucket).send().await.unwrap();
@@ -695,8 +697,11 @@ async fn bad_properties_fail_fast_naming_the_property() {
     assert_nothing_left(&env, "bad property").await;
 }
 
+/// The bucket and key policies in place after a Create (TLS only) and after an Update that
+/// names an organization (its accounts admitted to their own folders and to the key): what
+/// they then allow is proven by `iam-proof` ([`session_audit_tests::organization_proof`]).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tls_policy_denies_plain_http() {
+async fn tls_and_organization_policies_follow_the_properties() {
     let mut env = Env::start().await;
     env.options.tls_policy_allowed = true;
     let response = {
@@ -704,10 +709,40 @@ async fn tls_policy_denies_plain_http() {
         env.run(r).await
     };
     assert_eq!(response["Status"], "SUCCESS", "{response}");
+    let physical = response["PhysicalResourceId"].as_str().unwrap().to_string();
     let (n, place) = env.names("sa-test");
-    let policy = env.clients.s3.get_bucket_policy().bucket(&n.bucket).send().await.unwrap();
-    let policy: Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
-    assert_eq!(policy, policies::bucket_tls_policy(&n, &place));
+    let c = env.clients.clone();
+    let bucket_policy = || async {
+        let policy = c.s3.get_bucket_policy().bucket(&n.bucket).send().await.unwrap();
+        serde_json::from_str::<Value>(policy.policy().unwrap()).unwrap()
+    };
+    let key_policy = || async {
+        let key = c.kms.describe_key().key_id(&n.key_alias).send().await.unwrap();
+        let id = key.key_metadata().unwrap().key_id().to_string();
+        let policy = c.kms.get_key_policy().key_id(id).policy_name("default").send().await;
+        serde_json::from_str::<Value>(policy.unwrap().policy().unwrap()).unwrap()
+    };
+    let defaults = Properties::parse(&HashMap::new()).unwrap();
+    assert_eq!(
+        bucket_policy().await,
+        policies::bucket_policy(&defaults, &n, &place, true).unwrap()
+    );
+
+    let org = [("OrganizationId", "o-a1b2c3d4e5")];
+    let update = env.request("Update", props(&org), Some(&physical), Some(props(&[])));
+    let response = env.run(update).await;
+    assert_eq!(response["Status"], "SUCCESS", "{response}");
+    let map: HashMap<String, Value> = org.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+    let with_org = Properties::parse(&map).unwrap();
+    assert_eq!(
+        bucket_policy().await,
+        policies::bucket_policy(&with_org, &n, &place, true).unwrap()
+    );
+    assert_eq!(
+        key_policy().await,
+        policies::key_policy(&with_org, &n, &place),
+        "the existing key follows"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -31,7 +31,7 @@ async fn a_transcript_planted_by_another_instance_is_kept_apart_and_the_genuine_
     }))
     .await;
     let key = format!("session-logs/{session}.log");
-    let slot = keys::report(DAY, session, "json").unwrap();
+    let slot = keys::report(DAY, &session_audit_tests::local_session(session), "json").unwrap();
 
     // Alice, on her own instance, writes risky commands under Bob's session while it is open.
     let (planted, _) = env.upload(&key, bytes("recorded/al2023_sh_risky.log")).await;
@@ -40,7 +40,14 @@ async fn a_transcript_planted_by_another_instance_is_kept_apart_and_the_genuine_
     let (apart, findings) = reported(&out[0]);
     assert_eq!(
         apart,
-        keys::beside_report(Beside::Untrusted, DAY, session, &planted, "json").unwrap()
+        keys::beside_report(
+            Beside::Untrusted,
+            DAY,
+            &session_audit_tests::local_session(session),
+            &planted,
+            "json"
+        )
+        .unwrap()
     );
     assert!(findings.contains(&"SA-TRN-UNTRUSTED-UPLOAD".to_string()), "{findings:?}");
     assert!(env.get(&slot).await.is_none(), "it never takes the session's report");
@@ -93,7 +100,9 @@ async fn an_upload_that_names_no_uploader_says_so_in_its_status() {
     let (v, e) = env.upload(&key, bytes("recorded/al2023_sh_narrow_wrap.log")).await;
     let event = super::session_report::classic(&key, Some(&v), &e, "2026-11-24T10:00:00Z");
     run(&reporter, &event).await.unwrap();
-    let report = env.report(&keys::report(DAY, session, "json").unwrap()).await;
+    let report = env
+        .report(&keys::report(DAY, &session_audit_tests::local_session(session), "json").unwrap())
+        .await;
     let reason = report.status_reason.unwrap_or_default();
     assert!(reason.contains("uploader not established"), "{reason}");
     assert_eq!(report.source.uploaded_by, None);
@@ -107,7 +116,9 @@ async fn an_upload_that_names_no_uploader_says_so_in_its_status() {
     let mut event = cloudtrail(&key, &v, BOBS_INSTANCE, true, "2026-11-24T10:00:00Z");
     event["detail"]["responseElements"].as_object_mut().unwrap().remove("x-amz-version-id");
     run(&reporter, &event).await.unwrap();
-    let report = env.report(&keys::report(DAY, session, "json").unwrap()).await;
+    let report = env
+        .report(&keys::report(DAY, &session_audit_tests::local_session(session), "json").unwrap())
+        .await;
     let reason = report.status_reason.unwrap_or_default();
     assert!(reason.contains("names no version"), "{reason}");
 }
@@ -128,15 +139,20 @@ async fn the_first_version_is_s3s_to_say_whatever_order_the_events_come_in() {
     let at = |v: &str, t: &str| cloudtrail(&key, v, BOBS_INSTANCE, true, t);
     run(&reporter, &at(&v2, "2026-11-24T10:00:01Z")).await.unwrap();
     let out = run(&reporter, &at(&v1, "2026-11-24T10:00:00Z")).await.unwrap();
-    let slot = keys::report(DAY, session, "json").unwrap();
-    let beside = keys::replaced_report(DAY, session, &v2, "json").unwrap();
+    let slot = keys::report(DAY, &session_audit_tests::local_session(session), "json").unwrap();
+    let beside =
+        keys::replaced_report(DAY, &session_audit_tests::local_session(session), &v2, "json")
+            .unwrap();
     assert_eq!(reported(&out[0]).0, slot, "the first version takes the slot: {out:?}");
     assert_eq!(reported(&out[1]).0, beside, "the later one is reported again beside it");
     assert!(reported(&out[1]).1.contains(&"SA-TRN-REPLACED".to_string()));
     let first = env.report(&slot).await;
     assert_eq!(first.source.version_id.as_deref(), Some(v1.as_str()));
     assert!(ids(&first).iter().all(|id| *id != "SA-TRN-REPLACED"), "v1 is not the replacement");
-    let md = env.get(&keys::report(DAY, session, "md").unwrap()).await.unwrap();
+    let md = env
+        .get(&keys::report(DAY, &session_audit_tests::local_session(session), "md").unwrap())
+        .await
+        .unwrap();
     assert!(String::from_utf8(md.0).unwrap().contains(&v1), "the marker is v1's too");
     let later = env.report(&beside).await;
     let replaced = later.findings.iter().find(|f| f.rule_id == "SA-TRN-REPLACED").unwrap();
@@ -159,16 +175,21 @@ async fn the_first_version_is_s3s_to_say_whatever_order_the_events_come_in() {
     assert!(run(&reporter, &at(&v1, "2026-11-24T10:00:00Z")).await.is_err());
     env.aws.heal();
     let out = run(&reporter, &at(&v2, "2026-11-24T10:00:01Z")).await.unwrap();
-    let beside = keys::replaced_report(DAY, session, &v2, "json").unwrap();
+    let beside =
+        keys::replaced_report(DAY, &session_audit_tests::local_session(session), &v2, "json")
+            .unwrap();
     assert_eq!(reported(&out[0]).0, beside, "{out:?}");
     let out = run(&reporter, &at(&v1, "2026-11-24T10:00:00Z")).await.unwrap();
-    let slot = keys::report(DAY, session, "json").unwrap();
+    let slot = keys::report(DAY, &session_audit_tests::local_session(session), "json").unwrap();
     assert_eq!(reported(&out[0]).0, slot, "{out:?}");
     assert_eq!(out.len(), 1, "nothing displaced: {out:?}");
     let first = env.report(&slot).await;
     assert_eq!(first.source.version_id.as_deref(), Some(v1.as_str()));
     assert!(ids(&first).iter().all(|id| *id != "SA-TRN-REPLACED"));
-    let folder = keys::replaced_report(DAY, session, "v", "json").unwrap().replace("v.json", "");
+    let folder =
+        keys::replaced_report(DAY, &session_audit_tests::local_session(session), "v", "json")
+            .unwrap()
+            .replace("v.json", "");
     let replaced_keys = env.keys(&folder).await;
     assert_eq!(replaced_keys.len(), 2, "only v2's report beside: {replaced_keys:?}");
 }

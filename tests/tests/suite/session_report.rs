@@ -16,6 +16,7 @@ use session_audit::settings::ReportSettings;
 use session_audit_aws::session_report::{session_report, AwsSessionReport as SessionReport};
 use session_audit_aws::Clients;
 use session_audit_tests::findings_capture::{captured_findings, route_findings_to_log};
+use session_audit_tests::home_setting;
 use session_audit_tests::live_stream::put_stream;
 use session_audit_tests::local_aws::LocalAws;
 use session_audit_tests::runtime_api::{
@@ -127,6 +128,7 @@ impl Env {
                 .find(|(n, _)| *n == k)
                 .map(|(_, v)| v.to_string())
                 .or_else(|| (k == "AUDIT_BUCKET").then(|| BUCKET.to_string()))
+                .or_else(|| home_setting(k))
         };
         let mut environment: Vec<(&str, String)> =
             extra.iter().map(|(k, v)| (*k, v.to_string())).collect();
@@ -190,7 +192,7 @@ impl Env {
             "prompt_seen": false, "abandoned": 0}, "seen": [], "horizon": 0, "newest": 0, "open_seq": 0,
             "open_rules": [], "events": events, "commands": 0, "findings": 0, "late_events": 0,
             "skipped_events": 0, "unreadable_events": 0});
-        let key = keys::live_state(session).unwrap();
+        let key = keys::live_state(&session_audit_tests::local_session(session));
         let body = state.to_string().into_bytes().into();
         self.clients.s3.put_object().bucket(BUCKET).key(&key).body(body).send().await.unwrap();
     }
@@ -237,7 +239,9 @@ async fn recorded_and_public_transcripts_become_reports_joined_with_their_sessio
             eventbridge(&key, Some(&version), &etag, "2026-11-24T09:40:00Z")
         };
         let outcome = run(&reporter, &event).await.unwrap_or_else(|e| panic!("{rel}: {e}"));
-        let json_key = keys::report("2026-11-24", &session, "json").unwrap();
+        let json_key =
+            keys::report("2026-11-24", &session_audit_tests::local_session(&session), "json")
+                .unwrap();
         let Outcome::Reported { json_key: k, .. } = &outcome[0] else {
             panic!("{rel}: {outcome:?}")
         };
@@ -258,17 +262,40 @@ async fn recorded_and_public_transcripts_become_reports_joined_with_their_sessio
         assert!(stored.ended_at.is_some(), "{rel}");
         assert_eq!(stored.source.version_id.as_deref(), Some(version.as_str()));
         assert_eq!(stored.source.bucket.as_deref(), Some(BUCKET));
-        let (md, _) =
-            env.get(&keys::report("2026-11-24", &session, "md").unwrap()).await.expect("markdown");
+        let (md, _) = env
+            .get(
+                &keys::report("2026-11-24", &session_audit_tests::local_session(&session), "md")
+                    .unwrap(),
+            )
+            .await
+            .expect("markdown");
         let md = String::from_utf8(md).unwrap();
         assert!(md.contains(&session), "{rel}: markdown names the session");
     }
-    let editing = env.report("audit/reports/dt=2026-11-24/alice-00000000000000000.json").await;
+    let editing = env
+        .report(
+            &keys::report(
+                "2026-11-24",
+                &session_audit_tests::local_session("alice-00000000000000000"),
+                "json",
+            )
+            .unwrap(),
+        )
+        .await;
     let expected: Value =
         serde_json::from_slice(&bytes("recorded/al2023_sh_editing.expected.json")).unwrap();
     let got: Vec<&str> = editing.commands.iter().map(|c| c.command.as_str()).collect();
     assert_eq!(json!(got), expected["commands"], "bash's own history");
-    let risky = env.report("audit/reports/dt=2026-11-24/alice-00000000000000002.json").await;
+    let risky = env
+        .report(
+            &keys::report(
+                "2026-11-24",
+                &session_audit_tests::local_session("alice-00000000000000002"),
+                "json",
+            )
+            .unwrap(),
+        )
+        .await;
     assert_eq!(risky.status, Status::NonCompliant);
     let published = captured_findings(&env.aws).await;
     assert!(!published.is_empty());
@@ -298,7 +325,8 @@ async fn url_encoded_keys_duplicates_and_the_version_named_by_the_event() {
     let event = classic(&key, Some(&v1), &etag1, "2026-11-24T09:40:00.000Z");
     assert!(event.to_string().contains("alice%40example.com-0a1b2c3d4e5f%3D.log"), "{event}");
     run(&reporter, &event).await.unwrap();
-    let json_key = keys::report("2026-11-24", session, "json").unwrap();
+    let json_key =
+        keys::report("2026-11-24", &session_audit_tests::local_session(session), "json").unwrap();
     let stored = env.report(&json_key).await;
     assert_eq!(stored.commands, analyzer().analyze_bytes(&first, Input::default()).commands);
     let (_, json_etag) = env.get(&json_key).await.unwrap();
@@ -307,7 +335,10 @@ async fn url_encoded_keys_duplicates_and_the_version_named_by_the_event() {
     let again = run(&reporter, &event).await.unwrap();
     assert_eq!(
         again,
-        vec![Outcome::Duplicate { md_key: keys::report("2026-11-24", session, "md").unwrap() }]
+        vec![Outcome::Duplicate {
+            md_key: keys::report("2026-11-24", &session_audit_tests::local_session(session), "md")
+                .unwrap()
+        }]
     );
     assert_eq!(env.get(&json_key).await.unwrap().1, json_etag, "not rewritten");
     assert_eq!(captured_findings(&env.aws).await.len(), published, "published once");
@@ -408,14 +439,21 @@ async fn a_transcript_replaced_after_its_report_keeps_the_first_and_raises_repla
     let risky = bytes("recorded/al2023_sh_risky.log");
     let (v1, etag1) = env.upload(&key, risky.clone()).await;
     run(&reporter, &classic(&key, Some(&v1), &etag1, "2026-11-24T09:40:00.000Z")).await.unwrap();
-    let first_key = keys::report("2026-11-24", session, "json").unwrap();
+    let first_key =
+        keys::report("2026-11-24", &session_audit_tests::local_session(session), "json").unwrap();
     let first = env.report(&first_key).await;
 
     let clean = bytes("recorded/al2023_sh_narrow_wrap.log");
     let (v2, etag2) = env.upload(&key, clean.clone()).await;
     let event = classic(&key, Some(&v2), &etag2, "2026-11-24T11:00:00.000Z");
     let out = run(&reporter, &event).await.unwrap();
-    let beside = keys::replaced_report("2026-11-24", session, &v2, "json").unwrap();
+    let beside = keys::replaced_report(
+        "2026-11-24",
+        &session_audit_tests::local_session(session),
+        &v2,
+        "json",
+    )
+    .unwrap();
     let Outcome::Reported { json_key, findings, .. } = &out[0] else { panic!("{out:?}") };
     assert_eq!(json_key, &beside);
     assert!(findings.contains(&"SA-TRN-REPLACED".to_string()), "{findings:?}");
@@ -478,7 +516,12 @@ async fn garbage_empty_truncated_and_missing_record_are_reported_not_dropped() {
         let key = format!("session-logs/{session}.log");
         let (v, e) = env.upload(&key, body).await;
         run(&reporter, &classic(&key, Some(&v), &e, "2026-11-24T10:00:00Z")).await.unwrap();
-        let r = env.report(&keys::report("2026-11-24", &session, "json").unwrap()).await;
+        let r = env
+            .report(
+                &keys::report("2026-11-24", &session_audit_tests::local_session(&session), "json")
+                    .unwrap(),
+            )
+            .await;
         assert_eq!(r.status, status, "{name}");
         assert!(r.status_reason.is_some(), "{name}: the reason is stated");
     }
@@ -487,7 +530,16 @@ async fn garbage_empty_truncated_and_missing_record_are_reported_not_dropped() {
     let key = "session-logs/carol-0123456789abcdef0.log";
     let (v, e) = env.upload(key, bytes("recorded/al2023_sh_editing.log")).await;
     run(&reporter, &classic(key, Some(&v), &e, "2026-11-25T01:00:00Z")).await.unwrap();
-    let r = env.report("audit/reports/dt=2026-11-25/carol-0123456789abcdef0.json").await;
+    let r = env
+        .report(
+            &keys::report(
+                "2026-11-25",
+                &session_audit_tests::local_session("carol-0123456789abcdef0"),
+                "json",
+            )
+            .unwrap(),
+        )
+        .await;
     assert_eq!(ids(&r)[0], "SA-SES-NO-START-RECORD");
     assert!(r.identity.is_none());
     assert_eq!(r.status, Status::NonCompliant);
@@ -508,7 +560,16 @@ async fn session_rules_need_both_sources_and_start_findings_are_carried() {
     let key = "session-logs/dave-0123456789abcdef0.log";
     let (v, e) = env.upload(key, root_shell).await;
     run(&reporter, &eventbridge(key, Some(&v), &e, "2026-11-24T11:31:00Z")).await.unwrap();
-    let r = env.report("audit/reports/dt=2026-11-24/dave-0123456789abcdef0.json").await;
+    let r = env
+        .report(
+            &keys::report(
+                "2026-11-24",
+                &session_audit_tests::local_session("dave-0123456789abcdef0"),
+                "json",
+            )
+            .unwrap(),
+        )
+        .await;
     assert_eq!(
         &ids(&r)[..3],
         ["SA-SES-NO-MFA", "SA-SES-TOO-LONG", "SA-SES-RUN-AS-ROOT"],
@@ -589,7 +650,16 @@ async fn the_real_binary_reports_through_the_lambda_runtime_api() {
     let answer =
         function.invoke(&classic(key, Some(&v), &e, "2026-11-24T10:00:00Z")).expect("handled");
     assert_eq!(answer["reported"][0]["outcome"], "reported", "{answer}");
-    let r = env.report("audit/reports/dt=2026-11-24/frank-0123456789abcdef0.json").await;
+    let r = env
+        .report(
+            &keys::report(
+                "2026-11-24",
+                &session_audit_tests::local_session("frank-0123456789abcdef0"),
+                "json",
+            )
+            .unwrap(),
+        )
+        .await;
     assert_eq!(r.status, Status::NonCompliant);
     let err = function.invoke(&json!({"nonsense": true})).unwrap_err();
     assert_eq!(err["errorType"], "MalformedEvent", "{err}");
@@ -614,7 +684,13 @@ async fn the_real_binary_reports_through_the_lambda_runtime_api() {
     let answer = function.invoke(&planted).expect("handled");
     let json_key = answer["reported"][0]["json_key"].as_str().unwrap_or_default();
     assert!(json_key.contains("/untrusted/"), "{answer}");
-    assert!(env.get(&keys::report("2026-11-24", session, "json").unwrap()).await.is_none());
+    assert!(env
+        .get(
+            &keys::report("2026-11-24", &session_audit_tests::local_session(session), "json")
+                .unwrap()
+        )
+        .await
+        .is_none());
     let lines = function.settled_output();
     let last_emf = lines.iter().rev().filter_map(|l| serde_json::from_str::<Value>(l).ok());
     let last_emf = last_emf.into_iter().find(|v| v.get("_aws").is_some()).unwrap();
@@ -645,7 +721,13 @@ async fn the_doc_example_report_is_what_the_handler_writes() {
     // Deployed as recommended: the upload's CloudTrail data event names the instance.
     let upload = cloudtrail(&key, &v, "i-023ad911b5d49dece", true, "2026-11-24T22:59:02Z");
     run(&reporter, &upload).await.unwrap();
-    let (md, _) = env.get(&keys::report("2026-11-24", session, "md").unwrap()).await.unwrap();
+    let (md, _) = env
+        .get(
+            &keys::report("2026-11-24", &session_audit_tests::local_session(session), "md")
+                .unwrap(),
+        )
+        .await
+        .unwrap();
     let md = String::from_utf8(md).unwrap().replace(&v, "<version>");
     check_doc_block("example-report.md", "example-report", &demote_headings(&md));
 }
@@ -676,8 +758,16 @@ async fn reports_join_the_session_stream_and_catch_an_edited_transcript() {
             .await
             .unwrap();
     }
-    let honest =
-        env.report(&keys::report("2026-11-24", "honest-0123456789abcdef0", "json").unwrap()).await;
+    let honest = env
+        .report(
+            &keys::report(
+                "2026-11-24",
+                &session_audit_tests::local_session("honest-0123456789abcdef0"),
+                "json",
+            )
+            .unwrap(),
+        )
+        .await;
     assert!(!ids(&honest).contains(&"SA-TRN-CHANNELS-DISAGREE"), "{:?}", ids(&honest));
     assert!(
         honest
@@ -694,8 +784,16 @@ async fn reports_join_the_session_stream_and_catch_an_edited_transcript() {
         "{channels:?}"
     );
 
-    let edited =
-        env.report(&keys::report("2026-11-24", "edited-0123456789abcdef0", "json").unwrap()).await;
+    let edited = env
+        .report(
+            &keys::report(
+                "2026-11-24",
+                &session_audit_tests::local_session("edited-0123456789abcdef0"),
+                "json",
+            )
+            .unwrap(),
+        )
+        .await;
     let finding = edited
         .findings
         .iter()
@@ -712,7 +810,14 @@ async fn reports_join_the_session_stream_and_catch_an_edited_transcript() {
     );
     // The Markdown shows each command's time.
     let (md, _) = env
-        .get(&keys::report("2026-11-24", "honest-0123456789abcdef0", "md").unwrap())
+        .get(
+            &keys::report(
+                "2026-11-24",
+                &session_audit_tests::local_session("honest-0123456789abcdef0"),
+                "md",
+            )
+            .unwrap(),
+        )
         .await
         .unwrap();
     assert!(String::from_utf8(md).unwrap().contains("09:00:0"), "times in the Markdown");
@@ -741,7 +846,9 @@ async fn the_hourly_sweep_reports_a_streamed_session_without_a_transcript() {
     let sweep = json!({"kind": "stream-reports", "as_of": as_of});
     let out = run(&reporter, &sweep).await.unwrap();
     assert!(matches!(&out[0], Outcome::Reported { .. }), "{out:?}");
-    let report = env.report(&keys::report(&day, session, "json").unwrap()).await;
+    let report = env
+        .report(&keys::report(&day, &session_audit_tests::local_session(session), "json").unwrap())
+        .await;
     assert_eq!(report.source.log_stream.as_deref(), Some(session));
     assert!(ids(&report).contains(&"SA-CMD-040"), "{:?}", ids(&report));
     let again = run(&reporter, &sweep).await.unwrap();
@@ -775,10 +882,16 @@ async fn the_sweep_goes_on_where_it_stopped_and_reports_no_stream_without_a_reco
     let Outcome::Ignored { reason } = &first[0] else { panic!("{first:?}") };
     assert!(reason.contains("no session record"), "{reason}");
     let day = began.strftime("%Y-%m-%d").to_string();
-    assert!(env.get(&keys::report(&day, fake, "json").unwrap()).await.is_none());
+    assert!(env
+        .get(&keys::report(&day, &session_audit_tests::local_session(fake), "json").unwrap())
+        .await
+        .is_none());
     let second = run(&reporter, &sweep).await.unwrap();
     assert!(matches!(&second[..], [Outcome::Reported { .. }]), "goes on after it: {second:?}");
-    assert!(env.get(&keys::report(&day, real, "json").unwrap()).await.is_some());
+    assert!(env
+        .get(&keys::report(&day, &session_audit_tests::local_session(real), "json").unwrap())
+        .await
+        .is_some());
     let third = run(&reporter, &sweep).await.unwrap();
     assert!(matches!(&third[..], [Outcome::Ignored { .. }]), "round to the start: {third:?}");
 }

@@ -166,12 +166,9 @@ impl Env {
 }
 
 fn session_key(event: &Value) -> String {
-    let d = &event["detail"];
-    format!(
-        "audit/sessions/dt={}/{}.json",
-        &d["eventTime"].as_str().unwrap()[..10],
-        d["responseElements"]["sessionId"].as_str().unwrap()
-    )
+    let (account, r) = session_audit::session::records(event).into_iter().next().unwrap();
+    let event = session_audit::session::Event::parse(r, account).unwrap();
+    SessionRecord::start(&event).unwrap().key().unwrap()
 }
 
 async fn run(audit: &SessionStart, event: &Value) -> Result<Vec<Outcome>, StartError> {
@@ -190,7 +187,7 @@ async fn every_public_sample_is_recorded_or_ignored() {
     let cases = [
         (
             "eventbridge_cloudtrail_StartSession_AssumedRole_console.json",
-            Some("audit/sessions/dt=2021-01-31/jojithom-I-08ea7d78b1fd0d119.json"),
+            Some("audit/sessions/dt=2021-01-31/acct=123456789012/region=us-east-1/jojithom-I-08ea7d78b1fd0d119.json"),
         ),
         (
             "cloudtrail_StartSession_IAMUser_cli_customdoc.json",
@@ -198,7 +195,7 @@ async fn every_public_sample_is_recorded_or_ignored() {
         ),
         (
             "cloudtrail_StartSession_SSO_AssumedRole_panther_normalized_2025.json",
-            Some("audit/sessions/dt=2025-02-19/bobson.dugnutt-4njnyxxl8yn676nsla8j6l4bra.json"),
+            Some("audit/sessions/dt=2025-02-19/acct=111122223333/region=us-west-2/bobson.dugnutt-4njnyxxl8yn676nsla8j6l4bra.json"),
         ),
         ("cloudtrail_record_SSO_AssumedRole_lambda-events_fixture.json", None),
     ];
@@ -223,7 +220,7 @@ async fn every_public_sample_is_recorded_or_ignored() {
         }
     }
     let sso = env
-        .record("audit/sessions/dt=2025-02-19/bobson.dugnutt-4njnyxxl8yn676nsla8j6l4bra.json")
+        .record("audit/sessions/dt=2025-02-19/acct=111122223333/region=us-west-2/bobson.dugnutt-4njnyxxl8yn676nsla8j6l4bra.json")
         .await;
     assert_eq!(sso.started_at, "2025-02-19T20:13:49Z", "an export's time format normalised");
     assert!(rule_ids(&sso).contains(&"SA-SES-NO-MFA"), "{:?}", rule_ids(&sso));
@@ -450,7 +447,11 @@ async fn resume_and_terminate_update_the_record_and_orphans_are_completed() {
     early_terminate["detail"]["requestParameters"] = json!({"sessionId": late_id});
     early_terminate["detail"]["responseElements"] = json!({"sessionId": late_id});
     run(&audit, &early_terminate).await.unwrap();
-    let orphan_key = keys::session_record("2026-11-25", late_id.as_str().unwrap()).unwrap();
+    let orphan_key = keys::session_record(
+        "2026-11-25",
+        &session_audit_tests::local_session(late_id.as_str().unwrap()),
+    )
+    .unwrap();
     assert!(!env.record(&orphan_key).await.has_start());
     run(&audit, &late).await.unwrap();
     let full = env.record(&session_key(&late)).await;

@@ -80,7 +80,7 @@ async fn the_real_binary_publishes_live_findings_once_and_refuses_bad_batches() 
         .s3
         .get_object()
         .bucket(BUCKET)
-        .key(keys::live_state(session).unwrap())
+        .key(keys::live_state(&session_audit_tests::local_session(session)))
         .send()
         .await
         .unwrap();

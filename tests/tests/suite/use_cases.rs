@@ -17,6 +17,7 @@ use session_audit::session_start::{Lookups, Outcome, SessionStart};
 use session_audit::settings::Variables;
 use session_audit::summary::Coverage;
 use session_audit_tests::fixture;
+use session_audit_tests::home_setting;
 use session_audit_tests::synthetic_week::{self, AS_OF, BUSINESS_HOURS, WEEK};
 
 /// Lookups that find the target untagged (so the start raises SA-SES-TARGET-UNTAGGED).
@@ -47,6 +48,7 @@ pub fn audit() -> SessionStart<MemStore, Untagged, MemSink> {
         config: Variables(get).start_config().unwrap(),
         pack: RulePack::builtin(),
         redactor: Redactor::new(Some(b"k")),
+        home: None,
     }
 }
 
@@ -57,7 +59,11 @@ fn session_start_records_once_publishes_once_and_merges_the_terminate() {
     let mut metrics = Metrics::default();
     let first = block_on(audit.handle(&event, &mut metrics)).unwrap();
     let Outcome::Recorded { key } = &first[0].outcome else { panic!("{first:?}") };
-    assert_eq!(key, "audit/sessions/dt=2021-01-31/jojithom-I-08ea7d78b1fd0d119.json");
+    assert_eq!(
+        key,
+        "audit/sessions/dt=2021-01-31/acct=123456789012/region=us-east-1/\
+         jojithom-I-08ea7d78b1fd0d119.json"
+    );
     assert!(first[0].findings.contains(&"SA-SES-TARGET-UNTAGGED".to_string()), "{first:?}");
     let published = audit.sink.details();
     assert_eq!(published.len(), first[0].findings.len());
@@ -78,6 +84,77 @@ fn session_start_records_once_publishes_once_and_merges_the_terminate() {
     let record = record.value.unwrap();
     assert!(record.terminated_at.is_some() && record.findings_sent);
     assert_eq!(audit.store.snapshot().len(), 1, "one record, nothing else");
+}
+
+/// A session ID is unique only within an account: the same ID started in two accounts is two
+/// records, and a transcript below one account's folder is that account's session's, never the
+/// other's (nor the hub's, whose transcripts have no folder).
+#[test]
+fn one_session_id_in_two_accounts_is_two_sessions() {
+    use session_audit::ports::store::{Attributes, AuditStore, Condition, Payload};
+    use session_audit::report::Report;
+    use session_audit::session_report::Outcome as Reported;
+
+    let audit = audit();
+    let hub = start_event();
+    let mut spoke = hub.clone();
+    spoke["account"] = "444455556666".into();
+    spoke["detail"]["recipientAccountId"] = "444455556666".into();
+    spoke["detail"]["eventID"] = "00000000-0000-4000-8000-0000000000b2".into();
+    spoke["detail"]["userIdentity"]["arn"] =
+        "arn:aws:sts::444455556666:assumed-role/Admin/mallory".into();
+    let mut metrics = Metrics::default();
+    let mut keys = Vec::new();
+    for event in [&hub, &spoke] {
+        let out = block_on(audit.handle(event, &mut metrics)).unwrap();
+        let Outcome::Recorded { key } = &out[0].outcome else { panic!("{out:?}") };
+        keys.push(key.clone());
+    }
+    assert!(keys[1].contains("/acct=444455556666/region=us-east-1/"), "{keys:?}");
+    assert_ne!(keys[0], keys[1], "two accounts' sessions never share a record");
+    let records: Vec<SessionRecord> = keys
+        .iter()
+        .map(|k| {
+            block_on(get_json::<SessionRecord>(&audit.store, k)).unwrap().unwrap().value.unwrap()
+        })
+        .collect();
+    assert_eq!(records[0].identity.arn.as_deref(), hub["detail"]["userIdentity"]["arn"].as_str());
+    assert!(records[1].identity.principal.contains("mallory"), "{:?}", records[1].identity);
+
+    // The hub reports over the same store: each transcript joins its own account's record.
+    let reporter = SessionReport { store: audit.store, ..reporter() };
+    let id = records[0].session_id.clone();
+    let transcript = std::fs::read(fixture("recorded/al2023_sh_risky.log")).unwrap();
+    let text = Attributes::of("text/plain");
+    let mut reported = Vec::new();
+    for key in
+        [format!("session-logs/444455556666/us-east-1/{id}.log"), format!("session-logs/{id}.log")]
+    {
+        let body = Payload::Bytes(transcript.clone());
+        block_on(reporter.store.put(&key, body, &text, &Condition::Always)).unwrap();
+        let event = json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+            "eventTime": "2021-01-31T12:00:00Z", "s3": {"bucket": {"name": "bucket"},
+            "object": {"key": key, "size": 1, "eTag": "e", "versionId": "v1"}}}]});
+        let out = block_on(reporter.handle(&event, &mut Metrics::default())).unwrap();
+        let Reported::Reported { json_key, .. } = &out[0].outcome else { panic!("{out:?}") };
+        let stored = block_on(reporter.store.get(json_key, None)).unwrap().unwrap();
+        let report: Report = serde_json::from_slice(&stored.bytes).unwrap();
+        reported.push((json_key.clone(), report.identity.unwrap_or_default()));
+    }
+    assert!(reported[0].0.contains("/acct=444455556666/"), "{reported:?}");
+    assert!(reported[0].1.to_string().contains("mallory"), "the spoke's own record: {reported:?}");
+    assert!(reported[1].0.contains("/acct=123456789012/"), "{reported:?}");
+    assert!(!reported[1].1.to_string().contains("mallory"), "the hub's own record: {reported:?}");
+
+    // A folder that names no account or region is not a transcript at all.
+    let stray = json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+        "eventTime": "2021-01-31T12:00:00Z", "s3": {"bucket": {"name": "bucket"},
+        "object": {"key": format!("session-logs/444455556666/nowhere/{id}.log"), "size": 1}}}]});
+    let out = block_on(reporter.handle(&stray, &mut Metrics::default())).unwrap();
+    assert!(
+        matches!(&out[0].outcome, Reported::Ignored { reason } if reason.contains("region")),
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -182,9 +259,15 @@ fn the_week_merged_from_daily_parts_equals_the_week_read_again() {
     assert_eq!(from_parts, read_again);
 }
 
-/// The session report over memory, for the bucket named `bucket`.
+/// The session report over memory, for the bucket named `bucket`, run by the hub in
+/// 123456789012/us-east-1 (the public fixtures' account and region).
 pub fn reporter() -> SessionReport<MemStore, MemSink> {
-    let get = |k: &str| (k == "AUDIT_BUCKET").then(|| "bucket".to_string());
+    let get = |k: &str| match k {
+        "AUDIT_BUCKET" => Some("bucket".to_string()),
+        "ACCOUNT_ID" => Some("123456789012".to_string()),
+        "AWS_REGION" => Some("us-east-1".to_string()),
+        _ => None,
+    };
     SessionReport {
         store: MemStore::default(),
         sink: MemSink::default(),
@@ -301,7 +384,8 @@ fn a_streamed_session_without_a_transcript_is_reported_from_its_stream() {
     use session_audit::transcript::agent_stream::{message, ticks_of_recording, StreamedSession};
 
     let session = "eve-0123456789abcdef0";
-    let get = |k: &str| (k == "AUDIT_BUCKET").then(|| "bucket".to_string());
+    let get =
+        |k: &str| (k == "AUDIT_BUCKET").then(|| "bucket".to_string()).or_else(|| home_setting(k));
     let reporter = SessionReport {
         store: MemStore::default(),
         sink: MemSink::default(),
@@ -346,7 +430,7 @@ fn a_streamed_session_without_a_transcript_is_reported_from_its_stream() {
         last_event_time: Some(format!("2026-11-24T09:00:{:02}Z", events.len() - 1)),
         ..LiveState::default()
     };
-    let state_key = keys::live_state(session).unwrap();
+    let state_key = keys::live_state(&session_audit_tests::local_session(session));
     block_on(put_json(store, &state_key, &state, &Condition::Always)).unwrap();
     let sweep = |as_of: &str| {
         let event = json!({"kind": "stream-reports", "as_of": as_of});
@@ -356,7 +440,8 @@ fn a_streamed_session_without_a_transcript_is_reported_from_its_stream() {
     // Within the grace period (120 min): nothing yet.
     let early = sweep("2026-11-24T10:30:00Z");
     assert!(matches!(&early[0].outcome, Reported::Ignored { .. }), "{early:?}");
-    let json_key = keys::report("2026-11-24", session, "json").unwrap();
+    let json_key =
+        keys::report("2026-11-24", &session_audit_tests::local_session(session), "json").unwrap();
     assert!(block_on(store.get(&json_key, None)).unwrap().is_none());
 
     let swept = sweep("2026-11-24T11:30:00Z");

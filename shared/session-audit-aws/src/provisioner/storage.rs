@@ -7,6 +7,19 @@ use super::*;
 impl Provisioner<'_> {
     // ---- KMS -------------------------------------------------------------------------------
 
+    async fn put_key_policy(&self, p: &Properties, n: &Names, key_id: &str) -> Step<()> {
+        self.c
+            .kms
+            .put_key_policy()
+            .key_id(key_id)
+            .policy_name("default")
+            .policy(policies::key_policy(p, n, &self.place).to_string())
+            .send()
+            .await
+            .step("kms:PutKeyPolicy")?;
+        Ok(())
+    }
+
     pub(super) async fn ensure_key(
         &self,
         p: &Properties,
@@ -37,6 +50,8 @@ impl Provisioner<'_> {
                         id,
                     ));
                 }
+                // Ours: its policy follows the properties (an organization added or removed).
+                self.put_key_policy(p, n, meta.key_id()).await?;
                 return Ok(meta.arn().unwrap_or_default().to_string());
             }
             Err(e) if e.is(&["NotFoundException"]) => {}
@@ -63,13 +78,7 @@ impl Provisioner<'_> {
         // Created with the default key policy, then given ours: KMS's lockout check then runs
         // on a key that exists and carries our tag, which is what the role's PutKeyPolicy
         // grant is conditioned on (a policy passed to CreateKey is checked before that).
-        kms.put_key_policy()
-            .key_id(&key_id)
-            .policy_name("default")
-            .policy(policies::key_policy(n, &self.place).to_string())
-            .send()
-            .await
-            .step("kms:PutKeyPolicy")?;
+        self.put_key_policy(p, n, &key_id).await?;
         kms.enable_key_rotation().key_id(&key_id).send().await.step("kms:EnableKeyRotation")?;
         kms.create_alias()
             .alias_name(&n.key_alias)
@@ -206,11 +215,11 @@ impl Provisioner<'_> {
             .send()
             .await
             .step("s3:PutBucketNotificationConfiguration")?;
-        if p.enforce_tls && self.options.tls_policy_allowed {
-            let policy = policies::bucket_tls_policy(n, &self.place).to_string();
+        let tls = p.enforce_tls && self.options.tls_policy_allowed;
+        if let Some(policy) = policies::bucket_policy(p, n, &self.place, tls) {
             s3c.put_bucket_policy()
                 .bucket(&n.bucket)
-                .policy(policy)
+                .policy(policy.to_string())
                 .send()
                 .await
                 .step("s3:PutBucketPolicy")?;

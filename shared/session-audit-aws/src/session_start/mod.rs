@@ -57,5 +57,6 @@ pub fn session_start(
         config,
         pack,
         redactor,
+        home: settings.common.home.clone(),
     }
 }

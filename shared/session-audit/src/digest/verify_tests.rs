@@ -58,7 +58,10 @@ fn three_hours() -> Mem {
         let mut entries = Vec::new();
         let files = [
             (format!("session-logs/s{i}.log"), format!("transcript {i}")),
-            (keys::report("2026-12-05", &format!("s{i}"), "json").unwrap(), format!("report {i}")),
+            (
+                keys::report("2026-12-05", &keys::example(&format!("s{i}")), "json").unwrap(),
+                format!("report {i}"),
+            ),
             ("audit/live/s.json".to_string(), format!("live state after hour {i}")),
         ];
         for (n, (key, body)) in files.into_iter().enumerate() {
@@ -114,21 +117,28 @@ fn an_untouched_export_verifies() {
 
 #[test]
 fn each_object_tampering_is_named_exactly() {
-    let report = "audit/reports/dt=2026-12-05/s1.json";
+    let report = "audit/reports/dt=2026-12-05/acct=123456789012/region=eu-central-1/s1.json";
     let mut edited = three_hours();
     edited.0.insert(report.into(), b"report 1, softened".to_vec());
     let mut deleted = three_hours();
     deleted.0.remove("session-logs/s0.log");
     let mut added = three_hours();
-    added.0.insert("audit/reports/dt=2026-12-05/forged.json".into(), b"made up".to_vec());
+    added.0.insert(
+        "audit/reports/dt=2026-12-05/acct=123456789012/region=eu-central-1/forged.json".into(),
+        b"made up".to_vec(),
+    );
     let mut moved = three_hours();
     let body = moved.0.remove(report).unwrap();
-    moved.0.insert("audit/reports/dt=2026-12-05/someone-else.json".into(), body);
+    moved.0.insert(
+        "audit/reports/dt=2026-12-05/acct=123456789012/region=eu-central-1/someone-else.json"
+            .into(),
+        body,
+    );
     let cases = [
         (edited, vec![(report, ObjectStatus::Modified)]),
         (deleted, vec![("session-logs/s0.log", ObjectStatus::Missing)]),
-        (added, vec![("audit/reports/dt=2026-12-05/forged.json", ObjectStatus::Added)]),
-        (moved, vec![("audit/reports/dt=2026-12-05/someone-else.json", ObjectStatus::Moved)]),
+        (added, vec![("audit/reports/dt=2026-12-05/acct=123456789012/region=eu-central-1/forged.json", ObjectStatus::Added)]),
+        (moved, vec![("audit/reports/dt=2026-12-05/acct=123456789012/region=eu-central-1/someone-else.json", ObjectStatus::Moved)]),
     ];
     for (export, expected) in cases {
         let v = verify(&export, &[public(7)], None);
@@ -151,9 +161,10 @@ fn an_edited_digest_breaks_its_signature_and_vouches_for_nothing() {
     assert_eq!(digests(&v)[1], (H11.into(), DigestStatus::BadSignature));
     assert_eq!(digests(&v)[0].1, DigestStatus::Valid);
     // What only that digest listed is no longer vouched for.
-    assert!(
-        wrong(&v).contains(&("audit/reports/dt=2026-12-05/s1.json".into(), ObjectStatus::Added))
-    );
+    assert!(wrong(&v).contains(&(
+        "audit/reports/dt=2026-12-05/acct=123456789012/region=eu-central-1/s1.json".into(),
+        ObjectStatus::Added
+    )));
     assert!(wrong(&v).contains(&("session-logs/s1.log".into(), ObjectStatus::Added)));
 }
 
@@ -189,7 +200,11 @@ fn a_dropped_hour_is_missing_and_its_objects_are_vouched_for_by_nothing() {
     assert_eq!(
         wrong(&v),
         [
-            ("audit/reports/dt=2026-12-05/s1.json".to_string(), ObjectStatus::Added),
+            (
+                "audit/reports/dt=2026-12-05/acct=123456789012/region=eu-central-1/s1.json"
+                    .to_string(),
+                ObjectStatus::Added
+            ),
             ("session-logs/s1.log".to_string(), ObjectStatus::Added),
         ]
     );

@@ -247,12 +247,16 @@ impl Correlation {
                     ended_at: r.terminated_at.clone(),
                     during: start <= finding.last_seen && end >= finding.first_seen,
                     record: key.clone(),
-                    report: crate::keys::report(
-                        r.started_at.get(..10).unwrap_or("unknown"),
-                        &r.session_id,
-                        "json",
-                    )
-                    .unwrap_or_default(),
+                    report: r
+                        .at()
+                        .and_then(|at| {
+                            crate::keys::report(
+                                r.started_at.get(..10).unwrap_or("unknown"),
+                                &at,
+                                "json",
+                            )
+                        })
+                        .unwrap_or_default(),
                 })
             })
             .collect();

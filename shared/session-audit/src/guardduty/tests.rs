@@ -140,7 +140,10 @@ fn the_session_open_during_the_activity_is_named_and_others_are_not() {
     let named: Vec<(&str, bool)> =
         c.sessions.iter().map(|s| (s.session_id.as_str(), s.during)).collect();
     assert_eq!(named, [("bob-0b2", false), ("alice-0a1", true)]);
-    assert_eq!(c.sessions[1].report, "audit/reports/dt=2026-11-24/alice-0a1.json");
+    assert_eq!(
+        c.sessions[1].report,
+        "audit/reports/dt=2026-11-24/acct=123456789012/region=us-east-1/alice-0a1.json"
+    );
     assert_eq!(c.sessions[1].person.as_deref(), Some("alice"));
     let evidence = c.evidence();
     assert!(evidence.contains("alice-0a1 by alice"), "{evidence}");

@@ -49,7 +49,7 @@ fn the_session_on_the_instance_is_named_filed_and_published() {
     assert_eq!(filed.schema, CORRELATION_SCHEMA);
     assert_eq!(
         filed.sessions[1].report,
-        "audit/reports/dt=2026-11-24/alice-0a1b2c3d4e5f60718.json"
+        "audit/reports/dt=2026-11-24/acct=123456789012/region=us-east-1/alice-0a1b2c3d4e5f60718.json"
     );
     let events = c.sink.details();
     assert_eq!(events.len(), 1);
@@ -90,7 +90,11 @@ fn no_session_is_said_and_still_filed() {
 #[test]
 fn an_unreadable_record_is_named_not_skipped() {
     let store = MemStore::default();
-    let key = crate::keys::session_record("2026-11-24", "mallory-0a1b2c3d4e5f60718").unwrap();
+    let key = crate::keys::session_record(
+        "2026-11-24",
+        &crate::keys::example("mallory-0a1b2c3d4e5f60718"),
+    )
+    .unwrap();
     block_on(store.put(
         &key,
         crate::ports::store::Payload::Bytes(b"{not a record".to_vec()),

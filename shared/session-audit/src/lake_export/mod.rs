@@ -219,8 +219,8 @@ impl<S: AuditStore, W: LakeWriter> LakeExport<S, W> {
         entry: &Entry,
         out: &mut Exported,
     ) -> Result<Option<Vec<Value>>, ExportError> {
-        let own = Filed::Report.parse(&entry.key).is_some_and(|(_, ext)| ext == "json");
-        let beside = keys::parse_beside(&entry.key).is_some_and(|(_, _, _, ext)| ext == "json");
+        let own = Filed::Report.parse(&entry.key).is_some_and(|(_, _, ext)| ext == "json");
+        let beside = keys::parse_beside(&entry.key).is_some_and(|b| b.ext == "json");
         if entry.delete_marker || !(own || beside) {
             return Ok(None);
         }

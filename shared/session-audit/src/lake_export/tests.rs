@@ -67,19 +67,19 @@ fn each_digested_hour_s_reports_become_one_batch_of_events_and_the_cursor_moves(
     put(
         &store,
         "10:30:00",
-        &keys::report("2026-12-05", "ana-0a1b2c3d4e5f60718", "json").unwrap(),
+        &keys::report("2026-12-05", &keys::example("ana-0a1b2c3d4e5f60718"), "json").unwrap(),
         report("ana-0a1b2c3d4e5f60718"),
     );
     put(
         &store,
         "10:30:01",
-        &keys::report("2026-12-05", "ana-0a1b2c3d4e5f60718", "md").unwrap(),
+        &keys::report("2026-12-05", &keys::example("ana-0a1b2c3d4e5f60718"), "md").unwrap(),
         b"# md".to_vec(),
     );
     put(
         &store,
         "11:05:00",
-        &keys::report("2026-12-05", "bob-0a1b2c3d4e5f60718", "json").unwrap(),
+        &keys::report("2026-12-05", &keys::example("bob-0a1b2c3d4e5f60718"), "json").unwrap(),
         report("bob-0a1b2c3d4e5f60718"),
     );
     let store = digested(store, "10:15:00"); // the chain starts with 09:00
@@ -126,7 +126,7 @@ fn a_first_run_without_a_chain_says_so_and_a_bound_leaves_the_rest_for_the_next(
 #[test]
 fn hours_before_the_chain_and_bad_reports_are_named_not_dropped() {
     let store = MemStore::default();
-    let key = keys::report("2026-12-05", "eve-0a1b2c3d4e5f60718", "json").unwrap();
+    let key = keys::report("2026-12-05", &keys::example("eve-0a1b2c3d4e5f60718"), "json").unwrap();
     put(&store, "10:10:00", &key, b"{not json".to_vec());
     let store = digested(store, "11:15:00");
     let x = export(store, LakeOptions { backfill_hours: 2, ..LakeOptions::default() });
@@ -145,7 +145,7 @@ fn a_retried_hour_overwrites_its_own_objects() {
     put(
         &store,
         "10:30:00",
-        &keys::report("2026-12-05", "ana-0a1b2c3d4e5f60718", "json").unwrap(),
+        &keys::report("2026-12-05", &keys::example("ana-0a1b2c3d4e5f60718"), "json").unwrap(),
         report("ana-0a1b2c3d4e5f60718"),
     );
     let store = digested(store, "11:15:00");
@@ -175,7 +175,7 @@ fn a_busy_hour_is_written_in_parts_and_a_retry_cuts_the_same_ones() {
     let store = MemStore::default();
     for (n, who) in ["ana", "bob", "cid"].iter().enumerate() {
         let id = format!("{who}-0a1b2c3d4e5f60718");
-        let key = keys::report("2026-12-05", &id, "json").unwrap();
+        let key = keys::report("2026-12-05", &keys::example(&id), "json").unwrap();
         put(&store, &format!("10:3{n}:00"), &key, report(&id));
     }
     let store = digested(store, "11:15:00");

@@ -71,6 +71,10 @@ pub struct Properties {
     /// `Approvers`: IAM ARNs who may approve sessions to protected instances; empty: no
     /// approval runbook (protected instances cannot be reached).
     pub approvers: Vec<String>,
+    /// `OrganizationId` (`o-…`; empty: none): the hub admits this AWS Organization's accounts
+    /// (and no other) to upload transcripts under their own `<prefix><account>/` folder, with
+    /// the bucket key (issue 31).
+    pub organization_id: Option<String>,
 }
 
 /// A property with a value the provisioner cannot use.
@@ -126,6 +130,14 @@ fn tag_text(key: &'static str, value: &str, max: usize) -> Result<(), PropertyEr
         reason: format!(
             "'{value}' is not a valid tag text (1–{max} letters, digits, spaces and _.:/=+-@)"
         ),
+    })
+}
+
+/// `o-` and 10–32 lowercase letters or digits, as AWS Organizations spells an organization ID.
+pub fn is_organization_id(id: &str) -> bool {
+    id.strip_prefix("o-").is_some_and(|rest| {
+        (10..=32).contains(&rest.len())
+            && rest.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
     })
 }
 
@@ -311,7 +323,17 @@ impl Properties {
                 reason: format!("'{bad}' is not an IAM user or role ARN"),
             });
         }
+        let organization_id = text(props, "OrganizationId");
+        if let Some(o) = &organization_id {
+            if !is_organization_id(o) {
+                return Err(PropertyError {
+                    property: "OrganizationId",
+                    reason: format!("'{o}' is not an AWS Organizations ID (o- and 10–32 lowercase letters or digits); leave it empty for one account"),
+                });
+            }
+        }
         Ok(Properties {
+            organization_id,
             catalog,
             protected_tag,
             change_window,
@@ -479,6 +501,9 @@ mod tests {
             ("InstanceType", "large"),
             ("AccessTagKey", "aws:reserved"),
             ("RegistrationTimeoutSeconds", "5"),
+            ("OrganizationId", "o-short"),
+            ("OrganizationId", "123456789012"),
+            ("OrganizationId", "o-UPPERCASE123"),
         ];
         for (key, value) in cases {
             let e = Properties::parse(&props(&[(key, value)])).unwrap_err();

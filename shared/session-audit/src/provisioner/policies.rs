@@ -141,9 +141,11 @@ pub fn user_policy(p: &Properties, place: &Place) -> Value {
     json!({"Version": "2012-10-17", "Statement": statements})
 }
 
-/// S2: a key CloudWatch Logs may use for this log group only, administered by the account.
-pub fn key_policy(n: &Names, place: &Place) -> Value {
-    json!({
+/// S2: a key CloudWatch Logs may use for this log group only, administered by the account;
+/// with an organization, its accounts may also have S3 use it for their uploads to this bucket
+/// (the bucket policy decides where they may write).
+pub fn key_policy(p: &Properties, n: &Names, place: &Place) -> Value {
+    let mut policy = json!({
         "Version": "2012-10-17",
         "Statement": [
             {
@@ -164,7 +166,28 @@ pub fn key_policy(n: &Names, place: &Place) -> Value {
                 "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": n.log_group_arn(place)}}
             }
         ]
-    })
+    });
+    if let (Some(org), Some(list)) = (&p.organization_id, policy["Statement"].as_array_mut()) {
+        list.push(json!({
+            // SSE-KMS uploads from the organization's instance roles: through S3 in the
+            // bucket's region only, and for this bucket only (with an S3 Bucket Key the
+            // encryption context is the bucket's ARN, not the object's, so the prefix each
+            // account may write is the bucket policy's to enforce). Decrypt: multipart uploads.
+            "Sid": "OrganizationUploadsThroughS3",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "aws:PrincipalOrgID": org,
+                    "kms:ViaService": format!("s3.{}.amazonaws.com", place.region),
+                    "kms:EncryptionContext:aws:s3:arn": n.bucket_arn(place)
+                }
+            }
+        }));
+    }
+    policy
 }
 
 /// The CloudWatch Logs managed data identifiers the transcript log group masks: credentials
@@ -201,20 +224,45 @@ pub fn data_protection_policy(place: &Place) -> Value {
     })
 }
 
-/// S7: deny every request to the bucket that does not use TLS.
-pub fn bucket_tls_policy(n: &Names, place: &Place) -> Value {
+/// S7 and the organization's uploads: the bucket's policy, `None` when it needs none.
+/// `tls`: deny every request that does not use TLS. With `OrganizationId`, the organization's
+/// accounts (and no other: `aws:PrincipalOrgID`, a fixed value, which also keeps the policy
+/// out of S3's "public" meaning) may upload under `<prefix><their own account>/` only —
+/// `${aws:PrincipalAccount}` is the caller's account, so no account can write another's folder
+/// — and read the bucket's encryption, which the agent checks before it uploads.
+pub fn bucket_policy(p: &Properties, n: &Names, place: &Place, tls: bool) -> Option<Value> {
     let bucket = n.bucket_arn(place);
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{
+    let mut statements = Vec::new();
+    if tls {
+        statements.push(json!({
             "Sid": "DenyInsecureTransport",
             "Effect": "Deny",
             "Principal": "*",
             "Action": "s3:*",
             "Resource": [bucket.clone(), format!("{bucket}/*")],
             "Condition": {"Bool": {"aws:SecureTransport": "false"}}
-        }]
-    })
+        }));
+    }
+    if let Some(org) = &p.organization_id {
+        let in_org = json!({"StringEquals": {"aws:PrincipalOrgID": org}});
+        statements.push(json!({
+            "Sid": "OrganizationUploadsToItsOwnFolder",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": ["s3:PutObject"],
+            "Resource": format!("{bucket}/{}${{aws:PrincipalAccount}}/*", p.transcript_prefix),
+            "Condition": in_org
+        }));
+        statements.push(json!({
+            "Sid": "OrganizationChecksBucketEncryption",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": ["s3:GetEncryptionConfiguration"],
+            "Resource": bucket,
+            "Condition": in_org
+        }));
+    }
+    (!statements.is_empty()).then(|| json!({"Version": "2012-10-17", "Statement": statements}))
 }
 
 /// S5: the account's Session Manager preferences, sending transcripts to our bucket and log
@@ -326,6 +374,45 @@ mod tests {
         assert_eq!(
             put["Resource"],
             "arn:aws:s3:::session-audit-logs-123456789012-us-east-1/session-logs/*"
+        );
+    }
+
+    #[test]
+    fn only_an_organization_opens_the_bucket_and_key_to_other_accounts() {
+        let (p, n, place) = setup();
+        assert_eq!(bucket_policy(&p, &n, &place, false), None, "nothing to say, no policy");
+        let tls = bucket_policy(&p, &n, &place, true).unwrap();
+        assert_eq!(tls["Statement"].as_array().unwrap().len(), 1);
+        assert_eq!(tls["Statement"][0]["Effect"], "Deny");
+        assert_eq!(key_policy(&p, &n, &place)["Statement"].as_array().unwrap().len(), 2);
+
+        let org: HashMap<String, Value> =
+            [("OrganizationId".to_string(), json!("o-a1b2c3d4e5"))].into();
+        let p = Properties::parse(&org).unwrap();
+        let policy = bucket_policy(&p, &n, &place, true).unwrap();
+        let allows: Vec<&Value> = policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["Effect"] == "Allow")
+            .collect();
+        assert_eq!(allows.len(), 2);
+        for s in &allows {
+            assert_eq!(s["Condition"]["StringEquals"]["aws:PrincipalOrgID"], "o-a1b2c3d4e5");
+        }
+        assert_eq!(
+            allows[0]["Resource"],
+            "arn:aws:s3:::session-audit-logs-123456789012-us-east-1/session-logs/${aws:PrincipalAccount}/*"
+        );
+        let key = key_policy(&p, &n, &place);
+        let org_statement = &key["Statement"][2];
+        assert_eq!(
+            org_statement["Condition"]["StringEquals"]["aws:PrincipalOrgID"],
+            "o-a1b2c3d4e5"
+        );
+        assert_eq!(
+            org_statement["Condition"]["StringEquals"]["kms:ViaService"],
+            "s3.us-east-1.amazonaws.com"
         );
     }
 

@@ -118,17 +118,7 @@ pub fn records(input: &Value) -> Vec<(Option<String>, &Value)> {
     vec![(None, input)]
 }
 
-/// Whether `text` has the shape of an AWS region name (`eu-central-1`, `us-gov-west-1`).
-pub fn is_region(text: &str) -> bool {
-    let parts: Vec<&str> = text.split('-').collect();
-    parts.len() >= 3
-        && parts[0].len() == 2
-        && parts
-            .iter()
-            .take(parts.len() - 1)
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts.last().is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-}
+pub use crate::keys::is_region;
 
 /// Whether `id` has the shape of CloudTrail's `eventID`: a UUID (8-4-4-4-12 hex digits).
 pub fn is_cloudtrail_event_id(id: &str) -> bool {
@@ -225,6 +215,11 @@ impl Event {
     pub fn date(&self) -> &str {
         self.event_time.get(..10).unwrap_or("unknown")
     }
+
+    /// The account and region the call was made in: where its session is filed.
+    pub fn place(&self) -> Result<crate::keys::Place, crate::keys::BadId> {
+        crate::keys::Place::new(self.account.as_deref().unwrap_or_default(), &self.region)
+    }
 }
 
 /// One call recorded on a session.
@@ -310,12 +305,16 @@ pub const START_NOT_SEEN: &str =
     "StartSession not seen: identity, target and document are those of a later call on the session";
 
 impl SessionRecord {
-    /// Where the record is filed: the day it started.
+    /// The session, in the account and region it ran in.
+    pub fn at(&self) -> Result<crate::keys::SessionAt, crate::keys::BadId> {
+        let place =
+            crate::keys::Place::new(self.account.as_deref().unwrap_or_default(), &self.region)?;
+        crate::keys::SessionAt::new(place, &self.session_id)
+    }
+
+    /// Where the record is filed: the day it started, under its account and region.
     pub fn key(&self) -> Result<String, crate::keys::BadId> {
-        crate::keys::session_record(
-            self.started_at.get(..10).unwrap_or("unknown"),
-            &self.session_id,
-        )
+        crate::keys::session_record(self.started_at.get(..10).unwrap_or("unknown"), &self.at()?)
     }
 
     /// The record a StartSession creates.
@@ -558,7 +557,7 @@ mod tests {
         let r = SessionRecord::start(&e).unwrap();
         assert_eq!(
             r.key().unwrap(),
-            "audit/sessions/dt=2021-01-31/jojithom-I-08ea7d78b1fd0d119.json"
+            "audit/sessions/dt=2021-01-31/acct=123456789012/region=us-east-1/jojithom-I-08ea7d78b1fd0d119.json"
         );
         assert_eq!(r.target.as_deref(), Some("i-023ad911b5d49dece"));
     }

@@ -27,7 +27,7 @@ use crate::publish::Metrics;
 use crate::report::Report;
 use crate::report::{CappedCommands, JsonReportWriter, Source};
 use crate::session_report::join::{join, JoinFacts};
-use crate::upload::{session_id, triggers, NotATranscript, Trigger, Upload};
+use crate::upload::{transcript_of, triggers, NotATranscript, Trigger, Upload};
 
 impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
     /// Report every transcript an S3 event names. All items are processed; the first failure
@@ -68,13 +68,13 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
                 let reason = format!("bucket {} is not AUDIT_BUCKET", upload.bucket);
                 Ok(Outcome::Ignored { reason })
             } else {
-                match session_id(&upload.key, &self.options.transcript_prefix) {
+                match transcript_of(&upload.key, &self.options.transcript_prefix) {
                     Err(NotATranscript(reason)) => Ok(Outcome::Ignored { reason }),
                     // The ID names the report: one that could escape its folder is refused.
-                    Ok(id) => match keys::check_id("session ID", &id) {
+                    Ok((place, id)) => match self.placed(place, &id) {
                         Err(e) => Err(ReportError::Malformed(format!("{}: {e}", upload.key))),
-                        Ok(_) if removed => self.removal(&upload, &id, metrics).await,
-                        Ok(_) => match self.report(&upload, &id, metrics).await {
+                        Ok(id) if removed => self.removal(&upload, &id, metrics).await,
+                        Ok(id) => match self.report(&upload, &id, metrics).await {
                             Ok((outcome, displaced)) => {
                                 // A later version lost the slot to this one: reported again,
                                 // beside it.
@@ -96,7 +96,7 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
     async fn report(
         &self,
         upload: &Upload,
-        session: &str,
+        session: &keys::SessionAt,
         metrics: &mut Metrics,
     ) -> Result<(Outcome, Option<Box<Upload>>), ReportError> {
         for _ in 0..CLAIM_ATTEMPTS {
@@ -121,7 +121,7 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
     async fn already_reported(
         &self,
         upload: &Upload,
-        (date, session): (Date, &str),
+        (date, session): (Date, &keys::SessionAt),
     ) -> Result<Option<String>, ReportError> {
         let tag = version_tag(upload);
         let places = [
@@ -144,7 +144,7 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
     async fn file(
         &self,
         upload: &Upload,
-        (date, session): (Date, &str),
+        (date, session): (Date, &keys::SessionAt),
         provenance: &Provenance,
     ) -> Result<Filing, ReportError> {
         let transcript = self.store.uri(&upload.key);
@@ -192,7 +192,7 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
     async fn report_once(
         &self,
         upload: &Upload,
-        session: &str,
+        session: &keys::SessionAt,
         metrics: &mut Metrics,
     ) -> Result<Option<(Outcome, Option<Box<Upload>>)>, ReportError> {
         let transcript = self.store.uri(&upload.key);
@@ -287,7 +287,7 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
                 source.sha256 = Some(crate::digest::hex(&hash.finalize()));
             }
         }
-        let input = Input { source, session_id: Some(session.to_string()), cut };
+        let input = Input { source, session_id: Some(session.id().to_string()), cut };
         let (mut report, joined) = analysis.finish(input).map_err(|e| local(e.to_string()))?;
         let ((json, capped), comparison) = joined.finish();
         if gone {

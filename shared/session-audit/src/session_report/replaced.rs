@@ -88,7 +88,7 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
     pub(super) async fn removal(
         &self,
         removed: &Upload,
-        session: &str,
+        session: &crate::keys::SessionAt,
         metrics: &mut Metrics,
     ) -> Result<Outcome, ReportError> {
         let transcript = self.store.uri(&removed.key);
@@ -151,7 +151,7 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
         };
         let report = Report {
             schema: crate::report::SCHEMA.to_string(),
-            session_id: session.to_string(),
+            session_id: session.id().to_string(),
             status: Status::NonCompliant,
             status_reason: Some(format!("the transcript was removed ({})", removed.reason)),
             source,

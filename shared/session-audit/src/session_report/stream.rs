@@ -67,7 +67,7 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
     /// did not stream.
     async fn walk_stream(
         &self,
-        session: &str,
+        session: &crate::keys::SessionAt,
         mut each: impl FnMut(&LogEvent) -> Result<(), String>,
     ) -> Result<bool, ReportError> {
         let failed = |e: StoreError| ReportError::Store {
@@ -75,10 +75,16 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
             transcript: format!("stream {session}"),
             error: Box::new(e),
         };
+        // The transcript log group read is the hub's own: another account's stream is not
+        // readable from here (it was witnessed live, through the subscription, if at all).
+        if self.options.home.as_ref() != Some(&session.place) {
+            return Ok(false);
+        }
         let mut token = None;
         let mut any = false;
         loop {
-            let Some(page) = self.log.page(session, token.take()).await.map_err(failed)? else {
+            let Some(page) = self.log.page(session.id(), token.take()).await.map_err(failed)?
+            else {
                 break;
             };
             any = true;
@@ -101,11 +107,11 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
     /// one nothing says when the session ran, so the stream witnesses nothing.
     pub(super) async fn read_stream(
         &self,
-        session: &str,
+        session: &crate::keys::SessionAt,
         record: Option<&SessionRecord>,
     ) -> Result<Option<StreamCommands>, ReportError> {
         let Some((from, to)) = record.and_then(window) else { return Ok(None) };
-        let reader = StreamReader::new(&self.analyzer.redactor, session);
+        let reader = StreamReader::new(&self.analyzer.redactor, session.id());
         let mut reader = reader.within(from.as_millisecond(), to.as_millisecond());
         let streamed = self
             .walk_stream(session, |e| {
@@ -162,9 +168,12 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
             looked += 1;
             let outcome = match keys::parse_live(&entry.key) {
                 None => Ok(Outcome::Ignored { reason: "not a session's live state".into() }),
-                Some(session) => {
-                    self.stream_report(session, &entry.key, quiet_since, metrics).await
-                }
+                Some((place, id)) => match self.placed(place, id) {
+                    Err(e) => Err(ReportError::Malformed(format!("{}: {e}", entry.key))),
+                    Ok(session) => {
+                        self.stream_report(&session, &entry.key, quiet_since, metrics).await
+                    }
+                },
             };
             last = Some(entry.key.clone());
             done.add(entry.key, outcome);
@@ -181,7 +190,7 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
 
     async fn stream_report(
         &self,
-        session: &str,
+        session: &crate::keys::SessionAt,
         state_key: &str,
         quiet_since: Timestamp,
         metrics: &mut Metrics,
@@ -267,10 +276,10 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
         let log_group = self.log.group().map(str::to_string);
         let source = Source {
             log_group: log_group.clone(),
-            log_stream: Some(session.to_string()),
+            log_stream: Some(session.id().to_string()),
             ..Source::default()
         };
-        let input = Input { source, session_id: Some(session.to_string()), cut: None };
+        let input = Input { source, session_id: Some(session.id().to_string()), cut: None };
         let (mut report, (json, capped)) =
             analysis.finish(input).map_err(|e| local(e.to_string()))?;
         let why = format!(
@@ -301,7 +310,8 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
         };
         let attributes =
             (attributes("application/json"), attributes("text/markdown; charset=utf-8"));
-        let origin = crate::publish::stream_origin(log_group.as_deref().unwrap_or(""), session);
+        let origin =
+            crate::publish::stream_origin(log_group.as_deref().unwrap_or(""), session.id());
         let ctx = self.context(&report, record.as_ref(), &origin, &json_key);
         let holder = Holder::Stream(Condition::Absent);
         let to = Written { transcript: &uri, json_key, md_key, spool: &spool, attributes, holder };

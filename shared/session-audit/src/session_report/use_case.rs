@@ -61,6 +61,9 @@ pub struct ReportOptions {
     /// `MAX_TRANSCRIPT_MIB` (`2048`): a transcript is read up to here, the report truncated
     /// past it (the spool in `/tmp` and the invocation's time stay bounded).
     pub max_transcript_mib: u64,
+    /// The hub's own account and region (`ACCOUNT_ID`, `AWS_REGION`): where keys without a
+    /// place belong.
+    pub home: crate::keys::Home,
     /// `SWEEP_BATCH` (`500`): quiet sessions the hourly sweep looks at per invocation; the
     /// next one goes on after the last (anyone with the instance role can make streams, so
     /// one run must not have to read them all).
@@ -270,7 +273,7 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
     /// with the record and a warning when the record does not read.
     pub(super) async fn filing(
         &self,
-        session: &str,
+        session: &crate::keys::SessionAt,
         upload: &Upload,
     ) -> Result<(Date, Option<SessionRecord>, Option<String>), StoreError> {
         let day = |t: &str| t.get(..10).and_then(|d| d.parse::<Date>().ok());
@@ -300,10 +303,24 @@ impl<S: AuditStore, F: FindingsSink, L: SessionLog> SessionReport<S, F, L> {
     /// The session record, looked for on the upload's date and the days before.
     pub(super) async fn find_record(
         &self,
-        session: &str,
+        session: &crate::keys::SessionAt,
         upload_day: Option<Date>,
     ) -> Result<(Option<SessionRecord>, Option<String>), StoreError> {
-        find_session_record(&self.store, session, upload_day).await
+        find_session_record(&self.store, session, upload_day, &self.options.home).await
+    }
+
+    /// Session `id` in `place`; a key of the layout before places (no place) names the hub's
+    /// own account and region.
+    pub(super) fn placed(
+        &self,
+        place: Option<crate::keys::Place>,
+        id: &str,
+    ) -> Result<crate::keys::SessionAt, String> {
+        let place = place.or_else(|| self.options.home.clone()).ok_or(
+            "a key without <account>/<region>/ names the hub's own sessions, and ACCOUNT_ID and \
+             AWS_REGION are not set",
+        )?;
+        crate::keys::SessionAt::new(place, id).map_err(|e| e.to_string())
     }
 
     pub(super) fn context(

@@ -74,6 +74,16 @@ fn batch(session: &str, events: &[LogEvent]) -> Batch {
     }
 }
 
+/// The account the batches' log group belongs to, in the function's region.
+fn home() -> session_audit::keys::Place {
+    session_audit::keys::Place::new("123456789012", "us-east-1").unwrap()
+}
+
+/// Where the state of `session` (of the home account) is kept.
+fn live_key(session: &str) -> String {
+    session_audit::keys::live_state(&session_audit::keys::SessionAt::new(home(), session).unwrap())
+}
+
 struct Live {
     stream: SessionStream<MemStore, MemSink>,
 }
@@ -85,6 +95,7 @@ impl Live {
                 store: MemStore::default(),
                 sink: MemSink::default(),
                 analyzer: Analyzer::default(),
+                home: Some(home()),
             },
         }
     }
@@ -99,7 +110,7 @@ impl Live {
     }
 
     fn state(&self, session: &str) -> LiveState {
-        let key = session_audit::keys::live_state(session).unwrap();
+        let key = live_key(session);
         block_on(get_json(&self.stream.store, &key)).unwrap().unwrap().value.unwrap()
     }
 }
@@ -527,7 +538,7 @@ fn events_timestamped_ahead_are_not_read_and_cannot_push_the_window_forward() {
         .map(|i| command_event(session, 10_000 + i, ahead + i as i64, "sh-5.2$ true"))
         .collect();
     let flooded = attacked.send(session, &junk);
-    let key = session_audit::keys::live_state(session).unwrap();
+    let key = live_key(session);
     let kept = block_on(get_json::<LiveState>(&attacked.stream.store, &key)).unwrap();
     let s = attacked.send(session, &real);
     assert_eq!((s.events_read, s.skipped), (real.len() as u64, 0), "no real event skipped");

@@ -267,23 +267,26 @@ pub async fn put_json<T: Serialize>(
 /// up to a day later if the agent retried: a session record is looked for this many days back.
 const RECORD_LOOKBACK_DAYS: i64 = SESSION_SPAN_DAYS + 1;
 
-/// The record of `session`, looked for on `day` (today when unknown) and the days before; a
-/// record that does not read is a warning, not trusted.
+/// The record of `session`, looked for on `day` (today when unknown) and the days before (and,
+/// for the hub's own sessions, where records were filed before places); a record that does not
+/// read is a warning, not trusted.
 pub async fn find_session_record(
     store: &impl AuditStore,
-    session: &str,
+    session: &crate::keys::SessionAt,
     day: Option<Date>,
+    home: &crate::keys::Home,
 ) -> Result<(Option<SessionRecord>, Option<String>), StoreError> {
     let day = day.unwrap_or_else(|| jiff::Zoned::now().date());
     for back in 0..=RECORD_LOOKBACK_DAYS {
         let Ok(date) = day.checked_sub(jiff::Span::new().days(back)) else { continue };
-        let Ok(key) = crate::keys::session_record(date, session) else { continue };
-        match get_json::<SessionRecord>(store, &key).await? {
-            Some(Stored { value: Ok(r), .. }) => return Ok((Some(r), None)),
-            Some(Stored { value: Err(why), .. }) => {
-                return Ok((None, Some(format!("session record {key} is unreadable: {why}"))))
+        for key in crate::keys::session_record_keys(date, session, home) {
+            match get_json::<SessionRecord>(store, &key).await? {
+                Some(Stored { value: Ok(r), .. }) => return Ok((Some(r), None)),
+                Some(Stored { value: Err(why), .. }) => {
+                    return Ok((None, Some(format!("session record {key} is unreadable: {why}"))))
+                }
+                None => {}
             }
-            None => {}
         }
     }
     Ok((None, None))

@@ -1,15 +1,20 @@
 //! The audit key layout (docs/DESIGN.md §3), built and parsed in this one place:
 //!
 //! ```text
-//! audit/sessions/dt=YYYY-MM-DD/<sessionId>.json     session-start
-//! audit/denied/dt=YYYY-MM-DD/<eventID>.json         session-start
-//! audit/reports/dt=YYYY-MM-DD/<sessionId>.{json,md} session-report
-//! audit/reports/dt=YYYY-MM-DD/replaced/<sessionId>/<version>.{json,md}  a later version
-//! audit/reports/dt=YYYY-MM-DD/untrusted/<sessionId>/<version>.{json,md} not the session's
+//! audit/sessions/dt=YYYY-MM-DD/<place>/<sessionId>.json     session-start
+//! audit/denied/dt=YYYY-MM-DD/<eventID>.json                 session-start
+//! audit/reports/dt=YYYY-MM-DD/<place>/<sessionId>.{json,md} session-report
+//! audit/reports/dt=YYYY-MM-DD/<place>/replaced/<sessionId>/<version>.{json,md}  a later version
+//! audit/reports/dt=YYYY-MM-DD/<place>/untrusted/<sessionId>/<version>.{json,md} not the session's
+//! audit/live/<place>/<sessionId>.json                       session-stream
 //! audit/summaries/{daily,weekly,custom}/<period>.{json,md,html}  access-summary
 //! audit/summaries/daily/<day>.part.json                       its mergeable tallies
 //! audit/sweeps/stream-reports.json                            where the hourly sweep goes on
 //! ```
+//!
+//! `<place>` is `acct=<account>/region=<region>` ([`Place`]): a session ID is unique only
+//! within its account. Keys written before places (no `<place>/`) are still read, as the hub's
+//! own place.
 //!
 //! Session and event IDs come from CloudTrail fields and S3 keys that the person being audited
 //! can choose. Every ID is checked before it becomes part of a key (or, through a store on
@@ -17,6 +22,10 @@
 //! something that names another object.
 
 use std::fmt::Display;
+
+mod place;
+
+pub use place::{is_account, is_region, Home, Place, SessionAt};
 
 /// Everything the audit writes lives under this prefix (and nothing the instances may write).
 pub const AUDIT_PREFIX: &str = "audit/";
@@ -115,22 +124,37 @@ impl Filed {
         format!("audit/{}/dt={day}/", self.folder())
     }
 
-    /// `audit/<folder>/dt=<day>/<id>.<ext>`, with `day` and `id` checked.
+    /// `audit/<folder>/dt=<day>/<id>.<ext>`, with `day` and `id` checked: the kinds filed by
+    /// a globally unique ID (denied attempts, GuardDuty findings), and the keys sessions had
+    /// before places.
     pub fn key(self, day: impl Display, id: &str, ext: &str) -> Result<String, BadId> {
         let day = check_day(day)?;
         let id = check_id(self.id_name(), id)?;
         Ok(format!("{}{id}.{ext}", self.day_prefix(day)))
     }
 
-    /// The ID and extension of a key of this kind (`None` for any other key or a bad ID).
-    pub fn parse(self, key: &str) -> Option<(&str, &str)> {
+    /// `audit/<folder>/dt=<day>/<place>/<sessionId>.<ext>`: what is filed per session.
+    pub fn session_key(
+        self,
+        day: impl Display,
+        session: &SessionAt,
+        ext: &str,
+    ) -> Result<String, BadId> {
+        let day = check_day(day)?;
+        Ok(format!("{}{}{}.{ext}", self.day_prefix(day), session.place.folder(), session.id()))
+    }
+
+    /// The place (none in the layout before places), ID and extension of a key of this kind
+    /// (`None` for any other key or a bad ID).
+    pub fn parse(self, key: &str) -> Option<(Option<Place>, &str, &str)> {
         let rest = key.strip_prefix(AUDIT_PREFIX)?.strip_prefix(self.folder())?;
         let rest = rest.strip_prefix("/dt=")?;
-        let (day, name) = rest.split_once('/')?;
+        let (day, rest) = rest.split_once('/')?;
         check_day(day).ok()?;
+        let (place, name) = Place::strip_optional(rest)?;
         let (id, ext) = name.rsplit_once('.')?;
         check_id(self.id_name(), id).ok()?;
-        Some((id, ext))
+        Some((place, id, ext))
     }
 }
 
@@ -159,9 +183,20 @@ pub fn config_verdict(kind: Judged, id: &str) -> Result<String, BadId> {
     Ok(format!("{AUDIT_PREFIX}config/{folder}/{}.json", check_id("resource ID", id)?))
 }
 
-/// `audit/sessions/dt=<day>/<sessionId>.json`.
-pub fn session_record(day: impl Display, session_id: &str) -> Result<String, BadId> {
-    Filed::Session.key(day, session_id, "json")
+/// `audit/sessions/dt=<day>/<place>/<sessionId>.json`.
+pub fn session_record(day: impl Display, session: &SessionAt) -> Result<String, BadId> {
+    Filed::Session.session_key(day, session, "json")
+}
+
+/// Where [`session_record`] may be found: under its place, and, for the hub's own sessions,
+/// where records were filed before places.
+pub fn session_record_keys(day: impl Display, session: &SessionAt, home: &Home) -> Vec<String> {
+    let day = day.to_string();
+    let mut keys: Vec<String> = session_record(&day, session).into_iter().collect();
+    if home.as_ref() == Some(&session.place) {
+        keys.extend(Filed::Session.key(&day, session.id(), "json"));
+    }
+    keys
 }
 
 /// `audit/denied/dt=<day>/<eventID>.json`.
@@ -169,9 +204,9 @@ pub fn denied_attempt(day: impl Display, event_id: &str) -> Result<String, BadId
     Filed::Denied.key(day, event_id, "json")
 }
 
-/// `audit/reports/dt=<day>/<sessionId>.<ext>` (`json` or `md`).
-pub fn report(day: impl Display, session_id: &str, ext: &str) -> Result<String, BadId> {
-    Filed::Report.key(day, session_id, ext)
+/// `audit/reports/dt=<day>/<place>/<sessionId>.<ext>` (`json` or `md`).
+pub fn report(day: impl Display, session: &SessionAt, ext: &str) -> Result<String, BadId> {
+    Filed::Report.session_key(day, session, ext)
 }
 
 /// A report filed beside the session's own (never in its place).
@@ -194,38 +229,53 @@ impl Beside {
     }
 }
 
-/// `audit/reports/dt=<day>/<replaced|untrusted>/<sessionId>/<version>.<ext>`: a report filed
-/// beside the session's own (which stays where it is).
+/// `audit/reports/dt=<day>/<place>/<replaced|untrusted>/<sessionId>/<version>.<ext>`: a
+/// report filed beside the session's own (which stays where it is).
 pub fn beside_report(
     beside: Beside,
     day: impl Display,
-    session_id: &str,
+    session: &SessionAt,
     version: &str,
     ext: &str,
 ) -> Result<String, BadId> {
     let day = check_day(day)?;
-    let id = check_id("session ID", session_id)?;
     let version = check_id("transcript version", version)?;
-    Ok(format!("{}{}/{id}/{version}.{ext}", Filed::Report.day_prefix(day), beside.folder()))
+    let (place, folder, id) = (session.place.folder(), beside.folder(), session.id());
+    Ok(format!("{}{place}{folder}/{id}/{version}.{ext}", Filed::Report.day_prefix(day)))
 }
 
-/// `audit/reports/dt=<day>/replaced/<sessionId>/<version>.<ext>`: the report of a later
-/// version of a transcript already reported (the first report stays where it is).
+/// `audit/reports/dt=<day>/<place>/replaced/<sessionId>/<version>.<ext>`: the report of a
+/// later version of a transcript already reported (the first report stays where it is).
 pub fn replaced_report(
     day: impl Display,
-    session_id: &str,
+    session: &SessionAt,
     version: &str,
     ext: &str,
 ) -> Result<String, BadId> {
-    beside_report(Beside::Replaced, day, session_id, version, ext)
+    beside_report(Beside::Replaced, day, session, version, ext)
 }
 
-/// What a key [`beside_report`] built names: why it is beside, the session ID, the version
-/// and the extension.
-pub fn parse_beside(key: &str) -> Option<(Beside, &str, &str, &str)> {
+/// What a key [`beside_report`] built names (before places, without one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BesideKey<'a> {
+    /// Why it is beside.
+    pub beside: Beside,
+    /// The session's place (none in the layout before places).
+    pub place: Option<Place>,
+    /// The session ID.
+    pub id: &'a str,
+    /// The transcript version.
+    pub version: &'a str,
+    /// The extension.
+    pub ext: &'a str,
+}
+
+/// What a key [`beside_report`] built names.
+pub fn parse_beside(key: &str) -> Option<BesideKey<'_>> {
     let rest = key.strip_prefix(AUDIT_PREFIX)?.strip_prefix("reports/dt=")?;
     let (day, rest) = rest.split_once('/')?;
     check_day(day).ok()?;
+    let (place, rest) = Place::strip_optional(rest)?;
     let (folder, rest) = rest.split_once('/')?;
     let beside =
         [Beside::Replaced, Beside::Untrusted].into_iter().find(|b| b.folder() == folder)?;
@@ -233,15 +283,7 @@ pub fn parse_beside(key: &str) -> Option<(Beside, &str, &str, &str)> {
     let (version, ext) = name.rsplit_once('.')?;
     check_id("session ID", id).ok()?;
     check_id("transcript version", version).ok()?;
-    Some((beside, id, version, ext))
-}
-
-/// The session ID, version and extension of a key [`replaced_report`] built.
-pub fn parse_replaced(key: &str) -> Option<(&str, &str, &str)> {
-    match parse_beside(key)? {
-        (Beside::Replaced, id, version, ext) => Some((id, version, ext)),
-        _ => None,
-    }
+    Some(BesideKey { beside, place, id, version, ext })
 }
 
 /// `audit/sweeps/<name>.json`: where a scheduled sweep that runs over several invocations
@@ -255,15 +297,18 @@ pub fn live_prefix() -> String {
     format!("{AUDIT_PREFIX}live/")
 }
 
-/// `audit/live/<sessionId>.json`: the state of a session being streamed (session-stream).
-pub fn live_state(session_id: &str) -> Result<String, BadId> {
-    Ok(format!("{}{}.json", live_prefix(), check_id("session ID", session_id)?))
+/// `audit/live/<place>/<sessionId>.json`: the state of a session being streamed
+/// (session-stream).
+pub fn live_state(session: &SessionAt) -> String {
+    format!("{}{}{}.json", live_prefix(), session.place.folder(), session.id())
 }
 
-/// The session ID of a key [`live_state`] built.
-pub fn parse_live(key: &str) -> Option<&str> {
-    let id = key.strip_prefix(AUDIT_PREFIX)?.strip_prefix("live/")?.strip_suffix(".json")?;
-    check_id("session ID", id).ok()
+/// The place (none for a state written before places) and session ID of a key [`live_state`]
+/// built.
+pub fn parse_live(key: &str) -> Option<(Option<Place>, &str)> {
+    let rest = key.strip_prefix(AUDIT_PREFIX)?.strip_prefix("live/")?.strip_suffix(".json")?;
+    let (place, id) = Place::strip_optional(rest)?;
+    Some((place, check_id("session ID", id).ok()?))
 }
 
 /// `audit/summaries/<kind>/<label>.<ext>`; kind and label come from a parsed period.
@@ -329,6 +374,13 @@ pub fn is_audit(key: &str) -> bool {
     key.starts_with(AUDIT_PREFIX)
 }
 
+/// Session `id` in the example place the engine's tests file under (`123456789012` in
+/// `eu-central-1`).
+#[cfg(test)]
+pub(crate) fn example(id: &str) -> SessionAt {
+    SessionAt::new(Place::new("123456789012", "eu-central-1").expect("a place"), id).expect("an ID")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,38 +427,70 @@ mod tests {
         );
     }
 
+    fn at(account: &str, id: &str) -> SessionAt {
+        SessionAt::new(Place::new(account, "eu-west-1").unwrap(), id).unwrap()
+    }
+
     #[test]
     fn keys_are_built_and_parsed_in_one_layout() {
-        let k = session_record("2026-11-24", "s-1").unwrap();
-        assert_eq!(k, "audit/sessions/dt=2026-11-24/s-1.json");
-        assert_eq!(Filed::Session.parse(&k), Some(("s-1", "json")));
+        let s1 = at("111122223333", "s-1");
+        let k = session_record("2026-11-24", &s1).unwrap();
+        assert_eq!(k, "audit/sessions/dt=2026-11-24/acct=111122223333/region=eu-west-1/s-1.json");
+        assert_eq!(Filed::Session.parse(&k), Some((Some(s1.place.clone()), "s-1", "json")));
         assert_eq!(Filed::Report.parse(&k), None);
+        // One session ID in two accounts: two records, never one.
+        let other = session_record("2026-11-24", &at("444455556666", "s-1")).unwrap();
+        assert_ne!(k, other);
+        // Keys written before places are still read, without one.
+        let old = "audit/sessions/dt=2026-11-24/s-1.json";
+        assert_eq!(Filed::Session.parse(old), Some((None, "s-1", "json")));
+        let home = Some(s1.place.clone());
+        assert_eq!(session_record_keys("2026-11-24", &s1, &home), [k.clone(), old.to_string()]);
+        let elsewhere = at("444455556666", "s-1");
+        assert_eq!(session_record_keys("2026-11-24", &elsewhere, &home), [other]);
+        assert_eq!(session_record_keys("2026-11-24", &s1, &None), [k]);
         assert_eq!(
-            report("2026-11-24", "s-1", "md").unwrap(),
-            "audit/reports/dt=2026-11-24/s-1.md"
+            report("2026-11-24", &s1, "md").unwrap(),
+            "audit/reports/dt=2026-11-24/acct=111122223333/region=eu-west-1/s-1.md"
         );
         assert_eq!(
             denied_attempt("2020-05-18", "d-1").unwrap(),
             "audit/denied/dt=2020-05-18/d-1.json"
         );
         assert_eq!(summary("daily", "2026-11-27", "html"), "audit/summaries/daily/2026-11-27.html");
-        assert!(session_record("unknown", "s-1").is_err());
-        assert!(session_record("2026-13-01", "s-1").is_err());
+        assert!(session_record("unknown", &s1).is_err());
+        assert!(session_record("2026-13-01", &s1).is_err());
         assert!(Filed::Session.parse("audit/sessions/dt=2026-11-24/../x.json").is_none());
         assert!(Filed::Session.parse("audit/sessions/dt=2026-11-24/a/b.json").is_none());
-        let later =
-            replaced_report("2026-11-24", "s-1", "3HL4kqtJlcpXroDTDmJ.x_y", "json").unwrap();
-        assert_eq!(later, "audit/reports/dt=2026-11-24/replaced/s-1/3HL4kqtJlcpXroDTDmJ.x_y.json");
-        assert_eq!(parse_replaced(&later), Some(("s-1", "3HL4kqtJlcpXroDTDmJ.x_y", "json")));
+        assert!(Filed::Session
+            .parse("audit/sessions/dt=2026-11-24/acct=111122223333/region=x/s.json")
+            .is_none());
+        let later = replaced_report("2026-11-24", &s1, "3HL4kqtJlcpXroDTDmJ.x_y", "json").unwrap();
+        assert_eq!(
+            later,
+            "audit/reports/dt=2026-11-24/acct=111122223333/region=eu-west-1/replaced/s-1/\
+             3HL4kqtJlcpXroDTDmJ.x_y.json"
+        );
+        let parsed = parse_beside(&later).unwrap();
+        assert_eq!(parsed.beside, Beside::Replaced);
+        assert_eq!(
+            (parsed.place, parsed.id, parsed.version),
+            (Some(s1.place.clone()), "s-1", "3HL4kqtJlcpXroDTDmJ.x_y")
+        );
         assert_eq!(Filed::Report.parse(&later), None, "never joined as a session's report");
         // A version chosen to climb out of the folder is refused, not filed.
-        assert!(replaced_report("2026-11-24", "s-1", "../../sessions/x", "json").is_err());
-        assert!(parse_replaced("audit/reports/dt=2026-11-24/replaced/s-1/../x.json").is_none());
-        let apart = beside_report(Beside::Untrusted, "2026-11-24", "s-1", "v2", "md").unwrap();
-        assert_eq!(apart, "audit/reports/dt=2026-11-24/untrusted/s-1/v2.md");
-        assert_eq!(parse_beside(&apart), Some((Beside::Untrusted, "s-1", "v2", "md")));
-        assert_eq!(parse_replaced(&apart), None, "an untrusted upload is not a replacement");
+        assert!(replaced_report("2026-11-24", &s1, "../../sessions/x", "json").is_err());
+        assert!(parse_beside("audit/reports/dt=2026-11-24/replaced/s-1/../x.json").is_none());
+        let apart = beside_report(Beside::Untrusted, "2026-11-24", &s1, "v2", "md").unwrap();
+        assert_eq!(parse_beside(&apart).unwrap().beside, Beside::Untrusted);
+        let old = parse_beside("audit/reports/dt=2026-11-24/untrusted/s-1/v2.md").unwrap();
+        assert_eq!((old.place, old.id, old.ext), (None, "s-1", "md"));
         assert_eq!(parse_beside("audit/reports/dt=2026-11-24/other/s-1/v2.md"), None);
+        let live = live_state(&s1);
+        assert_eq!(live, "audit/live/acct=111122223333/region=eu-west-1/s-1.json");
+        assert_eq!(parse_live(&live), Some((Some(s1.place.clone()), "s-1")));
+        assert_eq!(parse_live("audit/live/s-1.json"), Some((None, "s-1")));
+        assert_eq!(parse_live("audit/live/x/s-1.json"), None);
     }
 
     #[test]
