@@ -3,9 +3,11 @@
 //! Action and resource wildcards (`*`, `?`), `Deny` over `Allow`, and the condition operators
 //! the template and the user policy use (`StringEquals`, `StringNotEquals`, `StringLike`,
 //! `StringEqualsIfExists`, `ArnEquals`, `ArnLike`, `Bool`, `BoolIfExists`, `Null`), with policy
-//! variables (`${aws:username}`) in condition values taken from the request. An operator it does not know fails the test that meets it rather
-//! than being guessed. What it cannot prove (key policies, SCPs, permission boundaries,
-//! session policies) is AWS's; the README says so.
+//! variables (`${aws:username}`, `${aws:PrincipalAccount}`) in condition values and resources
+//! taken from the request. An operator it does not know fails the test that meets it rather
+//! than being guessed. Resource policies (a bucket's, a key's) and the cross-account rule are
+//! [`crate::resource_policy`]'s; what neither can prove (SCPs, permission boundaries, session
+//! policies) is AWS's, and the README says so.
 
 use serde_json::Value;
 
@@ -67,7 +69,7 @@ pub fn glob(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
-fn strings(v: &Value) -> Vec<String> {
+pub(crate) fn strings(v: &Value) -> Vec<String> {
     match v {
         Value::String(s) => vec![s.clone()],
         Value::Array(a) => a.iter().flat_map(strings).collect(),
@@ -77,7 +79,7 @@ fn strings(v: &Value) -> Vec<String> {
     }
 }
 
-fn statements(policy: &Value) -> Vec<&Value> {
+pub(crate) fn statements(policy: &Value) -> Vec<&Value> {
     match &policy["Statement"] {
         Value::Array(a) => a.iter().collect(),
         s @ Value::Object(_) => vec![s],
@@ -121,13 +123,39 @@ fn conditions_hold(conditions: &Value, req: &Request) -> bool {
     })
 }
 
-fn statement_matches(s: &Value, req: &Request) -> bool {
+/// `resource` with its policy variables (`${aws:PrincipalAccount}`) replaced by the request's
+/// values; `None` when the request lacks one (the resource then matches nothing, as in IAM).
+fn resolve_variables(resource: &str, req: &Request) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = resource;
+    while let Some(start) = rest.find("${") {
+        let end = start + rest[start..].find('}')?;
+        let var = &rest[start + 2..end];
+        let value = req.context.iter().find(|(k, _)| k.eq_ignore_ascii_case(var))?;
+        // A value is literal text: one holding a wildcard would widen the grant, which no
+        // key this evaluator substitutes (accounts, user names) can hold.
+        assert!(!value.1.contains(['*', '?']), "policy variable {var} = {} is a pattern", value.1);
+        out.push_str(&rest[..start]);
+        out.push_str(&value.1);
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// Whether statement `s` applies to `req` by its action, resource and conditions (a resource
+/// policy's `Principal` is the caller's to match).
+pub(crate) fn statement_matches(s: &Value, req: &Request) -> bool {
     assert!(s.get("NotAction").is_none() && s.get("NotResource").is_none(), "unsupported: {s}");
+    assert!(s.get("NotPrincipal").is_none(), "unsupported: {s}");
     let action = req.action.to_ascii_lowercase();
     let actions = strings(&s["Action"]);
     let resources = strings(&s["Resource"]);
     actions.iter().any(|a| glob(&a.to_ascii_lowercase(), &action))
-        && resources.iter().any(|r| glob(r, &req.resource))
+        && resources
+            .iter()
+            .filter_map(|r| resolve_variables(r, req))
+            .any(|r| glob(&r, &req.resource))
         && conditions_hold(&s["Condition"], req)
 }
 
@@ -180,5 +208,18 @@ mod tests {
         let tagged = req.clone().with("aws:ResourceTag/k", "v");
         assert_eq!(evaluate(std::slice::from_ref(&allow), &tagged), Decision::Allowed("A".into()));
         assert_eq!(evaluate(&[allow, deny], &tagged), Decision::ExplicitDeny("D".into()));
+    }
+
+    #[test]
+    fn variables_in_resources_take_the_request_value_or_match_nothing() {
+        let own = json!({"Statement": [{"Effect": "Allow", "Action": "s3:PutObject",
+            "Resource": "arn:aws:s3:::b/logs/${aws:PrincipalAccount}/*"}]});
+        let put = |key: &str| Request::new("s3:PutObject", &format!("arn:aws:s3:::b/logs/{key}"));
+        let mine = put("111122223333/r/s.log").with("aws:PrincipalAccount", "111122223333");
+        assert!(evaluate(std::slice::from_ref(&own), &mine).allowed());
+        let theirs = put("444455556666/r/s.log").with("aws:PrincipalAccount", "111122223333");
+        assert!(!evaluate(std::slice::from_ref(&own), &theirs).allowed());
+        let unknown = put("111122223333/r/s.log");
+        assert!(!evaluate(std::slice::from_ref(&own), &unknown).allowed(), "no value, no match");
     }
 }

@@ -4,7 +4,9 @@
 //! statement is needed: dropping it denies a recorded call, which is named. A grant no scenario
 //! exercises must be listed in [`UNEXERCISED`] with the reason the emulator cannot reach it.
 //! Then the user policy the provisioner writes is evaluated for what people may and may not do
-//! with it ([`session_audit_tests::least_privilege::user_policy_proof`]).
+//! with it ([`session_audit_tests::least_privilege::user_policy_proof`]), and the hub's bucket
+//! and key policies for what the organization's accounts may and may not do
+//! ([`session_audit_tests::organization_proof::organization_proof`]).
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -162,6 +164,12 @@ fn main() -> ExitCode {
         Err(wrong) => {
             failures.push(format!("the user policy decides wrongly:\n{}", wrong.join("\n")))
         }
+    }
+    // 4. The hub's bucket and key admit the organization's accounts to their own folders only.
+    match session_audit_tests::organization_proof::organization_proof() {
+        Ok(line) => println!("  {line}"),
+        Err(wrong) => failures
+            .push(format!("the hub's bucket or key policy decides wrongly:\n{}", wrong.join("\n"))),
     }
     if failures.is_empty() {
         println!("iam-proof: every call allowed, every grant needed or explained");
