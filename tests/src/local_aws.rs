@@ -241,6 +241,45 @@ impl LocalAws {
         sdk_config_for(self.endpoint()).await
     }
 
+    /// SDK configuration for another account and region of the emulator (a spoke): credentials
+    /// from STS AssumeRole on a role of `account` (moto files every call made with them under
+    /// that account), and `region`. A raw Query call: the tests need no STS client for this.
+    pub async fn sdk_config_in(&self, account: &str, region: &str) -> aws_config::SdkConfig {
+        let body = format!(
+            "Action=AssumeRole&Version=2011-06-15&RoleSessionName=spoke&RoleArn=arn%3Aaws%3Aiam%3A%3A{account}%3Arole%2Fspoke"
+        );
+        let answer = reqwest::Client::new()
+            .post(self.endpoint())
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Authorization", "AWS4-HMAC-SHA256 Credential=testing/20261206/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=0")
+            .body(body)
+            .send()
+            .await
+            .expect("AssumeRole")
+            .text()
+            .await
+            .expect("AssumeRole body");
+        let field = |name: &str| {
+            let open = format!("<{name}>");
+            let start = answer.find(&open).unwrap_or_else(|| panic!("no {name}: {answer}"));
+            let rest = &answer[start + open.len()..];
+            rest[..rest.find('<').expect("closing tag")].to_string()
+        };
+        let creds = aws_sdk_s3::config::Credentials::new(
+            field("AccessKeyId"),
+            field("SecretAccessKey"),
+            Some(field("SessionToken")),
+            None,
+            "local-aws-spoke",
+        );
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(self.endpoint())
+            .region(aws_config::Region::new(region.to_string()))
+            .credentials_provider(creds)
+            .load()
+            .await
+    }
+
     /// A session token for code acting as `function` (a template logical ID) deployed with
     /// `params` (template parameters, `AccessPath.BucketName`): every call signed with it is
     /// checked against that function's policy when the harness drops.

@@ -8,9 +8,9 @@
 //! not another member's folder, not the hub's own transcripts, not `audit/`, not read or delete,
 //! not the key directly. An account outside the organization gets nothing. The hub's own
 //! instance role keeps what it had. Then each policy is weakened in the ways that would matter
-//! (the account variable widened, the organization condition or the TLS deny dropped, the key's
-//! S3 or region condition dropped), and each weakening must change some decision: the cases are
-//! sharp enough to catch it.
+//! (the account variable widened, the organization condition, the hub account's exclusion or the
+//! TLS deny dropped, the key's S3, bucket or organization condition dropped), and each weakening
+//! must change some decision: the cases are sharp enough to catch it.
 
 use serde_json::{json, Value};
 
@@ -22,6 +22,9 @@ const ORG: &str = "o-a1b2c3d4e5";
 const SPOKE: &str = "210987654321";
 const MEMBER: &str = "111122223333";
 const STRANGER: &str = "999988887777";
+/// The statements the weakenings edit.
+const UPLOADS: &str = "OrganizationUploadsToItsOwnFolder";
+const KEY_USE: &str = "OrganizationUploadsThroughS3";
 
 /// The hub's two resource policies.
 #[derive(Clone)]
@@ -63,6 +66,7 @@ fn requests(p: &Properties, n: &Names, place: &Place, key_arn: &str) -> Vec<Case
     let via_s3 = |region: &str, context: &str| via_s3_to("kms:GenerateDataKey", region, context);
     let (own, home) = (object(&folder(SPOKE)), object(&p.transcript_prefix));
     let region = place.region.as_str();
+    let hub_spoke = object(&folder(&place.account));
     let spoke_cases = [
         ("uploads to its own folder", tls("s3:PutObject", &own), true),
         ("reads the bucket's encryption", tls("s3:GetEncryptionConfiguration", &bucket), true),
@@ -96,13 +100,21 @@ fn requests(p: &Properties, n: &Names, place: &Place, key_arn: &str) -> Vec<Case
     // transcript the hub's account writes there is refused as evidence by provenance (written
     // by another account than the session's), which provenance.rs tests.
     let hub_cases = [
+        ("uploads into the hub account's own spoke folder", tls("s3:PutObject", &hub_spoke), true),
         ("uploads its transcripts", tls("s3:PutObject", &home), true),
         ("encrypts with the key", tls("kms:GenerateDataKey", key_arn), true),
         ("uploads into a spoke's folder (provenance refuses it)", tls("s3:PutObject", &own), true),
         ("reads a transcript", tls("s3:GetObject", &home), false),
     ];
+    // The hub's own account goes through IAM: a role of it with no grant gets nothing.
+    let bare = Caller::role(&place.account, "bare", Some(ORG), vec![]);
+    let bare_cases = [
+        ("uploads into the hub account's spoke folder", tls("s3:PutObject", &hub_spoke), false),
+        ("uses the key through S3", via_s3(region, &bucket), false),
+    ];
     let mut out = Vec::new();
     for (who, caller, cases) in [
+        ("a role of the hub's account without grants", &bare, &bare_cases[..]),
         ("a spoke", &spoke, &spoke_cases[..]),
         ("an account outside the organization", &stranger, &stranger_cases[..]),
         ("the hub's instance role", &hub_role, &hub_cases[..]),
@@ -137,73 +149,82 @@ fn wrong(cases: &[Case], hub: &Hub, account: &str) -> Vec<String> {
         .collect()
 }
 
-/// Each way the hub's policies could be weakened, as (what, the weakened policies).
+/// Each way the hub's policies could be weakened: (what, the weakened policies).
 fn weakenings(hub: &Hub) -> Vec<(&'static str, Hub)> {
-    let edit = |f: &dyn Fn(&mut Hub)| {
-        let mut h = hub.clone();
-        f(&mut h);
-        h
+    let drop_key = |operator: &'static str, key: &'static str| {
+        move |s: &mut Value| {
+            s["Condition"][operator].as_object_mut().unwrap().remove(key);
+        }
     };
-    let statement = |policy: &Value, sid: &str| -> Option<usize> {
-        policy["Statement"].as_array()?.iter().position(|s| s["Sid"] == sid)
-    };
-    vec![
+    // (what, in the bucket policy (else the key's), the statement, the edit)
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let edits: Vec<(&str, bool, &str, Edit)> = vec![
         (
             "the account variable widened to '*'",
-            edit(&|h| {
-                let s = statement(&h.bucket, "OrganizationUploadsToItsOwnFolder").unwrap();
-                let r = h.bucket["Statement"][s]["Resource"]
-                    .as_str()
-                    .unwrap()
-                    .replace("${aws:PrincipalAccount}", "*");
-                h.bucket["Statement"][s]["Resource"] = r.into();
+            true,
+            UPLOADS,
+            Box::new(|s: &mut Value| {
+                let widened =
+                    s["Resource"].as_str().unwrap().replace("${aws:PrincipalAccount}", "*");
+                s["Resource"] = widened.into();
             }),
         ),
         (
             "the bucket's organization condition dropped",
-            edit(&|h| {
-                let s = statement(&h.bucket, "OrganizationUploadsToItsOwnFolder").unwrap();
-                h.bucket["Statement"][s].as_object_mut().unwrap().remove("Condition");
-            }),
+            true,
+            UPLOADS,
+            Box::new(drop_key("StringEquals", "aws:PrincipalOrgID")),
         ),
         (
-            "the TLS deny dropped",
-            edit(&|h| {
-                let s = statement(&h.bucket, "DenyInsecureTransport").unwrap();
-                h.bucket["Statement"].as_array_mut().unwrap().remove(s);
+            "the hub account's exclusion dropped from the bucket",
+            true,
+            UPLOADS,
+            Box::new(drop_key("StringNotEquals", "aws:PrincipalAccount")),
+        ),
+        (
+            "the TLS deny made inert",
+            true,
+            "DenyInsecureTransport",
+            Box::new(|s: &mut Value| {
+                s["Condition"]["Bool"]["aws:SecureTransport"] = "never".into()
             }),
         ),
         (
             "the key's S3 condition dropped",
-            edit(&|h| {
-                let s = statement(&h.key, "OrganizationUploadsThroughS3").unwrap();
-                h.key["Statement"][s]["Condition"]["StringEquals"]
-                    .as_object_mut()
-                    .unwrap()
-                    .remove("kms:ViaService");
-            }),
+            false,
+            KEY_USE,
+            Box::new(drop_key("StringEquals", "kms:ViaService")),
         ),
         (
             "the key's bucket condition dropped",
-            edit(&|h| {
-                let s = statement(&h.key, "OrganizationUploadsThroughS3").unwrap();
-                h.key["Statement"][s]["Condition"]["StringEquals"]
-                    .as_object_mut()
-                    .unwrap()
-                    .remove("kms:EncryptionContext:aws:s3:arn");
-            }),
+            false,
+            KEY_USE,
+            Box::new(drop_key("StringEquals", "kms:EncryptionContext:aws:s3:arn")),
         ),
         (
             "the key's organization condition dropped",
-            edit(&|h| {
-                let s = statement(&h.key, "OrganizationUploadsThroughS3").unwrap();
-                h.key["Statement"][s]["Condition"]["StringEquals"]
-                    .as_object_mut()
-                    .unwrap()
-                    .remove("aws:PrincipalOrgID");
-            }),
+            false,
+            KEY_USE,
+            Box::new(drop_key("StringEquals", "aws:PrincipalOrgID")),
         ),
-    ]
+        (
+            "the hub account's exclusion dropped from the key",
+            false,
+            KEY_USE,
+            Box::new(drop_key("StringNotEquals", "aws:PrincipalAccount")),
+        ),
+    ];
+    edits
+        .into_iter()
+        .map(|(what, in_bucket, sid, edit)| {
+            let mut h = hub.clone();
+            let policy = if in_bucket { &mut h.bucket } else { &mut h.key };
+            let statements = policy["Statement"].as_array_mut().expect("statements");
+            let statement = statements.iter_mut().find(|s| s["Sid"] == sid).expect("the statement");
+            edit(statement);
+            (what, h)
+        })
+        .collect()
 }
 
 /// Returns a one-line account, or every wrong decision and every weakening no case catches.
@@ -254,7 +275,7 @@ pub fn organization_proof() -> Result<String, Vec<String>> {
     }
     let allowed = cases.iter().filter(|c| c.allowed).count();
     Ok(format!(
-        "organization: {} requests against the hub's bucket and key policies, {allowed} allowed as designed, {} refused (other folders, audit/, reads and deletes, plain HTTP, the key outside S3 or the hub's region, accounts outside the organization); {} weakenings each caught",
+        "organization: {} requests against the hub's bucket and key policies, {allowed} allowed as designed, {} refused (other folders, audit/, reads and deletes, plain HTTP, the key outside S3 or the hub's region, accounts outside the organization, the hub's own roles without IAM grants); {} weakenings each caught",
         cases.len(),
         cases.len() - allowed,
         weakenings(&hub).len()

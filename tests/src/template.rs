@@ -1,6 +1,6 @@
-//! template.yaml read as CloudFormation would for a test stack: parameters, pseudo parameters,
-//! conditions and the intrinsic functions the template uses, resolved to JSON. The functions'
-//! IAM policies come from here, as written, for the IAM checks.
+//! template.yaml (the hub) and spoke.yaml read as CloudFormation would for a test stack:
+//! parameters, pseudo parameters, conditions and the intrinsic functions the templates use,
+//! resolved to JSON. The functions' IAM policies come from here, as written, for the IAM checks.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -30,42 +30,72 @@ pub struct Stack {
     conditions: BTreeMap<String, bool>,
     /// `AccessPath.BucketName`, `AccessPath.KmsKeyArn`: the custom resource's answers.
     attributes: BTreeMap<String, String>,
+    /// `AWS::AccountId` and `AWS::Region`.
+    account: String,
+    region: String,
 }
+
+/// The spoke's log group name for the default NamePrefix (`!Ref TranscriptLogGroup`).
+pub const SPOKE_LOG_GROUP: &str = "/session-audit/sessions";
 
 impl Stack {
     /// The stack for parameters `overrides` (defaults for the rest). An override may also name the custom resource's answers (`AccessPath.BucketName`,
     /// `AccessPath.KmsKeyArn`, `AccessPath.LogGroupName`, by default [`BUCKET`], [`KEY`] and
     /// [`LOG_GROUP`]).
     pub fn new(overrides: &[(&str, &str)]) -> Stack {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
-        let template: Yaml = serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let mut params = BTreeMap::new();
-        for (name, p) in template["Parameters"].as_mapping().unwrap() {
-            let default = match &p["Default"] {
-                Yaml::String(s) => s.clone(),
-                Yaml::Number(n) => n.to_string(),
-                other => panic!("parameter {name:?} default {other:?}"),
-            };
-            params.insert(name.as_str().unwrap().to_string(), default);
-        }
-        let mut attributes: BTreeMap<String, String> = [
+        let attributes = [
             ("AccessPath.BucketName", BUCKET),
             ("AccessPath.KmsKeyArn", KEY),
             ("AccessPath.LogGroupName", LOG_GROUP),
             ("RedactionKeySecret", REDACTION_SECRET),
             ("DigestSigningKey.Arn", DIGEST_KEY),
             ("AccessPath.ChangeCalendar", "session-audit-ChangeWindows"),
-        ]
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .into();
+        ];
+        Stack::load("template.yaml", (ACCOUNT, REGION), &attributes, overrides)
+    }
+
+    /// spoke.yaml deployed in `account` and `region` with parameters `overrides` (the hub's
+    /// bucket, key and bus have no default: name them).
+    pub fn spoke(account: &str, region: &str, overrides: &[(&str, &str)]) -> Stack {
+        let attributes = [("TranscriptLogGroup", SPOKE_LOG_GROUP)];
+        Stack::load("spoke.yaml", (account, region), &attributes, overrides)
+    }
+
+    fn load(
+        file: &str,
+        (account, region): (&str, &str),
+        attributes: &[(&str, &str)],
+        overrides: &[(&str, &str)],
+    ) -> Stack {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(file);
+        let template: Yaml = serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let declared = template["Parameters"].as_mapping().unwrap();
+        let mut params = BTreeMap::new();
+        for (name, p) in declared {
+            let default = match &p["Default"] {
+                Yaml::String(s) => s.clone(),
+                Yaml::Number(n) => n.to_string(),
+                // No default: the deployment must name it.
+                Yaml::Null => continue,
+                other => panic!("parameter {name:?} default {other:?}"),
+            };
+            params.insert(name.as_str().unwrap().to_string(), default);
+        }
+        let mut attributes: BTreeMap<String, String> =
+            attributes.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         for (k, v) in overrides {
             let resource = k.contains('.') || attributes.contains_key(*k);
             let known = if resource { &mut attributes } else { &mut params };
-            assert!(known.contains_key(*k), "no parameter {k}");
+            assert!(
+                known.contains_key(*k) || (!resource && declared.contains_key(*k)),
+                "no parameter {k}"
+            );
             known.insert(k.to_string(), v.to_string());
         }
-        let mut stack = Stack { template, params, conditions: BTreeMap::new(), attributes };
-        let conditions = stack.template["Conditions"].as_mapping().unwrap().clone();
+        let (account, region) = (account.to_string(), region.to_string());
+        let mut stack =
+            Stack { template, params, conditions: BTreeMap::new(), attributes, account, region };
+        let conditions = stack.template["Conditions"].as_mapping().cloned().unwrap_or_default();
         for (name, c) in &conditions {
             let value = stack.resolve(c) == json!(true);
             stack.conditions.insert(name.as_str().unwrap().to_string(), value);
@@ -76,8 +106,8 @@ impl Stack {
     fn reference(&self, name: &str) -> Value {
         let fixed = match name {
             "AWS::Partition" => "aws",
-            "AWS::Region" => REGION,
-            "AWS::AccountId" => ACCOUNT,
+            "AWS::Region" => &self.region,
+            "AWS::AccountId" => &self.account,
             "AWS::StackId" => STACK,
             "AWS::StackName" => "sa",
             "AWS::NoValue" => return Value::Null,
@@ -144,6 +174,11 @@ impl Stack {
                             .unwrap()
                             .split(l[0].as_str().unwrap())
                             .collect::<Vec<_>>())
+                    }
+                    "!Select" => {
+                        let l = list(arg);
+                        let index = l[0].as_u64().expect("!Select index") as usize;
+                        self.resolve(&l[1])[index].clone()
                     }
                     "!If" => {
                         let l = list(arg);

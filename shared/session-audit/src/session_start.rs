@@ -99,19 +99,16 @@ impl Failure for StartError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
-    /// Written (or updated) at `key`.
-    /// A record was written at `key`.
+    /// A record was written (or updated) at `key`.
     Recorded {
         /// The record's key.
         key: String,
     },
-    /// Already recorded: a duplicate delivery.
     /// The record at `key` already had this event: a redelivery.
     Duplicate {
         /// The record's key.
         key: String,
     },
-    /// Not a Session Manager call we audit.
     /// Not a session call this audit records (another API, a read-only call).
     NotAudited {
         /// Why not.

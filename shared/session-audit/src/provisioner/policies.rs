@@ -183,7 +183,9 @@ pub fn key_policy(p: &Properties, n: &Names, place: &Place) -> Value {
                     "aws:PrincipalOrgID": org,
                     "kms:ViaService": format!("s3.{}.amazonaws.com", place.region),
                     "kms:EncryptionContext:aws:s3:arn": n.bucket_arn(place)
-                }
+                },
+                // The hub's own principals go through IAM (the first statement), as before.
+                "StringNotEquals": {"aws:PrincipalAccount": place.account}
             }
         }));
     }
@@ -229,7 +231,9 @@ pub fn data_protection_policy(place: &Place) -> Value {
 /// accounts (and no other: `aws:PrincipalOrgID`, a fixed value, which also keeps the policy
 /// out of S3's "public" meaning) may upload under `<prefix><their own account>/` only —
 /// `${aws:PrincipalAccount}` is the caller's account, so no account can write another's folder
-/// — and read the bucket's encryption, which the agent checks before it uploads.
+/// — and read the bucket's encryption, which the agent checks before it uploads. The hub's own
+/// account is left out: a statement naming `*` would let its principals write without any IAM
+/// grant; they keep needing one.
 pub fn bucket_policy(p: &Properties, n: &Names, place: &Place, tls: bool) -> Option<Value> {
     let bucket = n.bucket_arn(place);
     let mut statements = Vec::new();
@@ -244,7 +248,10 @@ pub fn bucket_policy(p: &Properties, n: &Names, place: &Place, tls: bool) -> Opt
         }));
     }
     if let Some(org) = &p.organization_id {
-        let in_org = json!({"StringEquals": {"aws:PrincipalOrgID": org}});
+        let in_org = json!({
+            "StringEquals": {"aws:PrincipalOrgID": org},
+            "StringNotEquals": {"aws:PrincipalAccount": place.account}
+        });
         statements.push(json!({
             "Sid": "OrganizationUploadsToItsOwnFolder",
             "Effect": "Allow",

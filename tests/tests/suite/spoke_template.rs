@@ -1,0 +1,176 @@
+//! spoke.yaml against the hub it serves: a spoke's agent uploads where the hub reads its
+//! account and region, with the hub's preferences but for where; its instance role is what the
+//! hub's bucket and key admit and no more; it forwards exactly the calls the hub's session-start
+//! listens for, to the bus the hub opens to the organization and archives.
+
+use serde_json::{json, Value};
+use session_audit::keys::Place;
+use session_audit::provisioner::{self, policies, Names, Properties};
+use session_audit::upload::transcript_of;
+use session_audit_tests::iam_policy::{granted_actions, Request};
+use session_audit_tests::resource_policy::{authorize, Caller, Kind, Resource};
+use session_audit_tests::template::{Stack, SPOKE_LOG_GROUP, STACK};
+
+const ORG: &str = "o-a1b2c3d4e5";
+const SPOKE: &str = "210987654321";
+const HUB_BUS: &str =
+    "arn:aws:events:us-east-1:123456789012:event-bus/session-audit-spoke-sessions";
+const HUB_KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+
+/// The hub's properties with an organization, its place and names.
+fn hub() -> (Properties, provisioner::Place, Names) {
+    let props = [("NamePrefix", "session-audit"), ("OrganizationId", ORG)]
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::from(*v)))
+        .collect();
+    let p = Properties::parse(&props).expect("properties");
+    let place = provisioner::Place::from_stack_id(STACK).expect("stack ID");
+    let n = Names::new(&p.name_prefix, &place);
+    (p, place, n)
+}
+
+fn spoke(account: &str, region: &str) -> Stack {
+    let (_, _, n) = hub();
+    Stack::spoke(
+        account,
+        region,
+        &[
+            ("HubBucketName", n.bucket.as_str()),
+            ("HubKmsKeyArn", HUB_KEY),
+            ("HubEventBusArn", HUB_BUS),
+        ],
+    )
+}
+
+#[test]
+fn a_spokes_agent_uploads_where_the_hub_reads_its_account_and_region() {
+    let (p, _, _) = hub();
+    let inputs =
+        &spoke(SPOKE, "eu-west-1").properties("SessionManagerPreferences")["Content"]["inputs"];
+    // The agent writes <s3KeyPrefix>/<session ID>.log.
+    let key = format!("{}/alice-0a1b2c3d4e5f60718.log", inputs["s3KeyPrefix"].as_str().unwrap());
+    let (place, id) = transcript_of(&key, &p.transcript_prefix).expect("a transcript");
+    assert_eq!(place, Some(Place::new(SPOKE, "eu-west-1").unwrap()));
+    assert_eq!(id, "alice-0a1b2c3d4e5f60718");
+    assert_eq!(
+        format!("{}/", inputs["s3KeyPrefix"].as_str().unwrap()),
+        format!(
+            "{}{}",
+            p.transcript_prefix,
+            Place::new(SPOKE, "eu-west-1").unwrap().transcript_folder()
+        )
+    );
+}
+
+#[test]
+fn a_spokes_preferences_are_the_hubs_but_for_where() {
+    let (p, _, n) = hub();
+    let hub_doc = policies::preferences_document(&p, &n);
+    let spoke_doc =
+        spoke(SPOKE, "eu-west-1").properties("SessionManagerPreferences")["Content"].clone();
+    assert_eq!(spoke_doc["sessionType"], hub_doc["sessionType"]);
+    let (ours, theirs) =
+        (hub_doc["inputs"].as_object().unwrap(), spoke_doc["inputs"].as_object().unwrap());
+    let names = |m: &serde_json::Map<String, Value>| m.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(names(ours), names(theirs), "the same settings");
+    for (name, value) in ours {
+        match name.as_str() {
+            "s3KeyPrefix" | "cloudWatchLogGroupName" => {}
+            "s3BucketName" => assert_eq!(theirs[name], json!(n.bucket)),
+            _ => assert_eq!(&theirs[name], value, "{name}"),
+        }
+    }
+    assert_eq!(theirs["cloudWatchLogGroupName"], json!(SPOKE_LOG_GROUP));
+}
+
+/// The spoke's instance role as an IAM principal of `account`.
+fn spoke_role(account: &str, region: &str) -> Caller {
+    let role = spoke(account, region).properties("InstanceRole");
+    let mut identity: Vec<Value> =
+        role["Policies"].as_array().unwrap().iter().map(|p| p["PolicyDocument"].clone()).collect();
+    assert!(granted_actions(&identity).iter().all(|a| !a.contains('*')), "no wildcard action");
+    // AmazonSSMManagedInstanceCore grants no S3 or KMS: nothing it adds matters here.
+    identity.retain(|p| !p.is_null());
+    Caller::role(account, "session-audit-instance", Some(ORG), identity)
+}
+
+#[test]
+fn a_spokes_instance_role_is_what_the_hubs_bucket_and_key_admit_and_no_more() {
+    let (p, place, n) = hub();
+    let bucket_policy = policies::bucket_policy(&p, &n, &place, true).unwrap();
+    let key_policy = policies::key_policy(&p, &n, &place);
+    let bucket =
+        Resource { kind: Kind::Bucket, account: &place.account, policy: Some(&bucket_policy) };
+    let key = Resource { kind: Kind::Key, account: &place.account, policy: Some(&key_policy) };
+    let object =
+        |folder: &str| format!("{}/{}{folder}s.log", n.bucket_arn(&place), p.transcript_prefix);
+    let tls = |action: &str, resource: &str| {
+        Request::new(action, resource).with("aws:SecureTransport", "true")
+    };
+    let via_s3 = |region: &str| {
+        tls("kms:GenerateDataKey", HUB_KEY)
+            .with("kms:ViaService", &format!("s3.{region}.amazonaws.com"))
+            .with("kms:EncryptionContext:aws:s3:arn", &n.bucket_arn(&place))
+    };
+    for (account, region) in [(SPOKE, "eu-west-1"), (place.account.as_str(), "us-west-2")] {
+        let role = spoke_role(account, region);
+        let own = object(&format!("{account}/{region}/"));
+        assert!(
+            authorize(&role, &bucket, &tls("s3:PutObject", &own)).allowed(),
+            "{account} {region}"
+        );
+        assert!(authorize(
+            &role,
+            &bucket,
+            &tls("s3:GetEncryptionConfiguration", &n.bucket_arn(&place))
+        )
+        .allowed());
+        assert!(
+            authorize(&role, &key, &via_s3(&place.region)).allowed(),
+            "the hub's key through S3"
+        );
+        // Its own account's other regions are other spokes' folders.
+        let other_region = object(&format!("{account}/ap-south-1/"));
+        assert!(!authorize(&role, &bucket, &tls("s3:PutObject", &other_region)).allowed());
+        assert!(
+            !authorize(&role, &bucket, &tls("s3:PutObject", &object(""))).allowed(),
+            "the hub's own"
+        );
+        assert!(
+            !authorize(&role, &key, &tls("kms:GenerateDataKey", HUB_KEY)).allowed(),
+            "directly"
+        );
+        assert!(!authorize(&role, &key, &via_s3("eu-west-1")).allowed(), "S3 elsewhere");
+    }
+}
+
+#[test]
+fn a_spoke_forwards_what_session_start_audits_to_the_bus_the_hub_opens_and_archives() {
+    let stack = spoke(SPOKE, "eu-west-1");
+    let rule = stack.properties("ForwardSessionCalls");
+    let target = &rule["Targets"][0];
+    assert_eq!(target["Arn"], json!(HUB_BUS));
+    assert!(target["DeadLetterConfig"]["Arn"].is_string(), "nothing lost when the hub is away");
+    let forward = stack.properties("ForwardRole");
+    let grant = &forward["Policies"][0]["PolicyDocument"]["Statement"][0];
+    assert_eq!(
+        (&grant["Action"], &grant["Resource"]),
+        (&json!(["events:PutEvents"]), &json!(HUB_BUS))
+    );
+
+    let hub = Stack::new(&[("OrganizationId", ORG)]);
+    let listens =
+        &hub.properties("SessionStartFunction")["Events"]["SpokeSessionCalls"]["Properties"];
+    assert_eq!(listens["EventBusName"], json!("<SpokeSessionEventsBus>"), "the spokes' bus");
+    let pattern = |v: &Value| v["detail"].clone();
+    assert_eq!(pattern(&rule["EventPattern"]), pattern(&listens["Pattern"]), "the same calls");
+    let archived = hub.properties("SpokeSessionCallsArchive");
+    assert_eq!(pattern(&archived["EventPattern"]), pattern(&listens["Pattern"]), "all archived");
+    assert_eq!(archived["SourceArn"], json!("<SpokeSessionEventsBus.Arn>"));
+
+    let bus_policy = hub.properties("SpokeSessionEventsBusPolicy")["Statement"].clone();
+    assert_eq!(bus_policy["Condition"], json!({"StringEquals": {"aws:PrincipalOrgID": ORG}}));
+    assert_eq!(bus_policy["Action"], json!("events:PutEvents"));
+    assert!(hub.makes("SpokeSessionEventsBusPolicy"));
+    assert!(!Stack::new(&[]).makes("SpokeSessionEventsBusPolicy"), "one account: no one else");
+}
