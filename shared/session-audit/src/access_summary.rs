@@ -193,7 +193,7 @@ impl<S: AuditStore, F: FindingsSink> AccessSummary<S, F> {
                 self.write_part(&listing, &request, agg.tallies()).await?;
             }
             // Each missing transcript becomes a finding event once: from the daily run (the
-            // weekly one sees the same sessions). Its ID (session:rule) is stable, so a rerun
+            // weekly one sees the same sessions). Its ID (account/region/session:rule) is stable, so a rerun
             // repeats it and consumers drop the repeat. Drained per day, so a bad day's list
             // never piles up over a week.
             let missing = agg.take_missing_findings();
@@ -282,7 +282,11 @@ impl<S: AuditStore, F: FindingsSink> AccessSummary<S, F> {
             .iter()
             .map(|m| {
                 let ctx = FindingContext {
-                    origin_id: m.session.session_id.clone(),
+                    origin_id: crate::publish::session_origin(
+                        m.account.as_deref(),
+                        &m.region,
+                        &m.session.session_id,
+                    ),
                     session_id: Some(m.session.session_id.clone()),
                     time: m.session.started_at.clone().unwrap_or_default(),
                     account: m.account.clone(),

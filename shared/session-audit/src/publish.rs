@@ -50,6 +50,17 @@ pub fn stream_origin(log_group: &str, session_id: &str) -> String {
     format!("stream:{log_group}/{session_id}")
 }
 
+/// The origin of a finding about a whole session (its transcript missing, or late):
+/// `<account>/<region>/<sessionId>`, as a session ID is unique only within one account (the ID
+/// alone for a record that names no account). The summary and the report both publish under it,
+/// so a late transcript's finding updates the missing one.
+pub fn session_origin(account: Option<&str>, region: &str, session_id: &str) -> String {
+    match account {
+        Some(account) if !region.is_empty() => format!("{account}/{region}/{session_id}"),
+        _ => session_id.to_string(),
+    }
+}
+
 /// A finding event's `finding_id`: its origin and rule, the same on every retry.
 pub fn finding_id(origin_id: &str, rule_id: &str) -> String {
     format!("{origin_id}:{rule_id}")
@@ -192,6 +203,18 @@ mod tests {
         assert_eq!(line["FindingsCritical"], 0.0);
         assert_eq!(line["Function"], "session-start");
         assert_eq!(line["_aws"]["Timestamp"], 42);
+    }
+
+    #[test]
+    fn one_session_id_in_two_places_is_two_origins() {
+        let here = session_origin(Some("111122223333"), "eu-west-1", "s-1");
+        let there = session_origin(Some("444455556666"), "eu-west-1", "s-1");
+        assert_ne!(
+            finding_id(&here, "SA-SES-TRANSCRIPT-MISSING"),
+            finding_id(&there, "SA-SES-TRANSCRIPT-MISSING")
+        );
+        assert_eq!(here, "111122223333/eu-west-1/s-1");
+        assert_eq!(session_origin(None, "eu-west-1", "s-1"), "s-1");
     }
 
     #[test]

@@ -293,7 +293,7 @@ async fn daily_runs_chain_baselines_and_empty_days_say_so() {
     let events = captured_findings(&env.aws).await;
     assert_eq!(events.len(), 1, "{events:?}");
     let e = &events[0];
-    assert_eq!(e["finding_id"], "s-bob-2:SA-SES-TRANSCRIPT-MISSING");
+    assert_eq!(e["finding_id"], "111122223333/eu-central-1/s-bob-2:SA-SES-TRANSCRIPT-MISSING");
     assert_eq!(e["severity"], "high");
     assert_eq!(e["principal"], "bob");
     assert_eq!(e["target"], "i-ccc");

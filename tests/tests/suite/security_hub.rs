@@ -143,7 +143,11 @@ async fn a_late_transcript_archives_the_missing_finding_a_planted_one_does_not()
         let f = findings.iter().find(|f| f["Id"] == id).unwrap_or_else(|| panic!("{id}"));
         (f["RecordState"].as_str().unwrap().to_string(), f["Compliance"]["Status"].clone())
     };
-    let missing = |s: &str| format!("{s}:SA-SES-TRANSCRIPT-MISSING");
+    let missing = |s: &str| {
+        let r = record(s, "2026-11-24T09:00:00Z", |_| {});
+        let origin = session_audit::publish::session_origin(r.account.as_deref(), &r.region, s);
+        format!("{origin}:SA-SES-TRANSCRIPT-MISSING")
+    };
     let before = security_hub_findings(&env.aws).await;
     assert_eq!(state(&before, &missing(bob)).0, "ACTIVE");
     assert_eq!(state(&before, &missing(carl)).0, "ACTIVE");

@@ -193,7 +193,10 @@ fn access_summary_over_memory_gives_the_hand_computed_week() {
     block_on(summary.handle(&daily, &mut metrics)).unwrap();
     let published = summary.sink.details();
     assert_eq!(published.len(), 1, "{published:?}");
-    assert_eq!(published[0]["finding_id"], "s-bob-2:SA-SES-TRANSCRIPT-MISSING");
+    assert_eq!(
+        published[0]["finding_id"],
+        "111122223333/eu-central-1/s-bob-2:SA-SES-TRANSCRIPT-MISSING"
+    );
 }
 
 fn summariser_over(objects: &[(String, Vec<u8>)]) -> AccessSummary<MemStore, MemSink> {

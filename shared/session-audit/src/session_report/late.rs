@@ -40,7 +40,11 @@ impl<S, F, L> SessionReport<S, F, L> {
         let finding = self.analyzer.rules.session_finding("transcript_missing", evidence)?;
         // As the summary published it: the same origin and rule make the same finding ID.
         let ctx = FindingContext {
-            origin_id: record.session_id.clone(),
+            origin_id: crate::publish::session_origin(
+                record.account.as_deref(),
+                &record.region,
+                &record.session_id,
+            ),
             session_id: Some(record.session_id.clone()),
             time: record.started_at.clone(),
             account: record.account.clone(),
