@@ -110,18 +110,12 @@ pub fn write(deployments: &[Deployment]) {
 /// role passed to Systems Manager only). Returns a one-line account, or every wrong decision.
 pub fn user_policy_proof() -> Result<String, Vec<String>> {
     use crate::iam_policy::Request;
-    use session_audit::provisioner::{policies, Names, Place, Properties};
-    let props: std::collections::HashMap<String, Value> = [
+    use session_audit::provisioner::policies;
+    let (p, place, n) = crate::template::provisioned(&[
         ("NamePrefix", "sa"),
         ("RemoteDestinations", "db.internal:5432"),
         ("Approvers", "arn:aws:iam::123456789012:user/bob"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), Value::from(*v)))
-    .collect();
-    let p = Properties::parse(&props).expect("properties");
-    let place = Place::from_stack_id(crate::template::STACK).expect("stack ID");
-    let n = Names::new(&p.name_prefix, &place);
+    ]);
     let policy = policies::user_policy(&p, &place);
     let arn = |service: &str, resource: &str| {
         format!("arn:aws:{service}:us-east-1:123456789012:{resource}")

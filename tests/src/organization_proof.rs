@@ -229,14 +229,8 @@ fn weakenings(hub: &Hub) -> Vec<(&'static str, Hub)> {
 
 /// Returns a one-line account, or every wrong decision and every weakening no case catches.
 pub fn organization_proof() -> Result<String, Vec<String>> {
-    let props: std::collections::HashMap<String, Value> =
-        [("NamePrefix", "sa"), ("OrganizationId", ORG)]
-            .iter()
-            .map(|(k, v)| (k.to_string(), Value::from(*v)))
-            .collect();
-    let p = Properties::parse(&props).expect("properties");
-    let place = Place::from_stack_id(crate::template::STACK).expect("stack ID");
-    let n = Names::new(&p.name_prefix, &place);
+    let (p, place, n) =
+        crate::template::provisioned(&[("NamePrefix", "sa"), ("OrganizationId", ORG)]);
     let key_arn = format!(
         "arn:aws:kms:{}:{}:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
         place.region, place.account
@@ -248,9 +242,7 @@ pub fn organization_proof() -> Result<String, Vec<String>> {
     let cases = requests(&p, &n, &place, &key_arn);
     let mut problems = wrong(&cases, &hub, &place.account);
     // Without an organization, a spoke's upload is refused outright.
-    let mut alone = props.clone();
-    alone.remove("OrganizationId");
-    let alone = Properties::parse(&alone).expect("properties");
+    let (alone, _, _) = crate::template::provisioned(&[("NamePrefix", "sa")]);
     let solo = Hub {
         bucket: policies::bucket_policy(&alone, &n, &place, true).expect("TLS"),
         key: policies::key_policy(&alone, &n, &place),

@@ -293,3 +293,21 @@ impl Stack {
             .collect()
     }
 }
+
+/// The provisioner's properties from `props` (template property names and values), with the
+/// test stack's place and the names it derives: what a deployment of the stack would write.
+pub fn provisioned(
+    props: &[(&str, &str)],
+) -> (
+    session_audit::provisioner::Properties,
+    session_audit::provisioner::Place,
+    session_audit::provisioner::Names,
+) {
+    use session_audit::provisioner::{Names, Place, Properties};
+    let props: std::collections::HashMap<String, Value> =
+        props.iter().map(|(k, v)| (k.to_string(), Value::from(*v))).collect();
+    let p = Properties::parse(&props).expect("properties");
+    let place = Place::from_stack_id(STACK).expect("stack ID");
+    let n = Names::new(&p.name_prefix, &place);
+    (p, place, n)
+}

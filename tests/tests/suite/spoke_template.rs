@@ -9,7 +9,7 @@ use session_audit::provisioner::{self, policies, Names, Properties};
 use session_audit::upload::transcript_of;
 use session_audit_tests::iam_policy::{granted_actions, Request};
 use session_audit_tests::resource_policy::{authorize, Caller, Kind, Resource};
-use session_audit_tests::template::{Stack, SPOKE_LOG_GROUP, STACK};
+use session_audit_tests::template::{provisioned, Stack, SPOKE_LOG_GROUP};
 
 const ORG: &str = "o-a1b2c3d4e5";
 const SPOKE: &str = "210987654321";
@@ -19,14 +19,7 @@ const HUB_KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978
 
 /// The hub's properties with an organization, its place and names.
 fn hub() -> (Properties, provisioner::Place, Names) {
-    let props = [("NamePrefix", "session-audit"), ("OrganizationId", ORG)]
-        .iter()
-        .map(|(k, v)| (k.to_string(), Value::from(*v)))
-        .collect();
-    let p = Properties::parse(&props).expect("properties");
-    let place = provisioner::Place::from_stack_id(STACK).expect("stack ID");
-    let n = Names::new(&p.name_prefix, &place);
-    (p, place, n)
+    provisioned(&[("NamePrefix", "session-audit"), ("OrganizationId", ORG)])
 }
 
 fn spoke(account: &str, region: &str) -> Stack {
