@@ -15,6 +15,7 @@ pub mod least_privilege;
 pub mod live_stream;
 pub mod local_aws;
 pub mod ocsf_schema;
+pub mod organization;
 pub mod organization_proof;
 pub mod pipeline;
 pub mod resource_policy;

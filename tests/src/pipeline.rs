@@ -18,7 +18,9 @@
 //!    runs would, and `session-audit verify` checks the exported bucket offline
 //!    ([`crate::digest_chain`]);
 //! 7. lake-export files the digested reports as OCSF;
-//! 8. the provisioner handles Delete and the audit data is shown to be kept.
+//! 8. the hub audits two accounts in two regions each and summarises the organization
+//!    ([`crate::organization`]);
+//! 9. the provisioner handles Delete and the audit data is shown to be kept.
 //!
 //! Used by `make demo` (src/bin/local-pipeline.rs) and by tests/tests/suite/pipeline.rs, which
 //! asserts what it leaves behind.
@@ -71,6 +73,8 @@ pub struct Outcome {
     pub compliance: crate::compliance::ComplianceOutcome,
     /// The sanctioned-access step's records ([`crate::sanctioned_access`]).
     pub sanctioned: crate::sanctioned_access::SanctionedOutcome,
+    /// The organization step's sessions and summary ([`crate::organization`]).
+    pub organization: crate::organization::OrganizationOutcome,
     /// `audit/` objects still in the bucket after Delete.
     pub kept_after_delete: Vec<String>,
     pub seconds: f64,
@@ -189,6 +193,8 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
     for (k, v) in crate::sanctioned_access::properties() {
         properties[k] = json!(v);
     }
+    // The hub of an organization: its bucket and key admit the member accounts' uploads.
+    properties["OrganizationId"] = json!(crate::organization::ORGANIZATION);
     provisioner
         .invoke(&cfn_request(&aws, "Create", &properties, None))
         .expect("provisioner answered");
@@ -234,6 +240,7 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
     let mut env = base_env.clone();
     env.push(("AUDIT_BUCKET", bucket.clone()));
     env.push(("REQUIRED_TAG", "Purpose=SessionManagerTesting".into()));
+    env.push(("ALLOWED_REGIONS", crate::organization::ALLOWED_REGIONS.into()));
     let mut start =
         LambdaProcess::start(&binaries[1], &deployed_env(&aws, "SessionStartFunction", env, &[]));
     let sessions = ["alice", "carol", "bob", "dave"].map(|u| format!("{u}-0a1b2c3d4e5f60718"));
@@ -487,6 +494,25 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
         security_hub.len()
     ));
 
+    p.say(&format!(
+        "the hub of organization {}: sessions of two accounts in two regions each, and one \
+         outside AllowedRegions ({}), on {}",
+        crate::organization::ORGANIZATION,
+        crate::organization::ALLOWED_REGIONS,
+        crate::organization::DAY
+    ));
+    let hub = crate::organization::Hub {
+        aws: &aws,
+        clients: &clients,
+        bucket: &bucket,
+        prefix: &prefix,
+        instance_id: &instance_id,
+        start: &mut start,
+        report: &mut report,
+        summary: &mut summary_fn,
+    };
+    let organization = crate::organization::run(hub, |line| p.detail(&line)).await;
+
     p.say("provisioner: CloudFormation Delete (RetainLogs=true keeps the audit trail)");
     let physical = create["PhysicalResourceId"].as_str().unwrap().to_string();
     provisioner
@@ -543,6 +569,7 @@ pub async fn run(quiet: bool, save: Option<&Path>) -> Outcome {
         lake: (lake_answer, lake),
         compliance,
         sanctioned,
+        organization,
         kept_after_delete,
         instance_state_after_delete,
         seconds: p.started.elapsed().as_secs_f64(),

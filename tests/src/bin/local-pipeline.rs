@@ -42,4 +42,12 @@ async fn main() {
     println!("\nCopies of every audit object: {}", save.display());
     println!("Open the HTML summary: {}\n", save.join(&o.summary_keys[2]).display());
     println!("{}", o.summary_markdown);
+    let org = &o.organization;
+    println!(
+        "\n# The organization's summary of {} (organization {}, AllowedRegions {})\n",
+        session_audit_tests::organization::DAY,
+        session_audit_tests::organization::ORGANIZATION,
+        session_audit_tests::organization::ALLOWED_REGIONS
+    );
+    println!("{}", session_audit_tests::demote_headings(&org.summary_markdown));
 }

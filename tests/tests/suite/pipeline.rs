@@ -324,5 +324,75 @@ async fn the_whole_pipeline_runs_locally_and_keeps_the_audit_trail() {
             .iter()
             .any(|k| k.starts_with("audit/guardduty/dt=") && k.ends_with(&format!("{id}.json"))));
     }
+
+    // The organization (issue 31): one session ID issued in two accounts × two regions is four
+    // sessions, each recorded and reported under its own account and region, joined with its
+    // own instance and its own transcript's commands; the one outside AllowedRegions (and only
+    // it) raises the regional finding, published under its place.
+    use session_audit_tests::organization::{self as org, FORBIDDEN_REGION};
+    let o_org = &o.organization;
+    assert_eq!(o_org.sessions.len(), 5);
+    for placed in &o_org.sessions {
+        let place = &placed.session.place;
+        assert_eq!(placed.session.id(), org::SESSION_ID);
+        let (record, report) = (&placed.record, &placed.report);
+        assert_eq!(record["account"], place.account(), "{place}: {record}");
+        assert_eq!(record["region"], place.region(), "{place}: {record}");
+        assert_eq!(report["target"]["instance_id"], placed.instance.as_str(), "{place}");
+        let expected: Value = serde_json::from_str(
+            &std::fs::read_to_string(session_audit_tests::fixture(&format!(
+                "recorded/{}.expected.json",
+                placed.transcript
+            )))
+            .unwrap(),
+        )
+        .unwrap();
+        let commands = report["commands"].as_array().unwrap();
+        let recorded = expected["commands"].as_array().unwrap();
+        assert_eq!(commands.len(), recorded.len(), "{place}: its own transcript's commands");
+        for (got, want) in commands.iter().zip(recorded) {
+            let (got, want) = (got["command"].as_str().unwrap(), want.as_str().unwrap());
+            // Secrets are redacted in what is stored: the command up to the secret is the same.
+            let shown = got.split("[REDACTED:").next().unwrap();
+            assert!(got == want || (shown != got && want.starts_with(shown)), "{place}: {got}");
+        }
+        let rules: Vec<&str> = record["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule_id"].as_str().unwrap())
+            .collect();
+        let outside = place.region() == FORBIDDEN_REGION;
+        assert_eq!(rules.contains(&"SA-SES-REGION-NOT-ALLOWED"), outside, "{place}: {rules:?}");
+        for ext in ["json", "md"] {
+            let key = keys::report(org::DAY, &placed.session, ext).unwrap();
+            assert!(o.kept_after_delete.contains(&key), "{key} kept");
+        }
+    }
+    let region_findings: Vec<&Value> =
+        o_org.published.iter().filter(|f| f["rule_id"] == "SA-SES-REGION-NOT-ALLOWED").collect();
+    assert_eq!(region_findings.len(), 1, "{region_findings:?}");
+    let finding = serde_json::to_string(region_findings[0]).unwrap();
+    assert!(
+        finding.contains(org::SPOKE) && finding.contains(FORBIDDEN_REGION),
+        "the finding names the account and region: {finding}"
+    );
+    // The organization's summary counts every session once under its account and region.
+    assert_eq!(o_org.summary["sessions"], 5, "{}", o_org.summary);
+    let mut by_place: Vec<(String, u64)> = o_org.summary["by_account_region"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap().to_string(), c["count"].as_u64().unwrap()))
+        .collect();
+    by_place.sort();
+    let mut expected: Vec<(String, u64)> =
+        o_org.sessions.iter().map(|p| (p.session.place.to_string(), 1)).collect();
+    expected.sort();
+    assert_eq!(by_place, expected);
+    assert!(o_org.summary_markdown.contains("By account and region"));
+    // The bucket policy as stored admits a member into its own folder only, and no outsider.
+    let decisions: Vec<bool> = o_org.uploads.iter().map(|(_, allowed)| *allowed).collect();
+    assert_eq!(decisions, [true, false, false], "{:?}", o_org.uploads);
     std::fs::remove_dir_all(&dir).unwrap();
 }
