@@ -46,13 +46,13 @@ lint: lint-template
 	.venv-checkov/bin/pip install -q --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
-# template.yaml (the hub) and spoke.yaml: SAM's own validation with its linter, cfn-lint, and
+# template.yaml (the hub), spoke.yaml and destination.yaml: SAM's own validation with its linter, cfn-lint, and
 # checkov (0 failed; every skip carries its reason in the resource's Metadata; --skip-download:
 # no Prisma Cloud calls).
 lint-template: .venv/.template-tools .venv-checkov/.installed
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 .venv/bin/sam validate --lint
-	.venv/bin/cfn-lint template.yaml spoke.yaml
-	.venv-checkov/bin/checkov -f template.yaml -f spoke.yaml --framework cloudformation --compact --quiet --skip-download
+	.venv/bin/cfn-lint template.yaml spoke.yaml destination.yaml
+	.venv-checkov/bin/checkov -f template.yaml -f spoke.yaml -f destination.yaml --framework cloudformation --compact --quiet --skip-download
 
 # Four arm64 Lambda bootstraps under .aws-sam/build/ (cargo-lambda from PyPI brings zig; the
 # Rust target is added if missing). Slow the first time: the whole tree for aarch64, release.

@@ -34,10 +34,35 @@ pub fn subscription_event(group: &str, stream: &str, events: &[(String, i64, Str
 
 /// A subscription payload for the message `data` as CloudWatch Logs sends it: base64 of gzip.
 pub fn encoded(data: &Value) -> Value {
+    json!({"awslogs": {"data": gzip_base64(data)}})
+}
+
+/// Base64 of the gzip of `data`'s JSON: a subscription's `awslogs.data`, and what a Kinesis
+/// record put by a CloudWatch Logs destination holds as Lambda delivers it.
+fn gzip_base64(data: &Value) -> String {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(data.to_string().as_bytes()).expect("gzip");
     let bytes = gz.finish().expect("gzip");
-    json!({"awslogs": {"data": base64::engine::general_purpose::STANDARD.encode(bytes)}})
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A Kinesis event as Lambda's event source mapping delivers the hub's stream: one record per
+/// subscription message (`DATA_MESSAGE`/`CONTROL_MESSAGE` payloads), sequence numbers 1, 2, ….
+pub fn kinesis_event(stream_arn: &str, messages: &[Value]) -> Value {
+    let records: Vec<Value> = messages
+        .iter()
+        .enumerate()
+        .map(|(n, m)| {
+            json!({"kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": format!("p{n}"),
+                "sequenceNumber": format!("4959{:020}", n + 1), "data": gzip_base64(m),
+                "approximateArrivalTimestamp": 1_795_000_000.0},
+                "eventSource": "aws:kinesis", "eventVersion": "1.0",
+                "eventID": format!("shardId-000000000000:4959{:020}", n + 1),
+                "eventName": "aws:kinesis:record", "awsRegion": "us-east-1",
+                "eventSourceARN": stream_arn})
+        })
+        .collect();
+    json!({"Records": records})
 }
 
 /// Put `transcript` (a recorded `script` file) into `group` as the agent streams session

@@ -61,6 +61,11 @@ impl Stack {
         Stack::load("spoke.yaml", (account, region), &attributes, overrides)
     }
 
+    /// destination.yaml as deployed in the hub's `account` and `region` with `overrides`.
+    pub fn destination(account: &str, region: &str, overrides: &[(&str, &str)]) -> Stack {
+        Stack::load("destination.yaml", (account, region), &[], overrides)
+    }
+
     fn load(
         file: &str,
         (account, region): (&str, &str),

@@ -93,6 +93,7 @@ fn main() {
     println!("{n} lines in {} events ({:.1} KiB of messages)", events.len(), bytes as f64 / 1024.0);
     let batch = |events: Vec<LogEvent>| Batch {
         owner: Some("123456789012".into()),
+        region: None,
         log_group: "/session-audit/bench/sessions".into(),
         log_stream: SESSION.into(),
         events,

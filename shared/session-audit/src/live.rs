@@ -47,6 +47,10 @@ pub struct LogEvent {
 pub struct Batch {
     /// The account that owns the log group.
     pub owner: Option<String>,
+    /// The log group's region when the delivery names it (a stream sent through the hub's
+    /// destination: its subscription filter's name, [`crate::keys::subscription_filter`]);
+    /// `None`: the function's own region (a subscription in the hub's region).
+    pub region: Option<String>,
     /// The log group (the transcript log group).
     pub log_group: String,
     /// The session ID: the agent names each stream after its session.
@@ -112,6 +116,10 @@ pub struct LiveState {
     pub run_as: Option<String>,
     /// The region, from the events.
     pub region: Option<String>,
+    /// `<account>/<region>` of a session that is not the hub's own (findings name it in their
+    /// origin: a session ID is unique only within its account and region); `None` for the hub's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
     /// The agent's `eventTime` of the first event read.
     pub first_event_time: Option<String>,
     /// The agent's `eventTime` of the last event read.
@@ -135,7 +143,8 @@ pub struct Attribution {
 /// A finding raised live, with what makes its `finding_id` stable across redeliveries.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LiveFinding {
-    /// `live:<sessionId>:<command seq>` (or `:late:<event ID>:<n>` for a late event).
+    /// `live:<sessionId>:<command seq>` (or `:late:<event ID>:<n>` for a late event); another
+    /// account's or region's session is `live:<account>/<region>/<sessionId>…`.
     pub origin_id: String,
     /// The agent's `eventTime` of the event that carried the command or line.
     pub time: String,
@@ -197,7 +206,10 @@ pub fn advance(
     let session = state.session_id.clone();
     let seq_before = state.shell.next_seq.max(1);
     let open = (state.open_seq, state.open_rules.clone());
-    let origin = format!("live:{}", state.session_id);
+    let origin = match &state.place {
+        Some(place) => format!("live:{place}/{session}"),
+        None => format!("live:{session}"),
+    };
     let mut reader = judge_reader(analyzer, state.shell.clone(), open, origin);
     let mut facts = Vec::new();
     for event in &in_order {
@@ -226,7 +238,10 @@ pub fn advance(
             known_prompts: state.shell.known_prompts.clone(),
             ..ShellSnapshot::default()
         };
-        let origin = format!("live:{session}:late:{}", event.id);
+        let origin = match &state.place {
+            Some(place) => format!("live:{place}/{session}:late:{}", event.id),
+            None => format!("live:{session}:late:{}", event.id),
+        };
         let mut reader = judge_reader(analyzer, alone, (0, Vec::new()), origin);
         reader.read(&parsed, event.timestamp);
         let commands = reader.shell.snapshot().next_seq.saturating_sub(1);

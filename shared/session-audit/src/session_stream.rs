@@ -145,6 +145,7 @@ impl<S: AuditStore, F: FindingsSink> SessionStream<S, F> {
                 }
             };
             state.session_id = session.clone();
+            state.place = (self.home.as_ref() != Some(&at.place)).then(|| at.place.to_string());
             let received = jiff::Timestamp::now().as_millisecond();
             let (progress, findings) = advance(&self.analyzer, &mut state, &batch.events, received);
             if state.attributed.is_none() && progress.read > 0 {
@@ -215,7 +216,7 @@ impl<S: AuditStore, F: FindingsSink> SessionStream<S, F> {
 
 impl<S: AuditStore, F: FindingsSink> SessionStream<S, F> {
     /// Where the batch's session ran: the account that owns the log group (the hub's own when
-    /// the batch does not say), in the function's region.
+    /// the batch does not say), in the region the delivery names (else the function's).
     fn place(&self, batch: &Batch) -> Result<keys::Place, StreamError> {
         let Some(home) = &self.home else {
             return Err(StreamError::Malformed(
@@ -223,7 +224,8 @@ impl<S: AuditStore, F: FindingsSink> SessionStream<S, F> {
             ));
         };
         let account = batch.owner.as_deref().unwrap_or(home.account());
-        keys::Place::new(account, home.region()).map_err(|e| StreamError::Malformed(e.to_string()))
+        let region = batch.region.as_deref().unwrap_or(home.region());
+        keys::Place::new(account, region).map_err(|e| StreamError::Malformed(e.to_string()))
     }
 
     /// Who the session's record names, looked for from the day its stream began; `None` until

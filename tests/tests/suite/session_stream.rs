@@ -1,13 +1,14 @@
 //! The session-stream function as its real binary through the Runtime API double, against the
 //! emulator: subscription batches as CloudWatch Logs sends them (base64 of gzip), CloudWatch's
-//! probe, bad events and bad stream names, the EMF line, and the live state it keeps.
+//! probe, bad events and bad stream names, the EMF line, and the live state it keeps; and the
+//! Kinesis records of the hub's CloudWatch Logs destinations (other accounts and regions).
 
 use serde_json::{json, Value};
 use session_audit::keys;
 use session_audit::session::{records, Event, SessionRecord};
 use session_audit_aws::Clients;
 use session_audit_tests::findings_capture::{captured_findings, route_findings_to_log};
-use session_audit_tests::live_stream::{encoded, subscription_event};
+use session_audit_tests::live_stream::{encoded, kinesis_event, subscription_event};
 use session_audit_tests::local_aws::LocalAws;
 use session_audit_tests::runtime_api::{
     deployed_env, emulator_env, function_binary, LambdaProcess,
@@ -113,4 +114,63 @@ async fn the_real_binary_publishes_live_findings_once_and_refuses_bad_batches() 
         emf[0]["FindingsHigh"].as_f64().unwrap() + emf[0]["FindingsCritical"].as_f64().unwrap(),
         1.0
     );
+}
+
+/// The organization's streams (issue 31): the Kinesis stream behind the hub's Logs destinations
+/// carries other accounts' and regions' subscription payloads. moto's Logs cannot deliver
+/// through a destination, so the records are built as CloudWatch Logs puts them. Each is placed
+/// by its owner (set by CloudWatch Logs) and its filter's region; a probe is acknowledged; a
+/// payload that names no region stops the batch there and is named for Lambda to retry.
+#[tokio::test]
+async fn kinesis_records_from_the_destinations_are_read_under_their_account_and_region() {
+    let aws = LocalAws::start();
+    let clients = Clients::with_path_style(&aws.sdk_config().await, true);
+    clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
+    route_findings_to_log(&clients).await;
+    let mut vars = emulator_env(&aws);
+    vars.push(("AUDIT_BUCKET", BUCKET.to_string()));
+    let mut function = LambdaProcess::start(
+        &function_binary("session-stream"),
+        &deployed_env(&aws, "SessionStreamFunction", vars, &[]),
+    );
+    let session = "ana-0123456789abcdef0";
+    let spoke = "210987654321";
+    let data = |filter: &str, id: &str, line: &str| {
+        let (id, timestamp, message) = event(id, 1, &[line]);
+        json!({"messageType": "DATA_MESSAGE", "owner": spoke, "logGroup": "/session-audit/sessions",
+            "logStream": session, "subscriptionFilters": [filter],
+            "logEvents": [{"id": id, "timestamp": timestamp, "message": message}]})
+    };
+    let probe = json!({"messageType": "CONTROL_MESSAGE", "owner": "CloudwatchLogs", "logGroup": "",
+        "logStream": "", "subscriptionFilters": [], "logEvents": []});
+    let filter = keys::subscription_filter("session-audit", "eu-west-1");
+    let batch = kinesis_event(
+        "arn:aws:kinesis:us-east-1:123456789012:stream/session-audit-spoke-sessions",
+        &[
+            data(&filter, "1", "sh-5.2$ sudo cat /etc/shadow"),
+            probe,
+            data("session-stream", "2", "sh-5.2$ history -c"),
+            data(&filter, "3", "sh-5.2$ history -c"),
+        ],
+    );
+    let answer = function.invoke(&batch).expect("handled");
+    let origin = format!("live:{spoke}/eu-west-1/{session}");
+    assert_eq!(answer["streamed"][0]["findings"], json!([format!("{origin}:1:SA-CMD-010")]));
+    assert_eq!(answer["streamed"].as_array().map(Vec::len), Some(1), "{answer}");
+    assert_eq!(answer["control_messages"], 1);
+    let third = &batch["Records"][2]["kinesis"]["sequenceNumber"];
+    assert_eq!(answer["batchItemFailures"], json!([{"itemIdentifier": third}]), "{answer}");
+    let place = keys::Place::new(spoke, "eu-west-1").unwrap();
+    let key = keys::live_state(&keys::SessionAt::new(place, session).unwrap());
+    let state = clients.s3.get_object().bucket(BUCKET).key(&key).send().await.expect(&key);
+    let state: Value =
+        serde_json::from_slice(&state.body.collect().await.unwrap().into_bytes()).unwrap();
+    assert_eq!(state["events"], 1, "the fourth record waits for the retry: {state}");
+    assert_eq!(state["place"], format!("{spoke}/eu-west-1"));
+    let home = keys::live_state(&session_audit_tests::local_session(session));
+    assert!(clients.s3.head_object().bucket(BUCKET).key(&home).send().await.is_err());
+    let published = captured_findings(&aws).await;
+    assert_eq!(published.len(), 1, "{published:#?}");
+    assert_eq!(published[0]["finding_id"], format!("{origin}:1:SA-CMD-010"));
+    assert_eq!(published[0]["account"], spoke, "{:#?}", published[0]);
 }

@@ -1,10 +1,12 @@
 //! spoke.yaml against the hub it serves: a spoke's agent uploads where the hub reads its
 //! account and region, with the hub's preferences but for where; its instance role is what the
 //! hub's bucket and key admit and no more; it forwards exactly the calls the hub's session-start
-//! listens for, to the bus the hub opens to the organization and archives.
+//! listens for, to the bus the hub opens to the organization and archives; and it streams its
+//! sessions live to its region's destination (destination.yaml), which admits the organization
+//! and puts them into the stream session-stream reads.
 
 use serde_json::{json, Value};
-use session_audit::keys::Place;
+use session_audit::keys::{region_of_subscription, Place};
 use session_audit::provisioner::{self, policies, Names, Properties};
 use session_audit::upload::transcript_of;
 use session_audit_tests::iam_policy::{granted_actions, Request};
@@ -166,4 +168,126 @@ fn a_spoke_forwards_what_session_start_audits_to_the_bus_the_hub_opens_and_archi
     assert_eq!(bus_policy["Action"], json!("events:PutEvents"));
     assert!(hub.makes("SpokeSessionEventsBusPolicy"));
     assert!(!Stack::new(&[]).makes("SpokeSessionEventsBusPolicy"), "one account: no one else");
+}
+
+const HUB: &str = "123456789012";
+const STREAM: &str = "arn:aws:kinesis:us-east-1:123456789012:stream/session-audit-spoke-sessions";
+const DESTINATION_ROLE: &str = "arn:aws:iam::123456789012:role/sa-SpokeStreamDestinationRole";
+
+/// The destination in the hub's account in `region`, with or without an organization.
+fn destination(region: &str, organization: &str) -> Stack {
+    Stack::destination(
+        HUB,
+        region,
+        &[("StreamArn", STREAM), ("RoleArn", DESTINATION_ROLE), ("OrganizationId", organization)],
+    )
+}
+
+#[test]
+fn a_spoke_streams_live_to_its_regions_destination_under_a_name_that_says_its_region() {
+    assert!(!spoke(SPOKE, "eu-west-1").makes("StreamToHub"), "no destination named: no stream");
+    let destination = destination("eu-west-1", ORG);
+    let made = destination.properties("SessionsDestination");
+    let name = made["DestinationName"].as_str().unwrap();
+    let (_, _, n) = hub();
+    let stack = Stack::spoke(
+        SPOKE,
+        "eu-west-1",
+        &[
+            ("HubBucketName", n.bucket.as_str()),
+            ("HubKmsKeyArn", HUB_KEY),
+            ("HubEventBusArn", HUB_BUS),
+            ("HubDestinationName", name),
+        ],
+    );
+    let filter = stack.properties("StreamToHub");
+    assert_eq!(
+        filter["DestinationArn"],
+        json!(format!("arn:aws:logs:eu-west-1:{HUB}:destination:{name}")),
+        "the destination of its own region, in the hub's account"
+    );
+    assert_eq!(filter["LogGroupName"], json!(SPOKE_LOG_GROUP));
+    assert_eq!(filter["FilterPattern"], json!(""), "every event");
+    let filter_name = filter["FilterName"].as_str().unwrap();
+    assert_eq!(region_of_subscription([filter_name]), Some("eu-west-1"), "{filter_name}");
+    assert_eq!((&made["TargetArn"], &made["RoleArn"]), (&json!(STREAM), &json!(DESTINATION_ROLE)));
+}
+
+#[test]
+fn the_destination_admits_the_organization_only() {
+    let anything = json!({"Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
+    let subscribe = |stack: &Stack, caller: &Caller| {
+        let made = stack.properties("SessionsDestination");
+        let policy: Value = serde_json::from_str(made["DestinationPolicy"].as_str().unwrap())
+            .expect("a JSON policy");
+        let arn = format!("arn:aws:logs:eu-west-1:{HUB}:destination:session-audit-sessions");
+        let resource = Resource { kind: Kind::Bucket, account: HUB, policy: Some(&policy) };
+        authorize(caller, &resource, &Request::new("logs:PutSubscriptionFilter", &arn)).allowed()
+    };
+    let member = Caller::role(SPOKE, "admin", Some(ORG), vec![anything.clone()]);
+    let outsider =
+        Caller::role("999988887777", "admin", Some("o-zzzzzzzzzz"), vec![anything.clone()]);
+    let own = Caller::role(HUB, "admin", Some(ORG), vec![anything]);
+    let org = destination("eu-west-1", ORG);
+    assert!(subscribe(&org, &member), "a member account subscribes");
+    assert!(!subscribe(&org, &outsider), "no one outside the organization");
+    let alone = destination("eu-west-1", "");
+    assert!(!subscribe(&alone, &member), "without an organization, no other account");
+    assert!(subscribe(&alone, &own), "the hub's own account (its other regions)");
+}
+
+#[test]
+fn the_hubs_stream_is_read_record_by_record_and_written_only_through_its_destinations() {
+    let off = Stack::new(&[]);
+    let parts = [
+        "SpokeSessionStream",
+        "SpokeStreamDestinationRole",
+        "SpokeSessionStreamReadPolicy",
+        "SpokeSessionStreamMapping",
+    ];
+    assert!(parts.iter().all(|p| !off.makes(p)), "SpokeStreams=Disabled by default: no stream");
+    let on = Stack::new(&[("SpokeStreams", "Enabled"), ("OrganizationId", ORG)]);
+    assert!(parts.iter().all(|p| on.makes(p)));
+    let mapping = on.properties("SpokeSessionStreamMapping");
+    assert_eq!(mapping["EventSourceArn"], json!("<SpokeSessionStream.Arn>"));
+    assert_eq!(mapping["FunctionName"], json!("<SessionStreamFunction>"));
+    assert_eq!(mapping["FunctionResponseTypes"], json!(["ReportBatchItemFailures"]));
+    assert_eq!(
+        mapping["DestinationConfig"]["OnFailure"]["Destination"],
+        json!("<FailedInvocationsQueue.Arn>"),
+        "nothing lost after the retries"
+    );
+    let read = on.properties("SpokeSessionStreamReadPolicy");
+    assert_eq!(read["RoleName"], json!("<SessionStreamFunctionRole>"));
+    let statements = read["PolicyDocument"]["Statement"].as_array().unwrap();
+    let kinesis: Vec<&str> =
+        statements[0]["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert_eq!(
+        kinesis,
+        [
+            "kinesis:DescribeStream",
+            "kinesis:DescribeStreamSummary",
+            "kinesis:GetRecords",
+            "kinesis:GetShardIterator",
+            "kinesis:ListShards"
+        ],
+        "what Lambda's mapping reads with, nothing that writes"
+    );
+    assert!(statements.iter().all(|s| s["Resource"].is_string()), "one resource each");
+    let role = on.properties("SpokeStreamDestinationRole");
+    let trust = &role["AssumeRolePolicyDocument"]["Statement"][0];
+    assert_eq!(trust["Principal"], json!({"Service": "logs.amazonaws.com"}));
+    assert_eq!(trust["Condition"], json!({"StringEquals": {"aws:SourceOrgID": ORG}}));
+    let alone = Stack::new(&[("SpokeStreams", "Enabled")]);
+    let trust = &alone.properties("SpokeStreamDestinationRole")["AssumeRolePolicyDocument"];
+    assert_eq!(
+        trust["Statement"][0]["Condition"],
+        json!({"StringEquals": {"aws:SourceAccount": "123456789012"}})
+    );
+    let put = &role["Policies"][0]["PolicyDocument"]["Statement"][0];
+    assert_eq!(
+        (&put["Action"], &put["Resource"]),
+        (&json!(["kinesis:PutRecord"]), &json!("<SpokeSessionStream.Arn>"))
+    );
 }

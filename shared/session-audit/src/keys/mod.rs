@@ -25,7 +25,9 @@ use std::fmt::Display;
 
 mod place;
 
-pub use place::{is_account, is_region, Home, Place, SessionAt};
+pub use place::{
+    is_account, is_region, region_of_subscription, subscription_filter, Home, Place, SessionAt,
+};
 
 /// Everything the audit writes lives under this prefix (and nothing the instances may write).
 pub const AUDIT_PREFIX: &str = "audit/";

@@ -39,6 +39,29 @@ pub fn is_account(text: &str) -> bool {
     text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// The name a spoke gives the subscription filter that sends its sessions log group to the
+/// hub's CloudWatch Logs destination: `<name prefix>@<region>`. What CloudWatch Logs delivers
+/// names the log group's owner (set by the service) but not its region; the filter's name
+/// carries it. Only the spoke account's administrators can name its filters, so a wrong name
+/// can misplace a stream among that account's own regions, never into another account.
+pub fn subscription_filter(name_prefix: &str, region: &str) -> String {
+    format!("{name_prefix}@{region}")
+}
+
+/// The region the filters of one delivery name ([`subscription_filter`]): `None` unless every
+/// filter names the same region.
+pub fn region_of_subscription<'a>(filters: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let mut named = None;
+    for filter in filters {
+        let region = filter.rsplit_once('@').map(|(_, r)| r).filter(|r| is_region(r))?;
+        if named.is_some_and(|n| n != region) {
+            return None;
+        }
+        named = Some(region);
+    }
+    named
+}
+
 fn bad(what: &'static str, value: &str, why: &'static str) -> BadId {
     let shown: String = value.chars().take(80).collect();
     BadId { what, shown: serde_json::Value::from(shown).to_string(), why }

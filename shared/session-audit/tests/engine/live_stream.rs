@@ -68,6 +68,7 @@ fn events(session: &str, transcript: &[u8]) -> Vec<LogEvent> {
 fn batch(session: &str, events: &[LogEvent]) -> Batch {
     Batch {
         owner: Some("123456789012".into()),
+        region: None,
         log_group: "/session-audit/t/sessions".into(),
         log_stream: session.into(),
         events: events.to_vec(),
@@ -567,4 +568,62 @@ fn live_findings_are_capped_per_rule_as_the_report_caps_them() {
     let s = live.send(session, &more);
     assert_eq!((s.events_read, s.suppressed, count(&live)), (10, 10, 200));
     assert_eq!(live.state(session).findings_suppressed, 310 - MAX_FINDINGS_PER_RULE);
+}
+
+/// Many accounts (issue 31): one session ID streamed by the hub and, through the hub's
+/// destination, by another account's and another region's log group is three sessions — three
+/// states under their places, and findings whose IDs name the place (the hub's own keep theirs).
+#[test]
+fn one_session_id_streamed_from_three_places_is_three_sessions() {
+    let session = "olga-0a1b2c3d4e5f60718";
+    let risky = &recordings().into_iter().find(|(n, _)| n == "al2023_sh_risky").unwrap().1;
+    let real = events(session, risky);
+    let live = Live::new();
+    let deliveries = [
+        (None, None),
+        (Some("210987654321"), Some("eu-west-1")),
+        (Some("123456789012"), Some("eu-west-1")),
+    ];
+    let mut counts = Vec::new();
+    for (owner, region) in deliveries {
+        let mut batch = batch(session, &real);
+        batch.owner = owner.map(str::to_string).or(batch.owner);
+        batch.region = region.map(str::to_string);
+        let streamed = block_on(live.stream.handle(&batch, &mut Metrics::default())).unwrap();
+        assert_eq!(streamed.outcome, "streamed", "another place's events are not a redelivery");
+        counts.push(streamed.findings.len());
+        let place = session_audit::keys::Place::new(
+            batch.owner.as_deref().unwrap(),
+            region.unwrap_or("us-east-1"),
+        )
+        .unwrap();
+        let prefix = match region {
+            None => format!("live:{session}:"),
+            Some(_) => format!("live:{place}/{session}:"),
+        };
+        assert!(streamed.findings.iter().all(|f| f.starts_with(&prefix)), "{streamed:?}");
+        let key = session_audit::keys::live_state(
+            &session_audit::keys::SessionAt::new(place.clone(), session).unwrap(),
+        );
+        let state: LiveState =
+            block_on(get_json(&live.stream.store, &key)).unwrap().unwrap().value.unwrap();
+        assert_eq!(state.events, real.len() as u64, "{key}");
+        assert_eq!(state.place, region.map(|_| place.to_string()));
+    }
+    assert!(counts[0] >= 4 && counts.iter().all(|c| *c == counts[0]), "{counts:?}");
+    let published: Vec<Value> = live.published();
+    let ids: std::collections::BTreeSet<&str> =
+        published.iter().map(|f| f["finding_id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 3 * counts[0], "no finding ID shared across places");
+}
+
+#[test]
+fn a_delivery_names_its_region_in_the_filter_name() {
+    use session_audit::keys::{region_of_subscription, subscription_filter};
+    let name = subscription_filter("session-audit", "ap-southeast-2");
+    assert_eq!(region_of_subscription([name.as_str()]), Some("ap-southeast-2"));
+    assert_eq!(region_of_subscription(["a@eu-west-1", "b@eu-west-1"]), Some("eu-west-1"));
+    for unplaced in [&["a@eu-west-1", "b@us-east-1"][..], &["session-audit"], &["x@not-a"], &[]] {
+        assert_eq!(region_of_subscription(unplaced.iter().copied()), None, "{unplaced:?}");
+    }
 }
