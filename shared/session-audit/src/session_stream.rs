@@ -157,7 +157,7 @@ impl<S: AuditStore, F: FindingsSink> SessionStream<S, F> {
             let fresh: Vec<(crate::finding::Finding, FindingContext)> = findings
                 .iter()
                 .filter(|f| !published.iter().any(|p| *p == finding_id(f)))
-                .map(|f| (f.finding.clone(), self.context(f, &state, batch, &key)))
+                .map(|f| (f.finding.clone(), self.context(f, &state, &at, &key)))
                 .collect();
             self.sink
                 .publish_each(&fresh)
@@ -193,7 +193,7 @@ impl<S: AuditStore, F: FindingsSink> SessionStream<S, F> {
         &self,
         f: &LiveFinding,
         state: &LiveState,
-        batch: &Batch,
+        at: &keys::SessionAt,
         key: &str,
     ) -> FindingContext {
         let who = state.attributed.as_ref();
@@ -201,8 +201,10 @@ impl<S: AuditStore, F: FindingsSink> SessionStream<S, F> {
             origin_id: f.origin_id.clone(),
             session_id: Some(state.session_id.clone()),
             time: f.time.clone(),
-            account: who.and_then(|a| a.account.clone()).or(batch.owner.clone()),
-            region: state.region.clone().unwrap_or_default(),
+            // Where the stream came from (the log group's owner and region), never what its
+            // events claim: the instance writes those.
+            account: Some(at.place.account().to_string()),
+            region: at.place.region().to_string(),
             // The session record's, never the stream's: anyone with the instance role can write
             // events naming anyone. Until the record is found, no one is named.
             principal: who.map(|a| a.principal.clone()),

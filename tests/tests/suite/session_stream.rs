@@ -173,4 +173,7 @@ async fn kinesis_records_from_the_destinations_are_read_under_their_account_and_
     assert_eq!(published.len(), 1, "{published:#?}");
     assert_eq!(published[0]["finding_id"], format!("{origin}:1:SA-CMD-010"));
     assert_eq!(published[0]["account"], spoke, "{:#?}", published[0]);
+    // The events claim us-east-1 (the instance writes them); the finding says where the stream
+    // came from.
+    assert_eq!(published[0]["region"], "eu-west-1", "{:#?}", published[0]);
 }
