@@ -1,7 +1,7 @@
 //! The documentation a newcomer walks: the README stays a front door (at most 300 lines), every
 //! relative link in it and in docs/ reaches a file (and a heading, when it names one), and every
 //! `DESIGN.md §n` cited anywhere in the repository is a section of docs/DESIGN.md, so nothing
-//! points outside a fresh clone.
+//! points outside a fresh clone; and the Athena view in docs/functions.md reads the key layout.
 
 use std::path::{Path, PathBuf};
 
@@ -167,4 +167,56 @@ fn every_design_reference_is_a_section_of_docs_design() {
     }
     assert!(cited > 5, "the walk finds the references ({cited})");
     assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// docs/functions.md's Athena view reads the key layout the keys module writes: a current
+/// report's JSON passes its filter and yields the report's account and region; the Markdown
+/// beside it and the kept versions (`replaced/`, `untrusted/`) do not pass; a report of the
+/// layout before places yields none (the view then names the hub's).
+#[test]
+fn the_athena_view_reads_the_report_keys_as_the_keys_module_writes_them() {
+    use session_audit::keys::{self, Beside, Place, SessionAt};
+    let page = std::fs::read_to_string(root().join("docs/functions.md")).unwrap();
+    let view =
+        &page[page.find("CREATE OR REPLACE VIEW session_audit_reports").expect("the view")..];
+    let view = &view[..view.find(';').unwrap()];
+    let patterns: Vec<&str> = view
+        .split("regexp_extract(\"$path\", '")
+        .skip(1)
+        .map(|rest| &rest[..rest.find('\'').unwrap()])
+        .collect();
+    let [account_re, region_re] = patterns[..] else { panic!("two patterns: {view}") };
+    // SQL LIKE: the view keeps '%.json' and drops '%/replaced/%' and '%/untrusted/%'.
+    let like = |pattern: &str, key: &str| -> bool {
+        let parts: Vec<&str> = pattern.split('%').collect();
+        let (first, last) = (parts[0], parts[parts.len() - 1]);
+        key.starts_with(first) && key.ends_with(last) && parts.iter().all(|p| key.contains(p))
+    };
+    let kept = |key: &str| {
+        assert!(view.contains("\"$path\" LIKE '%.json'"), "{view}");
+        let dropped = ["%/replaced/%", "%/untrusted/%"];
+        for d in dropped {
+            assert!(view.contains(&format!("\"$path\" NOT LIKE '{d}'")), "{d}: {view}");
+        }
+        like("%.json", key) && !dropped.iter().any(|d| like(d, key))
+    };
+    let extract = |re: &str, key: &str| -> Option<String> {
+        let re = fancy_regex::Regex::new(re).unwrap();
+        re.captures(key).unwrap().map(|c| c[1].to_string())
+    };
+    let place = Place::new("210987654321", "eu-west-1").unwrap();
+    let session = SessionAt::new(place, "olga-0a1b2c3d4e5f60718").unwrap();
+    let report = format!("s3://bucket/{}", keys::report("2026-11-30", &session, "json").unwrap());
+    assert!(kept(&report), "{report}");
+    assert_eq!(extract(account_re, &report).as_deref(), Some("210987654321"), "{report}");
+    assert_eq!(extract(region_re, &report).as_deref(), Some("eu-west-1"), "{report}");
+    let markdown = keys::report("2026-11-30", &session, "md").unwrap();
+    assert!(!kept(&markdown));
+    for beside in [Beside::Replaced, Beside::Untrusted] {
+        let key = keys::beside_report(beside, "2026-11-30", &session, "v1", "json").unwrap();
+        assert!(!kept(&key), "{key}");
+    }
+    let legacy = "s3://bucket/audit/reports/dt=2026-11-30/olga-0a1b2c3d4e5f60718.json";
+    assert!(kept(legacy));
+    assert_eq!(extract(account_re, legacy), None, "the hub's, by the view's coalesce");
 }

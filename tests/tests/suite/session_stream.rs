@@ -25,18 +25,24 @@ fn event(id: &str, second: u32, lines: &[&str]) -> (String, i64, String) {
     (id.to_string(), 1_795_000_000_000 + i64::from(second) * 1000, message.to_string())
 }
 
-#[tokio::test]
-async fn the_real_binary_publishes_live_findings_once_and_refuses_bad_batches() {
+/// The emulator with the audit bucket and the findings route, and the real binary deployed.
+async fn deployed() -> (LocalAws, Clients, LambdaProcess) {
     let aws = LocalAws::start();
     let clients = Clients::with_path_style(&aws.sdk_config().await, true);
     clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
     route_findings_to_log(&clients).await;
     let mut vars = emulator_env(&aws);
     vars.push(("AUDIT_BUCKET", BUCKET.to_string()));
-    let mut function = LambdaProcess::start(
+    let function = LambdaProcess::start(
         &function_binary("session-stream"),
         &deployed_env(&aws, "SessionStreamFunction", vars, &[]),
     );
+    (aws, clients, function)
+}
+
+#[tokio::test]
+async fn the_real_binary_publishes_live_findings_once_and_refuses_bad_batches() {
+    let (aws, clients, mut function) = deployed().await;
     let session = "ana-0123456789abcdef0";
     // session-start's record of the session: the person live findings name is its, not the
     // `userIdentity` the stream's events claim (anyone with the instance role writes those).
@@ -123,16 +129,7 @@ async fn the_real_binary_publishes_live_findings_once_and_refuses_bad_batches() 
 /// payload that names no region stops the batch there and is named for Lambda to retry.
 #[tokio::test]
 async fn kinesis_records_from_the_destinations_are_read_under_their_account_and_region() {
-    let aws = LocalAws::start();
-    let clients = Clients::with_path_style(&aws.sdk_config().await, true);
-    clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
-    route_findings_to_log(&clients).await;
-    let mut vars = emulator_env(&aws);
-    vars.push(("AUDIT_BUCKET", BUCKET.to_string()));
-    let mut function = LambdaProcess::start(
-        &function_binary("session-stream"),
-        &deployed_env(&aws, "SessionStreamFunction", vars, &[]),
-    );
+    let (aws, clients, mut function) = deployed().await;
     let session = "ana-0123456789abcdef0";
     let spoke = "210987654321";
     let data = |filter: &str, id: &str, line: &str| {
