@@ -10,7 +10,7 @@ use aws_lambda_events::event::cloudwatch_logs::{LogData, LogsEvent};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use session_audit::analysis::Analyzer;
-use session_audit::keys::region_of_subscription;
+use session_audit::keys::{is_account, region_of_subscription};
 use session_audit::live::{Batch, LogEvent};
 use session_audit::publish::Metrics;
 use session_audit::session_stream::SessionStream;
@@ -159,6 +159,11 @@ pub fn batch_of_record(record: &KinesisRecord) -> Result<Option<Batch>, String> 
     if data.message_type == "CONTROL_MESSAGE" {
         return Ok(None);
     }
+    // CloudWatch Logs names the sending account; a payload without one is not placed under the
+    // hub's own account by default (a direct subscription's may be, a destination's never).
+    if !is_account(&data.owner) {
+        return Err(format!("owner {:?} is not an account ID", data.owner));
+    }
     let region = region_of_subscription(data.subscription_filters.iter().map(String::as_str))
         .ok_or_else(|| {
             format!(
@@ -222,4 +227,57 @@ pub async fn stream_records(
         }
     }
     answer
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn record(payload: &serde_json::Value) -> KinesisRecord {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(payload.to_string().as_bytes()).unwrap();
+        let data = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
+        KinesisRecord { data, sequence_number: "1".into() }
+    }
+
+    fn payload(owner: &str, filters: &[&str]) -> serde_json::Value {
+        serde_json::json!({"messageType": "DATA_MESSAGE", "owner": owner, "logGroup": "/sa/sessions",
+            "logStream": "ana-0123456789abcdef0", "subscriptionFilters": filters,
+            "logEvents": [{"id": "1", "timestamp": 1, "message": "{}"}]})
+    }
+
+    #[test]
+    fn a_record_is_placed_by_its_owner_and_filter_region_or_refused() {
+        let batch = batch_of_record(&record(&payload("210987654321", &["sa@eu-west-1"])));
+        let batch = batch.unwrap().unwrap();
+        assert_eq!(
+            (batch.owner.as_deref(), batch.region.as_deref()),
+            (Some("210987654321"), Some("eu-west-1"))
+        );
+        // No owner must not fall back to the hub's own account: a destination's payload always
+        // names one, so a payload without one is refused, not placed at home.
+        for owner in ["", "hub", "1234"] {
+            let err = batch_of_record(&record(&payload(owner, &["sa@eu-west-1"]))).unwrap_err();
+            assert!(err.contains("not an account ID"), "{owner}: {err}");
+        }
+        let err = batch_of_record(&record(&payload("210987654321", &["sa"]))).unwrap_err();
+        assert!(err.contains("name no region"), "{err}");
+        let garbage = KinesisRecord { data: "not base64!".into(), sequence_number: "2".into() };
+        assert!(batch_of_record(&garbage).unwrap_err().contains("base64"));
+    }
+
+    #[test]
+    fn a_record_that_inflates_past_the_bound_is_refused_without_reading_it_all() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![b' '; 1 << 20];
+        for _ in 0..(MAX_PAYLOAD >> 20) + 1 {
+            gz.write_all(&zeros).unwrap();
+        }
+        let data = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
+        assert!(data.len() < 1 << 20, "a small record: {}", data.len());
+        let bomb = KinesisRecord { data, sequence_number: "3".into() };
+        assert!(batch_of_record(&bomb).unwrap_err().contains("decompressed"));
+    }
 }

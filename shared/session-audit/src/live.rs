@@ -206,10 +206,12 @@ pub fn advance(
     let session = state.session_id.clone();
     let seq_before = state.shell.next_seq.max(1);
     let open = (state.open_seq, state.open_rules.clone());
-    let origin = match &state.place {
-        Some(place) => format!("live:{place}/{session}"),
-        None => format!("live:{session}"),
+    // The session as its findings name it: another place's is `<account>/<region>/<id>`.
+    let named = match &state.place {
+        Some(place) => format!("{place}/{session}"),
+        None => session.clone(),
     };
+    let origin = format!("live:{named}");
     let mut reader = judge_reader(analyzer, state.shell.clone(), open, origin);
     let mut facts = Vec::new();
     for event in &in_order {
@@ -238,10 +240,7 @@ pub fn advance(
             known_prompts: state.shell.known_prompts.clone(),
             ..ShellSnapshot::default()
         };
-        let origin = match &state.place {
-            Some(place) => format!("live:{place}/{session}:late:{}", event.id),
-            None => format!("live:{session}:late:{}", event.id),
-        };
+        let origin = format!("live:{named}:late:{}", event.id);
         let mut reader = judge_reader(analyzer, alone, (0, Vec::new()), origin);
         reader.read(&parsed, event.timestamp);
         let commands = reader.shell.snapshot().next_seq.saturating_sub(1);

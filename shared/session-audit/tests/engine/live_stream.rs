@@ -571,10 +571,11 @@ fn live_findings_are_capped_per_rule_as_the_report_caps_them() {
 }
 
 /// Many accounts (issue 31): one session ID streamed by the hub and, through the hub's
-/// destination, by another account's and another region's log group is three sessions — three
-/// states under their places, and findings whose IDs name the place (the hub's own keep theirs).
+/// destination, by another account's and another region's log group — and by another account
+/// whose filter claims the hub's own region — is four sessions: four states under their places,
+/// and findings whose IDs name the place (the hub's own keep theirs).
 #[test]
-fn one_session_id_streamed_from_three_places_is_three_sessions() {
+fn one_session_id_streamed_from_four_places_is_four_sessions() {
     let session = "olga-0a1b2c3d4e5f60718";
     let risky = &recordings().into_iter().find(|(n, _)| n == "al2023_sh_risky").unwrap().1;
     let real = events(session, risky);
@@ -583,6 +584,8 @@ fn one_session_id_streamed_from_three_places_is_three_sessions() {
         (None, None),
         (Some("210987654321"), Some("eu-west-1")),
         (Some("123456789012"), Some("eu-west-1")),
+        // Another account claiming the hub's own region is still another account.
+        (Some("210987654321"), Some("us-east-1")),
     ];
     let mut counts = Vec::new();
     for (owner, region) in deliveries {
@@ -614,7 +617,7 @@ fn one_session_id_streamed_from_three_places_is_three_sessions() {
     let published: Vec<Value> = live.published();
     let ids: std::collections::BTreeSet<&str> =
         published.iter().map(|f| f["finding_id"].as_str().unwrap()).collect();
-    assert_eq!(ids.len(), 3 * counts[0], "no finding ID shared across places");
+    assert_eq!(ids.len(), 4 * counts[0], "no finding ID shared across places");
 }
 
 #[test]
