@@ -63,6 +63,9 @@ pub struct OrganizationOutcome {
     pub published: Vec<Value>,
     /// The stored bucket policy's decisions on uploads: (who asked, allowed).
     pub uploads: Vec<(String, bool)>,
+    /// The member's preferences changes as the hub filed them: in us-east-1 by its StackSet
+    /// (as spoke.yaml writes them), in eu-west-1 by hand to a bucket of its own.
+    pub preferences: Vec<(Place, Value)>,
 }
 
 /// The hub as the pipeline made it, and its running functions.
@@ -110,6 +113,49 @@ fn start_session(n: u32, place: &Place, instance: &str) -> Value {
             json!(format!("arn:aws:sts::{}:assumed-role/Admin/olga", place.account()));
         d["requestParameters"]["target"] = json!(instance);
         d["responseElements"]["sessionId"] = json!(SESSION_ID);
+    })
+}
+
+/// `UpdateDocument` `n` of the member's preferences in `region`, as its spoke forwards it:
+/// the content as spoke.yaml writes it, edited by `edit`; by CloudFormation or by hand.
+fn preferences_update(
+    n: u32,
+    region: &str,
+    (bucket, prefix): (&str, &str),
+    by_stack: bool,
+    edit: impl FnOnce(&mut Value),
+) -> Value {
+    let spoke = crate::template::Stack::spoke(
+        SPOKE,
+        region,
+        &[
+            ("HubBucketName", bucket),
+            ("HubKmsKeyArn", crate::template::KEY),
+            ("HubEventBusArn", "arn:aws:events:us-east-1:123456789012:event-bus/spokes"),
+            ("TranscriptPrefix", prefix),
+        ],
+    );
+    let mut content = spoke.properties("SessionManagerPreferences")["Content"].clone();
+    edit(&mut content);
+    let at = format!("{DAY}T12:{n:02}:00Z").parse().expect("a time");
+    crate::pipeline::cloudtrail(n, "UpdateDocument", at, "olga", |v| {
+        v["account"] = json!(SPOKE);
+        v["region"] = json!(region);
+        let d = &mut v["detail"];
+        d["awsRegion"] = json!(region);
+        d["recipientAccountId"] = json!(SPOKE);
+        d["userIdentity"]["accountId"] = json!(SPOKE);
+        d["userIdentity"]["arn"] = json!(format!("arn:aws:sts::{SPOKE}:assumed-role/Admin/olga"));
+        if by_stack {
+            d["userIdentity"]["invokedBy"] = json!("cloudformation.amazonaws.com");
+            d["sourceIPAddress"] = json!("cloudformation.amazonaws.com");
+        }
+        d["requestParameters"] = json!({
+            "name": session_audit::session::DEFAULT_DOCUMENT,
+            "content": content.to_string(),
+            "documentVersion": "$LATEST"
+        });
+        d["responseElements"] = Value::Null;
     })
 }
 
@@ -186,6 +232,30 @@ pub async fn run(hub: Hub<'_>, mut say: impl FnMut(String)) -> OrganizationOutco
         sessions.push(Placed { session, transcript, instance, record, report });
     }
 
+    // The member's preferences change: once by its StackSet, once by hand.
+    let mut preferences = Vec::new();
+    let to_elsewhere = |c: &mut Value| c["inputs"]["s3BucketName"] = json!("olgas-own-bucket");
+    for (n, region, by_stack) in [(10, EMULATOR_REGION, true), (11, SECOND_REGION, false)] {
+        let event = match by_stack {
+            true => preferences_update(n, region, (bucket, prefix), true, |_| {}),
+            false => preferences_update(n, region, (bucket, prefix), false, to_elsewhere),
+        };
+        let answer = start
+            .invoke(&event)
+            .unwrap_or_else(|e| panic!("session-start rejected {region}'s preferences: {e}"));
+        let place = Place::new(SPOKE, region).expect("a valid place");
+        let event_id = event["detail"]["eventID"].as_str().expect("an event ID");
+        let key = keys::preferences_change(DAY, &place, event_id).expect("a key");
+        let change = stored(clients, bucket, &key).await;
+        say(format!(
+            "{place}: preferences changed ({}) -> {} {}",
+            if by_stack { "by its StackSet" } else { "by hand" },
+            change["verdict"].as_str().unwrap_or("?"),
+            answer["audited"][0]["findings"]
+        ));
+        preferences.push((place, change));
+    }
+
     let answer = summary.invoke(&json!({"kind": "daily", "period": DAY})).expect("summary written");
     let summary = stored(clients, bucket, answer["json"].as_str().expect("the JSON key")).await;
     let md_key = answer["md"].as_str().expect("the Markdown key");
@@ -205,7 +275,7 @@ pub async fn run(hub: Hub<'_>, mut say: impl FnMut(String)) -> OrganizationOutco
         say(format!("bucket policy: {who} -> {}", if *allowed { "allowed" } else { "denied" }));
     }
     let published = crate::findings_capture::captured_findings(aws).await;
-    OrganizationOutcome { sessions, summary, summary_markdown, published, uploads }
+    OrganizationOutcome { sessions, summary, summary_markdown, published, uploads, preferences }
 }
 
 /// The bucket policy the provisioner stored, asked about uploads by accounts that hold every

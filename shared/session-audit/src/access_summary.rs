@@ -384,7 +384,7 @@ struct DayPart {
 }
 
 /// What is filed under one `dt=` day: session records, reports, denied attempts, GuardDuty
-/// correlations.
+/// correlations, preferences changes.
 pub struct DayListing {
     /// The day listed.
     pub day: Date,
@@ -396,6 +396,8 @@ pub struct DayListing {
     denied: Vec<String>,
     /// GuardDuty findings' correlations filed that day.
     guardduty: Vec<String>,
+    /// Changes to a place's Session Manager preferences filed that day.
+    preferences: Vec<String>,
     /// A digest of every key and ETag listed: equal only if no object was added, removed or
     /// changed in place.
     pub fingerprint: String,
@@ -407,7 +409,9 @@ impl DayListing {
         use sha2::Digest;
         let mut digest = sha2::Sha256::new();
         let mut lists = Vec::new();
-        for kind in [Filed::Session, Filed::Report, Filed::Denied, Filed::GuardDuty] {
+        let kinds =
+            [Filed::Session, Filed::Report, Filed::Denied, Filed::GuardDuty, Filed::Preferences];
+        for kind in kinds {
             let entries = store.list(&kind.day_prefix(day)).await?;
             for e in &entries {
                 digest.update(e.key.as_bytes());
@@ -419,8 +423,8 @@ impl DayListing {
             lists.push(json.collect::<Vec<_>>());
         }
         let fingerprint = digest.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        let [sessions, all_reports, denied, guardduty] =
-            <[Vec<String>; 4]>::try_from(lists).expect("four");
+        let [sessions, all_reports, denied, guardduty, preferences] =
+            <[Vec<String>; 5]>::try_from(lists).expect("five");
         let (mut beside, mut reports) = (Vec::new(), Vec::new());
         for key in all_reports {
             match crate::keys::parse_beside(&key) {
@@ -428,7 +432,16 @@ impl DayListing {
                 None => reports.push(key),
             }
         }
-        Ok(DayListing { day, sessions, reports, beside, denied, guardduty, fingerprint })
+        Ok(DayListing {
+            day,
+            sessions,
+            reports,
+            beside,
+            denied,
+            guardduty,
+            preferences,
+            fingerprint,
+        })
     }
 }
 
@@ -568,21 +581,52 @@ pub async fn fold_listed(
             seen.denied += u64::from(agg.denied(&d));
         }
     }
-    let mut correlations = stream::iter(listing.guardduty.clone())
-        .map(|key| fetch(Some(key)))
-        .buffered(concurrency.max(1));
-    while let Some(read) = correlations.next().await {
+    fold_each(
+        store,
+        &listing.guardduty,
+        agg,
+        concurrency,
+        "a GuardDuty correlation",
+        |agg, c, uri| agg.guardduty(&c, uri),
+    )
+    .await?;
+    fold_each(
+        store,
+        &listing.preferences,
+        agg,
+        concurrency,
+        "a preferences change",
+        |agg, c, uri| agg.preferences(&c, uri),
+    )
+    .await?;
+    Ok(seen)
+}
+
+/// Each JSON object at `keys` read (at most `concurrency` in flight) as a `T` and added to
+/// `agg` with its URI; one that vanished or is not `what` is listed as unreadable.
+async fn fold_each<T: serde::de::DeserializeOwned>(
+    store: &impl AuditStore,
+    keys: &[String],
+    agg: &mut Aggregator,
+    concurrency: usize,
+    what: &str,
+    mut add: impl FnMut(&mut Aggregator, T, String),
+) -> Result<(), StoreError> {
+    let fetch = |key: String| async move {
+        store.get(&key, None).await.map(|o| Some((key, o.map(|o| o.bytes))))
+    };
+    let mut reads = stream::iter(keys.to_vec()).map(fetch).buffered(concurrency.max(1));
+    while let Some(read) = reads.next().await {
         let read = read?;
         let uri = read.as_ref().map(|(key, _)| store.uri(key)).unwrap_or_default();
-        let correlation = readable(store, read, agg, |b, _| {
-            serde_json::from_slice::<crate::guardduty::Correlation>(&b)
-                .map_err(|e| format!("not a GuardDuty correlation: {e}"))
+        let parsed = readable(store, read, agg, |b, _| {
+            serde_json::from_slice::<T>(&b).map_err(|e| format!("not {what}: {e}"))
         });
-        if let Some(c) = correlation {
-            agg.guardduty(&c, uri);
+        if let Some(v) = parsed {
+            add(agg, v, uri);
         }
     }
-    Ok(seen)
+    Ok(())
 }
 
 /// The digest of a report read into memory or spooled to disk.

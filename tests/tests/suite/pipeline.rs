@@ -1,7 +1,7 @@
 //! The README's first command, as a test: the whole pipeline against the emulator with the
 //! nine functions as real binaries (src/pipeline.rs), and what it leaves behind checked.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use session_audit::keys;
 use session_audit::report::{Report, Status};
 use session_audit_tests::pipeline;
@@ -391,6 +391,29 @@ async fn the_whole_pipeline_runs_locally_and_keeps_the_audit_trail() {
     expected.sort();
     assert_eq!(by_place, expected);
     assert!(o_org.summary_markdown.contains("By account and region"));
+    // The member's preferences: as spoke.yaml writes them, they conform; moved to another
+    // bucket by hand, the place is named in the summary and its finding published.
+    let verdicts: Vec<(String, &Value)> =
+        o_org.preferences.iter().map(|(p, c)| (p.to_string(), &c["verdict"])).collect();
+    let (stack, by_hand) =
+        (format!("{}/us-east-1", org::SPOKE), format!("{}/eu-west-1", org::SPOKE));
+    assert_eq!(verdicts, [(stack, &json!("conforms")), (by_hand.clone(), &json!("drifted"))]);
+    let listed = &o_org.summary["preferences"];
+    assert_eq!(listed["total"], 2, "{listed}");
+    let drifted: Vec<&Value> =
+        listed["items"].as_array().unwrap().iter().filter(|p| p["verdict"] == "drifted").collect();
+    assert_eq!(drifted.len(), 1, "{listed}");
+    assert_eq!(drifted[0]["place"], by_hand.as_str());
+    assert!(drifted[0]["why"].as_str().unwrap().contains("olgas-own-bucket"), "{listed}");
+    assert!(o_org.summary_markdown.contains("Session Manager preferences changed (2, 1 drifted)"));
+    let drift: Vec<String> = o_org
+        .published
+        .iter()
+        .filter(|f| f["rule_id"] == "SA-SES-PREFERENCES-DRIFT")
+        .map(|f| f.to_string())
+        .collect();
+    assert_eq!(drift.len(), 1, "{drift:?}");
+    assert!(drift[0].contains(org::SPOKE) && drift[0].contains("eu-west-1"), "{}", drift[0]);
     // The bucket policy as stored admits a member into its own folder only, and no outsider.
     let decisions: Vec<bool> = o_org.uploads.iter().map(|(_, allowed)| *allowed).collect();
     assert_eq!(decisions, [true, false, false], "{:?}", o_org.uploads);

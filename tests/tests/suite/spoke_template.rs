@@ -1,13 +1,15 @@
 //! spoke.yaml against the hub it serves: a spoke's agent uploads where the hub reads its
 //! account and region, with the hub's preferences but for where; its instance role is what the
-//! hub's bucket and key admit and no more; it forwards exactly the calls the hub's session-start
-//! listens for, to the bus the hub opens to the organization and archives; and it streams its
+//! hub's bucket and key admit and no more; it forwards exactly the calls and preferences changes
+//! the hub's session-start listens for, to the bus the hub opens to the organization and
+//! archives; and it streams its
 //! sessions live to its region's destination (destination.yaml), which admits the organization
 //! and puts them into the stream session-stream reads.
 
 use serde_json::{json, Value};
 use session_audit::keys::{region_of_subscription, Place};
 use session_audit::provisioner::{self, policies, Names, Properties};
+use session_audit::session::preferences::PREFERENCE_CALLS;
 use session_audit::upload::transcript_of;
 use session_audit_tests::iam_policy::{granted_actions, Request};
 use session_audit_tests::resource_policy::{authorize, Caller, Kind, Resource};
@@ -159,9 +161,41 @@ fn a_spoke_forwards_what_session_start_audits_to_the_bus_the_hub_opens_and_archi
     assert_eq!(listens["EventBusName"], json!("<SpokeSessionEventsBus>"), "the spokes' bus");
     let pattern = |v: &Value| v["detail"].clone();
     assert_eq!(pattern(&rule["EventPattern"]), pattern(&listens["Pattern"]), "the same calls");
+    // Its preferences changes: forwarded as the hub listens for them, on the same bus.
+    let changes = stack.properties("ForwardPreferencesChanges");
+    assert_eq!(changes["Targets"][0]["Arn"], json!(HUB_BUS));
+    assert!(changes["Targets"][0]["DeadLetterConfig"]["Arn"].is_string());
+    let judged =
+        &hub.properties("SessionStartFunction")["Events"]["SpokePreferencesChanges"]["Properties"];
+    assert_eq!(judged["EventBusName"], json!("<SpokeSessionEventsBus>"));
+    assert_eq!(pattern(&changes["EventPattern"]), pattern(&judged["Pattern"]), "the same changes");
+    assert_eq!(
+        changes["EventPattern"]["detail"]["requestParameters"],
+        json!({"name": [session_audit::session::DEFAULT_DOCUMENT]}),
+        "the preferences document only"
+    );
+    let forwarded = |v: &Value| v["detail"]["eventName"].as_array().unwrap().clone();
+    let calls = [forwarded(&rule["EventPattern"]), forwarded(&changes["EventPattern"])].concat();
+    assert_eq!(
+        calls.iter().filter_map(Value::as_str).filter(|c| PREFERENCE_CALLS.contains(c)).count(),
+        PREFERENCE_CALLS.len(),
+        "every call that changes the preferences"
+    );
+    // Everything forwarded is archived: the archive keeps every call either rule forwards.
     let archived = hub.properties("SpokeSessionCallsArchive");
-    assert_eq!(pattern(&archived["EventPattern"]), pattern(&listens["Pattern"]), "all archived");
+    let kept = pattern(&archived["EventPattern"]);
+    assert_eq!(kept["eventSource"], pattern(&listens["Pattern"])["eventSource"]);
+    assert_eq!(kept["eventName"], json!(calls), "all archived");
+    assert_eq!(kept.as_object().unwrap().len(), 2, "no other filter: {kept}");
     assert_eq!(archived["SourceArn"], json!("<SpokeSessionEventsBus.Arn>"));
+    let dead_letters = stack.properties("UnforwardedCallsQueuePolicy")["PolicyDocument"]
+        ["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"]
+        .clone();
+    assert_eq!(
+        dead_letters,
+        json!(["<ForwardSessionCalls.Arn>", "<ForwardPreferencesChanges.Arn>"]),
+        "both rules' dead letters kept"
+    );
 
     let bus_policy = hub.properties("SpokeSessionEventsBusPolicy")["Statement"].clone();
     assert_eq!(bus_policy["Condition"], json!({"StringEquals": {"aws:PrincipalOrgID": ORG}}));

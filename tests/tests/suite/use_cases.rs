@@ -571,3 +571,78 @@ fn a_guardduty_correlation_of_the_week_is_in_its_summary() {
         serde_json::to_value(&read_again.summary).unwrap()
     );
 }
+
+/// A spoke's preferences change as its rule forwards it (the real StartSession record, with the
+/// call CloudTrail writes for a preferences change): in eu-west-1 of 444455556666, on 2021-01-31.
+fn preferences_change(id: &str, bucket: &str, by_stack: bool) -> Value {
+    let mut event = start_event();
+    event["account"] = "444455556666".into();
+    let d = &mut event["detail"];
+    d["eventName"] = "UpdateDocument".into();
+    d["eventID"] = id.into();
+    d["awsRegion"] = "eu-west-1".into();
+    d["recipientAccountId"] = "444455556666".into();
+    if by_stack {
+        d["userIdentity"]["invokedBy"] = "cloudformation.amazonaws.com".into();
+    }
+    let content = json!({"inputs": {"s3BucketName": bucket, "s3EncryptionEnabled": true,
+        "s3KeyPrefix": "session-logs/444455556666/eu-west-1", "cloudWatchLogGroupName": "g",
+        "cloudWatchEncryptionEnabled": true, "cloudWatchStreamingEnabled": true}});
+    d["requestParameters"] =
+        json!({"name": "SSM-SessionManagerRunShell", "content": content.to_string()});
+    d["responseElements"] = Value::Null;
+    event
+}
+
+/// A spoke's preferences moved to another bucket: filed once under its place, published once
+/// under it, and named in the day's summary beside the change its StackSet made.
+#[test]
+fn a_spokes_preferences_drift_is_filed_and_published_once_and_named_in_the_summary() {
+    let audit = audit();
+    let mut metrics = Metrics::default();
+    let drift = preferences_change("00000000-0000-4000-8000-0000000000c1", "elsewhere", false);
+    let first = block_on(audit.handle_delivered(&drift, &mut metrics)).unwrap();
+    let Outcome::Recorded { key } = &first[0].outcome else { panic!("{first:?}") };
+    assert_eq!(
+        key,
+        "audit/preferences/dt=2021-01-31/acct=444455556666/region=eu-west-1/\
+         00000000-0000-4000-8000-0000000000c1.json"
+    );
+    assert_eq!(first[0].findings, ["SA-SES-PREFERENCES-DRIFT"]);
+    let published = audit.sink.details();
+    assert_eq!(published.len(), 1);
+    let finding = &published[0];
+    assert_eq!(
+        finding["finding_id"],
+        "00000000-0000-4000-8000-0000000000c1:SA-SES-PREFERENCES-DRIFT"
+    );
+    assert_eq!(
+        (&finding["account"], &finding["region"]),
+        (&json!("444455556666"), &json!("eu-west-1"))
+    );
+    assert!(finding["evidence"].as_str().unwrap().contains("'elsewhere'"), "{finding}");
+    let again = block_on(audit.handle_delivered(&drift, &mut metrics)).unwrap();
+    assert_eq!(again[0].outcome, Outcome::Duplicate { key: key.clone() });
+    assert_eq!(audit.sink.details().len(), 1, "published once");
+
+    let stack = preferences_change("00000000-0000-4000-8000-0000000000c2", "bucket", true);
+    let ok = block_on(audit.handle_delivered(&stack, &mut metrics)).unwrap();
+    assert!(ok[0].findings.is_empty(), "{ok:?}");
+    let mut forged = stack.clone();
+    forged["detail"]["eventID"] = "not-cloudtrails".into();
+    assert!(block_on(audit.handle_delivered(&forged, &mut metrics)).is_err());
+
+    let summary = summariser_over(&audit.store.snapshot());
+    let day = json!({"kind": "daily", "period": "2021-01-31", "as_of": "2021-02-02T00:00:00Z"});
+    let out = block_on(summary.handle(&day, &mut Metrics::default())).unwrap();
+    let listed = &out.summary.preferences;
+    assert_eq!(listed.total, 2);
+    let verdicts: Vec<(&str, &str)> =
+        listed.items.iter().map(|p| (p.place.as_str(), p.verdict.as_str())).collect();
+    assert!(verdicts.contains(&("444455556666/eu-west-1", "drifted")), "{verdicts:?}");
+    assert!(verdicts.contains(&("444455556666/eu-west-1", "conforms")), "{verdicts:?}");
+    let md = session_audit::summary::markdown::render(&out.summary);
+    assert!(md.contains("## Session Manager preferences changed (2, 1 drifted)"), "{md}");
+    let html = session_audit::summary::html::render(&out.summary);
+    assert!(html.contains("Session Manager preferences changed (2)"), "{html}");
+}

@@ -101,14 +101,18 @@ pub fn to_asff(
 
 fn description(f: &Finding, ctx: &FindingContext) -> String {
     let who = ctx.person.as_deref().or(ctx.principal.as_deref()).unwrap_or("an unknown principal");
-    let session = ctx.session_id.as_deref().unwrap_or("no session");
-    let target = ctx.target.as_deref().unwrap_or("an unknown target");
     let evidence =
         if f.evidence.is_empty() { String::new() } else { format!(" Evidence: {}", f.evidence) };
-    format!(
-        "{} ({}, {} stage): session {session} by {who} on {target}.{evidence}",
-        f.title, f.rule_id, ctx.stage
-    )
+    // A finding about an account's settings (a spoke's preferences) has neither.
+    let subject = match (ctx.session_id.as_deref(), ctx.target.as_deref()) {
+        (None, None) => format!("by {who}"),
+        (session, target) => format!(
+            "session {} by {who} on {}",
+            session.unwrap_or("no session"),
+            target.unwrap_or("an unknown target")
+        ),
+    };
+    format!("{} ({}, {} stage): {subject}.{evidence}", f.title, f.rule_id, ctx.stage)
 }
 
 /// The S3 console page of the record or report holding the finding (`s3://bucket/key` only).

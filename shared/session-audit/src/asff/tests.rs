@@ -215,3 +215,22 @@ fn batches_hold_at_most_100_findings_and_6_mb() {
     assert!(cut.len() >= 3);
     assert!(batches(&[]).is_empty());
 }
+
+#[test]
+fn a_finding_about_an_accounts_settings_names_who_and_no_session() {
+    let f = rule_finding("SA-SES-PREFERENCES-DRIFT");
+    let c = FindingContext {
+        session_id: None,
+        target: None,
+        stage: "start",
+        record: "s3://audit-bucket/audit/preferences/dt=2026-12-05/acct=444455556666/region=eu-west-1/e.json"
+            .into(),
+        ..ctx()
+    };
+    let a = to_asff(&f, &c, &product(), now(), RecordState::Active);
+    assert_eq!(problems(&a), Vec::<String>::new());
+    assert!(a.description.contains("start stage): by alice."), "{}", a.description);
+    assert!(!a.description.contains("no session"), "{}", a.description);
+    let kinds: Vec<&str> = a.resources.iter().map(|r| r.r#type.as_str()).collect();
+    assert_eq!(kinds, ["AwsIamRole", "AwsS3Object"], "the principal and the change's record");
+}

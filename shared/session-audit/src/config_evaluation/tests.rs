@@ -104,19 +104,7 @@ fn stack_preferences() -> (serde_json::Value, PreferencesExpected) {
         "cloudWatchEncryptionEnabled": true, "cloudWatchStreamingEnabled": true,
         "idleSessionTimeout": "20", "maxSessionDuration": "480", "kmsKeyId": "",
         "runAsEnabled": false, "runAsDefaultUser": "", "shellProfile": {"windows": "", "linux": ""}}});
-    let start = StartConfig {
-        business_hours: crate::session::findings::BusinessHours::parse("Mon-Fri 08:00-18:00 UTC")
-            .unwrap(),
-        required_tag: ("Purpose".into(), "SessionManagerTesting".into()),
-        allowed_principals: Vec::new(),
-        audit_bucket: "audit-bucket".into(),
-        transcript_prefix: "session-logs/".into(),
-        documents: None,
-        protected_tag: None,
-        change_calendar: None,
-        approval_runbook: None,
-        allowed_regions: Vec::new(),
-    };
+    let start = StartConfig::example("audit-bucket", "session-logs/");
     let expected = PreferencesExpected {
         start,
         max_session_minutes: 480,

@@ -5,7 +5,7 @@ use crate::config_evaluation::{Ingress, InstanceFacts};
 use crate::ports::compliance::MemCompliance;
 use crate::ports::sink::MemSink;
 use crate::ports::store::{block_on, MemStore};
-use crate::session::findings::{BusinessHours, StartConfig};
+use crate::session::findings::StartConfig;
 
 const ACCOUNT: &str = "123456789012";
 
@@ -53,18 +53,7 @@ fn rule(
         pack: RulePack::builtin(),
         options: RuleOptions {
             expected: PreferencesExpected {
-                start: StartConfig {
-                    business_hours: BusinessHours::parse("Mon-Fri 08:00-18:00 UTC").unwrap(),
-                    required_tag: ("Purpose".into(), "SessionManagerTesting".into()),
-                    allowed_principals: Vec::new(),
-                    audit_bucket: "audit-bucket".into(),
-                    transcript_prefix: "session-logs/".into(),
-                    documents: None,
-                    protected_tag: None,
-                    change_calendar: None,
-                    approval_runbook: None,
-                    allowed_regions: Vec::new(),
-                },
+                start: StartConfig::example("audit-bucket", "session-logs/"),
                 max_session_minutes: 480,
                 idle_minutes: 20,
                 require_kms: false,

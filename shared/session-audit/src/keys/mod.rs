@@ -6,6 +6,7 @@
 //! audit/reports/dt=YYYY-MM-DD/<place>/<sessionId>.{json,md} session-report
 //! audit/reports/dt=YYYY-MM-DD/<place>/replaced/<sessionId>/<version>.{json,md}  a later version
 //! audit/reports/dt=YYYY-MM-DD/<place>/untrusted/<sessionId>/<version>.{json,md} not the session's
+//! audit/preferences/dt=YYYY-MM-DD/<place>/<eventID>.json   session-start (a spoke's preferences changed)
 //! audit/live/<place>/<sessionId>.json                       session-stream
 //! audit/summaries/{daily,weekly,custom}/<period>.{json,md,html}  access-summary
 //! audit/summaries/daily/<day>.part.json                       its mergeable tallies
@@ -101,6 +102,9 @@ pub enum Filed {
     /// `audit/guardduty/`: one correlation per GuardDuty finding ID, filed on the day
     /// GuardDuty last saw the activity.
     GuardDuty,
+    /// `audit/preferences/`: one change to an account-region's Session Manager preferences
+    /// per CloudTrail event ID, under the place it was made in.
+    Preferences,
 }
 
 impl Filed {
@@ -110,12 +114,13 @@ impl Filed {
             Filed::Denied => "denied",
             Filed::Report => "reports",
             Filed::GuardDuty => "guardduty",
+            Filed::Preferences => "preferences",
         }
     }
 
     fn id_name(self) -> &'static str {
         match self {
-            Filed::Denied => "event ID",
+            Filed::Denied | Filed::Preferences => "event ID",
             Filed::Session | Filed::Report => "session ID",
             Filed::GuardDuty => "GuardDuty finding ID",
         }
@@ -164,6 +169,18 @@ impl Filed {
 /// its instance.
 pub fn guardduty_correlation(day: impl Display, finding_id: &str) -> Result<String, BadId> {
     Filed::GuardDuty.key(day, finding_id, "json")
+}
+
+/// `audit/preferences/dt=<day>/<place>/<eventID>.json`: a change to the Session Manager
+/// preferences of `place` (forwarded by its spoke), as judged when it arrived.
+pub fn preferences_change(
+    day: impl Display,
+    place: &Place,
+    event_id: &str,
+) -> Result<String, BadId> {
+    let day = check_day(day)?;
+    let id = check_id(Filed::Preferences.id_name(), event_id)?;
+    Ok(format!("{}{}{id}.json", Filed::Preferences.day_prefix(day), place.folder()))
 }
 
 /// What the Config rule judges, each kind in its own folder under `audit/config/`.
@@ -460,6 +477,16 @@ mod tests {
             "audit/denied/dt=2020-05-18/d-1.json"
         );
         assert_eq!(summary("daily", "2026-11-27", "html"), "audit/summaries/daily/2026-11-27.html");
+        let change = preferences_change("2026-11-30", &s1.place, "e-1").unwrap();
+        assert_eq!(
+            change,
+            "audit/preferences/dt=2026-11-30/acct=111122223333/region=eu-west-1/e-1.json"
+        );
+        assert_eq!(
+            Filed::Preferences.parse(&change),
+            Some((Some(s1.place.clone()), "e-1", "json"))
+        );
+        assert!(preferences_change("2026-11-30", &s1.place, "../e").is_err());
         assert!(session_record("unknown", &s1).is_err());
         assert!(session_record("2026-13-01", &s1).is_err());
         assert!(Filed::Session.parse("audit/sessions/dt=2026-11-24/../x.json").is_none());

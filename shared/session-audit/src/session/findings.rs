@@ -149,6 +149,23 @@ pub struct StartConfig {
 }
 
 impl StartConfig {
+    /// The defaults with `bucket` and `prefix`: what tests below the settings build on.
+    #[cfg(test)]
+    pub(crate) fn example(bucket: &str, prefix: &str) -> StartConfig {
+        StartConfig {
+            business_hours: BusinessHours::parse("Mon-Fri 08:00-18:00 UTC").unwrap(),
+            required_tag: ("Purpose".into(), "SessionManagerTesting".into()),
+            allowed_principals: Vec::new(),
+            audit_bucket: bucket.into(),
+            transcript_prefix: prefix.into(),
+            documents: None,
+            protected_tag: None,
+            change_calendar: None,
+            approval_runbook: None,
+            allowed_regions: Vec::new(),
+        }
+    }
+
     /// Whether tags mark their instance as protected.
     pub fn is_protected(&self, tags: &HashMap<String, String>) -> bool {
         self.protected_tag.as_ref().is_some_and(|(k, v)| tags.get(k) == Some(v))

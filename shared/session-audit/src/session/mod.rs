@@ -3,6 +3,7 @@
 
 pub mod findings;
 pub mod identity;
+pub mod preferences;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -245,6 +245,7 @@ impl Aggregator {
                 findings: BTreeMap::new(),
                 corrupt: Listed::default(),
                 guardduty: Listed::default(),
+                preferences: Listed::default(),
                 port_forwards: HashMap::new(),
                 by_place: HashMap::new(),
             },
@@ -504,6 +505,29 @@ impl Aggregator {
         });
     }
 
+    /// A change to a place's Session Manager preferences filed in the period (`record`: where).
+    pub fn preferences(
+        &mut self,
+        c: &crate::session::preferences::PreferencesChange,
+        record: String,
+    ) {
+        use crate::session::preferences::Verdict;
+        let (verdict, why) = match &c.verdict {
+            Verdict::Conforms => ("conforms", String::new()),
+            Verdict::Drifted(why) => ("drifted", why.clone()),
+            Verdict::Unverified(why) => ("unverified", why.clone()),
+        };
+        self.t.preferences.push(super::PreferencesSeen {
+            place: format!("{}/{}", c.account, c.region),
+            time: c.event_time.clone(),
+            call: c.call.clone(),
+            who: c.who().to_string(),
+            verdict: verdict.to_string(),
+            why,
+            record,
+        });
+    }
+
     /// An input that could not be read (counted and listed, never fatal).
     pub fn corrupt(&mut self, source: impl Into<String>, error: impl Into<String>) {
         self.t.corrupt.push(Corrupt { source: source.into(), error: error.into() });
@@ -560,7 +584,11 @@ impl Aggregator {
             to: self.period.to.yesterday().map(|d| d.to_string()).unwrap_or_default(),
             as_of: self.config.as_of.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
             grace_minutes: self.config.grace_minutes,
-            empty: self.t.sessions == 0 && self.t.denied == 0 && self.t.corrupt.total == 0,
+            empty: self.t.sessions == 0
+                && self.t.denied == 0
+                && self.t.corrupt.total == 0
+                && self.t.guardduty.total == 0
+                && self.t.preferences.total == 0,
             sessions: self.t.sessions,
             people: self.t.by_person.len() as u64,
             instances: self.t.by_instance.len() as u64,
@@ -611,6 +639,7 @@ impl Aggregator {
             port_forwards: counts(&self.t.port_forwards),
             corrupt: self.t.corrupt,
             guardduty: self.t.guardduty,
+            preferences: self.t.preferences,
             known_pairs: known_pairs.into_iter().collect(),
             generator: format!("session-audit {}", env!("CARGO_PKG_VERSION")),
         }

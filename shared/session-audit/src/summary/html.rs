@@ -321,6 +321,26 @@ pub fn render(s: &Summary) -> String {
         }
         out.push_str("</table>");
     }
+    if s.preferences.total > 0 {
+        let _ = write!(
+            out,
+            "<h2>Session Manager preferences changed ({})</h2><table><tr><th>Account/region</th><th>When</th><th>Call</th><th>By</th><th>Verdict</th><th>Why</th></tr>",
+            s.preferences.total
+        );
+        for p in &s.preferences.items {
+            let _ = write!(
+                out,
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td><strong>{}</strong></td><td>{}</td></tr>",
+                escape(&p.place),
+                escape(&p.time),
+                escape(&p.call),
+                escape(&p.who),
+                escape(&p.verdict),
+                escape(&p.why)
+            );
+        }
+        out.push_str("</table>");
+    }
     if s.corrupt.total > 0 {
         let _ = write!(
             out,

@@ -251,6 +251,28 @@ pub fn render(s: &Summary) -> String {
         cut_note(&mut md, s.guardduty.total, s.guardduty.items.len());
     }
 
+    if s.preferences.total > 0 {
+        let _ = writeln!(
+            md,
+            "\n## Session Manager preferences changed ({}, {} drifted)\n\n| Account/region | When | Call | By | Verdict | Why |\n|---|---|---|---|---|---|",
+            s.preferences.total,
+            s.preferences.items.iter().filter(|p| p.verdict == "drifted").count()
+        );
+        for p in &s.preferences.items {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | **{}** | {} |",
+                code_cell(&p.place),
+                p.time,
+                p.call,
+                text_cell(&p.who),
+                p.verdict,
+                text_cell(&p.why)
+            );
+        }
+        cut_note(&mut md, s.preferences.total, s.preferences.items.len());
+    }
+
     if s.corrupt.total > 0 {
         let _ = writeln!(
             md,

@@ -333,6 +333,25 @@ impl ThreatSeen {
     }
 }
 
+/// A change to an account-region's Session Manager preferences, as the summary lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreferencesSeen {
+    /// `account/region`.
+    pub place: String,
+    /// When (RFC 3339).
+    pub time: String,
+    /// `UpdateDocument`, `DeleteDocument`, …
+    pub call: String,
+    /// Who made it (the person where known).
+    pub who: String,
+    /// `conforms`, `drifted` or `unverified`.
+    pub verdict: String,
+    /// Why it drifted, or why it could not be checked; empty when it conforms.
+    pub why: String,
+    /// The change's record.
+    pub record: String,
+}
+
 /// An input that could not be read, with why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Corrupt {
@@ -503,7 +522,8 @@ pub struct Summary {
     pub as_of: String,
     /// `TRANSCRIPT_GRACE_MINUTES` at the time: how long a transcript may take.
     pub grace_minutes: u64,
-    /// No session, record or attempt fell in the period.
+    /// Nothing fell in the period: no session, attempt, unreadable input, GuardDuty correlation
+    /// or preferences change.
     pub empty: bool,
     /// Sessions in the period (by start day).
     pub sessions: u64,
@@ -551,6 +571,10 @@ pub struct Summary {
     /// instance around it (guardduty-correlation).
     #[serde(default)]
     pub guardduty: Listed<ThreatSeen>,
+    /// Changes to a place's Session Manager preferences filed in the period, each judged:
+    /// a drifted place no longer sends every transcript where the audit reads it.
+    #[serde(default)]
+    pub preferences: Listed<PreferencesSeen>,
     /// Every person → instance pair seen up to this period (this period's and the baseline's):
     /// the next summary's baseline.
     pub known_pairs: Vec<Pair>,

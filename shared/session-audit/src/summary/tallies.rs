@@ -7,7 +7,10 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use super::commands::CommandCounter;
-use super::{Completeness, Corrupt, Coverage, FindingCount, Listed, Pair, SessionRef, ThreatSeen};
+use super::{
+    Completeness, Corrupt, Coverage, FindingCount, Listed, Pair, PreferencesSeen, SessionRef,
+    ThreatSeen,
+};
 use crate::finding::Severity;
 
 /// Durations are kept per minute up to a day; longer sessions share the last bucket (the
@@ -50,6 +53,8 @@ pub struct Tallies {
     pub(super) corrupt: Listed<Corrupt>,
     #[serde(default)]
     pub(super) guardduty: Listed<ThreatSeen>,
+    #[serde(default)]
+    pub(super) preferences: Listed<PreferencesSeen>,
     /// Port-forwarding sessions per destination (`host:port`, `via <instance>` when the host
     /// is behind it).
     #[serde(default)]
@@ -135,6 +140,7 @@ impl Tallies {
         }
         self.corrupt.merge(other.corrupt);
         self.guardduty.merge(other.guardduty);
+        self.preferences.merge(other.preferences);
     }
 }
 

@@ -23,10 +23,13 @@ use crate::publish::{FindingContext, Metrics};
 use crate::redact::Redactor;
 use crate::rules::RulePack;
 use crate::session::findings::{evaluate, AccessFacts, Facts, StartConfig};
+use crate::session::preferences::{is_preferences_change, PreferencesChange};
 use crate::session::{
     records, Action, DeniedRecord, Event, SessionRecord, Skip, SESSION_SPAN_DAYS,
 };
 use crate::Failure;
+
+mod preferences;
 
 /// How often a conditional write is retried after losing a race with another delivery.
 const WRITE_ATTEMPTS: usize = 5;
@@ -167,6 +170,15 @@ impl Record for SessionRecord {
     }
 }
 
+impl Record for PreferencesChange {
+    fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+    fn findings_sent(&mut self) -> &mut bool {
+        &mut self.findings_sent
+    }
+}
+
 impl Record for DeniedRecord {
     fn findings(&self) -> &[Finding] {
         &self.findings
@@ -176,9 +188,9 @@ impl Record for DeniedRecord {
     }
 }
 
-/// A store failure at `step` while auditing `event`.
-fn store<'a>(event: &'a Event, step: &'static str) -> impl FnOnce(StoreError) -> StartError + 'a {
-    move |error| StartError::Store { step, event_id: event.event_id.clone(), error }
+/// A store failure at `step` while auditing the event `event_id`.
+fn store<'a>(event_id: &'a str, step: &'static str) -> impl FnOnce(StoreError) -> StartError + 'a {
+    move |error| StartError::Store { step, event_id: event_id.to_string(), error }
 }
 
 fn malformed(event: &Event) -> impl Fn(BadId) -> StartError + '_ {
@@ -224,7 +236,10 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
         let mut first_error = None;
         for (account, record) in records(input) {
             let id = record.get("eventID").and_then(Value::as_str).unwrap_or("?").to_string();
-            let result = match Event::parse(record, account) {
+            let result = match Event::parse(record, account.clone()) {
+                Err(Skip::NotAudited(_)) if is_preferences_change(record) => {
+                    self.preferences_changed(record, account, metrics).await
+                }
                 Ok(event) => self.audit(&event, metrics).await,
                 Err(Skip::NotAudited(reason)) => Ok(Audited {
                     event_id: id.clone(),
@@ -276,9 +291,9 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
             denied.findings = findings.clone();
             let key = denied.key().map_err(malformed(event))?;
             let fresh = self
-                .write_denied(&key, denied)
+                .write_once(&key, &denied)
                 .await
-                .map_err(store(event, "writing the record"))?;
+                .map_err(store(&event.event_id, "writing the record"))?;
             if fresh {
                 metrics.add("DeniedAttempts", 1.0);
             }
@@ -336,10 +351,11 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
             metrics.add_findings(&findings);
         }
         audited.findings = findings.iter().map(|f| f.rule_id.clone()).collect();
+        let ctx = self.context(&record_key, event);
         if keys::Filed::Denied.parse(&record_key).is_some() {
-            self.publish_once::<DeniedRecord>(&record_key, event).await?;
+            self.publish_once::<DeniedRecord>(&record_key, &ctx).await?;
         } else {
-            self.publish_once::<SessionRecord>(&record_key, event).await?;
+            self.publish_once::<SessionRecord>(&record_key, &ctx).await?;
         }
         Ok(audited)
     }
@@ -357,13 +373,14 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
         })
     }
 
-    /// Write a denied record unless it exists. Returns whether it was new.
-    async fn write_denied(&self, key: &str, denied: DeniedRecord) -> Result<bool, StoreError> {
+    /// Write a record filed by event ID (a denied attempt, a preferences change) unless it
+    /// exists. Returns whether it was new.
+    async fn write_once(&self, key: &str, record: &impl Serialize) -> Result<bool, StoreError> {
         if self.store.get(key, None).await?.is_some() {
             return Ok(false);
         }
         // Lost race: a concurrent delivery of the same event wrote it.
-        put_json(&self.store, key, &denied, &Condition::Absent).await
+        put_json(&self.store, key, record, &Condition::Absent).await
     }
 
     /// Read the session's record (wherever it is), merge the event and write it back if it
@@ -402,7 +419,7 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
             };
             if !put_json(&self.store, &key, &merged, &condition)
                 .await
-                .map_err(store(event, "writing the record"))?
+                .map_err(store(&event.event_id, "writing the record"))?
             {
                 continue;
             }
@@ -412,11 +429,11 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
                 self.store
                     .delete_if_unchanged(&old, &etag)
                     .await
-                    .map_err(store(event, "removing the moved record"))?;
+                    .map_err(store(&event.event_id, "removing the moved record"))?;
             }
             return Ok((key, true));
         }
-        Err(store(event, "writing the record")(StoreError {
+        Err(store(&event.event_id, "writing the record")(StoreError {
             op: "conditional write",
             uri: u.session.to_string(),
             code: Some("ConditionalRequestConflict".into()),
@@ -444,7 +461,7 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
             for key in keys::session_record_keys(date, session, &self.home) {
                 let stored = get_json(&self.store, &key)
                     .await
-                    .map_err(store(event, "reading the record"))?;
+                    .map_err(store(&event.event_id, "reading the record"))?;
                 if let Some(stored) = stored {
                     return Ok(Some((key, stored)));
                 }
@@ -454,29 +471,33 @@ impl<S: AuditStore, L: Lookups, F: FindingsSink> SessionStart<S, L, F> {
     }
 
     /// Publish the findings of the record at `key` unless that was done, then note it.
-    async fn publish_once<R: Record>(&self, key: &str, event: &Event) -> Result<(), StartError> {
+    async fn publish_once<R: Record>(
+        &self,
+        key: &str,
+        ctx: &FindingContext,
+    ) -> Result<(), StartError> {
+        let event_id = ctx.origin_id.as_str();
         if !self.sink.delivers() {
             return Ok(());
         }
         for _ in 0..WRITE_ATTEMPTS {
             let Some(Stored { value: Ok(mut record), etag }) = get_json::<R>(&self.store, key)
                 .await
-                .map_err(store(event, "reading the record"))?
+                .map_err(store(event_id, "reading the record"))?
             else {
                 return Ok(());
             };
             if record.findings().is_empty() || *record.findings_sent() {
                 return Ok(());
             }
-            let ctx = self.context(key, event);
             self.sink
-                .publish(record.findings(), &ctx)
+                .publish(record.findings(), ctx)
                 .await
-                .map_err(|error| StartError::Sink { event_id: event.event_id.clone(), error })?;
+                .map_err(|error| StartError::Sink { event_id: event_id.to_string(), error })?;
             *record.findings_sent() = true;
             let written = put_json(&self.store, key, &record, &Condition::Unchanged(etag))
                 .await
-                .map_err(store(event, "noting the findings sent"))?;
+                .map_err(store(event_id, "noting the findings sent"))?;
             if written {
                 return Ok(());
             }
