@@ -117,7 +117,8 @@ pub struct Stats {
     pub commands: u64,
     /// What could not be read as expected, in words.
     pub parse_warnings: Vec<String>,
-    /// Lines typed and never submitted (Ctrl-C, an abandoned paste).
+    /// Lines typed and never run (Ctrl-C, an abandoned paste, a history reference with `:p`,
+    /// which bash prints instead of running).
     pub abandoned_lines: u64,
     /// Lines submitted with nothing of them on screen (echo off): counted, never guessed.
     #[serde(default)]

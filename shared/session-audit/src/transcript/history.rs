@@ -5,6 +5,9 @@
 //! can make that line up (`set +H`, then a command printing something), so it is taken only
 //! when it is the typed line with each history reference replaced by text of a recent
 //! command: every character typed outside the references is still there, in order.
+//!
+//! A reference with the `:p` modifier (`!!:p`, `echo !$:p`, `^old^new^:p`) makes bash print the
+//! expanded line and keep it in its history without running anything ([`prints_only`]).
 
 /// How many recent commands a reference is looked up in.
 const RECENT: usize = 8;
@@ -50,43 +53,100 @@ pub(crate) fn is_expansion(typed: &str, printed: &str, recent: &Recent) -> bool 
         return false;
     }
     if let Some(quick) = typed.strip_prefix('^') {
-        // `^old^new^`: the previous command with the first `old` replaced.
+        // `^old^new^`: the previous command with the first `old` replaced; text after the last
+        // `^` is appended, unless it is modifiers (`:p`).
         let mut parts = quick.splitn(3, '^');
         let (Some(old), Some(new)) = (parts.next(), parts.next()) else { return false };
+        let tail = parts.next().filter(|t| !t.starts_with(':')).unwrap_or("");
         return !old.is_empty()
             && recent.last().is_some_and(|prev| {
-                prev.contains(old)
-                    && prev.replacen(old, new, 1) + parts.next().unwrap_or("") == printed
+                prev.contains(old) && prev.replacen(old, new, 1) + tail == printed
             });
     }
-    let literals = literals(typed);
-    if literals.len() < 2 {
+    let (literals, references) = split(typed);
+    if references.is_empty() {
         return false; // no reference bash would expand
     }
-    // Each gap between two literals is one reference's text: found in a recent command.
+    // Each gap between two literals is one reference's text: found in a recent command, or
+    // holding what its substitution (`:s/old/new/`) wrote.
+    let gap_ok = |gap: &str, reference: &str| {
+        from_recent(gap, recent) || replacement(reference).is_some_and(|new| gap.contains(new))
+    };
     let (first, last) = (literals[0], literals[literals.len() - 1]);
     let Some(mut rest) = printed.strip_prefix(first) else { return false };
     let Some(body) = rest.strip_suffix(last) else { return false };
     rest = body;
-    for literal in &literals[1..literals.len() - 1] {
+    for (literal, reference) in literals[1..literals.len() - 1].iter().zip(&references) {
         let Some(at) = (if literal.is_empty() { Some(0) } else { rest.find(literal) }) else {
             return false;
         };
-        if !from_recent(&rest[..at], recent) {
+        if !gap_ok(&rest[..at], reference) {
             return false;
         }
         rest = &rest[at + literal.len()..];
     }
-    from_recent(rest, recent)
+    gap_ok(rest, references[references.len() - 1])
+}
+
+/// The text a substitution modifier of `reference` (`:s/old/new/`, `:gs/old/new/`, any
+/// delimiter) writes, when it has one.
+fn replacement(reference: &str) -> Option<&str> {
+    reference.split(':').skip(1).find_map(|m| {
+        let body = m.strip_prefix('g').unwrap_or(m).strip_prefix('s')?;
+        let delimiter = body.chars().next()?;
+        body[delimiter.len_utf8()..].split(delimiter).nth(1).filter(|new| !new.is_empty())
+    })
 }
 
 fn from_recent(text: &str, recent: &Recent) -> bool {
     !text.is_empty() && recent.iter().any(|c| c.contains(text))
 }
 
-/// The typed line split around its history references: n references give n + 1 literals.
-fn literals(typed: &str) -> Vec<&str> {
+/// Whether bash only prints `typed` after expanding it: one of its history references carries
+/// the `:p` modifier (its modifiers, `:`-separated after the event, include `p`).
+pub(crate) fn prints_only(typed: &str) -> bool {
+    let is_p = |reference: &str| reference.split(':').skip(1).any(|m| m == "p");
+    match typed.strip_prefix('^') {
+        Some(quick) => quick.splitn(3, '^').nth(2).is_some_and(is_p),
+        None => split(typed).1.into_iter().any(is_p),
+    }
+}
+
+/// Whether `command` turns bash's history expansion on (`Some(true)`: `set -H`,
+/// `set -o histexpand`) or off (`Some(false)`: `set +H`, `set +o histexpand`, `set +eH`).
+pub(crate) fn toggles_expansion(command: &str) -> Option<bool> {
+    if !command.contains("set") {
+        return None; // nearly every command
+    }
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let mut found = None;
+    // `set` where a command starts: first, or after `;`, `&&`, `||`, `|`, `(`, `{`, `then` …
+    let starts = |i: usize| {
+        i == 0
+            || words[i - 1].ends_with(';')
+            || ["&&", "||", "|", "(", "{", "then", "do", "else"].contains(&words[i - 1])
+    };
+    for i in (0..words.len()).filter(|&i| words[i] == "set" && starts(i)) {
+        for (j, option) in words[i + 1..].iter().enumerate() {
+            let on = match option.as_bytes().first() {
+                Some(b'-') => true,
+                Some(b'+') => false,
+                _ => break,
+            };
+            let named = matches!(*option, "-o" | "+o")
+                && words.get(i + 2 + j).is_some_and(|n| *n == "histexpand");
+            if named || (!option.ends_with('o') && option[1..].contains('H')) {
+                found = Some(on);
+            }
+        }
+    }
+    found
+}
+
+/// The typed line split around its history references: its n + 1 literals and n references.
+fn split(typed: &str) -> (Vec<&str>, Vec<&str>) {
     let bytes = typed.as_bytes();
+    let mut references = Vec::new();
     let (mut out, mut from, mut i) = (Vec::new(), 0, 0);
     let (mut single, mut double) = (false, false);
     while i < bytes.len() {
@@ -98,6 +158,7 @@ fn literals(typed: &str) -> Vec<&str> {
                 let end = reference_end(bytes, i, double);
                 if end > i + 1 {
                     out.push(&typed[from..i]);
+                    references.push(&typed[i..end]);
                     from = end;
                     i = end;
                     continue;
@@ -108,7 +169,7 @@ fn literals(typed: &str) -> Vec<&str> {
         i += 1;
     }
     out.push(&typed[from..]);
-    out
+    (out, references)
 }
 
 /// Where a history reference starting at `bytes[at] == b'!'` ends (`at + 1`: none there).
@@ -182,7 +243,42 @@ mod tests {
     }
 
     #[test]
+    fn a_reference_with_p_only_prints_and_substitutions_are_expansions() {
+        for typed in ["!!:p", "echo !$:p", "!ech:p", "^abc^xyz^:p", "!!:s/a/b/:p", "cd !-2:1:p x"] {
+            assert!(prints_only(typed), "{typed}");
+        }
+        for typed in ["!!", "echo !$:h", "echo ':p'", "^p^q^", "!!:s/a/p/", "echo a:p", "!p"] {
+            assert!(!prints_only(typed), "{typed}");
+        }
+        assert!(is_expansion("^abc^xyz^:p", "echo xyz", &recent(&["echo abc"])));
+        let r = recent(&["echo abc", "ls -d /etc"]);
+        assert!(is_expansion("!!:s/etc/usr/:p", "ls -d /usr", &r));
+        assert!(is_expansion("!-2:gs/abc/de/", "echo de", &r));
+        assert!(!is_expansion("!!:s/etc/usr/:p", "something else", &r), "the new text is there");
+        assert_eq!(replacement("!!:s/a/b/:p"), Some("b"));
+        assert_eq!(replacement("!!:h"), None);
+    }
+
+    #[test]
+    fn turning_history_expansion_off_and_on_is_seen() {
+        for (command, on) in [
+            ("set +H", Some(false)),
+            ("set -H", Some(true)),
+            ("set +o histexpand", Some(false)),
+            ("true; set -o histexpand", Some(true)),
+            ("set +eH", Some(false)),
+            ("set -e", None),
+            ("set +o vi", None),
+            ("echo set +H", None),
+            ("ls", None),
+        ] {
+            assert_eq!(toggles_expansion(command), on, "{command}");
+        }
+    }
+
+    #[test]
     fn references_end_where_bash_ends_them() {
+        let literals = |typed| split(typed).0;
         assert_eq!(literals("sudo !!"), ["sudo ", ""]);
         assert_eq!(literals("echo !$ !vi:1 x"), ["echo ", " ", " x"]);
         assert_eq!(literals("echo !?foo? done"), ["echo ", " done"]);

@@ -349,3 +349,47 @@ fn a_long_paste_before_the_width_is_known_is_placed_by_its_redraw() {
     let got = check("i13_long_paste_unknown_width");
     assert!(got.commands.iter().all(|c| c.confidence == 1.0), "{:?}", got.commands);
 }
+
+/// A history reference with `:p` (issue 32): bash prints the expansion and keeps it in its
+/// history, but runs nothing — the line is not a command (counted as a line not run) and what
+/// was printed is not output; a later `!!` runs, and is reported as, what was printed. In bash
+/// with a RHEL prompt and title, and in sh with a quick substitution and `:s`.
+#[test]
+fn a_history_reference_that_only_prints_is_not_run() {
+    let bash = check("i32_history_print_only");
+    let printed = ["echo first one", "echo /etc and more"];
+    assert!(bash.output.iter().all(|(_, l)| !printed.contains(&l.as_str())), "{:?}", bash.output);
+    let sh = check("i32_history_print_only_sh");
+    assert!(sh.output.iter().all(|(_, l)| l != "echo def"), "{:?}", sh.output);
+    for (name, not_run) in [("i32_history_print_only", 4), ("i32_history_print_only_sh", 2)] {
+        assert_eq!(shell_stats(name).abandoned_lines, not_run, "{name}");
+    }
+}
+
+/// A command that turned history expansion off: a line after `!…:p` or `!!` is then its own
+/// output, never taken for bash printing instead of running (it would hide the command) or for
+/// bash's expansion (it would rename it).
+#[test]
+fn with_history_expansion_off_a_print_only_reference_is_a_command() {
+    let region = |typed: &str| format!("\x1b[?2004hsh-5.2$ {typed}\r\r\n\x1b[?2004l\r");
+    let session = [
+        region("echo abc"),
+        "abc\r\r\n".into(),
+        region("set +H"),
+        region("sh ./x.sh !!:p"),
+        "sh ./x.sh set +H\r\r\n".into(),
+        region("sh ./x.sh !!"),
+        "sh ./x.sh sh ./x.sh !!:p\r\r\n".into(),
+        region("set -H"),
+        region("!!:p"),
+        "set -H\r\r\n".into(),
+        region("exit"),
+    ]
+    .concat();
+    let log = format!(
+        "Script started on 2026-12-06 23:28:27+00:00 [COMMAND=\"cat ipcTempFile.log\" <not executed on terminal>]\n{session}\nScript done on 2026-12-06 23:28:28+00:00 [COMMAND_EXIT_CODE=\"0\"]\n"
+    );
+    let (_, got) = reconstruct(log.as_bytes(), 4096);
+    let texts: Vec<&str> = got.commands.iter().map(|c| c.text.as_str()).collect();
+    assert_eq!(texts, ["echo abc", "set +H", "sh ./x.sh !!:p", "sh ./x.sh !!", "set -H", "exit"]);
+}

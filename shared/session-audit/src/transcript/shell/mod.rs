@@ -153,6 +153,10 @@ pub struct Shell<S> {
     expands: bool,
     /// The last commands read with markers, which history references point into.
     recent: Recent,
+    /// A command turned history expansion off (`set +H`): a line after a `!…` is then the
+    /// command's own output, never taken as bash's expansion of it or as printed instead of
+    /// running (`:p`).
+    expansion_off: bool,
     /// How far a region closed with nothing typed on it has come (see [`Blind`]).
     blind: Blind,
     hidden_inputs: u64,
@@ -215,6 +219,7 @@ impl<S: ShellSink> Shell<S> {
             spelled: None,
             expands: false,
             recent: Recent::default(),
+            expansion_off: false,
             blind: Blind::None,
             hidden_inputs: 0,
             spare_command: None,
@@ -326,7 +331,23 @@ impl<S: ShellSink> Shell<S> {
             return;
         }
         self.open = false;
-        if std::mem::take(&mut self.expands) {
+        // With expansion off, bash expands nothing: a line that looks like an expansion is the
+        // command's own output.
+        if std::mem::take(&mut self.expands) && !self.expansion_off {
+            let printed_instead = self.current.as_ref().is_some_and(|cmd| {
+                history::prints_only(&cmd.text)
+                    && history::is_expansion(&cmd.text, text, &self.recent)
+            });
+            if printed_instead {
+                // `:p`: bash printed the expansion and keeps it in its history; nothing ran.
+                if let Some(cmd) = self.current.take() {
+                    self.abandoned += 1;
+                    self.next_seq = cmd.seq;
+                    self.spare_command = Some(cmd);
+                }
+                self.recent.push(text);
+                return;
+            }
             if let Some(cmd) = &mut self.current {
                 if history::is_expansion(&cmd.text, text, &self.recent) {
                     // What bash ran (and keeps in its history), not what was typed.
@@ -425,6 +446,9 @@ impl<S: ShellSink> Shell<S> {
             self.expands = history::may_expand(text);
         } else {
             self.read_unmarked = true;
+        }
+        if let Some(on) = history::toggles_expansion(text) {
+            self.expansion_off = !on;
         }
         lower_confidence(&mut cmd, &reasons);
         self.next_seq += 1;
