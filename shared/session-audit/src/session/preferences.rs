@@ -93,9 +93,11 @@ impl PreferencesChange {
     }
 }
 
-/// Whether `record` is a successful call that changed `SSM-SessionManagerRunShell`.
+/// Whether `record` is a successful call that changed `SSM-SessionManagerRunShell` (a refused
+/// one, with an `errorCode`, changed nothing).
 pub fn is_preferences_change(record: &Value) -> bool {
-    text(record, "/eventSource").as_deref() == Some("ssm.amazonaws.com")
+    text(record, "/errorCode").is_none()
+        && text(record, "/eventSource").as_deref() == Some("ssm.amazonaws.com")
         && text(record, "/eventName").is_some_and(|n| PREFERENCE_CALLS.contains(&n.as_str()))
         && text(record, "/requestParameters/name").as_deref() == Some(DEFAULT_DOCUMENT)
 }

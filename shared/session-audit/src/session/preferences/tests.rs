@@ -176,7 +176,10 @@ fn only_changes_to_the_preferences_document_are_read_and_bad_ones_are_refused() 
     read_only["eventName"] = "GetDocument".into();
     let mut other_service = update(&doc);
     other_service["eventSource"] = "ec2.amazonaws.com".into();
-    for not in [other_document, read_only, other_service] {
+    // Refused: nothing changed, however far from ours the content it asked for.
+    let mut refused = update(&spokes("elsewhere"));
+    refused["errorCode"] = "AccessDenied".into();
+    for not in [other_document, read_only, other_service, refused] {
         assert!(!is_preferences_change(&not), "{not}");
     }
     let mut made_up = update(&doc);
