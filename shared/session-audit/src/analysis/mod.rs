@@ -293,6 +293,7 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
                 parse_warnings: warnings,
                 abandoned_lines: info.shell.abandoned_lines,
                 hidden_inputs: info.shell.hidden_inputs,
+                program_input_lines: info.shell.program_inputs,
                 line_editor_markers: info.shell.markers_seen,
                 terminal_width: info.width,
                 findings_suppressed: self.suppressed,

@@ -123,6 +123,10 @@ pub struct Stats {
     /// Lines submitted with nothing of them on screen (echo off): counted, never guessed.
     #[serde(default)]
     pub hidden_inputs: u64,
+    /// Lines typed to a program's own line editor and prompt (sqlite3, psql, bc, a REPL):
+    /// that program's input, counted as its command's output, never as commands.
+    #[serde(default)]
+    pub program_input_lines: u64,
     /// Whether bash's line-editor markers were seen (exact command lines).
     pub line_editor_markers: bool,
     /// The terminal width learned from readline's wraps.

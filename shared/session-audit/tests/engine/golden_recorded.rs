@@ -393,3 +393,26 @@ fn with_history_expansion_off_a_print_only_reference_is_a_command() {
     let texts: Vec<&str> = got.commands.iter().map(|c| c.text.as_str()).collect();
     assert_eq!(texts, ["echo abc", "set +H", "sh ./x.sh !!:p", "sh ./x.sh !!", "set -H", "exit"]);
 }
+
+/// Comment lines in pastes and typed (issue 32): a quote, a keyword or a pipe inside a
+/// comment opens nothing, so the line after it is its own command and the comment is kept
+/// whole, as bash runs and keeps them; `#` inside quotes or a word (`${#HOME}`) is no comment.
+#[test]
+fn comments_in_a_paste_open_nothing() {
+    let got = check("i32_paste_comments");
+    assert!(got.commands.iter().all(|c| c.confidence == 1.0));
+    let outputs: Vec<&str> = got.output.iter().map(|(_, l)| l.as_str()).collect();
+    assert!(outputs.contains(&"quoted # not a comment"), "{outputs:?}");
+}
+
+/// Programs with their own line editor and prompt (issue 32): bc (no prompt), sqlite3,
+/// python3's REPL and node's. What is typed to them is their input — counted, kept as the
+/// command's output — never a shell command; the shell's commands around them are exact.
+#[test]
+fn input_typed_to_a_program_is_not_a_command() {
+    let got = check("i32_program_prompts");
+    let sqlite: Vec<&str> =
+        got.output.iter().filter(|(seq, _)| *seq == 2).map(|(_, l)| l.as_str()).collect();
+    assert!(sqlite.contains(&"sqlite> select 1+1;"), "{sqlite:?}");
+    assert_eq!(shell_stats("i32_program_prompts").program_inputs, 7, "bc 3, sqlite3 4");
+}

@@ -10,6 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
+mod foreground;
 mod prompt;
 mod switch;
 mod syntax;
@@ -160,6 +161,9 @@ pub struct Shell<S> {
     /// How far a region closed with nothing typed on it has come (see [`Blind`]).
     blind: Blind,
     hidden_inputs: u64,
+    /// The prompts commands were submitted at: whose prompt is active (see [`foreground`]).
+    shell_prompts: foreground::ShellPrompts,
+    program_inputs: u64,
     /// Buffers handed back after use, for the next command and region row (no allocation
     /// per command in a long session).
     spare_command: Option<Command>,
@@ -193,6 +197,9 @@ pub struct ShellStats {
     pub markers_seen: bool,
     /// A shell prompt was recognised at least once (an empty session still has one).
     pub prompts_seen: bool,
+    /// Lines typed to a program's own line editor (sqlite3, psql, bc, a REPL): its input,
+    /// kept as the output of the command that started it, never as commands.
+    pub program_inputs: u64,
 }
 
 impl<S: ShellSink> Shell<S> {
@@ -222,6 +229,8 @@ impl<S: ShellSink> Shell<S> {
             expansion_off: false,
             blind: Blind::None,
             hidden_inputs: 0,
+            shell_prompts: foreground::ShellPrompts::default(),
+            program_inputs: 0,
             spare_command: None,
             spare_row: String::new(),
         }
@@ -295,6 +304,7 @@ impl<S: ShellSink> Shell<S> {
             hidden_inputs: self.hidden_inputs,
             markers_seen: self.markers_seen,
             prompts_seen: self.markers_seen || self.prompt_seen,
+            program_inputs: self.program_inputs,
         }
     }
 
@@ -409,9 +419,21 @@ impl<S: ShellSink> Shell<S> {
                 }
             }
         }
+        let foreground = self.current.as_ref().map(|c| c.text.as_str());
+        if from_markers && self.shell_prompts.program_owns(split.prompt, foreground) {
+            // Typed to the program the last command started, at its own prompt.
+            if !is_blank(text) {
+                self.program_inputs += 1;
+                self.output_line(line);
+            }
+            return;
+        }
         if is_blank(text) {
             self.open = false; // an empty line at the prompt ends any open command
             return;
+        }
+        if from_markers {
+            self.shell_prompts.learn(split.prompt);
         }
         self.flush_current();
         let (mut text_buf, mut prompt_buf) = match self.spare_command.take() {
@@ -778,14 +800,16 @@ impl<S: ShellSink> Shell<S> {
 
     /// The region's last row holding a prompt: the line readline was editing (rows before it
     /// are completion listings or redraws, rows after it the rest of a multi-line buffer).
+    /// The last row starting with a prompt seen before; else with one of a prompt's shapes;
+    /// else with a bare `$ ` or `# `, which a pasted comment line (`# …`) also starts with.
     fn edited_row(&self, rows: &[(String, LineFlags)]) -> Option<usize> {
-        rows.iter().rposition(|(line, _)| self.has_prompt(line))
-    }
-
-    /// Whether a region row starts with a prompt (one seen before, or one by pattern).
-    fn has_prompt(&self, line: &str) -> bool {
-        self.known_prompts.iter().any(|p| line.starts_with(p.as_str()))
-            || self.match_prompt(line, false).is_some()
+        let known = |line: &str| self.known_prompts.iter().any(|p| line.starts_with(p.as_str()));
+        let shaped = |line: &str, bare_too: bool| {
+            self.match_prompt(line, false)
+                .is_some_and(|len| bare_too || !matches!(line[..len].trim_end(), "$" | "#"))
+        };
+        let last = |test: &dyn Fn(&str) -> bool| rows.iter().rposition(|(line, _)| test(line));
+        last(&known).or_else(|| last(&|l| shaped(l, false))).or_else(|| last(&|l| shaped(l, true)))
     }
 }
 
@@ -1006,6 +1030,21 @@ mod tests {
             ("grep x <<< 'for'", false),
             ("echo '<<EOF'", false),
             ("echo $((1<<2))", false),
+            // Comments: a quote, a keyword, a pipe or a backslash there opens nothing.
+            ("# don't run this", false),
+            ("# if we wanted | more", false),
+            ("# can't stop \\", false),
+            ("echo code # it's a comment", false),
+            ("echo x # cat <<EOF", false),
+            ("cat <<EOF # here's the body\nbody\nEOF", false),
+            ("for i in 1 # do it\ndo echo $i # done\ndone", false),
+            ("for i in 1 2 # done", true),
+            // Not comments: inside quotes, inside a word, after a backslash-newline.
+            ("echo 'open # still", true),
+            ("echo \"a\n# b's\"", false),
+            ("echo a#'b", true),
+            ("echo ${#HOME}", false),
+            ("echo a \\\n#b'", true),
         ] {
             assert_eq!(needs_more(text), more, "{text:?}");
         }

@@ -18,6 +18,7 @@ pub(super) fn needs_more(text: &str) -> bool {
     // Here-document bodies are data: only the lines around them are read as shell code.
     let mut code = String::with_capacity(text.len());
     let mut open: Vec<(String, bool)> = Vec::new();
+    let mut lexer = Comments::default();
     for line in text.lines() {
         if let Some((word, strip_tabs)) = open.first() {
             let body = if *strip_tabs { line.trim_start_matches('\t') } else { line };
@@ -26,11 +27,53 @@ pub(super) fn needs_more(text: &str) -> bool {
             }
             continue;
         }
-        open.extend(here_documents(line));
-        code.push_str(line);
+        let line = lexer.code_of(line);
+        open.extend(here_documents(&line));
+        code.push_str(&line);
         code.push('\n');
     }
     !open.is_empty() || code_needs_more(&code)
+}
+
+/// What bash's lexer knows at the end of a line that decides whether a `#` on the next one
+/// starts a comment: an open quote, a backslash.
+#[derive(Default)]
+struct Comments {
+    single: bool,
+    double: bool,
+    escaped: bool,
+}
+
+impl Comments {
+    /// `line` without its comment: from a `#` that starts a word, outside quotes, to the end
+    /// (a quote, a keyword, a `|` or a trailing backslash there opens and continues nothing).
+    fn code_of<'l>(&mut self, line: &'l str) -> std::borrow::Cow<'l, str> {
+        if !line.contains(['#', '\'', '"', '\\']) && !self.quoted() && !self.escaped {
+            return line.into(); // nearly every line
+        }
+        // After a backslash-newline the line goes on the word before it: no word starts here.
+        let mut prev: Option<char> = self.escaped.then_some('\\');
+        for (i, c) in line.char_indices() {
+            match c {
+                _ if self.escaped => self.escaped = false,
+                '\\' if !self.single => self.escaped = true,
+                '\'' if !self.double => self.single = !self.single,
+                '"' if !self.single => self.double = !self.double,
+                '#' if !self.quoted()
+                    && prev.is_none_or(|p| p.is_whitespace() || ";&|()".contains(p)) =>
+                {
+                    return line[..i].into();
+                }
+                _ => {}
+            }
+            prev = Some(c);
+        }
+        line.into()
+    }
+
+    fn quoted(&self) -> bool {
+        self.single || self.double
+    }
 }
 
 /// The here-documents a line of shell code opens (`<<WORD`, `<<-WORD`, quoted or not), in

@@ -1,0 +1,126 @@
+//! Whose prompt is active. After the shell runs a command, the terminal belongs to that
+//! command until the shell prompts again: a program with a line editor of its own (sqlite3,
+//! psql, bc, a REPL, `read -e`) opens line-editor regions too, with its own prompt (or none).
+//! What is typed there is that program's input, not a command the shell ran.
+//!
+//! The shell's prompts are the ones commands were submitted at while no program held the
+//! terminal; a prompt of the usual shell shapes (`[user@host dir]$`, `user@host:dir$`,
+//! `sh-5.2$`, a bare `$`/`#`) is the shell's whatever it says, and so is one that differs from
+//! a known one only in its middle (the working directory in a custom `PS1`). A command that may
+//! start or reshape a shell (`bash`, `sudo -s`, `ssh`, `exec`, anything ending in `sh`, setting
+//! `PS1` or `PROMPT_COMMAND`) hands the terminal to whatever prompts next: its prompt is a
+//! shell's. Lines typed to a program are counted and kept as that command's output, never
+//! dropped.
+
+use super::prompt::{is_continuation_prompt, UNIX_PROMPT};
+use super::switch::{may_start_a_shell, SHELL_SWITCH};
+
+/// Shell prompts remembered (oldest forgotten first).
+const MAX_SHELL_PROMPTS: usize = 16;
+
+/// The shell's prompts, as learned.
+#[derive(Debug, Default)]
+pub(super) struct ShellPrompts {
+    known: Vec<String>,
+}
+
+impl ShellPrompts {
+    /// `prompt` was the shell's: commands were submitted at it.
+    pub(super) fn learn(&mut self, prompt: &str) {
+        if prompt.is_empty()
+            || is_continuation_prompt(prompt)
+            || self.known.iter().any(|p| p == prompt)
+        {
+            return;
+        }
+        if self.known.len() == MAX_SHELL_PROMPTS {
+            self.known.remove(0);
+        }
+        self.known.push(prompt.to_string());
+    }
+
+    /// Whether a line-editor region with `prompt`, read while `foreground` (the last command
+    /// the shell ran) may hold the terminal, is that program's input rather than the shell's.
+    pub(super) fn program_owns(&self, prompt: &str, foreground: Option<&str>) -> bool {
+        let Some(command) = foreground else { return false };
+        !self.known.is_empty() && !hands_over(command) && !self.is_shell(prompt)
+    }
+
+    fn is_shell(&self, prompt: &str) -> bool {
+        self.known.iter().any(|p| p == prompt || same_shape(p, prompt))
+            || (!prompt.is_empty() && UNIX_PROMPT.is_match(prompt))
+    }
+}
+
+/// Whether `command` may leave a different shell, or the same one with another prompt, at the
+/// terminal: the next prompt is then a shell's.
+fn hands_over(command: &str) -> bool {
+    let command = command.trim_start();
+    SHELL_SWITCH.is_match(command)
+        || may_start_a_shell(command)
+        || command.contains("PS1")
+        || command.contains("PROMPT_COMMAND")
+}
+
+/// Two prompts of one `PS1` that shows something changing (the directory, the time): the same
+/// first four characters and the same last two.
+fn same_shape(known: &str, prompt: &str) -> bool {
+    let head = |p: &str| p.chars().take(4).collect::<String>();
+    let tail = |p: &str| p.chars().rev().take(2).collect::<String>();
+    known.chars().count() >= 6
+        && prompt.chars().count() >= 6
+        && head(known) == head(prompt)
+        && tail(known) == tail(prompt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn learned(prompts: &[&str]) -> ShellPrompts {
+        let mut s = ShellPrompts::default();
+        prompts.iter().for_each(|p| s.learn(p));
+        s
+    }
+
+    #[test]
+    fn a_programs_prompt_after_a_command_is_the_programs() {
+        let s = learned(&["sh-5.2$ "]);
+        for (prompt, command) in
+            [("sqlite> ", "sqlite3"), ("", "bc -q"), ("postgres=# ", "psql"), (">>> ", "python3")]
+        {
+            assert!(s.program_owns(prompt, Some(command)), "{prompt:?} after {command}");
+        }
+        // The shell's own, and its usual shapes, are the shell's after anything.
+        for prompt in ["sh-5.2$ ", "[ec2-user@ip-10-0-0-1 tmp]$ ", "ubuntu@host:~/x$ ", "# "] {
+            assert!(!s.program_owns(prompt, Some("sqlite3")), "{prompt:?}");
+        }
+        assert!(!s.program_owns("sqlite> ", None), "nothing ran yet");
+        assert!(!ShellPrompts::default().program_owns("sqlite> ", Some("x")), "no shell known");
+    }
+
+    #[test]
+    fn a_command_that_may_start_or_reshape_a_shell_hands_the_terminal_over() {
+        let s = learned(&["sh-5.2$ "]);
+        for command in [
+            "bash",
+            "sudo -s",
+            "ssh db1",
+            "env PS1='sqlite> ' bash",
+            "PS1='x> '",
+            "exec zsh",
+            "docker exec -it web sh",
+            "PROMPT_COMMAND=true",
+        ] {
+            assert!(!s.program_owns("sqlite> ", Some(command)), "{command}");
+        }
+    }
+
+    #[test]
+    fn a_custom_prompt_showing_the_directory_stays_the_shells() {
+        let s = learned(&["myhost:~> "]);
+        assert!(!s.program_owns("myhost:/var/log> ", Some("cd /var/log")));
+        assert!(s.program_owns("mysql> ", Some("mysql -u root")));
+        assert!(s.program_owns("> ", Some("node")), "a bare `> ` is no shell prompt here");
+    }
+}
