@@ -8,8 +8,9 @@
 //! `sh-5.2$`, a bare `$`/`#`) is the shell's whatever it says, and so is one that differs from
 //! a known one only in its middle (the working directory in a custom `PS1`). A command that may
 //! start or reshape a shell (`bash`, `sudo -s`, `ssh`, `exec`, anything ending in `sh`, setting
-//! `PS1` or `PROMPT_COMMAND`) hands the terminal to whatever prompts next: its prompt is a
-//! shell's. Lines typed to a program are counted and kept as that command's output, never
+//! `PS1` or `PROMPT_COMMAND`, sourcing a file or `eval`) hands the terminal to whatever prompts
+//! next: its prompt is a shell's. So is any prompt ending as bash's `\$` (`$ `, `# `) or zsh's
+//! `% ` do. When unsure the prompt is the shell's: a command is never hidden as input. Lines typed to a program are counted and kept as that command's output, never
 //! dropped.
 
 use super::prompt::{is_continuation_prompt, UNIX_PROMPT};
@@ -46,18 +47,33 @@ impl ShellPrompts {
         !self.known.is_empty() && !hands_over(command) && !self.is_shell(prompt)
     }
 
+    /// Whether `prompt` is a shell's. When unsure, it is: a shell's command taken for a
+    /// program's input would escape the command rules; a program's line taken for a command
+    /// only adds a line to the report.
     fn is_shell(&self, prompt: &str) -> bool {
         self.known.iter().any(|p| p == prompt || same_shape(p, prompt))
             || (!prompt.is_empty() && UNIX_PROMPT.is_match(prompt))
+            || ends_like_a_shell(prompt)
     }
+}
+
+/// bash's `\$` (`$ `, `# ` for root) and zsh's `% ` end the prompt: any `PS1` built on them
+/// (`\w\$ ` shows `/tmp$ `). psql's `=# ` is not one.
+fn ends_like_a_shell(prompt: &str) -> bool {
+    prompt.ends_with("$ ")
+        || prompt.ends_with("% ")
+        || (prompt.ends_with("# ") && !prompt.ends_with("=# "))
 }
 
 /// Whether `command` may leave a different shell, or the same one with another prompt, at the
 /// terminal: the next prompt is then a shell's.
 fn hands_over(command: &str) -> bool {
     let command = command.trim_start();
+    let first = command.split_whitespace().next().unwrap_or_default();
     SHELL_SWITCH.is_match(command)
         || may_start_a_shell(command)
+        // Code the shell reads itself may set any prompt.
+        || matches!(first, "." | "source" | "eval")
         || command.contains("PS1")
         || command.contains("PROMPT_COMMAND")
 }
@@ -122,5 +138,17 @@ mod tests {
         assert!(!s.program_owns("myhost:/var/log> ", Some("cd /var/log")));
         assert!(s.program_owns("mysql> ", Some("mysql -u root")));
         assert!(s.program_owns("> ", Some("node")), "a bare `> ` is no shell prompt here");
+        // `\w\$ `: whatever the directory, bash's `$ ` ends it; psql's `=# ` does not.
+        assert!(!s.program_owns("/var/log$ ", Some("cd /var/log")));
+        assert!(!s.program_owns("/root# ", Some("cd")));
+        assert!(s.program_owns("postgres=# ", Some("psql")));
+    }
+
+    #[test]
+    fn a_prompt_set_by_sourced_code_is_a_shells() {
+        let s = learned(&["sh-5.2$ "]);
+        for command in [". ./profile", "source ~/.bashrc", "eval \"$(cat x)\""] {
+            assert!(!s.program_owns("sqlite> ", Some(command)), "{command}");
+        }
     }
 }
