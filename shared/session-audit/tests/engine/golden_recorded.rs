@@ -416,3 +416,13 @@ fn input_typed_to_a_program_is_not_a_command() {
     assert!(sqlite.contains(&"sqlite> select 1+1;"), "{sqlite:?}");
     assert_eq!(shell_stats("i32_program_prompts").program_inputs, 7, "bc 3, sqlite3 4");
 }
+
+/// Variants none of the fixes were written for (issue 32): gdb's `(gdb) ` prompt after `cd`
+/// changed the shell's, a pasted comment holding a here-document marker and an apostrophe,
+/// and `:p` on a `!?string?` search.
+#[test]
+fn unseen_variants_of_program_input_comments_and_print_only() {
+    check("i32_variants");
+    let stats = shell_stats("i32_variants");
+    assert_eq!((stats.program_inputs, stats.abandoned_lines), (3, 1));
+}
