@@ -44,7 +44,8 @@ impl ShellPrompts {
     /// the shell ran) may hold the terminal, is that program's input rather than the shell's.
     pub(super) fn program_owns(&self, prompt: &str, foreground: Option<&str>) -> bool {
         let Some(command) = foreground else { return false };
-        !self.known.is_empty() && !hands_over(command) && !self.is_shell(prompt)
+        // The shell's own prompt first: nearly every region has it, and it costs a comparison.
+        !self.known.is_empty() && !self.is_shell(prompt) && !hands_over(command)
     }
 
     /// Whether `prompt` is a shell's. When unsure, it is: a shell's command taken for a
