@@ -294,6 +294,7 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
                 abandoned_lines: info.shell.abandoned_lines,
                 hidden_inputs: info.shell.hidden_inputs,
                 program_input_lines: info.shell.program_inputs,
+                printed_prompt_lines: info.shell.printed_prompt_lines,
                 line_editor_markers: info.shell.markers_seen,
                 terminal_width: info.width,
                 findings_suppressed: self.suppressed,
@@ -345,12 +346,38 @@ impl<W: CommandWriter> ShellSink for Judge<'_, W> {
 
     fn tamper(&mut self, kind: Tamper, seq: Option<u64>, evidence: &str) {
         self.judge_output_batch();
-        let Tamper::ForgedPrompt = kind;
         let analyzer = self.analyzer;
-        let Some(rule) = analyzer.rules.session_rule("forged_prompt") else {
-            return;
-        };
-        self.add(rule, |a| format!("printed, not typed: {}", a.evidence(evidence)), seq);
+        match kind {
+            Tamper::ForgedPrompt => {
+                let Some(rule) = analyzer.rules.session_rule("forged_prompt") else { return };
+                self.add(rule, |a| format!("printed, not typed: {}", a.evidence(evidence)), seq);
+            }
+            Tamper::NotShown(what) => {
+                // The command is reported; what hid it is named, as for any blinding.
+                let Some(rule) = analyzer.rules.get("SA-TRN-BLINDED") else { return };
+                let why = |a: &Analyzer| {
+                    format!(
+                        "not shown on screen ({what}) as it was typed: {}",
+                        a.evidence(evidence)
+                    )
+                };
+                self.add(rule, why, seq);
+            }
+        }
+    }
+
+    fn program_input(&mut self, seq: u64, typed: &str) {
+        let analyzer = self.analyzer;
+        for i in analyzer.rules.command_rule_indexes(typed) {
+            let rule = &analyzer.rules.rules()[i];
+            let evidence = |a: &Analyzer| {
+                format!(
+                    "typed at the prompt of the program command {seq} started: {}",
+                    a.evidence(typed)
+                )
+            };
+            self.add(rule, evidence, Some(seq));
+        }
     }
 
     fn output(&mut self, seq: u64, line: &str) {

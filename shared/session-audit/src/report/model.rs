@@ -127,6 +127,11 @@ pub struct Stats {
     /// that program's input, counted as its command's output, never as commands.
     #[serde(default)]
     pub program_input_lines: u64,
+    /// Lines shaped as a shell prompt and a command that a running command printed (its
+    /// shell prompted again with its line-editor markers): read as its output; a warning
+    /// names the command.
+    #[serde(default)]
+    pub printed_prompt_lines: u64,
     /// Whether bash's line-editor markers were seen (exact command lines).
     pub line_editor_markers: bool,
     /// The terminal width learned from readline's wraps.

@@ -185,6 +185,7 @@ impl<S: ShellSink> Framing<S> {
             }
         }
         let warnings = &mut info.warnings;
+        warnings.extend_from_slice(self.shell.notes());
         if read.json_problems > 0 {
             warnings.push(format!(
                 "{} CloudWatch JSON value(s) could not be read (invalid or over 64 MiB)",

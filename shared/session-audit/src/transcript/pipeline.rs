@@ -23,7 +23,7 @@ const IN_FLIGHT: usize = 2;
 /// log holds a few per line (`u32`: a log's text is the lines of one read, a few MiB at most).
 #[derive(Debug, Clone, Copy)]
 enum Call {
-    Line { end: u32, input_from: u32, input: bool, flags: LineFlags },
+    Line { end: u32, input_from: u16, input: bool, flags: LineFlags },
     InputBegin,
     InputEnd { end: u32 },
     AlternateScreen(bool),
@@ -40,7 +40,9 @@ pub(crate) struct LineLog {
 impl ScreenListener for LineLog {
     fn line(&mut self, text: &str, input: bool, input_from: usize, flags: LineFlags) {
         self.text.push_str(text);
-        let (end, input_from) = (self.end(), small(input_from));
+        // A column: at most MAX_LINE_CHARS, which fits.
+        let input_from = u16::try_from(input_from).expect("a column below 64 Ki");
+        let end = self.end();
         self.calls.push(Call::Line { end, input_from, input, flags });
     }
     fn input_begin(&mut self) {

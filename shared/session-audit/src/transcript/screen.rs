@@ -49,6 +49,13 @@ pub struct LineFlags {
     /// Seen on the alternate screen, where a line editor was reading lines like on the main
     /// screen: a shell hidden there by hand (`printf '\e[?1049h'`, a prompt that switches).
     pub alternate: bool,
+    /// One past the last column a line editor wrote while the terminal concealed text (SGR 8,
+    /// until 28 or a reset), at most 255 (prompts are shorter): 0 when none. What was typed
+    /// there was not on the screen. A byte, so a line's facts stay small in a log of lines.
+    pub concealed_to: u8,
+    /// Auto-wrap was off (`CSI ? 7 l`) while a line editor's line ran past the right margin:
+    /// the terminal kept overwriting its last column, so the text there was never shown.
+    pub past_margin: bool,
 }
 
 /// An escape sequence the screen applies without `vte`.
@@ -56,6 +63,8 @@ enum Short {
     /// Changes nothing here: a colour (`ESC [ digits;… m`) or a window title ended by BEL
     /// (`ESC ] … BEL`, printable ASCII only).
     Inert,
+    /// A colour that conceals text (`true`: SGR 8) or shows it again (28, a reset).
+    Sgr(bool),
     /// `ESC [ ? n h` or `l`: one private mode (bracketed paste, the alternate screen).
     PrivateMode(u16, bool),
     /// `ESC [ p ; q X`: a cursor move or an edit (readline's redraws, a pager's screen) with
@@ -91,7 +100,14 @@ fn short_sequence(bytes: &[u8]) -> Option<(usize, Short)> {
             let params = bytes.get(2..)?.iter().position(|&b| !(b.is_ascii_digit() || b == b';'));
             let end = 2 + params?;
             match bytes[end] {
-                b'm' => Some((end + 1, Short::Inert)),
+                b'm' => {
+                    let values = bytes[2..end].split(|&b| b == b';').map(|p| {
+                        p.iter().fold(0u16, |n, d| {
+                            n.saturating_mul(10).saturating_add(u16::from(d - b'0'))
+                        })
+                    });
+                    Some((end + 1, conceal_effect(values).map_or(Short::Inert, Short::Sgr)))
+                }
                 action @ (b'A'..=b'H'
                 | b'J'
                 | b'K'
@@ -118,6 +134,33 @@ fn short_sequence(bytes: &[u8]) -> Option<(usize, Short)> {
         }
         _ => None,
     }
+}
+
+/// What a colour sequence's parameters do to concealed text: `Some(true)` conceals (8),
+/// `Some(false)` shows again (28, a reset: 0 or no parameter), `None` leaves it. The colour
+/// numbers of `38;5;n` and `38;2;r;g;b` (and 48, 58) are skipped: `38;5;8` is grey.
+fn conceal_effect(values: impl Iterator<Item = u16>) -> Option<bool> {
+    let mut effect = None;
+    let mut values = values.peekable();
+    if values.peek().is_none() {
+        return Some(false);
+    }
+    while let Some(v) = values.next() {
+        match v {
+            8 => effect = Some(true),
+            0 | 28 => effect = Some(false),
+            38 | 48 | 58 => {
+                let skip = match values.next() {
+                    Some(5) => 1,
+                    Some(2) => 3,
+                    _ => 0,
+                };
+                values.by_ref().take(skip).for_each(drop);
+            }
+            _ => {}
+        }
+    }
+    effect
 }
 
 /// Up to two `;`-separated numbers, as `vte` reads them (an empty one is 0, digits saturate
@@ -252,6 +295,10 @@ struct Modes {
     /// On the alternate screen, a line editor submitted a plain line: a shell is there, so
     /// its lines are read as on the main screen until the alternate screen is left.
     shell_on_alternate: bool,
+    /// Text is concealed (SGR 8) until shown again.
+    concealed: bool,
+    /// Auto-wrap is off (`CSI ? 7 l`).
+    wrap_off: bool,
 }
 
 impl Default for Screen {
@@ -297,6 +344,8 @@ impl Screen {
                     alternate: false,
                     addressed: false,
                     shell_on_alternate: false,
+                    concealed: false,
+                    wrap_off: false,
                 },
             },
         }
@@ -318,7 +367,7 @@ impl Screen {
                 i += self.feed_vte(&bytes[i..], listener);
                 continue;
             }
-            if self.state.at_line_start() {
+            if self.state.at_line_start() && !self.state.modes.concealed {
                 let (n, whole) = self.state.plain_line(&bytes[i..], listener);
                 i += n;
                 if whole {
@@ -333,6 +382,10 @@ impl Screen {
                 0x20..=0x7e => i += self.state.print_ascii_run(&bytes[i..]),
                 0x1b => match short_sequence(&bytes[i..]) {
                     Some((n, Short::Inert)) => i += n,
+                    Some((n, Short::Sgr(on))) => {
+                        self.state.modes.concealed = on;
+                        i += n;
+                    }
                     Some((n, Short::PrivateMode(mode, on))) => {
                         self.state.csi(b"?", if on { 'h' } else { 'l' }, [mode, 0]);
                         self.state.set_private_mode(mode, on, listener);
@@ -544,6 +597,17 @@ impl State {
         }
     }
 
+    /// A line editor wrote columns `from..to`: note what the terminal did not show there.
+    fn note_unseen(&mut self, from: usize, to: usize) {
+        if self.modes.concealed && to > from {
+            let to = u8::try_from(to).unwrap_or(u8::MAX);
+            self.flags.concealed_to = self.flags.concealed_to.max(to);
+        }
+        if self.modes.wrap_off && self.wrap.width.is_some_and(|w| to > w) {
+            self.flags.past_margin = true;
+        }
+    }
+
     fn clear_line(&mut self) {
         self.line.clear();
         self.partial = None;
@@ -640,6 +704,9 @@ impl State {
             self.line[pos] = c;
         }
         self.pos = pos + 1;
+        if self.region.open && (self.modes.concealed || self.modes.wrap_off) {
+            self.note_unseen(pos, pos + 1);
+        }
         self.wrap.last =
             if c == ' ' && self.pos == self.line.len() { Last::SpaceAtEnd } else { Last::Print };
     }
@@ -679,7 +746,8 @@ impl State {
             i += run;
             match bytes.get(i) {
                 Some(0x1b) => match short_sequence(&bytes[i..]) {
-                    Some((n, Short::Inert)) => {
+                    // Showing text again when none is concealed changes nothing.
+                    Some((n, Short::Inert | Short::Sgr(false))) => {
                         if contiguous {
                             contiguous = false;
                             text.extend_from_slice(&bytes[..i.min(MAX_LINE_CHARS + 1)]);
@@ -760,6 +828,9 @@ impl State {
         self.erase = EraseEcho::None;
         self.line.extend(text[..take].iter().map(|&b| b as char));
         self.pos += take;
+        if self.region.open && (self.modes.concealed || self.modes.wrap_off) {
+            self.note_unseen(self.pos - take, self.pos);
+        }
         if take < run {
             self.flags.overflowed = true;
         }
@@ -1174,6 +1245,7 @@ impl State {
                     self.end_region(listener);
                 }
             }
+            7 => self.modes.wrap_off = !on,
             47 | 1047 | 1049 if on != self.modes.alternate && self.modes.markers => {
                 self.modes.alternate = on;
                 self.modes.shell_on_alternate = false;
@@ -1229,7 +1301,13 @@ impl<L: ScreenListener> Perform for Performer<'_, L> {
     fn csi_dispatch(&mut self, params: &Params, intermediates: &[u8], _ignore: bool, action: char) {
         self.sequence_done = true;
         if action == 'm' {
-            return; // colours: by far the most common sequence, and never content
+            // Colours: by far the most common sequence, and never content; concealing text
+            // is what matters here.
+            let values = params.iter().flat_map(|p| p.iter().copied());
+            if let Some(on) = conceal_effect(values) {
+                self.s.modes.concealed = on;
+            }
+            return;
         }
         let first_two = [param(params, 0), param(params, 1)];
         if self.s.csi(intermediates, action, first_two) {

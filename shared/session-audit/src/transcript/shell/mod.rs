@@ -14,6 +14,7 @@ mod foreground;
 mod prompt;
 mod switch;
 mod syntax;
+mod takeover;
 
 use super::history::{self, Recent};
 use super::screen::{LineFlags, ScreenListener};
@@ -21,9 +22,10 @@ pub(crate) use prompt::is_blank;
 use prompt::{is_banner_rule, is_continuation_prompt, POWERSHELL_PROMPT, UNIX_PROMPT};
 use switch::{
     holds_marker_word, leaves_the_shell, may_start_a_shell, runs_as_root_via_sudo, EDITOR_OFF,
-    SHELL_SWITCH, SPELLED_MARKER,
+    SPELLED_MARKER,
 };
 use syntax::{join_continuation, needs_more};
+use takeover::{Held, Writer};
 
 /// A command as the shell received it, before redaction and rules.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,6 +77,8 @@ pub struct ShellSnapshot {
 pub enum Tamper {
     /// A line editor region (prompt and markers) printed by a command, not read by a shell.
     ForgedPrompt,
+    /// A command line the terminal did not show as it was typed: what hid it.
+    NotShown(&'static str),
 }
 
 /// Where finished commands and output lines go.
@@ -85,6 +89,10 @@ pub trait ShellSink {
     fn output(&mut self, seq: u64, line: &str);
     /// Evidence of tampering, about command `seq` (the one that did it), with what was seen.
     fn tamper(&mut self, _kind: Tamper, _seq: Option<u64>, _evidence: &str) {}
+    /// What was typed at the prompt of the program command `seq` started (its input, sent as
+    /// that command's output line too). A shell whose prompt looks like a program's would
+    /// hide its commands here: the command rules read it.
+    fn program_input(&mut self, _seq: u64, _typed: &str) {}
 }
 
 /// Which prompts the session's shell prints.
@@ -116,6 +124,12 @@ const REASON_OVERFLOW: &str = "line longer than the kept maximum: its tail is mi
 const REASON_GEOMETRY: &str = "cursor moved between rows before the terminal width was known";
 const REASON_GLUED: &str =
     "prompt found after output on its line (output without a final newline): the split is a guess";
+const REASON_TAKEOVER: &str =
+    "the line editor's markers stopped after a command that did not say it would stop them: read by prompt and echo";
+const REASON_CONCEALED: &str =
+    "typed while the terminal concealed text (SGR 8): not shown on screen";
+const REASON_PAST_MARGIN: &str =
+    "ran past the right margin with auto-wrap off: the terminal showed its last column overwritten";
 const REASON_ALTERNATE: &str =
     "typed on the alternate screen, which no full-screen program opened: hidden from scrollback";
 
@@ -164,6 +178,13 @@ pub struct Shell<S> {
     /// The prompts commands were submitted at: whose prompt is active (see [`foreground`]).
     shell_prompts: foreground::ShellPrompts,
     program_inputs: u64,
+    /// Lines outside regions held since one shaped as a shell's prompt (see [`takeover`]).
+    held: Option<Held>,
+    /// Commands are being read from a shell without markers that took over unannounced.
+    taken_over: bool,
+    printed_prompts: u64,
+    /// Parse warnings: stretches of prompt-shaped lines read as a command's output.
+    notes: Vec<String>,
     /// Buffers handed back after use, for the next command and region row (no allocation
     /// per command in a long session).
     spare_command: Option<Command>,
@@ -200,6 +221,9 @@ pub struct ShellStats {
     /// Lines typed to a program's own line editor (sqlite3, psql, bc, a REPL): its input,
     /// kept as the output of the command that started it, never as commands.
     pub program_inputs: u64,
+    /// Lines shaped as a shell prompt and a command that a running command printed (the
+    /// same shell prompted again with its markers): read as that command's output.
+    pub printed_prompt_lines: u64,
 }
 
 impl<S: ShellSink> Shell<S> {
@@ -231,6 +255,10 @@ impl<S: ShellSink> Shell<S> {
             hidden_inputs: 0,
             shell_prompts: foreground::ShellPrompts::default(),
             program_inputs: 0,
+            held: None,
+            taken_over: false,
+            printed_prompts: 0,
+            notes: Vec::new(),
             spare_command: None,
             spare_row: String::new(),
         }
@@ -295,6 +323,10 @@ impl<S: ShellSink> Shell<S> {
                 self.next_seq -= 1;
             }
         }
+        if self.held.is_some() {
+            // No marked prompt came back: a shell without markers read them.
+            self.release_held(Writer::ShellWithoutMarkers);
+        }
         self.flush_current();
         if let Blind::Submitted(_) = std::mem::take(&mut self.blind) {
             self.hidden_inputs += 1;
@@ -305,7 +337,13 @@ impl<S: ShellSink> Shell<S> {
             markers_seen: self.markers_seen,
             prompts_seen: self.markers_seen || self.prompt_seen,
             program_inputs: self.program_inputs,
+            printed_prompt_lines: self.printed_prompts,
         }
+    }
+
+    /// Why some lines were read the way they were (warnings for the report).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     fn flush_current(&mut self) {
@@ -391,6 +429,9 @@ impl<S: ShellSink> Shell<S> {
             }
             return;
         };
+        // Typed text concealed: past the prompt (the columns are the row's).
+        let concealed = flags.concealed_to > 0
+            && usize::from(flags.concealed_to) > split.prompt.chars().count().min(254);
         // Why confidence is lower, where the condition holds (no allocation per command).
         let reasons = [
             (!from_markers, REASON_PATTERN),
@@ -400,6 +441,9 @@ impl<S: ShellSink> Shell<S> {
             (flags.overflowed, REASON_OVERFLOW),
             (flags.geometry_unknown, REASON_GEOMETRY),
             (flags.alternate, REASON_ALTERNATE),
+            (self.taken_over && !from_markers, REASON_TAKEOVER),
+            (concealed, REASON_CONCEALED),
+            (flags.past_margin, REASON_PAST_MARGIN),
         ];
         let text = split.command;
         if !from_markers && text.ends_with("^C") {
@@ -425,6 +469,10 @@ impl<S: ShellSink> Shell<S> {
             if !is_blank(text) {
                 self.program_inputs += 1;
                 self.output_line(line);
+                if let Some(cmd) = &self.current {
+                    self.sink.program_input(cmd.seq, text);
+                    self.shell_prompts.typed_to_program(&cmd.text, text);
+                }
             }
             return;
         }
@@ -434,6 +482,7 @@ impl<S: ShellSink> Shell<S> {
         }
         if from_markers {
             self.shell_prompts.learn(split.prompt);
+            self.shell_prompts.command(split.prompt, text);
         }
         self.flush_current();
         let (mut text_buf, mut prompt_buf) = match self.spare_command.take() {
@@ -453,8 +502,17 @@ impl<S: ShellSink> Shell<S> {
             output_lines: 0,
             privileged: split.prompt.trim_end().ends_with('#') || runs_as_root_via_sudo(text),
             fullscreen: false,
-            seen_in: flags.alternate.then_some("alternate_screen"),
+            seen_in: flags.alternate.then_some("alternate_screen").or_else(|| {
+                (concealed || flags.past_margin).then_some(if concealed {
+                    "concealed"
+                } else {
+                    "past_margin_wrap_off"
+                })
+            }),
         };
+        if let Some(hidden @ ("concealed" | "past_margin_wrap_off")) = cmd.seen_in {
+            self.sink.tamper(Tamper::NotShown(hidden), Some(cmd.seq), text);
+        }
         if from_markers {
             // Cheap necessary conditions first: nearly every command fails them.
             let words = holds_marker_word(text);
@@ -514,7 +572,7 @@ impl<S: ShellSink> Shell<S> {
             None => match self.match_prompt(line, from_markers) {
                 Some(len) => (len, true),
                 None if from_markers => (0, false),
-                None => return None,
+                None => (self.changed_prompt(line)?, true),
             },
         };
         let prompt = &line[..prompt_len];
@@ -557,6 +615,19 @@ impl<S: ShellSink> Shell<S> {
         end.or_else(|| line.ends_with(['$', '#', '>', '%']).then_some(line.len()))
     }
 
+    /// Without markers, right after a command that may set the prompt (`PS1=…`, `bash`,
+    /// `source`): a line starting with a word that ends as bash's `\$` or zsh's `%` end a
+    /// prompt (`ssmuser$ `, `/tmp# `) holds the new prompt, learned from here on.
+    fn changed_prompt(&self, line: &str) -> Option<usize> {
+        let command = self.current.as_ref()?;
+        if !foreground::hands_over(&command.text) {
+            return None;
+        }
+        let word = line.split(' ').next()?;
+        let ends = word.len() >= 2 && word.ends_with(['$', '#', '%']) && line.len() > word.len();
+        (ends && word.len() < 64).then_some(word.len() + 1)
+    }
+
     /// Without markers, where a known prompt starts inside `line`: a shell prints its prompt
     /// right after output that did not end with a newline (`printf x`, JSON from `curl`), so
     /// the prompt and the command typed at it follow the output on one line. The last such
@@ -591,9 +662,9 @@ impl<S: ShellSink> Shell<S> {
         if is_continuation_prompt(prompt) {
             return false;
         }
-        let switched =
-            self.current.as_ref().is_none_or(|c| SHELL_SWITCH.is_match(c.text.trim_start()));
-        !bare || switched || self.known_prompts.is_empty()
+        let switched = self.current.as_ref().is_none_or(|c| foreground::hands_over(&c.text));
+        // A shell without markers that took over prompts as it likes (dash's bare `$ `).
+        !bare || switched || self.known_prompts.is_empty() || self.taken_over
     }
 }
 
@@ -614,7 +685,7 @@ fn lower_confidence(cmd: &mut Command, reasons: &[(bool, &'static str)]) {
             REASON_PATTERN => 0.8,
             REASON_BARE | REASON_PROMPT | REASON_OVERFLOW | REASON_GLUED => 0.6,
             // The line editor read it: the text is exact, only where it was seen is unusual.
-            REASON_ALTERNATE => 1.0,
+            REASON_ALTERNATE | REASON_CONCEALED | REASON_PAST_MARGIN => 1.0,
             _ => 0.7,
         };
         cmd.confidence = cmd.confidence.min(value);
@@ -656,17 +727,25 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
             let mut row = std::mem::take(&mut self.spare_row);
             row.clear();
             row.push_str(&text[from..]);
+            let mut flags = flags;
+            let from = u8::try_from(input_from).unwrap_or(u8::MAX);
+            flags.concealed_to = flags.concealed_to.saturating_sub(from);
             self.region.push((row, flags));
         } else if self.markers_seen && !self.editor_off {
-            self.output_line(text);
+            self.outside_regions(text, flags);
         } else {
             self.submit(text, false, flags);
         }
     }
 
     fn input_begin(&mut self) {
+        if let Some(held) = &self.held {
+            let writer = held.writer_when_markers_return();
+            self.release_held(writer);
+        }
         self.markers_seen = true;
         self.editor_off = false;
+        self.taken_over = false;
         match std::mem::take(&mut self.blind) {
             Blind::Submitted(_) => self.hidden_inputs += 1, // the same shell prompts again
             exited @ Blind::Exited(_) => self.blind = exited, // told by the prompt's row
@@ -759,6 +838,70 @@ impl<S: ShellSink> Shell<S> {
             other @ Blind::Exited(_) => other,
             _ => Blind::None,
         };
+    }
+
+    /// A line outside any region while a marked shell's command runs: its output, unless a
+    /// shell without markers took over (see [`takeover`]): from the first line shaped as a
+    /// shell's prompt with something typed after it, lines are held until that is decided.
+    fn outside_regions(&mut self, text: &str, flags: LineFlags) {
+        if self.held.is_none() && self.current.is_none() {
+            self.output_line(text);
+            return;
+        }
+        let typed = self.unmarked_command(text);
+        match &mut self.held {
+            Some(held) => held.push(text, flags, typed),
+            None if typed.is_some() => {
+                let mut held = Held::default();
+                held.push(text, flags, typed);
+                self.held = Some(held);
+            }
+            None => return self.output_line(text),
+        }
+        if self.held.as_ref().is_some_and(Held::full) {
+            // Long enough that waiting costs memory: when unsure, the shell's. Read on
+            // without markers until they come back.
+            self.release_held(Writer::ShellWithoutMarkers);
+            self.editor_off = true;
+            self.taken_over = true;
+        }
+    }
+
+    /// With markers on, what is typed after a line's prompt when the line is shaped as a
+    /// shell's prompt and something typed at it: a prompt the shell used, or a usual shell
+    /// prompt's shape, a bare `$ `/`# ` too (dash's, started however the command spelled it).
+    fn unmarked_command<'t>(&self, line: &'t str) -> Option<&'t str> {
+        let len = match self.shell_prompts.prefix_of(line) {
+            Some(len) => len,
+            // Most output holds no `$`, `#` or `%`: one vectorised search says so.
+            None if memchr::memchr3(b'$', b'#', b'%', line.as_bytes()).is_none() => return None,
+            None => UNIX_PROMPT.find(line).map(|m| m.end()).filter(|&l| l <= MAX_PROMPT_CHARS)?,
+        };
+        let typed = &line[len..];
+        (!is_blank(typed)).then_some(typed)
+    }
+
+    /// Send the held lines on as `writer` wrote them.
+    fn release_held(&mut self, writer: Writer) {
+        let Some(held) = self.held.take() else { return };
+        if writer == Writer::Command {
+            let n = held.prompt_lines();
+            self.printed_prompts += n;
+            if let Some(cmd) = &self.current {
+                self.notes.push(format!(
+                    "{n} line(s) shaped as a prompt and a command were printed by command {} before its shell prompted again with its line-editor markers: read as its output",
+                    cmd.seq
+                ));
+            }
+            held.into_lines().iter().for_each(|(line, _)| self.output_line(line));
+            return;
+        }
+        self.taken_over = true;
+        for (line, flags) in held.into_lines() {
+            self.submit(&line, false, flags);
+        }
+        self.read_unmarked = true;
+        self.taken_over = self.editor_off;
     }
 
     /// Submit a region's line, and the rows a multi-line buffer continued it with: each line
@@ -917,10 +1060,22 @@ mod tests {
 
     #[test]
     fn output_that_looks_like_a_prompt_is_not_a_command_when_markers_exist() {
-        let t = b"\x1b[?2004h$ cat notes\r\r\n\x1b[?2004l\r$ rm -rf /\r\r\n# comment\r\r\n";
-        let (cmds, _) = run(t, PromptStyle::Unix, Preamble::None);
+        // The same marked shell prompts next: `cat` printed them.
+        let t = b"\x1b[?2004h$ cat notes\r\r\n\x1b[?2004l\r$ rm -rf /\r\r\n# comment\r\r\n\x1b[?2004h$ ";
+        let (cmds, stats) = run(t, PromptStyle::Unix, Preamble::None);
         assert_eq!(texts(&cmds), ["cat notes"]);
-        assert_eq!(cmds[0].output_lines, 2);
+        assert_eq!((cmds[0].output_lines, stats.printed_prompt_lines), (2, 2));
+        // No marked prompt ever again: a shell without markers read them (when unsure, the
+        // shell's), and says so.
+        let (cmds, stats) = run(&t[..t.len() - 10], PromptStyle::Unix, Preamble::None);
+        assert_eq!(texts(&cmds), ["cat notes", "rm -rf /", "comment"]);
+        assert!(cmds[1].reason.as_deref().unwrap().contains("markers stopped"));
+        assert_eq!(stats.printed_prompt_lines, 0);
+        // Back after the held lines left a shell: that shell read them.
+        let t = b"\x1b[?2004h$ go\r\r\n\x1b[?2004l\rbash-4.2$ id\r\r\nuid=0\r\r\nbash-4.2$ exit\r\r\nexit\r\r\n\x1b[?2004h$ ";
+        let (cmds, _) = run(t, PromptStyle::Unix, Preamble::None);
+        assert_eq!(texts(&cmds), ["go", "id", "exit"]);
+        assert_eq!(cmds[1].output_lines, 1);
     }
 
     #[test]
