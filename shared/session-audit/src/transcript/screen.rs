@@ -20,6 +20,14 @@ use super::scan;
 pub const MAX_LINE_CHARS: usize = 16 * 1024;
 /// Rows of one line-editor region kept until it ends (a multi-line buffer, a listing).
 const MAX_REGION_ROWS: usize = 64;
+/// The right half of a double-width character's two columns (CJK, most emoji), as a cell of
+/// its own so columns stay columns: readline moves back over such a character with two
+/// backspaces and deletes it with `CSI 2 P`. NUL is never printed, so it is never text.
+const WIDE_RIGHT: char = '\0';
+/// readline's padding of the last column before a double-width character that did not fit
+/// there: a column, but no text.
+const PAD: char = '\u{1}';
+
 /// Narrowest width inferred from a readline wrap marker; narrower candidates are redraws.
 const MIN_INFERRED_WIDTH: usize = 20;
 const TAB_STOP: usize = 8;
@@ -136,6 +144,13 @@ fn short_sequence(bytes: &[u8]) -> Option<(usize, Short)> {
     }
 }
 
+/// The character index of cell `cell` in the text of `cells` (right halves of double-width
+/// characters and padding are not text).
+fn text_column(cells: &[char], cell: usize) -> usize {
+    let before = &cells[..cell.min(cells.len())];
+    cell - before.iter().filter(|&&c| c == WIDE_RIGHT || c == PAD).count()
+}
+
 /// What a colour sequence's parameters do to concealed text: `Some(true)` conceals (8),
 /// `Some(false)` shows again (28, a reset: 0 or no parameter), `None` leaves it. The colour
 /// numbers of `38;5;n` and `38;2;r;g;b` (and 48, 58) are skipped: `38;5;8` is grey.
@@ -237,7 +252,10 @@ enum EraseEcho {
 }
 
 struct State {
+    /// One cell per column: a double-width character is its own cell and a [`WIDE_RIGHT`].
     line: Vec<char>,
+    /// A double-width character was written in this session: lines may hold [`WIDE_RIGHT`].
+    wide_seen: bool,
     /// How far a kernel erase echo over a multi-byte character has come, and a character it
     /// left partly erased (cell, bytes left of it).
     erase: EraseEcho,
@@ -318,6 +336,7 @@ impl Screen {
             parser: vte::Parser::new(),
             state: State {
                 line: Vec::with_capacity(256),
+                wide_seen: false,
                 erase: EraseEcho::None,
                 partial: None,
                 pos: 0,
@@ -566,6 +585,9 @@ enum Last {
     Print,
     /// A space printed at the end of the line (half of readline's wrap marker).
     SpaceAtEnd,
+    /// … then erased to the end of the row: readline's padding of the last column before a
+    /// double-width character that does not fit there (it goes on the next row).
+    PadErased,
 }
 
 impl State {
@@ -627,9 +649,13 @@ impl State {
             // Nearly every line: narrow each cell to a byte in one vectorisable pass.
             let mut bytes = std::mem::take(&mut self.text).into_bytes();
             bytes.extend(cells.iter().map(|&c| c as u8));
+            if self.wide_seen {
+                // A right half whose character was erased, a margin's padding.
+                bytes.retain(|&b| b > 1);
+            }
             self.text = scan::ascii_string(bytes);
         } else {
-            self.text.extend(cells);
+            self.text.extend(cells.iter().filter(|&&c| c != WIDE_RIGHT && c != PAD));
         }
     }
 
@@ -688,12 +714,43 @@ impl State {
             // readline's own redraw prompts, "(reverse-i-search)", "(arg: 2)", start with '('.
             self.resolve_wrap_candidate(c != '(');
         }
+        let (pos, padded) = (self.pos, self.wrap.last == Last::PadErased);
+        if !self.put_cell(c) {
+            return;
+        }
+        if !c.is_ascii() && unicode_width::UnicodeWidthChar::width(c) == Some(2) {
+            if padded && self.wrap.width.is_none() && self.wrap.markers == 0 {
+                // The padded column was the first row's last: this character starts the next.
+                self.wrap.width = Some(pos).filter(|&w| w >= MIN_INFERRED_WIDTH);
+            }
+            if padded && self.wrap.width.is_some_and(|w| pos.is_multiple_of(w)) {
+                // The padding is no text: the command has no space there.
+                if let Some(pad) = self.line.get_mut(pos - 1).filter(|c| **c == ' ') {
+                    *pad = PAD;
+                } else if self.line.len() == pos - 1 {
+                    self.line.insert(pos - 1, PAD);
+                }
+            }
+            self.wide_seen = true;
+            self.put_cell(WIDE_RIGHT);
+        }
+        if self.region.open && (self.modes.concealed || self.modes.wrap_off) {
+            self.note_unseen(pos, self.pos);
+        }
+        self.wrap.last =
+            if c == ' ' && self.pos == self.line.len() { Last::SpaceAtEnd } else { Last::Print };
+    }
+
+    /// Write one cell at the cursor and move past it; false when the line is full. Writing
+    /// over half of a double-width character blanks its other half, as terminals do.
+    #[inline]
+    fn put_cell(&mut self, c: char) -> bool {
         let pos = self.pos;
         if pos == self.line.len() && pos < MAX_LINE_CHARS {
             self.line.push(c); // the common case: text appended at the end of the line
         } else if pos >= MAX_LINE_CHARS {
             self.flags.overflowed = true;
-            return;
+            return false;
         } else if pos > self.line.len() {
             self.line.resize(pos, ' ');
             self.line.push(c);
@@ -701,14 +758,18 @@ impl State {
             self.line.insert(pos, c);
             self.line.truncate(MAX_LINE_CHARS);
         } else {
+            if self.wide_seen {
+                if self.line[pos] == WIDE_RIGHT && c != WIDE_RIGHT && pos > 0 {
+                    self.line[pos - 1] = ' ';
+                }
+                if let Some(right) = self.line.get_mut(pos + 1).filter(|r| **r == WIDE_RIGHT) {
+                    *right = ' ';
+                }
+            }
             self.line[pos] = c;
         }
         self.pos = pos + 1;
-        if self.region.open && (self.modes.concealed || self.modes.wrap_off) {
-            self.note_unseen(pos, pos + 1);
-        }
-        self.wrap.last =
-            if c == ' ' && self.pos == self.line.len() { Last::SpaceAtEnd } else { Last::Print };
+        true
     }
 
     /// A fresh line: output, or the first row of a line-editor region (a prompt).
@@ -997,7 +1058,7 @@ impl State {
         for (i, (cells, flags)) in rows.drain(..).enumerate() {
             self.line = cells;
             self.collect_text(0);
-            let from = if i == 0 { first_from } else { 0 };
+            let from = if i == 0 { text_column(&self.line, first_from) } else { 0 };
             listener.line(&self.text, true, from, flags);
             self.region.spare = std::mem::take(&mut self.line);
         }
@@ -1172,7 +1233,7 @@ impl State {
             None => {}
         }
         self.resolve_wrap_candidate(false);
-        self.wrap.last = Last::Other;
+        let before = std::mem::replace(&mut self.wrap.last, Last::Other);
         self.erase = EraseEcho::None;
         if self.modes.alternate && !matches!(action, 'h' | 'l') {
             // Placing the cursor anywhere but home, or a scroll region: a full-screen
@@ -1209,7 +1270,21 @@ impl State {
             }
             ([], 'G' | '`') => self.set_column(n - 1),
             ([], 'H' | 'f') => self.set_column(arg(1, 1) as usize - 1),
-            ([], 'K') => self.erase_in_row(arg(0, 0)),
+            ([], 'K') => {
+                let pending = before != Last::Other
+                    && self.wrap.width.is_some_and(|w| self.pos > 0 && self.pos.is_multiple_of(w));
+                if pending && arg(0, 0) == 0 {
+                    // The cursor waits on the last column (a pending wrap): that cell alone,
+                    // not the row below.
+                    self.blank(self.pos - 1, self.pos);
+                } else {
+                    self.erase_in_row(arg(0, 0));
+                }
+                let at_end = (pending || self.pos >= self.line.len()) && arg(0, 0) == 0;
+                if before == Last::SpaceAtEnd && at_end && self.region.open {
+                    self.wrap.last = Last::PadErased;
+                }
+            }
             ([], 'J') => match arg(0, 0) {
                 0 => self.blank(self.pos, self.line.len()),
                 1 => self.blank(0, self.pos + 1),
@@ -1379,6 +1454,31 @@ mod tests {
 
     fn texts(r: &Recorder) -> Vec<&str> {
         r.lines.iter().map(|(t, _)| t.as_str()).collect()
+    }
+
+    #[test]
+    fn concealing_colours_are_told_from_colour_numbers() {
+        let effect = |v: &[u16]| conceal_effect(v.iter().copied());
+        assert_eq!(effect(&[8]), Some(true));
+        assert_eq!(effect(&[1, 8]), Some(true));
+        assert_eq!(effect(&[28]), Some(false));
+        assert_eq!(effect(&[]), Some(false), "a reset");
+        assert_eq!(effect(&[38, 5, 8]), None, "grey, not concealed");
+        assert_eq!(effect(&[48, 2, 8, 8, 8, 8]), Some(true), "after an RGB colour");
+        // Typed text concealed after a visible prompt; shown again after the reset.
+        let r = run(b"\x1b[?2004h$ \x1b[8msecret\r\r\n\x1b[?2004l\r\x1b[0m\x1b[?2004h$ ok\r\r\n\x1b[?2004l\r");
+        assert_eq!(texts(&r)[..2], ["$ secret", "$ ok"]);
+        assert_eq!((r.flags[0].concealed_to, r.flags[1].concealed_to), (8, 0));
+    }
+
+    #[test]
+    fn a_double_width_character_takes_two_cells() {
+        // Two backspaces and an erase remove one wide character; the right half is no text.
+        let r = run(b"\x1b[?2004h$ a\xe5\xad\x97b\x08\x08\x08\x1b[Kc\r\r\n\x1b[?2004l\r");
+        assert_eq!(texts(&r)[0], "$ ac");
+        // Overwriting half of one blanks its other half.
+        let r = run(b"\x1b[?2004h$ \xe5\xad\x97\x08x\r\r\n\x1b[?2004l\r");
+        assert_eq!(texts(&r)[0], "$  x");
     }
 
     #[test]

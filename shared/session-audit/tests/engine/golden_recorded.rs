@@ -509,3 +509,16 @@ fn a_command_the_screen_did_not_show_is_reported_and_named() {
     assert!(blinded[0].1.contains("concealed"), "{blinded:?}");
     assert!(blinded[2].1.contains("past_margin_wrap_off"), "{blinded:?}");
 }
+
+/// Double-width characters (issue 32, class d): CJK and emoji typed, erased (two backspaces
+/// each), edited in the middle, and one that does not fit at the right margin of a 40-column
+/// terminal (readline pads the last column and wraps it), with a wide character in the
+/// prompt. Each command is what bash ran; the width is learned from the padding.
+#[test]
+fn wide_characters_edited_and_at_the_margin_read_as_bash_ran_them() {
+    let got = check("i32_wide_chars");
+    assert!(got.commands.iter().all(|c| c.confidence == 1.0));
+    check("i32_wide_margin");
+    let bytes = std::fs::read(fixture("recorded/i32_wide_margin.log")).unwrap();
+    assert_eq!(reconstruct(&bytes, 4096).0.width, Some(40));
+}
