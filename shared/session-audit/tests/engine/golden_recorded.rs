@@ -522,3 +522,19 @@ fn wide_characters_edited_and_at_the_margin_read_as_bash_ran_them() {
     let bytes = std::fs::read(fixture("recorded/i32_wide_margin.log")).unwrap();
     assert_eq!(reconstruct(&bytes, 4096).0.width, Some(40));
 }
+
+/// Recorded after the fixes for classes d to g, against none of which they were written: perl
+/// execs dash (a bare `$ ` prompt, no markers), python's REPL (no markers either) starts bash
+/// whose prompt is `>>> `, python prints a forged prompt, `tput invis` conceals what is typed,
+/// and Hangul, fullwidth letters and an emoji are edited with Home and End.
+#[test]
+fn unseen_variants_of_takeover_program_shells_concealment_and_wide_characters() {
+    let got = check("i32_unseen_variants");
+    let by_text = |t: &str| got.commands.iter().find(|c| c.text == t).unwrap();
+    assert!(by_text("echo via perl").reason.as_deref().unwrap().contains("markers stopped"));
+    assert_eq!(by_text("id -un").prompt, ">>> ");
+    assert_eq!(by_text("echo unseen").seen_in, Some("concealed"));
+    assert_eq!(by_text("tput sgr0").seen_in, Some("concealed"));
+    assert_eq!(by_text("echo X한국ＡＢ!").seen_in, None);
+    assert_eq!(shell_stats("i32_unseen_variants").printed_prompt_lines, 1);
+}

@@ -75,7 +75,8 @@ impl ShellPrompts {
     /// A command was submitted at a shell's `prompt`: leaving a shell a program started gives
     /// the terminal back to the program, with the prompts known before. A prompt known before
     /// it started means the program and any shell it started are gone.
-    pub(super) fn command(&mut self, prompt: &str, text: &str) {
+    /// Returns whether the terminal went back to a program so.
+    pub(super) fn command(&mut self, prompt: &str, text: &str) -> bool {
         self.back_to = None;
         if self.nested.as_ref().is_some_and(|n| n.known_before.iter().any(|p| p == prompt)) {
             self.nested = None;
@@ -84,8 +85,10 @@ impl ShellPrompts {
             if let Some(nested) = self.nested.take() {
                 self.known = nested.known_before;
                 self.back_to = Some(nested.program);
+                return true;
             }
         }
+        false
     }
 
     /// The length of the longest shell prompt `line` starts with.
@@ -109,6 +112,15 @@ fn ends_like_a_shell(prompt: &str) -> bool {
     prompt.ends_with("$ ")
         || prompt.ends_with("% ")
         || (prompt.ends_with("# ") && !prompt.ends_with("=# "))
+}
+
+/// A line of a program's output shaped as its prompt and what was typed at it (`>>> `,
+/// `sqlite> `, `(gdb) `, `irb(main):001:0> `): what was typed. A program reading lines
+/// without markers (python 3.11's REPL) leaves its input so on the screen.
+pub(super) fn typed_after_program_prompt(line: &str) -> Option<&str> {
+    let head = &line.as_bytes()[..line.len().min(32)];
+    let end = memchr::memchr2_iter(b'>', b')', head).find(|&i| head.get(i + 1) == Some(&b' '))?;
+    Some(&line[end + 2..])
 }
 
 /// Whether a line typed to a program may make it start a shell: a word naming one or a
@@ -228,6 +240,17 @@ mod tests {
             s.typed_to_program("python3", typed);
             assert!(!s.program_owns(">>> ", Some("python3")), "{typed}");
         }
+    }
+
+    #[test]
+    fn input_a_program_echoed_without_markers_is_found_after_its_prompt() {
+        let typed = |l| typed_after_program_prompt(l);
+        assert_eq!(typed(">>> import os; os.system('sh')"), Some("import os; os.system('sh')"));
+        assert_eq!(typed("(gdb) shell bash"), Some("shell bash"));
+        assert_eq!(typed("irb(main):001:0> system('bash')"), Some("system('bash')"));
+        assert_eq!(typed("root:x:0:0:root:/root:/bin/bash"), None);
+        assert_eq!(typed("uid=0(root) gid=0(root)"), Some("gid=0(root)"), "a guess, checked");
+        assert!(!names_a_shell("gid=0(root)"));
     }
 
     #[test]

@@ -480,10 +480,12 @@ impl<S: ShellSink> Shell<S> {
             self.open = false; // an empty line at the prompt ends any open command
             return;
         }
-        if from_markers {
+        // Leaving a shell a program started returns to that program, not to a shell without
+        // markers.
+        let back_to_a_program = from_markers && {
             self.shell_prompts.learn(split.prompt);
-            self.shell_prompts.command(split.prompt, text);
-        }
+            self.shell_prompts.command(split.prompt, text)
+        };
         self.flush_current();
         let (mut text_buf, mut prompt_buf) = match self.spare_command.take() {
             Some(old) => (old.text, old.prompt),
@@ -520,7 +522,7 @@ impl<S: ShellSink> Shell<S> {
                 // Leaving a marked shell started from one without markers (dash, then
                 // `bash`): the prompts that follow are that shell's again. A marked parent
                 // turns the markers back on at its next prompt.
-                || (self.read_unmarked && leaves_the_shell(text));
+                || (self.read_unmarked && leaves_the_shell(text) && !back_to_a_program);
             let spells = words && SPELLED_MARKER.is_match(text);
             self.spelled = spells.then(|| text.to_string());
             self.expands = history::may_expand(text);
@@ -844,9 +846,12 @@ impl<S: ShellSink> Shell<S> {
     /// shell without markers took over (see [`takeover`]): from the first line shaped as a
     /// shell's prompt with something typed after it, lines are held until that is decided.
     fn outside_regions(&mut self, text: &str, flags: LineFlags) {
-        if self.held.is_none() && self.current.is_none() {
-            self.output_line(text);
-            return;
+        let Some(cmd) = &self.current else {
+            return self.output_line(text);
+        };
+        if let Some(typed) = foreground::typed_after_program_prompt(text) {
+            // A program's input echoed without markers may start a shell too.
+            self.shell_prompts.typed_to_program(&cmd.text, typed);
         }
         let typed = self.unmarked_command(text);
         match &mut self.held {
@@ -897,10 +902,13 @@ impl<S: ShellSink> Shell<S> {
             return;
         }
         self.taken_over = true;
+        // Left with `exit` before the markers came back: no shell without markers is left
+        // for a marked one's `exit` to return to.
+        let left = held.left_the_shell();
         for (line, flags) in held.into_lines() {
             self.submit(&line, false, flags);
         }
-        self.read_unmarked = true;
+        self.read_unmarked = !left;
         self.taken_over = self.editor_off;
     }
 

@@ -76,6 +76,12 @@ impl Held {
         }
     }
 
+    /// Whether the last line typed left the shell (`exit`): the markers that come back are
+    /// the shell's that started it, and nothing reads without markers any more.
+    pub(super) fn left_the_shell(&self) -> bool {
+        leaves_the_shell(&self.last_typed)
+    }
+
     /// How many held lines were shaped as prompt + typed text.
     pub(super) fn prompt_lines(&self) -> u64 {
         self.prompt_lines
