@@ -71,8 +71,9 @@ enum Short {
     /// Changes nothing here: a colour (`ESC [ digits;… m`) or a window title ended by BEL
     /// (`ESC ] … BEL`, printable ASCII only).
     Inert,
-    /// A colour that conceals text (`true`: SGR 8) or shows it again (28, a reset).
-    Sgr(bool),
+    /// A colour (`ESC [ digits;… m`) that may conceal text (a parameter holds an `8`) or,
+    /// while text is concealed, show it again: see [`State::colour`].
+    Colour,
     /// `ESC [ ? n h` or `l`: one private mode (bracketed paste, the alternate screen).
     PrivateMode(u16, bool),
     /// `ESC [ p ; q X`: a cursor move or an edit (readline's redraws, a pager's screen) with
@@ -108,14 +109,10 @@ fn short_sequence(bytes: &[u8]) -> Option<(usize, Short)> {
             let params = bytes.get(2..)?.iter().position(|&b| !(b.is_ascii_digit() || b == b';'));
             let end = 2 + params?;
             match bytes[end] {
-                b'm' => {
-                    let values = bytes[2..end].split(|&b| b == b';').map(|p| {
-                        p.iter().fold(0u16, |n, d| {
-                            n.saturating_mul(10).saturating_add(u16::from(d - b'0'))
-                        })
-                    });
-                    Some((end + 1, conceal_effect(values).map_or(Short::Inert, Short::Sgr)))
-                }
+                // Nearly every colour holds no `8` (`0`, `01;34`, `38;5;196`): nothing to do
+                // unless text is concealed.
+                b'm' if !bytes[2..end].contains(&b'8') => Some((end + 1, Short::Inert)),
+                b'm' => Some((end + 1, Short::Colour)),
                 action @ (b'A'..=b'H'
                 | b'J'
                 | b'K'
@@ -149,6 +146,18 @@ fn short_sequence(bytes: &[u8]) -> Option<(usize, Short)> {
 fn text_column(cells: &[char], cell: usize) -> usize {
     let before = &cells[..cell.min(cells.len())];
     cell - before.iter().filter(|&&c| c == WIDE_RIGHT || c == PAD).count()
+}
+
+impl State {
+    /// A colour's parameters (`01;34`): conceal text or show it again.
+    fn colour(&mut self, params: &[u8]) {
+        let values = params.split(|&b| b == b';').map(|p| {
+            p.iter().fold(0u16, |n, d| n.saturating_mul(10).saturating_add(u16::from(d - b'0')))
+        });
+        if let Some(on) = conceal_effect(values) {
+            self.modes.concealed = on;
+        }
+    }
 }
 
 /// What a colour sequence's parameters do to concealed text: `Some(true)` conceals (8),
@@ -400,9 +409,14 @@ impl Screen {
             match bytes[i] {
                 0x20..=0x7e => i += self.state.print_ascii_run(&bytes[i..]),
                 0x1b => match short_sequence(&bytes[i..]) {
-                    Some((n, Short::Inert)) => i += n,
-                    Some((n, Short::Sgr(on))) => {
-                        self.state.modes.concealed = on;
+                    // While text is concealed, any colour may show it again (a reset).
+                    Some((n, Short::Inert))
+                        if !self.state.modes.concealed || bytes[i + 1] != b'[' =>
+                    {
+                        i += n
+                    }
+                    Some((n, Short::Inert | Short::Colour)) => {
+                        self.state.colour(&bytes[i + 2..i + n - 1]);
                         i += n;
                     }
                     Some((n, Short::PrivateMode(mode, on))) => {
@@ -807,8 +821,9 @@ impl State {
             i += run;
             match bytes.get(i) {
                 Some(0x1b) => match short_sequence(&bytes[i..]) {
-                    // Showing text again when none is concealed changes nothing.
-                    Some((n, Short::Inert | Short::Sgr(false))) => {
+                    // Nothing is concealed here (see the caller): only a colour with an `8`
+                    // may change that, on the byte-by-byte path.
+                    Some((n, Short::Inert)) => {
                         if contiguous {
                             contiguous = false;
                             text.extend_from_slice(&bytes[..i.min(MAX_LINE_CHARS + 1)]);

@@ -23,6 +23,8 @@ const MAX_SHELL_PROMPTS: usize = 16;
 #[derive(Debug, Default)]
 pub(super) struct ShellPrompts {
     known: Vec<String>,
+    /// The first bytes of the known prompts, as a set (see [`Self::prefix_of`]).
+    first_bytes: [u64; 4],
     /// A program was told to start a shell (sqlite3's `.shell bash`, python's
     /// `os.system("sh")`): that shell reads lines, whatever its prompt looks like.
     nested: Option<Nested>,
@@ -50,6 +52,15 @@ impl ShellPrompts {
             self.known.remove(0);
         }
         self.known.push(prompt.to_string());
+        self.index_first_bytes();
+    }
+
+    fn index_first_bytes(&mut self) {
+        self.first_bytes = [0; 4];
+        for p in &self.known {
+            let b = p.as_bytes()[0];
+            self.first_bytes[usize::from(b >> 6)] |= 1 << (b & 63);
+        }
     }
 
     /// Whether a line-editor region with `prompt`, read while `foreground` (the last command
@@ -84,6 +95,7 @@ impl ShellPrompts {
         if leaves_the_shell(text) {
             if let Some(nested) = self.nested.take() {
                 self.known = nested.known_before;
+                self.index_first_bytes();
                 self.back_to = Some(nested.program);
                 return true;
             }
@@ -93,6 +105,11 @@ impl ShellPrompts {
 
     /// The length of the longest shell prompt `line` starts with.
     pub(super) fn prefix_of(&self, line: &str) -> Option<usize> {
+        // Called for every output line: most start with a byte no prompt starts with.
+        let first = *line.as_bytes().first()?;
+        if self.first_bytes[usize::from(first >> 6)] & (1 << (first & 63)) == 0 {
+            return None;
+        }
         self.known.iter().filter(|p| line.starts_with(p.as_str())).map(String::len).max()
     }
 
@@ -118,9 +135,18 @@ fn ends_like_a_shell(prompt: &str) -> bool {
 /// `sqlite> `, `(gdb) `, `irb(main):001:0> `): what was typed. A program reading lines
 /// without markers (python 3.11's REPL) leaves its input so on the screen.
 pub(super) fn typed_after_program_prompt(line: &str) -> Option<&str> {
-    let head = &line.as_bytes()[..line.len().min(32)];
-    let end = memchr::memchr2_iter(b'>', b')', head).find(|&i| head.get(i + 1) == Some(&b' '))?;
-    Some(&line[end + 2..])
+    // Called for every output line: a search of its first bytes, a few more when a `>` or
+    // `)` is not the prompt's end (`>>> `, `irb(main):001:0> `).
+    let head = &line.as_bytes()[..line.len().min(20)];
+    let mut from = 0;
+    for _ in 0..4 {
+        let at = from + memchr::memchr2(b'>', b')', &head[from..])?;
+        if head.get(at + 1) == Some(&b' ') {
+            return Some(&line[at + 2..]);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// Whether a line typed to a program may make it start a shell: a word naming one or a

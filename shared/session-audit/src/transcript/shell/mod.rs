@@ -878,8 +878,12 @@ impl<S: ShellSink> Shell<S> {
     fn unmarked_command<'t>(&self, line: &'t str) -> Option<&'t str> {
         let len = match self.shell_prompts.prefix_of(line) {
             Some(len) => len,
-            // Most output holds no `$`, `#` or `%`: one vectorised search says so.
-            None if memchr::memchr3(b'$', b'#', b'%', line.as_bytes()).is_none() => return None,
+            // A prompt's `$`, `#` or `%` is near the line's start: most output has none there.
+            None if memchr::memchr3(b'$', b'#', b'%', &line.as_bytes()[..line.len().min(128)])
+                .is_none() =>
+            {
+                return None
+            }
             None => UNIX_PROMPT.find(line).map(|m| m.end()).filter(|&l| l <= MAX_PROMPT_CHARS)?,
         };
         let typed = &line[len..];
