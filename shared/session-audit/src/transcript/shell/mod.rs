@@ -432,6 +432,12 @@ impl<S: ShellSink> Shell<S> {
         // Typed text concealed: past the prompt (the columns are the row's).
         let concealed = flags.concealed_to > 0
             && usize::from(flags.concealed_to) > split.prompt.chars().count().min(254);
+        // What kept the typed text off the screen, if anything did.
+        let not_shown = if concealed {
+            Some("concealed")
+        } else {
+            flags.past_margin.then_some("past_margin_wrap_off")
+        };
         // Why confidence is lower, where the condition holds (no allocation per command).
         let reasons = [
             (!from_markers, REASON_PATTERN),
@@ -504,16 +510,10 @@ impl<S: ShellSink> Shell<S> {
             output_lines: 0,
             privileged: split.prompt.trim_end().ends_with('#') || runs_as_root_via_sudo(text),
             fullscreen: false,
-            seen_in: flags.alternate.then_some("alternate_screen").or_else(|| {
-                (concealed || flags.past_margin).then_some(if concealed {
-                    "concealed"
-                } else {
-                    "past_margin_wrap_off"
-                })
-            }),
+            seen_in: flags.alternate.then_some("alternate_screen").or(not_shown),
         };
-        if let Some(hidden @ ("concealed" | "past_margin_wrap_off")) = cmd.seen_in {
-            self.sink.tamper(Tamper::NotShown(hidden), Some(cmd.seq), text);
+        if let Some(what) = not_shown {
+            self.sink.tamper(Tamper::NotShown(what), Some(cmd.seq), text);
         }
         if from_markers {
             // Cheap necessary conditions first: nearly every command fails them.
