@@ -114,6 +114,9 @@ pub enum Preamble {
 }
 
 const MAX_KNOWN_PROMPTS: usize = 16;
+/// Warnings naming a command that printed prompt lines, at most (a session printing them
+/// after every command must not grow its report): the rest are counted in one more.
+const MAX_PRINTED_NOTES: usize = 10;
 const MAX_PROMPT_CHARS: usize = 256;
 const LEGACY_PREAMBLE_MAX_LINES: usize = 40;
 
@@ -185,6 +188,8 @@ pub struct Shell<S> {
     printed_prompts: u64,
     /// Parse warnings: stretches of prompt-shaped lines read as a command's output.
     notes: Vec<String>,
+    /// Such stretches past [`MAX_PRINTED_NOTES`].
+    notes_left_out: u64,
     /// Buffers handed back after use, for the next command and region row (no allocation
     /// per command in a long session).
     spare_command: Option<Command>,
@@ -259,6 +264,7 @@ impl<S: ShellSink> Shell<S> {
             taken_over: false,
             printed_prompts: 0,
             notes: Vec::new(),
+            notes_left_out: 0,
             spare_command: None,
             spare_row: String::new(),
         }
@@ -326,6 +332,10 @@ impl<S: ShellSink> Shell<S> {
         if self.held.is_some() {
             // No marked prompt came back: a shell without markers read them.
             self.release_held(Writer::ShellWithoutMarkers);
+        }
+        if self.notes_left_out > 0 {
+            let n = std::mem::take(&mut self.notes_left_out);
+            self.notes.push(format!("{n} more command(s) printed lines shaped as a prompt and a command: read as their output"));
         }
         self.flush_current();
         if let Blind::Submitted(_) = std::mem::take(&mut self.blind) {
@@ -896,7 +906,9 @@ impl<S: ShellSink> Shell<S> {
         if writer == Writer::Command {
             let n = held.prompt_lines();
             self.printed_prompts += n;
-            if let Some(cmd) = &self.current {
+            if self.notes.len() >= MAX_PRINTED_NOTES {
+                self.notes_left_out += 1;
+            } else if let Some(cmd) = &self.current {
                 self.notes.push(format!(
                     "{n} line(s) shaped as a prompt and a command were printed by command {} before its shell prompted again with its line-editor markers: read as its output",
                     cmd.seq
@@ -1077,6 +1089,21 @@ mod tests {
         let (cmds, stats) = run(t, PromptStyle::Unix, Preamble::None);
         assert_eq!(texts(&cmds), ["cat notes"]);
         assert_eq!((cmds[0].output_lines, stats.printed_prompt_lines), (2, 2));
+        // Printed after every command of a long session: the warnings stay few.
+        let mut many = Vec::new();
+        for i in 0..50 {
+            many.extend(
+                format!("\x1b[?2004h$ cat n{i}\r\r\n\x1b[?2004l\r$ rm -rf /\r\r\n").bytes(),
+            );
+        }
+        many.extend(b"\x1b[?2004h$ ");
+        let mut screen = Screen::new();
+        let mut shell = Shell::new(Collect::default(), PromptStyle::Unix, Preamble::None);
+        screen.advance(&many, &mut shell);
+        screen.finish(&mut shell);
+        assert_eq!(shell.finish().printed_prompt_lines, 50);
+        assert_eq!(shell.notes().len(), MAX_PRINTED_NOTES + 1);
+        assert!(shell.notes()[MAX_PRINTED_NOTES].starts_with("40 more command(s)"));
         // No marked prompt ever again: a shell without markers read them (when unsure, the
         // shell's), and says so.
         let (cmds, stats) = run(&t[..t.len() - 10], PromptStyle::Unix, Preamble::None);
