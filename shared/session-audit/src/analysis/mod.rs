@@ -242,7 +242,7 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
         if info.shell.hidden_inputs > 0 {
             let n = info.shell.hidden_inputs;
             let what = format!(
-                "{n} line(s) submitted at a prompt with nothing of them on screen (terminal echo off): what ran there is not in the transcript"
+                "{n} line(s) submitted at a prompt with nothing of them on screen (terminal echo off, or the shell's stderr sent away): what ran there is not in the transcript"
             );
             self.session_finding("hidden_input", &what);
         }

@@ -153,6 +153,9 @@ impl<S: ShellSink> ScreenListener for Framing<S> {
     fn alternate_screen(&mut self, entered: bool) {
         self.shell.alternate_screen(entered);
     }
+    fn title(&mut self, text: &str) {
+        self.shell.title(text);
+    }
 }
 
 impl<S: ShellSink> Lines for Framing<S> {

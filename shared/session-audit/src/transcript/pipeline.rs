@@ -27,6 +27,7 @@ enum Call {
     InputBegin,
     InputEnd { end: u32 },
     AlternateScreen(bool),
+    Title { end: u32 },
     Configure(PromptStyle, Preamble),
 }
 
@@ -54,6 +55,10 @@ impl ScreenListener for LineLog {
     }
     fn alternate_screen(&mut self, entered: bool) {
         self.calls.push(Call::AlternateScreen(entered));
+    }
+    fn title(&mut self, text: &str) {
+        self.text.push_str(text);
+        self.calls.push(Call::Title { end: self.end() });
     }
 }
 
@@ -89,6 +94,10 @@ impl LineLog {
                     start = end as usize;
                 }
                 Call::AlternateScreen(entered) => to.alternate_screen(entered),
+                Call::Title { end } => {
+                    to.title(&self.text[start..end as usize]);
+                    start = end as usize;
+                }
                 Call::Configure(style, preamble) => to.configure(style, preamble),
             }
         }

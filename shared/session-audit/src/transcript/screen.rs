@@ -45,6 +45,10 @@ pub trait ScreenListener {
     fn input_end(&mut self, pending: &str);
     /// A full-screen program switched to (`true`) or from (`false`) the alternate screen.
     fn alternate_screen(&mut self, entered: bool);
+    /// The window title was set (`OSC 0`/`OSC 2`): many shells set it before every prompt
+    /// (RHEL's and Amazon Linux's `PROMPT_COMMAND`), on stdout, so it shows a prompt drawn
+    /// even where the prompt itself went elsewhere. Its text up to the first `;`.
+    fn title(&mut self, _text: &str) {}
 }
 
 /// Facts about a line that lower confidence in what it holds.
@@ -68,9 +72,11 @@ pub struct LineFlags {
 
 /// An escape sequence the screen applies without `vte`.
 enum Short {
-    /// Changes nothing here: a colour (`ESC [ digits;… m`) or a window title ended by BEL
-    /// (`ESC ] … BEL`, printable ASCII only).
+    /// Changes nothing here: a colour (`ESC [ digits;… m`) or an OSC other than a window
+    /// title ended by BEL (`ESC ] … BEL`, printable ASCII only).
     Inert,
+    /// A window title (`ESC ] 0;… BEL` or `2;`, printable ASCII only): told to the listener.
+    Title,
     /// A colour (`ESC [ digits;… m`) that may conceal text (a parameter holds an `8`) or,
     /// while text is concealed, show it again: see [`State::colour`].
     Colour,
@@ -135,7 +141,11 @@ fn short_sequence(bytes: &[u8]) -> Option<(usize, Short)> {
         }
         b']' => {
             let end = 2 + scan::printable_run(bytes.get(2..)?);
-            (*bytes.get(end)? == 0x07).then_some((end + 1, Short::Inert))
+            let kind = match bytes[2..end] {
+                [b'0' | b'2', b';', ..] => Short::Title,
+                _ => Short::Inert,
+            };
+            (*bytes.get(end)? == 0x07).then_some((end + 1, kind))
         }
         _ => None,
     }
@@ -417,6 +427,12 @@ impl Screen {
                     }
                     Some((n, Short::Inert | Short::Colour)) => {
                         self.state.colour(&bytes[i + 2..i + n - 1]);
+                        i += n;
+                    }
+                    Some((n, Short::Title)) => {
+                        // `0;text;more` as `vte` splits it: the text up to the next `;`.
+                        let text = bytes[i + 4..i + n - 1].split(|&b| b == b';').next();
+                        listener.title(&String::from_utf8_lossy(text.unwrap_or_default()));
                         i += n;
                     }
                     Some((n, Short::PrivateMode(mode, on))) => {
@@ -1417,7 +1433,10 @@ impl<L: ScreenListener> Perform for Performer<'_, L> {
         }
     }
 
-    fn osc_dispatch(&mut self, _params: &[&[u8]], bell_terminated: bool) {
+    fn osc_dispatch(&mut self, params: &[&[u8]], bell_terminated: bool) {
+        if let [b"0" | b"2", title, ..] = params {
+            self.l.title(&String::from_utf8_lossy(title));
+        }
         // Window titles and colour queries: never content. Does not disturb a pending wrap.
         // Ended by ESC, `vte` goes on to read an escape (ST's `\`, or a new sequence: the
         // markers at a prompt): not its ground state (see `unhook`).

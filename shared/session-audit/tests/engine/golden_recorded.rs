@@ -538,3 +538,30 @@ fn unseen_variants_of_takeover_program_shells_concealment_and_wide_characters() 
     assert_eq!(by_text("echo X한국ＡＢ!").seen_in, None);
     assert_eq!(shell_stats("i32_unseen_variants").printed_prompt_lines, 1);
 }
+
+/// Class h: lines typed while bash's stderr (its prompt, the echo of what is typed and the
+/// line editor's markers) went elsewhere. RHEL's `PROMPT_COMMAND` sets the window title on
+/// stdout before every prompt: each title in the stretch is a prompt drawn out of sight, and
+/// every one but the last had a line typed at it (3 + 1 + 2; the last stretch, with stdout
+/// away at first, proves 1). A failed redirect (its message, then the prompt) and a
+/// stdout-only redirect prove nothing. Without titles (bash as `sh`), output proves one line
+/// per stretch; with nothing printed, nothing is counted.
+#[test]
+fn lines_typed_while_the_shells_stderr_is_away_are_counted() {
+    use session_audit::{Analyzer, Input};
+    check("i32_stderr_away");
+    assert_eq!(shell_stats("i32_stderr_away").hidden_inputs, 7);
+    let bytes = std::fs::read(fixture("recorded/i32_stderr_away.log")).unwrap();
+    let report = Analyzer::default().analyze_bytes(&bytes, Input::default());
+    let named: Vec<String> = report
+        .stats
+        .parse_warnings
+        .iter()
+        .filter(|w| w.contains("sent the shell's stderr"))
+        .map(|w| w.split(' ').take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(named, ["command 2", "command 4", "command 8", "command 10"]);
+    assert!(report.findings.iter().any(|f| f.rule_id == "SA-TRN-HIDDEN-INPUT"));
+    check("i32_stderr_away_variants");
+    assert_eq!(shell_stats("i32_stderr_away_variants").hidden_inputs, 2);
+}

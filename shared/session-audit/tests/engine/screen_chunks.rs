@@ -11,6 +11,7 @@ enum Heard {
     Begin,
     End(String),
     Alternate(bool),
+    Title(String),
 }
 
 #[derive(Default)]
@@ -28,6 +29,9 @@ impl ScreenListener for Log {
     }
     fn alternate_screen(&mut self, entered: bool) {
         self.0.push(Heard::Alternate(entered));
+    }
+    fn title(&mut self, text: &str) {
+        self.0.push(Heard::Title(text.to_string()));
     }
 }
 
@@ -47,6 +51,8 @@ fn heard(bytes: &[u8], chunk: usize) -> (Vec<Heard>, Option<usize>) {
 fn token() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         Just(b"\x1b]0;ec2-user@ip-10-0-1-11:~\x07".to_vec()),
+        Just(b"\x1b]2;t;x\x1b\\".to_vec()),
+        Just(b"\x1b]0;caf\xc3\xa9\x07".to_vec()),
         Just(b"\x1b[?2004h".to_vec()),
         Just(b"\x1b[?2004l\r".to_vec()),
         Just(b"\x1b[?2004l".to_vec()),
@@ -124,6 +130,7 @@ fn a_plain_prompt_and_output_are_heard_as_byte_by_byte() {
     assert_eq!(
         whole,
         vec![
+            Heard::Title("t".into()),
             Heard::Begin,
             Heard::Line {
                 text: "[u@h ~]$ ls -la".into(),
@@ -225,8 +232,8 @@ fn a_string_ended_by_the_next_sequence_leaves_that_sequence_whole() {
     for chunk in 1..bytes.len() {
         assert_eq!(heard(bytes, chunk).0, whole, "chunks of {chunk}");
     }
-    assert_eq!(whole[0], Heard::Begin);
-    assert!(matches!(&whole[1], Heard::Line { text, input: true, .. } if text == "sh-5.2$ id -u"));
+    assert_eq!(whole[..2], [Heard::Title("title".into()), Heard::Begin]);
+    assert!(matches!(&whole[2], Heard::Line { text, input: true, .. } if text == "sh-5.2$ id -u"));
 }
 
 /// The input line and its flags, however `bytes` is split, and the width learned.

@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 mod foreground;
+mod hidden;
 mod prompt;
 mod switch;
 mod syntax;
@@ -18,6 +19,7 @@ mod takeover;
 
 use super::history::{self, Recent};
 use super::screen::{LineFlags, ScreenListener};
+use hidden::{AwayStretch, Hidden};
 pub(crate) use prompt::is_blank;
 use prompt::{is_banner_rule, is_continuation_prompt, POWERSHELL_PROMPT, UNIX_PROMPT};
 use switch::{
@@ -114,9 +116,10 @@ pub enum Preamble {
 }
 
 const MAX_KNOWN_PROMPTS: usize = 16;
-/// Warnings naming a command that printed prompt lines, at most (a session printing them
-/// after every command must not grow its report): the rest are counted in one more.
-const MAX_PRINTED_NOTES: usize = 10;
+/// Warnings naming a command that printed prompt lines or after which lines were typed
+/// unseen, at most (a session doing it after every command must not grow its report): the
+/// rest are counted in one more.
+const MAX_NOTES: usize = 10;
 const MAX_PROMPT_CHARS: usize = 256;
 const LEGACY_PREAMBLE_MAX_LINES: usize = 40;
 
@@ -175,9 +178,8 @@ pub struct Shell<S> {
     /// command's own output, never taken as bash's expansion of it or as printed instead of
     /// running (`:p`).
     expansion_off: bool,
-    /// How far a region closed with nothing typed on it has come (see [`Blind`]).
-    blind: Blind,
-    hidden_inputs: u64,
+    /// Lines submitted that never reached the screen (see [`hidden`]).
+    hidden: Hidden,
     /// The prompts commands were submitted at: whose prompt is active (see [`foreground`]).
     shell_prompts: foreground::ShellPrompts,
     program_inputs: u64,
@@ -186,30 +188,15 @@ pub struct Shell<S> {
     /// Commands are being read from a shell without markers that took over unannounced.
     taken_over: bool,
     printed_prompts: u64,
-    /// Parse warnings: stretches of prompt-shaped lines read as a command's output.
+    /// Parse warnings: stretches of prompt-shaped lines read as a command's output, and of
+    /// lines typed while the shell's echo went elsewhere.
     notes: Vec<String>,
-    /// Such stretches past [`MAX_PRINTED_NOTES`].
+    /// Such stretches past [`MAX_NOTES`].
     notes_left_out: u64,
     /// Buffers handed back after use, for the next command and region row (no allocation
     /// per command in a long session).
     spare_command: Option<Command>,
     spare_row: String,
-}
-
-/// A region closed with nothing typed on it (its prompt kept). A line feed next means a line
-/// was submitted that the terminal never showed (echo off), or Ctrl-D: readline prints
-/// nothing for either, and bash then prints `exit` as it does for a typed `exit`. A shell
-/// that exited does not prompt again; one that ran a hidden command does.
-#[derive(Debug, Default)]
-enum Blind {
-    #[default]
-    None,
-    /// The region closed; the prompt it showed.
-    Closed(String),
-    /// … and a line feed followed: a line was submitted.
-    Submitted(String),
-    /// … and the shell printed `exit`: hidden only if the same prompt comes back.
-    Exited(String),
 }
 
 /// Counts the shell layer reports at the end.
@@ -256,8 +243,7 @@ impl<S: ShellSink> Shell<S> {
             expands: false,
             recent: Recent::default(),
             expansion_off: false,
-            blind: Blind::None,
-            hidden_inputs: 0,
+            hidden: Hidden::default(),
             shell_prompts: foreground::ShellPrompts::default(),
             program_inputs: 0,
             held: None,
@@ -333,17 +319,17 @@ impl<S: ShellSink> Shell<S> {
             // No marked prompt came back: a shell without markers read them.
             self.release_held(Writer::ShellWithoutMarkers);
         }
+        if let Some(stretch) = self.hidden.finish() {
+            self.note_echo_away(stretch);
+        }
         if self.notes_left_out > 0 {
             let n = std::mem::take(&mut self.notes_left_out);
-            self.notes.push(format!("{n} more command(s) printed lines shaped as a prompt and a command: read as their output"));
+            self.notes.push(format!("{n} more stretch(es) like the ones above: left out of the warnings (counted in printed_prompt_lines and hidden_inputs)"));
         }
         self.flush_current();
-        if let Blind::Submitted(_) = std::mem::take(&mut self.blind) {
-            self.hidden_inputs += 1;
-        }
         ShellStats {
             abandoned_lines: self.abandoned,
-            hidden_inputs: self.hidden_inputs,
+            hidden_inputs: self.hidden.count(),
             markers_seen: self.markers_seen,
             prompts_seen: self.markers_seen || self.prompt_seen,
             program_inputs: self.program_inputs,
@@ -415,6 +401,7 @@ impl<S: ShellSink> Shell<S> {
                 }
             }
         }
+        self.hidden.output(text);
         let seq = match &mut self.current {
             Some(cmd) => {
                 cmd.output_lines += 1;
@@ -439,6 +426,9 @@ impl<S: ShellSink> Shell<S> {
             }
             return;
         };
+        if let Some(stretch) = self.hidden.prompt_back() {
+            self.note_echo_away(stretch);
+        }
         // Typed text concealed: past the prompt (the columns are the row's).
         let concealed = flags.concealed_to > 0
             && usize::from(flags.concealed_to) > split.prompt.chars().count().min(254);
@@ -525,6 +515,7 @@ impl<S: ShellSink> Shell<S> {
         if let Some(what) = not_shown {
             self.sink.tamper(Tamper::NotShown(what), Some(cmd.seq), text);
         }
+        self.hidden.command(cmd.seq, text);
         if from_markers {
             // Cheap necessary conditions first: nearly every command fails them.
             let words = holds_marker_word(text);
@@ -726,8 +717,9 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
         if self.in_banner {
             return;
         }
-        if !matches!(self.blind, Blind::None) {
-            self.follow_blind_region(text, input);
+        if self.hidden.follows_blind_region() && self.hidden.follow_blind_region(text, input) {
+            // Back to a shell without markers that started this one (as for `exit`).
+            self.editor_off |= self.read_unmarked;
         }
         if input {
             let ascii = text.as_bytes().get(..input_from).is_some_and(<[u8]>::is_ascii);
@@ -758,17 +750,15 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
         self.markers_seen = true;
         self.editor_off = false;
         self.taken_over = false;
-        match std::mem::take(&mut self.blind) {
-            Blind::Submitted(_) => self.hidden_inputs += 1, // the same shell prompts again
-            exited @ Blind::Exited(_) => self.blind = exited, // told by the prompt's row
-            _ => {}
+        if let Some(stretch) = self.hidden.region_opened() {
+            self.note_echo_away(stretch);
         }
         self.region.clear();
     }
 
     fn input_end(&mut self, pending: &str) {
-        if let Blind::Exited(_) = self.blind {
-            self.follow_blind_region(pending, true);
+        if self.hidden.waits_for_exit() {
+            self.hidden.follow_blind_region(pending, true);
         }
         if !self.region.is_empty() && !is_blank(pending) {
             // Rows, then text left on the line without a line feed: a multi-line buffer (a
@@ -814,7 +804,7 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
         // A prompt with nothing on it (an empty region is readline resetting after Ctrl-C,
         // not a prompt).
         if is_blank(typed) && !is_blank(pending) {
-            self.blind = Blind::Closed(pending.trim_end().to_string());
+            self.hidden.region_closed_empty(pending);
         }
         self.open = false;
     }
@@ -825,33 +815,13 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
             self.open = false;
         }
     }
+
+    fn title(&mut self, text: &str) {
+        self.hidden.title(text);
+    }
 }
 
 impl<S: ShellSink> Shell<S> {
-    /// The next line (or a region's first row) after a region closed with nothing typed.
-    fn follow_blind_region(&mut self, text: &str, input: bool) {
-        self.blind = match std::mem::take(&mut self.blind) {
-            Blind::Closed(prompt) if !input && is_blank(text) => Blind::Submitted(prompt),
-            Blind::Submitted(prompt) if !input && leaves_the_shell(text) => {
-                // Back to a shell without markers that started this one (as for `exit`).
-                self.editor_off |= self.read_unmarked;
-                Blind::Exited(prompt)
-            }
-            Blind::Submitted(_) => {
-                self.hidden_inputs += 1; // output of a line the terminal never showed
-                Blind::None
-            }
-            Blind::Exited(prompt) if input => {
-                if text.starts_with(&prompt) {
-                    self.hidden_inputs += 1; // the shell went on: a hidden `exit` did not run
-                }
-                Blind::None
-            }
-            other @ Blind::Exited(_) => other,
-            _ => Blind::None,
-        };
-    }
-
     /// A line outside any region while a marked shell's command runs: its output, unless a
     /// shell without markers took over (see [`takeover`]): from the first line shaped as a
     /// shell's prompt with something typed after it, lines are held until that is decided.
@@ -900,18 +870,31 @@ impl<S: ShellSink> Shell<S> {
         (!is_blank(typed)).then_some(typed)
     }
 
+    /// A parse warning, while fewer than [`MAX_NOTES`] were given (the rest are counted).
+    fn note(&mut self, text: impl FnOnce() -> String) {
+        if self.notes.len() >= MAX_NOTES {
+            self.notes_left_out += 1;
+        } else {
+            self.notes.push(text());
+        }
+    }
+
+    /// Output while the shell's stderr was away: a line was typed there unseen.
+    fn note_echo_away(&mut self, AwayStretch { seq, output_lines, typed }: AwayStretch) {
+        self.note(|| format!(
+            "command {seq} sent the shell's stderr (its prompt and, with a line editor, the echo of what is typed) away from the terminal; {output_lines} output line(s) followed before its prompt was back: at least {typed} line(s) typed at prompts not on screen (counted in hidden_inputs)"
+        ));
+    }
+
     /// Send the held lines on as `writer` wrote them.
     fn release_held(&mut self, writer: Writer) {
         let Some(held) = self.held.take() else { return };
         if writer == Writer::Command {
             let n = held.prompt_lines();
             self.printed_prompts += n;
-            if self.notes.len() >= MAX_PRINTED_NOTES {
-                self.notes_left_out += 1;
-            } else if let Some(cmd) = &self.current {
-                self.notes.push(format!(
-                    "{n} line(s) shaped as a prompt and a command were printed by command {} before its shell prompted again with its line-editor markers: read as its output",
-                    cmd.seq
+            if let Some(seq) = self.current.as_ref().map(|cmd| cmd.seq) {
+                self.note(|| format!(
+                    "{n} line(s) shaped as a prompt and a command were printed by command {seq} before its shell prompted again with its line-editor markers: read as its output"
                 ));
             }
             held.into_lines().iter().for_each(|(line, _)| self.output_line(line));
@@ -1102,8 +1085,8 @@ mod tests {
         screen.advance(&many, &mut shell);
         screen.finish(&mut shell);
         assert_eq!(shell.finish().printed_prompt_lines, 50);
-        assert_eq!(shell.notes().len(), MAX_PRINTED_NOTES + 1);
-        assert!(shell.notes()[MAX_PRINTED_NOTES].starts_with("40 more command(s)"));
+        assert_eq!(shell.notes().len(), MAX_NOTES + 1);
+        assert!(shell.notes()[MAX_NOTES].starts_with("40 more stretch(es)"));
         // No marked prompt ever again: a shell without markers read them (when unsure, the
         // shell's), and says so.
         let (cmds, stats) = run(&t[..t.len() - 10], PromptStyle::Unix, Preamble::None);
