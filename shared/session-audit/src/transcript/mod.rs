@@ -6,6 +6,7 @@
 
 pub mod agent_stream;
 pub mod cloudwatch;
+mod clusters;
 pub mod format;
 mod history;
 mod pipeline;

@@ -13,6 +13,7 @@
 
 use vte::{Params, Perform};
 
+use super::clusters::{has_no_width, is_handle, Clusters};
 use super::scan;
 
 /// Longest logical line kept, in characters. Longer lines keep their first part and are
@@ -152,10 +153,15 @@ fn short_sequence(bytes: &[u8]) -> Option<(usize, Short)> {
 }
 
 /// The character index of cell `cell` in the text of `cells` (right halves of double-width
-/// characters and padding are not text).
-fn text_column(cells: &[char], cell: usize) -> usize {
+/// characters and padding are not text; a cell with marks drawn on it is all of them).
+fn text_column(cells: &[char], cell: usize, clusters: &Clusters) -> usize {
     let before = &cells[..cell.min(cells.len())];
-    cell - before.iter().filter(|&&c| c == WIDE_RIGHT || c == PAD).count()
+    let marks: usize = if clusters.any() {
+        before.iter().filter(|&&c| is_handle(c)).map(|&c| clusters.chars(c) - 1).sum()
+    } else {
+        0
+    };
+    cell - before.iter().filter(|&&c| c == WIDE_RIGHT || c == PAD).count() + marks
 }
 
 impl State {
@@ -275,6 +281,8 @@ struct State {
     line: Vec<char>,
     /// A double-width character was written in this session: lines may hold [`WIDE_RIGHT`].
     wide_seen: bool,
+    /// What cells with characters of no width drawn on them hold.
+    clusters: Clusters,
     /// How far a kernel erase echo over a multi-byte character has come, and a character it
     /// left partly erased (cell, bytes left of it).
     erase: EraseEcho,
@@ -356,6 +364,7 @@ impl Screen {
             state: State {
                 line: Vec::with_capacity(256),
                 wide_seen: false,
+                clusters: Clusters::default(),
                 erase: EraseEcho::None,
                 partial: None,
                 pos: 0,
@@ -684,6 +693,10 @@ impl State {
                 bytes.retain(|&b| b > 1);
             }
             self.text = scan::ascii_string(bytes);
+        } else if self.clusters.any() {
+            for &c in cells.iter().filter(|&&c| c != WIDE_RIGHT && c != PAD) {
+                self.clusters.push_text(c, &mut self.text);
+            }
         } else {
             self.text.extend(cells.iter().filter(|&&c| c != WIDE_RIGHT && c != PAD));
         }
@@ -723,7 +736,7 @@ impl State {
     }
 
     #[inline]
-    fn print(&mut self, c: char) {
+    fn print(&mut self, mut c: char) {
         if c == '\x7f' || self.discarding() {
             return;
         }
@@ -743,6 +756,14 @@ impl State {
         if self.wrap.candidate.is_some() {
             // readline's own redraw prompts, "(reverse-i-search)", "(arg: 2)", start with '('.
             self.resolve_wrap_candidate(c != '(');
+        }
+        if !c.is_ascii() {
+            if has_no_width(c) && self.draw_on_cell_before(c) {
+                return;
+            }
+            if is_handle(c) {
+                c = self.clusters.own(c).unwrap_or(char::REPLACEMENT_CHARACTER);
+            }
         }
         let (pos, padded) = (self.pos, self.wrap.last == Last::PadErased);
         if !self.put_cell(c) {
@@ -769,6 +790,20 @@ impl State {
         }
         self.wrap.last =
             if c == ' ' && self.pos == self.line.len() { Last::SpaceAtEnd } else { Last::Print };
+    }
+
+    /// Draw a character of no width on the cell before the cursor, as terminals do (see
+    /// [`super::clusters`]); false when there is none (it then takes a cell: its text is kept).
+    fn draw_on_cell_before(&mut self, mark: char) -> bool {
+        let Some(mut at) = self.pos.checked_sub(1) else { return false };
+        if at > 0 && self.line.get(at) == Some(&WIDE_RIGHT) {
+            at -= 1;
+        }
+        let Some(&base) = self.line.get(at) else { return false };
+        if let Some(cell) = self.clusters.join(base, mark) {
+            self.line[at] = cell;
+        } // else: no more are kept; it draws nothing, the text misses it
+        true
     }
 
     /// Write one cell at the cursor and move past it; false when the line is full. Writing
@@ -1089,7 +1124,7 @@ impl State {
         for (i, (cells, flags)) in rows.drain(..).enumerate() {
             self.line = cells;
             self.collect_text(0);
-            let from = if i == 0 { text_column(&self.line, first_from) } else { 0 };
+            let from = if i == 0 { text_column(&self.line, first_from, &self.clusters) } else { 0 };
             listener.line(&self.text, true, from, flags);
             self.region.spare = std::mem::take(&mut self.line);
         }

@@ -565,3 +565,16 @@ fn lines_typed_while_the_shells_stderr_is_away_are_counted() {
     check("i32_stderr_away_variants");
     assert_eq!(shell_stats("i32_stderr_away_variants").hidden_inputs, 2);
 }
+
+/// Characters of no width (class d): a variation selector, combining accents, joiners between
+/// emoji, and (recorded after the fix, at 40 columns) Thai and Devanagari vowel signs, Hebrew
+/// points, a keycap, a skin tone, an accent past the wrap: drawn on the cell before them, so
+/// readline's moves and deletions over them land as the terminal's do. Before the fix three
+/// of the first four commands were garbled (`echo café❤Kok` for `echo caféKok`).
+#[test]
+fn characters_of_no_width_ride_on_the_cell_before_them() {
+    let got = check("i32_zero_width");
+    assert_eq!(got.commands[0].text, "echo caféKok");
+    assert!(got.commands.iter().all(|c| c.confidence == 1.0));
+    check("i32_zero_width_variants");
+}

@@ -53,6 +53,8 @@ fn token() -> impl Strategy<Value = Vec<u8>> {
         Just(b"\x1b]0;ec2-user@ip-10-0-1-11:~\x07".to_vec()),
         Just(b"\x1b]2;t;x\x1b\\".to_vec()),
         Just(b"\x1b]0;caf\xc3\xa9\x07".to_vec()),
+        Just("e\u{301}\u{323}".as_bytes().to_vec()),
+        Just("\u{2764}\u{fe0f}\u{1f468}\u{200d}\u{1f469}".as_bytes().to_vec()),
         Just(b"\x1b[?2004h".to_vec()),
         Just(b"\x1b[?2004l\r".to_vec()),
         Just(b"\x1b[?2004l".to_vec()),
