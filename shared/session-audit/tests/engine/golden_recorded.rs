@@ -578,3 +578,22 @@ fn characters_of_no_width_ride_on_the_cell_before_them() {
     assert!(got.commands.iter().all(|c| c.confidence == 1.0));
     check("i32_zero_width_variants");
 }
+
+/// The shellProfile the agent writes into the terminal as the shell starts: echoed by the
+/// terminal before the first prompt. dash reads it without showing it again (its prompt is
+/// followed straight by the next); bash shows it again at its prompt. Either way it is the
+/// session's first command and says where it came from. Before, dash's was lost.
+#[test]
+fn the_shell_profile_typed_ahead_is_the_first_command() {
+    for name in ["i32_profile_dash_exec_bash", "i32_profile_variants"] {
+        let got = check(name);
+        let first = &got.commands[0];
+        assert_eq!((first.prompt.as_str(), first.confidence), ("$ ", 0.7), "{name}");
+        assert!(first.reason.as_deref().unwrap().starts_with("typed ahead"), "{name}");
+        assert!(got.output.iter().all(|(_, l)| l != &first.text), "{name}: its echo is no output");
+    }
+    let got = check("i32_profile_sh_two_lines");
+    assert!(got.commands[..2].iter().all(|c| c.confidence == 1.0
+        && c.reason.as_deref().is_some_and(|r| r.starts_with("typed ahead"))));
+    assert_eq!(got.commands[2].reason, None);
+}

@@ -10,6 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
+mod ahead;
 mod foreground;
 mod hidden;
 mod prompt;
@@ -19,6 +20,7 @@ mod takeover;
 
 use super::history::{self, Recent};
 use super::screen::{LineFlags, ScreenListener};
+use ahead::{bare_prompts, Early};
 use hidden::{AwayStretch, Hidden};
 pub(crate) use prompt::is_blank;
 use prompt::{is_banner_rule, is_continuation_prompt, POWERSHELL_PROMPT, UNIX_PROMPT};
@@ -136,6 +138,10 @@ const REASON_CONCEALED: &str =
     "typed while the terminal concealed text (SGR 8): not shown on screen";
 const REASON_PAST_MARGIN: &str =
     "ran past the right margin with auto-wrap off: the terminal showed its last column overwritten";
+const REASON_TYPED_AHEAD: &str =
+    "typed ahead: the terminal echoed it before the shell's first prompt, which read it without showing it (the agent writes the session preferences' shellProfile there)";
+const REASON_ECHOED_AHEAD: &str =
+    "typed ahead: the terminal echoed it before the shell's first prompt too (the agent writes the session preferences' shellProfile there)";
 const REASON_ALTERNATE: &str =
     "typed on the alternate screen, which no full-screen program opened: hidden from scrollback";
 
@@ -180,6 +186,12 @@ pub struct Shell<S> {
     expansion_off: bool,
     /// Lines submitted that never reached the screen (see [`hidden`]).
     hidden: Hidden,
+    /// Lines before the first prompt, until it shows whether the shell read them (see
+    /// [`ahead`]); `None` from then on.
+    early: Option<Early>,
+    /// Lines echoed before the first prompt that a line editor showed again: the commands
+    /// read with markers that match them say where they came from.
+    echoed_ahead: Vec<String>,
     /// The prompts commands were submitted at: whose prompt is active (see [`foreground`]).
     shell_prompts: foreground::ShellPrompts,
     program_inputs: u64,
@@ -244,6 +256,8 @@ impl<S: ShellSink> Shell<S> {
             recent: Recent::default(),
             expansion_off: false,
             hidden: Hidden::default(),
+            early: Some(Early::default()),
+            echoed_ahead: Vec::new(),
             shell_prompts: foreground::ShellPrompts::default(),
             program_inputs: 0,
             held: None,
@@ -266,6 +280,7 @@ impl<S: ShellSink> Shell<S> {
         shell.next_seq = snapshot.next_seq.max(1);
         shell.prompt_seen = snapshot.prompt_seen;
         shell.abandoned = snapshot.abandoned;
+        shell.early = None; // a piece of a session read apart: its start was read before
         shell
     }
 
@@ -322,6 +337,7 @@ impl<S: ShellSink> Shell<S> {
         if let Some(stretch) = self.hidden.finish() {
             self.note_echo_away(stretch);
         }
+        self.close_early("", 0);
         if self.notes_left_out > 0 {
             let n = std::mem::take(&mut self.notes_left_out);
             self.notes.push(format!("{n} more stretch(es) like the ones above: left out of the warnings (counted in printed_prompt_lines and hidden_inputs)"));
@@ -373,6 +389,12 @@ impl<S: ShellSink> Shell<S> {
     fn output_line(&mut self, text: &str) {
         if is_blank(text) {
             return;
+        }
+        if let (Some(early), None) = (&mut self.early, &self.current) {
+            if self.style == PromptStyle::Unix && early.push(text) {
+                return;
+            }
+            self.close_early("", 0);
         }
         self.open = false;
         // With expansion off, bash expands nothing: a line that looks like an expansion is the
@@ -426,6 +448,10 @@ impl<S: ShellSink> Shell<S> {
             }
             return;
         };
+        if self.early.is_some() {
+            // "$ $ pwd": the first prompt read a line typed ahead.
+            self.close_early(split.prompt, split.repeats);
+        }
         if let Some(stretch) = self.hidden.prompt_back() {
             self.note_echo_away(stretch);
         }
@@ -492,26 +518,16 @@ impl<S: ShellSink> Shell<S> {
             self.shell_prompts.learn(split.prompt);
             self.shell_prompts.command(split.prompt, text)
         };
-        self.flush_current();
-        let (mut text_buf, mut prompt_buf) = match self.spare_command.take() {
-            Some(old) => (old.text, old.prompt),
-            None => (String::new(), String::new()),
-        };
-        text_buf.clear();
-        text_buf.push_str(text);
-        prompt_buf.clear();
-        prompt_buf.push_str(split.prompt);
-        let mut cmd = Command {
-            seq: self.next_seq,
-            text: text_buf,
-            prompt: prompt_buf,
-            confidence: 1.0,
-            reason: None,
-            output_lines: 0,
-            privileged: split.prompt.trim_end().ends_with('#') || runs_as_root_via_sudo(text),
-            fullscreen: false,
-            seen_in: flags.alternate.then_some("alternate_screen").or(not_shown),
-        };
+        let seen_in = flags.alternate.then_some("alternate_screen").or(not_shown);
+        let mut cmd = self.start_command(split.prompt, text, seen_in);
+        if from_markers && !self.echoed_ahead.is_empty() {
+            let first = self.echoed_ahead.remove(0);
+            if first == text {
+                lower_confidence(&mut cmd, &[(true, REASON_ECHOED_AHEAD)]);
+            } else {
+                self.echoed_ahead.clear(); // the shell read something else first
+            }
+        }
         if let Some(what) = not_shown {
             self.sink.tamper(Tamper::NotShown(what), Some(cmd.seq), text);
         }
@@ -537,6 +553,55 @@ impl<S: ShellSink> Shell<S> {
         self.next_seq += 1;
         self.current = Some(cmd);
         self.open = true;
+    }
+
+    /// A new command (the current one is sent on): the buffers of the last one reused.
+    fn start_command(
+        &mut self,
+        prompt: &str,
+        text: &str,
+        seen_in: Option<&'static str>,
+    ) -> Command {
+        self.flush_current();
+        let (mut text_buf, mut prompt_buf) = match self.spare_command.take() {
+            Some(old) => (old.text, old.prompt),
+            None => (String::new(), String::new()),
+        };
+        text_buf.clear();
+        text_buf.push_str(text);
+        prompt_buf.clear();
+        prompt_buf.push_str(prompt);
+        Command {
+            seq: self.next_seq,
+            text: text_buf,
+            prompt: prompt_buf,
+            confidence: 1.0,
+            reason: None,
+            output_lines: 0,
+            privileged: prompt.trim_end().ends_with('#') || runs_as_root_via_sudo(text),
+            fullscreen: false,
+            seen_in,
+        }
+    }
+
+    /// The first prompt is here (see [`ahead`]): of the lines before it, the first `read` were
+    /// typed ahead and read at `prompt` without being shown again; the rest are output.
+    fn close_early(&mut self, prompt: &str, read: usize) {
+        let Some(early) = self.early.take() else { return };
+        let (read, output) = early.split(read);
+        if read.is_empty() {
+            // A line editor shows what was typed ahead again: say so on those commands.
+            self.echoed_ahead = output.iter().take(4).cloned().collect();
+        }
+        output.iter().for_each(|line| self.output_line(line));
+        for text in read {
+            let mut cmd = self.start_command(prompt, &text, None);
+            lower_confidence(&mut cmd, &[(true, REASON_TYPED_AHEAD)]);
+            self.hidden.command(cmd.seq, &text);
+            self.next_seq += 1;
+            self.current = Some(cmd);
+        }
+        self.open = false;
     }
 
     /// Ctrl-C at the continuation prompt: the shell discards the whole command it was still
@@ -589,11 +654,12 @@ impl<S: ShellSink> Shell<S> {
             self.remember_prompt(prompt);
         }
         // CloudWatch's cleaned stream can repeat the prompt of empty Enters: "sh-4.2$ sh-4.2$ ls".
-        let mut command = &line[prompt_len..];
+        let (mut command, mut repeats) = (&line[prompt_len..], 0);
         while !prompt.is_empty() && prompt.ends_with(' ') && command.starts_with(prompt) {
             command = &command[prompt.len()..];
+            repeats += 1;
         }
-        Some(Split { prompt, command, recognised, bare })
+        Some(Split { prompt, command, recognised, bare, repeats })
     }
 
     /// The prompt's length in bytes, by pattern.
@@ -676,6 +742,8 @@ struct Split<'t> {
     command: &'t str,
     recognised: bool,
     bare: bool,
+    /// The prompt was repeated before the command this many times (nothing typed at it).
+    repeats: usize,
 }
 
 /// Lower `cmd`'s confidence for each reason that holds, and say why (each reason once).
@@ -688,7 +756,7 @@ fn lower_confidence(cmd: &mut Command, reasons: &[(bool, &'static str)]) {
             REASON_PATTERN => 0.8,
             REASON_BARE | REASON_PROMPT | REASON_OVERFLOW | REASON_GLUED => 0.6,
             // The line editor read it: the text is exact, only where it was seen is unusual.
-            REASON_ALTERNATE | REASON_CONCEALED | REASON_PAST_MARGIN => 1.0,
+            REASON_ALTERNATE | REASON_CONCEALED | REASON_PAST_MARGIN | REASON_ECHOED_AHEAD => 1.0,
             _ => 0.7,
         };
         cmd.confidence = cmd.confidence.min(value);
@@ -728,6 +796,12 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
             } else {
                 text.char_indices().nth(input_from).map_or(text.len(), |(i, _)| i)
             };
+            if self.early.is_some() && self.region.is_empty() {
+                // "$ " before a marked prompt: a shell without a line editor read a line
+                // typed ahead and started this one.
+                let (read, len) = bare_prompts(&text[..from]);
+                self.close_early(&text[..len], read);
+            }
             let mut row = std::mem::take(&mut self.spare_row);
             row.clear();
             row.push_str(&text[from..]);
@@ -1032,6 +1106,34 @@ mod tests {
 
     fn texts(cmds: &[Command]) -> Vec<&str> {
         cmds.iter().map(|c| c.text.as_str()).collect()
+    }
+
+    /// Lines before the first prompt are held until it shows whether a shell read them: only
+    /// as many as prompts with nothing after them, the first ones; the rest stay output, in
+    /// order, however many there are.
+    #[test]
+    fn lines_before_the_first_prompt_are_commands_only_where_a_prompt_read_them() {
+        let mut shell = Shell::new(Collect::default(), PromptStyle::Unix, Preamble::None);
+        let mut screen = Screen::new();
+        screen.advance(b"cd /tmp\r\nWelcome\r\n$ $ pwd\r\n/tmp\r\n", &mut shell);
+        screen.finish(&mut shell);
+        shell.finish();
+        assert_eq!(texts(&shell.sink.commands), ["cd /tmp", "pwd"]);
+        assert!(shell.sink.commands[0].reason.as_deref().unwrap().starts_with("typed ahead"));
+        assert_eq!(shell.sink.output, [(0, "Welcome".to_string()), (2, "/tmp".to_string())]);
+        // A motd, then a prompt with a command typed: output.
+        let (cmds, _) = run(b"Last login: today\r\n$ id\r\n", PromptStyle::Unix, Preamble::None);
+        assert_eq!(texts(&cmds), ["id"]);
+        assert_eq!(cmds[0].reason.as_deref(), Some(&*format!("{REASON_PATTERN}; {REASON_BARE}")));
+        // More lines than are held, and no prompt at all: every one is output, in order.
+        let mut shell = Shell::new(Collect::default(), PromptStyle::Unix, Preamble::None);
+        let lines: Vec<String> = (0..40).map(|i| format!("line {i}")).collect();
+        let mut screen = Screen::new();
+        screen.advance(format!("{}\r\n", lines.join("\r\n")).as_bytes(), &mut shell);
+        screen.finish(&mut shell);
+        shell.finish();
+        let got: Vec<&str> = shell.sink.output.iter().map(|(_, l)| l.as_str()).collect();
+        assert_eq!(got, lines);
     }
 
     #[test]
