@@ -356,10 +356,7 @@ impl<W: CommandWriter> ShellSink for Judge<'_, W> {
                 // The command is reported; what hid it is named, as for any blinding.
                 let Some(rule) = analyzer.rules.get("SA-TRN-BLINDED") else { return };
                 let why = |a: &Analyzer| {
-                    format!(
-                        "not shown on screen ({what}) as it was typed: {}",
-                        a.evidence(evidence)
-                    )
+                    format!("not plainly on screen ({what}): {}", a.evidence(evidence))
                 };
                 self.add(rule, why, seq);
             }

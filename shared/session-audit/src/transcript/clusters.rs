@@ -29,10 +29,11 @@ pub(super) fn is_handle(c: char) -> bool {
     u32::from(c) >= FIRST_HANDLE
 }
 
-/// Whether `c` takes no cell of its own: a terminal draws it on the cell before it.
+/// How many cells `c` takes: 0 for a character a terminal draws on the cell before it, 2
+/// for a double-width one (`None` for controls).
 #[inline]
-pub(super) fn has_no_width(c: char) -> bool {
-    !c.is_ascii() && unicode_width::UnicodeWidthChar::width(c) == Some(0)
+pub(super) fn char_width(c: char) -> Option<usize> {
+    unicode_width::UnicodeWidthChar::width(c)
 }
 
 impl Clusters {
@@ -111,7 +112,8 @@ mod tests {
         out.clear();
         c.push_text(own, &mut out);
         assert_eq!(out, "\u{10_0001}");
-        assert!(has_no_width('\u{200d}') && has_no_width('\u{301}') && !has_no_width('é'));
+        assert!(char_width('\u{200d}') == Some(0) && char_width('\u{301}') == Some(0));
+        assert_eq!((char_width('é'), char_width('漢')), (Some(1), Some(2)));
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod clusters;
 pub mod format;
 mod history;
 mod pipeline;
+pub mod rows;
 mod scan;
 pub mod screen;
 pub mod shell;
@@ -156,6 +157,9 @@ impl<S: ShellSink> ScreenListener for Framing<S> {
     }
     fn title(&mut self, text: &str) {
         self.shell.title(text);
+    }
+    fn submitted_row_hidden(&mut self, what: rows::Unseen) {
+        self.shell.submitted_row_hidden(what);
     }
 }
 

@@ -28,6 +28,7 @@ enum Call {
     InputEnd { end: u32 },
     AlternateScreen(bool),
     Title { end: u32 },
+    RowHidden(super::rows::Unseen),
     Configure(PromptStyle, Preamble),
 }
 
@@ -59,6 +60,9 @@ impl ScreenListener for LineLog {
     fn title(&mut self, text: &str) {
         self.text.push_str(text);
         self.calls.push(Call::Title { end: self.end() });
+    }
+    fn submitted_row_hidden(&mut self, what: super::rows::Unseen) {
+        self.calls.push(Call::RowHidden(what));
     }
 }
 
@@ -94,6 +98,7 @@ impl LineLog {
                     start = end as usize;
                 }
                 Call::AlternateScreen(entered) => to.alternate_screen(entered),
+                Call::RowHidden(what) => to.submitted_row_hidden(what),
                 Call::Title { end } => {
                     to.title(&self.text[start..end as usize]);
                     start = end as usize;

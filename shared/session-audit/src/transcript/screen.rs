@@ -13,7 +13,8 @@
 
 use vte::{Params, Perform};
 
-use super::clusters::{has_no_width, is_handle, Clusters};
+use super::clusters::{char_width, is_handle, Clusters};
+use super::rows::{Rows, Unseen};
 use super::scan;
 
 /// Longest logical line kept, in characters. Longer lines keep their first part and are
@@ -50,6 +51,9 @@ pub trait ScreenListener {
     /// (RHEL's and Amazon Linux's `PROMPT_COMMAND`), on stdout, so it shows a prompt drawn
     /// even where the prompt itself went elsewhere. Its text up to the first `;`.
     fn title(&mut self, _text: &str) {}
+    /// The row the last command was submitted on was erased or written over since (see
+    /// [`super::rows`]).
+    fn submitted_row_hidden(&mut self, _what: Unseen) {}
 }
 
 /// Facts about a line that lower confidence in what it holds.
@@ -150,6 +154,13 @@ fn short_sequence(bytes: &[u8]) -> Option<(usize, Short)> {
         }
         _ => None,
     }
+}
+
+/// A C0 control that moves nothing and changes no cell (NUL, BEL, CAN, …): see
+/// [`State::execute`], where only BS, HT, LF, VT, FF and CR act.
+#[inline]
+fn does_nothing(byte: u8) -> bool {
+    byte < 0x20 && !matches!(byte, 0x08..=0x0d | 0x1b)
 }
 
 /// The character index of cell `cell` in the text of `cells` (right halves of double-width
@@ -283,6 +294,8 @@ struct State {
     wide_seen: bool,
     /// What cells with characters of no width drawn on them hold.
     clusters: Clusters,
+    /// Where the cursor is from the last submitted command's row.
+    rows: Rows,
     /// How far a kernel erase echo over a multi-byte character has come, and a character it
     /// left partly erased (cell, bytes left of it).
     erase: EraseEcho,
@@ -365,6 +378,7 @@ impl Screen {
                 line: Vec::with_capacity(256),
                 wide_seen: false,
                 clusters: Clusters::default(),
+                rows: Rows::default(),
                 erase: EraseEcho::None,
                 partial: None,
                 pos: 0,
@@ -460,6 +474,11 @@ impl Screen {
                 byte => {
                     self.state.execute(byte, listener);
                     i += 1;
+                    if does_nothing(byte) {
+                        // A run of them (the NULs of a binary file): the first one's effects
+                        // (a pending wrap or guess resolved) are all the rest would have.
+                        i += bytes[i..].iter().take_while(|&&b| does_nothing(b)).count();
+                    }
                 }
             }
         }
@@ -590,6 +609,7 @@ impl Screen {
         } else if !s.line.is_empty() {
             s.commit(listener);
         }
+        s.tell_rows(listener);
     }
 
     /// Treat bracketed-paste and alternate-screen toggles as plain sequences. CloudWatch
@@ -693,7 +713,7 @@ impl State {
                 bytes.retain(|&b| b > 1);
             }
             self.text = scan::ascii_string(bytes);
-        } else if self.clusters.any() {
+        } else if self.clusters.any() && cells.iter().any(|&c| is_handle(c)) {
             for &c in cells.iter().filter(|&&c| c != WIDE_RIGHT && c != PAD) {
                 self.clusters.push_text(c, &mut self.text);
             }
@@ -757,19 +777,22 @@ impl State {
             // readline's own redraw prompts, "(reverse-i-search)", "(arg: 2)", start with '('.
             self.resolve_wrap_candidate(c != '(');
         }
-        if !c.is_ascii() {
-            if has_no_width(c) && self.draw_on_cell_before(c) {
-                return;
-            }
-            if is_handle(c) {
-                c = self.clusters.own(c).unwrap_or(char::REPLACEMENT_CHARACTER);
-            }
+        // Looked up once: most non-ASCII characters are narrow (U+FFFD for invalid bytes).
+        let width = if c.is_ascii() { Some(1) } else { char_width(c) };
+        if width == Some(0) && self.draw_on_cell_before(c) {
+            return;
+        }
+        if is_handle(c) {
+            c = self.clusters.own(c).unwrap_or(char::REPLACEMENT_CHARACTER);
+        }
+        if self.rows.up > 0 {
+            self.rows.written();
         }
         let (pos, padded) = (self.pos, self.wrap.last == Last::PadErased);
         if !self.put_cell(c) {
             return;
         }
-        if !c.is_ascii() && unicode_width::UnicodeWidthChar::width(c) == Some(2) {
+        if width == Some(2) {
             if padded && self.wrap.width.is_none() && self.wrap.markers == 0 {
                 // The padded column was the first row's last: this character starts the next.
                 self.wrap.width = Some(pos).filter(|&w| w >= MIN_INFERRED_WIDTH);
@@ -840,6 +863,7 @@ impl State {
     /// A fresh line: output, or the first row of a line-editor region (a prompt).
     fn at_line_start(&self) -> bool {
         !self.modes.alternate
+            && self.rows.up == 0
             && self.pos == 0
             && self.line.is_empty()
             && self.wrap.candidate.is_none()
@@ -921,7 +945,12 @@ impl State {
         let (flags, input, from) = (self.flags, self.region.open, self.region.from);
         self.clear_line();
         self.erase = EraseEcho::None;
+        // The line feed's row (see `line_feed` and `end_region`).
+        self.tell_rows(listener);
+        let wrapped = self.wrap.width.filter(|_| !input).map_or(0, |w| (line.len().max(1) - 1) / w);
+        self.rows.line_feed(wrapped as u64);
         if input {
+            self.rows.submitted();
             // What the line feed (the row kept) and the end of the region would have done.
             self.region.open = false;
             self.region.row = 0;
@@ -942,6 +971,9 @@ impl State {
         let text = &bytes[..run];
         if self.discarding() {
             return run;
+        }
+        if self.rows.up > 0 {
+            self.rows.written();
         }
         if self.wrap.candidate.is_some()
             || self.insert_mode
@@ -1070,6 +1102,13 @@ impl State {
                 return;
             }
             self.flags.alternate = true;
+        } else {
+            self.tell_rows(listener);
+            let wrapped = match (self.region.open, self.wrap.width) {
+                (false, Some(w)) => self.line.len().saturating_sub(1) / w,
+                _ => 0,
+            };
+            self.rows.line_feed(wrapped as u64);
         }
         if let (true, Some(w)) = (self.region.open, self.wrap.width) {
             let last_row = self.line.len().saturating_sub(1) / w;
@@ -1112,7 +1151,15 @@ impl State {
     }
 
     /// The region ended: its rows, then what is left on the current line, to the listener.
+    /// Tell what became of the last submitted command's row, if anything did.
+    fn tell_rows<L: ScreenListener>(&mut self, listener: &mut L) {
+        if let Some(what) = self.rows.found.take() {
+            listener.submitted_row_hidden(what);
+        }
+    }
+
     fn end_region<L: ScreenListener>(&mut self, listener: &mut L) {
+        self.tell_rows(listener);
         if self.submitted_at_the_margin() {
             // What a line feed past the end of the line does: the line is a row of the region.
             self.keep_row();
@@ -1121,6 +1168,9 @@ impl State {
         let current = std::mem::take(&mut self.line);
         let mut rows = std::mem::take(&mut self.region.rows);
         let (first_from, has_rows) = (self.region.from, !rows.is_empty());
+        if has_rows && !self.modes.alternate {
+            self.rows.submitted();
+        }
         for (i, (cells, flags)) in rows.drain(..).enumerate() {
             self.line = cells;
             self.collect_text(0);
@@ -1150,6 +1200,13 @@ impl State {
         // Above the current line, in a region: back onto the rows it kept (readline redrawing
         // a multi-line buffer). The current line is one row while the width is unknown.
         let rows_above = self.wrap.width.map_or(0, |w| self.pos / w);
+        if !self.modes.alternate {
+            match down {
+                false if n > rows_above => self.rows.up((n - rows_above) as u64),
+                true => self.rows.down(n as u64),
+                false => {}
+            }
+        }
         if !down && self.region.open && n > rows_above && self.region.row > 0 {
             let up = (n - rows_above).min(self.region.row);
             let col = self.wrap.width.map_or(self.pos, |w| self.pos % w);
@@ -1335,8 +1392,17 @@ impl State {
                 self.set_column(0);
             }
             ([], 'G' | '`') => self.set_column(n - 1),
-            ([], 'H' | 'f') => self.set_column(arg(1, 1) as usize - 1),
+            ([], 'H' | 'f') => {
+                self.rows.placed();
+                self.set_column(arg(1, 1) as usize - 1);
+            }
+            ([], 'd') => self.rows.placed(),
+            ([], 's') => self.rows.save(),
+            ([], 'u') => self.rows.restore(),
             ([], 'K') => {
+                if self.rows.up > 0 {
+                    self.rows.erased(false);
+                }
                 let pending = before != Last::Other
                     && self.wrap.width.is_some_and(|w| self.pos > 0 && self.pos.is_multiple_of(w));
                 if pending && arg(0, 0) == 0 {
@@ -1352,9 +1418,17 @@ impl State {
                 }
             }
             ([], 'J') => match arg(0, 0) {
-                0 => self.blank(self.pos, self.line.len()),
+                0 => {
+                    if self.rows.up > 0 {
+                        self.rows.erased(true);
+                    }
+                    self.blank(self.pos, self.line.len())
+                }
                 1 => self.blank(0, self.pos + 1),
-                _ => self.blank(0, self.line.len()),
+                _ => {
+                    self.rows.placed(); // the whole screen: `clear`
+                    self.blank(0, self.line.len())
+                }
             },
             ([], 'P') => self.delete_chars(n),
             ([], '@') => self.insert_blanks(n),
@@ -1458,8 +1532,16 @@ impl<L: ScreenListener> Perform for Performer<'_, L> {
         }
     }
 
-    fn esc_dispatch(&mut self, _intermediates: &[u8], _ignore: bool, byte: u8) {
+    fn esc_dispatch(&mut self, intermediates: &[u8], _ignore: bool, byte: u8) {
         self.sequence_done = true;
+        if intermediates.is_empty() && !self.s.modes.alternate {
+            match byte {
+                b'M' => self.s.rows.up(1), // reverse index
+                b'7' => self.s.rows.save(),
+                b'8' => self.s.rows.restore(),
+                _ => {}
+            }
+        }
         if byte != b'\\' {
             // ST (`ESC \`) only ends a string, like the BEL it stands for.
             self.s.resolve_guess();

@@ -597,3 +597,21 @@ fn the_shell_profile_typed_ahead_is_the_first_command() {
         && c.reason.as_deref().is_some_and(|r| r.starts_with("typed ahead"))));
     assert_eq!(got.commands[2].reason, None);
 }
+
+/// Class f, rows hidden after they were read: a prompt moving up and erasing the row above,
+/// a cursor restored onto the last command's row and written over, and (recorded after the
+/// fix) a `PROMPT_COMMAND` by reverse index, a command erasing its own row, a saved cursor
+/// restored with an erase below. Output erased instead of the command, a command moving up
+/// over its own output, and `clear` are not marks.
+#[test]
+fn rows_erased_or_written_over_after_submission_are_named() {
+    let seen = |name: &str| -> Vec<(u64, &'static str)> {
+        check(name).commands.iter().filter_map(|c| c.seen_in.map(|s| (c.seq, s))).collect()
+    };
+    let (erased, over) = ("erased_after_submit", "overwritten_after_submit");
+    assert_eq!(seen("i32_row_erased"), [(2, erased), (6, over), (7, over)]);
+    assert_eq!(
+        seen("i32_row_erased_variants"),
+        [(1, erased), (2, erased), (6, erased), (9, erased)]
+    );
+}

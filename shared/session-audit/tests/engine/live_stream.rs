@@ -122,9 +122,9 @@ fn report_command_rules(analyzer: &Analyzer, transcript: &[u8]) -> BTreeMap<Stri
     let mut out = BTreeMap::new();
     for f in &report.findings {
         let rule = analyzer.rules.get(&f.rule_id).unwrap();
-        // What the screen did not show (concealed text) is seen in the escapes, which the
+        // What the screen did not show (concealed text, a row erased) is seen in the escapes, which the
         // agent's cleanup strips from the stream: the transcript's finding alone.
-        let from_the_screen = f.evidence.starts_with("not shown on screen");
+        let from_the_screen = f.evidence.starts_with("not plainly on screen");
         if rule.target == Target::Command && !from_the_screen {
             *out.entry(f.rule_id.clone()).or_insert(0) += 1;
         }

@@ -19,6 +19,7 @@ mod syntax;
 mod takeover;
 
 use super::history::{self, Recent};
+use super::rows::Unseen;
 use super::screen::{LineFlags, ScreenListener};
 use ahead::{bare_prompts, Early};
 use hidden::{AwayStretch, Hidden};
@@ -81,7 +82,8 @@ pub struct ShellSnapshot {
 pub enum Tamper {
     /// A line editor region (prompt and markers) printed by a command, not read by a shell.
     ForgedPrompt,
-    /// A command line the terminal did not show as it was typed: what hid it.
+    /// A command line the terminal did not show as it was typed, or erased or wrote over
+    /// after it was submitted: what hid it.
     NotShown(&'static str),
 }
 
@@ -142,6 +144,8 @@ const REASON_TYPED_AHEAD: &str =
     "typed ahead: the terminal echoed it before the shell's first prompt, which read it without showing it (the agent writes the session preferences' shellProfile there)";
 const REASON_ECHOED_AHEAD: &str =
     "typed ahead: the terminal echoed it before the shell's first prompt too (the agent writes the session preferences' shellProfile there)";
+const REASON_ROW_HIDDEN: &str =
+    "its row was erased or written over after it was submitted (the cursor moved back onto it): the screen no longer showed it";
 const REASON_ALTERNATE: &str =
     "typed on the alternate screen, which no full-screen program opened: hidden from scrollback";
 
@@ -629,9 +633,12 @@ impl<S: ShellSink> Shell<S> {
     }
 
     fn split_prompt<'t>(&mut self, line: &'t str, from_markers: bool) -> Option<Split<'t>> {
+        // A known prompt's first byte first: nearly every line fails it (no memcmp call).
+        let first = line.as_bytes().first();
         let known = self
             .known_prompts
             .iter()
+            .filter(|p| p.as_bytes().first() == first)
             .filter(|p| line.starts_with(p.as_str()) || line == p.trim_end())
             .map(String::len)
             .max();
@@ -756,7 +763,8 @@ fn lower_confidence(cmd: &mut Command, reasons: &[(bool, &'static str)]) {
             REASON_PATTERN => 0.8,
             REASON_BARE | REASON_PROMPT | REASON_OVERFLOW | REASON_GLUED => 0.6,
             // The line editor read it: the text is exact, only where it was seen is unusual.
-            REASON_ALTERNATE | REASON_CONCEALED | REASON_PAST_MARGIN | REASON_ECHOED_AHEAD => 1.0,
+            REASON_ALTERNATE | REASON_CONCEALED | REASON_PAST_MARGIN | REASON_ECHOED_AHEAD
+            | REASON_ROW_HIDDEN => 1.0,
             _ => 0.7,
         };
         cmd.confidence = cmd.confidence.min(value);
@@ -892,6 +900,15 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
 
     fn title(&mut self, text: &str) {
         self.hidden.title(text);
+    }
+
+    fn submitted_row_hidden(&mut self, what: Unseen) {
+        // The next command is not read until its region ends: the current one's row it was.
+        let Some(cmd) = &mut self.current else { return };
+        cmd.seen_in = cmd.seen_in.or(Some(what.as_str()));
+        lower_confidence(cmd, &[(true, REASON_ROW_HIDDEN)]);
+        let (seq, text) = (cmd.seq, cmd.text.clone()); // rare: a person hiding a command
+        self.sink.tamper(Tamper::NotShown(what.as_str()), Some(seq), &text);
     }
 }
 
