@@ -156,6 +156,13 @@ fn short_sequence(bytes: &[u8]) -> Option<(usize, Short)> {
     }
 }
 
+/// The text of a [`Short::Title`] sequence (`ESC ] 0;text;more BEL`) as `vte` splits it: up
+/// to the next `;`.
+fn title_text(sequence: &[u8]) -> std::borrow::Cow<'_, str> {
+    let body = &sequence[4..sequence.len() - 1];
+    String::from_utf8_lossy(&body[..memchr::memchr(b';', body).unwrap_or(body.len())])
+}
+
 /// A C0 control that moves nothing and changes no cell (NUL, BEL, CAN, …): see
 /// [`State::execute`], where only BS, HT, LF, VT, FF and CR act.
 #[inline]
@@ -453,9 +460,7 @@ impl Screen {
                         i += n;
                     }
                     Some((n, Short::Title)) => {
-                        // `0;text;more` as `vte` splits it: the text up to the next `;`.
-                        let text = bytes[i + 4..i + n - 1].split(|&b| b == b';').next();
-                        listener.title(&String::from_utf8_lossy(text.unwrap_or_default()));
+                        listener.title(&title_text(&bytes[i..i + n]));
                         i += n;
                     }
                     Some((n, Short::PrivateMode(mode, on))) => {
@@ -898,7 +903,10 @@ impl State {
                 Some(0x1b) => match short_sequence(&bytes[i..]) {
                     // Nothing is concealed here (see the caller): only a colour with an `8`
                     // may change that, on the byte-by-byte path.
-                    Some((n, Short::Inert)) => {
+                    Some((n, kind @ (Short::Inert | Short::Title))) => {
+                        if let Short::Title = kind {
+                            listener.title(&title_text(&bytes[i..i + n]));
+                        }
                         if contiguous {
                             contiguous = false;
                             text.extend_from_slice(&bytes[..i.min(MAX_LINE_CHARS + 1)]);

@@ -101,7 +101,7 @@ impl PromptTitles {
 }
 
 fn title_key(text: &str) -> &str {
-    text.split(':').next().unwrap_or_default()
+    &text[..memchr::memchr(b':', text.as_bytes()).unwrap_or(text.len())]
 }
 
 /// Counts hidden lines (see the module's documentation).
@@ -262,7 +262,8 @@ enum Fd {
 /// output would not be from a line typed later) is not watched; the rule SA-TRN-BLINDED
 /// names every such redirect.
 fn stderr_sent_away(text: &str) -> Option<&str> {
-    if !text.contains("exec") || !text.contains('>') {
+    let bytes = text.as_bytes();
+    if memchr::memchr(b'>', bytes).is_none() || memchr::memmem::find(bytes, b"exec").is_none() {
         return None; // nearly every command
     }
     let mut words = last_segment(text).split_whitespace();
