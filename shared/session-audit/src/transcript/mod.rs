@@ -9,6 +9,7 @@ pub mod cloudwatch;
 mod clusters;
 pub mod format;
 mod history;
+mod pen;
 mod pipeline;
 pub mod rows;
 mod scan;

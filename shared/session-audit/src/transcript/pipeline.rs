@@ -394,7 +394,8 @@ mod tests {
     }
 
     #[test]
-    fn a_log_holds_twelve_bytes_a_call() {
-        assert_eq!(std::mem::size_of::<Call>(), 12);
+    fn a_log_holds_at_most_sixteen_bytes_a_call() {
+        // A read of 64 KiB of short lines logs thousands of calls; a line's facts are bytes.
+        assert!(std::mem::size_of::<Call>() <= 16);
     }
 }

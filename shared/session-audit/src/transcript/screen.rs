@@ -14,6 +14,7 @@
 use vte::{Params, Perform};
 
 use super::clusters::{char_width, is_handle, Clusters};
+use super::pen::{self, Pen};
 use super::rows::{Rows, Unseen};
 use super::scan;
 
@@ -70,6 +71,8 @@ pub struct LineFlags {
     /// until 28 or a reset), at most 255 (prompts are shorter): 0 when none. What was typed
     /// there was not on the screen. A byte, so a line's facts stay small in a log of lines.
     pub concealed_to: u8,
+    /// Some of those columns were hidden by ink of the background's colour, not by SGR 8.
+    pub same_ink: bool,
     /// Auto-wrap was off (`CSI ? 7 l`) while a line editor's line ran past the right margin:
     /// the terminal kept overwriting its last column, so the text there was never shown.
     pub past_margin: bool,
@@ -77,13 +80,13 @@ pub struct LineFlags {
 
 /// An escape sequence the screen applies without `vte`.
 enum Short {
-    /// Changes nothing here: a colour (`ESC [ digits;… m`) or an OSC other than a window
-    /// title ended by BEL (`ESC ] … BEL`, printable ASCII only).
+    /// Changes nothing here: an OSC other than a window title ended by BEL (`ESC ] … BEL`,
+    /// printable ASCII only).
     Inert,
     /// A window title (`ESC ] 0;… BEL` or `2;`, printable ASCII only): told to the listener.
     Title,
-    /// A colour (`ESC [ digits;… m`) that may conceal text (a parameter holds an `8`) or,
-    /// while text is concealed, show it again: see [`State::colour`].
+    /// A colour (`ESC [ digits;… m`): it may hide text drawn after it or show it again (see
+    /// [`Pen`]).
     Colour,
     /// `ESC [ ? n h` or `l`: one private mode (bracketed paste, the alternate screen).
     PrivateMode(u16, bool),
@@ -120,9 +123,6 @@ fn short_sequence(bytes: &[u8]) -> Option<(usize, Short)> {
             let params = bytes.get(2..)?.iter().position(|&b| !(b.is_ascii_digit() || b == b';'));
             let end = 2 + params?;
             match bytes[end] {
-                // Nearly every colour holds no `8` (`0`, `01;34`, `38;5;196`): nothing to do
-                // unless text is concealed.
-                b'm' if !bytes[2..end].contains(&b'8') => Some((end + 1, Short::Inert)),
                 b'm' => Some((end + 1, Short::Colour)),
                 action @ (b'A'..=b'H'
                 | b'J'
@@ -160,7 +160,16 @@ fn short_sequence(bytes: &[u8]) -> Option<(usize, Short)> {
 /// to the next `;`.
 fn title_text(sequence: &[u8]) -> std::borrow::Cow<'_, str> {
     let body = &sequence[4..sequence.len() - 1];
-    String::from_utf8_lossy(&body[..memchr::memchr(b';', body).unwrap_or(body.len())])
+    lossy(&body[..memchr::memchr(b';', body).unwrap_or(body.len())])
+}
+
+/// `bytes` as text, invalid UTF-8 replaced; `from_utf8_lossy` alone walks a valid title
+/// byte by byte, and one is set before every prompt.
+fn lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 /// A C0 control that moves nothing and changes no cell (NUL, BEL, CAN, …): see
@@ -183,42 +192,11 @@ fn text_column(cells: &[char], cell: usize, clusters: &Clusters) -> usize {
 }
 
 impl State {
-    /// A colour's parameters (`01;34`): conceal text or show it again.
+    /// A colour's parameters (`01;34`): they may hide text or show it again.
     fn colour(&mut self, params: &[u8]) {
-        let values = params.split(|&b| b == b';').map(|p| {
-            p.iter().fold(0u16, |n, d| n.saturating_mul(10).saturating_add(u16::from(d - b'0')))
-        });
-        if let Some(on) = conceal_effect(values) {
-            self.modes.concealed = on;
-        }
+        self.modes.pen.apply_typed(params);
+        self.modes.concealed = self.modes.pen.unseen().is_some();
     }
-}
-
-/// What a colour sequence's parameters do to concealed text: `Some(true)` conceals (8),
-/// `Some(false)` shows again (28, a reset: 0 or no parameter), `None` leaves it. The colour
-/// numbers of `38;5;n` and `38;2;r;g;b` (and 48, 58) are skipped: `38;5;8` is grey.
-fn conceal_effect(values: impl Iterator<Item = u16>) -> Option<bool> {
-    let mut effect = None;
-    let mut values = values.peekable();
-    if values.peek().is_none() {
-        return Some(false);
-    }
-    while let Some(v) = values.next() {
-        match v {
-            8 => effect = Some(true),
-            0 | 28 => effect = Some(false),
-            38 | 48 | 58 => {
-                let skip = match values.next() {
-                    Some(5) => 1,
-                    Some(2) => 3,
-                    _ => 0,
-                };
-                values.by_ref().take(skip).for_each(drop);
-            }
-            _ => {}
-        }
-    }
-    effect
 }
 
 /// Up to two `;`-separated numbers, as `vte` reads them (an empty one is 0, digits saturate
@@ -360,7 +338,9 @@ struct Modes {
     /// On the alternate screen, a line editor submitted a plain line: a shell is there, so
     /// its lines are read as on the main screen until the alternate screen is left.
     shell_on_alternate: bool,
-    /// Text is concealed (SGR 8) until shown again.
+    /// What colour sequences set: concealment, ink and background.
+    pen: Pen,
+    /// Text drawn now is not visible ([`Pen::unseen`], kept here: read for every character).
     concealed: bool,
     /// Auto-wrap is off (`CSI ? 7 l`).
     wrap_off: bool,
@@ -412,6 +392,7 @@ impl Screen {
                     alternate: false,
                     addressed: false,
                     shell_on_alternate: false,
+                    pen: Pen::default(),
                     concealed: false,
                     wrap_off: false,
                 },
@@ -449,13 +430,8 @@ impl Screen {
             match bytes[i] {
                 0x20..=0x7e => i += self.state.print_ascii_run(&bytes[i..]),
                 0x1b => match short_sequence(&bytes[i..]) {
-                    // While text is concealed, any colour may show it again (a reset).
-                    Some((n, Short::Inert))
-                        if !self.state.modes.concealed || bytes[i + 1] != b'[' =>
-                    {
-                        i += n
-                    }
-                    Some((n, Short::Inert | Short::Colour)) => {
+                    Some((n, Short::Inert)) => i += n,
+                    Some((n, Short::Colour)) => {
                         self.state.colour(&bytes[i + 2..i + n - 1]);
                         i += n;
                     }
@@ -688,6 +664,7 @@ impl State {
         if self.modes.concealed && to > from {
             let to = u8::try_from(to).unwrap_or(u8::MAX);
             self.flags.concealed_to = self.flags.concealed_to.max(to);
+            self.flags.same_ink |= self.modes.pen.unseen() == Some(pen::Unseen::SameInk);
         }
         if self.modes.wrap_off && self.wrap.width.is_some_and(|w| to > w) {
             self.flags.past_margin = true;
@@ -901,11 +878,20 @@ impl State {
             i += run;
             match bytes.get(i) {
                 Some(0x1b) => match short_sequence(&bytes[i..]) {
-                    // Nothing is concealed here (see the caller): only a colour with an `8`
-                    // may change that, on the byte-by-byte path.
-                    Some((n, kind @ (Short::Inert | Short::Title))) => {
-                        if let Short::Title = kind {
-                            listener.title(&title_text(&bytes[i..i + n]));
+                    // Nothing is hidden here (see the caller): a colour that hides text is
+                    // applied on the byte-by-byte path, where each character is drawn with it.
+                    Some((n, kind @ (Short::Inert | Short::Title | Short::Colour))) => {
+                        match kind {
+                            Short::Title => listener.title(&title_text(&bytes[i..i + n])),
+                            Short::Colour => {
+                                let mut pen = self.modes.pen;
+                                pen.apply_typed(&bytes[i + 2..i + n - 1]);
+                                if pen.unseen().is_some() {
+                                    break None;
+                                }
+                                self.modes.pen = pen;
+                            }
+                            _ => {}
                         }
                         if contiguous {
                             contiguous = false;
@@ -1524,12 +1510,10 @@ impl<L: ScreenListener> Perform for Performer<'_, L> {
     fn csi_dispatch(&mut self, params: &Params, intermediates: &[u8], _ignore: bool, action: char) {
         self.sequence_done = true;
         if action == 'm' {
-            // Colours: by far the most common sequence, and never content; concealing text
-            // is what matters here.
-            let values = params.iter().flat_map(|p| p.iter().copied());
-            if let Some(on) = conceal_effect(values) {
-                self.s.modes.concealed = on;
-            }
+            // Colours: by far the most common sequence, and never content; whether they hide
+            // text is what matters here.
+            self.s.modes.pen.apply_groups(params.iter());
+            self.s.modes.concealed = self.s.modes.pen.unseen().is_some();
             return;
         }
         let first_two = [param(params, 0), param(params, 1)];
@@ -1560,7 +1544,7 @@ impl<L: ScreenListener> Perform for Performer<'_, L> {
 
     fn osc_dispatch(&mut self, params: &[&[u8]], bell_terminated: bool) {
         if let [b"0" | b"2", title, ..] = params {
-            self.l.title(&String::from_utf8_lossy(title));
+            self.l.title(&lossy(title));
         }
         // Window titles and colour queries: never content. Does not disturb a pending wrap.
         // Ended by ESC, `vte` goes on to read an escape (ST's `\`, or a new sequence: the
@@ -1616,18 +1600,24 @@ mod tests {
     }
 
     #[test]
-    fn concealing_colours_are_told_from_colour_numbers() {
-        let effect = |v: &[u16]| conceal_effect(v.iter().copied());
-        assert_eq!(effect(&[8]), Some(true));
-        assert_eq!(effect(&[1, 8]), Some(true));
-        assert_eq!(effect(&[28]), Some(false));
-        assert_eq!(effect(&[]), Some(false), "a reset");
-        assert_eq!(effect(&[38, 5, 8]), None, "grey, not concealed");
-        assert_eq!(effect(&[48, 2, 8, 8, 8, 8]), Some(true), "after an RGB colour");
+    fn text_drawn_unseen_is_flagged_with_what_hid_it() {
         // Typed text concealed after a visible prompt; shown again after the reset.
         let r = run(b"\x1b[?2004h$ \x1b[8msecret\r\r\n\x1b[?2004l\r\x1b[0m\x1b[?2004h$ ok\r\r\n\x1b[?2004l\r");
         assert_eq!(texts(&r)[..2], ["$ secret", "$ ok"]);
         assert_eq!((r.flags[0].concealed_to, r.flags[1].concealed_to), (8, 0));
+        assert!(!r.flags[0].same_ink);
+        // Ink set on one line and the background on the next (on the plain-line fast path),
+        // then typed text; a colour in the `:` form (read by `vte`) shows it again.
+        let r = run(b"\x1b[38;5;16mout\r\n\x1b[48;5;0mmore\r\n\x1b[?2004h$ secret\r\r\n\x1b[?2004l\r\x1b[38:2::200:200:200m\x1b[?2004h$ ok\r\r\n\x1b[?2004l\r");
+        assert_eq!(texts(&r), ["out", "more", "$ secret", "$ ok"]);
+        assert_eq!((r.flags[2].concealed_to, r.flags[2].same_ink), (8, true));
+        assert_eq!(r.flags[3].concealed_to, 0);
+        // Colours on an output line that differ, as `ls` draws them: nothing hidden.
+        let r = run(
+            b"\x1b[30;42mdir\x1b[0m \x1b[01;34mbin\x1b[0m\r\n\x1b[?2004h$ ls\r\r\n\x1b[?2004l\r",
+        );
+        assert_eq!(texts(&r), ["dir bin", "$ ls"]);
+        assert_eq!(r.flags[1], LineFlags::default());
     }
 
     #[test]

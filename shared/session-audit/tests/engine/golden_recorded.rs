@@ -510,6 +510,31 @@ fn a_command_the_screen_did_not_show_is_reported_and_named() {
     assert!(blinded[2].1.contains("past_margin_wrap_off"), "{blinded:?}");
 }
 
+/// Typed in ink of the background's colour (issue 32, the visibility model): basic black on
+/// black, neighbouring 256-colour greys, 24-bit white on white, the `:` form. Each command
+/// is reported exactly and named; `ls` colours with backgrounds in output, white typed on
+/// blue and a coloured prompt reset before the input are not.
+#[test]
+fn a_command_typed_in_the_backgrounds_colour_is_reported_and_named() {
+    use session_audit::{Analyzer, Input};
+    let got = check("i32_same_ink");
+    let seen: Vec<Option<&str>> = got.commands.iter().map(|c| c.seen_in).collect();
+    let ink = Some("same_ink_as_background");
+    assert_eq!(seen[..2], [None, None]);
+    assert_eq!(seen[2..10], [ink; 8], "typed at the prompts drawing in the background's colour");
+    assert_eq!(seen[10..], [None; 4], "a reset prompt, `ls` colours, white on blue");
+    let bytes = std::fs::read(fixture("recorded/i32_same_ink.log")).unwrap();
+    let report = Analyzer::default().analyze_bytes(&bytes, Input::default());
+    let blinded: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == "SA-TRN-BLINDED")
+        .map(|f| f.evidence.as_str())
+        .collect();
+    assert_eq!(blinded.len(), 8, "{blinded:?}");
+    assert!(blinded.iter().all(|e| e.contains("same_ink_as_background")), "{blinded:?}");
+}
+
 /// Double-width characters (issue 32, class d): CJK and emoji typed, erased (two backspaces
 /// each), edited in the middle, and one that does not fit at the right margin of a 40-column
 /// terminal (readline pads the last column and wraps it), with a wide character in the

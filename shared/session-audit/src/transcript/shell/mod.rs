@@ -138,6 +138,8 @@ const REASON_TAKEOVER: &str =
     "the line editor's markers stopped after a command that did not say it would stop them: read by prompt and echo";
 const REASON_CONCEALED: &str =
     "typed while the terminal concealed text (SGR 8): not shown on screen";
+const REASON_SAME_INK: &str =
+    "typed in ink of the background's colour (the same or nearly): not visible on screen";
 const REASON_PAST_MARGIN: &str =
     "ran past the right margin with auto-wrap off: the terminal showed its last column overwritten";
 const REASON_TYPED_AHEAD: &str =
@@ -463,7 +465,9 @@ impl<S: ShellSink> Shell<S> {
         let concealed = flags.concealed_to > 0
             && usize::from(flags.concealed_to) > split.prompt.chars().count().min(254);
         // What kept the typed text off the screen, if anything did.
-        let not_shown = if concealed {
+        let not_shown = if concealed && flags.same_ink {
+            Some("same_ink_as_background")
+        } else if concealed {
             Some("concealed")
         } else {
             flags.past_margin.then_some("past_margin_wrap_off")
@@ -478,7 +482,8 @@ impl<S: ShellSink> Shell<S> {
             (flags.geometry_unknown, REASON_GEOMETRY),
             (flags.alternate, REASON_ALTERNATE),
             (self.taken_over && !from_markers, REASON_TAKEOVER),
-            (concealed, REASON_CONCEALED),
+            (concealed && !flags.same_ink, REASON_CONCEALED),
+            (concealed && flags.same_ink, REASON_SAME_INK),
             (flags.past_margin, REASON_PAST_MARGIN),
         ];
         let text = split.command;
@@ -763,8 +768,8 @@ fn lower_confidence(cmd: &mut Command, reasons: &[(bool, &'static str)]) {
             REASON_PATTERN => 0.8,
             REASON_BARE | REASON_PROMPT | REASON_OVERFLOW | REASON_GLUED => 0.6,
             // The line editor read it: the text is exact, only where it was seen is unusual.
-            REASON_ALTERNATE | REASON_CONCEALED | REASON_PAST_MARGIN | REASON_ECHOED_AHEAD
-            | REASON_ROW_HIDDEN => 1.0,
+            REASON_ALTERNATE | REASON_CONCEALED | REASON_SAME_INK | REASON_PAST_MARGIN
+            | REASON_ECHOED_AHEAD | REASON_ROW_HIDDEN => 1.0,
             _ => 0.7,
         };
         cmd.confidence = cmd.confidence.min(value);
