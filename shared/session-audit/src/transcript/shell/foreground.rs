@@ -117,9 +117,11 @@ impl ShellPrompts {
     /// program's input would escape the command rules; a program's line taken for a command
     /// only adds a line to the report.
     fn is_shell(&self, prompt: &str) -> bool {
-        self.known.iter().any(|p| p == prompt || same_shape(p, prompt))
-            || (!prompt.is_empty() && UNIX_PROMPT.is_match(prompt))
+        // Cheapest first: nearly every region's prompt is a known one, or ends as a shell's.
+        self.known.iter().any(|p| p == prompt)
             || ends_like_a_shell(prompt)
+            || self.known.iter().any(|p| same_shape(p, prompt))
+            || (!prompt.is_empty() && UNIX_PROMPT.is_match(prompt))
     }
 }
 
@@ -178,12 +180,10 @@ pub(super) fn hands_over(command: &str) -> bool {
 /// Two prompts of one `PS1` that shows something changing (the directory, the time): the same
 /// first four characters and the same last two.
 fn same_shape(known: &str, prompt: &str) -> bool {
-    let head = |p: &str| p.chars().take(4).collect::<String>();
-    let tail = |p: &str| p.chars().rev().take(2).collect::<String>();
-    known.chars().count() >= 6
-        && prompt.chars().count() >= 6
-        && head(known) == head(prompt)
-        && tail(known) == tail(prompt)
+    known.chars().nth(5).is_some()
+        && prompt.chars().nth(5).is_some()
+        && known.chars().take(4).eq(prompt.chars().take(4))
+        && known.chars().rev().take(2).eq(prompt.chars().rev().take(2))
 }
 
 #[cfg(test)]
