@@ -68,8 +68,9 @@ pub struct LineFlags {
     /// screen: a shell hidden there by hand (`printf '\e[?1049h'`, a prompt that switches).
     pub alternate: bool,
     /// One past the last column a line editor wrote while the terminal concealed text (SGR 8,
-    /// until 28 or a reset), at most 255 (prompts are shorter): 0 when none. What was typed
-    /// there was not on the screen. A byte, so a line's facts stay small in a log of lines.
+    /// until 28 or a reset) or drew it in ink of the background's colour (see [`Pen`]), at
+    /// most 255 (prompts are shorter): 0 when none. What was typed there was not on the
+    /// screen. A byte, so a line's facts stay small in a log of lines.
     pub concealed_to: u8,
     /// Some of those columns were hidden by ink of the background's colour, not by SGR 8.
     pub same_ink: bool,
@@ -197,6 +198,22 @@ impl State {
         self.modes.pen.apply_typed(params);
         self.modes.concealed = self.modes.pen.unseen().is_some();
     }
+
+    /// What an escape does to the pen: `ESC 7` saves it with the cursor and `ESC 8` puts it
+    /// back (a colour that hides text can come back so), `ESC c` resets the terminal (what
+    /// `reset` prints: colours and auto-wrap as at the start).
+    fn pen_escape(&mut self, byte: u8) {
+        match byte {
+            b'7' => self.saved_pen = self.modes.pen,
+            b'8' => self.modes.pen = self.saved_pen,
+            b'c' => {
+                self.modes.pen = Pen::default();
+                self.modes.wrap_off = false;
+            }
+            _ => return,
+        }
+        self.modes.concealed = self.modes.pen.unseen().is_some();
+    }
 }
 
 /// Up to two `;`-separated numbers, as `vte` reads them (an empty one is 0, digits saturate
@@ -281,6 +298,8 @@ struct State {
     clusters: Clusters,
     /// Where the cursor is from the last submitted command's row.
     rows: Rows,
+    /// The pen `ESC 7` saved with the cursor.
+    saved_pen: Pen,
     /// How far a kernel erase echo over a multi-byte character has come, and a character it
     /// left partly erased (cell, bytes left of it).
     erase: EraseEcho,
@@ -366,6 +385,7 @@ impl Screen {
                 wide_seen: false,
                 clusters: Clusters::default(),
                 rows: Rows::default(),
+                saved_pen: Pen::default(),
                 erase: EraseEcho::None,
                 partial: None,
                 pos: 0,
@@ -1526,6 +1546,9 @@ impl<L: ScreenListener> Perform for Performer<'_, L> {
 
     fn esc_dispatch(&mut self, intermediates: &[u8], _ignore: bool, byte: u8) {
         self.sequence_done = true;
+        if intermediates.is_empty() {
+            self.s.pen_escape(byte);
+        }
         if intermediates.is_empty() && !self.s.modes.alternate {
             match byte {
                 b'M' => self.s.rows.up(1), // reverse index
@@ -1612,6 +1635,11 @@ mod tests {
         assert_eq!(texts(&r), ["out", "more", "$ secret", "$ ok"]);
         assert_eq!((r.flags[2].concealed_to, r.flags[2].same_ink), (8, true));
         assert_eq!(r.flags[3].concealed_to, 0);
+        // A hiding pen saved with the cursor comes back with it; `reset` (`ESC c`) clears it.
+        let r = run(b"\x1b[30;40m\x1b7\x1b[0m\x1b8\x1b[?2004h$ back\r\r\n\x1b[?2004l\r\x1bc\x1b[?2004h$ reset\r\r\n\x1b[?2004l\r");
+        assert_eq!(texts(&r), ["$ back", "$ reset"]);
+        assert_eq!((r.flags[0].concealed_to, r.flags[0].same_ink), (6, true));
+        assert_eq!(r.flags[1], LineFlags::default());
         // Colours on an output line that differ, as `ls` draws them: nothing hidden.
         let r = run(
             b"\x1b[30;42mdir\x1b[0m \x1b[01;34mbin\x1b[0m\r\n\x1b[?2004h$ ls\r\r\n\x1b[?2004l\r",
