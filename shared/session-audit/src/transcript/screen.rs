@@ -68,7 +68,7 @@ pub struct LineFlags {
     /// screen: a shell hidden there by hand (`printf '\e[?1049h'`, a prompt that switches).
     pub alternate: bool,
     /// One past the last column a line editor wrote while the terminal concealed text (SGR 8,
-    /// until 28 or a reset) or drew it in ink of the background's colour (see [`Pen`]), at
+    /// until 28 or a reset) or drew it in ink of the background's colour (`pen.rs`), at
     /// most 255 (prompts are shorter): 0 when none. What was typed there was not on the
     /// screen. A byte, so a line's facts stay small in a log of lines.
     pub concealed_to: u8,
