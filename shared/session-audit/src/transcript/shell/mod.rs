@@ -14,8 +14,6 @@ mod ahead;
 mod foreground;
 mod hidden;
 mod prompt;
-mod reasons;
-mod regions;
 mod switch;
 mod syntax;
 mod takeover;
@@ -26,13 +24,12 @@ use super::screen::{LineFlags, ScreenListener};
 use ahead::{bare_prompts, Early};
 use hidden::{AwayStretch, Hidden};
 pub(crate) use prompt::is_blank;
-use prompt::{is_banner_rule, is_continuation_prompt};
-use reasons::*;
+use prompt::{is_banner_rule, is_continuation_prompt, POWERSHELL_PROMPT, UNIX_PROMPT};
 use switch::{
     holds_marker_word, leaves_the_shell, may_start_a_shell, runs_as_root_via_sudo, EDITOR_OFF,
     SPELLED_MARKER,
 };
-use syntax::join_continuation;
+use syntax::{join_continuation, needs_more};
 use takeover::{Held, Writer};
 
 /// A command as the shell received it, before redaction and rules.
@@ -129,6 +126,30 @@ const MAX_KNOWN_PROMPTS: usize = 16;
 const MAX_NOTES: usize = 10;
 const MAX_PROMPT_CHARS: usize = 256;
 const LEGACY_PREAMBLE_MAX_LINES: usize = 40;
+
+const REASON_PATTERN: &str = "no line-editor markers: command line recognised by its prompt";
+const REASON_BARE: &str = "bare '$'/'#' prompt: a line of output could look the same";
+const REASON_PROMPT: &str = "prompt not recognised: the command may include prompt text";
+const REASON_OVERFLOW: &str = "line longer than the kept maximum: its tail is missing";
+const REASON_GEOMETRY: &str = "cursor moved between rows before the terminal width was known";
+const REASON_GLUED: &str =
+    "prompt found after output on its line (output without a final newline): the split is a guess";
+const REASON_TAKEOVER: &str =
+    "the line editor's markers stopped after a command that did not say it would stop them: read by prompt and echo";
+const REASON_CONCEALED: &str =
+    "typed while the terminal concealed text (SGR 8): not shown on screen";
+const REASON_SAME_INK: &str =
+    "typed in ink of the background's colour (the same or nearly): not visible on screen";
+const REASON_PAST_MARGIN: &str =
+    "ran past the right margin with auto-wrap off: the terminal showed its last column overwritten";
+const REASON_TYPED_AHEAD: &str =
+    "typed ahead: the terminal echoed it before the shell's first prompt, which read it without showing it (the agent writes the session preferences' shellProfile there)";
+const REASON_ECHOED_AHEAD: &str =
+    "typed ahead: the terminal echoed it before the shell's first prompt too (the agent writes the session preferences' shellProfile there)";
+const REASON_ROW_HIDDEN: &str =
+    "its row was erased or written over after it was submitted (the cursor moved back onto it): the screen no longer showed it";
+const REASON_ALTERNATE: &str =
+    "typed on the alternate screen, which no full-screen program opened: hidden from scrollback";
 
 /// The shell layer. It is a [`ScreenListener`]; finished commands go to its sink.
 pub struct Shell<S> {
@@ -605,6 +626,164 @@ impl<S: ShellSink> Shell<S> {
         }
         self.open = false;
     }
+
+    fn remember_prompt(&mut self, prompt: &str) {
+        if prompt.is_empty() || self.known_prompts.iter().any(|p| p == prompt) {
+            return;
+        }
+        if self.known_prompts.len() == MAX_KNOWN_PROMPTS {
+            self.known_prompts.remove(0);
+        }
+        self.known_prompts.push(prompt.to_string());
+    }
+
+    fn split_prompt<'t>(&mut self, line: &'t str, from_markers: bool) -> Option<Split<'t>> {
+        // A known prompt's first byte first: nearly every line fails it (no memcmp call).
+        let first = line.as_bytes().first();
+        let known = self
+            .known_prompts
+            .iter()
+            .filter(|p| p.as_bytes().first() == first)
+            .filter(|p| line.starts_with(p.as_str()) || line == p.trim_end())
+            .map(String::len)
+            .max();
+        let (prompt_len, recognised) = match known {
+            Some(len) => (len.min(line.len()), true),
+            None => match self.match_prompt(line, from_markers) {
+                Some(len) => (len, true),
+                None if from_markers => (0, false),
+                None => (self.changed_prompt(line)?, true),
+            },
+        };
+        let prompt = &line[..prompt_len];
+        let bare = matches!(prompt.trim_end(), "$" | "#");
+        if !from_markers && !self.accept_heuristic_prompt(prompt, bare) {
+            return None;
+        }
+        self.prompt_seen |= recognised;
+        // A prompt alone on its line has lost its trailing space to trimming: not a template.
+        if recognised && prompt_len < line.len() {
+            self.remember_prompt(prompt);
+        }
+        // CloudWatch's cleaned stream can repeat the prompt of empty Enters: "sh-4.2$ sh-4.2$ ls".
+        let (mut command, mut repeats) = (&line[prompt_len..], 0);
+        while !prompt.is_empty() && prompt.ends_with(' ') && command.starts_with(prompt) {
+            command = &command[prompt.len()..];
+            repeats += 1;
+        }
+        Some(Split { prompt, command, recognised, bare, repeats })
+    }
+
+    /// The prompt's length in bytes, by pattern.
+    fn match_prompt(&self, line: &str, from_markers: bool) -> Option<usize> {
+        if line.starts_with("> ") || line == ">" {
+            return Some(line.len().min(2)); // PS2, the continuation prompt
+        }
+        let found = match self.style {
+            PromptStyle::PowerShell => POWERSHELL_PROMPT.find(line).map(|m| m.end()),
+            PromptStyle::Unix => UNIX_PROMPT.find(line).map(|m| m.end()),
+        };
+        if found.is_some() || !from_markers {
+            return found.filter(|len| *len <= MAX_PROMPT_CHARS);
+        }
+        // Inside a marked region the prompt is whatever precedes the first "$ ", "# ", "> "
+        // or "% " (or the whole line when nothing was typed).
+        let end = line
+            .char_indices()
+            .take(MAX_PROMPT_CHARS)
+            .find(|(i, c)| "$#>%".contains(*c) && line[i + 1..].starts_with(' '))
+            .map(|(i, _)| i + 2);
+        end.or_else(|| line.ends_with(['$', '#', '>', '%']).then_some(line.len()))
+    }
+
+    /// Without markers, right after a command that may set the prompt (`PS1=…`, `bash`,
+    /// `source`): a line starting with a word that ends as bash's `\$` or zsh's `%` end a
+    /// prompt (`ssmuser$ `, `/tmp# `) holds the new prompt, learned from here on.
+    fn changed_prompt(&self, line: &str) -> Option<usize> {
+        let command = self.current.as_ref()?;
+        if !foreground::hands_over(&command.text) {
+            return None;
+        }
+        let word = line.split(' ').next()?;
+        let ends = word.len() >= 2 && word.ends_with(['$', '#', '%']) && line.len() > word.len();
+        (ends && word.len() < 64).then_some(word.len() + 1)
+    }
+
+    /// Without markers, where a known prompt starts inside `line`: a shell prints its prompt
+    /// right after output that did not end with a newline (`printf x`, JSON from `curl`), so
+    /// the prompt and the command typed at it follow the output on one line. The last such
+    /// prompt, glued to the output (a bare `$ ` or `# ` right after a character that is not
+    /// blank: `cost: $ 5` is output), with something typed after it. Never `> `: output is
+    /// full of it.
+    fn glued_prompt(&self, line: &str) -> Option<usize> {
+        self.known_prompts
+            .iter()
+            .filter(|p| !is_continuation_prompt(p))
+            .filter_map(|p| {
+                // Most output holds no `$`, `#` or `]`: one vectorised search says so.
+                let last = *p.trim_end().as_bytes().last()?;
+                memchr::memrchr(last, line.as_bytes())?;
+                let at = line.rfind(p.as_str()).filter(|&at| at > 0)?;
+                let bare = matches!(p.trim_end(), "$" | "#");
+                let glued = !line[..at].ends_with(char::is_whitespace);
+                let typed = !is_blank(&line[at + p.len()..]);
+                (typed && (glued || !bare)).then_some(at)
+            })
+            .max()
+    }
+
+    /// Without markers, a new prompt must look like one and appear where a prompt can.
+    fn accept_heuristic_prompt(&self, prompt: &str, bare: bool) -> bool {
+        if self.known_prompts.iter().any(|p| p == prompt) {
+            return true;
+        }
+        if self.open && is_continuation_prompt(prompt) {
+            return true;
+        }
+        if is_continuation_prompt(prompt) {
+            return false;
+        }
+        let switched = self.current.as_ref().is_none_or(|c| foreground::hands_over(&c.text));
+        // A shell without markers that took over prompts as it likes (dash's bare `$ `).
+        !bare || switched || self.known_prompts.is_empty() || self.taken_over
+    }
+}
+
+struct Split<'t> {
+    prompt: &'t str,
+    command: &'t str,
+    recognised: bool,
+    bare: bool,
+    /// The prompt was repeated before the command this many times (nothing typed at it).
+    repeats: usize,
+}
+
+/// Lower `cmd`'s confidence for each reason that holds, and say why (each reason once).
+fn lower_confidence(cmd: &mut Command, reasons: &[(bool, &'static str)]) {
+    for &(holds, reason) in reasons {
+        if !holds {
+            continue;
+        }
+        let value = match reason {
+            REASON_PATTERN => 0.8,
+            REASON_BARE | REASON_PROMPT | REASON_OVERFLOW | REASON_GLUED => 0.6,
+            // The line editor read it: the text is exact, only where it was seen is unusual.
+            REASON_ALTERNATE | REASON_CONCEALED | REASON_SAME_INK | REASON_PAST_MARGIN
+            | REASON_ECHOED_AHEAD | REASON_ROW_HIDDEN => 1.0,
+            _ => 0.7,
+        };
+        cmd.confidence = cmd.confidence.min(value);
+        match &mut cmd.reason {
+            // No reason holds a `;`, so they are told apart by it (a `str` search pattern
+            // is built for each call: a fifth of the time of a session without markers).
+            Some(r) if !r.split(';').any(|known| known.trim_start() == reason) => {
+                r.push_str("; ");
+                r.push_str(reason);
+            }
+            Some(_) => {}
+            None => cmd.reason = Some(reason.to_string()),
+        }
+    }
 }
 
 impl<S: ShellSink> ScreenListener for Shell<S> {
@@ -735,6 +914,157 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
         lower_confidence(cmd, &[(true, REASON_ROW_HIDDEN)]);
         let (seq, text) = (cmd.seq, cmd.text.clone()); // rare: a person hiding a command
         self.sink.tamper(Tamper::NotShown(what.as_str()), Some(seq), &text);
+    }
+}
+
+impl<S: ShellSink> Shell<S> {
+    /// A line outside any region while a marked shell's command runs: its output, unless a
+    /// shell without markers took over (see [`takeover`]): from the first line shaped as a
+    /// shell's prompt with something typed after it, lines are held until that is decided.
+    fn outside_regions(&mut self, text: &str, flags: LineFlags) {
+        let Some(cmd) = &self.current else {
+            return self.output_line(text);
+        };
+        if let Some(typed) = foreground::typed_after_program_prompt(text) {
+            // A program's input echoed without markers may start a shell too.
+            self.shell_prompts.typed_to_program(&cmd.text, typed);
+        }
+        let typed = self.unmarked_command(text);
+        match &mut self.held {
+            Some(held) => held.push(text, flags, typed),
+            None if typed.is_some() => {
+                let mut held = Held::default();
+                held.push(text, flags, typed);
+                self.held = Some(held);
+            }
+            None => return self.output_line(text),
+        }
+        if self.held.as_ref().is_some_and(Held::full) {
+            // Long enough that waiting costs memory: when unsure, the shell's. Read on
+            // without markers until they come back.
+            self.release_held(Writer::ShellWithoutMarkers);
+            self.editor_off = true;
+            self.taken_over = true;
+        }
+    }
+
+    /// With markers on, what is typed after a line's prompt when the line is shaped as a
+    /// shell's prompt and something typed at it: a prompt the shell used, or a usual shell
+    /// prompt's shape, a bare `$ `/`# ` too (dash's, started however the command spelled it).
+    fn unmarked_command<'t>(&self, line: &'t str) -> Option<&'t str> {
+        let len = match self.shell_prompts.prefix_of(line) {
+            Some(len) => len,
+            // A prompt's `$`, `#` or `%` is near the line's start: most output has none there.
+            None if memchr::memchr3(b'$', b'#', b'%', &line.as_bytes()[..line.len().min(128)])
+                .is_none() =>
+            {
+                return None
+            }
+            None => UNIX_PROMPT.find(line).map(|m| m.end()).filter(|&l| l <= MAX_PROMPT_CHARS)?,
+        };
+        let typed = &line[len..];
+        (!is_blank(typed)).then_some(typed)
+    }
+
+    /// A parse warning, while fewer than [`MAX_NOTES`] were given (the rest are counted).
+    fn note(&mut self, text: impl FnOnce() -> String) {
+        if self.notes.len() >= MAX_NOTES {
+            self.notes_left_out += 1;
+        } else {
+            self.notes.push(text());
+        }
+    }
+
+    /// Output while the shell's stderr was away: a line was typed there unseen.
+    fn note_echo_away(&mut self, AwayStretch { seq, output_lines, typed }: AwayStretch) {
+        self.note(|| format!(
+            "command {seq} sent the shell's stderr (its prompt and, with a line editor, the echo of what is typed) away from the terminal; {output_lines} output line(s) followed before its prompt was back: at least {typed} line(s) typed at prompts not on screen (counted in hidden_inputs)"
+        ));
+    }
+
+    /// Send the held lines on as `writer` wrote them.
+    fn release_held(&mut self, writer: Writer) {
+        let Some(held) = self.held.take() else { return };
+        if writer == Writer::Command {
+            let n = held.prompt_lines();
+            self.printed_prompts += n;
+            if let Some(seq) = self.current.as_ref().map(|cmd| cmd.seq) {
+                self.note(|| format!(
+                    "{n} line(s) shaped as a prompt and a command were printed by command {seq} before its shell prompted again with its line-editor markers: read as its output"
+                ));
+            }
+            held.into_lines().iter().for_each(|(line, _)| self.output_line(line));
+            return;
+        }
+        self.taken_over = true;
+        // Left with `exit` before the markers came back: no shell without markers is left
+        // for a marked one's `exit` to return to.
+        let left = held.left_the_shell();
+        for (line, flags) in held.into_lines() {
+            self.submit(&line, false, flags);
+        }
+        self.read_unmarked = !left;
+        self.taken_over = self.editor_off;
+    }
+
+    /// Submit a region's line, and the rows a multi-line buffer continued it with: each line
+    /// a command, except where the shell needs more (an open quote, a trailing `\` or pipe,
+    /// an unfinished `for`/`if`/`case`/`{`), which it joins.
+    fn submit_region(
+        &mut self,
+        (line, flags): (String, LineFlags),
+        pasted: Vec<(String, LineFlags)>,
+    ) {
+        if self.printed_by_current(&line) {
+            // Printed by the current command, which spelled the markers and this line out:
+            // its output, the rows under it too.
+            let seq = self.current.as_ref().map(|c| c.seq);
+            self.sink.tamper(Tamper::ForgedPrompt, seq, &line);
+            self.output_line(&line);
+            pasted.iter().for_each(|(row, _)| self.output_line(row));
+            return;
+        }
+        if pasted.is_empty() {
+            self.submit(&line, true, flags);
+            self.spare_row = line;
+            return;
+        }
+        let prompt = self.split_prompt(&line, true).map_or(String::new(), |s| s.prompt.to_string());
+        let mut text = line;
+        for (row, _) in pasted {
+            if needs_more(&text[prompt.len().min(text.len())..]) {
+                text.push('\n');
+                text.push_str(&row);
+            } else {
+                self.submit(&text, true, flags);
+                self.open = false;
+                text = format!("{prompt}{row}");
+            }
+        }
+        self.submit(&text, true, flags);
+    }
+
+    /// The region's last row holding a prompt: the line readline was editing (rows before it
+    /// are completion listings or redraws, rows after it the rest of a multi-line buffer).
+    /// The last row starting with a prompt seen before; else with one of a prompt's shapes;
+    /// else with a bare `$ ` or `# `, which a pasted comment line (`# …`) also starts with.
+    fn edited_row(&self, rows: &[(String, LineFlags)]) -> Option<usize> {
+        let known = |line: &str| self.known_prompts.iter().any(|p| line.starts_with(p.as_str()));
+        let shaped = |line: &str, bare_too: bool| {
+            self.match_prompt(line, false)
+                .is_some_and(|len| bare_too || !matches!(line[..len].trim_end(), "$" | "#"))
+        };
+        let last = |test: &dyn Fn(&str) -> bool| rows.iter().rposition(|(line, _)| test(line));
+        last(&known).or_else(|| last(&|l| shaped(l, false))).or_else(|| last(&|l| shaped(l, true)))
+    }
+}
+
+impl<S> Shell<S> {
+    /// Whether a region's line is written out in the current command, which spelled the
+    /// markers: then the command printed the region (a forged command line).
+    fn printed_by_current(&self, line: &str) -> bool {
+        let line = line.trim();
+        !line.is_empty() && self.spelled.as_deref().is_some_and(|text| text.contains(line))
     }
 }
 
@@ -981,7 +1311,6 @@ mod tests {
 
     #[test]
     fn a_pasted_buffer_is_split_where_the_shell_would_run_it() {
-        use super::syntax::needs_more;
         for (text, more) in [
             ("for i in 1 2", true),
             ("for i in 1 2\ndo echo $i", true),
