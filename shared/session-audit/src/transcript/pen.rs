@@ -247,6 +247,8 @@ mod tests {
         assert_eq!(after(&["38;5;236;48;5;237"]), same, "neighbouring greys");
         assert_eq!(after(&["38;2;255;255;255", "48;5;15"]), same);
         assert_eq!(after(&["8"]), Some(Unseen::Concealed));
+        assert_eq!(after(&["1;8"]), Some(Unseen::Concealed));
+        assert_eq!(after(&["48;2;8;8;8;8"]), Some(Unseen::Concealed), "after an RGB colour");
         assert_eq!(after(&["8;30;40"]), Some(Unseen::Concealed), "concealment named first");
     }
 

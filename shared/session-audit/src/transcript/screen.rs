@@ -196,6 +196,11 @@ impl State {
     /// A colour's parameters (`01;34`): they may hide text or show it again.
     fn colour(&mut self, params: &[u8]) {
         self.modes.pen.apply_typed(params);
+        self.pen_changed();
+    }
+
+    /// Keep [`Modes::concealed`] (read for every character) in step with the pen.
+    fn pen_changed(&mut self) {
         self.modes.concealed = self.modes.pen.unseen().is_some();
     }
 
@@ -212,7 +217,7 @@ impl State {
             }
             _ => return,
         }
-        self.modes.concealed = self.modes.pen.unseen().is_some();
+        self.pen_changed();
     }
 }
 
@@ -1533,7 +1538,7 @@ impl<L: ScreenListener> Perform for Performer<'_, L> {
             // Colours: by far the most common sequence, and never content; whether they hide
             // text is what matters here.
             self.s.modes.pen.apply_groups(params.iter());
-            self.s.modes.concealed = self.s.modes.pen.unseen().is_some();
+            self.s.pen_changed();
             return;
         }
         let first_two = [param(params, 0), param(params, 1)];
