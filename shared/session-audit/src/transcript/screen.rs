@@ -67,7 +67,7 @@ pub struct LineFlags {
     /// Seen on the alternate screen, where a line editor was reading lines like on the main
     /// screen: a shell hidden there by hand (`printf '\e[?1049h'`, a prompt that switches).
     pub alternate: bool,
-    /// One past the last column a line editor wrote while the terminal concealed text (SGR 8,
+    /// One past the last column written while the terminal concealed text (SGR 8,
     /// until 28 or a reset) or drew it in ink of the background's colour (`pen.rs`), at
     /// most 255 (prompts are shorter): 0 when none. What was typed there was not on the
     /// screen. A byte, so a line's facts stay small in a log of lines.
@@ -684,7 +684,8 @@ impl State {
         }
     }
 
-    /// A line editor wrote columns `from..to`: note what the terminal did not show there.
+    /// Columns `from..to` were written (by a line editor, or by the terminal echoing what was
+    /// typed to a shell without one): note what the terminal did not show there.
     fn note_unseen(&mut self, from: usize, to: usize) {
         if self.modes.concealed && to > from {
             let to = u8::try_from(to).unwrap_or(u8::MAX);
@@ -815,7 +816,7 @@ impl State {
             self.wide_seen = true;
             self.put_cell(WIDE_RIGHT);
         }
-        if self.region.open && (self.modes.concealed || self.modes.wrap_off) {
+        if self.modes.concealed || self.modes.wrap_off {
             self.note_unseen(pos, self.pos);
         }
         self.wrap.last =
@@ -1006,7 +1007,7 @@ impl State {
         self.erase = EraseEcho::None;
         self.line.extend(text[..take].iter().map(|&b| b as char));
         self.pos += take;
-        if self.region.open && (self.modes.concealed || self.modes.wrap_off) {
+        if self.modes.concealed || self.modes.wrap_off {
             self.note_unseen(self.pos - take, self.pos);
         }
         if take < run {

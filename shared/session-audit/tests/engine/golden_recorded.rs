@@ -535,6 +535,23 @@ fn a_command_typed_in_the_backgrounds_colour_is_reported_and_named() {
     assert!(blinded.iter().all(|e| e.contains("same_ink_as_background")), "{blinded:?}");
 }
 
+/// Recorded after the fix, in other shells and spellings: dash (no line editor: the terminal
+/// echoes what is typed) with prompts coloured by `tput` (white on white; 256-colour black 16
+/// on basic black), and bash where a command's own output (`tput setaf 0; tput setab 0`)
+/// leaves the pen hiding the next line typed. Red on black and a pen reset by `tput sgr0`
+/// stay unflagged.
+#[test]
+fn background_ink_from_tput_in_dash_and_left_by_a_command_is_named() {
+    let got = check("i32_same_ink_variants");
+    let ink = Some("same_ink_as_background");
+    let seen: Vec<Option<&str>> = got.commands.iter().map(|c| c.seen_in).collect();
+    assert_eq!(seen[..2], [None; 2]);
+    assert_eq!(seen[2..6], [ink; 4], "dash: typed after the prompts coloured by tput");
+    assert_eq!(seen[6..11], [None; 5], "red on black, plain prompts, the line that hides");
+    assert_eq!(seen[11..13], [ink; 2], "bash: the pen a command's output left hiding");
+    assert_eq!(seen[13..], [None; 3], "after `tput sgr0`");
+}
+
 /// Double-width characters (issue 32, class d): CJK and emoji typed, erased (two backspaces
 /// each), edited in the middle, and one that does not fit at the right margin of a 40-column
 /// terminal (readline pads the last column and wraps it), with a wide character in the
