@@ -6,6 +6,10 @@
 //! when it is the typed line with each history reference replaced by text of a recent
 //! command: every character typed outside the references is still there, in order.
 //!
+//! `fc -s [old=new …] [command]` (and POSIX's `fc -e - …`) is the same with other spelling:
+//! bash prints the command it runs again, runs it, and its history keeps that command in place
+//! of the `fc` ([`Rerun`]).
+//!
 //! A reference with the `:p` modifier (`!!:p`, `echo !$:p`, `^old^new^:p`) makes bash print the
 //! expanded line and keep it in its history without running anything ([`prints_only`]).
 
@@ -52,6 +56,9 @@ pub(crate) fn is_expansion(typed: &str, printed: &str, recent: &Recent) -> bool 
     if printed == typed || printed.is_empty() {
         return false;
     }
+    if let Some(rerun) = Rerun::parse(typed) {
+        return rerun.printed(printed, recent);
+    }
     if let Some(quick) = typed.strip_prefix('^') {
         // `^old^new^`: the previous command with the first `old` replaced; text after the last
         // `^` is appended, unless it is modifiers (`:p`).
@@ -86,6 +93,60 @@ pub(crate) fn is_expansion(typed: &str, printed: &str, recent: &Recent) -> bool 
         rest = &rest[at + literal.len()..];
     }
     gap_ok(rest, references[references.len() - 1])
+}
+
+/// `fc -s [old=new …] [command]` or `fc -e - …`, a line by itself: bash runs again the newest
+/// command starting with `command` (the last one without it; `-N` counts back), with every
+/// `old` replaced by `new`, and prints it first. Quoted or compound lines are not read (the
+/// typed line is then reported as it was).
+#[derive(Debug, PartialEq)]
+pub(crate) struct Rerun<'a> {
+    substitutions: Vec<(&'a str, &'a str)>,
+    command: Option<&'a str>,
+}
+
+impl<'a> Rerun<'a> {
+    pub(crate) fn parse(typed: &'a str) -> Option<Self> {
+        let rest = typed.trim().strip_prefix("fc")?.strip_prefix([' ', '\t'])?;
+        let rest = rest.trim_start().strip_prefix("-s").or_else(|| {
+            rest.trim_start().strip_prefix("-e")?.trim_start().strip_prefix('-')
+        })?;
+        if !rest.is_empty() && !rest.starts_with([' ', '\t']) {
+            return None; // `fc -sx`, `fc -e -x`
+        }
+        if rest.contains(|c| "'\"\\;&|<>()`$\n".contains(c)) {
+            return None;
+        }
+        let mut words = rest.split_whitespace().peekable();
+        let mut substitutions = Vec::new();
+        while let Some(sub) = words.next_if(|w| w.contains('=')) {
+            let (old, new) = sub.split_once('=')?;
+            substitutions.push((old, new));
+        }
+        let command = words.next();
+        words.next().is_none().then_some(Rerun { substitutions, command })
+    }
+
+    /// Whether `printed` is the command this runs again, given the commands before it.
+    fn printed(&self, printed: &str, recent: &Recent) -> bool {
+        let again = |text: &str| {
+            let mut text = text.to_string();
+            for (old, new) in self.substitutions.iter().filter(|(old, _)| !old.is_empty()) {
+                text = text.replace(old, new);
+            }
+            text == printed
+        };
+        match self.command {
+            None => recent.last().is_some_and(again),
+            Some(back) if back.starts_with('-') && back[1..].parse::<usize>().is_ok() => {
+                let n: usize = back[1..].parse().unwrap_or(0);
+                n > 0 && recent.iter().nth(n - 1).is_some_and(again)
+            }
+            // A history number: which one is not in the transcript.
+            Some(number) if number.parse::<usize>().is_ok() => recent.iter().any(again),
+            Some(prefix) => recent.iter().find(|c| c.starts_with(prefix)).is_some_and(again),
+        }
+    }
 }
 
 /// The text a substitution modifier of `reference` (`:s/old/new/`, `:gs/old/new/`, any
@@ -284,6 +345,24 @@ mod tests {
         assert_eq!(literals("echo !?foo? done"), ["echo ", " done"]);
         assert_eq!(literals("!-2:s/a/b/;ls"), ["", ";ls"]);
         assert_eq!(literals("echo '!!'"), ["echo '!!'"]);
+    }
+
+    #[test]
+    fn fc_s_prints_the_command_it_runs_again() {
+        let r = recent(&["echo alpha", "ls -d /tmp", "echo after clear"]);
+        assert!(is_expansion("fc -s", "echo after clear", &r));
+        assert!(is_expansion("fc -s alpha=gamma echo", "echo after clear", &r), "newest first");
+        assert!(is_expansion("fc -s tmp=etc ls", "ls -d /etc", &r));
+        assert!(is_expansion("fc -e - a=A -3", "echo AlphA", &r), "every instance, -N back");
+        assert!(is_expansion("fc -s 12", "ls -d /tmp", &r), "a history number: any recent");
+        assert!(!is_expansion("fc -s ls", "echo alpha", &r), "not the newest starting so");
+        assert!(!is_expansion("fc -s", "echo alpha", &r));
+        assert!(!is_expansion("fc -s -9", "echo alpha", &r), "past what is known");
+        assert!(!is_expansion("fc -s ech", "bash: fc: no command found", &r));
+        for not_read in ["fc -l", "fc -sl", "fc-s", "fc -e vi", "fc -s 'a b'=c", "fc -s; echo alpha", "fc -s a b"] {
+            assert_eq!(Rerun::parse(not_read), None, "{not_read}");
+        }
+        assert!(!prints_only("fc -s"));
     }
 
     #[test]

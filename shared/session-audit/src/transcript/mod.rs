@@ -162,6 +162,9 @@ impl<S: ShellSink> ScreenListener for Framing<S> {
     fn submitted_row_hidden(&mut self, what: rows::Unseen) {
         self.shell.submitted_row_hidden(what);
     }
+    fn history_edited(&mut self) {
+        self.shell.history_edited();
+    }
 }
 
 impl<S: ShellSink> Lines for Framing<S> {

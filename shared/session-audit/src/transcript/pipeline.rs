@@ -29,6 +29,7 @@ enum Call {
     AlternateScreen(bool),
     Title { end: u32 },
     RowHidden(super::rows::Unseen),
+    HistoryEdited,
     Configure(PromptStyle, Preamble),
 }
 
@@ -60,6 +61,9 @@ impl ScreenListener for LineLog {
     fn title(&mut self, text: &str) {
         self.text.push_str(text);
         self.calls.push(Call::Title { end: self.end() });
+    }
+    fn history_edited(&mut self) {
+        self.calls.push(Call::HistoryEdited);
     }
     fn submitted_row_hidden(&mut self, what: super::rows::Unseen) {
         self.calls.push(Call::RowHidden(what));
@@ -99,6 +103,7 @@ impl LineLog {
                 }
                 Call::AlternateScreen(entered) => to.alternate_screen(entered),
                 Call::RowHidden(what) => to.submitted_row_hidden(what),
+                Call::HistoryEdited => to.history_edited(),
                 Call::Title { end } => {
                     to.title(&self.text[start..end as usize]);
                     start = end as usize;

@@ -55,6 +55,9 @@ pub trait ScreenListener {
     /// The row the last command was submitted on was erased or written over since (see
     /// [`super::rows`]).
     fn submitted_row_hidden(&mut self, _what: Unseen) {}
+    /// A full-screen program that showed bash's `fc` file (an editor on a command line) is
+    /// leaving the alternate screen: bash echoes what it runs from that file next.
+    fn history_edited(&mut self) {}
 }
 
 /// Facts about a line that lower confidence in what it holds.
@@ -362,6 +365,11 @@ struct Modes {
     /// On the alternate screen, a line editor submitted a plain line: a shell is there, so
     /// its lines are read as on the main screen until the alternate screen is left.
     shell_on_alternate: bool,
+    /// The full-screen program on the alternate screen showed bash's `fc` file (`bash-fc`):
+    /// an editor on a command line (`fc`, Ctrl-X Ctrl-E, vi mode's `v`), told on leaving.
+    history_file_shown: bool,
+    /// How much of `bash-fc` the last characters drawn there spelled (whatever the chunks).
+    history_file_match: u8,
     /// What colour sequences set: concealment, ink and background.
     pen: Pen,
     /// Text drawn now is not visible ([`Pen::unseen`], kept here: read for every character).
@@ -417,6 +425,8 @@ impl Screen {
                     alternate: false,
                     addressed: false,
                     shell_on_alternate: false,
+                    history_file_shown: false,
+                    history_file_match: 0,
                     pen: Pen::default(),
                     concealed: false,
                     wrap_off: false,
@@ -655,6 +665,24 @@ enum Last {
     PadErased,
 }
 
+impl Modes {
+    /// A character a full-screen program drew on the alternate screen: bash names the file it
+    /// opens an editor on `bash-fc.XXXXXX`, and editors show the name.
+    fn watch_history_file(&mut self, b: u8) {
+        const NAME: &[u8] = b"bash-fc";
+        let at = usize::from(self.history_file_match);
+        self.history_file_match = match b {
+            _ if NAME[at] == b && at + 1 == NAME.len() => {
+                self.history_file_shown = true;
+                0
+            }
+            _ if NAME[at] == b => self.history_file_match + 1,
+            b'b' => 1,
+            _ => 0,
+        };
+    }
+}
+
 impl State {
     /// On the alternate screen, text is kept only while a line editor may be reading a line
     /// there, or once a shell has been seen there; a full-screen program's screen is not.
@@ -766,6 +794,9 @@ impl State {
     #[inline]
     fn print(&mut self, mut c: char) {
         if c == '\x7f' || self.discarding() {
+            if c != '\x7f' {
+                self.modes.watch_history_file(u8::try_from(c).unwrap_or(0));
+            }
             return;
         }
         if let Some(guess) = &mut self.wrap.guess {
@@ -990,6 +1021,7 @@ impl State {
         let run = scan::printable_run(bytes);
         let text = &bytes[..run];
         if self.discarding() {
+            text.iter().for_each(|&b| self.modes.watch_history_file(b));
             return run;
         }
         if self.rows.up > 0 {
@@ -1485,6 +1517,10 @@ impl State {
                 self.modes.alternate = on;
                 self.modes.shell_on_alternate = false;
                 self.modes.addressed = false;
+                self.modes.history_file_match = 0;
+                if std::mem::take(&mut self.modes.history_file_shown) {
+                    listener.history_edited();
+                }
                 // A prompt that switches screens is still being read: keep its region.
                 if !self.region.open {
                     self.clear_line();
@@ -1599,6 +1635,7 @@ mod tests {
         flags: Vec<LineFlags>,
         ends: Vec<String>,
         alt: Vec<bool>,
+        edits: Vec<usize>,
     }
 
     impl ScreenListener for Recorder {
@@ -1613,6 +1650,9 @@ mod tests {
         }
         fn alternate_screen(&mut self, entered: bool) {
             self.alt.push(entered);
+        }
+        fn history_edited(&mut self) {
+            self.edits.push(self.alt.len());
         }
     }
 
@@ -1729,6 +1769,18 @@ mod tests {
         let r = run(b"$ less f\r\n\x1b[?1049hroot:x:0\r\n\x1b[?2004h\x1b[1;24r\x1b[2;1Hjunk\r\n\x1b[?2004l\x1b[?1049l$ ok\r\n");
         assert_eq!(texts(&r), ["$ less f", "$ ok"]);
         assert_eq!(r.alt, [true, false]);
+    }
+
+    #[test]
+    fn an_editor_on_bashs_fc_file_is_told_as_it_closes() {
+        // vim on the file Ctrl-X Ctrl-E made (its status line names it), then bash's echo.
+        let edit = b"$ echo a\r\n\x1b[?1049h\x1b[H\x1b[2Jecho a\x1b[24;1H\"/tmp/bash-fc.qgDyZs\" 1L\x1b[?1049lecho b\r\nb\r\n";
+        let r = run(edit);
+        assert_eq!((&r.alt[..], &r.edits[..]), (&[true, false][..], &[1][..]), "before leaving");
+        assert_eq!(texts(&r), ["$ echo a", "echo b", "b"]);
+        // Another file, or the name printed on the main screen: nothing told.
+        assert!(run(b"$ git commit\r\n\x1b[?1049h\"COMMIT_EDITMSG\"\x1b[?1049lok\r\n").edits.is_empty());
+        assert!(run(b"$ ls /tmp\r\nbash-fc.x\r\n\x1b[?1049h\x1b[?1049l").edits.is_empty());
     }
 
     #[test]

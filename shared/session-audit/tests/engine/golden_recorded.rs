@@ -552,6 +552,34 @@ fn background_ink_from_tput_in_dash_and_left_by_a_command_is_named() {
     assert_eq!(seen[13..], [None; 3], "after `tput sgr0`");
 }
 
+/// Honest kinds recorded to measure, none written for (bash, RHEL prompt): reverse search, a
+/// recalled and edited line, Alt-., Ctrl-W, a loop at PS2, a typed heredoc, Ctrl-L, the
+/// `read` builtin's prompts (visible and silent), a `select` menu, and `fc -s`, which prints
+/// the command it runs again: reported as what ran (what bash's history keeps).
+#[test]
+fn honest_kinds_none_was_written_for_read_as_bash_ran_them() {
+    let got = check("i32_honest_unseen");
+    assert!(got.commands.iter().all(|c| c.confidence == 1.0 && c.seen_in.is_none()));
+    assert_eq!(shell_stats("i32_honest_unseen").program_inputs, 0);
+}
+
+/// More of them: vi editing mode, a backslash continuation, Ctrl-Z and `fg` (which prints its
+/// command), `cd -`, `ed` (no prompt at all), vim; and Ctrl-X Ctrl-E, where bash opens an
+/// editor on the typed line and runs what it saved: reported as the line bash echoed after
+/// the editor (its status line named `bash-fc`), with a reason and a warning.
+#[test]
+fn a_line_edited_in_an_editor_is_reported_as_what_bash_ran() {
+    let got = check("i32_honest_unseen_more");
+    let edited = got.commands.iter().find(|c| c.text == "echo edited again").unwrap();
+    assert_eq!(edited.confidence, 0.7);
+    assert!(edited.reason.as_deref().unwrap().contains("edited in an editor"));
+    let rest = got.commands.iter().filter(|c| c.text != "echo edited again");
+    assert!(rest.into_iter().all(|c| c.confidence == 1.0 && c.reason.is_none()));
+    let bytes = std::fs::read(fixture("recorded/i32_honest_unseen_more.log")).unwrap();
+    let warnings = reconstruct(&bytes, 4096).0.warnings;
+    assert!(warnings.iter().any(|w| w.contains("command 10 was edited")), "{warnings:?}");
+}
+
 /// Double-width characters (issue 32, class d): CJK and emoji typed, erased (two backspaces
 /// each), edited in the middle, and one that does not fit at the right margin of a 40-column
 /// terminal (readline pads the last column and wraps it), with a wide character in the

@@ -12,6 +12,7 @@ enum Heard {
     End(String),
     Alternate(bool),
     Title(String),
+    HistoryEdited,
 }
 
 #[derive(Default)]
@@ -32,6 +33,9 @@ impl ScreenListener for Log {
     }
     fn title(&mut self, text: &str) {
         self.0.push(Heard::Title(text.to_string()));
+    }
+    fn history_edited(&mut self) {
+        self.0.push(Heard::HistoryEdited);
     }
 }
 
@@ -56,6 +60,8 @@ fn token() -> impl Strategy<Value = Vec<u8>> {
         Just("e\u{301}\u{323}".as_bytes().to_vec()),
         Just("\u{2764}\u{fe0f}\u{1f468}\u{200d}\u{1f469}".as_bytes().to_vec()),
         Just(b"\x1b[?2004h".to_vec()),
+        Just(b"\x1b[?1049h\"/tmp/bash-fc.Qx\"\x1b[?1049l".to_vec()),
+        Just(b"bash-f".to_vec()),
         Just(b"\x1b[?2004l\r".to_vec()),
         Just(b"\x1b[?2004l".to_vec()),
         Just(b"\x1b[01;32m[ec2-user@ip-10-0-1-11\x1b[00m ~]$ ".to_vec()),

@@ -148,6 +148,8 @@ const REASON_ECHOED_AHEAD: &str =
     "typed ahead: the terminal echoed it before the shell's first prompt too (the agent writes the session preferences' shellProfile there)";
 const REASON_ROW_HIDDEN: &str =
     "its row was erased or written over after it was submitted (the cursor moved back onto it): the screen no longer showed it";
+const REASON_EDITED: &str =
+    "edited in an editor before it ran (bash's fc file): what bash echoed after the editor, not what was typed";
 const REASON_ALTERNATE: &str =
     "typed on the alternate screen, which no full-screen program opened: hidden from scrollback";
 
@@ -181,9 +183,12 @@ pub struct Shell<S> {
     /// The current command's text when it spells line-editor markers out: a region whose line
     /// is written in it was printed by the command, not read by a shell.
     spelled: Option<String>,
-    /// The current command may hold a history reference (`!!`): bash prints the expanded
-    /// line before its output.
+    /// The current command may hold a history reference (`!!`) or be `fc -s`: bash prints
+    /// the line it runs before its output.
     expands: bool,
+    /// An editor on the current command line (bash's `fc` file) closed: bash echoes the first
+    /// line it runs from the file next.
+    edited: bool,
     /// The last commands read with markers, which history references point into.
     recent: Recent,
     /// A command turned history expansion off (`set +H`): a line after a `!…` is then the
@@ -259,6 +264,7 @@ impl<S: ShellSink> Shell<S> {
             glued: false,
             spelled: None,
             expands: false,
+            edited: false,
             recent: Recent::default(),
             expansion_off: false,
             hidden: Hidden::default(),
@@ -403,9 +409,23 @@ impl<S: ShellSink> Shell<S> {
             self.close_early("", 0);
         }
         self.open = false;
-        // With expansion off, bash expands nothing: a line that looks like an expansion is the
-        // command's own output.
-        if std::mem::take(&mut self.expands) && !self.expansion_off {
+        if std::mem::take(&mut self.edited) {
+            if let Some(cmd) = &mut self.current {
+                // bash echoes each line it reads from the edited file before running it: the
+                // first one ran in place of what was typed.
+                cmd.text.clear();
+                cmd.text.push_str(text);
+                lower_confidence(cmd, &[(true, REASON_EDITED)]);
+                let seq = cmd.seq;
+                self.note(|| format!(
+                    "command {seq} was edited in an editor before it ran (bash's `fc`, Ctrl-X Ctrl-E, vi mode's `v`): reported as the first line bash echoed from the edited file, not as typed; further lines of that file are read as its output"
+                ));
+                return;
+            }
+        }
+        // With expansion off, bash expands nothing (`expands` is false): a line that looks like
+        // an expansion is the command's own output. `fc -s` runs again either way.
+        if std::mem::take(&mut self.expands) {
             let printed_instead = self.current.as_ref().is_some_and(|cmd| {
                 history::prints_only(&cmd.text)
                     && history::is_expansion(&cmd.text, text, &self.recent)
@@ -551,7 +571,9 @@ impl<S: ShellSink> Shell<S> {
                 || (self.read_unmarked && leaves_the_shell(text) && !back_to_a_program);
             let spells = words && SPELLED_MARKER.is_match(text);
             self.spelled = spells.then(|| text.to_string());
-            self.expands = history::may_expand(text);
+            // Read before this line's own `set +H` takes effect, as bash expands it first.
+            self.expands = (history::may_expand(text) && !self.expansion_off)
+                || history::Rerun::parse(text).is_some();
         } else {
             self.read_unmarked = true;
         }
@@ -572,6 +594,7 @@ impl<S: ShellSink> Shell<S> {
         seen_in: Option<&'static str>,
     ) -> Command {
         self.flush_current();
+        self.edited = false;
         let (mut text_buf, mut prompt_buf) = match self.spare_command.take() {
             Some(old) => (old.text, old.prompt),
             None => (String::new(), String::new()),
@@ -905,6 +928,10 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
 
     fn title(&mut self, text: &str) {
         self.hidden.title(text);
+    }
+
+    fn history_edited(&mut self) {
+        self.edited = self.current.is_some();
     }
 
     fn submitted_row_hidden(&mut self, what: Unseen) {
