@@ -108,9 +108,10 @@ pub(crate) struct Rerun<'a> {
 impl<'a> Rerun<'a> {
     pub(crate) fn parse(typed: &'a str) -> Option<Self> {
         let rest = typed.trim().strip_prefix("fc")?.strip_prefix([' ', '\t'])?;
-        let rest = rest.trim_start().strip_prefix("-s").or_else(|| {
-            rest.trim_start().strip_prefix("-e")?.trim_start().strip_prefix('-')
-        })?;
+        let rest = rest
+            .trim_start()
+            .strip_prefix("-s")
+            .or_else(|| rest.trim_start().strip_prefix("-e")?.trim_start().strip_prefix('-'))?;
         if !rest.is_empty() && !rest.starts_with([' ', '\t']) {
             return None; // `fc -sx`, `fc -e -x`
         }
@@ -359,7 +360,15 @@ mod tests {
         assert!(!is_expansion("fc -s", "echo alpha", &r));
         assert!(!is_expansion("fc -s -9", "echo alpha", &r), "past what is known");
         assert!(!is_expansion("fc -s ech", "bash: fc: no command found", &r));
-        for not_read in ["fc -l", "fc -sl", "fc-s", "fc -e vi", "fc -s 'a b'=c", "fc -s; echo alpha", "fc -s a b"] {
+        for not_read in [
+            "fc -l",
+            "fc -sl",
+            "fc-s",
+            "fc -e vi",
+            "fc -s 'a b'=c",
+            "fc -s; echo alpha",
+            "fc -s a b",
+        ] {
             assert_eq!(Rerun::parse(not_read), None, "{not_read}");
         }
         assert!(!prints_only("fc -s"));

@@ -1779,7 +1779,9 @@ mod tests {
         assert_eq!((&r.alt[..], &r.edits[..]), (&[true, false][..], &[1][..]), "before leaving");
         assert_eq!(texts(&r), ["$ echo a", "echo b", "b"]);
         // Another file, or the name printed on the main screen: nothing told.
-        assert!(run(b"$ git commit\r\n\x1b[?1049h\"COMMIT_EDITMSG\"\x1b[?1049lok\r\n").edits.is_empty());
+        assert!(run(b"$ git commit\r\n\x1b[?1049h\"COMMIT_EDITMSG\"\x1b[?1049lok\r\n")
+            .edits
+            .is_empty());
         assert!(run(b"$ ls /tmp\r\nbash-fc.x\r\n\x1b[?1049h\x1b[?1049l").edits.is_empty());
     }
 

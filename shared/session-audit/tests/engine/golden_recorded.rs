@@ -580,6 +580,32 @@ fn a_line_edited_in_an_editor_is_reported_as_what_bash_ran() {
     assert!(warnings.iter().any(|w| w.contains("command 10 was edited")), "{warnings:?}");
 }
 
+/// Honest prompts and timing none of the fixes was written for: a two-line prompt, a prompt
+/// of no usual shape set by a `PS1=` typed (`➜ ~ (main) `: where it ends is what the
+/// assignment draws), `PROMPT_COMMAND` printing a line, a job's Done notice, a line typed while
+/// a command ran, `set -x` traces, `dd`'s CR progress line, a Python function at `...`.
+/// Before, every command after the arrow prompt was lost as a program's input.
+#[test]
+fn prompts_of_any_shape_set_by_a_typed_ps1_are_the_shells() {
+    let got = check("i32_honest_prompts");
+    assert!(got.commands.iter().all(|c| c.confidence == 1.0), "{:?}", got.commands);
+    assert_eq!(got.commands[3].prompt, "➜ ~ (main) ");
+    assert_eq!(shell_stats("i32_honest_prompts").program_inputs, 0, "Python has no markers");
+}
+
+/// A theme's prompt no `PS1=` typed announces (a file sourced, an rc file): learned from two
+/// lines read at it (the words they share, ending in a symbol), the first mended; then kept
+/// as the directory changes. Before, the first was read with its prompt and the rest were lost
+/// as a program's input.
+#[test]
+fn a_themes_prompt_is_learned_from_the_lines_read_at_it() {
+    let got = check("i32_honest_theme");
+    let themed = got.commands.iter().find(|c| c.text == "echo themed").unwrap();
+    assert_eq!((themed.prompt.as_str(), themed.confidence), ("λ ~ ❯ ", 1.0));
+    assert!(got.commands.iter().all(|c| c.confidence == 1.0), "{:?}", got.commands);
+    assert_eq!(shell_stats("i32_honest_theme").program_inputs, 0);
+}
+
 /// Double-width characters (issue 32, class d): CJK and emoji typed, erased (two backspaces
 /// each), edited in the middle, and one that does not fit at the right margin of a 40-column
 /// terminal (readline pads the last column and wraps it), with a wide character in the

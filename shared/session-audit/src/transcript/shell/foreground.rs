@@ -55,6 +55,11 @@ impl ShellPrompts {
         self.index_first_bytes();
     }
 
+    /// The shell prompts learned, oldest first.
+    pub(super) fn known(&self) -> &[String] {
+        &self.known
+    }
+
     fn index_first_bytes(&mut self) {
         self.first_bytes = [0; 4];
         for p in &self.known {

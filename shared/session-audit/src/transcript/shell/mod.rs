@@ -14,6 +14,8 @@ mod ahead;
 mod foreground;
 mod hidden;
 mod prompt;
+mod ps1;
+mod repeated;
 mod switch;
 mod syntax;
 mod takeover;
@@ -25,6 +27,7 @@ use ahead::{bare_prompts, Early};
 use hidden::{AwayStretch, Hidden};
 pub(crate) use prompt::is_blank;
 use prompt::{is_banner_rule, is_continuation_prompt, POWERSHELL_PROMPT, UNIX_PROMPT};
+pub use ps1::Template;
 use switch::{
     holds_marker_word, leaves_the_shell, may_start_a_shell, runs_as_root_via_sudo, EDITOR_OFF,
     SPELLED_MARKER,
@@ -75,6 +78,15 @@ pub struct ShellSnapshot {
     pub prompt_seen: bool,
     /// Lines typed and never submitted so far.
     pub abandoned: u64,
+    /// The prompt the last `PS1=` typed draws, where one was (see `ps1.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ps1: Option<Template>,
+    /// The last line of no known prompt shape read whole as a command (see `repeated.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsplit: Option<String>,
+    /// A prompt of no usual shape was learned from two lines (see `repeated.rs`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unusual_prompts: bool,
 }
 
 /// What the shell layer saw a person do to the transcript itself.
@@ -186,6 +198,18 @@ pub struct Shell<S> {
     /// The current command may hold a history reference (`!!`) or be `fc -s`: bash prints
     /// the line it runs before its output.
     expands: bool,
+    /// The prompt the last `PS1=` typed draws (see [`ps1`]): where a prompt of no usual
+    /// shape ends.
+    ps1: Option<Template>,
+    /// The last marked line whose prompt was of no known shape, read whole as the shell's
+    /// command: the next such line may show where the prompt ends (see [`repeated`]).
+    unsplit: Option<String>,
+    /// Without markers, that line, to be read again as a command before the line that showed
+    /// its prompt (see [`Self::unmarked_repetition`]).
+    mend: Option<String>,
+    /// Without markers, a prompt of no usual shape was learned so: the known prompts are
+    /// compared word by word with lines of no known shape (only then: it costs).
+    unusual_prompts: bool,
     /// An editor on the current command line (bash's `fc` file) closed: bash echoes the first
     /// line it runs from the file next.
     edited: bool,
@@ -265,6 +289,10 @@ impl<S: ShellSink> Shell<S> {
             spelled: None,
             expands: false,
             edited: false,
+            ps1: None,
+            unsplit: None,
+            mend: None,
+            unusual_prompts: false,
             recent: Recent::default(),
             expansion_off: false,
             hidden: Hidden::default(),
@@ -292,6 +320,9 @@ impl<S: ShellSink> Shell<S> {
         shell.next_seq = snapshot.next_seq.max(1);
         shell.prompt_seen = snapshot.prompt_seen;
         shell.abandoned = snapshot.abandoned;
+        shell.ps1 = snapshot.ps1;
+        shell.unsplit = snapshot.unsplit;
+        shell.unusual_prompts = snapshot.unusual_prompts;
         shell.early = None; // a piece of a session read apart: its start was read before
         shell
     }
@@ -305,6 +336,9 @@ impl<S: ShellSink> Shell<S> {
             next_seq: self.next_seq,
             prompt_seen: self.prompt_seen,
             abandoned: self.abandoned,
+            ps1: self.ps1.clone(),
+            unsplit: self.unsplit.clone(),
+            unusual_prompts: self.unusual_prompts,
         }
     }
 
@@ -462,7 +496,12 @@ impl<S: ShellSink> Shell<S> {
 
     /// A line that a shell read: prompt plus the user's input.
     fn submit(&mut self, line: &str, from_markers: bool, flags: LineFlags) {
-        let Some(split) = self.split_prompt(line, from_markers) else {
+        let split = self.split_prompt(line, from_markers);
+        if let Some(earlier) = self.mend.take() {
+            // Read as output when it came; its prompt, now known, makes it a command.
+            self.submit(&earlier, false, LineFlags::default());
+        }
+        let Some(split) = split else {
             match (!from_markers).then(|| self.glued_prompt(line)).flatten() {
                 Some(at) => {
                     self.output_line(&line[..at]);
@@ -580,6 +619,9 @@ impl<S: ShellSink> Shell<S> {
         if let Some(on) = history::toggles_expansion(text) {
             self.expansion_off = !on;
         }
+        if memchr::memmem::find(text.as_bytes(), b"PS1=").is_some() {
+            self.ps1 = Template::assigned_in(text).or(self.ps1.take());
+        }
         lower_confidence(&mut cmd, &reasons);
         self.next_seq += 1;
         self.current = Some(cmd);
@@ -670,15 +712,24 @@ impl<S: ShellSink> Shell<S> {
             .filter(|p| line.starts_with(p.as_str()) || line == p.trim_end())
             .map(String::len)
             .max();
-        let (prompt_len, recognised) = match known {
+        let drawn = || self.ps1.as_ref().and_then(|t| t.prompt_len(line));
+        let (prompt_len, recognised) = match known.or_else(drawn) {
             Some(len) => (len.min(line.len()), true),
             None => match self.match_prompt(line, from_markers) {
                 Some(len) => (len, true),
-                None if from_markers => (0, false),
-                None => (self.changed_prompt(line)?, true),
+                None if from_markers => match self.prompt_from_repetition(line) {
+                    Some(len) => (len, true),
+                    None => (0, false),
+                },
+                None => {
+                    (self.changed_prompt(line).or_else(|| self.unmarked_repetition(line))?, true)
+                }
             },
         };
         let prompt = &line[..prompt_len];
+        if from_markers {
+            self.unsplit = (!recognised).then(|| line.to_string());
+        }
         let bare = matches!(prompt.trim_end(), "$" | "#");
         if !from_markers && !self.accept_heuristic_prompt(prompt, bare) {
             return None;
@@ -695,6 +746,34 @@ impl<S: ShellSink> Shell<S> {
             repeats += 1;
         }
         Some(Split { prompt, command, recognised, bare, repeats })
+    }
+
+    /// The prompt of a marked `line` of no known shape, as the last such line shows it (see
+    /// [`repeated`]). That line was read whole as a command, the shell's: it is mended (its
+    /// prompt taken off), and the prompt is the shell's from now on.
+    /// A known prompt of no usual shape shows it too, with its changing part changed
+    /// (`λ ~ ❯ ` then `λ tmp ❯ `).
+    fn prompt_from_repetition(&mut self, line: &str) -> Option<usize> {
+        let Some(earlier) = self.unsplit.take() else {
+            let shells = self.shell_prompts.known().iter().rev();
+            let len = shells.filter_map(|p| repeated::prompt_len(p, line)).next()?;
+            self.shell_prompts.learn(&line[..len]);
+            return Some(len);
+        };
+        let len = repeated::prompt_len(&earlier, line)?;
+        let earlier_len = repeated::prompt_len(line, &earlier)?;
+        self.shell_prompts.learn(&line[..len]);
+        if let Some(cmd) = &mut self.current {
+            let prompt = &earlier[..earlier_len];
+            if cmd.prompt.is_empty() && cmd.text.starts_with(prompt) {
+                cmd.text.drain(..prompt.len());
+                cmd.prompt.push_str(prompt);
+                if cmd.reason.as_deref() == Some(REASON_PROMPT) {
+                    (cmd.reason, cmd.confidence) = (None, 1.0);
+                }
+            }
+        }
+        Some(len)
     }
 
     /// The prompt's length in bytes, by pattern.
@@ -730,6 +809,37 @@ impl<S: ShellSink> Shell<S> {
         let word = line.split(' ').next()?;
         let ends = word.len() >= 2 && word.ends_with(['$', '#', '%']) && line.len() > word.len();
         (ends && word.len() < 64).then_some(word.len() + 1)
+    }
+
+    /// Without markers, right after a command that may set the prompt: a line of no known
+    /// shape is kept, and the next one that shares a prompt with it (see [`repeated`]) shows
+    /// the new prompt; the kept line, read as output, is then read again as a command.
+    /// Once such a prompt is known, a line at it with its changing part changed is at it too.
+    fn unmarked_repetition(&mut self, line: &str) -> Option<usize> {
+        if self.unusual_prompts && repeated::may_hold_prompt(line) {
+            let known = self.known_prompts.iter().rev();
+            if let Some(len) = known.filter_map(|p| repeated::prompt_len(p, line)).next() {
+                return Some(len);
+            }
+        }
+        let command = self.current.as_ref()?;
+        if !foreground::hands_over(&command.text) {
+            return None;
+        }
+        if !repeated::may_hold_prompt(line) {
+            return None; // output between the prompts: the kept line stays
+        }
+        let earlier = self.unsplit.replace(line.to_string())?;
+        let (Some(len), Some(earlier_len)) =
+            (repeated::prompt_len(&earlier, line), repeated::prompt_len(line, &earlier))
+        else {
+            return None;
+        };
+        self.unsplit = None;
+        self.remember_prompt(&earlier[..earlier_len]);
+        self.unusual_prompts = true;
+        self.mend = Some(earlier);
+        Some(len)
     }
 
     /// Without markers, where a known prompt starts inside `line`: a shell prints its prompt
