@@ -311,36 +311,36 @@ impl<W: CommandWriter> ShellSink for Judge<'_, W> {
     fn command(&mut self, cmd: &Command) {
         self.commands += 1;
         let analyzer = self.analyzer;
-        let verdict = self.verdicts.get(&cmd.text, |text| Verdict {
+        let judge = |text: &str| Verdict {
             rules: analyzer.rules.command_rule_indexes(text).collect(),
             redacted: match analyzer.redactor.redact(text) {
                 Cow::Owned(redacted) => Some(redacted.into()),
                 Cow::Borrowed(_) => None,
             },
-        });
+        };
+        let verdict = self.verdicts.get(&cmd.text, judge);
         for &i in &verdict.rules {
             let rule = &analyzer.rules.rules()[i];
             self.add(rule, |a| a.evidence(&cmd.text), Some(cmd.seq));
         }
         if self.prompt != cmd.prompt {
             // Where a prompt ends is inferred for prompts of no usual shape: text typed and
-            // taken for the prompt must not escape the rules. Each new prompt is judged once.
-            for i in analyzer.rules.command_rule_indexes(&cmd.prompt) {
-                if !verdict.rules.contains(&i) {
-                    let rule = &analyzer.rules.rules()[i];
-                    let why = |a: &Analyzer| {
-                        format!("in the text read as the prompt: {}", a.evidence(&cmd.prompt))
-                    };
-                    self.add(rule, why, Some(cmd.seq));
-                }
+            // taken for the prompt must not escape the rules. Each new prompt is judged
+            // (remembered like a command's text: prompts come back).
+            let prompt = self.verdicts.get(&cmd.prompt, judge);
+            for i in prompt.rules.iter().filter(|i| !verdict.rules.contains(i)) {
+                let rule = &analyzer.rules.rules()[*i];
+                let why = |a: &Analyzer| {
+                    format!("in the text read as the prompt: {}", a.evidence(&cmd.prompt))
+                };
+                self.add(rule, why, Some(cmd.seq));
             }
+            self.stored.prompt.clear();
+            self.stored.prompt.push_str(prompt.redacted.as_deref().unwrap_or(&cmd.prompt));
+            self.prompt.clone_from(&cmd.prompt);
         }
         // One ReportCommand, refilled: no allocation per command beyond the shell's text.
         let stored = &mut self.stored;
-        if self.prompt != cmd.prompt {
-            stored.prompt = analyzer.redactor.redact(&cmd.prompt).into_owned();
-            self.prompt.clone_from(&cmd.prompt);
-        }
         stored.command.clear();
         stored.command.push_str(verdict.redacted.as_deref().unwrap_or(&cmd.text));
         stored.seq = cmd.seq;

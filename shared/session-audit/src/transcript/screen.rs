@@ -665,11 +665,32 @@ enum Last {
     PadErased,
 }
 
+/// The name bash gives the file it opens an editor on (`bash-fc.XXXXXX`); editors show it.
+const HISTORY_FILE: &[u8] = b"bash-fc";
+
 impl Modes {
+    /// [`Self::watch_history_file`] over a run of text, as byte by byte but without a step
+    /// per byte: a partial name is finished first, a whole one searched for, and only the
+    /// last bytes (where a name may start that the next run finishes) stepped through.
+    fn watch_history_file_in(&mut self, text: &[u8]) {
+        let mut i = 0;
+        while self.history_file_match > 0 && i < text.len() {
+            self.watch_history_file(text[i]);
+            i += 1;
+        }
+        let rest = &text[i..];
+        if memchr::memmem::find(rest, HISTORY_FILE).is_some() {
+            self.history_file_shown = true;
+        }
+        // A name begun earlier than this would be whole, and found above.
+        let tail = rest.len().saturating_sub(HISTORY_FILE.len() - 1);
+        rest[tail..].iter().for_each(|&b| self.watch_history_file(b));
+    }
+
     /// A character a full-screen program drew on the alternate screen: bash names the file it
     /// opens an editor on `bash-fc.XXXXXX`, and editors show the name.
     fn watch_history_file(&mut self, b: u8) {
-        const NAME: &[u8] = b"bash-fc";
+        const NAME: &[u8] = HISTORY_FILE;
         let at = usize::from(self.history_file_match);
         self.history_file_match = match b {
             _ if NAME[at] == b && at + 1 == NAME.len() => {
@@ -1021,7 +1042,7 @@ impl State {
         let run = scan::printable_run(bytes);
         let text = &bytes[..run];
         if self.discarding() {
-            text.iter().for_each(|&b| self.modes.watch_history_file(b));
+            self.modes.watch_history_file_in(text);
             return run;
         }
         if self.rows.up > 0 {

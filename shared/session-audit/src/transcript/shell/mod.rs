@@ -822,12 +822,12 @@ impl<S: ShellSink> Shell<S> {
                 return Some(len);
             }
         }
+        if !repeated::may_hold_prompt(line) {
+            return None; // output between the prompts (most lines): the kept line stays
+        }
         let command = self.current.as_ref()?;
         if !foreground::hands_over(&command.text) {
             return None;
-        }
-        if !repeated::may_hold_prompt(line) {
-            return None; // output between the prompts: the kept line stays
         }
         let earlier = self.unsplit.replace(line.to_string())?;
         let (Some(len), Some(earlier_len)) =
