@@ -187,6 +187,17 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
 
     /// A finding of `rule`, unless the rule has listed its most already (then it is counted):
     /// its evidence is only made (redacted, cut) for a finding listed.
+    /// Text typed that is not command `seq`'s text but may have run (see the callers): the
+    /// command rules read it, and the evidence says where it was typed.
+    fn judge_typed(&mut self, seq: u64, typed: &str, (before, after): (&str, &str)) {
+        let analyzer = self.analyzer;
+        for i in analyzer.rules.command_rule_indexes(typed) {
+            let rule = &analyzer.rules.rules()[i];
+            let evidence = |a: &Analyzer| format!("{before} {seq}{after}: {}", a.evidence(typed));
+            self.add(rule, evidence, Some(seq));
+        }
+    }
+
     fn add(
         &mut self,
         rule: &'a Rule,
@@ -377,17 +388,15 @@ impl<W: CommandWriter> ShellSink for Judge<'_, W> {
     }
 
     fn program_input(&mut self, seq: u64, typed: &str) {
-        let analyzer = self.analyzer;
-        for i in analyzer.rules.command_rule_indexes(typed) {
-            let rule = &analyzer.rules.rules()[i];
-            let evidence = |a: &Analyzer| {
-                format!(
-                    "typed at the prompt of the program command {seq} started: {}",
-                    a.evidence(typed)
-                )
-            };
-            self.add(rule, evidence, Some(seq));
-        }
+        self.judge_typed(seq, typed, ("typed at the prompt of the program command", " started"));
+    }
+
+    fn edited_away(&mut self, seq: u64, typed: &str) {
+        self.judge_typed(
+            seq,
+            typed,
+            ("typed, then replaced in an editor before it ran, as command", ""),
+        );
     }
 
     fn output(&mut self, seq: u64, line: &str) {

@@ -670,8 +670,8 @@ const HISTORY_FILE: &[u8] = b"bash-fc";
 
 impl Modes {
     /// [`Self::watch_history_file`] over a run of text, as byte by byte but without a step
-    /// per byte: a partial name is finished first, a whole one searched for, and only the
-    /// last bytes (where a name may start that the next run finishes) stepped through.
+    /// per byte: a partial name is finished first, then only where a `b` is (the name has
+    /// no other) is it looked at: a whole name, or the start of one the run ends with.
     fn watch_history_file_in(&mut self, text: &[u8]) {
         let mut i = 0;
         while self.history_file_match > 0 && i < text.len() {
@@ -679,12 +679,14 @@ impl Modes {
             i += 1;
         }
         let rest = &text[i..];
-        if memchr::memmem::find(rest, HISTORY_FILE).is_some() {
-            self.history_file_shown = true;
+        for at in memchr::memchr_iter(b'b', rest) {
+            let from = &rest[at..];
+            if from.starts_with(HISTORY_FILE) {
+                self.history_file_shown = true;
+            } else if HISTORY_FILE.starts_with(from) {
+                self.history_file_match = from.len() as u8; // shorter than the name
+            }
         }
-        // A name begun earlier than this would be whole, and found above.
-        let tail = rest.len().saturating_sub(HISTORY_FILE.len() - 1);
-        rest[tail..].iter().for_each(|&b| self.watch_history_file(b));
     }
 
     /// A character a full-screen program drew on the alternate screen: bash names the file it

@@ -606,6 +606,19 @@ fn a_themes_prompt_is_learned_from_the_lines_read_at_it() {
     assert_eq!(shell_stats("i32_honest_theme").program_inputs, 0);
 }
 
+/// Honest kinds measured before any fix, both exact: sqlite3's continuation prompt, a shell
+/// with a program-like `PS1`, editing across a wrapped line, completion, `watch`, `clear`; and
+/// dash with prompts of its own, `set -x` traces (`+ echo traced` is output), a loop and a
+/// heredoc at `> `, a line typed to `read` (output, not a command).
+#[test]
+fn more_honest_kinds_read_as_the_shell_ran_them() {
+    let got = check("i32_honest_tools");
+    assert!(got.commands.iter().all(|c| c.confidence == 1.0));
+    let dash = check("i32_honest_dash");
+    assert_eq!(dash.commands[1].prompt, "dash:/home/ssmuser% ");
+    assert_eq!(dash.commands[11].prompt, "» ");
+}
+
 /// Double-width characters (issue 32, class d): CJK and emoji typed, erased (two backspaces
 /// each), edited in the middle, and one that does not fit at the right margin of a 40-column
 /// terminal (readline pads the last column and wraps it), with a wide character in the

