@@ -665,7 +665,7 @@ enum Last {
     PadErased,
 }
 
-/// The name bash gives the file it opens an editor on (`bash-fc.XXXXXX`); editors show it.
+/// The name bash gives the file it opens an editor on (`bash-fc.` and six random characters); editors show it.
 const HISTORY_FILE: &[u8] = b"bash-fc";
 
 impl Modes {
@@ -690,7 +690,7 @@ impl Modes {
     }
 
     /// A character a full-screen program drew on the alternate screen: bash names the file it
-    /// opens an editor on `bash-fc.XXXXXX`, and editors show the name.
+    /// opens an editor on `bash-fc.` and six random characters; editors show the name.
     fn watch_history_file(&mut self, b: u8) {
         const NAME: &[u8] = HISTORY_FILE;
         let at = usize::from(self.history_file_match);

@@ -619,6 +619,16 @@ fn more_honest_kinds_read_as_the_shell_ran_them() {
     assert_eq!(dash.commands[11].prompt, "» ");
 }
 
+/// Recorded after the fix, with other keys: vi mode's `v` on a typed line, then `fc` typed
+/// (the last command opened in the editor). Both are what bash echoed and ran after vim.
+#[test]
+fn lines_edited_by_vi_modes_v_and_by_fc_are_what_bash_ran() {
+    let got = check("i32_edited_variants");
+    let edited: Vec<&str> =
+        got.commands.iter().filter(|c| c.confidence == 0.7).map(|c| c.text.as_str()).collect();
+    assert_eq!(edited, ["echo via v and more", "set -o emacs again"]);
+}
+
 /// Double-width characters (issue 32, class d): CJK and emoji typed, erased (two backspaces
 /// each), edited in the middle, and one that does not fit at the right margin of a 40-column
 /// terminal (readline pads the last column and wraps it), with a wide character in the
