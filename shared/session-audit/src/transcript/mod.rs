@@ -7,6 +7,7 @@
 pub mod agent_stream;
 pub mod cloudwatch;
 mod clusters;
+mod fc_file;
 pub mod format;
 mod history;
 mod pen;
@@ -14,6 +15,7 @@ mod pipeline;
 pub mod rows;
 mod scan;
 pub mod screen;
+mod sequences;
 pub mod shell;
 
 use serde::Serialize;

@@ -14,9 +14,11 @@
 use vte::{Params, Perform};
 
 use super::clusters::{char_width, is_handle, Clusters};
+use super::fc_file::FcFileWatch;
 use super::pen::{self, Pen};
 use super::rows::{Rows, Unseen};
 use super::scan;
+use super::sequences::{does_nothing, lossy, short_sequence, title_text, Short};
 
 /// Longest logical line kept, in characters. Longer lines keep their first part and are
 /// flagged, so a multi-megabyte line without a newline cannot grow memory.
@@ -82,107 +84,6 @@ pub struct LineFlags {
     pub past_margin: bool,
 }
 
-/// An escape sequence the screen applies without `vte`.
-enum Short {
-    /// Changes nothing here: an OSC other than a window title ended by BEL (`ESC ] … BEL`,
-    /// printable ASCII only).
-    Inert,
-    /// A window title (`ESC ] 0;… BEL` or `2;`, printable ASCII only): told to the listener.
-    Title,
-    /// A colour (`ESC [ digits;… m`): it may hide text drawn after it or show it again (see
-    /// [`Pen`]).
-    Colour,
-    /// `ESC [ ? n h` or `l`: one private mode (bracketed paste, the alternate screen).
-    PrivateMode(u16, bool),
-    /// `ESC [ p ; q X`: a cursor move or an edit (readline's redraws, a pager's screen) with
-    /// at most two numeric parameters (0 where one is left out, as `vte` gives them).
-    Csi(char, [u16; 2]),
-}
-
-/// The length and meaning of the whole escape sequence at the start of `bytes`, when it is one
-/// of the [`Short`] kinds. Prompts carry several per command; applying them directly spares
-/// `vte` the round trip and does what `vte`'s handlers would (the chunking tests compare).
-#[inline]
-fn short_sequence(bytes: &[u8]) -> Option<(usize, Short)> {
-    match bytes.get(1)? {
-        b'[' if bytes.get(2) == Some(&b'?') => {
-            // One to four digits (a fifth is not `h` or `l` below): a u16 cannot overflow.
-            let digits = bytes.get(3..)?.iter().take(4).take_while(|b| b.is_ascii_digit());
-            let (mut mode, mut end) = (0u16, 3);
-            for &d in digits {
-                mode = mode * 10 + u16::from(d - b'0');
-                end += 1;
-            }
-            if end == 3 {
-                return None;
-            }
-            let on = match bytes.get(end)? {
-                b'h' => true,
-                b'l' => false,
-                _ => return None,
-            };
-            Some((end + 1, Short::PrivateMode(mode, on)))
-        }
-        b'[' => {
-            let params = bytes.get(2..)?.iter().position(|&b| !(b.is_ascii_digit() || b == b';'));
-            let end = 2 + params?;
-            match bytes[end] {
-                b'm' => Some((end + 1, Short::Colour)),
-                action @ (b'A'..=b'H'
-                | b'J'
-                | b'K'
-                | b'P'
-                | b'X'
-                | b'@'
-                | b'`'
-                | b'a'
-                | b'd'
-                | b'e'
-                | b'f'
-                | b'h'
-                | b'l'
-                | b'r') => {
-                    let params = csi_params(&bytes[2..end])?;
-                    Some((end + 1, Short::Csi(char::from(action), params)))
-                }
-                _ => None,
-            }
-        }
-        b']' => {
-            let end = 2 + scan::printable_run(bytes.get(2..)?);
-            let kind = match bytes[2..end] {
-                [b'0' | b'2', b';', ..] => Short::Title,
-                _ => Short::Inert,
-            };
-            (*bytes.get(end)? == 0x07).then_some((end + 1, kind))
-        }
-        _ => None,
-    }
-}
-
-/// The text of a [`Short::Title`] sequence (`ESC ] 0;text;more BEL`) as `vte` splits it: up
-/// to the next `;`.
-fn title_text(sequence: &[u8]) -> std::borrow::Cow<'_, str> {
-    let body = &sequence[4..sequence.len() - 1];
-    lossy(&body[..memchr::memchr(b';', body).unwrap_or(body.len())])
-}
-
-/// `bytes` as text, invalid UTF-8 replaced; `from_utf8_lossy` alone walks a valid title
-/// byte by byte, and one is set before every prompt.
-fn lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => std::borrow::Cow::Borrowed(text),
-        Err(_) => String::from_utf8_lossy(bytes),
-    }
-}
-
-/// A C0 control that moves nothing and changes no cell (NUL, BEL, CAN, …): see
-/// [`State::execute`], where only BS, HT, LF, VT, FF and CR act.
-#[inline]
-fn does_nothing(byte: u8) -> bool {
-    byte < 0x20 && !matches!(byte, 0x08..=0x0d | 0x1b)
-}
-
 /// The character index of cell `cell` in the text of `cells` (right halves of double-width
 /// characters and padding are not text; a cell with marks drawn on it is all of them).
 fn text_column(cells: &[char], cell: usize, clusters: &Clusters) -> usize {
@@ -222,24 +123,6 @@ impl State {
         }
         self.pen_changed();
     }
-}
-
-/// Up to two `;`-separated numbers, as `vte` reads them (an empty one is 0, digits saturate
-/// at `u16::MAX`); `None` for more (left to `vte`).
-fn csi_params(bytes: &[u8]) -> Option<[u16; 2]> {
-    let mut params = [0u16; 2];
-    let mut i = 0;
-    for &b in bytes {
-        if b == b';' {
-            i += 1;
-            if i == params.len() {
-                return None;
-            }
-        } else {
-            params[i] = params[i].saturating_mul(10).saturating_add(u16::from(b - b'0'));
-        }
-    }
-    Some(params)
 }
 
 /// The terminal state. Feed it through [`Screen::advance`].
@@ -365,11 +248,9 @@ struct Modes {
     /// On the alternate screen, a line editor submitted a plain line: a shell is there, so
     /// its lines are read as on the main screen until the alternate screen is left.
     shell_on_alternate: bool,
-    /// The full-screen program on the alternate screen showed bash's `fc` file (`bash-fc`):
-    /// an editor on a command line (`fc`, Ctrl-X Ctrl-E, vi mode's `v`), told on leaving.
-    history_file_shown: bool,
-    /// How much of `bash-fc` the last characters drawn there spelled (whatever the chunks).
-    history_file_match: u8,
+    /// Whether the full-screen program there showed bash's `fc` file: an editor on a
+    /// command line (`fc`, Ctrl-X Ctrl-E, vi mode's `v`), told on leaving.
+    fc_file: FcFileWatch,
     /// What colour sequences set: concealment, ink and background.
     pen: Pen,
     /// Text drawn now is not visible ([`Pen::unseen`], kept here: read for every character).
@@ -425,8 +306,7 @@ impl Screen {
                     alternate: false,
                     addressed: false,
                     shell_on_alternate: false,
-                    history_file_shown: false,
-                    history_file_match: 0,
+                    fc_file: FcFileWatch::default(),
                     pen: Pen::default(),
                     concealed: false,
                     wrap_off: false,
@@ -462,7 +342,17 @@ impl Screen {
                 }
                 // Stopped at what the fast path does not take: apply it below.
             }
-            match bytes[i] {
+            let byte = bytes[i];
+            if (byte >= 0x80 || does_nothing(byte)) && i + 1 < bytes.len() {
+                // Binary output, a run at a time. A lone byte (as when fed one at a time,
+                // which the tests compare against) goes the character-by-character way.
+                let used = self.state.append_run(&bytes[i..]);
+                if used > 0 {
+                    i += used;
+                    continue;
+                }
+            }
+            match byte {
                 0x20..=0x7e => i += self.state.print_ascii_run(&bytes[i..]),
                 0x1b => match short_sequence(&bytes[i..]) {
                     Some((n, Short::Inert)) => i += n,
@@ -665,47 +555,6 @@ enum Last {
     PadErased,
 }
 
-/// The name bash gives the file it opens an editor on (`bash-fc.` and six random characters); editors show it.
-const HISTORY_FILE: &[u8] = b"bash-fc";
-
-impl Modes {
-    /// [`Self::watch_history_file`] over a run of text, as byte by byte but without a step
-    /// per byte: a partial name is finished first, then only where a `b` is (the name has
-    /// no other) is it looked at: a whole name, or the start of one the run ends with.
-    fn watch_history_file_in(&mut self, text: &[u8]) {
-        let mut i = 0;
-        while self.history_file_match > 0 && i < text.len() {
-            self.watch_history_file(text[i]);
-            i += 1;
-        }
-        let rest = &text[i..];
-        for at in memchr::memchr_iter(b'b', rest) {
-            let from = &rest[at..];
-            if from.starts_with(HISTORY_FILE) {
-                self.history_file_shown = true;
-            } else if HISTORY_FILE.starts_with(from) {
-                self.history_file_match = from.len() as u8; // shorter than the name
-            }
-        }
-    }
-
-    /// A character a full-screen program drew on the alternate screen: bash names the file it
-    /// opens an editor on `bash-fc.` and six random characters; editors show the name.
-    fn watch_history_file(&mut self, b: u8) {
-        const NAME: &[u8] = HISTORY_FILE;
-        let at = usize::from(self.history_file_match);
-        self.history_file_match = match b {
-            _ if NAME[at] == b && at + 1 == NAME.len() => {
-                self.history_file_shown = true;
-                0
-            }
-            _ if NAME[at] == b => self.history_file_match + 1,
-            b'b' => 1,
-            _ => 0,
-        };
-    }
-}
-
 impl State {
     /// On the alternate screen, text is kept only while a line editor may be reading a line
     /// there, or once a shell has been seen there; a full-screen program's screen is not.
@@ -763,7 +612,8 @@ impl State {
         self.text.clear();
         let end = self.line.iter().rposition(|c| *c != ' ').map_or(0, |i| i + 1);
         let cells = &self.line[from.min(end)..end];
-        if cells.iter().all(char::is_ascii) {
+        // No early exit: one vectorisable pass.
+        if cells.iter().fold(true, |ascii, c| ascii & c.is_ascii()) {
             // Nearly every line: narrow each cell to a byte in one vectorisable pass.
             let mut bytes = std::mem::take(&mut self.text).into_bytes();
             bytes.extend(cells.iter().map(|&c| c as u8));
@@ -818,7 +668,7 @@ impl State {
     fn print(&mut self, mut c: char) {
         if c == '\x7f' || self.discarding() {
             if c != '\x7f' {
-                self.modes.watch_history_file(u8::try_from(c).unwrap_or(0));
+                self.modes.fc_file.watch(u8::try_from(c).unwrap_or(0));
             }
             return;
         }
@@ -1044,7 +894,7 @@ impl State {
         let run = scan::printable_run(bytes);
         let text = &bytes[..run];
         if self.discarding() {
-            self.modes.watch_history_file_in(text);
+            self.modes.fc_file.watch_run(text);
             return run;
         }
         if self.rows.up > 0 {
@@ -1072,6 +922,75 @@ impl State {
             self.wrap.last = if text[take - 1] == b' ' { Last::SpaceAtEnd } else { Last::Print };
         }
         run
+    }
+
+    /// Binary output (an ELF, a compressed file sent to the terminal) appended at the end of
+    /// the line in one pass: printable ASCII, narrow characters, U+FFFD for each invalid
+    /// sequence, and controls that move nothing (C0 such as NUL, C1, DEL). Each has the effect
+    /// [`State::print`] or [`State::execute`] would give it when nothing is pending (no wrap
+    /// guess or candidate, no erase echo, no watched rows, a pen that hides nothing), which is
+    /// checked first; returns the bytes used, 0 when those do not hold. Stops before anything
+    /// else: a line feed, an escape, a character of width 0 or 2, one cut by the end of `bytes`,
+    /// a full line.
+    fn append_run(&mut self, bytes: &[u8]) -> usize {
+        let pending = self.wrap.candidate.is_some()
+            || self.wrap.guess.is_some()
+            || self.insert_mode
+            || self.rows.up > 0
+            || self.modes.concealed
+            || self.modes.wrap_off
+            || !matches!(self.erase, EraseEcho::None)
+            || self.pos != self.line.len()
+            || self.discarding();
+        if pending {
+            return 0;
+        }
+        // The line only grows here, so the cursor stays at its end: kept in locals until done.
+        let (line, mut last, mut i) = (&mut self.line, self.wrap.last, 0);
+        while i < bytes.len() && line.len() < MAX_LINE_CHARS {
+            let byte = bytes[i];
+            let (cell, used) = match byte {
+                // A binary's text is mostly a byte or two between others: looked at inline.
+                0x20..=0x7e if !bytes.get(i + 1).is_some_and(|b| (0x20..=0x7e).contains(b)) => {
+                    (Some(byte as char), 1)
+                }
+                0x20..=0x7e => {
+                    let run = scan::printable_run(&bytes[i..]).min(MAX_LINE_CHARS - line.len());
+                    line.extend(bytes[i..i + run].iter().map(|&b| b as char));
+                    i += run;
+                    last = if bytes[i - 1] == b' ' { Last::SpaceAtEnd } else { Last::Print };
+                    continue;
+                }
+                0x7f => (None, 1),
+                _ if does_nothing(byte) => (None, 1),
+                0x00..=0x7f => break, // BS, HT, LF, VT, FF, CR, ESC
+                // Bytes no UTF-8 character starts with (most of a binary's), without decoding:
+                // C1 controls, then continuation and never-used bytes.
+                0x80..=0x9f => (None, 1),
+                0xa0..=0xc1 | 0xf5..=0xff => (Some(char::REPLACEMENT_CHARACTER), 1),
+                _ => match scan::decode_utf8(&bytes[i..]) {
+                    scan::Utf8::Invalid(n) => (Some(char::REPLACEMENT_CHARACTER), n),
+                    scan::Utf8::Char(c, n) if u32::from(c) <= 0x9f => (None, n), // C1 as UTF-8
+                    scan::Utf8::Char(c, n) if char_width(c) == Some(1) && !is_handle(c) => {
+                        (Some(c), n)
+                    }
+                    _ => break,
+                },
+            };
+            match cell {
+                Some(c) => {
+                    line.push(c);
+                    last = if c == ' ' { Last::SpaceAtEnd } else { Last::Print };
+                }
+                // DEL changes nothing; the controls end a pending wrap as `execute` does.
+                None if byte != 0x7f => last = Last::Other,
+                None => {}
+            }
+            i += used;
+        }
+        self.pos = self.line.len();
+        self.wrap.last = last;
+        i
     }
 
     fn execute<L: ScreenListener>(&mut self, byte: u8, listener: &mut L) {
@@ -1540,8 +1459,7 @@ impl State {
                 self.modes.alternate = on;
                 self.modes.shell_on_alternate = false;
                 self.modes.addressed = false;
-                self.modes.history_file_match = 0;
-                if std::mem::take(&mut self.modes.history_file_shown) {
+                if self.modes.fc_file.take_shown() {
                     listener.history_edited();
                 }
                 // A prompt that switches screens is still being read: keep its region.

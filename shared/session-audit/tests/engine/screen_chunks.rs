@@ -123,6 +123,12 @@ fn token() -> impl Strategy<Value = Vec<u8>> {
         Just(b"x".repeat(81)),
         "[a-z /|;&=-]{0,30}".prop_map(String::into_bytes),
         prop::collection::vec(any::<u8>(), 0..8),
+        // Binary output: NULs, C1 controls, invalid and valid UTF-8, mostly without line feeds.
+        prop::collection::vec(
+            prop_oneof![Just(0u8), 0x80u8..=0xff, 0x20u8..0x7f, any::<u8>()],
+            0..64
+        ),
+        Just(b"\x7fELF\x02\x01\x01\0\0\0\xc3\xa9\xc2\x85\xe2\x82\xac\xf0\x9f".to_vec()),
     ]
 }
 
@@ -295,4 +301,40 @@ fn a_redraw_before_the_width_is_known_teaches_it_when_one_width_fits() {
     let (_, flags, width) = input_line(bytes.as_bytes());
     assert!(flags.geometry_unknown);
     assert_eq!(width, None);
+}
+
+#[test]
+fn binary_output_next_to_edits_and_wraps_is_heard_as_byte_by_byte() {
+    // Binary runs are applied a run at a time; what they leave (the last cell written, a
+    // control that moved nothing) decides what a following CR, BS or wrap means.
+    let prefixes: [&[u8]; 5] =
+        [b"", b"\x1b[?2004h$ ", b"\x1b[?2004h$ abc ", b"\x1b[8m", b"\x1b[?2004h$ abc\x08"];
+    let runs: [&[u8]; 10] = [
+        b"\0\0",
+        b"\x85",
+        b"\x9b\x9c",
+        b"\xc2\x85",
+        b"\xff\xfe",
+        "é".as_bytes(),
+        "€".as_bytes(),
+        b"\xe2\x82",
+        b"\x7f",
+        "\u{4e2d}".as_bytes(),
+    ];
+    let suffixes: [&[u8]; 7] = [b"\r", b"\rz", b"\x08", b"\x08 \x08", b"\r\n", b" \r", b"\x1b[K"];
+    let mut wide = b"\x1b[?2004h$ ".to_vec();
+    wide.extend(b"x".repeat(77));
+    for prefix in prefixes.iter().copied().chain([&wide[..]]) {
+        for run in runs {
+            for suffix in suffixes {
+                let mut bytes = prefix.to_vec();
+                for part in [run, b" ", run, suffix, run, suffix, b"x\r\n\x1b[?2004l\r"] {
+                    bytes.extend(part);
+                }
+                bytes.extend(b"done\r\n");
+                let (whole, _) = heard(&bytes, bytes.len());
+                assert_eq!(whole, heard(&bytes, 1).0, "{:?}", String::from_utf8_lossy(&bytes));
+            }
+        }
+    }
 }
