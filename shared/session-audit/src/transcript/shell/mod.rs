@@ -26,7 +26,8 @@ use super::screen::{LineFlags, ScreenListener};
 use ahead::{bare_prompts, Early};
 use hidden::{AwayStretch, Hidden};
 pub(crate) use prompt::is_blank;
-use prompt::{is_banner_rule, is_continuation_prompt, POWERSHELL_PROMPT, UNIX_PROMPT};
+pub use prompt::PromptStyle;
+use prompt::{is_banner_rule, is_continuation_prompt, Prompts, MAX_PROMPT_CHARS, UNIX_PROMPT};
 pub use ps1::Template;
 use switch::{
     holds_marker_word, leaves_the_shell, may_start_a_shell, runs_as_root_via_sudo, EDITOR_OFF,
@@ -117,15 +118,6 @@ pub trait ShellSink {
     fn edited_away(&mut self, _seq: u64, _typed: &str) {}
 }
 
-/// Which prompts the session's shell prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PromptStyle {
-    /// `$`/`#` prompts of sh, dash, bash and zsh.
-    Unix,
-    /// `PS C:\…>` prompts of PowerShell.
-    PowerShell,
-}
-
 /// What the transcript source adds around the user's shell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preamble {
@@ -135,12 +127,10 @@ pub enum Preamble {
     LegacyAgentLogger,
 }
 
-const MAX_KNOWN_PROMPTS: usize = 16;
 /// Warnings naming a command that printed prompt lines or after which lines were typed
 /// unseen, at most (a session doing it after every command must not grow its report): the
 /// rest are counted in one more.
 const MAX_NOTES: usize = 10;
-const MAX_PROMPT_CHARS: usize = 256;
 const LEGACY_PREAMBLE_MAX_LINES: usize = 40;
 
 const REASON_PATTERN: &str = "no line-editor markers: command line recognised by its prompt";
@@ -184,7 +174,8 @@ pub struct Shell<S> {
     /// The current command was just submitted and nothing has been printed since, so a
     /// continuation prompt (`> `) extends it.
     open: bool,
-    known_prompts: Vec<String>,
+    /// The prompts this shell showed, and the one a typed `PS1=` draws.
+    prompts: Prompts,
     in_banner: bool,
     prompt_seen: bool,
     next_seq: u64,
@@ -194,7 +185,7 @@ pub struct Shell<S> {
     /// A command was read by its prompt (a shell without markers ran in this session), so a
     /// marked shell's `exit` may return to it.
     read_unmarked: bool,
-    /// The line being submitted is the part of a line after output (see `glued_prompt`).
+    /// The line being submitted is the part of a line after output (see [`Prompts::glued`]).
     glued: bool,
     /// The current command's text when it spells line-editor markers out: a region whose line
     /// is written in it was printed by the command, not read by a shell.
@@ -202,9 +193,6 @@ pub struct Shell<S> {
     /// The current command may hold a history reference (`!!`) or be `fc -s`: bash prints
     /// the line it runs before its output.
     expands: bool,
-    /// The prompt the last `PS1=` typed draws (see [`ps1`]): where a prompt of no usual
-    /// shape ends.
-    ps1: Option<Template>,
     /// The last marked line whose prompt was of no known shape, read whole as the shell's
     /// command: the next such line may show where the prompt ends (see [`repeated`]).
     unsplit: Option<String>,
@@ -282,7 +270,7 @@ impl<S: ShellSink> Shell<S> {
             region: Vec::new(),
             current: None,
             open: false,
-            known_prompts: Vec::new(),
+            prompts: Prompts::default(),
             in_banner: false,
             prompt_seen: false,
             next_seq: 1,
@@ -293,7 +281,6 @@ impl<S: ShellSink> Shell<S> {
             spelled: None,
             expands: false,
             edited: false,
-            ps1: None,
             unsplit: None,
             mend: None,
             unusual_prompts: false,
@@ -317,14 +304,12 @@ impl<S: ShellSink> Shell<S> {
     /// A shell that goes on where `snapshot` left off (see [`ShellSnapshot`]).
     pub fn resume(sink: S, snapshot: ShellSnapshot) -> Self {
         let mut shell = Shell::new(sink, PromptStyle::Unix, Preamble::None);
-        shell.known_prompts = snapshot.known_prompts;
-        shell.known_prompts.truncate(MAX_KNOWN_PROMPTS);
+        shell.prompts = Prompts::resume(snapshot.known_prompts, snapshot.ps1);
         shell.current = snapshot.current;
         shell.open = snapshot.open;
         shell.next_seq = snapshot.next_seq.max(1);
         shell.prompt_seen = snapshot.prompt_seen;
         shell.abandoned = snapshot.abandoned;
-        shell.ps1 = snapshot.ps1;
         shell.unsplit = snapshot.unsplit;
         shell.unusual_prompts = snapshot.unusual_prompts;
         shell.early = None; // a piece of a session read apart: its start was read before
@@ -334,13 +319,13 @@ impl<S: ShellSink> Shell<S> {
     /// What [`Shell::resume`] needs to go on; the open command stays open (not sent).
     pub fn snapshot(&self) -> ShellSnapshot {
         ShellSnapshot {
-            known_prompts: self.known_prompts.clone(),
+            known_prompts: self.prompts.known().to_vec(),
             current: self.current.clone(),
             open: self.open,
             next_seq: self.next_seq,
             prompt_seen: self.prompt_seen,
             abandoned: self.abandoned,
-            ps1: self.ps1.clone(),
+            ps1: self.prompts.ps1().cloned(),
             unsplit: self.unsplit.clone(),
             unusual_prompts: self.unusual_prompts,
         }
@@ -348,7 +333,7 @@ impl<S: ShellSink> Shell<S> {
 
     /// The prompts learned so far (newest last).
     pub fn known_prompts(&self) -> &[String] {
-        &self.known_prompts
+        self.prompts.known()
     }
 
     /// The command read last, not yet sent to the sink (more continuation lines may follow).
@@ -506,7 +491,7 @@ impl<S: ShellSink> Shell<S> {
             self.submit(&earlier, false, LineFlags::default());
         }
         let Some(split) = split else {
-            match (!from_markers).then(|| self.glued_prompt(line)).flatten() {
+            match (!from_markers).then(|| self.prompts.glued(line)).flatten() {
                 Some(at) => {
                     self.output_line(&line[..at]);
                     self.glued = true;
@@ -624,7 +609,7 @@ impl<S: ShellSink> Shell<S> {
             self.expansion_off = !on;
         }
         if memchr::memmem::find(text.as_bytes(), b"PS1=").is_some() {
-            self.ps1 = Template::assigned_in(text).or(self.ps1.take());
+            self.prompts.assigned_in(text);
         }
         lower_confidence(&mut cmd, &reasons);
         self.next_seq += 1;
@@ -696,28 +681,8 @@ impl<S: ShellSink> Shell<S> {
         self.open = false;
     }
 
-    fn remember_prompt(&mut self, prompt: &str) {
-        if prompt.is_empty() || self.known_prompts.iter().any(|p| p == prompt) {
-            return;
-        }
-        if self.known_prompts.len() == MAX_KNOWN_PROMPTS {
-            self.known_prompts.remove(0);
-        }
-        self.known_prompts.push(prompt.to_string());
-    }
-
     fn split_prompt<'t>(&mut self, line: &'t str, from_markers: bool) -> Option<Split<'t>> {
-        // A known prompt's first byte first: nearly every line fails it (no memcmp call).
-        let first = line.as_bytes().first();
-        let known = self
-            .known_prompts
-            .iter()
-            .filter(|p| p.as_bytes().first() == first)
-            .filter(|p| line.starts_with(p.as_str()) || line == p.trim_end())
-            .map(String::len)
-            .max();
-        let drawn = || self.ps1.as_ref().and_then(|t| t.prompt_len(line));
-        let (prompt_len, recognised) = match known.or_else(drawn) {
+        let (prompt_len, recognised) = match self.prompts.known_len(line) {
             Some(len) => (len.min(line.len()), true),
             None => match self.match_prompt(line, from_markers) {
                 Some(len) => (len, true),
@@ -741,7 +706,7 @@ impl<S: ShellSink> Shell<S> {
         self.prompt_seen |= recognised;
         // A prompt alone on its line has lost its trailing space to trimming: not a template.
         if recognised && prompt_len < line.len() {
-            self.remember_prompt(prompt);
+            self.prompts.remember(prompt);
         }
         // CloudWatch's cleaned stream can repeat the prompt of empty Enters: "sh-4.2$ sh-4.2$ ls".
         let (mut command, mut repeats) = (&line[prompt_len..], 0);
@@ -783,24 +748,7 @@ impl<S: ShellSink> Shell<S> {
 
     /// The prompt's length in bytes, by pattern.
     fn match_prompt(&self, line: &str, from_markers: bool) -> Option<usize> {
-        if line.starts_with("> ") || line == ">" {
-            return Some(line.len().min(2)); // PS2, the continuation prompt
-        }
-        let found = match self.style {
-            PromptStyle::PowerShell => POWERSHELL_PROMPT.find(line).map(|m| m.end()),
-            PromptStyle::Unix => UNIX_PROMPT.find(line).map(|m| m.end()),
-        };
-        if found.is_some() || !from_markers {
-            return found.filter(|len| *len <= MAX_PROMPT_CHARS);
-        }
-        // Inside a marked region the prompt is whatever precedes the first "$ ", "# ", "> "
-        // or "% " (or the whole line when nothing was typed).
-        let end = line
-            .char_indices()
-            .take(MAX_PROMPT_CHARS)
-            .find(|(i, c)| "$#>%".contains(*c) && line[i + 1..].starts_with(' '))
-            .map(|(i, _)| i + 2);
-        end.or_else(|| line.ends_with(['$', '#', '>', '%']).then_some(line.len()))
+        prompt::by_pattern(self.style, line, from_markers)
     }
 
     /// Without markers, right after a command that may set the prompt (`PS1=…`, `bash`,
@@ -822,8 +770,7 @@ impl<S: ShellSink> Shell<S> {
     /// Once such a prompt is known, a line at it with its changing part changed is at it too.
     fn unmarked_repetition(&mut self, line: &str) -> Option<usize> {
         if self.unusual_prompts && repeated::may_hold_prompt(line) {
-            let known = self.known_prompts.iter().rev();
-            if let Some(len) = known.filter_map(|p| repeated::prompt_len(p, line)).next() {
+            if let Some(len) = self.prompts.repeated_len(line) {
                 return Some(len);
             }
         }
@@ -841,38 +788,15 @@ impl<S: ShellSink> Shell<S> {
             return None;
         };
         self.unsplit = None;
-        self.remember_prompt(&earlier[..earlier_len]);
+        self.prompts.remember(&earlier[..earlier_len]);
         self.unusual_prompts = true;
         self.mend = Some(earlier);
         Some(len)
     }
 
-    /// Without markers, where a known prompt starts inside `line`: a shell prints its prompt
-    /// right after output that did not end with a newline (`printf x`, JSON from `curl`), so
-    /// the prompt and the command typed at it follow the output on one line. The last such
-    /// prompt, glued to the output (a bare `$ ` or `# ` right after a character that is not
-    /// blank: `cost: $ 5` is output), with something typed after it. Never `> `: output is
-    /// full of it.
-    fn glued_prompt(&self, line: &str) -> Option<usize> {
-        self.known_prompts
-            .iter()
-            .filter(|p| !is_continuation_prompt(p))
-            .filter_map(|p| {
-                // Most output holds no `$`, `#` or `]`: one vectorised search says so.
-                let last = *p.trim_end().as_bytes().last()?;
-                memchr::memrchr(last, line.as_bytes())?;
-                let at = line.rfind(p.as_str()).filter(|&at| at > 0)?;
-                let bare = matches!(p.trim_end(), "$" | "#");
-                let glued = !line[..at].ends_with(char::is_whitespace);
-                let typed = !is_blank(&line[at + p.len()..]);
-                (typed && (glued || !bare)).then_some(at)
-            })
-            .max()
-    }
-
     /// Without markers, a new prompt must look like one and appear where a prompt can.
     fn accept_heuristic_prompt(&self, prompt: &str, bare: bool) -> bool {
-        if self.known_prompts.iter().any(|p| p == prompt) {
+        if self.prompts.is_known(prompt) {
             return true;
         }
         if self.open && is_continuation_prompt(prompt) {
@@ -883,7 +807,7 @@ impl<S: ShellSink> Shell<S> {
         }
         let switched = self.current.as_ref().is_none_or(|c| foreground::hands_over(&c.text));
         // A shell without markers that took over prompts as it likes (dash's bare `$ `).
-        !bare || switched || self.known_prompts.is_empty() || self.taken_over
+        !bare || switched || self.prompts.known().is_empty() || self.taken_over
     }
 }
 
@@ -1191,7 +1115,7 @@ impl<S: ShellSink> Shell<S> {
     /// The last row starting with a prompt seen before; else with one of a prompt's shapes;
     /// else with a bare `$ ` or `# `, which a pasted comment line (`# …`) also starts with.
     fn edited_row(&self, rows: &[(String, LineFlags)]) -> Option<usize> {
-        let known = |line: &str| self.known_prompts.iter().any(|p| line.starts_with(p.as_str()));
+        let known = |line: &str| self.prompts.starts(line);
         let shaped = |line: &str, bare_too: bool| {
             self.match_prompt(line, false)
                 .is_some_and(|len| bare_too || !matches!(line[..len].trim_end(), "$" | "#"))

@@ -58,10 +58,10 @@ impl Template {
     }
 
     /// The length of the prompt at the start of `line`, when it is this template's (a prompt
-    /// alone on its line may have lost its trailing spaces).
+    /// alone on its line may have lost its trailing spaces). Unbounded: the caller says how
+    /// long a prompt may be.
     pub(super) fn prompt_len(&self, line: &str) -> Option<usize> {
-        let len = matches(&self.0, line, 0)?;
-        (len <= super::MAX_PROMPT_CHARS).then_some(len)
+        matches(&self.0, line, 0)
     }
 }
 
