@@ -185,8 +185,6 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
         }
     }
 
-    /// A finding of `rule`, unless the rule has listed its most already (then it is counted):
-    /// its evidence is only made (redacted, cut) for a finding listed.
     /// Text typed that is not command `seq`'s text but may have run (see the callers): the
     /// command rules read it, and the evidence says where it was typed.
     fn judge_typed(&mut self, seq: u64, typed: &str, (before, after): (&str, &str)) {
@@ -198,6 +196,8 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
         }
     }
 
+    /// A finding of `rule`, unless the rule has listed its most already (then it is counted):
+    /// its evidence is only made (redacted, cut) for a finding listed.
     fn add(
         &mut self,
         rule: &'a Rule,

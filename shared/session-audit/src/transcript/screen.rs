@@ -961,7 +961,11 @@ impl State {
                     last = if bytes[i - 1] == b' ' { Last::SpaceAtEnd } else { Last::Print };
                     continue;
                 }
-                0x7f => (None, 1),
+                0x7f => {
+                    i += 1; // DEL changes nothing
+                    continue;
+                }
+                // `None`: a control that moves nothing but ends a pending wrap, as `execute`.
                 _ if does_nothing(byte) => (None, 1),
                 0x00..=0x7f => break, // BS, HT, LF, VT, FF, CR, ESC
                 // Bytes no UTF-8 character starts with (most of a binary's), without decoding:
@@ -982,9 +986,7 @@ impl State {
                     line.push(c);
                     last = if c == ' ' { Last::SpaceAtEnd } else { Last::Print };
                 }
-                // DEL changes nothing; the controls end a pending wrap as `execute` does.
-                None if byte != 0x7f => last = Last::Other,
-                None => {}
+                None => last = Last::Other,
             }
             i += used;
         }

@@ -629,6 +629,22 @@ fn lines_edited_by_vi_modes_v_and_by_fc_are_what_bash_ran() {
     assert_eq!(edited, ["echo via v and more", "set -o emacs again"]);
 }
 
+/// Binary output of kinds the bench's ELF dump is not (gzip output, random bytes, a printf of
+/// C1 bytes, a cut character and NULs; then 400 bytes of an ELF in dash), recorded after the
+/// screen took such output a run at a time: every command as typed, and every output line
+/// the same whether the bytes come one at a time (the character-by-character path) or at once.
+#[test]
+fn binary_output_of_other_kinds_leaves_commands_and_output_as_byte_by_byte() {
+    let got = check("i32_binary_variants");
+    let bytes = std::fs::read(fixture("recorded/i32_binary_variants.log")).unwrap();
+    let (_, one_by_one) = reconstruct(&bytes, 1);
+    assert_eq!(got.output, one_by_one.output);
+    assert!(got.output.iter().any(|(_, line)| line.contains('\u{fffd}')), "binary was shown");
+    let printf = got.output.iter().find(|(seq, _)| *seq == 3).map(|(_, l)| l.as_str());
+    // 0x85 and U+0085 are C1 controls (nothing drawn), E2 82 a cut character (one U+FFFD).
+    assert_eq!(printf, Some("ab\u{fffd} c"), "C1 bytes draw nothing, NULs neither");
+}
+
 /// Double-width characters (issue 32, class d): CJK and emoji typed, erased (two backspaces
 /// each), edited in the middle, and one that does not fit at the right margin of a 40-column
 /// terminal (readline pads the last column and wraps it), with a wide character in the

@@ -724,8 +724,7 @@ impl<S: ShellSink> Shell<S> {
     /// (`λ ~ ❯ ` then `λ tmp ❯ `).
     fn prompt_from_repetition(&mut self, line: &str) -> Option<usize> {
         let Some(earlier) = self.unsplit.take() else {
-            let shells = self.shell_prompts.known().iter().rev();
-            let len = shells.filter_map(|p| repeated::prompt_len(p, line)).next()?;
+            let len = repeated::newest_prompt_len(self.shell_prompts.known(), line)?;
             self.shell_prompts.learn(&line[..len]);
             return Some(len);
         };
@@ -737,7 +736,6 @@ impl<S: ShellSink> Shell<S> {
             if cmd.prompt.is_empty() && cmd.text.starts_with(prompt) {
                 cmd.text.drain(..prompt.len());
                 cmd.prompt.push_str(prompt);
-                cmd.privileged |= prompt.trim_end().ends_with('#');
                 if cmd.reason.as_deref() == Some(REASON_PROMPT) {
                     (cmd.reason, cmd.confidence) = (None, 1.0);
                 }
@@ -1332,6 +1330,18 @@ mod tests {
         assert!(cmds[0].privileged, "sudo runs as root");
         assert!(cmds[1].privileged);
         assert_eq!(cmds[1].prompt, "root@vm:~# ");
+    }
+
+    #[test]
+    fn a_themed_root_prompt_marks_its_commands_privileged() {
+        // A theme's root prompt ending in `#`: inside a marked region the prompt is read up to
+        // the first `# ` (a prompt learned from repetition never ends so: it would have been
+        // read that way), so both commands are split and privileged from the first line on.
+        let t = "\x1b[?2004h\u{3bb} /root \u{276f}# id\r\r\n\x1b[?2004l\r0\r\n\x1b[?2004h\u{3bb} /tmp \u{276f}# ls\r\r\n\x1b[?2004l\r";
+        let (cmds, _) = run(t.as_bytes(), PromptStyle::Unix, Preamble::None);
+        assert_eq!(texts(&cmds), ["id", "ls"]);
+        assert!(cmds[0].privileged && cmds[1].privileged, "{cmds:?}");
+        assert_eq!(cmds[0].prompt, "\u{3bb} /root \u{276f}# ");
     }
 
     #[test]

@@ -139,7 +139,7 @@ impl Prompts {
     /// The prompt of `line` when a known prompt of no usual shape is at its start with its
     /// changing words changed (see [`repeated`]); the newest such prompt decides.
     pub fn repeated_len(&self, line: &str) -> Option<usize> {
-        self.known.iter().rev().find_map(|p| repeated::prompt_len(p, line))
+        repeated::newest_prompt_len(&self.known, line)
     }
 
     /// Without markers, where a known prompt starts inside `line`: a shell prints its prompt

@@ -29,6 +29,12 @@ pub(super) fn prompt_len(earlier: &str, line: &str) -> Option<usize> {
     })
 }
 
+/// The prompt's length in `line` learned from the newest of `known` (prompts of no usual
+/// shape, oldest first) that shows one.
+pub(super) fn newest_prompt_len(known: &[String], line: &str) -> Option<usize> {
+    known.iter().rev().find_map(|p| prompt_len(p, line))
+}
+
 /// Whether `line` may start with a prompt [`prompt_len`] can find: a word of symbols among
 /// its first words, with more after it (output lines seldom have one).
 pub(super) fn may_hold_prompt(line: &str) -> bool {
