@@ -166,3 +166,23 @@ fn a_line_replaced_after_an_editor_is_still_judged_as_typed() {
     assert_eq!(piped.len(), 1, "{:?}", report.findings);
     assert!(piped[0].evidence.starts_with("typed, then replaced in an editor"), "{piped:?}");
 }
+
+/// A `PS1=` typed in a shell without markers says where its prompts end: every later line is
+/// matched against it, open pieces (`\u`, `\w`) anywhere. Output made of the template's own
+/// fixed text once cost the product of the line's length over the open pieces (this file,
+/// 320 KB, took minutes); each piece of fixed text is now placed once.
+#[test]
+fn output_full_of_a_typed_prompts_text_costs_no_more_than_other_output() {
+    let trap = "@:".repeat(8 * 1024);
+    let mut text = String::from("sh-5.2$ PS1='\\u@\\h:\\w:\\$ '\r\n");
+    text.push_str("ssm-user@ip-10-0-0-1:/tmp:$ python3 -c \"print('@:'*8192)\"\r\n");
+    for _ in 0..20 {
+        text.push_str(&trap);
+        text.push_str("\r\n");
+    }
+    text.push_str("ssm-user@ip-10-0-0-1:/tmp:$ exit\r\n");
+    let (_, collect) = reconstruct(text.as_bytes(), 4096);
+    let commands: Vec<&str> = collect.commands.iter().map(|c| c.text.as_str()).collect();
+    assert_eq!(commands, ["PS1='\\u@\\h:\\w:\\$ '", "python3 -c \"print('@:'*8192)\"", "exit"]);
+    assert_eq!(collect.commands[1].prompt, "ssm-user@ip-10-0-0-1:/tmp:$ ");
+}

@@ -15,6 +15,7 @@ mod foreground;
 mod hidden;
 mod prompt;
 mod ps1;
+mod reason;
 mod repeated;
 mod switch;
 mod syntax;
@@ -29,6 +30,7 @@ pub(crate) use prompt::is_blank;
 pub use prompt::PromptStyle;
 use prompt::{is_banner_rule, is_continuation_prompt, Prompts, MAX_PROMPT_CHARS, UNIX_PROMPT};
 pub use ps1::Template;
+use reason::Reason;
 use switch::{
     holds_marker_word, leaves_the_shell, may_start_a_shell, runs_as_root_via_sudo, EDITOR_OFF,
     SPELLED_MARKER,
@@ -132,32 +134,6 @@ pub enum Preamble {
 /// rest are counted in one more.
 const MAX_NOTES: usize = 10;
 const LEGACY_PREAMBLE_MAX_LINES: usize = 40;
-
-const REASON_PATTERN: &str = "no line-editor markers: command line recognised by its prompt";
-const REASON_BARE: &str = "bare '$'/'#' prompt: a line of output could look the same";
-const REASON_PROMPT: &str = "prompt not recognised: the command may include prompt text";
-const REASON_OVERFLOW: &str = "line longer than the kept maximum: its tail is missing";
-const REASON_GEOMETRY: &str = "cursor moved between rows before the terminal width was known";
-const REASON_GLUED: &str =
-    "prompt found after output on its line (output without a final newline): the split is a guess";
-const REASON_TAKEOVER: &str =
-    "the line editor's markers stopped after a command that did not say it would stop them: read by prompt and echo";
-const REASON_CONCEALED: &str =
-    "typed while the terminal concealed text (SGR 8): not shown on screen";
-const REASON_SAME_INK: &str =
-    "typed in ink of the background's colour (the same or nearly): not visible on screen";
-const REASON_PAST_MARGIN: &str =
-    "ran past the right margin with auto-wrap off: the terminal showed its last column overwritten";
-const REASON_TYPED_AHEAD: &str =
-    "typed ahead: the terminal echoed it before the shell's first prompt, which read it without showing it (the agent writes the session preferences' shellProfile there)";
-const REASON_ECHOED_AHEAD: &str =
-    "typed ahead: the terminal echoed it before the shell's first prompt too (the agent writes the session preferences' shellProfile there)";
-const REASON_ROW_HIDDEN: &str =
-    "its row was erased or written over after it was submitted (the cursor moved back onto it): the screen no longer showed it";
-const REASON_EDITED: &str =
-    "edited in an editor before it ran (bash's fc file): what bash echoed after the editor, not what was typed";
-const REASON_ALTERNATE: &str =
-    "typed on the alternate screen, which no full-screen program opened: hidden from scrollback";
 
 /// The shell layer. It is a [`ScreenListener`]; finished commands go to its sink.
 pub struct Shell<S> {
@@ -437,7 +413,7 @@ impl<S: ShellSink> Shell<S> {
                 // bash echoes each line it reads from the edited file before running it: the
                 // first one ran in place of what was typed.
                 let typed = std::mem::replace(&mut cmd.text, text.to_string());
-                lower_confidence(cmd, &[(true, REASON_EDITED)]);
+                lower_confidence(cmd, &[(true, Reason::Edited)]);
                 let seq = cmd.seq;
                 self.sink.edited_away(seq, &typed);
                 self.note(|| format!(
@@ -522,17 +498,17 @@ impl<S: ShellSink> Shell<S> {
         };
         // Why confidence is lower, where the condition holds (no allocation per command).
         let reasons = [
-            (!from_markers, REASON_PATTERN),
-            (self.glued, REASON_GLUED),
-            (!split.recognised, REASON_PROMPT),
-            (split.bare && !from_markers, REASON_BARE),
-            (flags.overflowed, REASON_OVERFLOW),
-            (flags.geometry_unknown, REASON_GEOMETRY),
-            (flags.alternate, REASON_ALTERNATE),
-            (self.taken_over && !from_markers, REASON_TAKEOVER),
-            (concealed && !flags.same_ink, REASON_CONCEALED),
-            (concealed && flags.same_ink, REASON_SAME_INK),
-            (flags.past_margin, REASON_PAST_MARGIN),
+            (!from_markers, Reason::Pattern),
+            (self.glued, Reason::Glued),
+            (!split.recognised, Reason::Prompt),
+            (split.bare && !from_markers, Reason::Bare),
+            (flags.overflowed, Reason::Overflow),
+            (flags.geometry_unknown, Reason::Geometry),
+            (flags.alternate, Reason::Alternate),
+            (self.taken_over && !from_markers, Reason::Takeover),
+            (concealed && !flags.same_ink, Reason::Concealed),
+            (concealed && flags.same_ink, Reason::SameInk),
+            (flags.past_margin, Reason::PastMargin),
         ];
         let text = split.command;
         if !from_markers && text.ends_with("^C") {
@@ -580,7 +556,7 @@ impl<S: ShellSink> Shell<S> {
         if from_markers && !self.echoed_ahead.is_empty() {
             let first = self.echoed_ahead.remove(0);
             if first == text {
-                lower_confidence(&mut cmd, &[(true, REASON_ECHOED_AHEAD)]);
+                lower_confidence(&mut cmd, &[(true, Reason::EchoedAhead)]);
             } else {
                 self.echoed_ahead.clear(); // the shell read something else first
             }
@@ -659,7 +635,7 @@ impl<S: ShellSink> Shell<S> {
         output.iter().for_each(|line| self.output_line(line));
         for text in read {
             let mut cmd = self.start_command(prompt, &text, None);
-            lower_confidence(&mut cmd, &[(true, REASON_TYPED_AHEAD)]);
+            lower_confidence(&mut cmd, &[(true, Reason::TypedAhead)]);
             self.hidden.command(cmd.seq, &text);
             self.next_seq += 1;
             self.current = Some(cmd);
@@ -736,7 +712,7 @@ impl<S: ShellSink> Shell<S> {
             if cmd.prompt.is_empty() && cmd.text.starts_with(prompt) {
                 cmd.text.drain(..prompt.len());
                 cmd.prompt.push_str(prompt);
-                if cmd.reason.as_deref() == Some(REASON_PROMPT) {
+                if cmd.reason.as_deref() == Some(Reason::Prompt.text()) {
                     (cmd.reason, cmd.confidence) = (None, 1.0);
                 }
             }
@@ -819,29 +795,21 @@ struct Split<'t> {
 }
 
 /// Lower `cmd`'s confidence for each reason that holds, and say why (each reason once).
-fn lower_confidence(cmd: &mut Command, reasons: &[(bool, &'static str)]) {
+fn lower_confidence(cmd: &mut Command, reasons: &[(bool, Reason)]) {
     for &(holds, reason) in reasons {
         if !holds {
             continue;
         }
-        let value = match reason {
-            REASON_PATTERN => 0.8,
-            REASON_BARE | REASON_PROMPT | REASON_OVERFLOW | REASON_GLUED => 0.6,
-            // The line editor read it: the text is exact, only where it was seen is unusual.
-            REASON_ALTERNATE | REASON_CONCEALED | REASON_SAME_INK | REASON_PAST_MARGIN
-            | REASON_ECHOED_AHEAD | REASON_ROW_HIDDEN => 1.0,
-            _ => 0.7,
-        };
-        cmd.confidence = cmd.confidence.min(value);
+        cmd.confidence = cmd.confidence.min(reason.confidence());
+        let text = reason.text();
         match &mut cmd.reason {
-            // No reason holds a `;`, so they are told apart by it (a `str` search pattern
-            // is built for each call: a fifth of the time of a session without markers).
-            Some(r) if !r.split(';').any(|known| known.trim_start() == reason) => {
+            // No reason holds a `;`, so they are told apart by it.
+            Some(r) if !r.split(';').any(|known| known.trim_start() == text) => {
                 r.push_str("; ");
-                r.push_str(reason);
+                r.push_str(text);
             }
             Some(_) => {}
-            None => cmd.reason = Some(reason.to_string()),
+            None => cmd.reason = Some(text.to_string()),
         }
     }
 }
@@ -975,7 +943,7 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
         // The next command is not read until its region ends: the current one's row it was.
         let Some(cmd) = &mut self.current else { return };
         cmd.seen_in = cmd.seen_in.or(Some(what.as_str()));
-        lower_confidence(cmd, &[(true, REASON_ROW_HIDDEN)]);
+        lower_confidence(cmd, &[(true, Reason::RowHidden)]);
         let (seq, text) = (cmd.seq, cmd.text.clone()); // rare: a person hiding a command
         self.sink.tamper(Tamper::NotShown(what.as_str()), Some(seq), &text);
     }
@@ -1138,16 +1106,7 @@ mod tests {
 
     #[test]
     fn reasons_hold_no_semicolon_the_list_is_split_by() {
-        let all = [
-            REASON_PATTERN,
-            REASON_BARE,
-            REASON_PROMPT,
-            REASON_OVERFLOW,
-            REASON_GEOMETRY,
-            REASON_ALTERNATE,
-            REASON_GLUED,
-        ];
-        assert!(all.iter().all(|r| !r.contains(';')));
+        assert!(Reason::ALL.iter().all(|r| !r.text().contains(';')));
         let mut cmd = Command {
             seq: 1,
             text: "ls".into(),
@@ -1159,9 +1118,12 @@ mod tests {
             fullscreen: false,
             seen_in: None,
         };
-        lower_confidence(&mut cmd, &[(true, REASON_PATTERN), (false, REASON_BARE)]);
-        lower_confidence(&mut cmd, &[(true, REASON_BARE), (true, REASON_PATTERN)]);
-        assert_eq!(cmd.reason.as_deref(), Some(&*format!("{REASON_PATTERN}; {REASON_BARE}")));
+        lower_confidence(&mut cmd, &[(true, Reason::Pattern), (false, Reason::Bare)]);
+        lower_confidence(&mut cmd, &[(true, Reason::Bare), (true, Reason::Pattern)]);
+        assert_eq!(
+            cmd.reason.as_deref(),
+            Some(&*format!("{}; {}", Reason::Pattern.text(), Reason::Bare.text()))
+        );
         assert_eq!(cmd.confidence, 0.6);
     }
     use crate::transcript::screen::Screen;
@@ -1210,7 +1172,10 @@ mod tests {
         // A motd, then a prompt with a command typed: output.
         let (cmds, _) = run(b"Last login: today\r\n$ id\r\n", PromptStyle::Unix, Preamble::None);
         assert_eq!(texts(&cmds), ["id"]);
-        assert_eq!(cmds[0].reason.as_deref(), Some(&*format!("{REASON_PATTERN}; {REASON_BARE}")));
+        assert_eq!(
+            cmds[0].reason.as_deref(),
+            Some(&*format!("{}; {}", Reason::Pattern.text(), Reason::Bare.text()))
+        );
         // More lines than are held, and no prompt at all: every one is output, in order.
         let mut shell = Shell::new(Collect::default(), PromptStyle::Unix, Preamble::None);
         let lines: Vec<String> = (0..40).map(|i| format!("line {i}")).collect();
@@ -1229,12 +1194,12 @@ mod tests {
         let t = b"$ printf x\r\nx$ echo next\r\nnext\r\n$ echo 'cost: $ 5'\r\ncost: $ 5\r\n$ printf y\r\ny$ \r\n$ exit\r\n";
         let (cmds, _) = run(t, PromptStyle::Unix, Preamble::None);
         assert_eq!(texts(&cmds), ["printf x", "echo next", "echo 'cost: $ 5'", "printf y", "exit"]);
-        assert!(cmds[1].reason.as_deref().unwrap().contains(REASON_GLUED));
+        assert!(cmds[1].reason.as_deref().unwrap().contains(Reason::Glued.text()));
         assert_eq!(cmds[0].output_lines, 1, "the output before the prompt is output");
         assert!(cmds
             .iter()
             .filter(|c| c.text != "echo next")
-            .all(|c| { !c.reason.as_deref().unwrap_or_default().contains(REASON_GLUED) }));
+            .all(|c| { !c.reason.as_deref().unwrap_or_default().contains(Reason::Glued.text()) }));
         // A prompt as it was learned (not bare): found after any output.
         let t = b"[ec2-user@ip-10-0-1-11 ~]$ curl -s localhost\r\n{\"ok\": true} [ec2-user@ip-10-0-1-11 ~]$ id\r\n";
         let (cmds, _) = run(t, PromptStyle::Unix, Preamble::None);

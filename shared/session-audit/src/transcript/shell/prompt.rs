@@ -79,13 +79,30 @@ pub(super) fn by_pattern(style: PromptStyle, line: &str, from_markers: bool) -> 
 pub(super) struct Prompts {
     known: Vec<String>,
     ps1: Option<Template>,
+    /// The distinct last bytes of the known prompts [`Prompts::glued`] looks for (trailing
+    /// space trimmed), kept with `known`: one search of a line for all of them says it holds
+    /// none of those prompts, where a search per prompt cost a fifth of a marker-less line.
+    glue_ends: Vec<u8>,
 }
 
 impl Prompts {
     /// Prompts a snapshot kept (at most the number remembered).
     pub fn resume(mut known: Vec<String>, ps1: Option<Template>) -> Self {
         known.truncate(MAX_KNOWN_PROMPTS);
-        Prompts { known, ps1 }
+        let mut prompts = Prompts { known, ps1, glue_ends: Vec::new() };
+        prompts.find_glue_ends();
+        prompts
+    }
+
+    fn find_glue_ends(&mut self) {
+        self.glue_ends.clear();
+        for p in self.known.iter().filter(|p| !is_continuation_prompt(p)) {
+            if let Some(&last) = p.trim_end().as_bytes().last() {
+                if !self.glue_ends.contains(&last) {
+                    self.glue_ends.push(last);
+                }
+            }
+        }
     }
 
     pub fn known(&self) -> &[String] {
@@ -118,6 +135,7 @@ impl Prompts {
             self.known.remove(0);
         }
         self.known.push(prompt.to_string());
+        self.find_glue_ends();
     }
 
     /// The length of the longest known prompt `line` starts with (or is, its trailing space
@@ -132,7 +150,9 @@ impl Prompts {
             .filter(|p| line.starts_with(p.as_str()) || line == p.trim_end())
             .map(String::len)
             .max();
-        let drawn = || self.ps1.as_ref()?.prompt_len(line).filter(|&n| n <= MAX_PROMPT_CHARS);
+        let drawn = || {
+            self.ps1.as_ref()?.prompt_len(line, MAX_PROMPT_CHARS).filter(|&n| n <= MAX_PROMPT_CHARS)
+        };
         known.or_else(drawn)
     }
 
@@ -149,13 +169,24 @@ impl Prompts {
     /// blank: `cost: $ 5` is output), with something typed after it. Never `> `: output is
     /// full of it.
     pub fn glued(&self, line: &str) -> Option<usize> {
+        // Most output holds no `$`, `#` or `]`: one vectorised search says so.
+        let bytes = line.as_bytes();
+        let holds_an_end = match self.glue_ends[..] {
+            [] => false,
+            [a] => memchr::memchr(a, bytes).is_some(),
+            [a, b] => memchr::memchr2(a, b, bytes).is_some(),
+            [a, b, c] => memchr::memchr3(a, b, c, bytes).is_some(),
+            ref ends => bytes.iter().any(|b| ends.contains(b)),
+        };
+        if !holds_an_end {
+            return None;
+        }
         self.known
             .iter()
             .filter(|p| !is_continuation_prompt(p))
             .filter_map(|p| {
-                // Most output holds no `$`, `#` or `]`: one vectorised search says so.
                 let last = *p.trim_end().as_bytes().last()?;
-                memchr::memrchr(last, line.as_bytes())?;
+                memchr::memrchr(last, bytes)?;
                 let at = line.rfind(p.as_str()).filter(|&at| at > 0)?;
                 let bare = matches!(p.trim_end(), "$" | "#");
                 let glued = !line[..at].ends_with(char::is_whitespace);
@@ -186,6 +217,21 @@ mod tests {
         assert_eq!(prompts.known_len("ls"), None);
         assert_eq!(prompts.glued("done[u@h ~]$ ls"), Some(4));
         assert_eq!(prompts.glued("done [u@h ~]$ "), None, "nothing typed at it");
+    }
+
+    #[test]
+    fn a_glued_prompt_is_found_whichever_of_the_known_prompts_it_is() {
+        let mut prompts = Prompts::default();
+        prompts.remember("> ");
+        assert_eq!(prompts.glued("done> ls"), None, "never the continuation prompt");
+        for (n, prompt) in ["a$ ", "b# ", "c% ", "[d]", "e❯ "].into_iter().enumerate() {
+            prompts.remember(prompt);
+            let line = format!("x{prompt}ls");
+            assert_eq!(prompts.glued(&line), Some(1), "{n}: {line}");
+            assert_eq!(prompts.glued(&format!("x{prompt}")), None, "{n}: nothing typed");
+        }
+        let resumed = Prompts::resume(prompts.known().to_vec(), None);
+        assert_eq!(resumed.glued("x[d]ls"), Some(1), "the ends are found again on resume");
     }
 
     #[test]

@@ -58,33 +58,60 @@ impl Template {
     }
 
     /// The length of the prompt at the start of `line`, when it is this template's (a prompt
-    /// alone on its line may have lost its trailing spaces). Unbounded: the caller says how
-    /// long a prompt may be.
-    pub(super) fn prompt_len(&self, line: &str) -> Option<usize> {
-        matches(&self.0, line, 0)
+    /// alone on its line may have lost its trailing spaces) and its open pieces end within
+    /// the first `limit` bytes: the caller says how long a prompt may be.
+    pub(super) fn prompt_len(&self, line: &str, limit: usize) -> Option<usize> {
+        matches(&self.0, line, limit)
     }
 }
 
-/// Where the pieces, matched from `at`, end in `line`; open pieces as short as possible.
-fn matches(pieces: &[Piece], line: &str, at: usize) -> Option<usize> {
-    let Some((first, rest)) = pieces.split_first() else { return Some(at) };
-    let tail = &line[at..];
-    match first {
-        Piece::Text(text) if tail.starts_with(text.as_str()) => {
-            matches(rest, line, at + text.len())
+/// Where the pieces, matched from the start of `line`, end; open pieces as short as possible,
+/// each ending within `limit` bytes and before any line break.
+///
+/// Each run of fixed pieces is placed at the first place it fits after the open piece before
+/// it. Nothing else needs trying: a match not anchored at the line's end that exists with a
+/// run placed later exists with it placed first too, as every later run then has more room
+/// (no fixed piece matches a line break, so none is jumped). A search of every place for
+/// every open piece cost the product of the line's length over the open pieces: the output
+/// of a session that typed `PS1='\u@\h:\w:\$ '` made any line of `@:` a trap.
+fn matches(pieces: &[Piece], line: &str, limit: usize) -> Option<usize> {
+    let line_end = line.find('\n').unwrap_or(line.len());
+    let (mut at, mut open, mut rest) = (0, false, pieces);
+    while let Some((first, after)) = rest.split_first() {
+        if matches!(first, Piece::Open) {
+            (open, rest) = (true, after);
+            continue;
         }
-        // The prompt alone on its line: its trailing spaces were trimmed.
-        Piece::Text(text) if rest.is_empty() && text.trim_end() == tail => Some(line.len()),
-        Piece::Text(_) => None,
-        Piece::Dollar if tail.starts_with(['$', '#']) => matches(rest, line, at + 1),
-        Piece::Dollar => None,
-        Piece::Open => tail
-            .char_indices()
-            .map(|(i, _)| at + i)
-            .chain(std::iter::once(line.len()))
-            .take_while(|&i| !line[at..i].contains('\n'))
-            .find_map(|i| matches(rest, line, i)),
+        let run = rest.iter().position(|p| matches!(p, Piece::Open)).unwrap_or(rest.len());
+        let (fixed, after) = rest.split_at(run);
+        let last = after.is_empty();
+        at = if open {
+            (at..=line_end.min(limit))
+                .filter(|&i| line.is_char_boundary(i))
+                .find_map(|i| fixed_run(fixed, line, i, last))?
+        } else {
+            fixed_run(fixed, line, at, last)?
+        };
+        (open, rest) = (false, after);
     }
+    Some(at)
+}
+
+/// Where fixed pieces placed at `at` end in `line`; when they are the template's `last`, the
+/// prompt may stand alone on its line with its trailing spaces trimmed.
+fn fixed_run(pieces: &[Piece], line: &str, mut at: usize, last: bool) -> Option<usize> {
+    for (n, piece) in pieces.iter().enumerate() {
+        let tail = &line[at..];
+        at += match piece {
+            Piece::Text(text) if tail.starts_with(text.as_str()) => text.len(),
+            Piece::Text(text) if last && n + 1 == pieces.len() && text.trim_end() == tail => {
+                tail.len()
+            }
+            Piece::Dollar if tail.starts_with(['$', '#']) => 1,
+            Piece::Text(_) | Piece::Dollar | Piece::Open => return None,
+        };
+    }
+    Some(at)
 }
 
 /// The value of the shell word at the start of `s`, quotes removed (`'…'` literal, `"…"` with
@@ -242,7 +269,7 @@ mod tests {
 
     fn split<'a>(command: &str, line: &'a str) -> Option<&'a str> {
         let template = Template::assigned_in(command)?;
-        template.prompt_len(line).map(|len| &line[..len])
+        template.prompt_len(line, usize::MAX).map(|len| &line[..len])
     }
 
     #[test]
@@ -261,6 +288,71 @@ mod tests {
         let octal = r"PS1='\033[1;31m\]>>> \[\033[0m'; PS0=x";
         assert_eq!(split(octal, ">>> whoami"), Some(">>> "));
         assert_eq!(split("PS1=%%:", "%%:ls"), Some("%%:"), "unquoted");
+    }
+
+    /// The search as first written: every place for every open piece, shortest first.
+    fn every_place(pieces: &[Piece], line: &str, at: usize) -> Option<usize> {
+        let Some((first, rest)) = pieces.split_first() else { return Some(at) };
+        let tail = &line[at..];
+        match first {
+            Piece::Text(text) if tail.starts_with(text.as_str()) => {
+                every_place(rest, line, at + text.len())
+            }
+            Piece::Text(text) if rest.is_empty() && text.trim_end() == tail => Some(line.len()),
+            Piece::Text(_) => None,
+            Piece::Dollar if tail.starts_with(['$', '#']) => every_place(rest, line, at + 1),
+            Piece::Dollar => None,
+            Piece::Open => tail
+                .char_indices()
+                .map(|(i, _)| at + i)
+                .chain(std::iter::once(line.len()))
+                .take_while(|&i| !line[at..i].contains('\n'))
+                .find_map(|i| every_place(rest, line, i)),
+        }
+    }
+
+    #[test]
+    fn each_run_placed_first_finds_what_every_place_finds() {
+        // Lines made of the templates' own fixed texts, so that many hold a prompt (several
+        // places for an open piece to end), and line breaks.
+        const TOKENS: [&str; 14] =
+            ["@", ":", "$ ", "#", " ", " (main) λ ", "[", "]", "u", "\n", "=> ", " :: ", "a", "$"];
+        let templates = [
+            r"PS1='\u@\h:\w:\$ '",
+            r"PS1='\w (main) λ '",
+            r"PS1='[\u \W]\$ '",
+            r"PS1='\u:$(b) :: '",
+            r"PS1='=> '",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut found_some = 0;
+        for _ in 0..20_000 {
+            let Template(pieces) = Template::assigned_in(templates[next(templates.len())]).unwrap();
+            let line: String = (0..next(14)).map(|_| TOKENS[next(TOKENS.len())]).collect();
+            let limit = [3, 8, usize::MAX][next(3)];
+            let expected = every_place(&pieces, &line, 0).filter(|&n| n <= limit);
+            let found = matches(&pieces, &line, limit).filter(|&n| n <= limit);
+            assert_eq!(found, expected, "{pieces:?} {line:?} {limit}");
+            found_some += usize::from(found.is_some());
+        }
+        assert!(found_some > 500, "too few lines held a prompt: {found_some}");
+    }
+
+    #[test]
+    fn lines_full_of_a_templates_fixed_text_are_searched_once() {
+        // Three open pieces: every place for each cost the cube of the line's length.
+        let template = r"PS1='\u@\h:\w:\$ '";
+        let trap = "@:".repeat(8 * 1024);
+        assert_eq!(split(template, &trap), None);
+        let prompt = format!("{}$ ", "@:".repeat(100));
+        assert_eq!(split(template, &format!("{prompt}ls")), Some(&*prompt));
+        assert_eq!(split(template, "ann@box:/tmp:$ ls"), Some("ann@box:/tmp:$ "));
     }
 
     #[test]
