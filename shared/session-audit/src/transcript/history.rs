@@ -15,6 +15,11 @@
 
 /// How many recent commands a reference is looked up in.
 const RECENT: usize = 8;
+/// `fc -s` substitutions read, at most; a line with more is reported as typed.
+const MAX_SUBSTITUTIONS: usize = 32;
+/// The longest text an `fc -s` substitution may make on its way to the printed line (four
+/// times the longest line the screen keeps: a later substitution may shorten it again).
+const MAX_RERUN_CHARS: usize = 64 * 1024;
 
 /// Whether bash could expand something in `typed` (a `!` or a leading `^`).
 pub(crate) fn may_expand(typed: &str) -> bool {
@@ -122,6 +127,9 @@ impl<'a> Rerun<'a> {
         let mut substitutions = Vec::new();
         while let Some(sub) = words.next_if(|w| w.contains('=')) {
             let (old, new) = sub.split_once('=')?;
+            if substitutions.len() == MAX_SUBSTITUTIONS {
+                return None; // not read: reported as typed
+            }
             substitutions.push((old, new));
         }
         let command = words.next();
@@ -133,7 +141,10 @@ impl<'a> Rerun<'a> {
         let again = |text: &str| {
             let mut text = text.to_string();
             for (old, new) in self.substitutions.iter().filter(|(old, _)| !old.is_empty()) {
-                text = text.replace(old, new);
+                match replace_within(&text, old, new, printed.len().max(MAX_RERUN_CHARS)) {
+                    Some(replaced) => text = replaced,
+                    None => return false,
+                }
             }
             text == printed
         };
@@ -148,6 +159,21 @@ impl<'a> Rerun<'a> {
             Some(prefix) => recent.iter().find(|c| c.starts_with(prefix)).is_some_and(again),
         }
     }
+}
+
+/// `text` with every `old` replaced by `new`, unless that is longer than `limit` bytes: a
+/// typed `fc -s a=aa a=aa …` doubles the text at each substitution (forty of them asked for
+/// a terabyte), and a text that long is no line the screen kept.
+fn replace_within(text: &str, old: &str, new: &str, limit: usize) -> Option<String> {
+    let grows = new.len().saturating_sub(old.len());
+    if grows > 0 && text.len() + text.len() / old.len() * grows > limit {
+        // Non-overlapping, from the left: as `replace` finds them.
+        let found = memchr::memmem::find_iter(text.as_bytes(), old.as_bytes()).count();
+        if text.len() + found * grows > limit {
+            return None;
+        }
+    }
+    Some(text.replace(old, new))
 }
 
 /// The text a substitution modifier of `reference` (`:s/old/new/`, `:gs/old/new/`, any
@@ -375,6 +401,22 @@ mod tests {
             assert_eq!(Rerun::parse(not_read), None, "{not_read}");
         }
         assert!(!prints_only("fc -s"));
+    }
+
+    #[test]
+    fn fc_s_substitutions_cannot_grow_the_text_without_bound() {
+        let r = recent(&["echo a"]);
+        // Forty doublings: a terabyte, were each made.
+        let doubling = format!("fc -s {}", ["a=aa"; 40].join(" "));
+        assert!(!is_expansion(&doubling, "echo aa", &r));
+        // Grown, then shortened again, within the bound: still read.
+        assert!(is_expansion("fc -s a=aaaa aaaa=b", "echo b", &r));
+        let grown = format!("fc -s {}", ["a=aa"; 10].join(" "));
+        assert!(is_expansion(&grown, &format!("echo {}", "a".repeat(1024)), &r));
+        let too_many = format!("fc -s {}", ["x=y"; MAX_SUBSTITUTIONS + 1].join(" "));
+        assert_eq!(Rerun::parse(&too_many), None, "reported as typed");
+        assert_eq!(replace_within("abab", "ab", "abc", 6), Some("abcabc".into()), "exact");
+        assert_eq!(replace_within("abab", "ab", "abc", 5), None);
     }
 
     #[test]

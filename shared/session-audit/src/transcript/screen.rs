@@ -11,6 +11,8 @@
 //! than one line, so memory does not grow with the transcript. `vte` parses the escape
 //! sequences; this module only interprets them.
 
+use std::collections::VecDeque;
+
 use vte::{Params, Perform};
 
 use super::clusters::{char_width, is_handle, Clusters};
@@ -23,8 +25,12 @@ use super::sequences::{does_nothing, lossy, short_sequence, title_text, Short};
 /// Longest logical line kept, in characters. Longer lines keep their first part and are
 /// flagged, so a multi-megabyte line without a newline cannot grow memory.
 pub const MAX_LINE_CHARS: usize = 16 * 1024;
-/// Rows of one line-editor region kept until it ends (a multi-line buffer, a listing).
-const MAX_REGION_ROWS: usize = 64;
+/// Rows of one line-editor region kept until it ends (a multi-line buffer, a listing): more
+/// than any terminal is high, as readline moves back up over all the rows a screen shows
+/// to redraw a paste (a terminal 100 rows high redrew 90 rows of one).
+const MAX_REGION_ROWS: usize = 16 * 1024;
+/// Cells of one region's rows kept, at most (4 MiB): a region of long rows keeps fewer.
+const MAX_REGION_CELLS: usize = 1 << 20;
 /// The right half of a double-width character's two columns (CJK, most emoji), as a cell of
 /// its own so columns stay columns: readline moves back over such a character with two
 /// backspaces and deletes it with `CSI 2 P`. NUL is never printed, so it is never text.
@@ -227,13 +233,20 @@ struct Region {
     open: bool,
     /// Rows of the open region ended by a line feed, kept until the region ends: readline
     /// moves back up into them to redraw a multi-line buffer (a paste).
-    rows: Vec<(Vec<char>, LineFlags)>,
+    rows: VecDeque<(Vec<char>, LineFlags)>,
+    /// Cells in `rows`.
+    cells: usize,
     /// Which of `rows` the cursor is on (`rows.len()`: a row below them).
     row: usize,
     /// Where the region began on its first row.
     from: usize,
     /// A row buffer handed back after a region, reused for the next (no allocation per line).
     spare: Vec<char>,
+    /// Rows of a region longer than [`MAX_REGION_ROWS`] pushed out of `rows` (its oldest),
+    /// to be sent on at once: that far above the cursor no terminal lets a redraw reach them.
+    pushed_out: Vec<(Vec<char>, LineFlags)>,
+    /// Rows of the open region already sent to the listener.
+    sent: usize,
 }
 
 /// The screen in use and how the line editor's markers are read on it.
@@ -296,10 +309,13 @@ impl Screen {
                 },
                 region: Region {
                     open: false,
-                    rows: Vec::new(),
+                    rows: VecDeque::new(),
+                    cells: 0,
                     row: 0,
                     from: 0,
                     spare: Vec::with_capacity(256),
+                    pushed_out: Vec::new(),
+                    sent: 0,
                 },
                 modes: Modes {
                     markers: true,
@@ -1116,6 +1132,7 @@ impl State {
         }
         if self.region.open {
             self.keep_row();
+            self.send_pushed_out(listener);
             self.region.row += 1;
             // Moving down onto a row already there (a redraw): it is the line again.
             if let Some((cells, _)) = self.region.rows.get(self.region.row) {
@@ -1135,15 +1152,47 @@ impl State {
         fresh.clear();
         let kept = (std::mem::replace(&mut self.line, fresh), self.flags);
         self.flags = LineFlags::default();
-        if self.region.row < self.region.rows.len() {
-            self.region.rows[self.region.row] = kept;
-        } else if self.region.rows.len() < MAX_REGION_ROWS {
-            self.region.rows.push(kept);
+        let region = &mut self.region;
+        region.cells += kept.0.len();
+        if region.row < region.rows.len() {
+            let old = std::mem::replace(&mut region.rows[region.row], kept);
+            region.cells -= old.0.len();
         } else {
-            self.region.rows.remove(0); // the oldest row of an endless region: the last ones matter
-            self.region.rows.push(kept);
-            self.region.row = self.region.rows.len() - 1;
+            region.rows.push_back(kept);
+            region.row = region.rows.len() - 1;
         }
+        // A region longer than any screen (a long paste): its oldest rows are sent on, on
+        // the main screen; on the alternate one they are dropped (a full-screen program's,
+        // most likely, which only says so later).
+        while (region.rows.len() > MAX_REGION_ROWS || region.cells > MAX_REGION_CELLS)
+            && region.row > 0
+        {
+            let Some(oldest) = region.rows.pop_front() else { break };
+            region.cells -= oldest.0.len();
+            region.row -= 1;
+            if !self.modes.alternate {
+                region.pushed_out.push(oldest);
+            }
+        }
+    }
+
+    /// Send the rows pushed out of a long region, as its first rows.
+    fn send_pushed_out<L: ScreenListener>(&mut self, listener: &mut L) {
+        if self.region.pushed_out.is_empty() {
+            return;
+        }
+        let current = std::mem::take(&mut self.line);
+        for (cells, flags) in std::mem::take(&mut self.region.pushed_out) {
+            self.line = cells;
+            self.collect_text(0);
+            let from = match self.region.sent {
+                0 => text_column(&self.line, self.region.from, &self.clusters),
+                _ => 0,
+            };
+            listener.line(&self.text, true, from, flags);
+            self.region.sent += 1;
+        }
+        self.line = current;
     }
 
     /// The region ended: its rows, then what is left on the current line, to the listener.
@@ -1161,6 +1210,7 @@ impl State {
             self.keep_row();
             self.region.row += 1;
         }
+        self.send_pushed_out(listener);
         let current = std::mem::take(&mut self.line);
         let mut rows = std::mem::take(&mut self.region.rows);
         let (first_from, has_rows) = (self.region.from, !rows.is_empty());
@@ -1170,14 +1220,17 @@ impl State {
         for (i, (cells, flags)) in rows.drain(..).enumerate() {
             self.line = cells;
             self.collect_text(0);
-            let from = if i == 0 { text_column(&self.line, first_from, &self.clusters) } else { 0 };
+            let first = i == 0 && self.region.sent == 0;
+            let from = if first { text_column(&self.line, first_from, &self.clusters) } else { 0 };
             listener.line(&self.text, true, from, flags);
             self.region.spare = std::mem::take(&mut self.line);
         }
         self.region.rows = rows;
+        self.region.cells = 0;
         self.line = current;
         self.collect_text(if has_rows { 0 } else { self.region.from });
         self.region.row = 0;
+        self.region.sent = 0;
         self.clear_line();
         listener.input_end(&self.text);
     }
@@ -1442,13 +1495,16 @@ impl State {
                     self.modes.addressed = false;
                     self.region.from = self.pos;
                     self.region.rows.clear();
+                    self.region.cells = 0;
                     self.region.row = 0;
+                    self.region.sent = 0;
                     listener.input_begin();
                 } else if !on && self.region.open {
                     self.region.open = false;
                     if self.modes.alternate && self.modes.addressed {
                         // A full-screen program's bracketed paste, not a line editor.
                         self.region.rows.clear();
+                        self.region.cells = 0;
                         self.region.row = 0;
                         self.clear_line();
                         return;

@@ -645,6 +645,16 @@ fn binary_output_of_other_kinds_leaves_commands_and_output_as_byte_by_byte() {
     assert_eq!(printf, Some("ab\u{fffd} c"), "C1 bytes draw nothing, NULs neither");
 }
 
+/// A paste taller than the rows the screen kept for one region (64), in a terminal 100 rows
+/// high: readline line-feeds each row, then moves back up over all of them to redraw the
+/// paste. Every command of it, and the heredoc as one, as bash ran them.
+#[test]
+fn a_paste_taller_than_sixty_four_rows_is_read_whole() {
+    let got = check("i32_long_paste_tall");
+    assert_eq!(got.commands[0].text, "echo first of the long paste");
+    assert!(got.commands.iter().all(|c| c.confidence == 1.0));
+}
+
 /// Double-width characters (issue 32, class d): CJK and emoji typed, erased (two backspaces
 /// each), edited in the middle, and one that does not fit at the right margin of a 40-column
 /// terminal (readline pads the last column and wraps it), with a wide character in the

