@@ -90,6 +90,24 @@ pub struct LineFlags {
     pub past_margin: bool,
 }
 
+/// The tallest terminal a redrawn screenful is looked for in, in rows.
+const MAX_SCREEN_ROWS: usize = 512;
+
+/// When bash is done with a paste taller than the terminal, readline redraws its last
+/// screenful (plain, after reverse video). Where that screenful starts past the terminal's
+/// last line (`bottom`, the row of that line), the redraw writes each of its lines over that
+/// line again, as [`State::past_bottom`] reads new lines: rows the same as the screenful
+/// before them. They are kept once. A screenful is at least as many rows as there were
+/// above the last line (as many when the prompt was at the top).
+fn drop_redrawn_screenful(rows: &mut VecDeque<(Vec<char>, LineFlags)>, bottom: usize) {
+    let len = rows.len();
+    let most = len.saturating_sub(bottom) / 2;
+    let same = |m: usize| (len - m..len).all(|i| rows[i].0 == rows[i - m].0);
+    if let Some(m) = (bottom.max(1)..=most.min(MAX_SCREEN_ROWS)).find(|&m| same(m)) {
+        rows.truncate(len - m);
+    }
+}
+
 /// The character index of cell `cell` in the text of `cells` (right halves of double-width
 /// characters and padding are not text; a cell with marks drawn on it is all of them).
 fn text_column(cells: &[char], cell: usize, clusters: &Clusters) -> usize {
@@ -247,6 +265,14 @@ struct Region {
     pushed_out: Vec<(Vec<char>, LineFlags)>,
     /// Rows of the open region already sent to the listener.
     sent: usize,
+    /// The cursor came onto the current row by moving up (a redraw), not by a line feed.
+    arrived_up: bool,
+    /// A carriage return on a row written since a line feed brought the cursor there: what is
+    /// printed next may be the buffer's next line written over it (see [`State::past_bottom`]).
+    overwrite: bool,
+    /// The row of the terminal's last line, once readline wrote a line of the buffer over it:
+    /// every row after it was shown on that line too.
+    bottom: Option<usize>,
 }
 
 /// The screen in use and how the line editor's markers are read on it.
@@ -316,6 +342,9 @@ impl Screen {
                     spare: Vec::with_capacity(256),
                     pushed_out: Vec::new(),
                     sent: 0,
+                    arrived_up: false,
+                    overwrite: false,
+                    bottom: None,
                 },
                 modes: Modes {
                     markers: true,
@@ -716,6 +745,9 @@ impl State {
         if self.rows.up > 0 {
             self.rows.written();
         }
+        if self.region.overwrite {
+            self.past_bottom(c);
+        }
         let (pos, padded) = (self.pos, self.wrap.last == Last::PadErased);
         if !self.put_cell(c) {
             return;
@@ -920,6 +952,7 @@ impl State {
             || self.insert_mode
             || self.pos != self.line.len()
             || self.wrap.guess.is_some()
+            || self.region.overwrite
         {
             text.iter().for_each(|&b| self.print(b as char));
             return run;
@@ -957,6 +990,7 @@ impl State {
             || self.modes.wrap_off
             || !matches!(self.erase, EraseEcho::None)
             || self.pos != self.line.len()
+            || self.region.overwrite
             || self.discarding();
         if pending {
             return 0;
@@ -1022,7 +1056,9 @@ impl State {
         if byte != b'\r' {
             self.resolve_wrap_candidate(false);
             self.wrap.last = Last::Other;
+            self.region.overwrite = false;
         }
+        self.send_pushed_out(listener);
         let erase = std::mem::take(&mut self.erase);
         match byte {
             b'\n' | 0x0b | 0x0c => self.line_feed(listener),
@@ -1044,8 +1080,38 @@ impl State {
                 return;
             }
         }
+        self.region.overwrite = self.region.open
+            && self.region.row > 0
+            && !self.region.arrived_up
+            && !self.modes.alternate
+            && self.pos > 0
+            && self.wrap.width.is_none_or(|w| self.line.len() <= w);
         self.pos = self.row_start();
         self.wrap.last = Last::Other;
+    }
+
+    /// After [`State::carriage_return`] armed it: the character about to be printed differs
+    /// from the one under the cursor, so this is not readline reprinting the row to move along
+    /// it but the buffer's next line written over it. readline does that past the terminal's
+    /// last line (a paste taller than the terminal): each further line is written over that
+    /// line, without a line feed. The row is kept and the next one begun, holding what was
+    /// reprinted so far (a row already there when readline redraws the paste again).
+    fn past_bottom(&mut self, c: char) {
+        if self.line.get(self.pos) == Some(&c) {
+            return;
+        }
+        self.region.overwrite = false;
+        let pos = self.pos.min(self.line.len());
+        let reprinted: Vec<char> = self.line[..pos].to_vec();
+        self.keep_row();
+        self.region.bottom.get_or_insert(self.region.row);
+        self.region.row += 1;
+        if let Some((cells, _)) = self.region.rows.get(self.region.row) {
+            self.line.extend_from_slice(cells);
+        }
+        let keep = pos.min(self.line.len());
+        self.line.splice(..keep, reprinted);
+        self.wrap.candidate = None;
     }
 
     /// A BS on a line no line editor reads, given how far an erase echo had come (see
@@ -1134,6 +1200,7 @@ impl State {
             self.keep_row();
             self.send_pushed_out(listener);
             self.region.row += 1;
+            self.region.arrived_up = false;
             // Moving down onto a row already there (a redraw): it is the line again.
             if let Some((cells, _)) = self.region.rows.get(self.region.row) {
                 self.line.extend_from_slice(cells);
@@ -1170,6 +1237,7 @@ impl State {
             let Some(oldest) = region.rows.pop_front() else { break };
             region.cells -= oldest.0.len();
             region.row -= 1;
+            region.bottom = region.bottom.map(|b| b.saturating_sub(1));
             if !self.modes.alternate {
                 region.pushed_out.push(oldest);
             }
@@ -1211,6 +1279,9 @@ impl State {
             self.region.row += 1;
         }
         self.send_pushed_out(listener);
+        if let Some(bottom) = self.region.bottom.take() {
+            drop_redrawn_screenful(&mut self.region.rows, bottom);
+        }
         let current = std::mem::take(&mut self.line);
         let mut rows = std::mem::take(&mut self.region.rows);
         let (first_from, has_rows) = (self.region.from, !rows.is_empty());
@@ -1257,10 +1328,15 @@ impl State {
             }
         }
         if !down && self.region.open && n > rows_above && self.region.row > 0 {
-            let up = (n - rows_above).min(self.region.row);
             let col = self.wrap.width.map_or(self.pos, |w| self.pos % w);
             self.keep_row();
+            // Rows written past the terminal's last line were all on that line.
+            if let Some(bottom) = self.region.bottom.filter(|&b| self.region.row > b) {
+                self.region.row = bottom;
+            }
+            let up = (n - rows_above).min(self.region.row);
             self.region.row -= up;
+            self.region.arrived_up = true;
             self.line = self.region.rows[self.region.row].0.clone();
             let last_row_start =
                 self.wrap.width.map_or(0, |w| self.line.len().saturating_sub(1) / w * w);
@@ -1391,6 +1467,7 @@ impl State {
     /// for `CSI ? … h|l`, whose every parameter the caller then sets as a private mode.
     fn csi(&mut self, intermediates: &[u8], action: char, params: [u16; 2]) -> bool {
         let arg = |i: usize, default: u16| if params[i] == 0 { default } else { params[i] };
+        self.region.overwrite &= action == 'm';
         let still_moving = intermediates.is_empty() && matches!(action, 'A' | 'C' | 'D');
         match &mut self.wrap.guess {
             Some(guess) if still_moving && guess.text.is_empty() => {
@@ -1498,6 +1575,9 @@ impl State {
                     self.region.cells = 0;
                     self.region.row = 0;
                     self.region.sent = 0;
+                    self.region.bottom = None;
+                    self.region.arrived_up = false;
+                    self.region.overwrite = false;
                     listener.input_begin();
                 } else if !on && self.region.open {
                     self.region.open = false;
@@ -1587,6 +1667,7 @@ impl<L: ScreenListener> Perform for Performer<'_, L> {
 
     fn esc_dispatch(&mut self, intermediates: &[u8], _ignore: bool, byte: u8) {
         self.sequence_done = true;
+        self.s.region.overwrite = false;
         if intermediates.is_empty() {
             self.s.pen_escape(byte);
         }

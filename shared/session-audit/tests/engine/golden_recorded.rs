@@ -655,6 +655,41 @@ fn a_paste_taller_than_sixty_four_rows_is_read_whole() {
     assert!(got.commands.iter().all(|c| c.confidence == 1.0));
 }
 
+/// Pastes taller than the terminal: readline line-feeds down to the last line, then writes
+/// each further line of the buffer over it (a carriage return, no line feed) and, done,
+/// redraws the last screenful (reverse video, then plain), moving up to it when it starts
+/// above the last line. Each line written over the last one is a row of its own; the
+/// screenful redrawn there again is not. At 24 rows (151 lines and a heredoc), begun low on
+/// the screen with lines nearly as wide as it, and at 10 rows.
+#[test]
+fn a_paste_taller_than_the_terminal_is_read_line_by_line() {
+    for name in
+        ["i32_paste_past_bottom_long", "i32_paste_past_bottom_low", "i32_paste_past_bottom_short"]
+    {
+        let got = check(name);
+        assert!(got.commands.iter().all(|c| c.confidence == 1.0), "{name}");
+    }
+}
+
+/// Two identical lines one after the other past the terminal's last line are written over
+/// each other: the screen shows one, so one is read (bash ran both). Every other line of the
+/// paste is read, with the active region (redraws) and without.
+#[test]
+fn identical_lines_written_over_the_last_line_read_as_one() {
+    for name in ["i32_paste_past_bottom", "i32_paste_past_bottom_plain"] {
+        let bytes = std::fs::read(fixture(&format!("recorded/{name}.log"))).unwrap();
+        let mut want = expected(name);
+        let twice = want.iter().position(|c| c == "echo same").unwrap();
+        assert_eq!(want[twice + 1], "echo same");
+        want.remove(twice);
+        for chunk in [1, 7, 4096] {
+            let (_, got) = reconstruct(&bytes, chunk);
+            let texts: Vec<&str> = got.commands.iter().map(|c| c.text.as_str()).collect();
+            assert_eq!(texts, want, "{name} (chunk {chunk})");
+        }
+    }
+}
+
 /// Double-width characters (issue 32, class d): CJK and emoji typed, erased (two backspaces
 /// each), edited in the middle, and one that does not fit at the right margin of a 40-column
 /// terminal (readline pads the last column and wraps it), with a wide character in the

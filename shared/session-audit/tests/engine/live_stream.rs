@@ -282,6 +282,15 @@ fn with_the_stream_present_commands_carry_their_time_and_honest_channels_agree()
             eprintln!("DISAGREE {name}: {d} {:?}", comparison.channels);
         }
         assert_eq!(comparison.stream_stopped(), None, "{name}: {:?}", comparison.trailing);
+        if name.starts_with("i32_paste_past_bottom") {
+            // readline wrote these pastes' lines past the terminal's last line over it, which
+            // the transcript reads inside the line editor's markers; the stream has none (the
+            // agent strips escapes), so those lines are one overwritten line there and carry
+            // no time. The command before the paste and the paste's first line do.
+            assert!(commands[0].time.is_some(), "{name}: {:?}", commands[0]);
+            assert!(comparison.disagreement().is_none(), "{name}");
+            continue;
+        }
         timed += commands.iter().filter(|c| c.time.is_some()).count();
         total += commands.len();
         // A time is the time of an event that carried the command's text.
