@@ -1058,7 +1058,9 @@ impl State {
             self.wrap.last = Last::Other;
             self.region.overwrite = false;
         }
-        self.send_pushed_out(listener);
+        if !self.region.pushed_out.is_empty() {
+            self.send_pushed_out(listener); // rows of a long region, after a line past the last
+        }
         let erase = std::mem::take(&mut self.erase);
         match byte {
             b'\n' | 0x0b | 0x0c => self.line_feed(listener),
