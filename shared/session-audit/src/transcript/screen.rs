@@ -28,9 +28,10 @@ pub const MAX_LINE_CHARS: usize = 16 * 1024;
 /// Rows of one line-editor region kept until it ends (a multi-line buffer, a listing): more
 /// than any terminal is high, as readline moves back up over all the rows a screen shows
 /// to redraw a paste (a terminal 100 rows high redrew 90 rows of one).
-const MAX_REGION_ROWS: usize = 16 * 1024;
-/// Cells of one region's rows kept, at most (4 MiB): a region of long rows keeps fewer.
-const MAX_REGION_CELLS: usize = 1 << 20;
+const MAX_REGION_ROWS: usize = 1024;
+/// Cells one region's rows hold allocated, at most (1 MiB): a region of long rows keeps
+/// fewer (the analysis' heap stays within 4 MiB whatever the input: `tests/bounded_memory.rs`).
+const MAX_REGION_CELLS: usize = 256 * 1024;
 /// The right half of a double-width character's two columns (CJK, most emoji), as a cell of
 /// its own so columns stay columns: readline moves back over such a character with two
 /// backspaces and deletes it with `CSI 2 P`. NUL is never printed, so it is never text.
@@ -252,7 +253,7 @@ struct Region {
     /// Rows of the open region ended by a line feed, kept until the region ends: readline
     /// moves back up into them to redraw a multi-line buffer (a paste).
     rows: VecDeque<(Vec<char>, LineFlags)>,
-    /// Cells in `rows`.
+    /// Cells `rows` hold allocated.
     cells: usize,
     /// Which of `rows` the cursor is on (`rows.len()`: a row below them).
     row: usize,
@@ -1222,10 +1223,10 @@ impl State {
         let kept = (std::mem::replace(&mut self.line, fresh), self.flags);
         self.flags = LineFlags::default();
         let region = &mut self.region;
-        region.cells += kept.0.len();
+        region.cells += kept.0.capacity();
         if region.row < region.rows.len() {
             let old = std::mem::replace(&mut region.rows[region.row], kept);
-            region.cells -= old.0.len();
+            region.cells -= old.0.capacity();
         } else {
             region.rows.push_back(kept);
             region.row = region.rows.len() - 1;
@@ -1237,7 +1238,7 @@ impl State {
             && region.row > 0
         {
             let Some(oldest) = region.rows.pop_front() else { break };
-            region.cells -= oldest.0.len();
+            region.cells -= oldest.0.capacity();
             region.row -= 1;
             region.bottom = region.bottom.map(|b| b.saturating_sub(1));
             if !self.modes.alternate {

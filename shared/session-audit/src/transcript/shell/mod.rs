@@ -134,9 +134,9 @@ pub enum Preamble {
 /// rest are counted in one more.
 const MAX_NOTES: usize = 10;
 const LEGACY_PREAMBLE_MAX_LINES: usize = 40;
-/// Bytes of one line-editor region's rows kept until it ends (a paste of a hundred thousand
-/// lines fits; memory stays bounded). No less than the cells the screen keeps of a region.
-const MAX_REGION_BYTES: usize = 4 << 20;
+/// Bytes one line-editor region's rows hold until it ends, allocated (a paste of ten thousand
+/// lines fits; the analysis' heap stays within 4 MiB: `tests/bounded_memory.rs`).
+const MAX_REGION_BYTES: usize = 1 << 20;
 
 /// The shell layer. It is a [`ScreenListener`]; finished commands go to its sink.
 pub struct Shell<S> {
@@ -858,11 +858,12 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
             let mut flags = flags;
             let from = u8::try_from(input_from).unwrap_or(u8::MAX);
             flags.concealed_to = flags.concealed_to.saturating_sub(from);
-            if self.region_bytes + row.len() > MAX_REGION_BYTES {
+            let size = row.capacity() + std::mem::size_of::<(String, LineFlags)>();
+            if self.region_bytes + size > MAX_REGION_BYTES {
                 self.region_rows_left_out += 1;
                 return;
             }
-            self.region_bytes += row.len();
+            self.region_bytes += size;
             self.region.push((row, flags));
         } else if self.markers_seen && !self.editor_off {
             self.outside_regions(text, flags);
