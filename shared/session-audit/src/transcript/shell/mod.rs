@@ -1343,6 +1343,23 @@ mod tests {
         assert!(!runs_as_root_via_sudo("sudo -u postgres psql"));
         assert!(!runs_as_root_via_sudo("sudoedit x"));
         assert!(!runs_as_root_via_sudo("echo sudo"));
+        assert!(runs_as_root_via_sudo("  sudo\tid"));
+    }
+
+    #[test]
+    fn exit_and_logout_leave_the_shell_with_a_status_at_most() {
+        for (text, leaves) in [
+            ("exit", true),
+            ("  exit 3", true),
+            ("logout", true),
+            ("exit\t0", true),
+            ("exitcode", false),
+            ("exit now", false),
+            ("echo exit", false),
+            ("logouts", false),
+        ] {
+            assert_eq!(switch::leaves_the_shell(text), leaves, "{text:?}");
+        }
     }
 
     #[test]
@@ -1414,6 +1431,12 @@ mod tests {
             ("echo a#'b", true),
             ("echo ${#HOME}", false),
             ("echo a \\\n#b'", true),
+            // Words are split at blanks only (a no-break space is part of a word to bash);
+            // quotes and escapes left open by one line carry to the next.
+            ("for\u{a0}x in 1 2", false),
+            ("if\ttrue; then", true),
+            ("echo 'a\nb' && if true; then", true),
+            ("echo \"a\\\nb\"", false),
         ] {
             assert_eq!(syntax::needs_more(text), more, "{text:?}");
         }

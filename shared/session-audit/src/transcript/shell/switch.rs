@@ -57,7 +57,11 @@ pub(super) fn may_start_a_shell(text: &str) -> bool {
 
 /// `exit` or `logout`, with or without a status.
 pub(super) fn leaves_the_shell(text: &str) -> bool {
-    let mut words = text.split_whitespace();
+    let start = text.trim_start();
+    if !start.starts_with("exit") && !start.starts_with("logout") {
+        return false; // nearly every command: no split
+    }
+    let mut words = start.split_whitespace();
     matches!(words.next(), Some("exit" | "logout")) && words.all(|w| w.parse::<i32>().is_ok())
 }
 
@@ -68,7 +72,11 @@ pub(super) static SHELL_SWITCH: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 pub(super) fn runs_as_root_via_sudo(command: &str) -> bool {
-    let mut words = command.split_whitespace();
+    let start = command.trim_start();
+    if !start.starts_with("sudo") {
+        return false; // nearly every command: no split
+    }
+    let mut words = start.split_whitespace();
     if words.next() != Some("sudo") {
         return false;
     }

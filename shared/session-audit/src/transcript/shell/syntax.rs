@@ -47,9 +47,16 @@ impl Reading {
             return;
         }
         let code = self.lexer.code_of(line);
-        self.open.extend(here_documents(&code));
-        self.quotes.scan(&code);
-        self.quotes.scan("\n");
+        let bytes = code.as_bytes();
+        // Nearly every line opens no here-document and holds no quote or backslash: then
+        // neither search below could change anything, and both are skipped.
+        if memchr::memchr(b'<', bytes).is_some() {
+            self.open.extend(here_documents(&code));
+        }
+        if self.quotes.escaped || memchr::memchr3(b'\\', b'\'', b'"', bytes).is_some() {
+            self.quotes.scan(&code);
+            self.quotes.scan("\n");
+        }
         let end = code.trim_end();
         if !end.is_empty() {
             self.ends_open = end.ends_with('\\')
@@ -79,7 +86,8 @@ impl Comments {
     /// `line` without its comment: from a `#` that starts a word, outside quotes, to the end
     /// (a quote, a keyword, a `|` or a trailing backslash there opens and continues nothing).
     fn code_of<'l>(&mut self, line: &'l str) -> std::borrow::Cow<'l, str> {
-        if !line.contains(['#', '\'', '"', '\\']) && !self.quoted() && !self.escaped {
+        let special = |b: &u8| matches!(b, b'#' | b'\'' | b'"' | b'\\');
+        if !line.as_bytes().iter().any(special) && !self.quoted() && !self.escaped {
             return line.into(); // nearly every line
         }
         // After a backslash-newline the line goes on the word before it: no word starts here.
@@ -186,19 +194,22 @@ fn here_documents(line: &str) -> Vec<(String, bool)> {
 /// words count where a command starts (`echo for you` opens nothing).
 fn depth_change(line: &str) -> i32 {
     let (mut depth, mut at_start) = (0, true);
-    for word in line.split_whitespace() {
-        let (word, ends) = match word.strip_suffix(';') {
+    // bash splits words at blanks (space and tab) only: `for\u{a0}x` is one word to it.
+    let words = line.as_bytes().split(|&b| b == b' ' || b == b'\t').filter(|w| !w.is_empty());
+    for word in words {
+        let (word, ends) = match word.strip_suffix(b";") {
             Some(w) => (w, true),
             None => (word, false),
         };
         if at_start {
             match word {
-                "for" | "while" | "until" | "select" | "if" | "case" | "{" => depth += 1,
-                "done" | "fi" | "esac" | "}" => depth -= 1,
+                b"for" | b"while" | b"until" | b"select" | b"if" | b"case" | b"{" => depth += 1,
+                b"done" | b"fi" | b"esac" | b"}" => depth -= 1,
                 _ => {}
             }
         }
-        at_start = ends || matches!(word, "&&" | "||" | "|" | ";" | "do" | "then" | "else" | "{");
+        at_start =
+            ends || matches!(word, b"&&" | b"||" | b"|" | b";" | b"do" | b"then" | b"else" | b"{");
     }
     depth
 }

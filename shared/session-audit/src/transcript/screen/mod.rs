@@ -11,27 +11,24 @@
 //! than one line, so memory does not grow with the transcript. `vte` parses the escape
 //! sequences; this module only interprets them.
 
-use std::collections::VecDeque;
-
 use vte::{Params, Perform};
+
+mod listener;
+mod region;
+
+pub use listener::{LineFlags, ScreenListener};
+use region::Region;
 
 use super::clusters::{char_width, is_handle, Clusters};
 use super::fc_file::FcFileWatch;
 use super::pen::{self, Pen};
-use super::rows::{Rows, Unseen};
+use super::rows::Rows;
 use super::scan;
 use super::sequences::{does_nothing, lossy, short_sequence, title_text, Short};
 
 /// Longest logical line kept, in characters. Longer lines keep their first part and are
 /// flagged, so a multi-megabyte line without a newline cannot grow memory.
 pub const MAX_LINE_CHARS: usize = 16 * 1024;
-/// Rows of one line-editor region kept until it ends (a multi-line buffer, a listing): more
-/// than any terminal is high, as readline moves back up over all the rows a screen shows
-/// to redraw a paste (a terminal 100 rows high redrew 90 rows of one).
-const MAX_REGION_ROWS: usize = 1024;
-/// Cells one region's rows hold allocated, at most (1 MiB): a region of long rows keeps
-/// fewer (the analysis' heap stays within 4 MiB whatever the input: `tests/bounded_memory.rs`).
-const MAX_REGION_CELLS: usize = 256 * 1024;
 /// The right half of a double-width character's two columns (CJK, most emoji), as a cell of
 /// its own so columns stay columns: readline moves back over such a character with two
 /// backspaces and deletes it with `CSI 2 P`. NUL is never printed, so it is never text.
@@ -43,71 +40,6 @@ const PAD: char = '\u{1}';
 /// Narrowest width inferred from a readline wrap marker; narrower candidates are redraws.
 const MIN_INFERRED_WIDTH: usize = 20;
 const TAB_STOP: usize = 8;
-
-/// What the screen tells the shell layer.
-pub trait ScreenListener {
-    /// A logical line was completed by a line feed. `input` is true when the line editor
-    /// (readline with bracketed paste) was reading it: prompt plus what the user typed.
-    /// `input_from` is where the line editor's region starts in `text` (chars).
-    fn line(&mut self, text: &str, input: bool, input_from: usize, flags: LineFlags);
-    /// The line editor started (`CSI ? 2004 h`): a prompt follows.
-    fn input_begin(&mut self);
-    /// The line editor stopped (`CSI ? 2004 l`). `pending` is the text left on the line,
-    /// when nothing was submitted with a line feed (Ctrl-C, EOF).
-    fn input_end(&mut self, pending: &str);
-    /// A full-screen program switched to (`true`) or from (`false`) the alternate screen.
-    fn alternate_screen(&mut self, entered: bool);
-    /// The window title was set (`OSC 0`/`OSC 2`): many shells set it before every prompt
-    /// (RHEL's and Amazon Linux's `PROMPT_COMMAND`), on stdout, so it shows a prompt drawn
-    /// even where the prompt itself went elsewhere. Its text up to the first `;`.
-    fn title(&mut self, _text: &str) {}
-    /// The row the last command was submitted on was erased or written over since (see
-    /// [`super::rows`]).
-    fn submitted_row_hidden(&mut self, _what: Unseen) {}
-    /// A full-screen program that showed bash's `fc` file (an editor on a command line) is
-    /// leaving the alternate screen: bash echoes what it runs from that file next.
-    fn history_edited(&mut self) {}
-}
-
-/// Facts about a line that lower confidence in what it holds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LineFlags {
-    /// Longer than [`MAX_LINE_CHARS`]: the tail was not kept.
-    pub overflowed: bool,
-    /// Cursor moved between rows while the terminal width was still unknown.
-    pub geometry_unknown: bool,
-    /// Seen on the alternate screen, where a line editor was reading lines like on the main
-    /// screen: a shell hidden there by hand (`printf '\e[?1049h'`, a prompt that switches).
-    pub alternate: bool,
-    /// One past the last column written while the terminal concealed text (SGR 8,
-    /// until 28 or a reset) or drew it in ink of the background's colour (`pen.rs`), at
-    /// most 255 (prompts are shorter): 0 when none. What was typed there was not on the
-    /// screen. A byte, so a line's facts stay small in a log of lines.
-    pub concealed_to: u8,
-    /// Some of those columns were hidden by ink of the background's colour, not by SGR 8.
-    pub same_ink: bool,
-    /// Auto-wrap was off (`CSI ? 7 l`) while a line editor's line ran past the right margin:
-    /// the terminal kept overwriting its last column, so the text there was never shown.
-    pub past_margin: bool,
-}
-
-/// The tallest terminal a redrawn screenful is looked for in, in rows.
-const MAX_SCREEN_ROWS: usize = 512;
-
-/// When bash is done with a paste taller than the terminal, readline redraws its last
-/// screenful (plain, after reverse video). Where that screenful starts past the terminal's
-/// last line (`bottom`, the row of that line), the redraw writes each of its lines over that
-/// line again, as [`State::past_bottom`] reads new lines: rows the same as the screenful
-/// before them. They are kept once. A screenful is at least as many rows as there were
-/// above the last line (as many when the prompt was at the top).
-fn drop_redrawn_screenful(rows: &mut VecDeque<(Vec<char>, LineFlags)>, bottom: usize) {
-    let len = rows.len();
-    let most = len.saturating_sub(bottom) / 2;
-    let same = |m: usize| (len - m..len).all(|i| rows[i].0 == rows[i - m].0);
-    if let Some(m) = (bottom.max(1)..=most.min(MAX_SCREEN_ROWS)).find(|&m| same(m)) {
-        rows.truncate(len - m);
-    }
-}
 
 /// The character index of cell `cell` in the text of `cells` (right halves of double-width
 /// characters and padding are not text; a cell with marks drawn on it is all of them).
@@ -246,36 +178,6 @@ struct Wrap {
     guess: Option<Guess>,
 }
 
-/// A line-editor region (bracketed paste on) and the rows it spans.
-struct Region {
-    /// A region is open: the line editor is reading a line.
-    open: bool,
-    /// Rows of the open region ended by a line feed, kept until the region ends: readline
-    /// moves back up into them to redraw a multi-line buffer (a paste).
-    rows: VecDeque<(Vec<char>, LineFlags)>,
-    /// Cells `rows` hold allocated.
-    cells: usize,
-    /// Which of `rows` the cursor is on (`rows.len()`: a row below them).
-    row: usize,
-    /// Where the region began on its first row.
-    from: usize,
-    /// A row buffer handed back after a region, reused for the next (no allocation per line).
-    spare: Vec<char>,
-    /// Rows of a region longer than [`MAX_REGION_ROWS`] pushed out of `rows` (its oldest),
-    /// to be sent on at once: that far above the cursor no terminal lets a redraw reach them.
-    pushed_out: Vec<(Vec<char>, LineFlags)>,
-    /// Rows of the open region already sent to the listener.
-    sent: usize,
-    /// The cursor came onto the current row by moving up (a redraw), not by a line feed.
-    arrived_up: bool,
-    /// A carriage return on a row written since a line feed brought the cursor there: what is
-    /// printed next may be the buffer's next line written over it (see [`State::past_bottom`]).
-    overwrite: bool,
-    /// The row of the terminal's last line, once readline wrote a line of the buffer over it:
-    /// every row after it was shown on that line too.
-    bottom: Option<usize>,
-}
-
 /// The screen in use and how the line editor's markers are read on it.
 struct Modes {
     /// Whether bracketed-paste toggles delimit the line editor (see [`Screen::ignore_markers`]).
@@ -334,19 +236,7 @@ impl Screen {
                     fed_down_to: None,
                     guess: None,
                 },
-                region: Region {
-                    open: false,
-                    rows: VecDeque::new(),
-                    cells: 0,
-                    row: 0,
-                    from: 0,
-                    spare: Vec::with_capacity(256),
-                    pushed_out: Vec::new(),
-                    sent: 0,
-                    arrived_up: false,
-                    overwrite: false,
-                    bottom: None,
-                },
+                region: Region::new(),
                 modes: Modes {
                     markers: true,
                     alternate: false,
@@ -1222,29 +1112,7 @@ impl State {
         fresh.clear();
         let kept = (std::mem::replace(&mut self.line, fresh), self.flags);
         self.flags = LineFlags::default();
-        let region = &mut self.region;
-        region.cells += kept.0.capacity();
-        if region.row < region.rows.len() {
-            let old = std::mem::replace(&mut region.rows[region.row], kept);
-            region.cells -= old.0.capacity();
-        } else {
-            region.rows.push_back(kept);
-            region.row = region.rows.len() - 1;
-        }
-        // A region longer than any screen (a long paste): its oldest rows are sent on, on
-        // the main screen; on the alternate one they are dropped (a full-screen program's,
-        // most likely, which only says so later).
-        while (region.rows.len() > MAX_REGION_ROWS || region.cells > MAX_REGION_CELLS)
-            && region.row > 0
-        {
-            let Some(oldest) = region.rows.pop_front() else { break };
-            region.cells -= oldest.0.capacity();
-            region.row -= 1;
-            region.bottom = region.bottom.map(|b| b.saturating_sub(1));
-            if !self.modes.alternate {
-                region.pushed_out.push(oldest);
-            }
-        }
+        self.region.keep(kept, self.modes.alternate);
     }
 
     /// Send the rows pushed out of a long region, as its first rows.
@@ -1282,9 +1150,7 @@ impl State {
             self.region.row += 1;
         }
         self.send_pushed_out(listener);
-        if let Some(bottom) = self.region.bottom.take() {
-            drop_redrawn_screenful(&mut self.region.rows, bottom);
-        }
+        self.region.drop_redrawn_screenful();
         let current = std::mem::take(&mut self.line);
         let mut rows = std::mem::take(&mut self.region.rows);
         let (first_from, has_rows) = (self.region.from, !rows.is_empty());
@@ -1574,9 +1440,7 @@ impl State {
                     self.region.open = true;
                     self.modes.addressed = false;
                     self.region.from = self.pos;
-                    self.region.rows.clear();
-                    self.region.cells = 0;
-                    self.region.row = 0;
+                    self.region.clear_rows();
                     self.region.sent = 0;
                     self.region.bottom = None;
                     self.region.arrived_up = false;
@@ -1586,9 +1450,7 @@ impl State {
                     self.region.open = false;
                     if self.modes.alternate && self.modes.addressed {
                         // A full-screen program's bracketed paste, not a line editor.
-                        self.region.rows.clear();
-                        self.region.cells = 0;
-                        self.region.row = 0;
+                        self.region.clear_rows();
                         self.clear_line();
                         return;
                     }
@@ -1708,188 +1570,4 @@ impl<L: ScreenListener> Perform for Performer<'_, L> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(Default)]
-    struct Recorder {
-        lines: Vec<(String, bool)>,
-        inputs: Vec<bool>,
-        flags: Vec<LineFlags>,
-        ends: Vec<String>,
-        alt: Vec<bool>,
-        edits: Vec<usize>,
-    }
-
-    impl ScreenListener for Recorder {
-        fn line(&mut self, text: &str, input: bool, _from: usize, flags: LineFlags) {
-            self.lines.push((text.to_string(), input));
-            self.inputs.push(input);
-            self.flags.push(flags);
-        }
-        fn input_begin(&mut self) {}
-        fn input_end(&mut self, pending: &str) {
-            self.ends.push(pending.to_string());
-        }
-        fn alternate_screen(&mut self, entered: bool) {
-            self.alt.push(entered);
-        }
-        fn history_edited(&mut self) {
-            self.edits.push(self.alt.len());
-        }
-    }
-
-    fn run(bytes: &[u8]) -> Recorder {
-        let mut screen = Screen::new();
-        let mut rec = Recorder::default();
-        screen.advance(bytes, &mut rec);
-        screen.finish(&mut rec);
-        rec
-    }
-
-    fn texts(r: &Recorder) -> Vec<&str> {
-        r.lines.iter().map(|(t, _)| t.as_str()).collect()
-    }
-
-    #[test]
-    fn text_drawn_unseen_is_flagged_with_what_hid_it() {
-        // Typed text concealed after a visible prompt; shown again after the reset.
-        let r = run(b"\x1b[?2004h$ \x1b[8msecret\r\r\n\x1b[?2004l\r\x1b[0m\x1b[?2004h$ ok\r\r\n\x1b[?2004l\r");
-        assert_eq!(texts(&r)[..2], ["$ secret", "$ ok"]);
-        assert_eq!((r.flags[0].concealed_to, r.flags[1].concealed_to), (8, 0));
-        assert!(!r.flags[0].same_ink);
-        // Ink set on one line and the background on the next (on the plain-line fast path),
-        // then typed text; a colour in the `:` form (read by `vte`) shows it again.
-        let r = run(b"\x1b[38;5;16mout\r\n\x1b[48;5;0mmore\r\n\x1b[?2004h$ secret\r\r\n\x1b[?2004l\r\x1b[38:2::200:200:200m\x1b[?2004h$ ok\r\r\n\x1b[?2004l\r");
-        assert_eq!(texts(&r), ["out", "more", "$ secret", "$ ok"]);
-        assert_eq!((r.flags[2].concealed_to, r.flags[2].same_ink), (8, true));
-        assert_eq!(r.flags[3].concealed_to, 0);
-        // A hiding pen saved with the cursor comes back with it; `reset` (`ESC c`) clears it.
-        let r = run(b"\x1b[30;40m\x1b7\x1b[0m\x1b8\x1b[?2004h$ back\r\r\n\x1b[?2004l\r\x1bc\x1b[?2004h$ reset\r\r\n\x1b[?2004l\r");
-        assert_eq!(texts(&r), ["$ back", "$ reset"]);
-        assert_eq!((r.flags[0].concealed_to, r.flags[0].same_ink), (6, true));
-        assert_eq!(r.flags[1], LineFlags::default());
-        // Colours on an output line that differ, as `ls` draws them: nothing hidden.
-        let r = run(
-            b"\x1b[30;42mdir\x1b[0m \x1b[01;34mbin\x1b[0m\r\n\x1b[?2004h$ ls\r\r\n\x1b[?2004l\r",
-        );
-        assert_eq!(texts(&r), ["dir bin", "$ ls"]);
-        assert_eq!(r.flags[1], LineFlags::default());
-    }
-
-    #[test]
-    fn a_double_width_character_takes_two_cells() {
-        // Two backspaces and an erase remove one wide character; the right half is no text.
-        let r = run(b"\x1b[?2004h$ a\xe5\xad\x97b\x08\x08\x08\x1b[Kc\r\r\n\x1b[?2004l\r");
-        assert_eq!(texts(&r)[0], "$ ac");
-        // Overwriting half of one blanks its other half.
-        let r = run(b"\x1b[?2004h$ \xe5\xad\x97\x08x\r\r\n\x1b[?2004l\r");
-        assert_eq!(texts(&r)[0], "$  x");
-    }
-
-    #[test]
-    fn backspace_and_overwrite_recover_the_edited_line() {
-        // dash in cooked mode echoes an erase as BS SP BS.
-        let r = run(b"$ ip\x08 \x08\x08 \x08pwd\r\r\n");
-        assert_eq!(texts(&r), ["$ pwd"]);
-    }
-
-    #[test]
-    fn the_kernel_erases_multi_byte_characters_a_byte_at_a_time() {
-        // IUTF8 off: three erases take the euro sign's three bytes, not "o €".
-        let r = run("$ echo €\x08 \x08\x08 \x08\x08 \x08EUR\r\r\n".as_bytes());
-        assert_eq!(texts(&r), ["$ echo EUR"]);
-        // One erase of a two-byte é leaves a byte the shell received: shown as U+FFFD.
-        let r = run("$ echo é\x08 \x08!\r\r\n".as_bytes());
-        assert_eq!(texts(&r), ["$ echo \u{fffd}!"]);
-        // Inside a line editor's region the erase is the editor's: characters, as drawn.
-        let r = run("\x1b[?2004hsh-5.2$ echo €\x08 \x08x\r\r\n\x1b[?2004l".as_bytes());
-        assert_eq!(texts(&r), ["sh-5.2$ echo x"]);
-    }
-
-    #[test]
-    fn readline_insert_and_delete_chars() {
-        // "echo wrld", 3 x left, insert 'o' by rewriting the tail, then reposition.
-        let r = run(b"$ echo wrld\x08\x08\x08orld\x08\x08\x08\r\r\n");
-        assert_eq!(texts(&r), ["$ echo world"]);
-        let r = run(b"$ echo 42\x08\x08\x08\x08\x08\x08\x08\x1b[1@\"x\x1b[3P\r\n");
-        assert_eq!(texts(&r), ["$ \"x 42"]);
-    }
-
-    #[test]
-    fn readline_wrap_marker_teaches_the_width() {
-        let mut line = b"\x1b[?2004hsh-5.2$ echo ".to_vec();
-        line.extend(b"012345678901234567890123456 \r");
-        line.extend(b"89\x08\x08X\r\x1b[C\x1b[CY\r\r\n\x1b[?2004l\r");
-        let mut screen = Screen::new();
-        let mut rec = Recorder::default();
-        screen.advance(&line, &mut rec);
-        assert_eq!(screen.width(), Some(40));
-        // The CR after the edit returns to the start of the second row, not of the line.
-        assert_eq!(texts(&rec), ["sh-5.2$ echo 012345678901234567890123456X9Y"]);
-        assert!(rec.lines[0].1, "a line the editor read");
-    }
-
-    #[test]
-    fn reverse_search_redraw_is_not_a_wrap() {
-        let mut bytes = b"\x1b[?2004h[ec2-user@ip-10-0-1-11 ~]$ \r(reverse-i-search)`w': ".to_vec();
-        bytes.extend(b"\x1b[7mw\x1b[27mhoami\r\x1b[40P[ec2-user@ip-10-0-1-11 ~]$ whoami\r\r\n");
-        let r = run(&bytes);
-        assert_eq!(texts(&r), ["[ec2-user@ip-10-0-1-11 ~]$ whoami"]);
-    }
-
-    #[test]
-    fn ctrl_c_leaves_pending_text_and_no_line() {
-        let r =
-            run(b"\x1b[?2004hsh-5.2$ shutdown -h now^C\x1b[?2004l\r\x1b[?2004h\x1b[?2004l\r\r\r\n");
-        assert_eq!(r.ends[0], "sh-5.2$ shutdown -h now^C");
-        assert_eq!(texts(&r), [""]);
-    }
-
-    #[test]
-    fn alternate_screen_content_is_not_output() {
-        // A pager's screen, and an editor that turns bracketed paste on and places the cursor.
-        let r = run(b"$ less f\r\n\x1b[?1049hroot:x:0\r\n\x1b[?2004h\x1b[1;24r\x1b[2;1Hjunk\r\n\x1b[?2004l\x1b[?1049l$ ok\r\n");
-        assert_eq!(texts(&r), ["$ less f", "$ ok"]);
-        assert_eq!(r.alt, [true, false]);
-    }
-
-    #[test]
-    fn an_editor_on_bashs_fc_file_is_told_as_it_closes() {
-        // vim on the file Ctrl-X Ctrl-E made (its status line names it), then bash's echo.
-        let edit = b"$ echo a\r\n\x1b[?1049h\x1b[H\x1b[2Jecho a\x1b[24;1H\"/tmp/bash-fc.qgDyZs\" 1L\x1b[?1049lecho b\r\nb\r\n";
-        let r = run(edit);
-        assert_eq!((&r.alt[..], &r.edits[..]), (&[true, false][..], &[1][..]), "before leaving");
-        assert_eq!(texts(&r), ["$ echo a", "echo b", "b"]);
-        // Another file, or the name printed on the main screen: nothing told.
-        assert!(run(b"$ git commit\r\n\x1b[?1049h\"COMMIT_EDITMSG\"\x1b[?1049lok\r\n")
-            .edits
-            .is_empty());
-        assert!(run(b"$ ls /tmp\r\nbash-fc.x\r\n\x1b[?1049h\x1b[?1049l").edits.is_empty());
-    }
-
-    #[test]
-    fn a_shell_hidden_on_the_alternate_screen_is_still_read() {
-        // `printf '\e[?1049h'`, then a line editor reading lines there as on the main screen.
-        let r = run(b"\x1b[?1049h\x1b[?2004hsh-5.2$ id\r\r\n\x1b[?2004l\ruid=0\r\r\n\x1b[?1049l");
-        assert_eq!(texts(&r), ["sh-5.2$ id", "uid=0"]);
-        assert_eq!(r.inputs, [true, false]);
-        assert!(r.flags.iter().all(|f| f.alternate), "{:?}", r.flags);
-    }
-
-    #[test]
-    fn erase_and_tabs() {
-        let r = run(b"abcdef\x08\x08\x1b[K\r\n\ta\tb\r\nxyz\r\x1b[2K\r\n");
-        assert_eq!(texts(&r), ["abcd", "        a       b", ""]);
-    }
-
-    #[test]
-    fn huge_line_is_capped_and_flagged() {
-        let mut screen = Screen::new();
-        let mut rec = Recorder::default();
-        let chunk = vec![b'a'; 1 << 20];
-        screen.advance(&chunk, &mut rec);
-        screen.advance(b"\r\n", &mut rec);
-        assert_eq!(rec.lines[0].0.len(), MAX_LINE_CHARS);
-    }
-}
+mod tests;

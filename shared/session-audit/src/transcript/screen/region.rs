@@ -1,0 +1,119 @@
+//! The line editor's region: the rows of a multi-line buffer (a paste, a completion listing)
+//! kept while readline may move back up to redraw them, within bounds, and what is known of
+//! rows written past the terminal's last line.
+
+use std::collections::VecDeque;
+
+use super::listener::LineFlags;
+
+/// Rows of one line-editor region kept until it ends (a multi-line buffer, a listing): more
+/// than any terminal is high, as readline moves back up over all the rows a screen shows
+/// to redraw a paste (a terminal 100 rows high redrew 90 rows of one).
+const MAX_REGION_ROWS: usize = 1024;
+/// Cells one region's rows hold allocated, at most (1 MiB): a region of long rows keeps
+/// fewer (the analysis' heap stays within 4 MiB whatever the input: `tests/bounded_memory.rs`).
+const MAX_REGION_CELLS: usize = 256 * 1024;
+
+/// The tallest terminal a redrawn screenful is looked for in, in rows.
+const MAX_SCREEN_ROWS: usize = 512;
+
+/// When bash is done with a paste taller than the terminal, readline redraws its last
+/// screenful (plain, after reverse video). Where that screenful starts past the terminal's
+/// last line (`bottom`, the row of that line), the redraw writes each of its lines over that
+/// line again, as the screen's `past_bottom` reads new lines: rows the same as the screenful
+/// before them. They are kept once. A screenful is at least as many rows as there were
+/// above the last line (as many when the prompt was at the top).
+fn drop_redrawn_screenful(rows: &mut VecDeque<(Vec<char>, LineFlags)>, bottom: usize) {
+    let len = rows.len();
+    let most = len.saturating_sub(bottom) / 2;
+    let same = |m: usize| (len - m..len).all(|i| rows[i].0 == rows[i - m].0);
+    if let Some(m) = (bottom.max(1)..=most.min(MAX_SCREEN_ROWS)).find(|&m| same(m)) {
+        rows.truncate(len - m);
+    }
+}
+
+/// A line-editor region (bracketed paste on) and the rows it spans.
+pub(super) struct Region {
+    /// A region is open: the line editor is reading a line.
+    pub(super) open: bool,
+    /// Rows of the open region ended by a line feed, kept until the region ends: readline
+    /// moves back up into them to redraw a multi-line buffer (a paste).
+    pub(super) rows: VecDeque<(Vec<char>, LineFlags)>,
+    /// Cells `rows` hold allocated.
+    pub(super) cells: usize,
+    /// Which of `rows` the cursor is on (`rows.len()`: a row below them).
+    pub(super) row: usize,
+    /// Where the region began on its first row.
+    pub(super) from: usize,
+    /// A row buffer handed back after a region, reused for the next (no allocation per line).
+    pub(super) spare: Vec<char>,
+    /// Rows of a region longer than [`MAX_REGION_ROWS`] (or [`MAX_REGION_CELLS`]) pushed out of `rows` (its oldest),
+    /// to be sent on at once: that far above the cursor no terminal lets a redraw reach them.
+    pub(super) pushed_out: Vec<(Vec<char>, LineFlags)>,
+    /// Rows of the open region already sent to the listener.
+    pub(super) sent: usize,
+    /// The cursor came onto the current row by moving up (a redraw), not by a line feed.
+    pub(super) arrived_up: bool,
+    /// A carriage return on a row written since a line feed brought the cursor there: what is
+    /// printed next may be the buffer's next line written over it (see the screen's `past_bottom`).
+    pub(super) overwrite: bool,
+    /// The row of the terminal's last line, once readline wrote a line of the buffer over it:
+    /// every row after it was shown on that line too.
+    pub(super) bottom: Option<usize>,
+}
+
+impl Region {
+    pub(super) fn new() -> Self {
+        Region {
+            open: false,
+            rows: VecDeque::new(),
+            cells: 0,
+            row: 0,
+            from: 0,
+            spare: Vec::with_capacity(256),
+            pushed_out: Vec::new(),
+            sent: 0,
+            arrived_up: false,
+            overwrite: false,
+            bottom: None,
+        }
+    }
+
+    /// Keep `kept` as the row under the cursor. A region longer than any screen (a long
+    /// paste): its oldest rows are sent on (see [`Region::pushed_out`]) on the main screen;
+    /// on the alternate one they are dropped (a full-screen program's, most likely, which
+    /// only says so later).
+    pub(super) fn keep(&mut self, kept: (Vec<char>, LineFlags), alternate: bool) {
+        self.cells += kept.0.capacity();
+        if self.row < self.rows.len() {
+            let old = std::mem::replace(&mut self.rows[self.row], kept);
+            self.cells -= old.0.capacity();
+        } else {
+            self.rows.push_back(kept);
+            self.row = self.rows.len() - 1;
+        }
+        while (self.rows.len() > MAX_REGION_ROWS || self.cells > MAX_REGION_CELLS) && self.row > 0 {
+            let Some(oldest) = self.rows.pop_front() else { break };
+            self.cells -= oldest.0.capacity();
+            self.row -= 1;
+            self.bottom = self.bottom.map(|b| b.saturating_sub(1));
+            if !alternate {
+                self.pushed_out.push(oldest);
+            }
+        }
+    }
+
+    /// Forget the rows kept (a region begun or given up).
+    pub(super) fn clear_rows(&mut self) {
+        self.rows.clear();
+        self.cells = 0;
+        self.row = 0;
+    }
+
+    /// At the region's end: a screenful redrawn past the terminal's last line is kept once.
+    pub(super) fn drop_redrawn_screenful(&mut self) {
+        if let Some(bottom) = self.bottom.take() {
+            drop_redrawn_screenful(&mut self.rows, bottom);
+        }
+    }
+}
