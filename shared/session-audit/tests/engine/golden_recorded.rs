@@ -690,6 +690,29 @@ fn identical_lines_written_over_the_last_line_read_as_one() {
     }
 }
 
+/// A known limit, pinned: a paste of lines wider than the terminal, past its last line, in a
+/// session whose width was never learned (the pasted lines were wrapped by the terminal, so
+/// readline drew no wrap marker). readline writes each row of such a line over the last line:
+/// the full first row, a CR, the rest. Without the width a full row followed by more text is
+/// what a line as long as the row followed by the next line looks like, so each wide line is
+/// read as two commands. Nothing is lost or reordered: the commands' texts, joined, are the
+/// paste's; the lines before the last line is reached are exact.
+#[test]
+fn lines_wider_than_the_terminal_past_its_last_line_read_as_their_rows_without_the_width() {
+    let name = "i32_paste_past_bottom_wide";
+    let bytes = std::fs::read(fixture(&format!("recorded/{name}.log"))).unwrap();
+    let want = expected(name);
+    for chunk in [1, 7, 4096] {
+        let (info, got) = reconstruct(&bytes, chunk);
+        assert_eq!(info.width, None, "the width is not learned here");
+        let texts: Vec<&str> = got.commands.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(texts[..7], want[..7], "before the last line: exact (chunk {chunk})");
+        assert_eq!(texts.concat(), want.concat(), "all the text, in order (chunk {chunk})");
+        assert_eq!(texts.len(), want.len() + 18, "each of 18 wide lines as two (chunk {chunk})");
+        assert_eq!(texts.last(), Some(&"exit"));
+    }
+}
+
 /// Double-width characters (issue 32, class d): CJK and emoji typed, erased (two backspaces
 /// each), edited in the middle, and one that does not fit at the right margin of a 40-column
 /// terminal (readline pads the last column and wraps it), with a wide character in the
