@@ -713,6 +713,30 @@ fn lines_wider_than_the_terminal_past_its_last_line_read_as_their_rows_without_t
     }
 }
 
+/// Lines wider than the terminal past its last line, in a session whose width was learned (a
+/// long line typed first): readline writes each row of such a line over the last line, and a
+/// full row, a CR and more text is the line's next row. The redraw of the last screenful may
+/// begin with the last row of a wide line; it is still kept once. Lines of exactly one row
+/// and of exactly two are among them. One ambiguity stays: after the line of exactly two rows
+/// readline writes the next line just as it would the line's third row (no marker), so the
+/// two are read as one command (the text is all there).
+#[test]
+fn lines_wider_than_the_terminal_past_its_last_line_read_whole_once_the_width_is_known() {
+    let name = "i32_paste_past_bottom_wide_known";
+    let bytes = std::fs::read(fixture(&format!("recorded/{name}.log"))).unwrap();
+    let mut want = expected(name);
+    let two_rows = want.iter().position(|c| c.starts_with("echo ff")).unwrap();
+    assert_eq!(want[two_rows].chars().count(), 160);
+    let next = want.remove(two_rows + 1);
+    want[two_rows].push_str(&next);
+    for chunk in [1, 7, 4096, 1 << 20] {
+        let (info, got) = reconstruct(&bytes, chunk);
+        assert_eq!(info.width, Some(80), "learned from the typed line's wrap marker");
+        let texts: Vec<&str> = got.commands.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(texts, want, "{name} (chunk {chunk})");
+    }
+}
+
 /// Double-width characters (issue 32, class d): CJK and emoji typed, erased (two backspaces
 /// each), edited in the middle, and one that does not fit at the right margin of a 40-column
 /// terminal (readline pads the last column and wraps it), with a wide character in the

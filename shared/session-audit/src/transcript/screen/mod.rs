@@ -973,13 +973,24 @@ impl State {
                 return;
             }
         }
-        self.region.overwrite = self.region.open
+        let fed_row = self.region.open
             && self.region.row > 0
             && !self.region.arrived_up
             && !self.modes.alternate
-            && self.pos > 0
-            && self.wrap.width.is_none_or(|w| self.line.len() <= w);
+            && self.pos > 0;
+        let at_margin = self.pending_wrap() && self.pos == self.line.len();
+        if fed_row && at_margin {
+            self.wrap.last = Last::Other;
+            // A full row and a CR past the terminal's last line: readline writes the line's
+            // next row over that line (the terminal cannot line-feed there), so what follows
+            // goes on this line. (A line ending exactly at the margin, followed by the next,
+            // looks the same: read as one line, see the README.)
+            self.region.overwrite = false;
+            return;
+        }
+        self.region.overwrite = fed_row;
         self.pos = self.row_start();
+        self.region.overwrite_from = self.pos;
         self.wrap.last = Last::Other;
     }
 
@@ -994,15 +1005,19 @@ impl State {
             return;
         }
         self.region.overwrite = false;
+        // What was reprinted since the carriage return: from the start of the row it went to
+        // (the line's last row, when it is wider than the terminal).
         let pos = self.pos.min(self.line.len());
-        let reprinted: Vec<char> = self.line[..pos].to_vec();
+        let from = self.region.overwrite_from.min(pos);
+        let reprinted: Vec<char> = self.line[from..pos].to_vec();
+        self.pos -= from;
         self.keep_row();
         self.region.bottom.get_or_insert(self.region.row);
         self.region.row += 1;
         if let Some((cells, _)) = self.region.rows.get(self.region.row) {
             self.line.extend_from_slice(cells);
         }
-        let keep = pos.min(self.line.len());
+        let keep = reprinted.len().min(self.line.len());
         self.line.splice(..keep, reprinted);
         self.wrap.candidate = None;
     }

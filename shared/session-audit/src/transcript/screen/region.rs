@@ -26,7 +26,13 @@ const MAX_SCREEN_ROWS: usize = 512;
 fn drop_redrawn_screenful(rows: &mut VecDeque<(Vec<char>, LineFlags)>, bottom: usize) {
     let len = rows.len();
     let most = len.saturating_sub(bottom) / 2;
-    let same = |m: usize| (len - m..len).all(|i| rows[i].0 == rows[i - m].0);
+    // The screenful's first row may be the last rows of a line wider than the terminal:
+    // the redraw's first line is then the end of the line it repeats.
+    let same = |m: usize| {
+        let (redrawn, before) = (rows.range(len - m + 1..), rows.range(len - 2 * m + 1..len - m));
+        redrawn.zip(before).all(|(a, b)| a.0 == b.0)
+            && rows[len - 2 * m].0.ends_with(&rows[len - m].0)
+    };
     if let Some(m) = (bottom.max(1)..=most.min(MAX_SCREEN_ROWS)).find(|&m| same(m)) {
         rows.truncate(len - m);
     }
@@ -57,6 +63,8 @@ pub(super) struct Region {
     /// A carriage return on a row written since a line feed brought the cursor there: what is
     /// printed next may be the buffer's next line written over it (see the screen's `past_bottom`).
     pub(super) overwrite: bool,
+    /// Where that carriage return put the cursor: the start of the line's last row.
+    pub(super) overwrite_from: usize,
     /// The row of the terminal's last line, once readline wrote a line of the buffer over it:
     /// every row after it was shown on that line too.
     pub(super) bottom: Option<usize>,
@@ -75,6 +83,7 @@ impl Region {
             sent: 0,
             arrived_up: false,
             overwrite: false,
+            overwrite_from: 0,
             bottom: None,
         }
     }
