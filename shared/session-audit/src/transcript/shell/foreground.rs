@@ -145,11 +145,6 @@ pub(super) fn typed_after_program_prompt(line: &str) -> Option<&str> {
     // Called for every output line: a search of its first bytes, a few more when a `>` or
     // `)` is not the prompt's end (`>>> `, `irb(main):001:0> `).
     let head = &line.as_bytes()[..line.len().min(20)];
-    // Nearly every output line has neither: a pass without early exit (vectorised) says so
-    // for less than a search call costs on so few bytes.
-    if !head.iter().fold(false, |any, &b| any | (b == b'>') | (b == b')')) {
-        return None;
-    }
     let mut from = 0;
     for _ in 0..4 {
         let at = from + memchr::memchr2(b'>', b')', &head[from..])?;
