@@ -737,6 +737,30 @@ fn lines_wider_than_the_terminal_past_its_last_line_read_whole_once_the_width_is
     }
 }
 
+/// A terminal resized between a width learned and a paste taller than it: the paste begun low
+/// (recorded at 80 columns) right after a session in 40 columns, as one transcript. The width
+/// learned is the old one; past the last line readline writes rows up to 80 columns wide, which
+/// contradicts it, so a row that fills 40 columns is not taken for the first row of a wider
+/// line (each of the paste's lines is read, none twice).
+#[test]
+fn a_width_contradicted_past_the_last_line_joins_no_lines() {
+    let body = |name: &str| {
+        let bytes = std::fs::read(fixture(&format!("recorded/{name}.log"))).unwrap();
+        let start = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+        let end = bytes.windows(16).rposition(|w| w == b"\nScript done on ").unwrap() + 1;
+        (bytes[..start].to_vec(), bytes[start..end].to_vec(), bytes[end..].to_vec())
+    };
+    let (header, narrow, _) = body("i32_wide_margin");
+    let (_, low, footer) = body("i32_paste_past_bottom_low");
+    let bytes = [header, narrow, low, footer].concat();
+    let want = [expected("i32_wide_margin"), expected("i32_paste_past_bottom_low")].concat();
+    for chunk in [1, 7, 4096] {
+        let (_, got) = reconstruct(&bytes, chunk);
+        let texts: Vec<&str> = got.commands.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(texts, want, "chunk {chunk}");
+    }
+}
+
 /// Double-width characters (issue 32, class d): CJK and emoji typed, erased (two backspaces
 /// each), edited in the middle, and one that does not fit at the right margin of a 40-column
 /// terminal (readline pads the last column and wraps it), with a wide character in the

@@ -979,7 +979,12 @@ impl State {
             && !self.modes.alternate
             && self.pos > 0;
         let at_margin = self.pending_wrap() && self.pos == self.line.len();
-        if fed_row && at_margin {
+        // Past the last line readline writes no row wider than the terminal: one that was is
+        // the width of an earlier terminal (a resize), which must not join lines.
+        let wider = self.wrap.width.is_some_and(|w| self.pos > self.region.segment_from + w);
+        self.region.width_contradicted |= fed_row && self.region.bottom.is_some() && wider;
+        if fed_row && at_margin && !self.region.width_contradicted {
+            self.region.segment_from = self.pos;
             self.wrap.last = Last::Other;
             // A full row and a CR past the terminal's last line: readline writes the line's
             // next row over that line (the terminal cannot line-feed there), so what follows
@@ -991,6 +996,7 @@ impl State {
         self.region.overwrite = fed_row;
         self.pos = self.row_start();
         self.region.overwrite_from = self.pos;
+        self.region.segment_from = self.pos;
         self.wrap.last = Last::Other;
     }
 
@@ -1011,6 +1017,7 @@ impl State {
         let from = self.region.overwrite_from.min(pos);
         let reprinted: Vec<char> = self.line[from..pos].to_vec();
         self.pos -= from;
+        self.region.segment_from = 0;
         self.keep_row();
         self.region.bottom.get_or_insert(self.region.row);
         self.region.row += 1;
@@ -1114,6 +1121,7 @@ impl State {
                 self.line.extend_from_slice(cells);
             }
             self.pos = 0;
+            self.region.segment_from = 0;
             self.wrap.last = Last::Other;
             self.wrap.candidate = None;
             return;
@@ -1458,6 +1466,7 @@ impl State {
                     self.region.clear_rows();
                     self.region.sent = 0;
                     self.region.bottom = None;
+                    self.region.width_contradicted = false;
                     self.region.arrived_up = false;
                     self.region.overwrite = false;
                     listener.input_begin();

@@ -65,6 +65,11 @@ pub(super) struct Region {
     pub(super) overwrite: bool,
     /// Where that carriage return put the cursor: the start of the line's last row.
     pub(super) overwrite_from: usize,
+    /// Where the text written since the last line feed or carriage return on a row began.
+    pub(super) segment_from: usize,
+    /// Past the terminal's last line, a row wider than the width learned was written: the
+    /// width is an earlier terminal's (resized since), and a full row proves nothing.
+    pub(super) width_contradicted: bool,
     /// The row of the terminal's last line, once readline wrote a line of the buffer over it:
     /// every row after it was shown on that line too.
     pub(super) bottom: Option<usize>,
@@ -84,6 +89,8 @@ impl Region {
             arrived_up: false,
             overwrite: false,
             overwrite_from: 0,
+            segment_from: 0,
+            width_contradicted: false,
             bottom: None,
         }
     }
