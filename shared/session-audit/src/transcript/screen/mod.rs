@@ -978,20 +978,24 @@ impl State {
             && !self.region.arrived_up
             && !self.modes.alternate
             && self.pos > 0;
-        let at_margin = self.pending_wrap() && self.pos == self.line.len();
-        // Past the last line readline writes no row wider than the terminal: one that was is
-        // the width of an earlier terminal (a resize), which must not join lines.
-        let wider = self.wrap.width.is_some_and(|w| self.pos > self.region.segment_from + w);
-        self.region.width_contradicted |= fed_row && self.region.bottom.is_some() && wider;
-        if fed_row && at_margin && !self.region.width_contradicted {
-            self.region.segment_from = self.pos;
-            self.wrap.last = Last::Other;
-            // A full row and a CR past the terminal's last line: readline writes the line's
-            // next row over that line (the terminal cannot line-feed there), so what follows
-            // goes on this line. (A line ending exactly at the margin, followed by the next,
-            // looks the same: read as one line, see the README.)
-            self.region.overwrite = false;
-            return;
+        // Only a row of a line-editor region reached by a line feed asks more (nearly every
+        // carriage return is output's).
+        if fed_row {
+            let at_margin = self.pending_wrap() && self.pos == self.line.len();
+            // Past the last line readline writes no row wider than the terminal: one that was
+            // is the width of an earlier terminal (a resize), which must not join lines.
+            let wider = self.wrap.width.is_some_and(|w| self.pos > self.region.segment_from + w);
+            self.region.width_contradicted |= self.region.bottom.is_some() && wider;
+            if at_margin && !self.region.width_contradicted {
+                self.region.segment_from = self.pos;
+                self.wrap.last = Last::Other;
+                // A full row and a CR past the terminal's last line: readline writes the line's
+                // next row over that line (the terminal cannot line-feed there), so what
+                // follows goes on this line. (A line ending exactly at the margin, followed by
+                // the next, looks the same: read as one line, see the README.)
+                self.region.overwrite = false;
+                return;
+            }
         }
         self.region.overwrite = fed_row;
         self.pos = self.row_start();
