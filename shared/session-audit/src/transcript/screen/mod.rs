@@ -988,6 +988,7 @@ impl State {
             self.region.width_contradicted |= self.region.bottom.is_some() && wider;
             if at_margin && !self.region.width_contradicted {
                 self.region.segment_from = self.pos;
+                self.flags.joined_at_margin = true;
                 self.wrap.last = Last::Other;
                 // A full row and a CR past the terminal's last line: readline writes the line's
                 // next row over that line (the terminal cannot line-feed there), so what
@@ -999,7 +1000,6 @@ impl State {
         }
         self.region.overwrite = fed_row;
         self.pos = self.row_start();
-        self.region.overwrite_from = self.pos;
         self.region.segment_from = self.pos;
         self.wrap.last = Last::Other;
     }
@@ -1016,9 +1016,10 @@ impl State {
         }
         self.region.overwrite = false;
         // What was reprinted since the carriage return: from the start of the row it went to
-        // (the line's last row, when it is wider than the terminal).
+        // (the line's last row, when it is wider than the terminal; while the check is armed
+        // nothing but that carriage return has moved where the row's text began).
         let pos = self.pos.min(self.line.len());
-        let from = self.region.overwrite_from.min(pos);
+        let from = self.region.segment_from.min(pos);
         let reprinted: Vec<char> = self.line[from..pos].to_vec();
         self.pos -= from;
         self.region.segment_from = 0;

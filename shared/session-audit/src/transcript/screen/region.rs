@@ -53,19 +53,21 @@ pub(super) struct Region {
     pub(super) from: usize,
     /// A row buffer handed back after a region, reused for the next (no allocation per line).
     pub(super) spare: Vec<char>,
-    /// Rows of a region longer than [`MAX_REGION_ROWS`] (or [`MAX_REGION_CELLS`]) pushed out of `rows` (its oldest),
-    /// to be sent on at once: that far above the cursor no terminal lets a redraw reach them.
+    /// Rows of a region longer than [`MAX_REGION_ROWS`] (or [`MAX_REGION_CELLS`]) pushed out
+    /// of `rows` (its oldest), to be sent on at once: that far above the cursor no terminal
+    /// lets a redraw reach them.
     pub(super) pushed_out: Vec<(Vec<char>, LineFlags)>,
     /// Rows of the open region already sent to the listener.
     pub(super) sent: usize,
     /// The cursor came onto the current row by moving up (a redraw), not by a line feed.
     pub(super) arrived_up: bool,
     /// A carriage return on a row written since a line feed brought the cursor there: what is
-    /// printed next may be the buffer's next line written over it (see the screen's `past_bottom`).
+    /// printed next may be the buffer's next line written over it (see the screen's
+    /// `past_bottom`).
     pub(super) overwrite: bool,
-    /// Where that carriage return put the cursor: the start of the line's last row.
-    pub(super) overwrite_from: usize,
-    /// Where the text written since the last line feed or carriage return on a row began.
+    /// Where the text written since the last line feed or carriage return on a row began
+    /// (after a carriage return that armed [`Region::overwrite`]: the start of the line's
+    /// last row).
     pub(super) segment_from: usize,
     /// Past the terminal's last line, a row wider than the width learned was written: the
     /// width is an earlier terminal's (resized since), and a full row proves nothing.
@@ -88,7 +90,6 @@ impl Region {
             sent: 0,
             arrived_up: false,
             overwrite: false,
-            overwrite_from: 0,
             segment_from: 0,
             width_contradicted: false,
             bottom: None,

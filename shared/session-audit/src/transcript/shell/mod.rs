@@ -518,6 +518,7 @@ impl<S: ShellSink> Shell<S> {
             (concealed && !flags.same_ink, Reason::Concealed),
             (concealed && flags.same_ink, Reason::SameInk),
             (flags.past_margin, Reason::PastMargin),
+            (flags.joined_at_margin, Reason::JoinedAtMargin),
         ];
         let text = split.command;
         if !from_markers && text.ends_with("^C") {
@@ -1088,19 +1089,24 @@ impl<S: ShellSink> Shell<S> {
         let mut reading = Reading::default();
         line[prompt.len().min(line.len())..].lines().for_each(|typed| reading.line(typed));
         let mut text = line;
-        for (row, _) in pasted {
+        // The first row's facts hold for the command; a row read as going on past the
+        // terminal's last line is said of the command it is in.
+        let mut joined = flags.joined_at_margin;
+        for (row, row_flags) in pasted {
             if reading.needs_more() {
                 text.push('\n');
                 text.push_str(&row);
             } else {
-                self.submit(&text, true, flags);
+                self.submit(&text, true, LineFlags { joined_at_margin: joined, ..flags });
                 self.open = false;
                 text = format!("{prompt}{row}");
                 reading = Reading::default();
+                joined = false;
             }
+            joined |= row_flags.joined_at_margin;
             reading.line(&row);
         }
-        self.submit(&text, true, flags);
+        self.submit(&text, true, LineFlags { joined_at_margin: joined, ..flags });
     }
 
     /// The region's last row holding a prompt: the line readline was editing (rows before it

@@ -149,9 +149,12 @@ impl Prompts {
             .filter(|p| p.as_bytes().first() == first)
             // A line at least as long as a prompt can only start with it; a shorter one can
             // only be it with its trailing space trimmed (no trim for nearly every line).
-            .filter(|p| match line.len() >= p.len() {
-                true => line.starts_with(p.as_str()),
-                false => line == p.trim_end(),
+            .filter(|p| {
+                if line.len() >= p.len() {
+                    line.starts_with(p.as_str())
+                } else {
+                    line == p.trim_end()
+                }
             })
             .map(String::len)
             .max();

@@ -19,12 +19,13 @@ pub(super) enum Reason {
     RowHidden,
     Edited,
     Alternate,
+    JoinedAtMargin,
 }
 
 impl Reason {
     /// Every reason, for tests that look at all of them.
     #[cfg(test)]
-    pub const ALL: [Reason; 15] = [
+    pub const ALL: [Reason; 16] = [
         Reason::Pattern,
         Reason::Bare,
         Reason::Prompt,
@@ -40,6 +41,7 @@ impl Reason {
         Reason::RowHidden,
         Reason::Edited,
         Reason::Alternate,
+        Reason::JoinedAtMargin,
     ];
 
     /// What the report says. No reason holds a `;`: a command's reasons are joined by it.
@@ -60,6 +62,7 @@ impl Reason {
             Reason::RowHidden => "its row was erased or written over after it was submitted (the cursor moved back onto it): the screen no longer showed it",
             Reason::Edited => "edited in an editor before it ran (bash's fc file): what bash echoed after the editor, not what was typed",
             Reason::Alternate => "typed on the alternate screen, which no full-screen program opened: hidden from scrollback",
+            Reason::JoinedAtMargin => "pasted past the terminal's last line, where a row that filled the width was read as going on: readline writes a line ending exactly at the margin and the next line the same way, so this may be two commands",
         }
     }
 
@@ -75,7 +78,11 @@ impl Reason {
             | Reason::PastMargin
             | Reason::EchoedAhead
             | Reason::RowHidden => 1.0,
-            Reason::Geometry | Reason::Takeover | Reason::TypedAhead | Reason::Edited => 0.7,
+            Reason::Geometry
+            | Reason::Takeover
+            | Reason::TypedAhead
+            | Reason::Edited
+            | Reason::JoinedAtMargin => 0.7,
         }
     }
 }
