@@ -6,6 +6,7 @@
 //! rest of the report (findings, stats, status) at the end.
 
 pub mod output_lines;
+pub mod stretches;
 pub mod verdicts;
 
 use std::borrow::Cow;
@@ -22,6 +23,7 @@ use crate::transcript::{
     read_on_two_threads, Command, Engine, Format, ShellSink, Tamper, TranscriptInfo,
 };
 use output_lines::OutputBatch;
+use stretches::stretches;
 use verdicts::{Verdict, Verdicts};
 
 /// Read size for streaming input.
@@ -34,6 +36,10 @@ pub const ONE_THREAD_BYTES: u64 = 1 << 20;
 pub const MAX_FINDINGS_PER_RULE: u64 = 200;
 /// Evidence is cut to this many characters.
 pub const MAX_EVIDENCE_CHARS: usize = 300;
+/// Bytes of stretches of commands read as going on past the terminal's last line judged in
+/// one analysis, at most (see [`stretches()`]): a paste made of nothing else costs about a
+/// hundred times its size, so the bound keeps such a transcript to about a second.
+pub const MAX_STRETCH_BYTES: usize = 256 << 20;
 
 /// Rules and redaction, built once and shared.
 #[derive(Debug, Clone)]
@@ -165,6 +171,10 @@ struct Judge<'a, W> {
     verdicts: Verdicts,
     /// Output lines not judged yet (see [`OutputBatch`]).
     output: OutputBatch,
+    /// Bytes of stretches judged (see [`Judge::judge_stretches`]), and stretches left
+    /// unjudged past [`MAX_STRETCH_BYTES`] (said in a warning).
+    stretch_bytes: usize,
+    stretches_left_out: u64,
 }
 
 impl<'a, W: CommandWriter> Judge<'a, W> {
@@ -182,6 +192,8 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
             stored: ReportCommand::default(),
             verdicts: Verdicts::default(),
             output: OutputBatch::default(),
+            stretch_bytes: 0,
+            stretches_left_out: 0,
         }
     }
 
@@ -193,6 +205,34 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
             let rule = &analyzer.rules.rules()[i];
             let evidence = |a: &Analyzer| format!("{before} {seq}{after}: {}", a.evidence(typed));
             self.add(rule, evidence, Some(seq));
+        }
+    }
+
+    /// A command read as going on past the terminal's last line: each stretch between the
+    /// places it may be cut at (see [`stretches()`]) is judged as a command of its own, for the
+    /// rules the whole did not raise (`found`), within [`MAX_STRETCH_BYTES`] an analysis.
+    fn judge_stretches(&mut self, cmd: &Command, found: &[usize]) {
+        let analyzer = self.analyzer;
+        let mut raised: Vec<usize> = Vec::new();
+        for (from, to) in stretches(cmd.text.len(), &cmd.joins) {
+            let Some(stretch) = cmd.text.get(from..to) else { continue };
+            if self.stretch_bytes + stretch.len() > MAX_STRETCH_BYTES {
+                self.stretches_left_out += 1;
+                continue;
+            }
+            self.stretch_bytes += stretch.len();
+            for i in analyzer.rules.command_rule_indexes(stretch) {
+                if found.contains(&i) || raised.contains(&i) {
+                    continue;
+                }
+                raised.push(i);
+                let rule = &analyzer.rules.rules()[i];
+                let evidence = |a: &Analyzer| {
+                    let stretch = a.evidence(stretch);
+                    format!("read as going on past the terminal's last line, where a row filled its width; from there it may be a command of its own: {stretch}")
+                };
+                self.add(rule, evidence, Some(cmd.seq));
+            }
         }
     }
 
@@ -265,6 +305,12 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
             |f: &Finding| rules.get(&f.rule_id).is_some_and(|r| r.target == Target::Command);
         self.findings.sort_by_cached_key(|f| (f.command_seq.unwrap_or(0), from_command(f)));
         let mut warnings = info.warnings.clone();
+        if self.stretches_left_out > 0 {
+            let n = self.stretches_left_out;
+            warnings.push(format!(
+                "commands read as going on past the terminal's last line: {n} stretch(es) where they may be cut were not judged (more than {MAX_STRETCH_BYTES} bytes of them in this transcript)"
+            ));
+        }
         if self.analyzer.redactor.uses_default_key() {
             warnings.push("redaction used the built-in key: configure a redaction key so tokens cannot be recomputed".into());
         }
@@ -333,6 +379,9 @@ impl<W: CommandWriter> ShellSink for Judge<'_, W> {
         for &i in &verdict.rules {
             let rule = &analyzer.rules.rules()[i];
             self.add(rule, |a| a.evidence(&cmd.text), Some(cmd.seq));
+        }
+        if !cmd.joins.is_empty() {
+            self.judge_stretches(cmd, &verdict.rules);
         }
         if self.prompt != cmd.prompt {
             // Where a prompt ends is inferred for prompts of no usual shape: text typed and

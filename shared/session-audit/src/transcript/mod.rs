@@ -167,6 +167,9 @@ impl<S: ShellSink> ScreenListener for Framing<S> {
     fn history_edited(&mut self) {
         self.shell.history_edited();
     }
+    fn joined_at(&mut self, columns: &[u16]) {
+        self.shell.joined_at(columns);
+    }
 }
 
 impl<S: ShellSink> Lines for Framing<S> {

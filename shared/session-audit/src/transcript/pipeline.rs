@@ -19,18 +19,31 @@ use super::{ReadFacts, TranscriptInfo};
 /// one each thread is working on).
 const IN_FLIGHT: usize = 2;
 
-/// A call the screen made, with where its text ends in [`LineLog::text`]. Twelve bytes: a
+/// A call the screen made, with where its text ends in [`LineLog::text`]. At most sixteen bytes: a
 /// log holds a few per line (`u32`: a log's text is the lines of one read, a few MiB at most).
 #[derive(Debug, Clone, Copy)]
 enum Call {
-    Line { end: u32, input_from: u16, input: bool, flags: LineFlags },
+    Line {
+        end: u32,
+        input_from: u16,
+        input: bool,
+        flags: LineFlags,
+    },
     InputBegin,
-    InputEnd { end: u32 },
+    InputEnd {
+        end: u32,
+    },
     AlternateScreen(bool),
-    Title { end: u32 },
+    Title {
+        end: u32,
+    },
     RowHidden(super::rows::Unseen),
     HistoryEdited,
     Configure(PromptStyle, Preamble),
+    /// The next `count` of [`LineLog::joins`].
+    JoinedAt {
+        count: u16,
+    },
 }
 
 /// What the screen told its listener, in order, to be played to the shell layer later.
@@ -38,6 +51,8 @@ enum Call {
 pub(crate) struct LineLog {
     text: String,
     calls: Vec<Call>,
+    /// The columns of every [`Call::JoinedAt`], in order (rare: pastes past the last line).
+    joins: Vec<u16>,
 }
 
 impl ScreenListener for LineLog {
@@ -68,6 +83,12 @@ impl ScreenListener for LineLog {
     fn submitted_row_hidden(&mut self, what: super::rows::Unseen) {
         self.calls.push(Call::RowHidden(what));
     }
+    fn joined_at(&mut self, columns: &[u16]) {
+        // At most one per column of a line (below 64 Ki).
+        let count = u16::try_from(columns.len()).expect("fewer joins than columns");
+        self.joins.extend_from_slice(columns);
+        self.calls.push(Call::JoinedAt { count });
+    }
 }
 
 impl Lines for LineLog {
@@ -88,7 +109,7 @@ impl LineLog {
 
     /// Make every call recorded on `to`, in order, and empty the log.
     fn play(&mut self, to: &mut impl Lines) {
-        let mut start = 0;
+        let (mut start, mut joins) = (0, 0);
         for call in self.calls.drain(..) {
             match call {
                 Call::Line { end, input_from, input, flags } => {
@@ -109,9 +130,15 @@ impl LineLog {
                     start = end as usize;
                 }
                 Call::Configure(style, preamble) => to.configure(style, preamble),
+                Call::JoinedAt { count } => {
+                    let end = joins + usize::from(count);
+                    to.joined_at(&self.joins[joins..end]);
+                    joins = end;
+                }
             }
         }
         self.text.clear();
+        self.joins.clear();
     }
 }
 
@@ -312,7 +339,7 @@ mod tests {
 
     impl ShellSink for Heard {
         fn command(&mut self, c: &Command) {
-            self.0.push(format!("{} {:?} {}", c.seq, c.prompt, c.text));
+            self.0.push(format!("{} {:?} {} {:?}", c.seq, c.prompt, c.text, c.joins));
         }
         fn output(&mut self, seq: u64, line: &str) {
             self.0.push(format!("{seq} > {line}"));
@@ -379,6 +406,12 @@ mod tests {
             }
         }
         assert!(seen > 20, "the recorded sessions were found");
+        // Where rows were read as going on past the last line travels with the lines too.
+        let bytes = std::fs::read(fixtures.join("recorded/i32_paste_past_bottom_wide_known.log"));
+        let mut engine = Engine::new(Heard::default());
+        engine.feed(&bytes.unwrap());
+        let (_, heard) = engine.finish();
+        assert!(heard.0.iter().any(|line| line.ends_with(']') && !line.ends_with("[]")));
     }
 
     #[test]

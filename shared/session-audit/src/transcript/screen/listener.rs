@@ -26,6 +26,11 @@ pub trait ScreenListener {
     /// A full-screen program that showed bash's `fc` file (an editor on a command line) is
     /// leaving the alternate screen: bash echoes what it runs from that file next.
     fn history_edited(&mut self) {}
+    /// Said just before [`ScreenListener::line`] of a line that was read as going on past
+    /// the terminal's last line ([`LineFlags::joined_at_margin`]): the columns of that
+    /// line's text (chars, ascending) where a row that filled the width was read as going on
+    /// with the row written over it next. Each may be where one line ended and the next began.
+    fn joined_at(&mut self, _columns: &[u16]) {}
 }
 
 /// Facts about a line that lower confidence in what it holds.

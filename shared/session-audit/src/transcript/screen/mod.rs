@@ -17,7 +17,7 @@ mod listener;
 mod region;
 
 pub use listener::{LineFlags, ScreenListener};
-use region::Region;
+use region::{Region, Row};
 
 use super::clusters::{char_width, is_handle, Clusters};
 use super::fc_file::FcFileWatch;
@@ -51,6 +51,31 @@ fn text_column(cells: &[char], cell: usize, clusters: &Clusters) -> usize {
         0
     };
     cell - before.iter().filter(|&&c| c == WIDE_RIGHT || c == PAD).count() + marks
+}
+
+/// [`text_column`] of each of `joins` (cells, any order), ascending, once each: those
+/// inside the text (of `chars` characters), past its first column.
+fn text_columns(cells: &[char], joins: &[u16], clusters: &Clusters, chars: usize) -> Vec<u16> {
+    let mut joins = joins.to_vec();
+    joins.sort_unstable();
+    joins.dedup();
+    let (mut column, mut cell) = (0, 0);
+    let mut columns = Vec::with_capacity(joins.len());
+    for join in joins {
+        let to = usize::from(join).min(cells.len());
+        for &c in &cells[cell..to] {
+            column += match c {
+                WIDE_RIGHT | PAD => 0,
+                c if clusters.any() && is_handle(c) => clusters.chars(c),
+                _ => 1,
+            };
+        }
+        cell = to;
+        if column > 0 && column < chars {
+            columns.push(u16::try_from(column).expect("a column of a line kept"));
+        }
+    }
+    columns
 }
 
 impl State {
@@ -155,6 +180,9 @@ struct State {
     pos: usize,
     insert_mode: bool,
     flags: LineFlags,
+    /// Cells of the line where it was read as going on past the terminal's last line
+    /// ([`LineFlags::joined_at_margin`]): nearly always none.
+    joins: Vec<u16>,
     text: String,
     /// What the width is and how it is learned.
     wrap: Wrap,
@@ -227,6 +255,7 @@ impl Screen {
                 pos: 0,
                 insert_mode: false,
                 flags: LineFlags::default(),
+                joins: Vec::new(),
                 text: String::with_capacity(256),
                 wrap: Wrap {
                     width: None,
@@ -542,6 +571,7 @@ impl State {
         self.wrap.markers = 0;
         self.wrap.fed_down_to = None;
         self.flags = LineFlags::default();
+        self.joins.clear();
     }
 
     fn collect_text(&mut self, from: usize) {
@@ -570,8 +600,21 @@ impl State {
     fn commit<L: ScreenListener>(&mut self, listener: &mut L) {
         self.collect_text(0);
         let (input, flags) = (self.region.open, self.flags);
+        self.tell_joins(&self.line, &self.joins, listener);
         self.clear_line();
         listener.line(&self.text, input, 0, flags);
+    }
+
+    /// Before a line collected from `cells` (at column 0) is sent: where it was read as
+    /// going on past the terminal's last line, in columns of its text.
+    fn tell_joins<L: ScreenListener>(&self, cells: &[char], joins: &[u16], listener: &mut L) {
+        if joins.is_empty() {
+            return;
+        }
+        let columns = text_columns(cells, joins, &self.clusters, self.text.chars().count());
+        if !columns.is_empty() {
+            listener.joined_at(&columns);
+        }
     }
 
     /// Readline marks a soft wrap with "space, CR" at the right margin. A CR right after a
@@ -989,6 +1032,11 @@ impl State {
             if at_margin && !self.region.width_contradicted {
                 self.region.segment_from = self.pos;
                 self.flags.joined_at_margin = true;
+                // A column of the line: at most MAX_LINE_CHARS, and each once.
+                let at = u16::try_from(self.pos).unwrap_or(u16::MAX);
+                if self.joins.last() != Some(&at) {
+                    self.joins.push(at);
+                }
                 self.wrap.last = Last::Other;
                 // A full row and a CR past the terminal's last line: readline writes the line's
                 // next row over that line (the terminal cannot line-feed there), so what
@@ -1026,8 +1074,9 @@ impl State {
         self.keep_row();
         self.region.bottom.get_or_insert(self.region.row);
         self.region.row += 1;
-        if let Some((cells, _)) = self.region.rows.get(self.region.row) {
-            self.line.extend_from_slice(cells);
+        if let Some(row) = self.region.rows.get(self.region.row) {
+            self.line.extend_from_slice(&row.cells);
+            self.joins.clone_from(&row.joins);
         }
         let keep = reprinted.len().min(self.line.len());
         self.line.splice(..keep, reprinted);
@@ -1122,8 +1171,9 @@ impl State {
             self.region.row += 1;
             self.region.arrived_up = false;
             // Moving down onto a row already there (a redraw): it is the line again.
-            if let Some((cells, _)) = self.region.rows.get(self.region.row) {
-                self.line.extend_from_slice(cells);
+            if let Some(row) = self.region.rows.get(self.region.row) {
+                self.line.extend_from_slice(&row.cells);
+                self.joins.clone_from(&row.joins);
             }
             self.pos = 0;
             self.region.segment_from = 0;
@@ -1138,7 +1188,11 @@ impl State {
     fn keep_row(&mut self) {
         let mut fresh = std::mem::take(&mut self.region.spare);
         fresh.clear();
-        let kept = (std::mem::replace(&mut self.line, fresh), self.flags);
+        let kept = Row {
+            cells: std::mem::replace(&mut self.line, fresh),
+            flags: self.flags,
+            joins: std::mem::take(&mut self.joins),
+        };
         self.flags = LineFlags::default();
         self.region.keep(kept, self.modes.alternate);
     }
@@ -1149,13 +1203,14 @@ impl State {
             return;
         }
         let current = std::mem::take(&mut self.line);
-        for (cells, flags) in std::mem::take(&mut self.region.pushed_out) {
+        for Row { cells, flags, joins } in std::mem::take(&mut self.region.pushed_out) {
             self.line = cells;
             self.collect_text(0);
             let from = match self.region.sent {
                 0 => text_column(&self.line, self.region.from, &self.clusters),
                 _ => 0,
             };
+            self.tell_joins(&self.line, &joins, listener);
             listener.line(&self.text, true, from, flags);
             self.region.sent += 1;
         }
@@ -1178,18 +1233,19 @@ impl State {
             self.region.row += 1;
         }
         self.send_pushed_out(listener);
-        self.region.drop_redrawn_screenful();
+        self.region.drop_redrawn_screenful(self.wrap.width);
         let current = std::mem::take(&mut self.line);
         let mut rows = std::mem::take(&mut self.region.rows);
         let (first_from, has_rows) = (self.region.from, !rows.is_empty());
         if has_rows && !self.modes.alternate {
             self.rows.submitted();
         }
-        for (i, (cells, flags)) in rows.drain(..).enumerate() {
+        for (i, Row { cells, flags, joins }) in rows.drain(..).enumerate() {
             self.line = cells;
             self.collect_text(0);
             let first = i == 0 && self.region.sent == 0;
             let from = if first { text_column(&self.line, first_from, &self.clusters) } else { 0 };
+            self.tell_joins(&self.line, &joins, listener);
             listener.line(&self.text, true, from, flags);
             self.region.spare = std::mem::take(&mut self.line);
         }
@@ -1234,7 +1290,9 @@ impl State {
             let up = (n - rows_above).min(self.region.row);
             self.region.row -= up;
             self.region.arrived_up = true;
-            self.line = self.region.rows[self.region.row].0.clone();
+            let row = &self.region.rows[self.region.row];
+            self.line = row.cells.clone();
+            self.joins.clone_from(&row.joins);
             let last_row_start =
                 self.wrap.width.map_or(0, |w| self.line.len().saturating_sub(1) / w * w);
             self.pos = (last_row_start + col).min(MAX_LINE_CHARS);

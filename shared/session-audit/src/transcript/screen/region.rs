@@ -21,20 +21,49 @@ const MAX_SCREEN_ROWS: usize = 512;
 /// screenful (plain, after reverse video). Where that screenful starts past the terminal's
 /// last line (`bottom`, the row of that line), the redraw writes each of its lines over that
 /// line again, as the screen's `past_bottom` reads new lines: rows the same as the screenful
-/// before them. They are kept once. A screenful is at least as many rows as there were
-/// above the last line (as many when the prompt was at the top).
-fn drop_redrawn_screenful(rows: &mut VecDeque<(Vec<char>, LineFlags)>, bottom: usize) {
+/// before them. They are kept once.
+///
+/// A screenful is as many screen rows as readline line-fed before it reached the last line
+/// (the rows before `bottom`, each as many screen rows as it wrapped to at `width`), less one
+/// at most. A row read as going on past the last line is a screen row more per place it went
+/// on ([`Row::joins`]), or two where a line ended exactly at the margin (readline gives such
+/// a line an empty row of its own): which it was is not known, so each counts up to two.
+fn drop_redrawn_screenful(rows: &mut VecDeque<Row>, bottom: usize, width: Option<usize>) {
     let len = rows.len();
-    let most = len.saturating_sub(bottom) / 2;
+    let most = len.saturating_sub(bottom.min(len)) / 2;
+    let wrapped = |row: &Row| {
+        let end = row.cells.iter().rposition(|&c| c != ' ').map_or(0, |e| e + 1);
+        width.map_or(1, |w| end.div_ceil(w).max(1))
+    };
+    let screenful = rows.range(..bottom.min(len)).map(wrapped).sum::<usize>().saturating_sub(1);
     // The screenful's first row may be the last rows of a line wider than the terminal:
     // the redraw's first line is then the end of the line it repeats.
     let same = |m: usize| {
         let (redrawn, before) = (rows.range(len - m + 1..), rows.range(len - 2 * m + 1..len - m));
-        redrawn.zip(before).all(|(a, b)| a.0 == b.0)
-            && rows[len - 2 * m].0.ends_with(&rows[len - m].0)
+        redrawn.zip(before).all(|(a, b)| a.cells == b.cells)
+            && rows[len - 2 * m].cells.ends_with(&rows[len - m].cells)
     };
-    if let Some(m) = (bottom.max(1)..=most.min(MAX_SCREEN_ROWS)).find(|&m| same(m)) {
+    let tall_enough = |m: usize| {
+        rows.range(len - m..).map(|row| 1 + 2 * row.joins.len()).sum::<usize>() >= screenful
+    };
+    if let Some(m) = (1..=most.min(MAX_SCREEN_ROWS)).find(|&m| tall_enough(m) && same(m)) {
         rows.truncate(len - m);
+    }
+}
+
+/// A row of a region: its cells and what is known of how they were written.
+pub(super) struct Row {
+    pub(super) cells: Vec<char>,
+    pub(super) flags: LineFlags,
+    /// Cells where the row was read as going on past the terminal's last line (see
+    /// [`LineFlags::joined_at_margin`]), ascending: nearly always none (no allocation).
+    pub(super) joins: Vec<u16>,
+}
+
+impl Row {
+    /// What the row holds allocated, in cells (a join counts as half of one).
+    fn size(&self) -> usize {
+        self.cells.capacity() + self.joins.capacity() / 2
     }
 }
 
@@ -44,8 +73,8 @@ pub(super) struct Region {
     pub(super) open: bool,
     /// Rows of the open region ended by a line feed, kept until the region ends: readline
     /// moves back up into them to redraw a multi-line buffer (a paste).
-    pub(super) rows: VecDeque<(Vec<char>, LineFlags)>,
-    /// Cells `rows` hold allocated.
+    pub(super) rows: VecDeque<Row>,
+    /// Cells `rows` hold allocated ([`Row::size`]).
     pub(super) cells: usize,
     /// Which of `rows` the cursor is on (`rows.len()`: a row below them).
     pub(super) row: usize,
@@ -56,7 +85,7 @@ pub(super) struct Region {
     /// Rows of a region longer than [`MAX_REGION_ROWS`] (or [`MAX_REGION_CELLS`]) pushed out
     /// of `rows` (its oldest), to be sent on at once: that far above the cursor no terminal
     /// lets a redraw reach them.
-    pub(super) pushed_out: Vec<(Vec<char>, LineFlags)>,
+    pub(super) pushed_out: Vec<Row>,
     /// Rows of the open region already sent to the listener.
     pub(super) sent: usize,
     /// The cursor came onto the current row by moving up (a redraw), not by a line feed.
@@ -100,18 +129,18 @@ impl Region {
     /// paste): its oldest rows are sent on (see [`Region::pushed_out`]) on the main screen;
     /// on the alternate one they are dropped (a full-screen program's, most likely, which
     /// only says so later).
-    pub(super) fn keep(&mut self, kept: (Vec<char>, LineFlags), alternate: bool) {
-        self.cells += kept.0.capacity();
+    pub(super) fn keep(&mut self, kept: Row, alternate: bool) {
+        self.cells += kept.size();
         if self.row < self.rows.len() {
             let old = std::mem::replace(&mut self.rows[self.row], kept);
-            self.cells -= old.0.capacity();
+            self.cells -= old.size();
         } else {
             self.rows.push_back(kept);
             self.row = self.rows.len() - 1;
         }
         while (self.rows.len() > MAX_REGION_ROWS || self.cells > MAX_REGION_CELLS) && self.row > 0 {
             let Some(oldest) = self.rows.pop_front() else { break };
-            self.cells -= oldest.0.capacity();
+            self.cells -= oldest.size();
             self.row -= 1;
             self.bottom = self.bottom.map(|b| b.saturating_sub(1));
             if !alternate {
@@ -127,10 +156,13 @@ impl Region {
         self.row = 0;
     }
 
-    /// At the region's end: a screenful redrawn past the terminal's last line is kept once.
-    pub(super) fn drop_redrawn_screenful(&mut self) {
+    /// At the region's end: a screenful redrawn past the terminal's last line is kept once
+    /// (`width`: the terminal's, as learned).
+    pub(super) fn drop_redrawn_screenful(&mut self, width: Option<usize>) {
         if let Some(bottom) = self.bottom.take() {
-            drop_redrawn_screenful(&mut self.rows, bottom);
+            // A width contradicted is an earlier terminal's: rows are not counted by it.
+            let width = width.filter(|_| !self.width_contradicted);
+            drop_redrawn_screenful(&mut self.rows, bottom, width);
         }
     }
 }

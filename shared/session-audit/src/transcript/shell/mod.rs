@@ -16,6 +16,7 @@ mod hidden;
 mod prompt;
 mod ps1;
 mod reason;
+mod region_row;
 mod repeated;
 mod switch;
 mod syntax;
@@ -31,6 +32,7 @@ pub use prompt::PromptStyle;
 use prompt::{is_banner_rule, is_continuation_prompt, Prompts, MAX_PROMPT_CHARS, UNIX_PROMPT};
 pub use ps1::Template;
 use reason::Reason;
+use region_row::{row_joins, RegionRow};
 use switch::{
     holds_marker_word, leaves_the_shell, may_start_a_shell, runs_as_root_via_sudo, EDITOR_OFF,
     SPELLED_MARKER,
@@ -62,6 +64,12 @@ pub struct Command {
     /// [`ShellSnapshot`]: the CloudWatch stream has lost the escapes that show it.
     #[serde(skip)]
     pub seen_in: Option<&'static str>,
+    /// Where in `text` (bytes, ascending) a row that filled the terminal's width was read as
+    /// going on past its last line ([`LineFlags::joined_at_margin`]): each may be where one
+    /// line ended and the next began, so what starts there is judged as a command too. Not
+    /// kept in a [`ShellSnapshot`]: the CloudWatch stream has no line editor's rows.
+    #[serde(skip)]
+    pub joins: Vec<u32>,
 }
 
 /// What a shell read by its prompts (the CloudWatch stream: markers stripped) must remember
@@ -149,7 +157,11 @@ pub struct Shell<S> {
     markers_seen: bool,
     /// The rows of the open line-editor region (the screen sends them when it ends, or
     /// sooner when they are more than a screen holds).
-    region: Vec<(String, LineFlags)>,
+    region: Vec<RegionRow>,
+    /// The columns the screen said the next line was read as going on at.
+    next_joins: Vec<u16>,
+    /// Where the line about to be submitted was read as going on (bytes of that line).
+    joins: Vec<u32>,
     /// Bytes of `region`'s rows, and rows not kept past [`MAX_REGION_BYTES`] (said in a note).
     region_bytes: usize,
     region_rows_left_out: usize,
@@ -251,6 +263,8 @@ impl<S: ShellSink> Shell<S> {
             wrapper_prompt: None,
             markers_seen: false,
             region: Vec::new(),
+            next_joins: Vec::new(),
+            joins: Vec::new(),
             region_bytes: 0,
             region_rows_left_out: 0,
             current: None,
@@ -338,7 +352,7 @@ impl<S: ShellSink> Shell<S> {
     pub fn input_cut(&mut self) {
         let mut rows = std::mem::take(&mut self.region);
         let start = self.edited_row(&rows).unwrap_or(0);
-        let typed = rows.drain(..).nth(start).map(|(line, _)| line).unwrap_or_default();
+        let typed = rows.drain(..).nth(start).map(|row| row.text).unwrap_or_default();
         self.input_end(&typed);
     }
 
@@ -470,6 +484,7 @@ impl<S: ShellSink> Shell<S> {
 
     /// A line that a shell read: prompt plus the user's input.
     fn submit(&mut self, line: &str, from_markers: bool, flags: LineFlags) {
+        let joins = std::mem::take(&mut self.joins); // of this line, not of one submitted below
         let split = self.split_prompt(line, from_markers);
         if let Some(earlier) = self.mend.take() {
             // Read as output when it came; its prompt, now known, makes it a command.
@@ -563,6 +578,12 @@ impl<S: ShellSink> Shell<S> {
         };
         let seen_in = flags.alternate.then_some("alternate_screen").or(not_shown);
         let mut cmd = self.start_command(split.prompt, text, seen_in);
+        // The command is the end of the line.
+        let base = line.len() - text.len();
+        cmd.joins.extend(joins.iter().filter_map(|&at| {
+            let at = (at as usize).checked_sub(base).filter(|&at| at > 0 && at < text.len())?;
+            u32::try_from(at).ok()
+        }));
         if from_markers && !self.echoed_ahead.is_empty() {
             let first = self.echoed_ahead.remove(0);
             if first == text {
@@ -612,10 +633,11 @@ impl<S: ShellSink> Shell<S> {
     ) -> Command {
         self.flush_current();
         self.edited = false;
-        let (mut text_buf, mut prompt_buf) = match self.spare_command.take() {
-            Some(old) => (old.text, old.prompt),
-            None => (String::new(), String::new()),
+        let (mut text_buf, mut prompt_buf, mut joins) = match self.spare_command.take() {
+            Some(old) => (old.text, old.prompt, old.joins),
+            None => (String::new(), String::new(), Vec::new()),
         };
+        joins.clear();
         text_buf.clear();
         text_buf.push_str(text);
         prompt_buf.clear();
@@ -630,6 +652,7 @@ impl<S: ShellSink> Shell<S> {
             privileged: prompt.trim_end().ends_with('#') || runs_as_root_via_sudo(text),
             fullscreen: false,
             seen_in,
+            joins,
         }
     }
 
@@ -826,6 +849,7 @@ fn lower_confidence(cmd: &mut Command, reasons: &[(bool, Reason)]) {
 
 impl<S: ShellSink> ScreenListener for Shell<S> {
     fn line(&mut self, text: &str, input: bool, input_from: usize, flags: LineFlags) {
+        let columns = std::mem::take(&mut self.next_joins);
         if self.skip_preamble(text) {
             return;
         }
@@ -856,16 +880,20 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
             let mut row = std::mem::take(&mut self.spare_row);
             row.clear();
             row.push_str(&text[from..]);
+            let joins =
+                if columns.is_empty() { Vec::new() } else { row_joins(text, from, &columns) };
             let mut flags = flags;
             let from = u8::try_from(input_from).unwrap_or(u8::MAX);
             flags.concealed_to = flags.concealed_to.saturating_sub(from);
-            let size = row.capacity() + std::mem::size_of::<(String, LineFlags)>();
+            let size = row.capacity()
+                + joins.capacity() * std::mem::size_of::<u32>()
+                + std::mem::size_of::<RegionRow>();
             if self.region_bytes + size > MAX_REGION_BYTES {
                 self.region_rows_left_out += 1;
                 return;
             }
             self.region_bytes += size;
-            self.region.push((row, flags));
+            self.region.push(RegionRow { text: row, flags, joins });
         } else if self.markers_seen && !self.editor_off {
             self.outside_regions(text, flags);
         } else {
@@ -905,7 +933,7 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
             let rows = std::mem::take(&mut self.region);
             let start = self.edited_row(&rows).unwrap_or(0);
             let at_ps2 = self
-                .split_prompt(&rows[start].0, true)
+                .split_prompt(&rows[start].text, true)
                 .is_some_and(|s| is_continuation_prompt(s.prompt));
             self.abandoned += 1;
             if at_ps2 {
@@ -961,6 +989,11 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
 
     fn history_edited(&mut self) {
         self.edited = self.current.is_some();
+    }
+
+    fn joined_at(&mut self, columns: &[u16]) {
+        self.next_joins.clear();
+        self.next_joins.extend_from_slice(columns);
     }
 
     fn submitted_row_hidden(&mut self, what: Unseen) {
@@ -1066,21 +1099,19 @@ impl<S: ShellSink> Shell<S> {
     /// Submit a region's line, and the rows a multi-line buffer continued it with: each line
     /// a command, except where the shell needs more (an open quote, a trailing `\` or pipe,
     /// an unfinished `for`/`if`/`case`/`{`), which it joins.
-    fn submit_region(
-        &mut self,
-        (line, flags): (String, LineFlags),
-        pasted: Vec<(String, LineFlags)>,
-    ) {
+    fn submit_region(&mut self, first: RegionRow, pasted: Vec<RegionRow>) {
+        let RegionRow { text: line, flags, joins } = first;
         if self.printed_by_current(&line) {
             // Printed by the current command, which spelled the markers and this line out:
             // its output, the rows under it too.
             let seq = self.current.as_ref().map(|c| c.seq);
             self.sink.tamper(Tamper::ForgedPrompt, seq, &line);
             self.output_line(&line);
-            pasted.iter().for_each(|(row, _)| self.output_line(row));
+            pasted.iter().for_each(|row| self.output_line(&row.text));
             return;
         }
         if pasted.is_empty() {
+            self.joins = joins;
             self.submit(&line, true, flags);
             self.spare_row = line;
             return;
@@ -1088,24 +1119,29 @@ impl<S: ShellSink> Shell<S> {
         let prompt = self.split_prompt(&line, true).map_or(String::new(), |s| s.prompt.to_string());
         let mut reading = Reading::default();
         line[prompt.len().min(line.len())..].lines().for_each(|typed| reading.line(typed));
-        let mut text = line;
+        let (mut text, mut text_joins) = (line, joins);
         // The first row's facts hold for the command; a row read as going on past the
-        // terminal's last line is said of the command it is in.
+        // terminal's last line is said of the command it is in, and where.
         let mut joined = flags.joined_at_margin;
-        for (row, row_flags) in pasted {
+        for row in pasted {
             if reading.needs_more() {
                 text.push('\n');
-                text.push_str(&row);
             } else {
+                self.joins = std::mem::take(&mut text_joins);
                 self.submit(&text, true, LineFlags { joined_at_margin: joined, ..flags });
                 self.open = false;
-                text = format!("{prompt}{row}");
+                text.clear();
+                text.push_str(&prompt);
                 reading = Reading::default();
                 joined = false;
             }
-            joined |= row_flags.joined_at_margin;
-            reading.line(&row);
+            let at = u32::try_from(text.len()).unwrap_or(u32::MAX);
+            text_joins.extend(row.joins.iter().map(|&j| j.saturating_add(at)));
+            text.push_str(&row.text);
+            joined |= row.flags.joined_at_margin;
+            reading.line(&row.text);
         }
+        self.joins = text_joins;
         self.submit(&text, true, LineFlags { joined_at_margin: joined, ..flags });
     }
 
@@ -1113,13 +1149,13 @@ impl<S: ShellSink> Shell<S> {
     /// are completion listings or redraws, rows after it the rest of a multi-line buffer).
     /// The last row starting with a prompt seen before; else with one of a prompt's shapes;
     /// else with a bare `$ ` or `# `, which a pasted comment line (`# …`) also starts with.
-    fn edited_row(&self, rows: &[(String, LineFlags)]) -> Option<usize> {
+    fn edited_row(&self, rows: &[RegionRow]) -> Option<usize> {
         let known = |line: &str| self.prompts.starts(line);
         let shaped = |line: &str, bare_too: bool| {
             self.match_prompt(line, false)
                 .is_some_and(|len| bare_too || !matches!(line[..len].trim_end(), "$" | "#"))
         };
-        let last = |test: &dyn Fn(&str) -> bool| rows.iter().rposition(|(line, _)| test(line));
+        let last = |test: &dyn Fn(&str) -> bool| rows.iter().rposition(|row| test(&row.text));
         last(&known).or_else(|| last(&|l| shaped(l, false))).or_else(|| last(&|l| shaped(l, true)))
     }
 }
