@@ -811,6 +811,17 @@ fn commands_pasted_after_lines_ending_at_the_margin_raise_their_rules() {
     assert_eq!(seq_of("echo sss").unwrap().confidence, 0.7);
 }
 
+/// Wide lines of words past the last line (64 columns, 8 rows): rows that end between two
+/// words, a space in the row's last column and a CR, which readline's wrap marker (a space
+/// past the margin) is not. They were taken for markers and taught widths of 63 and more:
+/// 8 of 18 read. Exact now.
+#[test]
+fn rows_ending_between_two_words_past_the_last_line_teach_no_width() {
+    check("i32_paste_past_bottom_words");
+    let bytes = std::fs::read(fixture("recorded/i32_paste_past_bottom_words.log")).unwrap();
+    assert_eq!(reconstruct(&bytes, 4096).0.width, Some(64));
+}
+
 /// A terminal resized between a width learned and a paste taller than it: the paste begun low
 /// (recorded at 80 columns) right after a session in 40 columns, as one transcript. The width
 /// learned is the old one; past the last line readline writes rows up to 80 columns wide, which

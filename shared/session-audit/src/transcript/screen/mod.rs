@@ -1010,7 +1010,10 @@ impl State {
         if self.region.open && self.wrap.last == Last::SpaceAtEnd && !self.modes.alternate {
             let p = self.pos - 1;
             let already_a_row_start = self.wrap.width.is_some_and(|w| p.is_multiple_of(w));
-            if p >= MIN_INFERRED_WIDTH && !already_a_row_start {
+            // readline's marker is a space past the margin, on the next row's first column: a
+            // space in a row's last column with the wrap pending ends a full row (a wide line's
+            // row past the last line that ends between two words), and teaches nothing.
+            if p >= MIN_INFERRED_WIDTH && !already_a_row_start && !self.pending_wrap() {
                 self.wrap.candidate = Some(p);
                 self.wrap.last = Last::Other;
                 return;

@@ -120,6 +120,22 @@ fn readline_wrap_marker_teaches_the_width() {
     assert!(rec.lines[0].1, "a line the editor read");
 }
 
+/// Once the width is known, a space in a row's last column and a CR is a full row ended
+/// between two words (past the terminal's last line, a wide line's row), not readline's wrap
+/// marker: it once taught widths such as 6,719 and 3,379 (the line so far, over the markers
+/// counted), and the lines after it were read at that width.
+#[test]
+fn a_space_in_the_last_column_of_a_full_row_teaches_no_width() {
+    let mut line = b"\x1b[?2004h$ echo ".to_vec();
+    line.extend(b"012345678901234567890123456789012 \rtail\r\r\n\x1b[?2004l\r");
+    line.extend(b"\x1b[?2004h$ echo 01234567890123456789012345678901 \rmore\r\r\n\x1b[?2004l\r");
+    let mut screen = Screen::new();
+    let mut rec = Recorder::default();
+    screen.advance(&line, &mut rec);
+    assert_eq!(screen.width(), Some(40), "from the first line's marker only");
+    assert_eq!(texts(&rec)[1], "moreho 01234567890123456789012345678901");
+}
+
 #[test]
 fn reverse_search_redraw_is_not_a_wrap() {
     let mut bytes = b"\x1b[?2004h[ec2-user@ip-10-0-1-11 ~]$ \r(reverse-i-search)`w': ".to_vec();
