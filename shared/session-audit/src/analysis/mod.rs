@@ -448,6 +448,17 @@ impl<W: CommandWriter> ShellSink for Judge<'_, W> {
         );
     }
 
+    fn after_edit(&mut self, seq: u64, line: &str) {
+        self.judge_typed(
+            seq,
+            line,
+            (
+                "printed after the first line bash echoed from the file edited for command",
+                ", where bash echoes each further line of that file as it runs it",
+            ),
+        );
+    }
+
     fn output(&mut self, seq: u64, line: &str) {
         self.writer.output(seq, line);
         match self.analyzer.rules.output_scan() {

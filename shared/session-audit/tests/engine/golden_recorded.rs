@@ -822,6 +822,36 @@ fn rows_ending_between_two_words_past_the_last_line_teach_no_width() {
     assert_eq!(reconstruct(&bytes, 4096).0.width, Some(64));
 }
 
+/// `fc` with two lines added to the file in vim: bash echoes each line of the file before it
+/// runs it, among the output. The first echoed line is the command, the later ones stay its
+/// output (a known limit, pinned), and the command rules read them: the setuid bit set on
+/// the file's second line is found, said of the command that ran the file.
+#[test]
+fn later_lines_of_an_edited_file_are_judged_by_the_command_rules() {
+    let name = "i32_fc_file_lines";
+    let bytes = std::fs::read(fixture(&format!("recorded/{name}.log"))).unwrap();
+    let mut want = expected(name);
+    let later: Vec<String> = want.drain(2..4).collect();
+    assert_eq!(later, ["chmod u+s /tmp/sa_fc_probe", "id -u"]);
+    for chunk in [1, 4096] {
+        let (_, got) = reconstruct(&bytes, chunk);
+        let texts: Vec<&str> = got.commands.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(texts, want, "chunk {chunk}");
+        // Every line after the first echoed, up to the next prompt: none after it.
+        let judged: Vec<&str> = got.after_edit.iter().map(|(_, l)| l.as_str()).collect();
+        assert_eq!(judged, ["start one", later[0].as_str(), later[1].as_str(), "1001"]);
+        assert!(got.after_edit.iter().all(|(seq, _)| *seq == 2));
+    }
+    let report = Analyzer::default().analyze_bytes(&bytes, Input::default());
+    let setuid: Vec<_> = report.findings.iter().filter(|f| f.rule_id == "SA-CMD-003").collect();
+    assert_eq!(setuid.len(), 1, "{:?}", report.findings);
+    assert_eq!(setuid[0].command_seq, Some(2));
+    assert!(setuid[0].evidence.contains("file edited for command 2"), "{}", setuid[0].evidence);
+    // The command after the file ran is read as usual, and its output is not judged so.
+    let after = report.commands.iter().find(|c| c.command == "echo after").unwrap();
+    assert_eq!(after.confidence, 1.0);
+}
+
 /// A terminal resized between a width learned and a paste taller than it: the paste begun low
 /// (recorded at 80 columns) right after a session in 40 columns, as one transcript. The width
 /// learned is the old one; past the last line readline writes rows up to 80 columns wide, which

@@ -122,9 +122,17 @@ fn report_command_rules(analyzer: &Analyzer, transcript: &[u8]) -> BTreeMap<Stri
     let mut out = BTreeMap::new();
     for f in &report.findings {
         let rule = analyzer.rules.get(&f.rule_id).unwrap();
-        // What the screen did not show (concealed text, a row erased) is seen in the escapes, which the
-        // agent's cleanup strips from the stream: the transcript's finding alone.
-        let from_the_screen = f.evidence.starts_with("not plainly on screen");
+        // What the screen did not show (concealed text, a row erased), where a row went on past
+        // the terminal's last line, and what bash echoed after an editor left the alternate
+        // screen are seen in the escapes, which the agent's cleanup strips from the stream:
+        // the transcript's findings alone.
+        let from_the_screen = [
+            "not plainly on screen",
+            "read as going on past the terminal's last line",
+            "printed after the first line bash echoed from the file edited",
+        ]
+        .iter()
+        .any(|escapes_only| f.evidence.starts_with(escapes_only));
         if rule.target == Target::Command && !from_the_screen {
             *out.entry(f.rule_id.clone()).or_insert(0) += 1;
         }
@@ -166,6 +174,11 @@ fn recorded_sessions_raise_their_command_findings_live() {
         }
         assert_eq!(live.published().len(), total, "{name}: a redelivery published");
 
+        if name.starts_with("i32_paste_past_bottom") {
+            // Lines written past the terminal's last line are one overwritten line in the
+            // stream (see the test below): their findings are the transcript's alone.
+            continue;
+        }
         let analyzer = Analyzer::default();
         let mut live_rules: BTreeMap<String, usize> = BTreeMap::new();
         for d in &published {

@@ -29,6 +29,8 @@ pub struct Collect {
     pub output: Vec<(u64, String)>,
     /// Forged prompts: (the command that printed one, what it printed).
     pub tampered: Vec<(Option<u64>, String)>,
+    /// Lines printed after the first line bash echoed from an edited file, by command.
+    pub after_edit: Vec<(u64, String)>,
 }
 
 impl ShellSink for Collect {
@@ -40,6 +42,9 @@ impl ShellSink for Collect {
     }
     fn tamper(&mut self, _kind: Tamper, seq: Option<u64>, evidence: &str) {
         self.tampered.push((seq, evidence.to_string()));
+    }
+    fn after_edit(&mut self, seq: u64, line: &str) {
+        self.after_edit.push((seq, line.to_string()));
     }
 }
 

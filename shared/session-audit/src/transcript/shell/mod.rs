@@ -126,6 +126,10 @@ pub trait ShellSink {
     /// the screen only says an editor showed bash's file, which a command can fake, so the
     /// command rules read what was typed too.
     fn edited_away(&mut self, _seq: u64, _typed: &str) {}
+    /// A line printed after the first line bash echoed from the file edited for command `seq`
+    /// (see [`ShellSink::edited_away`]), before the next prompt: bash echoes each further line
+    /// of that file before it runs it, among their output, so the command rules read it.
+    fn after_edit(&mut self, _seq: u64, _line: &str) {}
 }
 
 /// What the transcript source adds around the user's shell.
@@ -200,6 +204,9 @@ pub struct Shell<S> {
     /// An editor on the current command line (bash's `fc` file) closed: bash echoes the first
     /// line it runs from the file next.
     edited: bool,
+    /// The current command ran bash's edited file: its output lines may be that file's
+    /// further lines, echoed as bash runs them (until the next command or prompt).
+    ran_edited_file: bool,
     /// The last commands read with markers, which history references point into.
     recent: Recent,
     /// A command turned history expansion off (`set +H`): a line after a `!…` is then the
@@ -280,6 +287,7 @@ impl<S: ShellSink> Shell<S> {
             spelled: None,
             expands: false,
             edited: false,
+            ran_edited_file: false,
             unsplit: None,
             mend: None,
             unusual_prompts: false,
@@ -431,6 +439,11 @@ impl<S: ShellSink> Shell<S> {
             self.close_early("", 0);
         }
         self.open = false;
+        if self.ran_edited_file {
+            if let Some(seq) = self.current.as_ref().map(|cmd| cmd.seq) {
+                self.sink.after_edit(seq, text);
+            }
+        }
         if std::mem::take(&mut self.edited) {
             if let Some(cmd) = &mut self.current {
                 // bash echoes each line it reads from the edited file before running it: the
@@ -439,8 +452,9 @@ impl<S: ShellSink> Shell<S> {
                 lower_confidence(cmd, &[(true, Reason::Edited)]);
                 let seq = cmd.seq;
                 self.sink.edited_away(seq, &typed);
+                self.ran_edited_file = true;
                 self.note(|| format!(
-                    "command {seq} was edited in an editor before it ran (bash's `fc`, Ctrl-X Ctrl-E, vi mode's `v`): reported as the first line bash echoed from the edited file, not as typed; further lines of that file are read as its output"
+                    "command {seq} was edited in an editor before it ran (bash's `fc`, Ctrl-X Ctrl-E, vi mode's `v`): reported as the first line bash echoed from the edited file, not as typed; further lines of that file are read as its output, and the command rules read each of them"
                 ));
                 return;
             }
@@ -633,6 +647,7 @@ impl<S: ShellSink> Shell<S> {
     ) -> Command {
         self.flush_current();
         self.edited = false;
+        self.ran_edited_file = false;
         let (mut text_buf, mut prompt_buf, mut joins) = match self.spare_command.take() {
             Some(old) => (old.text, old.prompt, old.joins),
             None => (String::new(), String::new(), Vec::new()),
@@ -907,6 +922,7 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
             self.release_held(writer);
         }
         self.markers_seen = true;
+        self.ran_edited_file = false; // the shell prompts again: the file has run
         self.editor_off = false;
         self.taken_over = false;
         if let Some(stretch) = self.hidden.region_opened() {
