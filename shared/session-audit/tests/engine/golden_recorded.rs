@@ -852,6 +852,24 @@ fn later_lines_of_an_edited_file_are_judged_by_the_command_rules() {
     assert_eq!(after.confidence, 1.0);
 }
 
+/// Edited into commands of more than one line (Ctrl-X Ctrl-E into a `for` loop, `fc` into an
+/// `if` holding a quoted newline, then one more line): bash reads a whole command from the file
+/// before it runs it, so the lines it echoes up to there are one command's. Read whole; the
+/// line after the `if` stays its output (the known limit above).
+#[test]
+fn a_file_edited_into_a_command_of_many_lines_is_read_whole() {
+    let name = "i32_edited_multiline";
+    let bytes = std::fs::read(fixture(&format!("recorded/{name}.log"))).unwrap();
+    let mut want = expected(name);
+    assert_eq!(want.remove(4), "echo tail");
+    for chunk in [1, 7, 4096] {
+        let (_, got) = reconstruct(&bytes, chunk);
+        let texts: Vec<&str> = got.commands.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(texts, want, "chunk {chunk}");
+        assert!(got.after_edit.iter().any(|(seq, line)| *seq == 4 && line == "echo tail"));
+    }
+}
+
 /// A terminal resized between a width learned and a paste taller than it: the paste begun low
 /// (recorded at 80 columns) right after a session in 40 columns, as one transcript. The width
 /// learned is the old one; past the last line readline writes rows up to 80 columns wide, which

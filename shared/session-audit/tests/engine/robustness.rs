@@ -167,6 +167,31 @@ fn a_line_replaced_after_an_editor_is_still_judged_as_typed() {
     assert!(piped[0].evidence.starts_with("typed, then replaced in an editor"), "{piped:?}");
 }
 
+/// The same faked signal, then a line that opens a command (`for … do`) and output without
+/// end: the lines taken as that command stop at 64 KiB, the rest is output, and the next
+/// prompt's command is read as usual.
+#[test]
+fn a_faked_edit_opening_a_command_takes_a_bounded_part_of_the_output() {
+    let mut bytes = b"Script started on 2026-12-07 10:00:00+00:00 [COMMAND=\"x\"]\n".to_vec();
+    bytes.extend_from_slice(
+        b"\x1b[?2004h[ec2-user@ip-10-0-0-1 ~]$ vim /tmp/bash-fc.aaaaaa; yes\r\n\x1b[?2004l\r",
+    );
+    bytes.extend_from_slice(
+        b"\x1b[?1049h\x1b[H\x1b[2J\"/tmp/bash-fc.aaaaaa\" 0L\x1b[?1049lfor x in 1; do\r\n",
+    );
+    for _ in 0..100_000 {
+        bytes.extend_from_slice(b"y\r\n");
+    }
+    bytes.extend_from_slice(b"\x1b[?2004h[ec2-user@ip-10-0-0-1 ~]$ id\r\n\x1b[?2004l\r");
+    let (_, got) = reconstruct(&bytes, 4096);
+    let texts: Vec<&str> = got.commands.iter().map(|c| c.text.as_str()).collect();
+    assert!(texts[0].starts_with("for x in 1; do\ny\ny"), "{:?}", &texts[0][..20]);
+    assert!(texts[0].len() <= 64 * 1024 + 2, "{}", texts[0].len());
+    assert_eq!(texts[1..], ["id"]);
+    let output = got.output.iter().filter(|(seq, _)| *seq == 1).count();
+    assert!(output > 60_000, "the rest is output: {output}");
+}
+
 /// A `PS1=` typed in a shell without markers says where its prompts end: every later line is
 /// matched against it, open pieces (`\u`, `\w`) anywhere. Output made of the template's own
 /// fixed text once cost the product of the line's length over the open pieces (this file,

@@ -149,6 +149,9 @@ const LEGACY_PREAMBLE_MAX_LINES: usize = 40;
 /// Bytes one line-editor region's rows hold until it ends, allocated (a paste of ten thousand
 /// lines fits; the analysis' heap stays within 4 MiB: `tests/bounded_memory.rs`).
 const MAX_REGION_BYTES: usize = 1 << 20;
+/// A command read from bash's edited file grows by the lines echoed for it up to this many
+/// bytes (an editor's signal can be faked, and what follows it printed without end).
+const MAX_EDITED_COMMAND_BYTES: usize = 64 * 1024;
 
 /// The shell layer. It is a [`ScreenListener`]; finished commands go to its sink.
 pub struct Shell<S> {
@@ -207,6 +210,9 @@ pub struct Shell<S> {
     /// The current command ran bash's edited file: its output lines may be that file's
     /// further lines, echoed as bash runs them (until the next command or prompt).
     ran_edited_file: bool,
+    /// The first line bash echoed from that file opened a command (a `for`, a quote) it reads
+    /// on before running anything: the lines it echoes next are that command's.
+    edited_open: Option<Reading>,
     /// The last commands read with markers, which history references point into.
     recent: Recent,
     /// A command turned history expansion off (`set +H`): a line after a `!…` is then the
@@ -288,6 +294,7 @@ impl<S: ShellSink> Shell<S> {
             expands: false,
             edited: false,
             ran_edited_file: false,
+            edited_open: None,
             unsplit: None,
             mend: None,
             unusual_prompts: false,
@@ -439,6 +446,17 @@ impl<S: ShellSink> Shell<S> {
             self.close_early("", 0);
         }
         self.open = false;
+        if let (Some(reading), Some(cmd)) = (&mut self.edited_open, &mut self.current) {
+            // bash reads a whole command from the file before it runs it: nothing is printed
+            // between the lines it echoes for it.
+            cmd.text.push('\n');
+            cmd.text.push_str(text);
+            reading.line(text);
+            if !reading.needs_more() || cmd.text.len() > MAX_EDITED_COMMAND_BYTES {
+                self.edited_open = None;
+            }
+            return;
+        }
         if self.ran_edited_file {
             if let Some(seq) = self.current.as_ref().map(|cmd| cmd.seq) {
                 self.sink.after_edit(seq, text);
@@ -453,8 +471,11 @@ impl<S: ShellSink> Shell<S> {
                 let seq = cmd.seq;
                 self.sink.edited_away(seq, &typed);
                 self.ran_edited_file = true;
+                let mut reading = Reading::default();
+                reading.line(text);
+                self.edited_open = reading.needs_more().then_some(reading);
                 self.note(|| format!(
-                    "command {seq} was edited in an editor before it ran (bash's `fc`, Ctrl-X Ctrl-E, vi mode's `v`): reported as the first line bash echoed from the edited file, not as typed; further lines of that file are read as its output, and the command rules read each of them"
+                    "command {seq} was edited in an editor before it ran (bash's `fc`, Ctrl-X Ctrl-E, vi mode's `v`): reported as the first command bash echoed from the edited file (all its lines), not as typed; the file's further commands are read as its output, and the command rules read each of their lines"
                 ));
                 return;
             }
@@ -648,6 +669,7 @@ impl<S: ShellSink> Shell<S> {
         self.flush_current();
         self.edited = false;
         self.ran_edited_file = false;
+        self.edited_open = None;
         let (mut text_buf, mut prompt_buf, mut joins) = match self.spare_command.take() {
             Some(old) => (old.text, old.prompt, old.joins),
             None => (String::new(), String::new(), Vec::new()),
@@ -923,6 +945,7 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
         }
         self.markers_seen = true;
         self.ran_edited_file = false; // the shell prompts again: the file has run
+        self.edited_open = None;
         self.editor_off = false;
         self.taken_over = false;
         if let Some(stretch) = self.hidden.region_opened() {
