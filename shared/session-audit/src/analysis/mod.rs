@@ -448,6 +448,11 @@ impl<W: CommandWriter> ShellSink for Judge<'_, W> {
         );
     }
 
+    fn run_from_program(&mut self, seq: u64, typed: &str) {
+        let before = "run from the command line of the full-screen program command";
+        self.judge_typed(seq, typed, (before, " started (it left its screen to run it)"));
+    }
+
     fn after_edit(&mut self, seq: u64, line: &str) {
         self.judge_typed(
             seq,

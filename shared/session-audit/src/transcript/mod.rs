@@ -170,6 +170,9 @@ impl<S: ShellSink> ScreenListener for Framing<S> {
     fn joined_at(&mut self, columns: &[u16]) {
         self.shell.joined_at(columns);
     }
+    fn full_screen_left(&mut self, last_line: &str) {
+        self.shell.full_screen_left(last_line);
+    }
 }
 
 impl<S: ShellSink> Lines for Framing<S> {

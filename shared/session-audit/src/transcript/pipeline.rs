@@ -19,8 +19,9 @@ use super::{ReadFacts, TranscriptInfo};
 /// one each thread is working on).
 const IN_FLIGHT: usize = 2;
 
-/// A call the screen made, with where its text ends in [`LineLog::text`]. At most sixteen bytes: a
-/// log holds a few per line (`u32`: a log's text is the lines of one read, a few MiB at most).
+/// A call the screen made, with where its text ends in [`LineLog::text`]. At most sixteen
+/// bytes: a log holds a few per line (`u32`: a log's text is the lines of one read, a few MiB
+/// at most).
 #[derive(Debug, Clone, Copy)]
 enum Call {
     Line {
@@ -43,6 +44,9 @@ enum Call {
     /// The next `count` of [`LineLog::joins`].
     JoinedAt {
         count: u16,
+    },
+    FullScreenLeft {
+        end: u32,
     },
 }
 
@@ -82,6 +86,10 @@ impl ScreenListener for LineLog {
     }
     fn submitted_row_hidden(&mut self, what: super::rows::Unseen) {
         self.calls.push(Call::RowHidden(what));
+    }
+    fn full_screen_left(&mut self, last_line: &str) {
+        self.text.push_str(last_line);
+        self.calls.push(Call::FullScreenLeft { end: self.end() });
     }
     fn joined_at(&mut self, columns: &[u16]) {
         // At most one per column of a line (below 64 Ki).
@@ -130,6 +138,10 @@ impl LineLog {
                     start = end as usize;
                 }
                 Call::Configure(style, preamble) => to.configure(style, preamble),
+                Call::FullScreenLeft { end } => {
+                    to.full_screen_left(&self.text[start..end as usize]);
+                    start = end as usize;
+                }
                 Call::JoinedAt { count } => {
                     let end = joins + usize::from(count);
                     to.joined_at(&self.joins[joins..end]);

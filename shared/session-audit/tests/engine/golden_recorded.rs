@@ -870,6 +870,32 @@ fn a_file_edited_into_a_command_of_many_lines_is_read_whole() {
     }
 }
 
+/// Commands run from a full-screen program's command line: vim's `:!`, less's `!`, and the
+/// pager's `!` under `man`. Each is typed on the alternate screen and runs after the program
+/// leaves it, then it comes back: what its command line last showed is read by the command
+/// rules, said of the command that started the program. A pager quit without running
+/// anything (its file's last row reads like a command) is not.
+#[test]
+fn commands_run_from_a_full_screen_programs_command_line_are_judged() {
+    let name = "i32_shell_escapes";
+    let bytes = std::fs::read(fixture(&format!("recorded/{name}.log"))).unwrap();
+    let want = expected(name);
+    for chunk in [1, 7, 4096] {
+        let (_, got) = reconstruct(&bytes, chunk);
+        let texts: Vec<&str> = got.commands.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(texts, want, "chunk {chunk}");
+        let run: Vec<(u64, &str)> =
+            got.run_from_programs.iter().map(|(seq, t)| (*seq, t.as_str())).collect();
+        assert_eq!(run, [(2, "chmod u+s /tmp/sa_esc"), (3, "crontab -l"), (4, "id -u")]);
+    }
+    let report = Analyzer::default().analyze_bytes(&bytes, Input::default());
+    let by_rule = |rule: &str| -> Vec<Option<u64>> {
+        report.findings.iter().filter(|f| f.rule_id == rule).map(|f| f.command_seq).collect()
+    };
+    assert_eq!(by_rule("SA-CMD-003"), [Some(2)]);
+    assert_eq!(by_rule("SA-CMD-021"), [Some(3)]);
+}
+
 /// A terminal resized between a width learned and a paste taller than it: the paste begun low
 /// (recorded at 80 columns) right after a session in 40 columns, as one transcript. The width
 /// learned is the old one; past the last line readline writes rows up to 80 columns wide, which

@@ -130,6 +130,7 @@ fn report_command_rules(analyzer: &Analyzer, transcript: &[u8]) -> BTreeMap<Stri
             "not plainly on screen",
             "read as going on past the terminal's last line",
             "printed after the first line bash echoed from the file edited",
+            "run from the command line of the full-screen program",
         ]
         .iter()
         .any(|escapes_only| f.evidence.starts_with(escapes_only));

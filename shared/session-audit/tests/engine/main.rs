@@ -31,6 +31,8 @@ pub struct Collect {
     pub tampered: Vec<(Option<u64>, String)>,
     /// Lines printed after the first line bash echoed from an edited file, by command.
     pub after_edit: Vec<(u64, String)>,
+    /// What full-screen programs ran from their command lines, by command.
+    pub run_from_programs: Vec<(u64, String)>,
 }
 
 impl ShellSink for Collect {
@@ -45,6 +47,9 @@ impl ShellSink for Collect {
     }
     fn after_edit(&mut self, seq: u64, line: &str) {
         self.after_edit.push((seq, line.to_string()));
+    }
+    fn run_from_program(&mut self, seq: u64, typed: &str) {
+        self.run_from_programs.push((seq, typed.to_string()));
     }
 }
 

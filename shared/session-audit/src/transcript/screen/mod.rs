@@ -14,9 +14,11 @@
 use vte::{Params, Perform};
 
 mod listener;
+mod program_line;
 mod region;
 
 pub use listener::{LineFlags, ScreenListener};
+use program_line::ProgramLine;
 use region::{Region, Row};
 
 use super::clusters::{char_width, is_handle, Clusters};
@@ -221,6 +223,8 @@ struct Modes {
     /// Whether the full-screen program there showed bash's `fc` file: an editor on a
     /// command line (`fc`, Ctrl-X Ctrl-E, vi mode's `v`), told on leaving.
     fc_file: FcFileWatch,
+    /// The text the full-screen program there last drew on a line, told on leaving.
+    program_line: ProgramLine,
     /// What colour sequences set: concealment, ink and background.
     pen: Pen,
     /// Text drawn now is not visible ([`Pen::unseen`], kept here: read for every character).
@@ -272,6 +276,7 @@ impl Screen {
                     addressed: false,
                     shell_on_alternate: false,
                     fc_file: FcFileWatch::default(),
+                    program_line: ProgramLine::default(),
                     pen: Pen::default(),
                     concealed: false,
                     wrap_off: false,
@@ -648,6 +653,7 @@ impl State {
         if c == '\x7f' || self.discarding() {
             if c != '\x7f' {
                 self.modes.fc_file.watch(u8::try_from(c).unwrap_or(0));
+                self.modes.program_line.push(c);
             }
             return;
         }
@@ -877,6 +883,7 @@ impl State {
         let text = &bytes[..run];
         if self.discarding() {
             self.modes.fc_file.watch_run(text);
+            self.modes.program_line.push_run(text);
             return run;
         }
         if self.rows.up > 0 {
@@ -980,6 +987,13 @@ impl State {
     }
 
     fn execute<L: ScreenListener>(&mut self, byte: u8, listener: &mut L) {
+        if self.discarding() {
+            match byte {
+                b'\r' | b'\n' | 0x0b | 0x0c => self.modes.program_line.end_run(),
+                0x08 => self.modes.program_line.back(),
+                _ => {}
+            }
+        }
         match &mut self.wrap.guess {
             Some(guess) if byte == b'\r' && guess.text.is_empty() => {
                 (guess.to_row_start, guess.right) = (true, 0);
@@ -1449,6 +1463,9 @@ impl State {
             if matches!(action, 'H' | 'f') && !home || matches!(action, 'd' | 'r') {
                 self.modes.addressed = true;
             }
+            if self.discarding() && matches!(action, 'H' | 'f' | 'A'..='G' | 'd') {
+                self.modes.program_line.end_run();
+            }
             if self.discarding() || self.modes.addressed {
                 return false;
             }
@@ -1554,6 +1571,10 @@ impl State {
                 self.modes.addressed = false;
                 if self.modes.fc_file.take_shown() {
                     listener.history_edited();
+                }
+                let last_line = std::mem::take(&mut self.modes.program_line).take();
+                if !on && !last_line.is_empty() {
+                    listener.full_screen_left(&last_line);
                 }
                 // A prompt that switches screens is still being read: keep its region.
                 if !self.region.open {

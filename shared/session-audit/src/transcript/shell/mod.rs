@@ -126,6 +126,10 @@ pub trait ShellSink {
     /// the screen only says an editor showed bash's file, which a command can fake, so the
     /// command rules read what was typed too.
     fn edited_away(&mut self, _seq: u64, _typed: &str) {}
+    /// What a full-screen program command `seq` started ran from its command line: it left its
+    /// screen with that line drawn and came back (vim's `:!cmd`, less's `!cmd`; the part after
+    /// the first `!`). The command rules read it.
+    fn run_from_program(&mut self, _seq: u64, _typed: &str) {}
     /// A line printed after the first line bash echoed from the file edited for command `seq`
     /// (see [`ShellSink::edited_away`]), before the next prompt: bash echoes each further line
     /// of that file before it runs it, among their output, so the command rules read it.
@@ -213,6 +217,10 @@ pub struct Shell<S> {
     /// The first line bash echoed from that file opened a command (a `for`, a quote) it reads
     /// on before running anything: the lines it echoes next are that command's.
     edited_open: Option<Reading>,
+    /// What the current command's full-screen program last drew on a line as it left the
+    /// alternate screen: what was typed on its command line, if it comes back (see
+    /// [`ScreenListener::full_screen_left`]).
+    left_with: Option<String>,
     /// The last commands read with markers, which history references point into.
     recent: Recent,
     /// A command turned history expansion off (`set +H`): a line after a `!…` is then the
@@ -295,6 +303,7 @@ impl<S: ShellSink> Shell<S> {
             edited: false,
             ran_edited_file: false,
             edited_open: None,
+            left_with: None,
             unsplit: None,
             mend: None,
             unusual_prompts: false,
@@ -670,6 +679,7 @@ impl<S: ShellSink> Shell<S> {
         self.edited = false;
         self.ran_edited_file = false;
         self.edited_open = None;
+        self.left_with = None;
         let (mut text_buf, mut prompt_buf, mut joins) = match self.spare_command.take() {
             Some(old) => (old.text, old.prompt, old.joins),
             None => (String::new(), String::new(), Vec::new()),
@@ -946,6 +956,7 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
         self.markers_seen = true;
         self.ran_edited_file = false; // the shell prompts again: the file has run
         self.edited_open = None;
+        self.left_with = None;
         self.editor_off = false;
         self.taken_over = false;
         if let Some(stretch) = self.hidden.region_opened() {
@@ -1019,7 +1030,17 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
         if let (true, Some(cmd)) = (entered, &mut self.current) {
             cmd.fullscreen = true;
             self.open = false;
+            if let Some(line) = self.left_with.take() {
+                // The program left its screen and came back: it ran what its command line
+                // held (`:!cmd`, `!cmd`), whose output was on the main screen meanwhile.
+                let escaped = line.split_once('!').map_or(line.as_str(), |(_, cmd)| cmd.trim());
+                self.sink.run_from_program(cmd.seq, escaped);
+            }
         }
+    }
+
+    fn full_screen_left(&mut self, last_line: &str) {
+        self.left_with = self.current.is_some().then(|| last_line.to_string());
     }
 
     fn title(&mut self, text: &str) {
