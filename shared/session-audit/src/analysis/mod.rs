@@ -175,6 +175,8 @@ struct Judge<'a, W> {
     /// unjudged past [`MAX_STRETCH_BYTES`] (said in a warning).
     stretch_bytes: usize,
     stretches_left_out: u64,
+    /// Where the next command's text may be cut (see [`ShellSink::command_joins`]).
+    joins: Vec<u32>,
 }
 
 impl<'a, W: CommandWriter> Judge<'a, W> {
@@ -194,6 +196,7 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
             output: OutputBatch::default(),
             stretch_bytes: 0,
             stretches_left_out: 0,
+            joins: Vec::new(),
         }
     }
 
@@ -211,10 +214,10 @@ impl<'a, W: CommandWriter> Judge<'a, W> {
     /// A command read as going on past the terminal's last line: each stretch between the
     /// places it may be cut at (see [`stretches()`]) is judged as a command of its own, for the
     /// rules the whole did not raise (`found`), within [`MAX_STRETCH_BYTES`] an analysis.
-    fn judge_stretches(&mut self, cmd: &Command, found: &[usize]) {
+    fn judge_stretches(&mut self, cmd: &Command, joins: &[u32], found: &[usize]) {
         let analyzer = self.analyzer;
         let mut raised: Vec<usize> = Vec::new();
-        for (from, to) in stretches(cmd.text.len(), &cmd.joins) {
+        for (from, to) in stretches(cmd.text.len(), joins) {
             let Some(stretch) = cmd.text.get(from..to) else { continue };
             if self.stretch_bytes + stretch.len() > MAX_STRETCH_BYTES {
                 self.stretches_left_out += 1;
@@ -380,8 +383,9 @@ impl<W: CommandWriter> ShellSink for Judge<'_, W> {
             let rule = &analyzer.rules.rules()[i];
             self.add(rule, |a| a.evidence(&cmd.text), Some(cmd.seq));
         }
-        if !cmd.joins.is_empty() {
-            self.judge_stretches(cmd, &verdict.rules);
+        if !self.joins.is_empty() {
+            let joins = std::mem::take(&mut self.joins);
+            self.judge_stretches(cmd, &joins, &verdict.rules);
         }
         if self.prompt != cmd.prompt {
             // Where a prompt ends is inferred for prompts of no usual shape: text typed and
@@ -446,6 +450,11 @@ impl<W: CommandWriter> ShellSink for Judge<'_, W> {
             typed,
             ("typed, then replaced in an editor before it ran, as command", ""),
         );
+    }
+
+    fn command_joins(&mut self, joins: &[u32]) {
+        self.joins.clear();
+        self.joins.extend_from_slice(joins);
     }
 
     fn run_from_program(&mut self, seq: u64, typed: &str) {

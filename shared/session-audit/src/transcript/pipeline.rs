@@ -351,7 +351,10 @@ mod tests {
 
     impl ShellSink for Heard {
         fn command(&mut self, c: &Command) {
-            self.0.push(format!("{} {:?} {} {:?}", c.seq, c.prompt, c.text, c.joins));
+            self.0.push(format!("{} {:?} {}", c.seq, c.prompt, c.text));
+        }
+        fn command_joins(&mut self, joins: &[u32]) {
+            self.0.push(format!("joins {joins:?}"));
         }
         fn output(&mut self, seq: u64, line: &str) {
             self.0.push(format!("{seq} > {line}"));
@@ -423,7 +426,7 @@ mod tests {
         let mut engine = Engine::new(Heard::default());
         engine.feed(&bytes.unwrap());
         let (_, heard) = engine.finish();
-        assert!(heard.0.iter().any(|line| line.ends_with(']') && !line.ends_with("[]")));
+        assert!(heard.0.iter().any(|line| line.starts_with("joins [") && line != "joins []"));
     }
 
     #[test]

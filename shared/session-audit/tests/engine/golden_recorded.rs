@@ -12,6 +12,17 @@ fn expected(name: &str) -> Vec<String> {
     json["commands"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect()
 }
 
+/// What ran in `name`, with the line after the one starting with `start` (exactly `chars`
+/// long: two rows) read as going on with it, as past the terminal's last line it is.
+fn expected_joined_after(name: &str, start: &str, chars: usize) -> Vec<String> {
+    let mut want = expected(name);
+    let two_rows = want.iter().position(|c| c.starts_with(start)).unwrap();
+    assert_eq!(want[two_rows].chars().count(), chars);
+    let next = want.remove(two_rows + 1);
+    want[two_rows].push_str(&next);
+    want
+}
+
 fn check(name: &str) -> crate::Collect {
     let bytes = std::fs::read(fixture(&format!("recorded/{name}.log"))).unwrap();
     let want = expected(name);
@@ -725,11 +736,7 @@ fn lines_wider_than_the_terminal_past_its_last_line_read_as_their_rows_without_t
 fn lines_wider_than_the_terminal_past_its_last_line_read_whole_once_the_width_is_known() {
     let name = "i32_paste_past_bottom_wide_known";
     let bytes = std::fs::read(fixture(&format!("recorded/{name}.log"))).unwrap();
-    let mut want = expected(name);
-    let two_rows = want.iter().position(|c| c.starts_with("echo ff")).unwrap();
-    assert_eq!(want[two_rows].chars().count(), 160);
-    let next = want.remove(two_rows + 1);
-    want[two_rows].push_str(&next);
+    let want = expected_joined_after(name, "echo ff", 160);
     for chunk in [1, 7, 4096, 1 << 20] {
         let (info, got) = reconstruct(&bytes, chunk);
         assert_eq!(info.width, Some(80), "learned from the typed line's wrap marker");
@@ -790,11 +797,7 @@ fn a_command_hidden_after_a_line_ending_at_the_margin_is_kept_and_judged_on_its_
 fn commands_pasted_after_lines_ending_at_the_margin_raise_their_rules() {
     let name = "i32_paste_past_bottom_hidden";
     let bytes = std::fs::read(fixture(&format!("recorded/{name}.log"))).unwrap();
-    let mut want = expected(name);
-    let two_rows = want.iter().position(|c| c.starts_with("echo sss")).unwrap();
-    assert_eq!(want[two_rows].chars().count(), 144);
-    let next = want.remove(two_rows + 1);
-    want[two_rows].push_str(&next);
+    let want = expected_joined_after(name, "echo sss", 144);
     for chunk in [1, 7, 4096] {
         let (info, got) = reconstruct(&bytes, chunk);
         assert_eq!(info.width, Some(72));

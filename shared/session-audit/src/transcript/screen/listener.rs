@@ -31,9 +31,9 @@ pub trait ScreenListener {
     /// line's text (chars, ascending) where a row that filled the width was read as going on
     /// with the row written over it next. Each may be where one line ended and the next began.
     fn joined_at(&mut self, _columns: &[u16]) {}
-    /// A full-screen program is leaving the alternate screen, and `last_line` is the text it
-    /// last drew on a line: its command line when it leaves to run something (vim's `:!cmd`,
-    /// less's `!cmd`), said before [`ScreenListener::alternate_screen`].
+    /// A full-screen program is leaving the alternate screen, and `last_line` is what it last
+    /// drew from a `!` on a line: its command line when it leaves to run something (vim's
+    /// `:!cmd`, less's `!cmd`), said before [`ScreenListener::alternate_screen`].
     fn full_screen_left(&mut self, _last_line: &str) {}
 }
 

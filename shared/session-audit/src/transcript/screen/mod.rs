@@ -223,7 +223,7 @@ struct Modes {
     /// Whether the full-screen program there showed bash's `fc` file: an editor on a
     /// command line (`fc`, Ctrl-X Ctrl-E, vi mode's `v`), told on leaving.
     fc_file: FcFileWatch,
-    /// The text the full-screen program there last drew on a line, told on leaving.
+    /// What the full-screen program there last drew from a `!`, told on leaving.
     program_line: ProgramLine,
     /// What colour sequences set: concealment, ink and background.
     pen: Pen,

@@ -1,16 +1,19 @@
-//! The text a full-screen program last drew on a line: its command line, when it leaves the
-//! alternate screen to run something (vim's `:!cmd`, less's `!cmd`, man's and more's alike),
-//! where what was typed to it is shown and nowhere else.
+//! What a full-screen program last drew after a `!` on a line: its command line, when it
+//! leaves the alternate screen to run something (vim's `:!cmd`, less's, more's and man's
+//! `!cmd`: the shell escape of vi and of pagers), where what was typed to it is shown and
+//! nowhere else.
 //!
-//! On the alternate screen nothing is kept of what is drawn but this: the characters drawn
-//! since the cursor was last placed or went to a line's start (a backspace takes one back),
-//! and the last such run that held text, at most [`MAX_CHARS`] each.
+//! On the alternate screen nothing is kept of what is drawn but this: from a `!` on, the
+//! characters drawn until the cursor is placed or goes to a line's start (a backspace takes
+//! one back), and the last such run, at most [`MAX_CHARS`] each. Text without a `!` costs a
+//! vectorised search for one and nothing more (full-screen programs redraw a lot).
 
 /// Characters of one run kept, at most (a command line; the rules need its start).
 const MAX_CHARS: usize = 512;
 
 #[derive(Debug, Default, Clone)]
 pub(super) struct ProgramLine {
+    /// From the `!` on, while one was drawn since the run began (else empty).
     run: String,
     last: String,
 }
@@ -18,13 +21,21 @@ pub(super) struct ProgramLine {
 impl ProgramLine {
     /// One character drawn.
     pub(super) fn push(&mut self, c: char) {
-        if self.run.len() < MAX_CHARS {
+        if (!self.run.is_empty() || c == '!') && self.run.len() < MAX_CHARS {
             self.run.push(c);
         }
     }
 
     /// A run of printable ASCII drawn.
     pub(super) fn push_run(&mut self, text: &[u8]) {
+        let from = match self.run.is_empty() {
+            true => match memchr::memchr(b'!', text) {
+                Some(at) => at,
+                None => return,
+            },
+            false => 0,
+        };
+        let text = &text[from..];
         let room = MAX_CHARS.saturating_sub(self.run.len()).min(text.len());
         self.run.extend(text[..room].iter().map(|&b| char::from(b)));
     }
@@ -36,17 +47,17 @@ impl ProgramLine {
 
     /// The cursor was placed, or went to a line's start or down: a new run begins.
     pub(super) fn end_run(&mut self) {
-        if self.run.bytes().any(|b| b != b' ') {
+        if !self.run.is_empty() {
             std::mem::swap(&mut self.run, &mut self.last);
+            self.run.clear();
         }
-        self.run.clear();
     }
 
-    /// On leaving the alternate screen: the last run that held text (this one, if it does);
-    /// both are forgotten.
+    /// On leaving the alternate screen: the last run (this one, if it holds a `!`), from its
+    /// `!`; both are forgotten.
     pub(super) fn take(&mut self) -> String {
         self.end_run();
-        std::mem::take(&mut self.last).trim().to_string()
+        std::mem::take(&mut self.last).trim_end().to_string()
     }
 }
 
@@ -55,22 +66,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_last_run_with_text_is_taken_with_backspaces_applied() {
+    fn the_last_run_from_a_bang_is_taken_with_backspaces_applied() {
         let mut line = ProgramLine::default();
+        line.push_run(b"~ file text");
+        line.end_run();
+        assert_eq!(line.take(), "", "no `!`: nothing kept");
         line.push_run(b"~ file text");
         line.end_run();
         line.push(':');
         line.push_run(b"!chmod u+s /tmp/x");
         line.end_run();
         line.push_run(b"  ");
-        assert_eq!(line.take(), ":!chmod u+s /tmp/x");
+        assert_eq!(line.take(), "!chmod u+s /tmp/x");
         assert_eq!(line.take(), "", "forgotten once taken");
-        for b in b"!cr" {
+        line.push('!');
+        for b in b"cr" {
             line.push(char::from(*b));
             line.back();
             line.push(char::from(*b));
         }
         assert_eq!(line.take(), "!cr");
+        line.push_run(b"x!");
         line.push_run(&[b'x'; 2 * MAX_CHARS]);
         assert_eq!(line.take().len(), MAX_CHARS);
     }

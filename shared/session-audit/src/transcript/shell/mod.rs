@@ -64,12 +64,6 @@ pub struct Command {
     /// [`ShellSnapshot`]: the CloudWatch stream has lost the escapes that show it.
     #[serde(skip)]
     pub seen_in: Option<&'static str>,
-    /// Where in `text` (bytes, ascending) a row that filled the terminal's width was read as
-    /// going on past its last line ([`LineFlags::joined_at_margin`]): each may be where one
-    /// line ended and the next began, so what starts there is judged as a command too. Not
-    /// kept in a [`ShellSnapshot`]: the CloudWatch stream has no line editor's rows.
-    #[serde(skip)]
-    pub joins: Vec<u32>,
 }
 
 /// What a shell read by its prompts (the CloudWatch stream: markers stripped) must remember
@@ -126,6 +120,12 @@ pub trait ShellSink {
     /// the screen only says an editor showed bash's file, which a command can fake, so the
     /// command rules read what was typed too.
     fn edited_away(&mut self, _seq: u64, _typed: &str) {}
+    /// Said just before [`ShellSink::command`] of a command read as going on past the
+    /// terminal's last line ([`LineFlags::joined_at_margin`]): where in its text (bytes,
+    /// ascending) a row that filled the width was read as going on. Each may be where one line
+    /// ended and the next began, so what starts there is judged as a command too. (Not part
+    /// of [`Command`], which every command moves: nearly none has any.)
+    fn command_joins(&mut self, _joins: &[u32]) {}
     /// What a full-screen program command `seq` started ran from its command line: it left its
     /// screen with that line drawn and came back (vim's `:!cmd`, less's `!cmd`; the part after
     /// the first `!`). The command rules read it.
@@ -173,6 +173,8 @@ pub struct Shell<S> {
     next_joins: Vec<u16>,
     /// Where the line about to be submitted was read as going on (bytes of that line).
     joins: Vec<u32>,
+    /// Where the current command's text was read as going on (see [`ShellSink::command_joins`]).
+    current_joins: Vec<u32>,
     /// Bytes of `region`'s rows, and rows not kept past [`MAX_REGION_BYTES`] (said in a note).
     region_bytes: usize,
     region_rows_left_out: usize,
@@ -286,6 +288,7 @@ impl<S: ShellSink> Shell<S> {
             region: Vec::new(),
             next_joins: Vec::new(),
             joins: Vec::new(),
+            current_joins: Vec::new(),
             region_bytes: 0,
             region_rows_left_out: 0,
             current: None,
@@ -418,6 +421,9 @@ impl<S: ShellSink> Shell<S> {
 
     fn flush_current(&mut self) {
         if let Some(cmd) = self.current.take() {
+            if !self.current_joins.is_empty() {
+                self.sink.command_joins(&self.current_joins);
+            }
             self.sink.command(&cmd);
             self.recent.push(&cmd.text);
             self.spare_command = Some(cmd);
@@ -624,7 +630,7 @@ impl<S: ShellSink> Shell<S> {
         let mut cmd = self.start_command(split.prompt, text, seen_in);
         // The command is the end of the line.
         let base = line.len() - text.len();
-        cmd.joins.extend(joins.iter().filter_map(|&at| {
+        self.current_joins.extend(joins.iter().filter_map(|&at| {
             let at = (at as usize).checked_sub(base).filter(|&at| at > 0 && at < text.len())?;
             u32::try_from(at).ok()
         }));
@@ -680,11 +686,11 @@ impl<S: ShellSink> Shell<S> {
         self.ran_edited_file = false;
         self.edited_open = None;
         self.left_with = None;
-        let (mut text_buf, mut prompt_buf, mut joins) = match self.spare_command.take() {
-            Some(old) => (old.text, old.prompt, old.joins),
-            None => (String::new(), String::new(), Vec::new()),
+        self.current_joins.clear();
+        let (mut text_buf, mut prompt_buf) = match self.spare_command.take() {
+            Some(old) => (old.text, old.prompt),
+            None => (String::new(), String::new()),
         };
-        joins.clear();
         text_buf.clear();
         text_buf.push_str(text);
         prompt_buf.clear();
@@ -699,7 +705,6 @@ impl<S: ShellSink> Shell<S> {
             privileged: prompt.trim_end().ends_with('#') || runs_as_root_via_sudo(text),
             fullscreen: false,
             seen_in,
-            joins,
         }
     }
 
@@ -896,7 +901,11 @@ fn lower_confidence(cmd: &mut Command, reasons: &[(bool, Reason)]) {
 
 impl<S: ShellSink> ScreenListener for Shell<S> {
     fn line(&mut self, text: &str, input: bool, input_from: usize, flags: LineFlags) {
-        let columns = std::mem::take(&mut self.next_joins);
+        // Nearly every line has none: nothing is taken then.
+        let columns = match self.next_joins.is_empty() {
+            true => Vec::new(),
+            false => std::mem::take(&mut self.next_joins),
+        };
         if self.skip_preamble(text) {
             return;
         }
@@ -1032,8 +1041,8 @@ impl<S: ShellSink> ScreenListener for Shell<S> {
             self.open = false;
             if let Some(line) = self.left_with.take() {
                 // The program left its screen and came back: it ran what its command line
-                // held (`:!cmd`, `!cmd`), whose output was on the main screen meanwhile.
-                let escaped = line.split_once('!').map_or(line.as_str(), |(_, cmd)| cmd.trim());
+                // held after a `!` (`:!cmd`, `!cmd`), whose output was on the main screen.
+                let escaped = line.strip_prefix('!').unwrap_or(&line).trim();
                 self.sink.run_from_program(cmd.seq, escaped);
             }
         }

@@ -14,7 +14,6 @@ fn reasons_hold_no_semicolon_the_list_is_split_by() {
         privileged: false,
         fullscreen: false,
         seen_in: None,
-        joins: Vec::new(),
     };
     lower_confidence(&mut cmd, &[(true, Reason::Pattern), (false, Reason::Bare)]);
     lower_confidence(&mut cmd, &[(true, Reason::Bare), (true, Reason::Pattern)]);
