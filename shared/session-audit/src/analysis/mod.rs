@@ -452,6 +452,18 @@ impl<W: CommandWriter> ShellSink for Judge<'_, W> {
         );
     }
 
+    fn not_expanded(&mut self, typed: &str) {
+        let analyzer = self.analyzer;
+        for i in analyzer.rules.command_rule_indexes(typed) {
+            let rule = &analyzer.rules.rules()[i];
+            let evidence = |a: &Analyzer| {
+                let typed = a.evidence(typed);
+                format!("typed at a prompt, which bash said it could not expand (not run): {typed}")
+            };
+            self.add(rule, evidence, None);
+        }
+    }
+
     fn command_joins(&mut self, joins: &[u32]) {
         self.joins.clear();
         self.joins.extend_from_slice(joins);

@@ -190,6 +190,48 @@ fn from_recent(text: &str, recent: &Recent) -> bool {
     !text.is_empty() && recent.iter().any(|c| c.contains(text))
 }
 
+/// What bash says when a history expansion fails; it then runs nothing of the line and keeps
+/// nothing of it in its history.
+const EXPANSION_FAILURES: [&str; 5] = [
+    ": event not found",
+    ": substitution failed",
+    ": bad word specifier",
+    ": no previous substitution",
+    ": unrecognized history modifier",
+];
+
+/// Whether `line` is the shell's error for a history expansion in `typed` that failed
+/// (`bash: !sh: event not found`): the shell's name, then a reference (`!…`) or modifier
+/// (`:…`) typed where bash expands one (not in single quotes, not after a backslash). A
+/// command that prints such a line with its reference quoted ran, and is not taken for it.
+pub(crate) fn expansion_failed(typed: &str, line: &str) -> bool {
+    let Some(rest) = EXPANSION_FAILURES.iter().find_map(|f| line.strip_suffix(f)) else {
+        return false;
+    };
+    let Some((shell, what)) = rest.split_once(": ") else { return false };
+    if shell.is_empty() || shell.contains(' ') || !(what.starts_with('!') || what.starts_with(':'))
+    {
+        return false;
+    }
+    typed.match_indices(what).any(|(at, _)| expanded_at(typed, at))
+}
+
+/// Whether bash's history expansion reads `typed` at byte `at`: outside single quotes and
+/// not after a backslash (double quotes do not stop it).
+fn expanded_at(typed: &str, at: usize) -> bool {
+    let (mut single, mut double, mut escaped) = (false, false, false);
+    for b in typed.as_bytes()[..at].iter() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if !single => escaped = true,
+            b'\'' if !double => single = !single,
+            b'"' if !single => double = !double,
+            _ => {}
+        }
+    }
+    !single && !escaped
+}
+
 /// Whether bash only prints `typed` after expanding it: one of its history references carries
 /// the `:p` modifier (its modifiers, `:`-separated after the event, include `p`).
 pub(crate) fn prints_only(typed: &str) -> bool {
@@ -430,5 +472,21 @@ mod tests {
                 texts[..=i].iter().rev().take(RECENT).map(String::as_str).collect();
             assert_eq!(r.iter().collect::<Vec<_>>(), want);
         }
+    }
+
+    #[test]
+    fn a_failed_expansion_is_told_by_the_shells_error_naming_what_was_typed() {
+        assert!(expansion_failed("!sh", "bash: !sh: event not found"));
+        assert!(expansion_failed("echo !!:9", "-bash: !!:9: bad word specifier"));
+        assert!(expansion_failed("!!:s/x/y/", "sh-5.2: :s/x/y/: substitution failed"));
+        assert!(!expansion_failed("!sh", "bash: !other: event not found"), "not what was typed");
+        assert!(!expansion_failed("!sh", "the event not found"));
+        assert!(!expansion_failed("!sh", "bash: !sh: command not found"));
+        // Printed by what ran: the reference is quoted or escaped there, so bash read it as is.
+        let printed = "printf 'bash: %s: event not found\\n' '!x'; chmod u+s /tmp/f";
+        assert!(!expansion_failed(printed, "bash: !x: event not found"));
+        assert!(!expansion_failed("echo \\!x", "bash: !x: event not found"));
+        assert!(expansion_failed("echo \"!x\"", "bash: !x: event not found"));
+        assert!(!expansion_failed("bash: !x: y", "bash: x: event not found"), "no reference");
     }
 }

@@ -899,6 +899,22 @@ fn commands_run_from_a_full_screen_programs_command_line_are_judged() {
     assert_eq!(by_rule("SA-CMD-021"), [Some(3)]);
 }
 
+/// History references bash cannot expand (an event not found, a word that is not there, in
+/// double quotes too): bash says so, runs nothing of the line and keeps nothing of it, so it
+/// is no command. A command that prints the same error itself, its reference in single quotes
+/// (which bash does not expand), ran: it is a command, and its setuid bit is found.
+#[test]
+fn lines_bash_could_not_expand_are_no_commands() {
+    let got = check("i32_expansion_failed");
+    assert_eq!(got.commands.len(), 4);
+    let bytes = std::fs::read(fixture("recorded/i32_expansion_failed.log")).unwrap();
+    let report = Analyzer::default().analyze_bytes(&bytes, Input::default());
+    assert_eq!(report.stats.abandoned_lines, 3, "the three lines bash did not run");
+    let setuid: Vec<_> = report.findings.iter().filter(|f| f.rule_id == "SA-CMD-003").collect();
+    assert_eq!(setuid.len(), 1);
+    assert_eq!(setuid[0].command_seq, Some(2), "said of the command that printed the error");
+}
+
 /// A terminal resized between a width learned and a paste taller than it: the paste begun low
 /// (recorded at 80 columns) right after a session in 40 columns, as one transcript. The width
 /// learned is the old one; past the last line readline writes rows up to 80 columns wide, which

@@ -92,6 +92,10 @@ pub struct ShellSnapshot {
     /// A prompt of no usual shape was learned from two lines (see `repeated.rs`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unusual_prompts: bool,
+    /// The open command may hold a history reference bash cannot expand, and no output has
+    /// come yet: its first line may be bash's error (the command then never ran).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub may_fail_expansion: bool,
 }
 
 /// What the shell layer saw a person do to the transcript itself.
@@ -126,6 +130,10 @@ pub trait ShellSink {
     /// ended and the next began, so what starts there is judged as a command too. (Not part
     /// of [`Command`], which every command moves: nearly none has any.)
     fn command_joins(&mut self, _joins: &[u32]) {}
+    /// A line typed at a prompt that bash said it could not expand (`!x: event not found`):
+    /// nothing of it ran and it is no command. The command rules read it: the error could
+    /// have been printed by what ran.
+    fn not_expanded(&mut self, _typed: &str) {}
     /// What a full-screen program command `seq` started ran from its command line: it left its
     /// screen with that line drawn and came back (vim's `:!cmd`, less's `!cmd`; the part after
     /// the first `!`). The command rules read it.
@@ -201,6 +209,9 @@ pub struct Shell<S> {
     /// The current command may hold a history reference (`!!`) or be `fc -s`: bash prints
     /// the line it runs before its output.
     expands: bool,
+    /// The current command may hold a history reference bash cannot expand: its first output
+    /// line may be bash's error instead (with or without markers).
+    may_fail_expansion: bool,
     /// The last marked line whose prompt was of no known shape, read whole as the shell's
     /// command: the next such line may show where the prompt ends (see [`repeated`]).
     unsplit: Option<String>,
@@ -303,6 +314,7 @@ impl<S: ShellSink> Shell<S> {
             glued: false,
             spelled: None,
             expands: false,
+            may_fail_expansion: false,
             edited: false,
             ran_edited_file: false,
             edited_open: None,
@@ -338,6 +350,7 @@ impl<S: ShellSink> Shell<S> {
         shell.abandoned = snapshot.abandoned;
         shell.unsplit = snapshot.unsplit;
         shell.unusual_prompts = snapshot.unusual_prompts;
+        shell.may_fail_expansion = snapshot.may_fail_expansion;
         shell.early = None; // a piece of a session read apart: its start was read before
         shell
     }
@@ -354,6 +367,7 @@ impl<S: ShellSink> Shell<S> {
             ps1: self.prompts.ps1().cloned(),
             unsplit: self.unsplit.clone(),
             unusual_prompts: self.unusual_prompts,
+            may_fail_expansion: self.may_fail_expansion,
         }
     }
 
@@ -494,6 +508,20 @@ impl<S: ShellSink> Shell<S> {
                 ));
                 return;
             }
+        }
+        let failed = std::mem::take(&mut self.may_fail_expansion)
+            && self.current.as_ref().is_some_and(|cmd| history::expansion_failed(&cmd.text, text));
+        if failed {
+            self.expands = false;
+            // bash could not expand the line: it ran nothing of it (and keeps nothing). What
+            // was typed is still read by the command rules: the error can be printed.
+            if let Some(cmd) = self.current.take() {
+                self.abandoned += 1;
+                self.next_seq = cmd.seq;
+                self.sink.not_expanded(&cmd.text);
+                self.spare_command = Some(cmd);
+            }
+            return;
         }
         // With expansion off, bash expands nothing (`expands` is false): a line that looks like
         // an expansion is the command's own output. `fc -s` runs again either way.
@@ -662,6 +690,7 @@ impl<S: ShellSink> Shell<S> {
         } else {
             self.read_unmarked = true;
         }
+        self.may_fail_expansion = !self.expansion_off && history::may_expand(text);
         if let Some(on) = history::toggles_expansion(text) {
             self.expansion_off = !on;
         }
